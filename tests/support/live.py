@@ -1,0 +1,148 @@
+"""A real Tidepool server on a real socket, in a background thread, on a scratch database.
+
+Tests talk to it exactly as users do: HTTP with httpx, WebSocket with the ``websockets`` client. The
+database is a fresh SQLite file per server, or a fresh PostgreSQL / MariaDB database when
+``TIDEPOOL_TEST_DB=pg|mysql`` (created here, dropped afterwards).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import sqlalchemy as sa
+import uvicorn
+
+from tidepool.app import create_app
+from tidepool.config import Settings, load_settings
+
+ADMIN_EMAIL = "admin@example.com"
+ADMIN_PASSWORD = "admin-pass"
+ADMIN_TOKEN = "admin-static-token"
+
+
+def test_db_client() -> str:
+    return os.environ.get("TIDEPOOL_TEST_DB", "sqlite3")
+
+
+@contextmanager
+def scratch_database(tmp_path: Path, client: str | None = None) -> Iterator[dict[str, str]]:
+    """Environment variables pointing at a new, empty database of the chosen engine."""
+    client = client or test_db_client()
+    if client == "sqlite3":
+        yield {"DB_CLIENT": "sqlite3", "DB_FILENAME": str(tmp_path / f"tp-{uuid.uuid4().hex[:8]}.db")}
+        return
+    name = f"tp_test_{uuid.uuid4().hex[:12]}"
+    if client == "pg":
+        server_url = "postgresql://postgres@127.0.0.1:5432/postgres"
+        env = {"DB_CLIENT": "pg", "DB_HOST": "127.0.0.1", "DB_PORT": "5432", "DB_USER": "postgres", "DB_DATABASE": name}
+    else:
+        server_url = "mysql://root@127.0.0.1:3306/"
+        env = {"DB_CLIENT": "mysql", "DB_HOST": "127.0.0.1", "DB_PORT": "3306", "DB_USER": "root", "DB_DATABASE": name}
+    _admin_sql(client, server_url, f"CREATE DATABASE {name}")
+    try:
+        yield env
+    finally:
+        _admin_sql(client, server_url, f"DROP DATABASE IF EXISTS {name}" + (" WITH (FORCE)" if client == "pg" else ""))
+
+
+def _admin_sql(client: str, url: str, statement: str) -> None:
+    """Run one administrative statement (CREATE/DROP DATABASE) with the async drivers."""
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    driver = {"pg": "postgresql+asyncpg", "mysql": "mysql+asyncmy"}[client]
+    async_url = sa.make_url(url).set(drivername=driver)
+
+    async def run() -> None:
+        engine = create_async_engine(async_url, isolation_level="AUTOCOMMIT")
+        try:
+            async with engine.connect() as conn:
+                await conn.execute(sa.text(statement))
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class LiveServer:
+    settings: Settings
+    port: int
+    thread: threading.Thread
+    uv: uvicorn.Server
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}{self.settings['WEBSOCKETS_REST_PATH']}"
+
+    def client(self, token: str | None = ADMIN_TOKEN, **kwargs: Any) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=30, **kwargs)
+
+    @property
+    def app_runtime(self) -> Any:
+        return self.uv.config.loaded_app  # for assertions on internals only where unavoidable
+
+
+def base_env() -> dict[str, str]:
+    return {
+        "ADMIN_EMAIL": ADMIN_EMAIL,
+        "ADMIN_PASSWORD": ADMIN_PASSWORD,
+        "ADMIN_TOKEN": ADMIN_TOKEN,
+        "SECRET": "test-secret-with-enough-length-for-hs256-signing",
+        "LOG_LEVEL": "warn",
+        "RATE_LIMITER_LOGIN_ENABLED": "false",
+    }
+
+
+@contextmanager
+def live_server(env: dict[str, str]) -> Iterator[LiveServer]:
+    settings = load_settings({**base_env(), **env}, env_file=None)
+    port = free_port()
+    config = uvicorn.Config(
+        create_app(settings),
+        host="127.0.0.1",
+        port=port,
+        ws="websockets-sansio",
+        ws_per_message_deflate=settings["WEBSOCKETS_COMPRESSION"],
+        ws_max_size=settings["MAX_PAYLOAD_SIZE"],
+        ws_ping_interval=None,
+        log_level="warning",
+        lifespan="on",
+    )
+    uv = uvicorn.Server(config)
+    thread = threading.Thread(target=uv.run, name=f"tidepool-{port}", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not uv.started:
+        if not thread.is_alive():
+            raise RuntimeError("server failed to start")
+        if time.monotonic() > deadline:
+            raise TimeoutError("server did not start in 30 s")
+        time.sleep(0.01)
+    try:
+        yield LiveServer(settings, port, thread, uv)
+    finally:
+        uv.should_exit = True
+        thread.join(timeout=15)

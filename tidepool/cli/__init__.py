@@ -1,0 +1,78 @@
+"""The ``tidepool`` command: ``start``, ``bootstrap`` and the management subcommands."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+import click
+
+from tidepool.config import Settings, load_settings
+from tidepool.errors import TidepoolError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def friendly_errors(func: F) -> F:
+    """Print configuration and domain errors as one line (never a traceback) and exit 1."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except TidepoolError as exc:
+            click.echo(f"error: {exc.message}", err=True)
+            sys.exit(1)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def settings_from_env() -> Settings:
+    return load_settings()
+
+
+@click.group()
+@click.version_option(package_name="tidepool")
+def main() -> None:
+    """Tidepool: a real-time data server speaking the Directus protocol."""
+
+
+@main.command()
+@friendly_errors
+def bootstrap() -> None:
+    """Create or upgrade the system tables and the first admin (safe to run on every start)."""
+    from tidepool.cli.output import print_bootstrap
+    from tidepool.db.bootstrap import bootstrap as run_bootstrap
+    from tidepool.db.engine import create_engine
+
+    settings = settings_from_env()
+
+    async def run() -> None:
+        engine = create_engine(settings)
+        try:
+            print_bootstrap(await run_bootstrap(engine, settings), settings)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())
+
+
+@main.command()
+@friendly_errors
+def start() -> None:
+    """Bootstrap if needed, then serve HTTP and WebSocket on HOST:PORT."""
+    from tidepool.cli.serve import serve
+
+    serve(settings_from_env())
+
+
+def _register_subcommands() -> None:
+    from tidepool.cli import management
+
+    management.register(main)
+
+
+_register_subcommands()

@@ -1,0 +1,202 @@
+"""Settings, read from the environment and a ``.env`` file under Directus's variable names.
+
+Every setting is one row of ``SETTINGS``: name, default, how to parse it and a line of help. The README's
+configuration table and the test that checks it read the same rows, so a setting cannot exist undocumented.
+A value that does not parse is a ``ConfigError`` naming the variable; the CLI prints it and exits 1.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dotenv import dotenv_values
+
+from tidepool.errors import ConfigError
+
+Parser = Callable[[str], Any]
+
+
+def parse_bool(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("true", "1", "yes", "on"):
+        return True
+    if value in ("false", "0", "no", "off", ""):
+        return False
+    raise ValueError(f"expected true or false, got {raw!r}")
+
+
+def parse_int(raw: str) -> int:
+    return int(raw.strip())
+
+
+def parse_optional_int(raw: str) -> int | None:
+    return None if raw.strip() in ("", "-1", "Infinity") else int(raw.strip())
+
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w|y)?\s*$")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31557600, None: 0.001}
+
+
+def parse_duration(raw: str) -> float:
+    """A Directus ``ms``-style duration (``15m``, ``7d``, ``900000``) in seconds; a bare number is ms."""
+    match = _DURATION.match(raw)
+    if not match:
+        raise ValueError(f"expected a duration like 15m or 7d, got {raw!r}")
+    return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+
+
+def parse_seconds(raw: str) -> float:
+    """A plain number of seconds (Directus's WEBSOCKETS_* timings)."""
+    value = float(raw.strip())
+    if value < 0:
+        raise ValueError("must not be negative")
+    return value
+
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|mb|gb)?\s*$", re.IGNORECASE)
+_SIZE_UNITS = {"b": 1, "kb": 1024, "mb": 1024**2, "gb": 1024**3}
+
+
+def parse_size(raw: str) -> int:
+    """A byte size like Directus's ``1mb`` (bytes when no unit)."""
+    match = _SIZE.match(raw)
+    if not match:
+        raise ValueError(f"expected a size like 1mb or 512kb, got {raw!r}")
+    return int(float(match.group(1)) * _SIZE_UNITS[(match.group(2) or "b").lower()])
+
+
+def parse_choice(*choices: str) -> Parser:
+    def parse(raw: str) -> str:
+        value = raw.strip().lower()
+        if value not in choices:
+            raise ValueError(f"expected one of {', '.join(choices)}, got {raw!r}")
+        return value
+
+    return parse
+
+
+def parse_str(raw: str) -> str:
+    return raw
+
+
+def parse_optional_str(raw: str) -> str | None:
+    return raw or None
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: str | None
+    parse: Parser
+    help: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("HOST", "0.0.0.0", parse_str, "Interface the server listens on."),
+    Setting("PORT", "8055", parse_int, "Port the server listens on."),
+    Setting("PUBLIC_URL", "/", parse_str, "Public URL of the server (used for the WebSocket Origin check)."),
+    Setting("DB_CLIENT", "sqlite3", parse_choice("sqlite3", "pg", "postgres", "mysql"), "sqlite3, pg or mysql."),
+    Setting("DB_FILENAME", "./data/tidepool.db", parse_str, "SQLite database file."),
+    Setting("DB_CONNECTION_STRING", None, parse_optional_str, "Full database URL (overrides DB_HOST etc.)."),
+    Setting("DB_HOST", "127.0.0.1", parse_str, "Database host (pg, mysql)."),
+    Setting("DB_PORT", None, parse_optional_int, "Database port (default 5432 for pg, 3306 for mysql)."),
+    Setting("DB_DATABASE", "tidepool", parse_str, "Database name (pg, mysql)."),
+    Setting("DB_USER", None, parse_optional_str, "Database user (pg, mysql)."),
+    Setting("DB_PASSWORD", None, parse_optional_str, "Database password (pg, mysql)."),
+    Setting("DB_POOL_SIZE", "10", parse_int, "Connections kept per process (pg, mysql)."),
+    Setting("KEY", None, parse_optional_str, "Unique identifier of this project."),
+    Setting("SECRET", None, parse_optional_str, "Secret that signs access tokens (random per start if unset)."),
+    Setting("ADMIN_EMAIL", None, parse_optional_str, "E-mail of the first admin, created at bootstrap."),
+    Setting("ADMIN_PASSWORD", None, parse_optional_str, "Password of the first admin (generated if unset)."),
+    Setting("ADMIN_TOKEN", None, parse_optional_str, "Static token given to the first admin at bootstrap."),
+    Setting("QUERY_LIMIT_DEFAULT", "100", parse_int, "Default `limit` of item reads."),
+    Setting("QUERY_LIMIT_MAX", None, parse_optional_int, "Largest `limit` allowed (unset: no maximum)."),
+    Setting("MAX_PAYLOAD_SIZE", "1mb", parse_size, "Largest request body and WebSocket frame."),
+    Setting("MAX_BATCH_MUTATION", None, parse_optional_int, "Most items one batch write may touch (unset: any)."),
+    Setting("LOG_LEVEL", "info", parse_choice("fatal", "error", "warn", "info", "debug", "trace", "silent"), ""),
+    Setting("LOG_STYLE", "pretty", parse_choice("pretty", "json"), "pretty or json log lines."),
+    Setting("ACCESS_TOKEN_TTL", "15m", parse_duration, "Lifetime of access tokens (JWT)."),
+    Setting("REFRESH_TOKEN_TTL", "7d", parse_duration, "Lifetime of refresh tokens (sessions)."),
+    Setting("SESSION_COOKIE_TTL", "1d", parse_duration, "Lifetime of session-mode tokens."),
+    Setting("SESSION_COOKIE_NAME", "directus_session_token", parse_str, "Cookie of session-mode logins."),
+    Setting("REFRESH_TOKEN_COOKIE_NAME", "directus_refresh_token", parse_str, "Cookie of cookie-mode logins."),
+    Setting("REFRESH_TOKEN_COOKIE_SECURE", "false", parse_bool, "Mark auth cookies Secure."),
+    Setting("REFRESH_TOKEN_COOKIE_SAME_SITE", "lax", parse_choice("lax", "strict", "none"), "SameSite of cookies."),
+    Setting("RATE_LIMITER_ENABLED", "false", parse_bool, "Rate-limit requests and WebSocket messages."),
+    Setting("RATE_LIMITER_POINTS", "50", parse_int, "Requests allowed per duration."),
+    Setting("RATE_LIMITER_DURATION", "1", parse_seconds, "Rate-limit window in seconds."),
+    Setting("RATE_LIMITER_WEBSOCKETS_POINTS", None, parse_optional_int, "WebSocket messages per duration."),
+    Setting("RATE_LIMITER_WEBSOCKETS_DURATION", None, parse_optional_str, "WebSocket rate-limit window (s)."),
+    Setting("RATE_LIMITER_LOGIN_ENABLED", "true", parse_bool, "Rate-limit POST /auth/login per IP and e-mail."),
+    Setting("RATE_LIMITER_LOGIN_POINTS", "25", parse_int, "Login attempts allowed per duration."),
+    Setting("RATE_LIMITER_LOGIN_DURATION", "60", parse_seconds, "Login rate-limit window in seconds."),
+    Setting("CORS_ENABLED", "false", parse_bool, "Send CORS headers."),
+    Setting("CORS_ORIGIN", "false", parse_str, "Allowed origins: true, or a comma-separated list."),
+    Setting("WEBSOCKETS_ENABLED", "true", parse_bool, "Serve the WebSocket API."),
+    Setting("WEBSOCKETS_REST_ENABLED", "true", parse_bool, "Serve the REST-style WebSocket endpoint."),
+    Setting("WEBSOCKETS_REST_PATH", "/websocket", parse_str, "Path of the WebSocket endpoint."),
+    Setting("WEBSOCKETS_REST_AUTH", "handshake", parse_choice("public", "handshake", "strict"), "Auth mode."),
+    Setting("WEBSOCKETS_REST_AUTH_TIMEOUT", "10", parse_seconds, "Seconds to wait for the auth message."),
+    Setting("WEBSOCKETS_REST_CONN_LIMIT", None, parse_optional_int, "Most open WebSocket connections."),
+    Setting("WEBSOCKETS_HEARTBEAT_ENABLED", "true", parse_bool, "Ping clients and close silent ones."),
+    Setting("WEBSOCKETS_HEARTBEAT_PERIOD", "30", parse_seconds, "Seconds between pings (and reply timeout)."),
+    Setting("WEBSOCKETS_SEND_QUEUE_LIMIT", "1024", parse_int, "Frames queued per socket before it is dropped."),
+    Setting("WEBSOCKETS_COMPRESSION", "false", parse_bool, "Offer permessage-deflate (costs CPU per send)."),
+    Setting("REDIS", None, parse_optional_str, "Redis URL: events fan out through Redis to every process."),
+    Setting("REDIS_ENABLED", "false", parse_bool, "Use Redis at REDIS_HOST/REDIS_PORT for the event bus."),
+    Setting("REDIS_HOST", "127.0.0.1", parse_str, "Redis host when REDIS is unset."),
+    Setting("REDIS_PORT", "6379", parse_int, "Redis port when REDIS is unset."),
+    Setting("REDIS_BUS_NAMESPACE", "tidepool:bus", parse_str, "Prefix of the Redis channels."),
+    Setting("EXAMPLES_ENABLED", "false", parse_bool, "Serve the example pages under /examples/."),
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Parsed settings: ``settings["PORT"]`` or ``settings.get("X")``; immutable once built."""
+
+    values: Mapping[str, Any]
+    raw: Mapping[str, str] = field(default_factory=dict)
+
+    def __getitem__(self, name: str) -> Any:
+        return self.values[name]
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self.values.get(name, default)
+
+    @property
+    def db_client(self) -> str:
+        client: str = self.values["DB_CLIENT"]
+        return "pg" if client == "postgres" else client
+
+    def with_overrides(self, **overrides: Any) -> Settings:
+        """A copy with some values replaced (already parsed); used by tests and the CLI."""
+        return Settings({**self.values, **overrides}, self.raw)
+
+
+def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path | None = ".env") -> Settings:
+    """Read the settings: ``environ`` (default ``os.environ``) wins over the ``.env`` file."""
+    source: dict[str, str] = {}
+    if env_file is not None and Path(env_file).is_file():
+        source.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    source.update(os.environ if environ is None else environ)
+    values: dict[str, Any] = {}
+    for setting in SETTINGS:
+        raw = source.get(setting.name, setting.default)
+        values[setting.name] = None if raw is None else _parse(setting, raw)
+    if values["SECRET"] is None:
+        values["SECRET"] = secrets.token_urlsafe(48)
+    return Settings(values, dict(source))
+
+
+def _parse(setting: Setting, raw: str) -> Any:
+    try:
+        return setting.parse(raw)
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(setting.name, str(exc)) from None

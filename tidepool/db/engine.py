@@ -1,0 +1,76 @@
+"""The async SQLAlchemy engine for the configured database, and what differs per engine at connect time.
+
+SQLite runs in WAL mode with foreign keys on and a busy timeout, so readers never block the writer and a
+second process (the CLI next to a running server) waits instead of failing. PostgreSQL and MySQL use a
+small pool sized by ``DB_POOL_SIZE``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from tidepool.config import Settings
+from tidepool.errors import ConfigError
+
+_DRIVERS = {"sqlite3": "sqlite+aiosqlite", "pg": "postgresql+asyncpg", "mysql": "mysql+asyncmy"}
+_DEFAULT_PORTS = {"pg": 5432, "mysql": 3306}
+
+
+def database_url(settings: Settings) -> URL:
+    client = settings.db_client
+    conn_string = settings["DB_CONNECTION_STRING"]
+    if conn_string:
+        url = make_url(conn_string)
+        backend = url.get_backend_name()
+        return url.set(drivername=_DRIVERS["pg" if backend.startswith("postgres") else backend.replace("3", "")])
+    if client == "sqlite3":
+        return URL.create(_DRIVERS[client], database=str(Path(settings["DB_FILENAME"])))
+    if client not in _DRIVERS:
+        raise ConfigError("DB_CLIENT", f"unsupported client {client!r}")
+    return URL.create(
+        _DRIVERS[client],
+        username=settings["DB_USER"] or ("postgres" if client == "pg" else "root"),
+        password=settings["DB_PASSWORD"],
+        host=settings["DB_HOST"],
+        port=settings["DB_PORT"] or _DEFAULT_PORTS[client],
+        database=settings["DB_DATABASE"],
+        query={"charset": "utf8mb4"} if client == "mysql" else {},
+    )
+
+
+def create_engine(settings: Settings) -> AsyncEngine:
+    url = database_url(settings)
+    if url.get_backend_name() == "sqlite":
+        return _sqlite_engine(url)
+    return create_async_engine(
+        url,
+        pool_size=settings["DB_POOL_SIZE"],
+        max_overflow=settings["DB_POOL_SIZE"],
+        pool_pre_ping=True,
+        pool_recycle=1800,
+    )
+
+
+def _sqlite_engine(url: URL) -> AsyncEngine:
+    if url.database and url.database != ":memory:":
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_async_engine(url, connect_args={"timeout": 30})
+
+    @sa.event.listens_for(engine.sync_engine, "connect")
+    def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        for pragma in ("journal_mode=WAL", "foreign_keys=ON", "busy_timeout=30000", "synchronous=NORMAL"):
+            cursor.execute(f"PRAGMA {pragma}")
+        cursor.close()
+
+    return engine
+
+
+def dialect_name(engine: AsyncEngine) -> str:
+    """``sqlite``, ``postgresql`` or ``mysql`` (MariaDB reports ``mysql`` too)."""
+    return engine.dialect.name

@@ -1,0 +1,181 @@
+"""The system tables, named and shaped as in Directus 11 so that permissions and clients can refer to
+``directus_users``, ``directus_policies`` ... exactly as they would against Directus.
+
+These definitions are the target of the bootstrap migrations (``tidepool.db.migrations``) and the tables the
+services use directly. Differences from Directus, on purpose: ``directus_users.token`` and
+``directus_sessions.token`` hold a SHA-256 hash of the secret, so a database dump hands out no working
+credential; ``directus_fields.type`` records the declared Directus type, so the type survives engines whose
+column types are ambiguous (SQLite stores timestamps, json and csv all as text).
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+UUID = sa.String(36)
+NAME = sa.String(64)
+TS = sa.DateTime(timezone=True)
+
+migrations = sa.Table(
+    "tidepool_migrations",
+    metadata,
+    sa.Column("version", sa.String(64), primary_key=True),
+    sa.Column("applied_at", TS, nullable=False),
+)
+
+collections = sa.Table(
+    "directus_collections",
+    metadata,
+    sa.Column("collection", NAME, primary_key=True),
+    sa.Column("icon", sa.String(64)),
+    sa.Column("note", sa.Text),
+    sa.Column("hidden", sa.Boolean, nullable=False, default=False),
+    sa.Column("singleton", sa.Boolean, nullable=False, default=False),
+    sa.Column("sort_field", NAME),
+    sa.Column("archive_field", NAME),
+    sa.Column("archive_value", sa.String(255)),
+    sa.Column("unarchive_value", sa.String(255)),
+    sa.Column("status", sa.String(16)),  # "inactive" makes the collection answer COLLECTION_INACTIVE
+    sa.Column("sort", sa.Integer),
+    sa.Column("group", NAME),
+    sa.Column("meta", sa.JSON),  # every other meta key (translations, display_template, color ...)
+)
+
+fields = sa.Table(
+    "directus_fields",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("collection", NAME, nullable=False),
+    sa.Column("field", NAME, nullable=False),
+    sa.Column("type", sa.String(32)),
+    sa.Column("special", sa.String(255)),  # CSV, as in Directus
+    sa.Column("interface", sa.String(64)),
+    sa.Column("options", sa.JSON),
+    sa.Column("display", sa.String(64)),
+    sa.Column("display_options", sa.JSON),
+    sa.Column("readonly", sa.Boolean, nullable=False, default=False),
+    sa.Column("hidden", sa.Boolean, nullable=False, default=False),
+    sa.Column("sort", sa.Integer),
+    sa.Column("width", sa.String(30), default="full"),
+    sa.Column("note", sa.Text),
+    sa.Column("required", sa.Boolean, nullable=False, default=False),
+    sa.Column("group", NAME),
+    sa.Column("validation", sa.JSON),
+    sa.Column("validation_message", sa.Text),
+    sa.Column("meta", sa.JSON),
+    sa.UniqueConstraint("collection", "field", name="directus_fields_collection_field_unique"),
+)
+
+relations = sa.Table(
+    "directus_relations",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("many_collection", NAME, nullable=False),
+    sa.Column("many_field", NAME, nullable=False),
+    sa.Column("one_collection", NAME),
+    sa.Column("one_field", NAME),
+    sa.Column("one_collection_field", NAME),
+    sa.Column("one_allowed_collections", sa.Text),
+    sa.Column("junction_field", NAME),
+    sa.Column("sort_field", NAME),
+    sa.Column("one_deselect_action", sa.String(16), nullable=False, default="nullify"),
+)
+
+roles = sa.Table(
+    "directus_roles",
+    metadata,
+    sa.Column("id", UUID, primary_key=True),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("icon", sa.String(64), nullable=False, default="supervised_user_circle"),
+    sa.Column("description", sa.Text),
+    sa.Column("parent", UUID, sa.ForeignKey("directus_roles.id", ondelete="SET NULL")),
+)
+
+policies = sa.Table(
+    "directus_policies",
+    metadata,
+    sa.Column("id", UUID, primary_key=True),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("icon", sa.String(64), nullable=False, default="badge"),
+    sa.Column("description", sa.Text),
+    sa.Column("ip_access", sa.Text),
+    sa.Column("enforce_tfa", sa.Boolean, nullable=False, default=False),
+    sa.Column("admin_access", sa.Boolean, nullable=False, default=False),
+    sa.Column("app_access", sa.Boolean, nullable=False, default=False),
+)
+
+users = sa.Table(
+    "directus_users",
+    metadata,
+    sa.Column("id", UUID, primary_key=True),
+    sa.Column("first_name", sa.String(50)),
+    sa.Column("last_name", sa.String(50)),
+    sa.Column("email", sa.String(128), unique=True),
+    sa.Column("password", sa.String(255)),
+    sa.Column("location", sa.String(255)),
+    sa.Column("title", sa.String(50)),
+    sa.Column("description", sa.Text),
+    sa.Column("tags", sa.JSON),
+    sa.Column("avatar", UUID),
+    sa.Column("language", sa.String(255)),
+    sa.Column("tfa_secret", sa.String(255)),
+    sa.Column("status", sa.String(16), nullable=False, default="active"),
+    sa.Column("role", UUID, sa.ForeignKey("directus_roles.id", ondelete="SET NULL")),
+    sa.Column("token", sa.String(255), unique=True),  # sha256 hex of the static token
+    sa.Column("last_access", TS),
+    sa.Column("last_page", sa.String(255)),
+    sa.Column("provider", sa.String(128), nullable=False, default="default"),
+    sa.Column("external_identifier", sa.String(255), unique=True),
+    sa.Column("auth_data", sa.JSON),
+    sa.Column("email_notifications", sa.Boolean, default=True),
+    sa.Column("appearance", sa.String(255)),
+    sa.Column("theme_dark", sa.String(255)),
+    sa.Column("theme_light", sa.String(255)),
+)
+
+access = sa.Table(
+    "directus_access",
+    metadata,
+    sa.Column("id", UUID, primary_key=True),
+    sa.Column("role", UUID, sa.ForeignKey("directus_roles.id", ondelete="CASCADE")),
+    sa.Column("user", UUID, sa.ForeignKey("directus_users.id", ondelete="CASCADE")),
+    sa.Column("policy", UUID, sa.ForeignKey("directus_policies.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("sort", sa.Integer),
+)
+
+permissions = sa.Table(
+    "directus_permissions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("collection", NAME, nullable=False),
+    sa.Column("action", sa.String(10), nullable=False),
+    sa.Column("permissions", sa.JSON),
+    sa.Column("validation", sa.JSON),
+    sa.Column("presets", sa.JSON),
+    sa.Column("fields", sa.Text),  # CSV, "*" for all
+    sa.Column("policy", UUID, sa.ForeignKey("directus_policies.id", ondelete="CASCADE"), nullable=False),
+)
+
+sessions = sa.Table(
+    "directus_sessions",
+    metadata,
+    sa.Column("token", sa.String(64), primary_key=True),  # sha256 hex of the refresh token
+    sa.Column("user", UUID, sa.ForeignKey("directus_users.id", ondelete="CASCADE")),
+    sa.Column("expires", TS, nullable=False),
+    sa.Column("ip", sa.String(255)),
+    sa.Column("user_agent", sa.Text),
+    sa.Column("share", UUID),
+    sa.Column("origin", sa.String(255)),
+    sa.Column("next_token", sa.String(64)),
+)
+
+SYSTEM_TABLES = {table.name: table for table in metadata.sorted_tables}
+
+# Well-known ids, as in Directus (migration 20240806A-permissions-policies).
+PUBLIC_POLICY_ID = "abf8a154-5b1c-4a46-ac9c-7300570f4f17"
+
+
+def is_system_collection(name: str) -> bool:
+    return name.startswith(("directus_", "tidepool_"))

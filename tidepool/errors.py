@@ -1,0 +1,213 @@
+"""One error tree for the whole server.
+
+Every error a client can see is a ``TidepoolError`` carrying Directus's ``code``, HTTP ``status`` and exact
+message text, so the REST envelope (``{"errors":[{"message", "extensions":{"code"}}]}``) and the WebSocket
+envelope (``{"type", "status":"error", "error":{"code","message"}}``) are both built from the same object.
+Anything that is not a ``TidepoolError`` is a bug: transports log it and answer ``INTERNAL_SERVER_ERROR``
+without leaking the text.
+
+    TidepoolError                      500 INTERNAL_SERVER_ERROR
+    ├── InvalidPayloadError            400 INVALID_PAYLOAD
+    ├── InvalidQueryError              400 INVALID_QUERY
+    ├── InvalidCollectionError         400 INVALID_COLLECTION
+    ├── FailedValidationError          400 FAILED_VALIDATION
+    ├── DatabaseConstraintError        400 (base of the constraint errors below)
+    │   ├── RecordNotUniqueError           RECORD_NOT_UNIQUE
+    │   ├── NotNullViolationError          NOT_NULL_VIOLATION
+    │   ├── InvalidForeignKeyError         INVALID_FOREIGN_KEY
+    │   ├── ValueTooLongError              VALUE_TOO_LONG
+    │   └── ValueOutOfRangeError           VALUE_OUT_OF_RANGE
+    ├── InvalidCredentialsError        401 INVALID_CREDENTIALS
+    ├── TokenExpiredError              401 TOKEN_EXPIRED
+    ├── UserSuspendedError             401 USER_SUSPENDED
+    ├── InvalidTokenError              403 INVALID_TOKEN
+    ├── ForbiddenError                 403 FORBIDDEN
+    ├── RouteNotFoundError             404 ROUTE_NOT_FOUND
+    ├── ContentTooLargeError           413 CONTENT_TOO_LARGE
+    ├── RequestsExceededError          429 REQUESTS_EXCEEDED
+    ├── ServiceUnavailableError        503 SERVICE_UNAVAILABLE
+    └── ConfigError                    (startup only: a bad environment variable)
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class TidepoolError(Exception):
+    """Base of every error a client may see; ``message`` is the exact text sent."""
+
+    code: ClassVar[str] = "INTERNAL_SERVER_ERROR"
+    status: ClassVar[int] = 500
+    default_message: ClassVar[str] = "An unexpected error occurred."
+
+    def __init__(self, message: str | None = None, **extensions: Any) -> None:
+        self.message = message if message is not None else self.default_message
+        self.extensions = extensions
+        super().__init__(self.message)
+
+    def to_rest(self) -> dict[str, Any]:
+        """One entry of the REST ``errors`` array."""
+        return {"message": self.message, "extensions": {"code": self.code, **self.extensions}}
+
+    def to_ws(self) -> dict[str, str]:
+        """The ``error`` object of a WebSocket error reply: code and message only, as Directus sends."""
+        return {"code": self.code, "message": self.message}
+
+
+class InvalidPayloadError(TidepoolError):
+    code = "INVALID_PAYLOAD"
+    status = 400
+
+    def __init__(self, reason: str, **extensions: Any) -> None:
+        super().__init__(f"Invalid payload. {_sentence(reason)}", **extensions)
+
+
+class InvalidQueryError(TidepoolError):
+    code = "INVALID_QUERY"
+    status = 400
+
+    def __init__(self, reason: str, **extensions: Any) -> None:
+        super().__init__(f"Invalid query. {_sentence(reason)}", **extensions)
+
+
+class InvalidCollectionError(TidepoolError):
+    code = "INVALID_COLLECTION"
+    status = 400
+    default_message = "Cannot trigger an action on a system collection."
+
+
+class FailedValidationError(TidepoolError):
+    code = "FAILED_VALIDATION"
+    status = 400
+
+    def __init__(self, field: str, rule: str, **extensions: Any) -> None:
+        super().__init__(f'Validation failed for field "{field}". {rule}', field=field, **extensions)
+
+
+class DatabaseConstraintError(TidepoolError):
+    """A write the database refused; subclasses name the field and collection like Directus."""
+
+    status = 400
+    template: ClassVar[str] = 'Value for field "{field}" in collection "{collection}" is invalid.'
+
+    def __init__(self, collection: str | None, field: str | None, **extensions: Any) -> None:
+        super().__init__(
+            self.template.format(collection=collection, field=field),
+            collection=collection,
+            field=field,
+            **extensions,
+        )
+
+
+class RecordNotUniqueError(DatabaseConstraintError):
+    code = "RECORD_NOT_UNIQUE"
+    template = 'Value for field "{field}" in collection "{collection}" has to be unique.'
+
+
+class NotNullViolationError(DatabaseConstraintError):
+    code = "NOT_NULL_VIOLATION"
+    template = 'Value for field "{field}" in collection "{collection}" can\'t be null.'
+
+
+class InvalidForeignKeyError(DatabaseConstraintError):
+    code = "INVALID_FOREIGN_KEY"
+    template = 'Invalid foreign key for field "{field}" in collection "{collection}".'
+
+
+class ValueTooLongError(DatabaseConstraintError):
+    code = "VALUE_TOO_LONG"
+    template = 'Value for field "{field}" in collection "{collection}" is too long.'
+
+
+class ValueOutOfRangeError(DatabaseConstraintError):
+    code = "VALUE_OUT_OF_RANGE"
+    template = 'Numeric value for field "{field}" in collection "{collection}" is out of range.'
+
+
+class InvalidCredentialsError(TidepoolError):
+    code = "INVALID_CREDENTIALS"
+    status = 401
+    default_message = "Invalid user credentials."
+
+
+class TokenExpiredError(TidepoolError):
+    code = "TOKEN_EXPIRED"
+    status = 401
+    default_message = "Token expired."
+
+
+class UserSuspendedError(TidepoolError):
+    code = "USER_SUSPENDED"
+    status = 401
+    default_message = "User suspended."
+
+
+class InvalidTokenError(TidepoolError):
+    code = "INVALID_TOKEN"
+    status = 403
+    default_message = "Invalid token."
+
+
+class ForbiddenError(TidepoolError):
+    code = "FORBIDDEN"
+    status = 403
+    default_message = "You don't have permission to access this."
+
+    @classmethod
+    def collection(cls, collection: str, path: str = "root") -> ForbiddenError:
+        """The one message for "missing" and "not allowed", so existence never leaks."""
+        return cls(
+            f'You don\'t have permission to access collection "{collection}" or it does not exist. Queried in {path}.'
+        )
+
+    @classmethod
+    def field(cls, field: str, collection: str, path: str = "root") -> ForbiddenError:
+        return cls(
+            f'You don\'t have permission to access field "{field}" in collection "{collection}" '
+            f"or it does not exist. Queried in {path}."
+        )
+
+
+class RouteNotFoundError(TidepoolError):
+    code = "ROUTE_NOT_FOUND"
+    status = 404
+
+    def __init__(self, path: str) -> None:
+        super().__init__(f"Route {path} doesn't exist.")
+
+
+class ContentTooLargeError(TidepoolError):
+    code = "CONTENT_TOO_LARGE"
+    status = 413
+    default_message = "Uploaded content is too large."
+
+
+class RequestsExceededError(TidepoolError):
+    code = "REQUESTS_EXCEEDED"
+    status = 429
+
+    def __init__(self, retry_after_ms: int, what: str = "requests") -> None:
+        super().__init__(f"Too many {what}, retry after {retry_after_ms}ms.", limit=None, reset=retry_after_ms)
+
+
+class ServiceUnavailableError(TidepoolError):
+    code = "SERVICE_UNAVAILABLE"
+    status = 503
+
+    def __init__(self, service: str, reason: str) -> None:
+        super().__init__(f'Service "{service}" is unavailable. {_sentence(reason)}', service=service)
+
+
+class ConfigError(TidepoolError):
+    """A configuration value that cannot be used; raised at startup and printed without a traceback."""
+
+    code = "INVALID_CONFIG"
+
+    def __init__(self, variable: str, reason: str) -> None:
+        self.variable = variable
+        super().__init__(f"{variable}: {reason}")
+
+
+def _sentence(reason: str) -> str:
+    return reason if reason.endswith((".", "!", "?")) else reason + "."

@@ -1,0 +1,44 @@
+"""Change events: what a committed write tells the rest of the system.
+
+A service collects one ``ChangeEvent`` per Directus action while its transaction runs and hands them to the
+``EventSink`` only after the commit succeeded; a rolled-back write emits nothing. The realtime layer is
+the main consumer: it numbers events in commit order (``seq``) and fans them out to subscribers.
+
+``keys`` are the primary keys exactly as the mutating call passed them for deletes (so a REST delete of
+``/items/c/5`` reports ``"5"``, like Directus) and as stored otherwise. ``before`` holds the full rows as
+they were just before an update or delete, read inside the same transaction: it lets the realtime layer
+decide who could see a row before it changed without reading the database again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+EventAction = Literal["create", "update", "delete"]
+
+
+@dataclass(frozen=True)
+class ChangeEvent:
+    collection: str
+    action: EventAction
+    keys: tuple[Any, ...]
+    before: tuple[Mapping[str, Any], ...] = ()
+    payload: Mapping[str, Any] | None = None
+    seq: int | None = None  # assigned by the bus, in commit order
+    origin: str | None = None  # process id of the writer (multi-process bus)
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+class EventSink(Protocol):
+    """Where committed changes go. ``emit`` must not block on slow consumers."""
+
+    async def emit(self, events: list[ChangeEvent]) -> None: ...
+
+
+class NullSink:
+    """Drops events: used before the realtime layer is started (bootstrap, CLI without a server)."""
+
+    async def emit(self, events: list[ChangeEvent]) -> None:
+        return None

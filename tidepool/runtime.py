@@ -1,0 +1,45 @@
+"""The long-lived parts of a running server, built once by the app's lifespan (or by a CLI command).
+
+A ``Runtime`` owns the engine, the schema store and the event sink, and makes a ``ServiceContext`` for
+each request or message. Tests and the CLI build one with ``open_runtime`` and get the same wiring as the
+server.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from tidepool.config import Settings
+from tidepool.context import Access
+from tidepool.db.bootstrap import BootstrapResult, bootstrap
+from tidepool.db.engine import create_engine
+from tidepool.db.introspect import load_schema
+from tidepool.events import EventSink, NullSink
+from tidepool.services.base import SchemaStore, ServiceContext
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: AsyncEngine
+    schemas: SchemaStore
+    events: EventSink = field(default_factory=NullSink)
+    bootstrap_result: BootstrapResult | None = None
+
+    def context(self, access: Access | None = None) -> ServiceContext:
+        return ServiceContext(self.engine, self.settings, self.schemas, access or Access.full(), self.events)
+
+
+@asynccontextmanager
+async def open_runtime(settings: Settings, *, run_bootstrap: bool = True) -> AsyncIterator[Runtime]:
+    engine = create_engine(settings)
+    try:
+        result = await bootstrap(engine, settings) if run_bootstrap else None
+        schemas = SchemaStore(engine, await load_schema(engine))
+        yield Runtime(settings, engine, schemas, bootstrap_result=result)
+    finally:
+        await engine.dispose()

@@ -1,0 +1,94 @@
+"""What every service call carries: the database, the schema, who is asking, and where events go.
+
+Services take a ``ServiceContext`` explicitly; nothing reaches for a global. A write opens a
+``Transaction`` through ``ctx.transaction()``: nested calls join the outer transaction, and the events they
+record are emitted once, after the outermost commit, so a rolled-back write never produces an event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field, replace
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from tidepool.config import Settings
+from tidepool.context import Access, Accountability
+from tidepool.db.schema import SchemaOverview
+from tidepool.events import ChangeEvent, EventSink, NullSink
+
+
+@dataclass
+class Transaction:
+    conn: AsyncConnection
+    events: list[ChangeEvent] = field(default_factory=list)
+
+    def record(self, event: ChangeEvent) -> None:
+        self.events.append(event)
+
+
+class SchemaStore:
+    """Holds the current schema overview; DDL services call ``reload`` after their change commits."""
+
+    def __init__(self, engine: AsyncEngine, schema: SchemaOverview) -> None:
+        self.engine = engine
+        self.current = schema
+        self.version = 0
+
+    async def reload(self) -> SchemaOverview:
+        from tidepool.db.introspect import load_schema
+
+        self.current = await load_schema(self.engine)
+        self.version += 1
+        return self.current
+
+
+@dataclass(frozen=True)
+class ServiceContext:
+    engine: AsyncEngine
+    settings: Settings
+    schemas: SchemaStore
+    access: Access
+    events: EventSink = field(default_factory=NullSink)
+    tx: Transaction | None = None
+
+    @property
+    def schema(self) -> SchemaOverview:
+        return self.schemas.current
+
+    @property
+    def accountability(self) -> Accountability:
+        return self.access.accountability
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def with_access(self, access: Access) -> ServiceContext:
+        return replace(self, access=access)
+
+    def as_admin(self) -> ServiceContext:
+        """The same context with every check bypassed (internal reads such as resolving $CURRENT_USER)."""
+        return replace(self, access=Access.full(self.accountability))
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[ServiceContext]:
+        """Yield a context bound to one transaction; emit its events after the outermost commit."""
+        if self.tx is not None:
+            yield self
+            return
+        async with self.engine.begin() as conn:
+            tx = Transaction(conn)
+            yield replace(self, tx=tx)
+        if tx.events:
+            await self.events.emit(tx.events)
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[AsyncConnection]:
+        """A connection for reads: the open transaction's, or a fresh one."""
+        if self.tx is not None:
+            yield self.tx.conn
+            return
+        async with self.engine.connect() as conn:
+            yield conn
