@@ -1,0 +1,7 @@
+"""REST endpoints for items (being built; see docs/architecture.md)."""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute
+
+routes: list[BaseRoute] = []
