@@ -13,18 +13,22 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import sqlalchemy as sa
 import uvicorn
+from starlette.applications import Starlette
 
 from tidepool.app import create_app
 from tidepool.config import Settings, load_settings
+from tidepool.runtime import Runtime
+
+T = TypeVar("T")
 
 ADMIN_EMAIL = "admin@example.com"
 ADMIN_PASSWORD = "admin-pass"
@@ -87,6 +91,7 @@ class LiveServer:
     port: int
     thread: threading.Thread
     uv: uvicorn.Server
+    app: Starlette
 
     @property
     def url(self) -> str:
@@ -101,8 +106,20 @@ class LiveServer:
         return httpx.Client(base_url=self.url, headers=headers, timeout=30, **kwargs)
 
     @property
-    def app_runtime(self) -> Any:
-        return self.uv.config.loaded_app  # for assertions on internals only where unavoidable
+    def runtime(self) -> Runtime:
+        """The running server's runtime (engine, schema store, event sink): for test setup only."""
+        runtime: Runtime = self.app.state.runtime
+        return runtime
+
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Run a coroutine on the server's own event loop (e.g. to reload the schema after test DDL)."""
+        loop = self.runtime_loop
+        return asyncio.run_coroutine_threadsafe(coro, loop).result(timeout=30)
+
+    @property
+    def runtime_loop(self) -> asyncio.AbstractEventLoop:
+        loop: asyncio.AbstractEventLoop = self.app.state.loop
+        return loop
 
 
 def base_env() -> dict[str, str]:
@@ -120,8 +137,9 @@ def base_env() -> dict[str, str]:
 def live_server(env: dict[str, str]) -> Iterator[LiveServer]:
     settings = load_settings({**base_env(), **env}, env_file=None)
     port = free_port()
+    app = create_app(settings)
     config = uvicorn.Config(
-        create_app(settings),
+        app,
         host="127.0.0.1",
         port=port,
         ws="websockets-sansio",
@@ -142,7 +160,7 @@ def live_server(env: dict[str, str]) -> Iterator[LiveServer]:
             raise TimeoutError("server did not start in 30 s")
         time.sleep(0.01)
     try:
-        yield LiveServer(settings, port, thread, uv)
+        yield LiveServer(settings, port, thread, uv, app)
     finally:
         uv.should_exit = True
         thread.join(timeout=15)
