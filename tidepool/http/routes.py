@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute
+from pathlib import Path
+
+from starlette.routing import BaseRoute, Mount
+from starlette.staticfiles import StaticFiles
 
 from tidepool.config import Settings
 from tidepool.http import (
@@ -20,6 +23,9 @@ from tidepool.http import (
 )
 from tidepool.realtime import endpoint
 
+# The example pages live in the source checkout (examples/ beside the package).
+EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "examples"
+
 _RESOURCES = (server, auth, items, collections, fields, relations, users, roles, policies, permissions, access)
 
 
@@ -29,4 +35,6 @@ def build_routes(settings: Settings) -> list[BaseRoute]:
         routes.extend(endpoint.build_routes(settings))
     for module in _RESOURCES:
         routes.extend(module.routes)
+    if settings["EXAMPLES_ENABLED"] and EXAMPLES_DIR.is_dir():
+        routes.append(Mount("/examples", StaticFiles(directory=EXAMPLES_DIR, html=True), name="examples"))
     return routes
