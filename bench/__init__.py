@@ -1,0 +1,1 @@
+"""Reproducible load benchmarks for Tidepool (``make bench``); see bench/README.md."""
