@@ -134,9 +134,9 @@ def base_env() -> dict[str, str]:
 
 
 @contextmanager
-def live_server(env: dict[str, str]) -> Iterator[LiveServer]:
+def live_server(env: dict[str, str], port: int | None = None) -> Iterator[LiveServer]:
     settings = load_settings({**base_env(), **env}, env_file=None)
-    port = free_port()
+    port = port or free_port()
     app = create_app(settings)
     config = uvicorn.Config(
         app,
