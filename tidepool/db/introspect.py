@@ -5,22 +5,29 @@ or by another tool is served like any other. ``directus_fields`` adds what the d
 declared Directus type (``timestamp`` vs ``dateTime``, ``json``/``csv`` stored as text ...), ``special``
 flags, and alias fields (o2m). ``directus_relations`` adds relations the database has no foreign key for,
 and the o2m side of every relation.
+
+Reflection uses SQLAlchemy's multi-table calls (one query per kind of object, not one per table), so a
+reload after DDL stays cheap on PostgreSQL and MySQL with many tables.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tidepool.db import system
 from tidepool.db.schema import CollectionInfo, FieldInfo, RelationInfo, SchemaOverview
-from tidepool.db.types import directus_type_of, sql_type_for
+from tidepool.db.types import ALIAS_SPECIALS, data_type_name, directus_type_of, parse_default, sql_type_for
 
-_HIDDEN_TABLES = {"tidepool_migrations", "sqlite_sequence"}
+_HIDDEN_TABLES = frozenset({"tidepool_migrations", "sqlite_sequence"})
+Row = Mapping[str, Any]
+TableKey = tuple[str | None, str]
 
 
 async def load_schema(engine: AsyncEngine) -> SchemaOverview:
@@ -28,72 +35,79 @@ async def load_schema(engine: AsyncEngine) -> SchemaOverview:
         return await conn.run_sync(_load)
 
 
+def visible_table(name: str) -> bool:
+    """Tables that are never collections: Tidepool's own bookkeeping and the engine's internals."""
+    return name not in _HIDDEN_TABLES and not name.startswith("sqlite_")
+
+
 def _load(conn: Connection) -> SchemaOverview:
     inspector = sa.inspect(conn)
-    field_rows = _rows(conn, inspector, system.fields)
-    collection_rows = {r["collection"]: r for r in _rows(conn, inspector, system.collections)}
-    relation_rows = _rows(conn, inspector, system.relations)
-    fields_meta: dict[tuple[str, str], Mapping[str, Any]] = {(r["collection"], r["field"]): r for r in field_rows}
+    tables = [t for t in inspector.get_table_names() if visible_table(t)]
+    field_rows = [field_meta(r) for r in _rows(conn, tables, system.fields)]
+    collection_rows = {r["collection"]: collection_meta(r) for r in _rows(conn, tables, system.collections)}
+    relation_rows = [relation_meta(r) for r in _rows(conn, tables, system.relations)]
+    fields_meta = {(r["collection"], r["field"]): r for r in field_rows}
+    reflected = _Reflection(inspector, tables)
 
     collections: dict[str, CollectionInfo] = {}
-    relations: list[RelationInfo] = []
-    seen_relations: set[tuple[str, str]] = set()
-    for row in relation_rows:
-        relations.append(_relation_from_row(row))
-        seen_relations.add((row["many_collection"], row["many_field"]))
-
-    for table_name in inspector.get_table_names():
-        if table_name in _HIDDEN_TABLES or table_name.startswith("sqlite_"):
-            continue
-        info = _collection(inspector, table_name, fields_meta, collection_rows.get(table_name))
-        if info is None:
-            continue
-        collections[table_name] = info
-        for fk in inspector.get_foreign_keys(table_name):
-            if len(fk["constrained_columns"]) != 1 or (table_name, fk["constrained_columns"][0]) in seen_relations:
-                continue
-            relations.append(
-                RelationInfo(
-                    collection=table_name,
-                    field=fk["constrained_columns"][0],
-                    related_collection=fk["referred_table"],
-                    on_delete=(fk.get("options") or {}).get("ondelete"),
-                )
-            )
-
+    for table_name in tables:
+        info = _collection(reflected, conn.dialect, table_name, fields_meta, collection_rows.get(table_name))
+        if info is not None:
+            collections[table_name] = info
+    relations = _relations(reflected, tables, relation_rows, collections)
     collections = _add_alias_fields(collections, fields_meta, relations)
     return SchemaOverview.build(collections, tuple(relations))
 
 
-def _rows(conn: Connection, inspector: sa.Inspector, table: sa.Table) -> list[Mapping[str, Any]]:
-    if not inspector.has_table(table.name):
+class _Reflection:
+    """Everything reflected about the tables, fetched once per kind."""
+
+    def __init__(self, inspector: sa.Inspector, tables: list[str]) -> None:
+        names = tables or None
+        self.columns: dict[TableKey, list[Any]] = dict(inspector.get_multi_columns(filter_names=names))
+        self.pks: dict[TableKey, Any] = dict(inspector.get_multi_pk_constraint(filter_names=names))
+        self.fks: dict[TableKey, list[Any]] = dict(inspector.get_multi_foreign_keys(filter_names=names))
+        self.uniques: dict[TableKey, list[Any]] = dict(inspector.get_multi_unique_constraints(filter_names=names))
+        self.indexes: dict[TableKey, list[Any]] = dict(inspector.get_multi_indexes(filter_names=names))
+
+    def unique_columns(self, table: str) -> set[str]:
+        found = {u["column_names"][0] for u in self.uniques.get((None, table), []) if len(u["column_names"]) == 1}
+        found |= {
+            i["column_names"][0]
+            for i in self.indexes.get((None, table), [])
+            if i.get("unique") and len(i["column_names"]) == 1 and i["column_names"][0]
+        }
+        return found
+
+
+def _rows(conn: Connection, tables: list[str], table: sa.Table) -> list[Row]:
+    if table.name not in tables:
         return []
     return [dict(r._mapping) for r in conn.execute(sa.select(table))]
 
 
 def _collection(
-    inspector: sa.Inspector,
+    reflected: _Reflection,
+    dialect: sa.Dialect,
     table_name: str,
-    fields_meta: Mapping[tuple[str, str], Mapping[str, Any]],
-    collection_row: Mapping[str, Any] | None,
+    fields_meta: Mapping[tuple[str, str], Row],
+    collection_row: Row | None,
 ) -> CollectionInfo | None:
-    columns = inspector.get_columns(table_name)
-    pk_columns = inspector.get_pk_constraint(table_name).get("constrained_columns") or []
+    pk_columns = (reflected.pks.get((None, table_name)) or {}).get("constrained_columns") or []
     if len(pk_columns) != 1:
         return None  # Directus serves single-key tables only
-    unique_columns = {
-        u["column_names"][0] for u in inspector.get_unique_constraints(table_name) if len(u["column_names"]) == 1
-    }
+    unique_columns = reflected.unique_columns(table_name)
+    declared = system.SYSTEM_TABLES.get(table_name)
     fields: dict[str, FieldInfo] = {}
-    for column in columns:
+    columns: list[sa.Column[Any]] = []
+    for column in reflected.columns.get((None, table_name), []):
         name = column["name"]
-        meta = fields_meta.get((table_name, name))
-        fields[name] = _field(column, meta, name == pk_columns[0], name in unique_columns)
-    table = sa.Table(
-        table_name,
-        sa.MetaData(),
-        *(sa.Column(f.name, sql_type_for(f), primary_key=f.primary_key) for f in fields.values()),
-    )
+        if declared is not None and name in declared.c:
+            column = {**column, "type": declared.c[name].type}  # the declared type says more than SQLite's
+        info = _field(column, fields_meta.get((table_name, name)), name == pk_columns[0], name in unique_columns)
+        fields[name] = replace(info, data_type=data_type_name(column["type"], dialect))
+        columns.append(sa.Column(name, sql_type_for(info, column["type"]), primary_key=info.primary_key))
+    table = sa.Table(table_name, sa.MetaData(), *columns)
     return CollectionInfo(
         name=table_name,
         primary_key=pk_columns[0],
@@ -106,54 +120,91 @@ def _collection(
     )
 
 
-def _field(column: Mapping[str, Any], meta: Mapping[str, Any] | None, is_pk: bool, unique: bool) -> FieldInfo:
+def _field(column: Row, meta: Row | None, is_pk: bool, unique: bool) -> FieldInfo:
     sql_type = column["type"]
-    declared = meta.get("type") if meta else None
-    special = tuple(s for s in (meta.get("special") or "").split(",") if s) if meta else ()
-    auto_increment = bool(column.get("autoincrement") is True or (is_pk and _is_integer(sql_type)))
+    directus_type = (meta.get("type") if meta else None) or directus_type_of(sql_type)
+    special = tuple(meta.get("special") or ()) if meta else ()
+    is_integer = isinstance(sql_type, sa.Integer)
+    auto_increment = is_integer and (column.get("autoincrement") is True or is_pk or _is_serial(column))
     return FieldInfo(
         name=column["name"],
-        type=declared or directus_type_of(sql_type),
+        type=directus_type,
         special=special,
         nullable=bool(column.get("nullable", True)) and not is_pk,
         primary_key=is_pk,
-        auto_increment=auto_increment and _is_integer(sql_type),
-        default=column.get("default"),
+        auto_increment=bool(auto_increment),
+        default=None if auto_increment else parse_default(column.get("default"), directus_type),
         max_length=getattr(sql_type, "length", None),
-        numeric_precision=getattr(sql_type, "precision", None),
-        numeric_scale=getattr(sql_type, "scale", None),
+        numeric_precision=getattr(sql_type, "precision", None) if not is_integer else None,
+        numeric_scale=getattr(sql_type, "scale", None) if not is_integer else None,
         unique=unique or is_pk,
         meta=meta,
     )
 
 
-def _is_integer(sql_type: Any) -> bool:
-    return isinstance(sql_type, sa.Integer)
+def _is_serial(column: Row) -> bool:
+    default = str(column.get("default") or "")
+    return default.startswith("nextval(") or bool(column.get("identity"))
 
 
-def _relation_from_row(row: Mapping[str, Any]) -> RelationInfo:
+def _relations(
+    reflected: _Reflection, tables: list[str], relation_rows: list[Row], collections: Mapping[str, CollectionInfo]
+) -> list[RelationInfo]:
+    """``directus_relations`` rows, stitched with the database's foreign keys; unrecorded FKs become m2o."""
+    constraints: dict[tuple[str, str], Row] = {}
+    for table_name in tables:
+        for fk in reflected.fks.get((None, table_name), []):
+            if len(fk["constrained_columns"]) == 1:
+                constraints[(table_name, fk["constrained_columns"][0])] = fk
+    relations: list[RelationInfo] = []
+    for row in relation_rows:
+        fk = constraints.pop((row["many_collection"], row["many_field"]), None)
+        relations.append(_relation_from_row(row, fk))
+    for (table_name, column), fk in constraints.items():
+        if table_name in collections:
+            relations.append(
+                RelationInfo(
+                    collection=table_name,
+                    field=column,
+                    related_collection=fk["referred_table"],
+                    on_delete=_on_delete(fk),
+                    constraint_name=fk.get("name"),
+                )
+            )
+    return relations
+
+
+def _on_delete(fk: Row | None) -> str | None:
+    if fk is None:
+        return None
+    return str((fk.get("options") or {}).get("ondelete") or "NO ACTION").upper()
+
+
+def _relation_from_row(row: Row, fk: Row | None) -> RelationInfo:
     return RelationInfo(
         collection=row["many_collection"],
         field=row["many_field"],
-        related_collection=row.get("one_collection"),
+        related_collection=row.get("one_collection") or (fk["referred_table"] if fk else None),
         one_field=row.get("one_field"),
         junction_field=row.get("junction_field"),
         sort_field=row.get("sort_field"),
         one_deselect_action=row.get("one_deselect_action") or "nullify",
+        on_delete=_on_delete(fk),
         meta=row,
+        constraint_name=fk.get("name") if fk else None,
     )
 
 
 def _add_alias_fields(
     collections: dict[str, CollectionInfo],
-    fields_meta: Mapping[tuple[str, str], Mapping[str, Any]],
+    fields_meta: Mapping[tuple[str, str], Row],
     relations: list[RelationInfo],
 ) -> dict[str, CollectionInfo]:
     """Add alias fields (o2m lists and declared alias fields) that have no column."""
     aliases: dict[str, dict[str, FieldInfo]] = {}
     for (collection, name), meta in fields_meta.items():
-        if collection in collections and name not in collections[collection].fields:
-            special = tuple(s for s in (meta.get("special") or "").split(",") if s)
+        if collection in collections and name not in collections[collection].fields and _is_alias_row(meta):
+            special = tuple(meta.get("special") or ())
             aliases.setdefault(collection, {})[name] = FieldInfo(name=name, type="alias", special=special, meta=meta)
     for relation in relations:
         one = relation.related_collection
@@ -163,14 +214,71 @@ def _add_alias_fields(
             )
     for collection, extra in aliases.items():
         info = collections[collection]
-        collections[collection] = CollectionInfo(
-            name=info.name,
-            primary_key=info.primary_key,
-            fields={**info.fields, **extra},
-            table=info.table,
-            singleton=info.singleton,
-            system=info.system,
-            meta=info.meta,
-            note=info.note,
-        )
+        collections[collection] = replace(info, fields={**info.fields, **extra})
     return collections
+
+
+def _is_alias_row(meta: Row) -> bool:
+    return meta.get("type") == "alias" or bool(set(meta.get("special") or ()) & ALIAS_SPECIALS)
+
+
+# --- metadata rows in the REST shape ---------------------------------------------------------------------
+
+
+def _json(value: Any) -> Any:
+    """JSON columns come back parsed on most drivers, as text on some (MariaDB's JSON is LONGTEXT)."""
+    if isinstance(value, str | bytes):
+        try:
+            return orjson.loads(value)
+        except orjson.JSONDecodeError:
+            return value
+    return value
+
+
+def split_csv(value: Any) -> list[str] | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, list | tuple):
+        return [str(v) for v in value]
+    return [part for part in str(value).split(",") if part]
+
+
+_FIELD_JSON = ("options", "display_options", "validation")
+_FIELD_BOOL = ("readonly", "hidden", "required")
+
+
+def field_meta(row: Row) -> dict[str, Any]:
+    """A ``directus_fields`` row as Directus returns ``meta``: special as a list, extra keys folded in.
+
+    ``type`` stays in the mapping for Tidepool's own use; the REST layer drops it.
+    """
+    out: dict[str, Any] = {k: v for k, v in row.items() if k != "meta"}
+    for key in _FIELD_JSON:
+        out[key] = _json(out.get(key))
+    for key in _FIELD_BOOL:
+        out[key] = bool(out.get(key))
+    out["special"] = split_csv(row.get("special"))
+    extra = _json(row.get("meta"))
+    if isinstance(extra, dict):
+        out = {**extra, **out}
+    return out
+
+
+_COLLECTION_BOOL = ("hidden", "singleton")
+
+
+def collection_meta(row: Row) -> dict[str, Any]:
+    """A ``directus_collections`` row as Directus returns ``meta`` (extra keys folded in)."""
+    out: dict[str, Any] = {k: v for k, v in row.items() if k != "meta"}
+    for key in _COLLECTION_BOOL:
+        out[key] = bool(out.get(key))
+    extra = _json(row.get("meta"))
+    if isinstance(extra, dict):
+        out = {**extra, **out}
+    return out
+
+
+def relation_meta(row: Row) -> dict[str, Any]:
+    out = dict(row)
+    out["one_allowed_collections"] = split_csv(row.get("one_allowed_collections"))
+    return out

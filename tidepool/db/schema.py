@@ -57,6 +57,7 @@ class FieldInfo:
     numeric_scale: int | None = None
     unique: bool = False
     meta: Mapping[str, Any] | None = None
+    data_type: str | None = None  # the database's own type name (``schema.data_type`` in the REST shape)
 
     @property
     def is_alias(self) -> bool:
@@ -84,6 +85,7 @@ class RelationInfo:
     one_deselect_action: str = "nullify"
     on_delete: str | None = None
     meta: Mapping[str, Any] | None = None
+    constraint_name: str | None = None  # the database foreign key, when there is one
 
 
 @dataclass(frozen=True)
