@@ -23,8 +23,90 @@ async def _create_system_tables(conn: AsyncConnection) -> None:
     await conn.run_sync(lambda sync_conn: system.metadata.create_all(sync_conn, tables=tables))
 
 
+# Directus metadata for the account tables: declared types (so every engine reads JSON, CSV, booleans and
+# timestamps back alike), concealed secrets (reads show "**********"), and the o2m aliases
+# (``users.policies``, ``roles.policies``, ``roles.users``, ``roles.children``, ``policies.permissions``).
+_ACCOUNT_FIELDS: tuple[tuple[str, str, str, str | None], ...] = (
+    ("directus_users", "id", "uuid", None),
+    ("directus_users", "password", "hash", "hash,conceal"),
+    ("directus_users", "token", "string", "conceal"),
+    ("directus_users", "tfa_secret", "string", "conceal"),
+    ("directus_users", "tags", "json", "cast-json"),
+    ("directus_users", "auth_data", "json", "cast-json"),
+    ("directus_users", "avatar", "uuid", None),
+    ("directus_users", "role", "uuid", "m2o"),
+    ("directus_users", "last_access", "timestamp", None),
+    ("directus_users", "email_notifications", "boolean", "cast-boolean"),
+    ("directus_users", "policies", "alias", "o2m"),
+    ("directus_roles", "id", "uuid", None),
+    ("directus_roles", "parent", "uuid", "m2o"),
+    ("directus_roles", "policies", "alias", "o2m"),
+    ("directus_roles", "users", "alias", "o2m"),
+    ("directus_roles", "children", "alias", "o2m"),
+    ("directus_policies", "id", "uuid", None),
+    ("directus_policies", "ip_access", "csv", "cast-csv"),
+    ("directus_policies", "enforce_tfa", "boolean", "cast-boolean"),
+    ("directus_policies", "admin_access", "boolean", "cast-boolean"),
+    ("directus_policies", "app_access", "boolean", "cast-boolean"),
+    ("directus_policies", "permissions", "alias", "o2m"),
+    ("directus_permissions", "policy", "uuid", "m2o"),
+    ("directus_permissions", "fields", "csv", "cast-csv"),
+    ("directus_permissions", "permissions", "json", "cast-json"),
+    ("directus_permissions", "validation", "json", "cast-json"),
+    ("directus_permissions", "presets", "json", "cast-json"),
+    ("directus_access", "id", "uuid", None),
+    ("directus_access", "role", "uuid", "m2o"),
+    ("directus_access", "user", "uuid", "m2o"),
+    ("directus_access", "policy", "uuid", "m2o"),
+    ("directus_sessions", "user", "uuid", "m2o"),
+    ("directus_sessions", "expires", "timestamp", None),
+)
+
+# (many_collection, many_field, one_collection, one_field, one_deselect_action)
+_ACCOUNT_RELATIONS: tuple[tuple[str, str, str, str | None, str], ...] = (
+    ("directus_access", "user", "directus_users", "policies", "delete"),
+    ("directus_access", "role", "directus_roles", "policies", "delete"),
+    ("directus_access", "policy", "directus_policies", None, "nullify"),
+    ("directus_permissions", "policy", "directus_policies", "permissions", "delete"),
+    ("directus_users", "role", "directus_roles", "users", "nullify"),
+    ("directus_roles", "parent", "directus_roles", "children", "nullify"),
+)
+
+
+async def _account_metadata(conn: AsyncConnection) -> None:
+    await conn.execute(
+        system.fields.insert(),
+        [
+            {
+                "collection": c,
+                "field": f,
+                "type": t,
+                "special": s,
+                "readonly": False,
+                "hidden": False,
+                "required": False,
+            }
+            for c, f, t, s in _ACCOUNT_FIELDS
+        ],
+    )
+    await conn.execute(
+        system.relations.insert(),
+        [
+            {
+                "many_collection": many,
+                "many_field": field,
+                "one_collection": one,
+                "one_field": one_field,
+                "one_deselect_action": deselect,
+            }
+            for many, field, one, one_field, deselect in _ACCOUNT_RELATIONS
+        ],
+    )
+
+
 MIGRATIONS: list[Migration] = [
     ("0001-system-tables", _create_system_tables),
+    ("0002-account-metadata", _account_metadata),
 ]
 
 

@@ -1,7 +1,206 @@
-"""REST endpoints for auth (being built; see docs/architecture.md)."""
+"""``POST /auth/login``, ``/auth/refresh``, ``/auth/logout`` with Directus's modes, shapes and cookies.
+
+Modes: ``json`` answers access and refresh token in the body; ``cookie`` puts the refresh token in the
+httpOnly ``directus_refresh_token`` cookie; ``session`` puts the access JWT itself in the httpOnly
+``directus_session_token`` cookie and answers only ``expires``. Refresh and logout infer the mode like
+Directus: an explicit ``mode`` wins, else ``json`` when the body has a ``refresh_token``, else ``cookie``.
+Logins are rate-limited per client IP and per e-mail (``RATE_LIMITER_LOGIN_*``).
+"""
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute
+from collections.abc import Callable
+from typing import Any
 
-routes: list[BaseRoute] = []
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from tidepool.config import Settings
+from tidepool.errors import InvalidPayloadError, RequestsExceededError
+from tidepool.http.context import runtime_of, where_of
+from tidepool.http.requests import json_body
+from tidepool.http.responses import data_response, no_content
+from tidepool.ratelimit import RateLimiter
+from tidepool.services import auth
+from tidepool.services.auth import Tokens
+
+MODES = ("json", "cookie", "session")
+_MISSING_TOKEN = "The refresh token is required in either the payload or cookie"
+
+
+async def login(request: Request) -> Response:
+    body = _object(await json_body(request))
+    email = _required_string(body, "email")
+    password = _required_string(body, "password")
+    mode = _mode(body, default="json")
+    _rate_limit(request, email)
+    ctx = runtime_of(request).context()
+    log_in = auth.login_session if mode == "session" else auth.login
+    tokens = await log_in(ctx, email, password, where_of(request))
+    return _tokens_response(request, tokens, mode)
+
+
+async def refresh(request: Request) -> Response:
+    body = _object(await json_body(request, allow_empty=True) or {})
+    mode = _inferred_mode(body)
+    ctx = runtime_of(request).context()
+    settings = ctx.settings
+    if mode == "session":
+        session_jwt = request.cookies.get(settings["SESSION_COOKIE_NAME"])
+        if not session_jwt:
+            raise InvalidPayloadError(_MISSING_TOKEN)
+        tokens = await auth.refresh_session(ctx, session_jwt, where_of(request))
+    else:
+        token = _refresh_token_of(request, body, mode, settings)
+        tokens = await auth.refresh(ctx, token, where_of(request))
+    return _tokens_response(request, tokens, mode)
+
+
+async def logout(request: Request) -> Response:
+    body = _object(await json_body(request, allow_empty=True) or {})
+    mode = _inferred_mode(body)
+    ctx = runtime_of(request).context()
+    settings = ctx.settings
+    if mode == "session":
+        session_jwt = request.cookies.get(settings["SESSION_COOKIE_NAME"])
+        if not session_jwt:
+            raise InvalidPayloadError(_MISSING_TOKEN)
+        await auth.logout(ctx, session_key=auth.session_of(ctx, session_jwt))
+    else:
+        await auth.logout(ctx, _refresh_token_of(request, body, mode, settings))
+    response = no_content()
+    for name in (settings["REFRESH_TOKEN_COOKIE_NAME"], settings["SESSION_COOKIE_NAME"]):
+        if name in request.cookies:
+            _clear_cookie(response, name, settings)
+    return response
+
+
+# -- request parsing -------------------------------------------------------------------------------------
+
+
+def _object(body: Any) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise InvalidPayloadError('"value" must be of type object')
+    return body
+
+
+def _required_string(body: dict[str, Any], key: str) -> str:
+    value = body.get(key)
+    if value is None:
+        raise InvalidPayloadError(f'"{key}" is required')
+    if not isinstance(value, str):
+        raise InvalidPayloadError(f'"{key}" must be a string')
+    if not value:
+        raise InvalidPayloadError(f'"{key}" is not allowed to be empty')
+    return value
+
+
+def _mode(body: dict[str, Any], default: str) -> str:
+    mode = body.get("mode", default)
+    if mode not in MODES:
+        raise InvalidPayloadError(f'"mode" must be one of [{", ".join(MODES)}]')
+    return str(mode)
+
+
+def _inferred_mode(body: dict[str, Any]) -> str:
+    if "mode" in body:
+        return _mode(body, "json")
+    return "json" if body.get("refresh_token") else "cookie"
+
+
+def _refresh_token_of(request: Request, body: dict[str, Any], mode: str, settings: Settings) -> str:
+    token = body.get("refresh_token") if mode == "json" else None
+    token = token or request.cookies.get(settings["REFRESH_TOKEN_COOKIE_NAME"])
+    if not isinstance(token, str) or not token:
+        raise InvalidPayloadError(_MISSING_TOKEN)
+    return token
+
+
+# -- responses -------------------------------------------------------------------------------------------
+
+
+def _json_payload(tokens: Tokens) -> dict[str, Any]:
+    return {"access_token": tokens.access_token, "expires": tokens.expires, "refresh_token": tokens.refresh_token}
+
+
+def _cookie_payload(tokens: Tokens) -> dict[str, Any]:
+    return {"access_token": tokens.access_token, "expires": tokens.expires}
+
+
+def _session_payload(tokens: Tokens) -> dict[str, Any]:
+    return {"expires": tokens.expires}
+
+
+_PAYLOADS: dict[str, Callable[[Tokens], dict[str, Any]]] = {
+    "json": _json_payload,
+    "cookie": _cookie_payload,
+    "session": _session_payload,
+}
+
+
+def _tokens_response(request: Request, tokens: Tokens, mode: str) -> Response:
+    settings = runtime_of(request).settings
+    response = data_response(_PAYLOADS[mode](tokens))
+    if mode == "cookie":
+        _set_cookie(response, settings["REFRESH_TOKEN_COOKIE_NAME"], tokens.refresh_token, tokens, settings)
+    elif mode == "session":
+        _set_cookie(response, settings["SESSION_COOKIE_NAME"], tokens.access_token, tokens, settings)
+    return response
+
+
+def _set_cookie(response: Response, name: str, value: str, tokens: Tokens, settings: Settings) -> None:
+    response.set_cookie(
+        name,
+        value,
+        max_age=tokens.refresh_max_age,
+        path="/",
+        httponly=True,
+        secure=settings["REFRESH_TOKEN_COOKIE_SECURE"],
+        samesite=settings["REFRESH_TOKEN_COOKIE_SAME_SITE"],
+    )
+
+
+def _clear_cookie(response: Response, name: str, settings: Settings) -> None:
+    response.delete_cookie(
+        name,
+        path="/",
+        httponly=True,
+        secure=settings["REFRESH_TOKEN_COOKIE_SECURE"],
+        samesite=settings["REFRESH_TOKEN_COOKIE_SAME_SITE"],
+    )
+
+
+# -- rate limiting ---------------------------------------------------------------------------------------
+
+
+def _limiters(request: Request) -> tuple[RateLimiter, RateLimiter] | None:
+    """Per-app limiters (per IP, per e-mail), created on first use; None when disabled."""
+    settings = runtime_of(request).settings
+    if not settings["RATE_LIMITER_LOGIN_ENABLED"]:
+        return None
+    state = request.app.state
+    limiters: tuple[RateLimiter, RateLimiter] | None = getattr(state, "login_limiters", None)
+    if limiters is None:
+        points, duration = settings["RATE_LIMITER_LOGIN_POINTS"], settings["RATE_LIMITER_LOGIN_DURATION"]
+        limiters = (RateLimiter(points, duration), RateLimiter(points, duration))
+        state.login_limiters = limiters
+    return limiters
+
+
+def _rate_limit(request: Request, email: str) -> None:
+    limiters = _limiters(request)
+    if limiters is None:
+        return
+    by_ip, by_email = limiters
+    ip = request.client.host if request.client else "unknown"
+    waits = [w for w in (by_ip.consume(ip), by_email.consume(email.strip().lower())) if w is not None]
+    if waits:
+        raise RequestsExceededError(max(waits))
+
+
+routes = [
+    Route("/auth/login", login, methods=["POST"]),
+    Route("/auth/refresh", refresh, methods=["POST"]),
+    Route("/auth/logout", logout, methods=["POST"]),
+]

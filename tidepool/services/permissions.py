@@ -1,0 +1,342 @@
+"""From an accountability to its ``Access``: the Directus 11 policy model, cached.
+
+Effective policies are the union of the policies attached (``directus_access``) to the user's role and every
+ancestor role (``directus_roles.parent``), to the user directly, and the public policies (access rows with
+neither role nor user), keeping only policies whose ``ip_access`` admits the caller's IP. Any
+``admin_access`` policy bypasses every check. Otherwise the policies' permission rows become ``Permission``
+values with dynamic variables (``$CURRENT_USER.x``, ``$CURRENT_ROLE.x``, ``$CURRENT_ROLES``,
+``$CURRENT_POLICIES``, ``$NOW``) resolved; only the ``$CURRENT_USER``/``$CURRENT_ROLE`` paths the rules
+mention are fetched.
+
+Caching: the role/policy/permission tables are small and read on every request, so one snapshot of them is
+kept per server (``AccessModel``) together with the resolved permissions per (user, role, policies). Any
+write to those tables calls ``invalidate()`` after its commit (the account services do; the realtime layer
+can call it when the bus reports a change made by another process); a snapshot also expires after
+``SNAPSHOT_TTL`` seconds so changes made by the CLI in another process show up without a restart.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import time
+import weakref
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+
+from tidepool.context import Access, Accountability, Action, Permission
+from tidepool.db import system
+from tidepool.services.base import SchemaStore, ServiceContext
+
+SNAPSHOT_TTL = 5.0
+MAX_CACHED_USERS = 10_000
+
+# Writes to these collections change who may do what.
+ACCESS_COLLECTIONS = frozenset(
+    {"directus_roles", "directus_policies", "directus_access", "directus_permissions", "directus_users"}
+)
+
+
+@dataclass(frozen=True)
+class PolicyRow:
+    id: str
+    admin_access: bool
+    app_access: bool
+    ip_access: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PermissionRow:
+    collection: str
+    action: str
+    fields: Any
+    permissions: Any
+    validation: Any
+    presets: Any
+
+
+@dataclass(frozen=True)
+class Grant:
+    """What authentication needs: the role chain, the admitted policies and the global flags."""
+
+    roles: tuple[str, ...]
+    policies: tuple[str, ...]
+    admin: bool
+    app: bool
+
+
+@dataclass
+class AccessModel:
+    """A snapshot of the access tables plus the caches derived from it (dropped together)."""
+
+    policies: Mapping[str, PolicyRow]
+    role_parents: Mapping[str, str | None]
+    role_policies: Mapping[str, tuple[str, ...]]
+    public_policies: tuple[str, ...]
+    permissions: Mapping[str, tuple[PermissionRow, ...]]
+    generation: int
+    loaded_at: float = field(default_factory=time.monotonic)
+    user_policies: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    resolved: dict[tuple[Any, ...], _Resolved] = field(default_factory=dict)
+
+    def role_chain(self, role: str | None) -> tuple[str, ...]:
+        chain: list[str] = []
+        while role and role not in chain and role in self.role_parents:
+            chain.append(role)
+            role = self.role_parents[role]
+        return tuple(chain)
+
+    def fresh(self) -> bool:
+        return self.generation == _generation and time.monotonic() - self.loaded_at < SNAPSHOT_TTL
+
+
+@dataclass(frozen=True)
+class _Resolved:
+    """Permission rows of one (user, role, policies) key, resolved unless they mention ``$NOW``."""
+
+    raw: tuple[PermissionRow, ...]
+    user: Mapping[str, Any] | None
+    role: Mapping[str, Any] | None
+    static: Mapping[tuple[str, Action], tuple[Permission, ...]] | None
+
+
+_generation = 0
+_models: weakref.WeakKeyDictionary[SchemaStore, AccessModel] = weakref.WeakKeyDictionary()
+
+
+def invalidate() -> None:
+    """Forget every cached snapshot: the next request re-reads roles, policies, access and permissions."""
+    global _generation
+    _generation += 1
+
+
+def invalidate_for(collection: str) -> None:
+    """The hook for event consumers: invalidate when ``collection`` is one the access model depends on."""
+    if collection in ACCESS_COLLECTIONS:
+        invalidate()
+
+
+async def policies_for(ctx: ServiceContext, user: str | None, role: str | None, ip: str | None) -> Grant:
+    """The role chain and the IP-admitted policies of a user (or of the public when ``user`` is None)."""
+    model = await _model(ctx)
+    roles = model.role_chain(role)
+    ids: list[str] = [p for r in roles for p in model.role_policies.get(r, ())]
+    if user is not None:
+        ids.extend(await _user_policies(ctx, model, user))
+    ids.extend(model.public_policies)
+    admitted = tuple(p for p in dict.fromkeys(ids) if p in model.policies and ip_allowed(model.policies[p], ip))
+    return Grant(
+        roles=roles,
+        policies=admitted,
+        admin=any(model.policies[p].admin_access for p in admitted),
+        app=any(model.policies[p].app_access for p in admitted),
+    )
+
+
+async def access_for(ctx: ServiceContext, accountability: Accountability) -> Access:
+    """What ``accountability`` may do: admins everything, others their policies' resolved permissions."""
+    if accountability.admin:
+        return Access(accountability, admin=True)
+    model = await _model(ctx)
+    public = tuple(p for p in model.public_policies if ip_allowed(model.policies[p], accountability.ip))
+    policies = tuple(dict.fromkeys((*accountability.policies, *public)))
+    key = (accountability.user, accountability.role, policies)
+    entry = model.resolved.get(key)
+    if entry is None:
+        entry = await _resolve_entry(ctx, model, accountability, policies)
+        if len(model.resolved) >= MAX_CACHED_USERS:
+            model.resolved.clear()
+        model.resolved[key] = entry
+    permissions = entry.static if entry.static is not None else _resolve(entry, accountability, policies)
+    return Access(accountability, admin=False, permissions=permissions)
+
+
+def ip_allowed(policy: PolicyRow, ip: str | None) -> bool:
+    """Directus's ``ip_access``: a list of addresses or CIDR networks; empty admits every caller."""
+    if not policy.ip_access:
+        return True
+    if ip is None:
+        return False
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return False
+    return any(_in_network(address, entry) for entry in policy.ip_access)
+
+
+def _in_network(address: ipaddress.IPv4Address | ipaddress.IPv6Address, entry: str) -> bool:
+    try:
+        return address in ipaddress.ip_network(entry.strip(), strict=False)
+    except ValueError:
+        return False
+
+
+def parse_fields(raw: Any) -> frozenset[str] | None:
+    """Stored CSV (or a list) to a field set; ``*`` anywhere means every field (None)."""
+    if raw is None:
+        return frozenset()
+    if isinstance(raw, str) and raw.strip().startswith("["):
+        raw = orjson.loads(raw)
+    parts = [p.strip() for p in (raw.split(",") if isinstance(raw, str) else raw) if str(p).strip()]
+    return None if "*" in parts else frozenset(parts)
+
+
+# -- loading ---------------------------------------------------------------------------------------------
+
+
+async def _model(ctx: ServiceContext) -> AccessModel:
+    model = _models.get(ctx.schemas)
+    if model is None or not model.fresh():
+        model = await _load_model(ctx)
+        _models[ctx.schemas] = model
+    return model
+
+
+async def _load_model(ctx: ServiceContext) -> AccessModel:
+    generation = _generation
+    async with ctx.connection() as conn:
+        policy_rows = (await conn.execute(sa.select(system.policies))).all()
+        role_rows = (await conn.execute(sa.select(system.roles.c.id, system.roles.c.parent))).all()
+        access_rows = (
+            await conn.execute(
+                sa.select(system.access.c.role, system.access.c.policy)
+                .where(system.access.c.user.is_(None))
+                .order_by(system.access.c.sort, system.access.c.id)
+            )
+        ).all()
+        permission_rows = (await conn.execute(sa.select(system.permissions).order_by(system.permissions.c.id))).all()
+    role_policies: dict[str, list[str]] = {}
+    public: list[str] = []
+    for row in access_rows:
+        (role_policies.setdefault(str(row.role), []) if row.role is not None else public).append(str(row.policy))
+    permissions: dict[str, list[PermissionRow]] = {}
+    for row in permission_rows:
+        permissions.setdefault(str(row.policy), []).append(
+            PermissionRow(row.collection, row.action, row.fields, row.permissions, row.validation, row.presets)
+        )
+    return AccessModel(
+        policies={str(r.id): _policy_row(r) for r in policy_rows},
+        role_parents={str(r.id): (str(r.parent) if r.parent else None) for r in role_rows},
+        role_policies={k: tuple(v) for k, v in role_policies.items()},
+        public_policies=tuple(public),
+        permissions={k: tuple(v) for k, v in permissions.items()},
+        generation=generation,
+    )
+
+
+def _policy_row(row: Any) -> PolicyRow:
+    raw = row.ip_access
+    entries = raw if isinstance(raw, list) else (raw or "").split(",")
+    return PolicyRow(
+        id=str(row.id),
+        admin_access=bool(row.admin_access),
+        app_access=bool(row.app_access),
+        ip_access=tuple(e.strip() for e in entries if e and e.strip()),
+    )
+
+
+async def _user_policies(ctx: ServiceContext, model: AccessModel, user: str) -> tuple[str, ...]:
+    cached = model.user_policies.get(user)
+    if cached is not None:
+        return cached
+    access = system.access
+    async with ctx.connection() as conn:
+        rows = await conn.execute(
+            sa.select(access.c.policy).where(access.c.user == user).order_by(access.c.sort, access.c.id)
+        )
+        policies = tuple(str(r.policy) for r in rows)
+    if len(model.user_policies) >= MAX_CACHED_USERS:
+        model.user_policies.clear()
+    model.user_policies[user] = policies
+    return policies
+
+
+# -- resolving -------------------------------------------------------------------------------------------
+
+
+async def _resolve_entry(
+    ctx: ServiceContext, model: AccessModel, accountability: Accountability, policies: Sequence[str]
+) -> _Resolved:
+    from tidepool.query.dynamic import needed_paths
+
+    raw = tuple(row for p in policies for row in model.permissions.get(p, ()))
+    rules = [[r.permissions, r.validation, r.presets] for r in raw]
+    paths = needed_paths(rules) if raw else {}
+    user = await _fetch(ctx, "directus_users", accountability.user, _paths(paths, "USER"))
+    role = await _fetch(ctx, "directus_roles", accountability.role, _paths(paths, "ROLE"))
+    entry = _Resolved(raw, user, role, None)
+    if b"$NOW" in orjson.dumps(rules):
+        return entry
+    return _Resolved(raw, user, role, _resolve(entry, accountability, policies))
+
+
+def _paths(paths: Mapping[str, Any], kind: str) -> set[str]:
+    """``needed_paths`` keys are the variable names (``$CURRENT_USER`` / ``$CURRENT_ROLE``)."""
+    found: set[str] = set()
+    for key, values in paths.items():
+        if kind in key.upper() and "ROLES" not in key.upper():
+            found.update(values)
+    return found
+
+
+async def _fetch(ctx: ServiceContext, collection: str, key: str | None, paths: set[str]) -> Mapping[str, Any] | None:
+    """The current user's (or role's) row with just the paths the rules use; ``{"id"}`` when none."""
+    if key is None:
+        return None
+    if not paths:
+        return {"id": key}
+    from tidepool.query.model import Query
+    from tidepool.services.reader import read_one
+
+    row = await read_one(ctx.as_admin(), collection, key, Query(fields=("id", *sorted(paths))))
+    return dict(row)
+
+
+def _resolve(
+    entry: _Resolved, accountability: Accountability, policies: Sequence[str]
+) -> Mapping[tuple[str, Action], tuple[Permission, ...]]:
+    from tidepool.query.dynamic import DynamicVariables, resolve_dynamic
+
+    variables = DynamicVariables(
+        now=datetime.now(UTC),
+        user=entry.user,
+        role=entry.role,
+        roles=tuple(accountability.roles),
+        policies=tuple(policies),
+    )
+    grouped: dict[tuple[str, Action], list[Permission]] = {}
+    for row in entry.raw:
+        action = _action(row.action)
+        if action is None:
+            continue
+        grouped.setdefault((row.collection, action), []).append(
+            Permission(
+                collection=row.collection,
+                action=action,
+                fields=parse_fields(row.fields),
+                rule=_filter(row.permissions, variables, resolve_dynamic),
+                validation=_filter(row.validation, variables, resolve_dynamic),
+                presets=_filter(row.presets, variables, resolve_dynamic),
+            )
+        )
+    return {k: tuple(v) for k, v in grouped.items()}
+
+
+def _action(raw: str) -> Action | None:
+    try:
+        return Action(raw)
+    except ValueError:
+        return None
+
+
+def _filter(raw: Any, variables: Any, resolve: Any) -> Mapping[str, Any] | None:
+    """``{}``/null mean "no restriction" (None); strings are JSON from engines without a JSON type."""
+    value = orjson.loads(raw) if isinstance(raw, str | bytes) and raw else raw
+    if not value:
+        return None
+    resolved: Mapping[str, Any] = resolve(value, variables)
+    return resolved
