@@ -1,0 +1,256 @@
+"""One collection level of a read, as SQL: which rows (permission rules, filter, search), which columns
+(with Directus 11 field-level ``CASE WHEN``), in what order, how many.
+
+A ``Level`` is a collection seen through the caller's read permissions at one place of a query tree (the
+root, or a relational branch). Every identifier goes through the schema (``require``) before it becomes a
+column, and every client value reaches SQL as a bound parameter through ``compile_filter`` or SQLAlchemy
+operators, so the text of a query can never carry client input.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+
+from tidepool.context import Access, Action, Permission
+from tidepool.db.schema import CollectionInfo, SchemaOverview
+from tidepool.errors import ForbiddenError, InvalidQueryError
+
+ColumnExpr = sa.ColumnElement[Any]
+Condition = sa.ColumnElement[bool]
+
+
+def compile_filter(
+    filter: Mapping[str, Any],
+    collection: str,
+    *,
+    schema: SchemaOverview,
+    access: Access,
+    dialect: str,
+    table: sa.FromClause | None = None,
+    path: str = "root",
+) -> Condition:
+    """The filters engineer's ``compile_filter`` (imported late: query/filters.py is built in parallel)."""
+    filters = importlib.import_module("tidepool.query.filters")
+    condition: Condition = filters.compile_filter(
+        filter, collection, schema=schema, access=access, dialect=dialect, table=table, path=path
+    )
+    return condition
+
+
+def lookup_collection(schema: SchemaOverview, access: Access, name: str, path: str = "root") -> CollectionInfo:
+    """The collection, if it exists and the caller may read it; one error for both cases so existence never
+    leaks."""
+    info = schema.collection(name)
+    if info is None or not access.allows(name, Action.READ):
+        raise ForbiddenError.collection(name, path)
+    return info
+
+
+def _is_all_rows(rule: Mapping[str, Any] | None) -> bool:
+    return not rule
+
+
+@dataclass
+class Level:
+    """A collection at one place of the query, as the caller may read it."""
+
+    info: CollectionInfo
+    schema: SchemaOverview
+    access: Access
+    dialect: str
+    path: str = "root"
+    table: sa.FromClause = field(init=False)
+    _rules: dict[int, Condition] = field(default_factory=dict, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.table = self.info.table
+
+    @classmethod
+    def open(cls, schema: SchemaOverview, access: Access, dialect: str, name: str, path: str = "root") -> Level:
+        return cls(lookup_collection(schema, access, name, path), schema, access, dialect, path)
+
+    def aliased(self, name: str) -> Level:
+        """The same level read through a table alias (self-joins, window subqueries)."""
+        level = Level(self.info, self.schema, self.access, self.dialect, self.path)
+        level.table = self.info.table.alias(name)
+        return level
+
+    @property
+    def permissions(self) -> Sequence[Permission]:
+        return self.access.rules(self.info.name, Action.READ)
+
+    @property
+    def pk(self) -> str:
+        return self.info.primary_key
+
+    def readable(self, name: str) -> bool:
+        if self.info.field(name) is None:
+            return False
+        if self.access.admin:
+            return True
+        return any(p.fields is None or "*" in p.fields or name in p.fields for p in self.permissions)
+
+    def require(self, name: str) -> str:
+        """``name`` when it is a field the caller may read here, else Directus's FORBIDDEN text."""
+        if not self.readable(name):
+            raise ForbiddenError.field(name, self.info.name, self.path)
+        return name
+
+    def readable_fields(self) -> list[str]:
+        """What ``*`` means here: every field the caller may read, in schema order."""
+        return [name for name in self.info.fields if self.readable(name)]
+
+    def column(self, name: str) -> ColumnExpr:
+        column: ColumnExpr = self.table.c[name]
+        return column
+
+    def _rule(self, permission: Permission) -> Condition:
+        """One permission's rule as SQL; compiled with full access since rules are trusted configuration."""
+        key = id(permission)
+        if key not in self._rules:
+            assert permission.rule is not None
+            self._rules[key] = compile_filter(
+                permission.rule,
+                self.info.name,
+                schema=self.schema,
+                access=Access.full(),
+                dialect=self.dialect,
+                table=self.table,
+            )
+        return self._rules[key]
+
+    def _any_of(self, permissions: Sequence[Permission]) -> Condition | None:
+        """OR of the rules; None when one of them grants every row."""
+        if any(_is_all_rows(p.rule) for p in permissions):
+            return None
+        return sa.or_(*(self._rule(p) for p in permissions))
+
+    def row_condition(self) -> Condition | None:
+        """Rows the caller may see: any read permission's rule matches. None: no restriction."""
+        if self.access.admin:
+            return None
+        return self._any_of(self.permissions)
+
+    def field_condition(self, name: str) -> Condition | None:
+        """When ``name`` may be shown on a row; None when whenever the row itself is visible.
+
+        Directus 11: a field is returned for a row iff some permission granting the field matches the row.
+        When every permission grants the field, that is the row condition itself, so no CASE is needed.
+        """
+        if self.access.admin:
+            return None
+        granting = [p for p in self.permissions if p.fields is None or "*" in p.fields or name in p.fields]
+        if len(granting) == len(self.permissions):
+            return None
+        return self._any_of(granting)
+
+    def value(self, name: str) -> ColumnExpr:
+        """The column as the caller may see it: ``CASE WHEN <rules granting it> THEN col END`` if needed."""
+        column = self.column(name)
+        condition = self.field_condition(name)
+        if condition is None:
+            return column
+        return _case(condition, column)
+
+    def user_filter(self, filter: Mapping[str, Any] | None) -> Condition | None:
+        if not filter:
+            return None
+        return compile_filter(
+            filter,
+            self.info.name,
+            schema=self.schema,
+            access=self.access,
+            dialect=self.dialect,
+            table=self.table,
+            path=self.path,
+        )
+
+
+def _case(condition: Condition, column: ColumnExpr) -> ColumnExpr:
+    expr: ColumnExpr = sa.case((condition, column), else_=sa.null())
+    return sa.type_coerce(expr, column.type)
+
+
+def conjunction(*conditions: Condition | None) -> Condition | None:
+    present = [c for c in conditions if c is not None]
+    if not present:
+        return None
+    return present[0] if len(present) == 1 else sa.and_(*present)
+
+
+# -- sort -----------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class SortJoins:
+    """LEFT OUTER JOINs added for ``sort`` on m2o paths (``author.name``), one alias per distinct path."""
+
+    base: sa.FromClause
+    joins: dict[tuple[str, ...], Level] = field(default_factory=dict)
+    from_clause: sa.FromClause | None = None
+
+    def target(self) -> sa.FromClause:
+        return self.from_clause if self.from_clause is not None else self.base
+
+
+def sort_expression(level: Level, spec: str, joins: SortJoins) -> sa.UnaryExpression[Any]:
+    """One ``sort`` entry (``-date``, ``author.name``) as an ORDER BY term."""
+    descending = spec.startswith("-")
+    path = (spec[1:] if descending else spec).split(".")
+    if not path[-1] or any(not part for part in path):
+        raise InvalidQueryError(f'"{spec}" is not a valid sort field')
+    target = _walk_m2o(level, path[:-1], joins)
+    column = target.column(target.require(path[-1]))
+    return ordered(column, descending, level.dialect)
+
+
+def ordered(column: ColumnExpr, descending: bool, dialect: str) -> sa.UnaryExpression[Any]:
+    """NULLs sort as the smallest value on every engine (SQLite/MySQL native; PostgreSQL told so)."""
+    term = column.desc() if descending else column.asc()
+    if dialect == "postgresql":
+        return term.nulls_last() if descending else term.nulls_first()
+    return term
+
+
+def _walk_m2o(level: Level, relations: Sequence[str], joins: SortJoins) -> Level:
+    current = level
+    for depth, name in enumerate(relations):
+        current.require(name)
+        relation = current.schema.m2o(current.info.name, name)
+        if relation is None or relation.related_collection is None:
+            raise InvalidQueryError(f'Sorting by "{name}" is only supported through many-to-one relations')
+        key = tuple(relations[: depth + 1])
+        if key not in joins.joins:
+            related = Level.open(
+                current.schema, current.access, current.dialect, relation.related_collection, f'"{".".join(key)}"'
+            ).aliased(f"sort_{len(joins.joins)}")
+            on = related.column(related.pk) == current.column(name)
+            joins.from_clause = joins.target().outerjoin(related.table, on)
+            joins.joins[key] = related
+        current = joins.joins[key]
+    return current
+
+
+# -- limit / offset -------------------------------------------------------------------------------------------
+
+
+def page_window(limit: int | None, offset: int | None, page: int | None, default_limit: int) -> tuple[int, int]:
+    """(limit, offset) with Directus's rules: default limit, -1 = all, page = (page-1)*limit."""
+    effective = default_limit if limit is None else limit
+    start = offset or 0
+    if page is not None and page > 0 and effective > 0:
+        start = (page - 1) * effective
+    return effective, start
+
+
+def apply_window(stmt: sa.Select[Any], limit: int, offset: int) -> sa.Select[Any]:
+    if limit >= 0:
+        stmt = stmt.limit(limit)
+    if offset:
+        stmt = stmt.offset(offset)
+    return stmt

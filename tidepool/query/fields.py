@@ -1,0 +1,222 @@
+"""The field selection plan: what a read returns, as a tree of collection levels.
+
+``fields`` (``*``, ``title``, ``author.*``, ``comments.text``, ``*.*``), ``alias`` (``{"recent": "comments"}``)
+``deep`` (per-branch sub-queries) and ``backlink`` are resolved here, once, against the schema and the
+caller's permissions, before any SQL exists. A name that is not a readable field of its level is a
+FORBIDDEN error naming it, exactly as Directus words it; a relational branch opens the related collection
+with its own permissions (and fails the whole read when that collection is not readable, like Directus).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from tidepool.db.schema import RelationInfo
+from tidepool.errors import InvalidQueryError
+from tidepool.query.compile import Level
+
+Kind = Literal["m2o", "o2m"]
+
+
+@dataclass(frozen=True)
+class Column:
+    """A plain value in the output: ``key`` in the JSON, ``field`` in the table."""
+
+    key: str
+    field: str
+
+
+@dataclass(frozen=True)
+class SubQuery:
+    """A branch's ``deep`` options (``_limit``, ``_offset``, ``_page``, ``_sort``, ``_filter``, ``_search``)."""
+
+    limit: int | None = None
+    offset: int | None = None
+    page: int | None = None
+    sort: tuple[str, ...] | None = None
+    filter: Mapping[str, Any] | None = None
+    search: str | None = None
+
+
+@dataclass
+class Branch:
+    """A relational value: an m2o object, or an o2m list (of objects, or of keys when ``ids_only``)."""
+
+    key: str
+    field: str
+    kind: Kind
+    relation: RelationInfo
+    node: Node
+    sub: SubQuery
+    ids_only: bool = False
+
+
+@dataclass
+class Node:
+    level: Level
+    entries: list[Column | Branch] = field(default_factory=list)
+
+    @property
+    def branches(self) -> list[Branch]:
+        return [e for e in self.entries if isinstance(e, Branch)]
+
+    @property
+    def columns(self) -> list[Column]:
+        return [e for e in self.entries if isinstance(e, Column)]
+
+
+@dataclass(frozen=True)
+class _Via:
+    """How a level was reached: the relation and its direction, to recognise the backlink."""
+
+    relation: RelationInfo
+    kind: Kind
+
+
+def plan(
+    level: Level,
+    fields: Sequence[str] | None,
+    *,
+    alias: Mapping[str, str] | None = None,
+    deep: Mapping[str, Any] | None = None,
+    backlink: bool | None = None,
+    _via: _Via | None = None,
+    _path: tuple[str, ...] = (),
+) -> Node:
+    """The plan of one level and, recursively, of every relational branch it requests."""
+    alias = alias or {}
+    order, subpaths = _group(level, fields or ("*",), alias, backlink, _via)
+    deep = deep or {}
+    _check_deep(level, deep, alias)
+    node = Node(level)
+    for key in order:
+        entry = _entry(level, key, alias.get(key, key), subpaths.get(key, []), deep.get(key), backlink, _path)
+        if entry is not None:
+            node.entries.append(entry)
+    return node
+
+
+def _group(
+    level: Level, fields: Sequence[str], alias: Mapping[str, str], backlink: bool | None, via: _Via | None
+) -> tuple[list[str], dict[str, list[str]]]:
+    """Output keys in request order, and the sub-paths requested under each (``author.name`` → name)."""
+    order: list[str] = []
+    subpaths: dict[str, list[str]] = {}
+
+    def add(key: str, rest: str | None) -> None:
+        if key not in order:
+            order.append(key)
+        if rest:
+            subpaths.setdefault(key, []).append(rest)
+
+    for raw in fields:
+        head, _, rest = raw.strip().partition(".")
+        if not head:
+            raise InvalidQueryError(f'"{raw}" is not a valid field')
+        if head != "*":
+            add(head, rest or None)
+            continue
+        for name in _wildcard(level, alias, backlink, via):
+            relational = _relation(level, alias.get(name, name)) is not None
+            add(name, rest if rest and relational else None)
+    return order, subpaths
+
+
+def _wildcard(level: Level, alias: Mapping[str, str], backlink: bool | None, via: _Via | None) -> list[str]:
+    """``*``: the readable fields (minus the backlink when ``backlink=false``) plus readable aliases."""
+    names = [n for n in level.readable_fields() if not (backlink is False and _is_backlink(level, n, via))]
+    return names + [key for key, target in alias.items() if level.readable(target)]
+
+
+def _is_backlink(level: Level, name: str, via: _Via | None) -> bool:
+    if via is None:
+        return False
+    if via.kind == "m2o":
+        return via.relation.one_field == name and level.info.name == via.relation.related_collection
+    return via.relation.field == name and level.info.name == via.relation.collection
+
+
+def _relation(level: Level, name: str) -> tuple[Kind, RelationInfo] | None:
+    m2o = level.schema.m2o(level.info.name, name)
+    if m2o is not None and m2o.related_collection is not None:
+        return "m2o", m2o
+    o2m = level.schema.o2m(level.info.name, name)
+    if o2m is not None:
+        return "o2m", o2m
+    return None
+
+
+def _entry(
+    level: Level,
+    key: str,
+    name: str,
+    subpaths: list[str],
+    deep: Any,
+    backlink: bool | None,
+    path: tuple[str, ...],
+) -> Column | Branch | None:
+    level.require(name)
+    relation = _relation(level, name)
+    if relation is None:
+        return None if level.info.fields[name].is_alias else Column(key, name)
+    kind, info = relation
+    if kind == "m2o" and not subpaths:
+        return Column(key, name)
+    related_name = info.related_collection if kind == "m2o" else info.collection
+    assert related_name is not None
+    child_path = (*path, key)
+    child = Level.open(level.schema, level.access, level.dialect, related_name, f'"{".".join(child_path)}"')
+    deep_map = deep if isinstance(deep, Mapping) else {}
+    ids_only = kind == "o2m" and not subpaths
+    node = plan(
+        child,
+        subpaths or (child.pk,),
+        alias=_deep_alias(deep_map),
+        deep={k: v for k, v in deep_map.items() if not k.startswith("_")},
+        backlink=backlink,
+        _via=_Via(info, kind),
+        _path=child_path,
+    )
+    return Branch(key, name, kind, info, node, _sub_query(deep_map), ids_only)
+
+
+def _check_deep(level: Level, deep: Mapping[str, Any], alias: Mapping[str, str]) -> None:
+    for key in deep:
+        if not key.startswith("_"):
+            level.require(alias.get(key, key))
+
+
+def _deep_alias(deep: Mapping[str, Any]) -> dict[str, str]:
+    value = deep.get("_alias")
+    return {str(k): str(v) for k, v in value.items()} if isinstance(value, Mapping) else {}
+
+
+def _int(value: Any, name: str) -> int | None:
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise InvalidQueryError(f'"deep" {name} has to be a number') from None
+
+
+def _sort(value: Any) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    parts = value.split(",") if isinstance(value, str) else list(value)
+    return tuple(str(p).strip() for p in parts if str(p).strip())
+
+
+def _sub_query(deep: Mapping[str, Any]) -> SubQuery:
+    filter_ = deep.get("_filter")
+    search = deep.get("_search")
+    return SubQuery(
+        limit=_int(deep.get("_limit"), "_limit"),
+        offset=_int(deep.get("_offset"), "_offset"),
+        page=_int(deep.get("_page"), "_page"),
+        sort=_sort(deep.get("_sort")),
+        filter=filter_ if isinstance(filter_, Mapping) else None,
+        search=str(search) if search is not None else None,
+    )

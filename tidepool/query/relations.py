@@ -1,0 +1,210 @@
+"""SQL for every level of a planned read, and the merge of related rows into their parents.
+
+A read is one SELECT for the root and then ONE SELECT per relational branch per level, whatever the number
+of rows: an m2o branch fetches ``WHERE pk IN (<fks of all parents>)``, an o2m branch fetches
+``WHERE fk IN (<pks of all parents>)`` with its per-parent limit done by
+``ROW_NUMBER() OVER (PARTITION BY fk ORDER BY ...)``. Nothing here does I/O: the reader executes the
+statements and hands the rows back to ``merge``.
+
+Every statement selects positional columns (labelled ``c0``, ``c1`` ...) described by a ``Projection``, so a
+user field can never collide with the bookkeeping columns (row key, parent key, o2m visibility flags).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+
+from tidepool.query.compile import (
+    ColumnExpr,
+    Condition,
+    Level,
+    SortJoins,
+    apply_window,
+    conjunction,
+    ordered,
+    page_window,
+    sort_expression,
+)
+from tidepool.query.fields import Branch, Column, Node
+from tidepool.query.search import search_condition
+from tidepool.query.values import Serializer, serializer_for
+
+Row = Sequence[Any]
+Item = dict[str, Any]
+
+
+@dataclass
+class Projection:
+    """The SELECT list of one level and how to read it back: index of each output value."""
+
+    node: Node
+    columns: list[ColumnExpr] = field(default_factory=list)
+    key_index: int = 0  # the row's primary key, raw (for merging children)
+    parent_index: int | None = None  # o2m levels: the foreign key to the parent, raw
+    values: list[tuple[str, int, Serializer]] = field(default_factory=list)
+    branch_index: dict[str, int] = field(default_factory=dict)  # m2o: fk value; o2m: visibility flag
+
+    def add(self, column: ColumnExpr) -> int:
+        self.columns.append(column)
+        return len(self.columns) - 1
+
+    def labelled(self) -> list[sa.Label[Any]]:
+        return [column.label(f"c{i}") for i, column in enumerate(self.columns)]
+
+    def item(self, row: Row) -> Item:
+        """The JSON-ready item of a row; relational keys are filled in later by ``merge``."""
+        out: Item = {}
+        for entry in self.node.entries:
+            out[entry.key] = None
+        for key, index, serialize in self.values:
+            value = row[index]
+            out[key] = None if value is None else serialize(value)
+        return out
+
+
+def projection(node: Node, parent_field: str | None = None) -> Projection:
+    level = node.level
+    proj = Projection(node)
+    proj.key_index = proj.add(level.column(level.pk))
+    if parent_field is not None:
+        proj.parent_index = proj.add(level.column(parent_field))
+    for entry in node.entries:
+        if isinstance(entry, Column):
+            info = level.info.fields[entry.field]
+            proj.values.append((entry.key, proj.add(level.value(entry.field)), serializer_for(info, level.info.name)))
+        elif entry.kind == "m2o":
+            proj.branch_index[entry.key] = proj.add(level.value(entry.field))
+        else:
+            flag = level.field_condition(entry.field)
+            if flag is not None:
+                proj.branch_index[entry.key] = proj.add(sa.case((flag, sa.literal(1)), else_=sa.null()))
+    return proj
+
+
+def default_sort(level: Level) -> tuple[str, ...]:
+    """Directus: the collection's sort field, else the primary key (deterministic pages)."""
+    meta = level.info.meta or {}
+    sort_field = meta.get("sort_field")
+    return (str(sort_field),) if sort_field and sort_field in level.info.fields else (level.pk,)
+
+
+def order_terms(level: Level, sort: Sequence[str] | None, joins: SortJoins) -> list[sa.UnaryExpression[Any]]:
+    specs = list(sort) if sort else list(default_sort(level))
+    terms = [sort_expression(level, spec, joins) for spec in specs]
+    if level.pk not in {s.lstrip("-") for s in specs}:
+        terms.append(ordered(level.column(level.pk), False, level.dialect))  # stable ties across pages
+    return terms
+
+
+def where(level: Level, filter: Any, search: str | None, *extra: Condition | None) -> Condition | None:
+    """Rows of this level: permission rules AND filter AND search (AND the caller's extra conditions)."""
+    return conjunction(level.row_condition(), level.user_filter(filter), search_condition(level, search), *extra)
+
+
+@dataclass(frozen=True)
+class Window:
+    limit: int
+    offset: int
+
+
+def level_statement(
+    proj: Projection,
+    *,
+    filter: Any = None,
+    search: str | None = None,
+    sort: Sequence[str] | None = None,
+    window: Window | None = None,
+    extra: Sequence[Condition | None] = (),
+) -> sa.Select[Any]:
+    """A whole-level SELECT (the root, or an m2o branch): rows, order, limit/offset."""
+    level = proj.node.level
+    joins = SortJoins(level.table)
+    terms = order_terms(level, sort, joins)
+    stmt = sa.select(*proj.labelled()).select_from(joins.target())
+    condition = where(level, filter, search, *extra)
+    if condition is not None:
+        stmt = stmt.where(condition)
+    stmt = stmt.order_by(*terms)
+    return apply_window(stmt, window.limit, window.offset) if window else stmt
+
+
+def m2o_statement(branch: Branch, proj: Projection, keys: Iterable[Any]) -> sa.Select[Any]:
+    level = branch.node.level
+    return level_statement(proj, filter=branch.sub.filter, extra=[level.column(level.pk).in_(list(keys))])
+
+
+def o2m_statement(branch: Branch, proj: Projection, parent_keys: Iterable[Any], default_limit: int) -> sa.Select[Any]:
+    """Children of every parent at once; the per-parent limit/offset through ROW_NUMBER() when needed."""
+    level = branch.node.level
+    sub = branch.sub
+    limit, offset = page_window(sub.limit, sub.offset, sub.page, default_limit)
+    fk = level.column(branch.relation.field)
+    joins = SortJoins(level.table)
+    relation_sort = (branch.relation.sort_field,) if branch.relation.sort_field else None
+    terms = order_terms(level, sub.sort or relation_sort, joins)
+    condition = where(level, sub.filter, sub.search, fk.in_(list(parent_keys)))
+    assert condition is not None  # the parent-key condition is always there
+    if limit < 0 and offset == 0:
+        stmt = sa.select(*proj.labelled()).select_from(joins.target()).where(condition).order_by(*terms)
+        return stmt
+    number = sa.func.row_number().over(partition_by=fk, order_by=terms)
+    inner = sa.select(*proj.labelled(), number.label("rn")).select_from(joins.target()).where(condition).subquery()
+    bounds = [inner.c.rn > offset] + ([inner.c.rn <= offset + limit] if limit >= 0 else [])
+    outer_columns = [inner.c[f"c{i}"] for i in range(len(proj.columns))]
+    return sa.select(*outer_columns).where(*bounds).order_by(inner.c.rn)
+
+
+# -- merging ---------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Fetched:
+    """The rows of one level and their items (same order), kept together for merging the next level."""
+
+    proj: Projection
+    rows: list[Row]
+    items: list[Item]
+
+
+def fetched(proj: Projection, rows: Iterable[Row]) -> Fetched:
+    materialized = list(rows)
+    return Fetched(proj, materialized, [proj.item(row) for row in materialized])
+
+
+def m2o_keys(parent: Fetched, branch: Branch) -> set[Any]:
+    index = parent.proj.branch_index[branch.key]
+    return {row[index] for row in parent.rows if row[index] is not None}
+
+
+def o2m_keys(parent: Fetched, branch: Branch) -> set[Any]:
+    flag = parent.proj.branch_index.get(branch.key)
+    return {row[parent.proj.key_index] for row in parent.rows if flag is None or row[flag] is not None}
+
+
+def merge_m2o(parent: Fetched, branch: Branch, child: Fetched) -> None:
+    index = parent.proj.branch_index[branch.key]
+    by_key = {row[child.proj.key_index]: item for row, item in zip(child.rows, child.items, strict=True)}
+    for row, item in zip(parent.rows, parent.items, strict=True):
+        item[branch.key] = by_key.get(row[index]) if row[index] is not None else None
+
+
+def merge_o2m(parent: Fetched, branch: Branch, child: Fetched) -> None:
+    assert child.proj.parent_index is not None
+    groups: dict[Any, list[Any]] = {}
+    pk_key = branch.node.entries[0].key if branch.ids_only else None
+    for row, item in zip(child.rows, child.items, strict=True):
+        groups.setdefault(row[child.proj.parent_index], []).append(item[pk_key] if pk_key else item)
+    flag = parent.proj.branch_index.get(branch.key)
+    for row, item in zip(parent.rows, parent.items, strict=True):
+        visible = flag is None or row[flag] is not None
+        item[branch.key] = groups.get(row[parent.proj.key_index], []) if visible else None
+
+
+def empty_branch(parent: Fetched, branch: Branch) -> None:
+    """No parent has anything to fetch: m2o values stay null, o2m lists are empty (or null when hidden)."""
+    if branch.kind == "o2m":
+        merge_o2m(parent, branch, Fetched(projection(branch.node, branch.relation.field), [], []))
