@@ -1,0 +1,158 @@
+"""Database errors a client may cause, mapped to Directus's constraint errors naming field and collection.
+
+Each engine reports a broken constraint differently: SQLite in the message text (``UNIQUE constraint
+failed: table.column``), PostgreSQL in SQLSTATE codes with structured fields (asyncpg's ``column_name``,
+``detail``), MySQL/MariaDB in numeric error codes with the column in quotes. One small parser per
+(engine, kind) turns them into the same ``DatabaseConstraintError``; anything unrecognised stays a 500.
+
+Where the engine does not say which field failed (SQLite foreign keys, PostgreSQL length and range errors),
+the caller passes ``candidates``: the fields the failed statement wrote that could have caused it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from tidepool.db.schema import CollectionInfo
+from tidepool.errors import (
+    DatabaseConstraintError,
+    InvalidForeignKeyError,
+    NotNullViolationError,
+    RecordNotUniqueError,
+    ValueOutOfRangeError,
+    ValueTooLongError,
+)
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """Fields the failed statement wrote, by what they could have broken."""
+
+    foreign_keys: Sequence[str] = ()
+    strings: Sequence[str] = ()
+    numbers: Sequence[str] = ()
+
+
+Parser = Callable[[BaseException, str, CollectionInfo, Candidates], DatabaseConstraintError | None]
+
+_PARENS = re.compile(r"\(([^)]+)\)")
+_QUOTED = re.compile(r"'([^']*)'")
+_TICKED = re.compile(r"`([^`]+)`")
+
+
+def translate(
+    exc: sa.exc.DBAPIError, collection: CollectionInfo, dialect: str, candidates: Candidates = Candidates()
+) -> DatabaseConstraintError | None:
+    """The Directus error for ``exc`` on ``dialect`` (SQLAlchemy's name), or None when not recognised."""
+    parser = _PARSERS.get(dialect)
+    if parser is None or exc.orig is None:
+        return None
+    return parser(exc.orig, str(exc.orig), collection, candidates)
+
+
+def _first(names: Sequence[str]) -> str | None:
+    return names[0] if names else None
+
+
+# --- SQLite: "<KIND> constraint failed: table.column" -------------------------------------------------
+
+_SQLITE: tuple[tuple[str, type[DatabaseConstraintError]], ...] = (
+    ("UNIQUE constraint failed", RecordNotUniqueError),
+    ("NOT NULL constraint failed", NotNullViolationError),
+)
+
+
+def _sqlite(orig: BaseException, text: str, info: CollectionInfo, cand: Candidates) -> DatabaseConstraintError | None:
+    for prefix, error in _SQLITE:
+        if text.startswith(prefix):
+            column = text.rsplit(" ", 1)[-1].rsplit(".", 1)[-1]
+            return error(info.name, column)
+    if text.startswith("FOREIGN KEY constraint failed"):
+        return InvalidForeignKeyError(info.name, _first(cand.foreign_keys))
+    return None
+
+
+# --- PostgreSQL: SQLSTATE codes; asyncpg's exception (the cause) carries column/detail -----------------
+
+
+def _pg_detail_field(orig: BaseException) -> str | None:
+    detail = getattr(orig.__cause__, "detail", None) or ""
+    match = _PARENS.search(detail)
+    return match.group(1) if match else None
+
+
+def _pg_column(orig: BaseException) -> str | None:
+    column: str | None = getattr(orig.__cause__, "column_name", None)
+    return column
+
+
+_PG: dict[str, Callable[[BaseException, CollectionInfo, Candidates], DatabaseConstraintError]] = {
+    "23505": lambda o, i, c: RecordNotUniqueError(i.name, _pg_detail_field(o)),
+    "23502": lambda o, i, c: NotNullViolationError(i.name, _pg_column(o)),
+    "23503": lambda o, i, c: InvalidForeignKeyError(i.name, _pg_detail_field(o)),
+    "22001": lambda o, i, c: ValueTooLongError(i.name, _first(c.strings)),
+    "22003": lambda o, i, c: ValueOutOfRangeError(i.name, _first(c.numbers)),
+}
+
+
+def _postgres(orig: BaseException, text: str, info: CollectionInfo, cand: Candidates) -> DatabaseConstraintError | None:
+    code = getattr(orig, "pgcode", None) or getattr(orig, "sqlstate", None)
+    if code == "22000" and "out of int" in text:  # asyncpg's own range check, before the server sees it
+        return ValueOutOfRangeError(info.name, _first(cand.numbers))
+    handler = _PG.get(str(code))
+    return handler(orig, info, cand) if handler else None
+
+
+# --- MySQL / MariaDB: (errno, message) -----------------------------------------------------------------
+
+
+def _mysql_quoted(text: str, index: int = 0) -> str | None:
+    found = _QUOTED.findall(text)
+    return found[index] if len(found) > index else None
+
+
+def _mysql_unique_field(text: str, info: CollectionInfo) -> str | None:
+    """MySQL names the index, not the column: map the index name back to a field of the collection."""
+    key = (_mysql_quoted(text, 1) or "").rsplit(".", 1)[-1]
+    if key == "PRIMARY":
+        return info.primary_key
+    if key in info.fields:
+        return key
+    for suffix in ("_unique", "_key", "_idx"):
+        if key.startswith(f"{info.name}_") and key.endswith(suffix):
+            name = key[len(info.name) + 1 : -len(suffix)]
+            if name in info.fields:
+                return name
+    matching = sorted((f for f in info.fields if f in key), key=len, reverse=True)
+    return matching[0] if matching else None
+
+
+def _mysql_fk_field(text: str) -> str | None:
+    match = re.search(r"FOREIGN KEY \(`([^`]+)`\)", text)
+    return match.group(1) if match else None
+
+
+_MYSQL: dict[int, Callable[[str, CollectionInfo], DatabaseConstraintError]] = {
+    1062: lambda t, i: RecordNotUniqueError(i.name, _mysql_unique_field(t, i)),
+    1048: lambda t, i: NotNullViolationError(i.name, _mysql_quoted(t)),
+    1364: lambda t, i: NotNullViolationError(i.name, _mysql_quoted(t)),  # "Field 'x' doesn't have a default"
+    1452: lambda t, i: InvalidForeignKeyError(i.name, _mysql_fk_field(t)),
+    1406: lambda t, i: ValueTooLongError(i.name, _mysql_quoted(t)),
+    1264: lambda t, i: ValueOutOfRangeError(i.name, _mysql_quoted(t)),
+}
+
+
+def _mysql(orig: BaseException, text: str, info: CollectionInfo, cand: Candidates) -> DatabaseConstraintError | None:
+    args: tuple[Any, ...] = tuple(getattr(orig, "args", ()))
+    if len(args) < 2 or not isinstance(args[0], int):
+        return None
+    handler = _MYSQL.get(args[0])
+    return handler(str(args[1]), info) if handler else None
+
+
+_PARSERS: dict[str, Parser] = {"sqlite": _sqlite, "postgresql": _postgres, "mysql": _mysql}

@@ -1,0 +1,366 @@
+"""Items of one collection: reads (delegated to the reader) and every write, with Directus's rules.
+
+Each public write is one transaction (``ctx.transaction()``): a batch whose third item fails leaves
+nothing behind, and its events are emitted only after the commit. The steps of a write follow Directus's
+``ItemsService``:
+
+1. the collection must be known and the caller must hold a permission for the action (else the same
+   FORBIDDEN text as for a missing collection, so existence never leaks);
+2. create/update: the payload may only name permitted fields, ``presets`` fill what it omits, then the
+   field rules (required / not null) and every permission's ``validation`` filter must pass;
+3. update/delete: every key must be inside the permission's item rule (checked in SQL, in the same
+   transaction), otherwise FORBIDDEN and nothing is written;
+4. values are cast per field type and special fields applied (``tidepool.services.payload``), then written
+   through the collection's typed table; database constraint errors become Directus errors
+   (``tidepool.db.errors``);
+5. ``ChangeEvent``s are recorded: one per created item, one per ``update_many`` (all keys), one per item of
+   ``update_batch``, one per delete call with the keys exactly as the caller passed them. Update and delete
+   events carry ``before``: the full rows, as the reader serializes them, read just before the change.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+
+from tidepool.context import Action, Permission
+from tidepool.db.errors import Candidates, translate
+from tidepool.db.schema import NUMERIC_TYPES, CollectionInfo
+from tidepool.errors import ForbiddenError, InvalidPayloadError
+from tidepool.events import ChangeEvent, EventAction
+from tidepool.query.model import Query
+from tidepool.services import payload as payloads
+from tidepool.services.base import ServiceContext
+
+Key = Any
+Item = Mapping[str, Any]
+
+
+class ItemsService:
+    """Reads and writes of one collection for one caller (``ctx.access``)."""
+
+    def __init__(self, ctx: ServiceContext, collection: str) -> None:
+        self.ctx = ctx
+        self.collection = collection
+
+    # ---- reads: one path for every transport --------------------------------------------------------
+
+    async def read_by_query(self, query: Query) -> list[dict[str, Any]]:
+        from tidepool.services import reader
+
+        return await reader.read_by_query(self.ctx, self.collection, query)
+
+    async def read_one(self, key: Key, query: Query | None = None) -> dict[str, Any]:
+        from tidepool.services import reader
+
+        stored = payloads.cast_key(self._info(), key)
+        if stored is None:
+            raise ForbiddenError()
+        return await reader.read_one(self.ctx, self.collection, stored, query or Query())
+
+    async def read_many(self, keys: Sequence[Key], query: Query | None = None) -> list[dict[str, Any]]:
+        from tidepool.services import reader
+
+        info = self._info()
+        stored = [k for k in (payloads.cast_key(info, key) for key in keys) if k is not None]
+        return await reader.read_many(self.ctx, self.collection, stored, query or Query())
+
+    async def read_meta(self, query: Query) -> dict[str, Any]:
+        from tidepool.services import reader
+
+        return await reader.read_meta(self.ctx, self.collection, query, query.meta or ())
+
+    async def read_singleton(self, query: Query | None = None) -> dict[str, Any]:
+        """The one row of a singleton; Directus answers its defaults when the row does not exist yet."""
+        query = query or Query()
+        rows = await self.read_by_query(query.replace(limit=1, offset=None, page=None))
+        if rows:
+            return rows[0]
+        info = self._info()
+        wanted = set(query.fields or ("*",))
+        return {
+            f.name: None if f.primary_key else f.default
+            for f in info.column_fields
+            if "*" in wanted or f.name in wanted
+            if f.primary_key or f.default is not None
+        }
+
+    # ---- creates ------------------------------------------------------------------------------------
+
+    async def create_one(self, data: Any) -> Key:
+        async with self.ctx.transaction() as tx:
+            return await self._insert(tx, data, self._now())
+
+    async def create_many(self, items: Any) -> list[Key]:
+        batch = _require_list(items)
+        self._check_batch(len(batch))
+        async with self.ctx.transaction() as tx:
+            now = self._now()
+            return [await self._insert(tx, item, now) for item in batch]
+
+    async def _insert(self, tx: ServiceContext, data: Any, now: dt.datetime) -> Key:
+        info = self._info()
+        item = payloads.require_object(data)
+        merged = self._checked_payload(info, item, Action.CREATE)
+        values = payloads.prepare(info, merged, "create", self.ctx.accountability, now)
+        statement = sa.insert(info.table).values(payloads.bindable(info, values, self.ctx.dialect))
+        result = await self._execute(tx, info, statement, values)
+        key = values.get(info.primary_key)
+        if key is None:
+            key = result.inserted_primary_key[0] if result.inserted_primary_key else None
+        _record(tx, ChangeEvent(self.collection, "create", (key,), payload=dict(item)))
+        return key
+
+    # ---- updates ------------------------------------------------------------------------------------
+
+    async def update_one(self, key: Key, data: Any) -> Key:
+        async with self.ctx.transaction() as tx:
+            keys = await self._update(tx, [key], data, self._now())
+        return keys[0]
+
+    async def update_many(self, keys: Sequence[Key], data: Any) -> list[Key]:
+        key_list = _require_list(keys)
+        self._check_batch(len(key_list))
+        async with self.ctx.transaction() as tx:
+            return await self._update(tx, key_list, data, self._now())
+
+    async def update_batch(self, items: Any) -> list[Key]:
+        """Rows that each carry their key; one update (and one event) per row, all in one transaction."""
+        batch = _require_list(items)
+        self._check_batch(len(batch))
+        info = self._info()
+        async with self.ctx.transaction() as tx:
+            now = self._now()
+            keys: list[Key] = []
+            for item in batch:
+                row = payloads.require_object(item)
+                if row.get(info.primary_key) is None:
+                    raise InvalidPayloadError("Item in update misses primary key")
+                data = {k: v for k, v in row.items() if k != info.primary_key}
+                keys.extend(await self._update(tx, [row[info.primary_key]], data, now))
+            return keys
+
+    async def update_by_query(self, query: Query, data: Any) -> list[Key]:
+        async with self.ctx.transaction() as tx:
+            keys = await self._keys_by_query(tx, query)
+            self._check_batch(len(keys))
+            return await self._update(tx, keys, data, self._now()) if keys else []
+
+    async def upsert_singleton(self, data: Any) -> Key:
+        """Update the singleton's row, or create it when the collection is still empty."""
+        info = self._info()
+        async with self.ctx.transaction() as tx:
+            assert tx.tx is not None
+            existing = (await tx.tx.conn.execute(sa.select(info.table.c[info.primary_key]).limit(1))).first()
+            if existing is None:
+                return await self._insert(tx, data, self._now())
+            keys = await self._update(tx, [existing[0]], data, self._now())
+            return keys[0]
+
+    async def _update(self, tx: ServiceContext, keys: Sequence[Key], data: Any, now: dt.datetime) -> list[Key]:
+        info = self._info()
+        item = payloads.require_object(data)
+        rules = self._rules(Action.UPDATE)
+        stored = self._stored_keys(info, keys)
+        merged = self._checked_payload(info, item, Action.UPDATE)
+        await self._assert_in_rule(tx, info, stored, rules)
+        values = payloads.prepare(info, merged, "update", self.ctx.accountability, now)
+        values.pop(info.primary_key, None)
+        before = await self._before(tx, info, stored)
+        if values and stored:
+            pk = info.table.c[info.primary_key]
+            bound = payloads.bindable(info, values, self.ctx.dialect)
+            await self._execute(tx, info, sa.update(info.table).where(pk.in_(stored)).values(bound), values)
+        _record(tx, ChangeEvent(self.collection, "update", tuple(stored), before=before, payload=dict(item)))
+        return stored
+
+    # ---- deletes ------------------------------------------------------------------------------------
+
+    async def delete_one(self, key: Key) -> Key:
+        async with self.ctx.transaction() as tx:
+            await self._delete(tx, [key])
+        return key
+
+    async def delete_many(self, keys: Sequence[Key]) -> list[Key]:
+        key_list = _require_list(keys)
+        self._check_batch(len(key_list))
+        async with self.ctx.transaction() as tx:
+            await self._delete(tx, key_list)
+        return key_list
+
+    async def delete_by_query(self, query: Query) -> list[Key]:
+        async with self.ctx.transaction() as tx:
+            keys = await self._keys_by_query(tx, query)
+            self._check_batch(len(keys))
+            if keys:
+                await self._delete(tx, keys)
+            return keys
+
+    async def _delete(self, tx: ServiceContext, keys: Sequence[Key]) -> None:
+        info = self._info()
+        rules = self._rules(Action.DELETE)
+        stored = self._stored_keys(info, keys)
+        await self._assert_in_rule(tx, info, stored, rules)
+        before = await self._before(tx, info, stored)
+        pk = info.table.c[info.primary_key]
+        await self._execute(tx, info, sa.delete(info.table).where(pk.in_(stored)), {})
+        _record(tx, ChangeEvent(self.collection, "delete", tuple(keys), before=before))
+
+    # ---- shared steps -------------------------------------------------------------------------------
+
+    def _info(self) -> CollectionInfo:
+        info = self.ctx.schema.collection(self.collection)
+        if info is None:
+            raise ForbiddenError.collection(self.collection)
+        return info
+
+    def _rules(self, action: Action) -> Sequence[Permission] | None:
+        """The caller's permissions for ``action``; None for admins (everything allowed)."""
+        info = self._info()
+        if self.ctx.access.admin:
+            return None
+        rules = self.ctx.access.rules(info.name, action)
+        if not rules:
+            raise ForbiddenError.collection(self.collection)
+        return rules
+
+    def _checked_payload(self, info: CollectionInfo, item: Item, action: Action) -> dict[str, Any]:
+        """Permitted fields only, presets filled in, field and permission validation passed."""
+        rules = self._rules(action)
+        merged = dict(item) if rules is None else _with_presets(info, item, rules)
+        payloads.check_field_rules(info, merged, "create" if action == Action.CREATE else "update")
+        if rules is not None:
+            payloads.check_permission_rules(info, self.ctx.schema, merged, [r.validation for r in rules])
+        return merged
+
+    def _stored_keys(self, info: CollectionInfo, keys: Sequence[Key]) -> list[Key]:
+        """Keys as the column stores them; a key that cannot be one is FORBIDDEN, like a missing item."""
+        stored = [payloads.cast_key(info, key) for key in keys]
+        if any(key is None for key in stored):
+            raise ForbiddenError()
+        return stored
+
+    async def _assert_in_rule(
+        self, tx: ServiceContext, info: CollectionInfo, keys: Sequence[Key], rules: Sequence[Permission] | None
+    ) -> None:
+        """Non-admins may only touch existing rows inside one of their item rules: all keys, or nothing."""
+        if rules is None or not keys:
+            return
+        assert tx.tx is not None
+        pk = info.table.c[info.primary_key]
+        statement = sa.select(pk).where(pk.in_(keys), self._rule_condition(info, rules))
+        found = {row[0] for row in await tx.tx.conn.execute(statement)}
+        if len(found) != len(set(keys)):
+            raise ForbiddenError()
+
+    def _rule_condition(self, info: CollectionInfo, rules: Sequence[Permission]) -> sa.ColumnElement[bool]:
+        if any(not rule.rule for rule in rules):
+            return sa.true()
+        from tidepool.context import Access
+        from tidepool.query.filters import compile_filter
+
+        admin = Access.full(self.ctx.accountability)
+        return sa.or_(
+            *(
+                compile_filter(r.rule, info.name, schema=self.ctx.schema, access=admin, dialect=self.ctx.dialect)
+                for r in rules
+                if r.rule
+            )
+        )
+
+    async def _keys_by_query(self, tx: ServiceContext, query: Query) -> list[Key]:
+        """Keys of the rows the caller can read with ``query`` (its limit applies, as in Directus)."""
+        from tidepool.services import reader
+
+        info = self._info()
+        rows = await reader.read_by_query(tx, self.collection, query.replace(fields=(info.primary_key,)))
+        stored = [payloads.cast_key(info, row[info.primary_key]) for row in rows]
+        return [key for key in stored if key is not None]
+
+    async def _before(self, tx: ServiceContext, info: CollectionInfo, keys: Sequence[Key]) -> tuple[Item, ...]:
+        """Full rows (every column, admin view, reader serialization) as they are before the change."""
+        if not keys:
+            return ()
+        from tidepool.services import reader
+
+        columns = tuple(f.name for f in info.column_fields)
+        rows = await reader.read_many(tx.as_admin(), info.name, list(keys), Query(fields=columns, limit=-1))
+        return tuple(rows)
+
+    async def _execute(
+        self, tx: ServiceContext, info: CollectionInfo, statement: sa.Executable, values: Mapping[str, Any]
+    ) -> sa.CursorResult[Any]:
+        """Run one write; a constraint the database enforces becomes Directus's error for it."""
+        assert tx.tx is not None
+        try:
+            return await tx.tx.conn.execute(statement)
+        except sa.exc.DBAPIError as exc:
+            mapped = translate(exc, info, self.ctx.dialect, self._candidates(info, values))
+            if mapped is None:
+                raise
+            raise mapped from None
+
+    def _candidates(self, info: CollectionInfo, values: Mapping[str, Any]) -> Candidates:
+        written = [name for name, value in values.items() if value is not None]
+        return Candidates(
+            foreign_keys=[n for n in written if self.ctx.schema.m2o(info.name, n) is not None],
+            strings=[n for n in written if info.fields[n].type == "string"],
+            numbers=[n for n in written if info.fields[n].type in NUMERIC_TYPES],
+        )
+
+    def _check_batch(self, count: int) -> None:
+        limit = self.ctx.settings.get("MAX_BATCH_MUTATION")
+        if limit is not None and count > limit:
+            raise InvalidPayloadError(f"Exceeded max batch mutation limit of {limit}")
+
+    @staticmethod
+    def _now() -> dt.datetime:
+        return dt.datetime.now(dt.UTC)
+
+
+def _with_presets(info: CollectionInfo, item: Item, rules: Sequence[Permission]) -> dict[str, Any]:
+    """Check the payload names only permitted fields, then fill ``presets`` under it (payload wins)."""
+    allowed: set[str] = set()
+    for rule in rules:
+        if rule.fields is None or "*" in rule.fields:
+            allowed = {"*"}
+            break
+        allowed |= rule.fields
+    if "*" not in allowed:
+        refused = [name for name in item if name not in allowed]
+        if refused:
+            raise _forbidden_fields(refused, info.name)
+    merged: dict[str, Any] = {}
+    for rule in rules:
+        merged.update(rule.presets or {})
+    merged.update(item)
+    return merged
+
+
+def _forbidden_fields(fields: Sequence[str], collection: str) -> ForbiddenError:
+    """Directus's wording for payload fields outside the permission (one field, or several)."""
+    names = ", ".join(f'"{name}"' for name in fields)
+    if len(fields) == 1:
+        return ForbiddenError(
+            f'You don\'t have permission to access field {names} in collection "{collection}" or it does not exist.'
+        )
+    return ForbiddenError(
+        f'You don\'t have permission to access fields {names} in collection "{collection}" or they do not exist.'
+    )
+
+
+def _require_list(value: Any) -> list[Any]:
+    if not isinstance(value, list | tuple):
+        raise InvalidPayloadError('"value" must be an array')
+    return list(value)
+
+
+def _record(tx: ServiceContext, event: ChangeEvent) -> None:
+    assert tx.tx is not None
+    tx.tx.record(event)
+
+
+__all__ = ["EventAction", "ItemsService"]
