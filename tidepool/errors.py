@@ -82,7 +82,7 @@ class FailedValidationError(TidepoolError):
     status = 400
 
     def __init__(self, field: str, rule: str, **extensions: Any) -> None:
-        super().__init__(f'Validation failed for field "{field}". {rule}', field=field, **extensions)
+        super().__init__(f'Validation failed for field "{field}". {rule}'.rstrip(), field=field, **extensions)
 
 
 class DatabaseConstraintError(TidepoolError):
