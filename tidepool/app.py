@@ -46,9 +46,10 @@ def create_app(settings: Settings) -> Starlette:
 @asynccontextmanager
 async def _started_services(app: Starlette, runtime: Runtime) -> AsyncIterator[None]:
     """Background services (event bus, realtime) live exactly as long as the app."""
+    from tidepool.realtime.endpoint import websocket_service
     from tidepool.realtime.service import realtime_service
 
-    async with realtime_service(app, runtime):
+    async with realtime_service(app, runtime), websocket_service(app, runtime):
         yield
 
 

@@ -124,6 +124,13 @@ class ValidationError(TidepoolError):
         super().__init__("Validation error: " + "; ".join(issues))
 
 
+class PayloadError(TidepoolError):
+    """``INVALID_PAYLOAD`` with a message sent verbatim (Directus's WebSocket texts have no REST prefix)."""
+
+    code = "INVALID_PAYLOAD"
+    status = 400
+
+
 class ParseError(TidepoolError):
     code = "INVALID_PAYLOAD"
     status = 400

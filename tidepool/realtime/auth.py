@@ -1,0 +1,103 @@
+"""Authentication of a WebSocket: at the upgrade, by the first frame, and by later ``auth`` frames.
+
+Every route to an identity ends in the same two calls as an HTTP request (``services.authn.authenticate``
+then the permission service's ``access_for``), so a socket can never see more than the same token would
+over REST. Failures of any kind collapse into one ``AUTH_FAILED`` (Directus never tells a socket *why*),
+and an expired JWT inside an ``auth`` frame is a failure too, not ``TOKEN_EXPIRED``: that code is only
+pushed by the server when a token that was valid runs out (spec §3.5).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from tidepool.context import Access, Accountability
+from tidepool.errors import TidepoolError
+from tidepool.runtime import Runtime
+from tidepool.services import authn
+
+log = logging.getLogger("tidepool.realtime")
+
+
+@dataclass(frozen=True)
+class AuthResult:
+    access: Access
+    expires_at: float | None  # unix seconds the JWT expires; None for static tokens
+    refresh_token: str | None = None  # only for e-mail/password and refresh-token logins
+
+
+class AuthFailed(Exception):
+    """Any reason a credential was not accepted; the reason itself is only logged."""
+
+
+async def access_for(runtime: Runtime, accountability: Accountability) -> Access:
+    """The permission service's access, or the skeleton's while that service is not installed."""
+    ctx = runtime.context()
+    try:
+        from tidepool.services import permissions
+    except ImportError:  # pragma: no cover - only while the accounts work is being merged
+        return await authn.access_for(ctx, accountability)
+    return await permissions.access_for(ctx, accountability)
+
+
+async def public_access(runtime: Runtime, where: Mapping[str, str | None]) -> Access:
+    """What an unauthenticated socket may do: the Public policy, seeded with the upgrade's ip/agent/origin."""
+    accountability = await authn.authenticate(runtime.context(), None, **where)
+    return await access_for(runtime, accountability)
+
+
+async def from_token(runtime: Runtime, token: str, where: Mapping[str, str | None]) -> AuthResult:
+    """A static token or JWT (``?access_token=``, session cookie, ``auth`` frame); ``AuthFailed`` when bad."""
+    try:
+        accountability = await authn.authenticate(runtime.context(), token, **where)
+    except TidepoolError as exc:
+        raise AuthFailed(exc.code) from None
+    if accountability.is_public:
+        raise AuthFailed("token resolves to the public role")
+    expiry = authn.token_expiry(token)
+    return AuthResult(await access_for(runtime, accountability), None if expiry is None else float(expiry))
+
+
+async def from_message(runtime: Runtime, message: Mapping[str, Any], where: Mapping[str, str | None]) -> AuthResult:
+    """An ``auth`` frame already checked by ``protocol.credentials_valid``: the credential forms in
+    Directus's precedence (access_token over refresh_token over e-mail/password)."""
+    if isinstance(message.get("access_token"), str):
+        return await from_token(runtime, message["access_token"], where)
+    if isinstance(message.get("refresh_token"), str):
+        tokens = await _refresh(runtime, message["refresh_token"], where)
+    else:
+        tokens = await _login(runtime, message["email"], message["password"], where)
+    access_token, refresh_token = tokens
+    result = await from_token(runtime, access_token, where)
+    return AuthResult(result.access, result.expires_at, refresh_token)
+
+
+async def _login(runtime: Runtime, email: str, password: str, where: Mapping[str, str | None]) -> tuple[str, str]:
+    """E-mail/password login through the auth service (a new session, as a REST login)."""
+    from tidepool.services import auth as auth_service
+
+    try:
+        tokens = await auth_service.login(runtime.context(), email, password, **where)
+    except TidepoolError as exc:
+        raise AuthFailed(exc.code) from None
+    return tokens.access_token, _require(tokens.refresh_token)
+
+
+async def _refresh(runtime: Runtime, refresh_token: str, where: Mapping[str, str | None]) -> tuple[str, str]:
+    """Refresh-token login: rotates the refresh token, so the old one is dead afterwards."""
+    from tidepool.services import auth as auth_service
+
+    try:
+        tokens = await auth_service.refresh(runtime.context(), refresh_token, **where)
+    except TidepoolError as exc:
+        raise AuthFailed(exc.code) from None
+    return tokens.access_token, _require(tokens.refresh_token)
+
+
+def _require(value: str | None) -> str:
+    if not value:
+        raise AuthFailed("the auth service returned no refresh token")
+    return value
