@@ -1,15 +1,67 @@
-"""Starts and stops the realtime layer with the app (event bus, dispatcher, heartbeat)."""
+"""Starts and stops the realtime event side with the app: bus, sink on the runtime, dispatcher.
+
+Every committed write reaches ``BusSink.emit`` (the runtime's event sink), which publishes to the bus; the
+bus numbers the events and hands them back to this process's dispatcher (with Redis, to every process's),
+which fans them out to subscribers. The writer never dispatches directly, so one server and several
+servers behave the same.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass
 
 from starlette.applications import Starlette
 
+from tidepool.events import ChangeEvent, EventSink
+from tidepool.realtime.bus import Bus, create_bus
+from tidepool.realtime.dispatch import Dispatcher
+from tidepool.realtime.subscriptions import SubscriptionManager
 from tidepool.runtime import Runtime
+
+log = logging.getLogger("tidepool.realtime")
+
+
+class BusSink:
+    """The runtime's ``EventSink`` while the server runs: committed events go to the bus."""
+
+    def __init__(self, bus: Bus) -> None:
+        self.bus = bus
+
+    async def emit(self, events: list[ChangeEvent]) -> None:
+        try:
+            await self.bus.publish(events)
+        except Exception:  # the write is committed; a bus failure must not turn it into an error reply
+            log.exception("publishing %d event(s) to the bus failed", len(events))
+
+
+@dataclass
+class RealtimeState:
+    """``app.state.realtime``: what the WebSocket endpoint talks to."""
+
+    bus: Bus
+    subscriptions: SubscriptionManager
+    dispatcher: Dispatcher
 
 
 @asynccontextmanager
 async def realtime_service(app: Starlette, runtime: Runtime) -> AsyncIterator[None]:
-    yield
+    bus = create_bus(runtime.settings)
+    await bus.start()
+    manager = SubscriptionManager(runtime, bus)
+    dispatcher = Dispatcher(runtime, manager, bus)
+    task = asyncio.create_task(dispatcher.run(), name="tidepool-realtime-dispatch")
+    previous: EventSink = runtime.events
+    runtime.events = BusSink(bus)
+    app.state.realtime = RealtimeState(bus, manager, dispatcher)
+    try:
+        yield
+    finally:
+        runtime.events = previous
+        await bus.stop()
+        task.cancel()
+        with suppress(asyncio.CancelledError):
+            await task

@@ -1,0 +1,435 @@
+"""Fan-out: one committed change → the exact messages each subscriber may see, at a cost per group.
+
+For each event (in ``seq`` order, one at a time, so every subscriber gets events in commit order):
+
+1. Take the collection's subscriptions that are registered for this seq (``from_seq < seq``) and whose
+   ``item`` (if any) is among the keys (compared as strings, so numeric keys match: improvement 3).
+2. **Group** them by (event query, effective read access). A group costs one re-read of the event's keys
+   with its query, run concurrently with the other groups' reads (bounded by the connection pool), and one
+   encoding of each row; each subscriber's frame is the group's bytes with its own ``uid``/``seq`` spliced in.
+3. Decide per group, per key, who could see the row **before** (the event's ``before`` rows checked against
+   the group's read rules, subscription filter and search: in Python with ``matches``, or in SQL on a
+   one-row derived table when a rule is relational) and who can see it **after** (the re-read):
+   before and after → ``update``; only after → ``create`` (enter); only before → ``delete`` (leave);
+   a ``delete`` event goes only to groups that could see the row before (improvements 1 and 2).
+   Rows the subscriber may not read, and fields it may not read, are never in its frames: all data comes
+   from a re-read as that subscriber's *current* access.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import orjson
+import sqlalchemy as sa
+
+from tidepool.context import Access, Action
+from tidepool.db.schema import SchemaOverview
+from tidepool.errors import TidepoolError
+from tidepool.events import ChangeEvent
+from tidepool.query.model import Query
+from tidepool.realtime.bus.base import BusOverflowError, Consumer
+from tidepool.realtime.protocol import encode, error_message, js_string
+from tidepool.services.base import ServiceContext
+
+if TYPE_CHECKING:
+    from tidepool.realtime.bus.base import Bus
+    from tidepool.realtime.subscriptions import Outgoing, Subscription, SubscriptionManager
+    from tidepool.runtime import Runtime
+
+log = logging.getLogger("tidepool.realtime")
+
+
+# ------------------------------------------------------------------ the neighbours we read through
+# Imported by name: the reader, parser and evaluator are built in parallel (contracts: docs/architecture.md).
+
+
+def _module(name: str) -> Any:
+    return importlib.import_module(name)
+
+
+async def read_by_query(ctx: ServiceContext, collection: str, query: Query) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = await _module("tidepool.services.reader").read_by_query(ctx, collection, query)
+    return rows
+
+
+async def read_one(ctx: ServiceContext, collection: str, key: Any, query: Query) -> dict[str, Any]:
+    row: dict[str, Any] = await _module("tidepool.services.reader").read_one(ctx, collection, key, query)
+    return row
+
+
+async def read_many(ctx: ServiceContext, collection: str, keys: Sequence[Any], query: Query) -> list[dict[str, Any]]:
+    reader = _module("tidepool.services.reader")
+    rows: list[dict[str, Any]] = await reader.read_many(ctx, collection, list(keys), query)
+    return rows
+
+
+async def read_meta(ctx: ServiceContext, collection: str, query: Query, wanted: Sequence[str]) -> dict[str, Any]:
+    meta: dict[str, Any] = await _module("tidepool.services.reader").read_meta(ctx, collection, query, wanted)
+    return meta
+
+
+def parse_query(raw: Mapping[str, Any] | None, *, max_limit: int | None) -> Query:
+    query: Query = _module("tidepool.query.parse").parse_query(raw, max_limit=max_limit)
+    return query
+
+
+def matches(filter: Mapping[str, Any], row: Mapping[str, Any], collection: str, schema: SchemaOverview) -> bool:
+    """Python evaluation of a filter on one JSON-ready row; raises ``NotEvaluable`` for relational parts."""
+    return bool(_module("tidepool.query.evaluate").matches(filter, row, collection, schema))
+
+
+def compile_filter(filter: Mapping[str, Any], ctx: ServiceContext, collection: str, table: Any) -> Any:
+    filters = _module("tidepool.query.filters")
+    return filters.compile_filter(
+        filter, collection, schema=ctx.schema, access=ctx.access, dialect=ctx.dialect, table=table
+    )
+
+
+async def resolve_dynamic(ctx: ServiceContext, value: Any) -> Any:
+    """Dynamic variables of a subscription filter, resolved once at subscribe time (Directus does the same)."""
+    dynamic = _module("tidepool.query.dynamic")
+    needed: Mapping[str, set[str]] = dynamic.needed_paths(value)
+    account = ctx.accountability
+    variables = dynamic.DynamicVariables(
+        now=datetime.now(UTC),
+        user=await _fetch_record(ctx, "directus_users", account.user, _paths(needed, "USER")),
+        role=await _fetch_record(ctx, "directus_roles", account.role, _paths(needed, "ROLE")),
+        roles=tuple(account.roles),
+        policies=tuple(account.policies),
+    )
+    return dynamic.resolve_dynamic(value, variables)
+
+
+def _paths(needed: Mapping[str, set[str]], kind: str) -> set[str]:
+    return {p for key, paths in needed.items() if kind in key.upper() and "ROLES" not in key.upper() for p in paths}
+
+
+async def _fetch_record(ctx: ServiceContext, collection: str, key: str | None, paths: set[str]) -> Any:
+    if key is None:
+        return None
+    if not paths:
+        return {"id": key}
+    return await read_one(ctx.as_admin(), collection, key, Query(fields=("id", *sorted(paths))))
+
+
+# ------------------------------------------------------------------------------------ access keys
+
+
+class AccessKeys:
+    """A hashable fingerprint of an ``Access``'s read rules: equal fingerprints read identically.
+
+    Computed once per ``Access`` object (sockets keep theirs until re-auth), so grouping 1,000 subscribers
+    costs 1,000 dictionary lookups, not 1,000 serializations.
+    """
+
+    def __init__(self, limit: int = 10_000) -> None:
+        self._cache: dict[int, tuple[Access, Hashable]] = {}
+        self._limit = limit
+
+    def key(self, access: Access) -> Hashable:
+        cached = self._cache.get(id(access))
+        if cached is not None and cached[0] is access:
+            return cached[1]
+        fingerprint = self._fingerprint(access)
+        if len(self._cache) >= self._limit:
+            self._cache.clear()
+        self._cache[id(access)] = (access, fingerprint)
+        return fingerprint
+
+    @staticmethod
+    def _fingerprint(access: Access) -> Hashable:
+        if access.admin:
+            return b"admin"
+        reads = sorted(
+            [p.collection, sorted(p.fields) if p.fields is not None else None, p.rule]
+            for (_, action), perms in access.permissions.items()
+            if action == Action.READ
+            for p in perms
+        )
+        return orjson.dumps(reads, option=orjson.OPT_SORT_KEYS, default=str)
+
+
+# ------------------------------------------------------------------------------------ per group
+
+
+@dataclass
+class GroupResult:
+    """What one group may see of one event: re-read rows (encoded once) and the keys visible before."""
+
+    after: dict[str, bytes] = field(default_factory=dict)  # key -> encoded row, in event key order
+    before: set[str] | None = None  # keys visible before the change; None = not applicable
+    meta: bytes = b""
+    error: TidepoolError | None = None
+    _cache: dict[str, list[Outgoing]] = field(default_factory=dict)
+
+
+class GroupReader:
+    """Computes a ``GroupResult`` for one group, with the group's first subscriber's access and query."""
+
+    def __init__(self, ctx: ServiceContext, sub: Subscription, event: ChangeEvent) -> None:
+        self.ctx = ctx
+        self.sub = sub
+        self.event = event
+        self.info = ctx.schema.collections[event.collection]
+
+    async def run(self) -> GroupResult:
+        result = GroupResult()
+        try:
+            if self.event.action != "delete":
+                result.after = await self._read_after()
+                result.meta = await self._meta()
+            if self.event.action != "create":
+                result.before = await self._visible_before(result.after)
+        except TidepoolError as exc:
+            result.error = exc
+        return result
+
+    async def _read_after(self) -> dict[str, bytes]:
+        query, strip = _with_primary_key(self.sub.event_query, self.info.primary_key)
+        rows = await read_many(self.ctx, self.event.collection, self.event.keys, query.replace(meta=None))
+        pk = self.info.primary_key
+        by_key = {js_string(row.get(pk)): row for row in rows}
+        ordered = [js_string(k) for k in self.event.keys if js_string(k) in by_key] or list(by_key)
+        return {key: encode(_without(by_key[key], pk) if strip else by_key[key]) for key in dict.fromkeys(ordered)}
+
+    async def _meta(self) -> bytes:
+        wanted = self.sub.event_query.meta
+        if not wanted:
+            return b""
+        meta = await read_meta(self.ctx, self.event.collection, self.sub.event_query, wanted)
+        return b',"meta":' + encode(meta)
+
+    async def _visible_before(self, after: Mapping[str, bytes]) -> set[str]:
+        """Keys of the event whose row, as it was before, this group could read and its filter matched."""
+        pk = self.info.primary_key
+        rows = {js_string(row.get(pk)): row for row in self.event.before}
+        if not rows and self.event.action == "update":
+            return set(after)  # no before image: treat as unchanged visibility (plain Directus update)
+        visible: set[str] = set()
+        for key in (js_string(k) for k in self.event.keys):
+            row = rows.get(key)
+            if row is not None and await self._row_visible(row):
+                visible.add(key)
+        return visible
+
+    async def _row_visible(self, row: Mapping[str, Any]) -> bool:
+        return await self._permitted(row) and await self._filtered(row)
+
+    async def _permitted(self, row: Mapping[str, Any]) -> bool:
+        if self.ctx.access.admin:
+            return True
+        rules = [p.rule for p in self.ctx.access.rules(self.event.collection, Action.READ)]
+        if any(not rule for rule in rules):
+            return bool(rules)
+        for rule in rules:
+            if rule and await self._holds(rule, row):
+                return True
+        return False
+
+    async def _filtered(self, row: Mapping[str, Any]) -> bool:
+        query = self.sub.event_query
+        if query.filter and not await self._holds(query.filter, row):
+            return False
+        return not query.search or _search_matches(self.ctx.schema, self.event.collection, query.search, row)
+
+    async def _holds(self, condition: Mapping[str, Any], row: Mapping[str, Any]) -> bool:
+        """``matches`` in Python; for relational parts, the same filter in SQL on the row as a derived table."""
+        try:
+            return matches(condition, row, self.event.collection, self.ctx.schema)
+        except Exception as exc:
+            if type(exc).__name__ != "NotEvaluable":
+                log.warning("filter evaluation failed on %s: %s", self.event.collection, exc)
+                return False
+        return await self._holds_in_sql(condition, row)
+
+    async def _holds_in_sql(self, condition: Mapping[str, Any], row: Mapping[str, Any]) -> bool:
+        """A one-row ``SELECT`` of the old values under the table's name: relational subqueries still work.
+
+        Any failure (a value that cannot be bound back, an engine quirk) counts as "not visible": the
+        subscriber then misses one message rather than seeing something it may not."""
+        table = self.info.table
+        values = [sa.literal(_db_value(row.get(c.name)), type_=c.type).label(c.name) for c in table.columns]
+        derived = sa.select(*values).subquery(table.name)
+        try:
+            where = compile_filter(condition, self.ctx.as_admin(), self.event.collection, derived)
+            async with self.ctx.connection() as conn:
+                found = (await conn.execute(sa.select(sa.literal(1)).select_from(derived).where(where))).first()
+        except Exception as exc:
+            log.warning("relational visibility check failed on %s: %s", self.event.collection, exc)
+            return False
+        return found is not None
+
+
+def _db_value(value: Any) -> Any:
+    """JSON values of the before image, back to what a bound parameter accepts."""
+    return orjson.dumps(value).decode() if isinstance(value, dict | list) else value
+
+
+def _with_primary_key(query: Query, pk: str) -> tuple[Query, bool]:
+    """The event read must return each row's key (to tell which key entered/left); strip it if not asked."""
+    fields = query.fields
+    if fields is None or pk in fields or any(f == "*" for f in fields):
+        return query, False
+    return query.replace(fields=(*fields, pk)), True
+
+
+def _without(row: Mapping[str, Any], pk: str) -> dict[str, Any]:
+    return {k: v for k, v in row.items() if k != pk}
+
+
+def _search_matches(schema: SchemaOverview, collection: str, search: str, row: Mapping[str, Any]) -> bool:
+    """Directus search in Python: text contains (case-insensitive), numbers and uuids equal."""
+    info = schema.collections[collection]
+    needle = search.lower()
+    for name, meta in info.fields.items():
+        value = row.get(name)
+        if value is None or meta.concealed:
+            continue
+        if meta.type in ("string", "text", "csv") and needle in str(value).lower():
+            return True
+        if meta.type in ("integer", "bigInteger", "float", "decimal", "uuid") and str(value).lower() == needle:
+            return True
+    return False
+
+
+# ------------------------------------------------------------------------------- frames per sub
+
+
+def _keys_json(keys: Sequence[Any]) -> tuple[tuple[str, bytes], ...]:
+    return tuple((js_string(k), orjson.dumps(k)) for k in keys)
+
+
+def outgoing_for(sub: Subscription, event: ChangeEvent, result: GroupResult) -> list[Outgoing]:
+    """The messages one subscriber gets for one event (shared by the whole group unless ``item`` is set)."""
+    if sub.item is not None:
+        return _item_outgoing(sub, event, result)
+    cached = result._cache.get("collection")
+    if cached is None:
+        cached = result._cache["collection"] = _collection_outgoing(event, result)
+    return cached
+
+
+def _collection_outgoing(event: ChangeEvent, result: GroupResult) -> list[Outgoing]:
+    from tidepool.realtime.subscriptions import Outgoing
+
+    seq = event.seq or 0
+    before = result.before or set()
+    if event.action == "delete":
+        gone = [k for k in event.keys if js_string(k) in before]
+        return [Outgoing(seq, "delete", _keys_json(gone))] if gone else []
+    rows = result.after
+    if event.action == "create":
+        return [Outgoing(seq, "create", tuple(rows.items()), meta=result.meta)] if rows else []
+    staying = tuple((k, v) for k, v in rows.items() if k in before)
+    entering = tuple((k, v) for k, v in rows.items() if k not in before)
+    leaving = [k for k in event.keys if js_string(k) in before and js_string(k) not in rows]
+    out = [
+        Outgoing(seq, "update", staying, meta=result.meta) if staying else None,
+        Outgoing(seq, "create", entering, meta=result.meta) if entering else None,
+        Outgoing(seq, "delete", _keys_json(leaving)) if leaving else None,
+    ]
+    return [o for o in out if o is not None]
+
+
+def _item_outgoing(sub: Subscription, event: ChangeEvent, result: GroupResult) -> list[Outgoing]:
+    """Item subscriptions: object data for create/update, the item id string for delete."""
+    from tidepool.realtime.subscriptions import Outgoing
+
+    item = sub.item or ""
+    seq = event.seq or 0
+    was = item in (result.before or set())
+    row = result.after.get(item)
+    deleted = ((item, orjson.dumps(item)),)
+    by_state = {
+        ("delete", True, None): Outgoing(seq, "delete", deleted, array=False),
+        ("create", False, True): Outgoing(seq, "create", ((item, row or b""),), array=False),
+        ("update", True, True): Outgoing(seq, "update", ((item, row or b""),), array=False, meta=result.meta),
+        ("update", False, True): Outgoing(seq, "create", ((item, row or b""),), array=False),
+        ("update", True, False): Outgoing(seq, "delete", deleted, array=False),
+    }
+    state = (event.action, was, None if event.action == "delete" else row is not None)
+    found = by_state.get(state)
+    return [found] if found is not None else []
+
+
+# ---------------------------------------------------------------------------------- dispatcher
+
+
+class Dispatcher:
+    """Consumes the bus in order and fans each event out to this process's subscribers."""
+
+    def __init__(self, runtime: Runtime, manager: SubscriptionManager, bus: Bus) -> None:
+        self.runtime = runtime
+        self.manager = manager
+        self.bus = bus
+        self.access_keys = AccessKeys()
+        pool = int(runtime.settings.get("DB_POOL_SIZE") or 4)
+        self._reads = asyncio.Semaphore(1 if runtime.engine.dialect.name == "sqlite" else max(1, pool - 2))
+        self.dispatched = 0  # events handled (tests wait on it)
+
+    async def run(self) -> None:
+        consumer = self.bus.consumer()
+        while True:
+            try:
+                await self._drain(consumer)
+                return
+            except BusOverflowError:
+                log.error("realtime dispatcher fell behind; events were dropped, continuing with new ones")
+                self.bus.remove_consumer(consumer)
+                consumer = self.bus.consumer()
+
+    async def _drain(self, consumer: Consumer) -> None:
+        async for event in consumer:
+            try:
+                await self.dispatch(event)
+            except Exception:
+                log.exception("dispatch of %s %s failed", event.action, event.collection)
+            self.dispatched += 1
+
+    async def dispatch(self, event: ChangeEvent) -> None:
+        seq = event.seq or 0
+        subs = [s for s in self.manager.subscriptions_for(event.collection) if _wants(s, event, seq)]
+        if not subs or event.collection not in self.runtime.schemas.current.collections:
+            return
+        groups: dict[tuple[bytes, Hashable], list[Subscription]] = {}
+        for sub in subs:
+            groups.setdefault((sub.query_key, self.access_keys.key(sub.client.access)), []).append(sub)
+        members = list(groups.values())
+        results = await asyncio.gather(*(self._evaluate(group[0], event) for group in members))
+        for group, result in zip(members, results, strict=True):
+            for sub in group:
+                _deliver(sub, event, result)
+
+    async def _evaluate(self, sub: Subscription, event: ChangeEvent) -> GroupResult:
+        async with self._reads:
+            ctx = self.runtime.context(sub.client.access)
+            return await GroupReader(ctx, sub, event).run()
+
+
+def _wants(sub: Subscription, event: ChangeEvent, seq: int) -> bool:
+    if sub.removed or sub.from_seq >= seq:
+        return False
+    return sub.item is None or any(js_string(k) == sub.item for k in event.keys)
+
+
+def _deliver(sub: Subscription, event: ChangeEvent, result: GroupResult) -> None:
+    if sub.removed:
+        return
+    if result.error is not None:
+        uid: Any = sub.uid if sub.uid is not None else None
+        message = (
+            error_message("subscribe", result.error, uid)
+            if uid is not None
+            else error_message("subscribe", result.error)
+        )
+        sub.client.send(encode(message))
+        return
+    for out in outgoing_for(sub, event, result):
+        sub.deliver(out)

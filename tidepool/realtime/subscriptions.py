@@ -1,0 +1,318 @@
+"""Subscriptions: what each socket asked to watch, registered so that none outlives its socket.
+
+Lifecycle of one ``subscribe`` (one at a time per socket, so a re-subscribe with the same uid never races the
+one it replaces):
+
+1. Validate the message (schema errors carry no uid, like Directus's zod), check the collection, sanitize the
+   query and resolve its dynamic variables once, as the subscriber is now.
+2. Register the subscription as **pending**, recording ``from_seq`` = the bus's ``last_seq``. This is one
+   synchronous step: the socket is checked for ``closed`` in the same step, so a socket that closed earlier
+   never gets a registration, and ``remove_client`` (called on close) removes pending ones too.
+3. Read the ``init`` snapshot. Events numbered after ``from_seq`` that arrive meanwhile are computed as usual
+   but buffered on the subscription.
+4. Send ``init`` (with ``"seq": from_seq``), then the buffered events in order, then go live. Every commit
+   after the snapshot has a higher number than ``from_seq``; a commit that landed just before the snapshot
+   but was numbered after it is caught by the snapshot key set: a ``create`` for a key the client already
+   holds from ``init`` is dropped once. So init + events never leave a gap and never duplicate a row.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+import orjson
+
+from tidepool.context import Access, Action
+from tidepool.errors import ForbiddenError, InvalidPayloadError, TidepoolError
+from tidepool.query.model import Query
+from tidepool.realtime import dispatch as reads
+from tidepool.realtime.protocol import (
+    NO_UID,
+    SUBSCRIBE,
+    UNSUBSCRIBE,
+    ValidationError,
+    encode,
+    error_message,
+    js_string,
+    reply,
+    uid_of,
+    validate,
+)
+
+if TYPE_CHECKING:
+    from tidepool.realtime.bus.base import Bus
+    from tidepool.runtime import Runtime
+
+log = logging.getLogger("tidepool.realtime")
+
+# Query parts that shape only the init snapshot (improvement 4: events are never paginated away).
+_INIT_ONLY = {"limit": None, "offset": None, "page": None, "sort": None}
+_NO_ITEM_SUBSCRIPTIONS = ("directus_fields", "directus_relations")
+
+
+class Subscriber(Protocol):
+    """The part of a WebSocket ``Client`` the event side uses (see realtime/connection.py)."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def access(self) -> Access: ...
+
+    @property
+    def closed(self) -> bool: ...
+
+    def send(self, frame: bytes | str) -> None: ...
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One subscription message for a whole group, pre-encoded; only uid and seq differ per subscriber.
+
+    ``items`` are (key as string, encoded element) so a subscriber that must skip some rows (a ``create`` of a
+    row it already holds from ``init``) is served by re-joining bytes, never by re-encoding rows.
+    """
+
+    seq: int
+    event: str
+    items: tuple[tuple[str, bytes], ...]
+    array: bool = True
+    meta: bytes = b""
+
+    def frame(self, sub: Subscription, items: tuple[tuple[str, bytes], ...]) -> bytes:
+        data = b"[" + b",".join(value for _, value in items) + b"]" if self.array else items[0][1]
+        head = b'{"type":"subscription","event":"' + self.event.encode() + b'","data":'
+        return head + data + self.meta + sub.uid_bytes + b',"seq":' + str(self.seq).encode() + b"}"
+
+
+@dataclass(eq=False)
+class Subscription:
+    client: Subscriber
+    collection: str
+    query: Query  # as sanitized, for the init read
+    event_query: Query  # the query events are read with: no limit/offset/page/sort
+    uid: str | None = None
+    event: str | None = None
+    item: str | None = None
+    item_raw: Any = None  # the item as sent (for the init read)
+    from_seq: int = 0
+    pending: list[Outgoing] | None = field(default_factory=list)
+    snapshot_keys: set[str] = field(default_factory=set)
+    removed: bool = False
+    query_key: bytes = b""
+
+    @property
+    def uid_bytes(self) -> bytes:
+        return b"" if self.uid is None else b',"uid":' + orjson.dumps(self.uid)
+
+    def deliver(self, out: Outgoing) -> None:
+        """Send one event message now, or buffer it while the init snapshot is being answered."""
+        if self.removed or (self.event is not None and out.event != self.event):
+            return
+        if self.pending is not None:
+            self.pending.append(out)
+            return
+        self._send(out)
+
+    def go_live(self) -> None:
+        """Flush what was buffered during the init read (in seq order), then deliver directly."""
+        buffered, self.pending = self.pending or [], None
+        for out in buffered:
+            if out.seq > self.from_seq:
+                self._send(out)
+
+    def _send(self, out: Outgoing) -> None:
+        items = out.items
+        if out.event == "create" and self.snapshot_keys:
+            items = tuple(i for i in items if i[0] not in self.snapshot_keys)
+            self.snapshot_keys.difference_update(key for key, _ in out.items)
+        elif out.event == "delete":
+            self.snapshot_keys.difference_update(key for key, _ in out.items)
+        if items:
+            self.client.send(out.frame(self, items))
+
+
+def _query_key(collection: str, query: Query) -> bytes:
+    """What makes two subscriptions' event reads identical (with the same access): one read serves both."""
+    shape = [collection, query.fields, query.filter, query.search, query.deep, query.alias, query.meta]
+    return orjson.dumps(shape, option=orjson.OPT_SORT_KEYS, default=str)
+
+
+class SubscriptionManager:
+    """Registry of every live and pending subscription of this process, by collection and by socket."""
+
+    def __init__(self, runtime: Runtime, bus: Bus) -> None:
+        self.runtime = runtime
+        self.bus = bus
+        self._by_collection: dict[str, dict[int, Subscription]] = {}
+        self._by_client: dict[str, dict[Any, Subscription]] = {}
+        self._ids: dict[int, int] = {}  # id(subscription) -> registration number
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._counter = 0
+
+    # ------------------------------------------------------------------------------------------ queries
+
+    def subscriptions_for(self, collection: str) -> list[Subscription]:
+        """Registered subscriptions of a collection, in registration order (a copy: safe across awaits)."""
+        return list(self._by_collection.get(collection, {}).values())
+
+    def count(self, client: Subscriber | None = None) -> int:
+        """How many subscriptions are registered (for one socket, or in all): tests and metrics."""
+        if client is not None:
+            return len(self._by_client.get(client.id, {}))
+        return sum(len(subs) for subs in self._by_collection.values())
+
+    # ----------------------------------------------------------------------------------------- messages
+
+    async def handle_subscribe(self, client: Subscriber, message: dict[str, Any]) -> None:
+        try:
+            _validate_subscribe(message)
+        except ValidationError as exc:
+            client.send(encode(error_message("subscribe", exc)))
+            return
+        uid = uid_of(message)
+        lock = self._locks.setdefault(client.id, asyncio.Lock())
+        async with lock:
+            try:
+                sub = await self._build(client, message)
+                await self._open(sub)
+            except TidepoolError as exc:
+                client.send(encode(error_message("subscribe", exc, uid)))
+            except Exception:  # not a Directus error: Directus answers nothing, we log it
+                log.exception("subscribe failed for %r", client)
+        if not lock.locked() and client.closed:
+            self._locks.pop(client.id, None)
+
+    async def handle_unsubscribe(self, client: Subscriber, message: dict[str, Any]) -> None:
+        try:
+            validate(UNSUBSCRIBE, message)
+        except ValidationError as exc:
+            client.send(encode(error_message("unsubscribe", exc)))
+            return
+        uid = uid_of(message)
+        if uid is NO_UID:
+            self.remove_client(client, keep_lock=True)
+        else:
+            self._remove(self._by_client.get(client.id, {}).get(js_string(uid)))
+        client.send(encode(reply("subscription", uid, event="unsubscribe")))
+
+    def remove_client(self, client: Subscriber, *, keep_lock: bool = False) -> None:
+        """Drop every subscription of a socket, pending ones included (called when it closes)."""
+        for sub in list(self._by_client.pop(client.id, {}).values()):
+            self._remove(sub)
+        if not keep_lock:
+            lock = self._locks.get(client.id)
+            if lock is not None and not lock.locked():
+                self._locks.pop(client.id, None)
+
+    # ------------------------------------------------------------------------------------- registration
+
+    async def _build(self, client: Subscriber, message: Mapping[str, Any]) -> Subscription:
+        collection: str = message["collection"]
+        ctx = self.runtime.context(client.access)
+        if ctx.schema.collections.get(collection) is None or not client.access.allows(collection, Action.READ):
+            raise ForbiddenError.collection(collection)
+        item = message.get("item")
+        if item is not None and collection in _NO_ITEM_SUBSCRIPTIONS:
+            raise InvalidPayloadError(f"Cannot subscribe to a specific item in the {collection} collection.")
+        query = reads.parse_query(message.get("query"), max_limit=self.runtime.settings["QUERY_LIMIT_MAX"])
+        if query.filter is not None:
+            query = query.replace(filter=await reads.resolve_dynamic(ctx, query.filter))
+        event_query = query.replace(**_INIT_ONLY)
+        uid = uid_of(message)
+        return Subscription(
+            client=client,
+            collection=collection,
+            query=query,
+            event_query=event_query,
+            uid=None if uid is NO_UID else js_string(uid),
+            event=message.get("event"),
+            item=None if item is None else js_string(item),
+            item_raw=item,
+            query_key=_query_key(collection, event_query),
+        )
+
+    async def _open(self, sub: Subscription) -> None:
+        """Register pending, read the snapshot, answer init, flush buffered events, go live."""
+        if not self._register(sub):
+            return
+        try:
+            init = await self._init_message(sub)
+        except BaseException:
+            self._remove(sub)
+            raise
+        if sub.removed:  # closed or unsubscribed while the snapshot was read: nothing stays behind
+            return
+        sub.client.send(encode(init))
+        sub.go_live()
+
+    def _register(self, sub: Subscription) -> bool:
+        """Synchronous: a closed socket is never registered, and ``from_seq`` matches the registration."""
+        if sub.client.closed:
+            return False
+        own = self._by_client.setdefault(sub.client.id, {})
+        if sub.uid is not None:
+            self._remove(own.get(sub.uid))
+        self._counter += 1
+        key: Any = sub.uid if sub.uid is not None else ("no-uid", self._counter)
+        own[key] = sub
+        self._by_collection.setdefault(sub.collection, {})[self._counter] = sub
+        self._ids[id(sub)] = self._counter
+        sub.from_seq = self.bus.last_seq
+        return True
+
+    def _remove(self, sub: Subscription | None) -> None:
+        if sub is None or sub.removed:
+            return
+        sub.removed = True
+        number = self._ids.pop(id(sub), None)
+        by_collection = self._by_collection.get(sub.collection, {})
+        if number is not None:
+            by_collection.pop(number, None)
+        if not by_collection:
+            self._by_collection.pop(sub.collection, None)
+        own = self._by_client.get(sub.client.id)
+        if own is not None:
+            for key, registered in list(own.items()):
+                if registered is sub:
+                    del own[key]
+
+    async def _init_message(self, sub: Subscription) -> dict[str, Any]:
+        """The init reply: data per the full query (limit/offset/sort apply here only), or none with ``event``."""
+        ctx = self.runtime.context(sub.client.access)
+        message: dict[str, Any] = {"type": "subscription", "event": "init"}
+        if sub.event is not None:
+            await reads.read_by_query(ctx, sub.collection, sub.query.replace(limit=1, meta=None))  # validates
+        elif sub.item is not None:
+            row = await reads.read_one(ctx, sub.collection, sub.item_raw, sub.query.replace(meta=None))
+            message["data"] = row
+            sub.snapshot_keys.add(sub.item)
+        else:
+            rows = await reads.read_by_query(ctx, sub.collection, sub.query.replace(meta=None))
+            message["data"] = rows
+            sub.snapshot_keys.update(_row_keys(ctx.schema.collections[sub.collection].primary_key, rows))
+            if sub.query.meta:
+                message["meta"] = await reads.read_meta(ctx, sub.collection, sub.query, sub.query.meta)
+        if sub.uid is not None:
+            message["uid"] = sub.uid
+        message["seq"] = sub.from_seq
+        return message
+
+
+def _row_keys(primary_key: str, rows: list[dict[str, Any]]) -> list[str]:
+    return [js_string(row[primary_key]) for row in rows if primary_key in row]
+
+
+def _validate_subscribe(message: Mapping[str, Any]) -> None:
+    """The zod schema, plus "query must be an object" (Directus's ``z.custom<Query>`` of an object)."""
+    validate(SUBSCRIBE, message)
+    query = message.get("query")
+    if query is not None and not isinstance(query, dict):
+        kind = {list: "array", str: "string", bool: "boolean", int: "number", float: "number"}.get(
+            type(query), "object"
+        )
+        raise ValidationError([f'Invalid input: expected object, received {kind} at "query"'])
