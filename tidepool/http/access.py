@@ -1,7 +1,8 @@
-"""REST endpoints for access (being built; see docs/architecture.md)."""
+"""``/access``: attach a policy to a role or directly to a user; admin-only writes."""
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute
+from tidepool.http.account_routes import crud_routes
+from tidepool.services.access_rows import AccessRowsService
 
-routes: list[BaseRoute] = []
+routes = crud_routes("/access", AccessRowsService)

@@ -1,7 +1,8 @@
-"""REST endpoints for permissions (being built; see docs/architecture.md)."""
+"""``/permissions``: permission rows of policies; admin-only writes."""
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute
+from tidepool.http.account_routes import crud_routes
+from tidepool.services.policies import PermissionRowsService
 
-routes: list[BaseRoute] = []
+routes = crud_routes("/permissions", PermissionRowsService)

@@ -1,7 +1,8 @@
-"""REST endpoints for policies (being built; see docs/architecture.md)."""
+"""``/policies``: Directus policies (global flags, ``ip_access``, inline ``permissions``); admin-only writes."""
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute
+from tidepool.http.account_routes import crud_routes
+from tidepool.services.policies import PoliciesService
 
-routes: list[BaseRoute] = []
+routes = crud_routes("/policies", PoliciesService)

@@ -1,7 +1,8 @@
-"""REST endpoints for roles (being built; see docs/architecture.md)."""
+"""``/roles``: Directus roles (nested through ``parent``); admin-only writes."""
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute
+from tidepool.http.account_routes import crud_routes
+from tidepool.services.roles import RolesService
 
-routes: list[BaseRoute] = []
+routes = crud_routes("/roles", RolesService)

@@ -21,7 +21,7 @@ import ipaddress
 import time
 import weakref
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -101,6 +101,8 @@ class _Resolved:
     raw: tuple[PermissionRow, ...]
     user: Mapping[str, Any] | None
     role: Mapping[str, Any] | None
+    role_items: tuple[Mapping[str, Any], ...]
+    policy_items: tuple[Mapping[str, Any], ...]
     static: Mapping[tuple[str, Action], tuple[Permission, ...]] | None
 
 
@@ -265,25 +267,23 @@ async def _resolve_entry(
 
     raw = tuple(row for p in policies for row in model.permissions.get(p, ()))
     rules = [[r.permissions, r.validation, r.presets] for r in raw]
-    paths = needed_paths(rules) if raw else {}
-    user = await _fetch(ctx, "directus_users", accountability.user, _paths(paths, "USER"))
-    role = await _fetch(ctx, "directus_roles", accountability.role, _paths(paths, "ROLE"))
-    entry = _Resolved(raw, user, role, None)
+    paths = needed_paths(rules)
+    entry = _Resolved(
+        raw,
+        user=await _fetch_one(ctx, "directus_users", accountability.user, paths.get("user", set())),
+        role=await _fetch_one(ctx, "directus_roles", accountability.role, paths.get("role", set())),
+        role_items=await _fetch_many(ctx, "directus_roles", accountability.roles, paths.get("roles")),
+        policy_items=await _fetch_many(ctx, "directus_policies", policies, paths.get("policies")),
+        static=None,
+    )
     if b"$NOW" in orjson.dumps(rules):
         return entry
-    return _Resolved(raw, user, role, _resolve(entry, accountability, policies))
+    return replace(entry, static=_resolve(entry, accountability, policies))
 
 
-def _paths(paths: Mapping[str, Any], kind: str) -> set[str]:
-    """``needed_paths`` keys are the variable names (``$CURRENT_USER`` / ``$CURRENT_ROLE``)."""
-    found: set[str] = set()
-    for key, values in paths.items():
-        if kind in key.upper() and "ROLES" not in key.upper():
-            found.update(values)
-    return found
-
-
-async def _fetch(ctx: ServiceContext, collection: str, key: str | None, paths: set[str]) -> Mapping[str, Any] | None:
+async def _fetch_one(
+    ctx: ServiceContext, collection: str, key: str | None, paths: set[str]
+) -> Mapping[str, Any] | None:
     """The current user's (or role's) row with just the paths the rules use; ``{"id"}`` when none."""
     if key is None:
         return None
@@ -292,8 +292,20 @@ async def _fetch(ctx: ServiceContext, collection: str, key: str | None, paths: s
     from tidepool.query.model import Query
     from tidepool.services.reader import read_one
 
-    row = await read_one(ctx.as_admin(), collection, key, Query(fields=("id", *sorted(paths))))
-    return dict(row)
+    return dict(await read_one(ctx.as_admin(), collection, key, Query(fields=("id", *sorted(paths)))))
+
+
+async def _fetch_many(
+    ctx: ServiceContext, collection: str, keys: Sequence[str], paths: set[str] | None
+) -> tuple[Mapping[str, Any], ...]:
+    """Rows for ``$CURRENT_ROLES.<path>`` / ``$CURRENT_POLICIES.<path>``, only when a rule uses them."""
+    if not paths or not keys:
+        return ()
+    from tidepool.query.model import Query
+    from tidepool.services.reader import read_many
+
+    rows = await read_many(ctx.as_admin(), collection, list(keys), Query(fields=("id", *sorted(paths))))
+    return tuple(dict(r) for r in rows)
 
 
 def _resolve(
@@ -307,6 +319,8 @@ def _resolve(
         role=entry.role,
         roles=tuple(accountability.roles),
         policies=tuple(policies),
+        role_items=entry.role_items,
+        policy_items=entry.policy_items,
     )
     grouped: dict[tuple[str, Action], list[Permission]] = {}
     for row in entry.raw:

@@ -1,0 +1,93 @@
+"""Users: ``directus_users`` with what Directus adds on top of plain items.
+
+Passwords are argon2-hashed by the payload layer (the field's type is ``hash``); static tokens are stored as
+their SHA-256 (so ``authn`` finds them by equality and a dump reveals nothing) and read back as
+``**********`` (the field is ``conceal``). E-mails are stored lower-cased so login is case-insensitive.
+``/users/me`` lets every signed-in user read their own record and change a few personal fields, whatever
+their policies say, as Directus's app-access minimum does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
+from tidepool.context import Access, Action, Permission
+from tidepool.errors import ForbiddenError, InvalidCredentialsError, InvalidPayloadError
+from tidepool.query.model import Query
+from tidepool.security import hash_token
+from tidepool.services.accounts import AccountItems
+from tidepool.services.items import ItemsService
+
+COLLECTION = "directus_users"
+
+SELF_READ_FIELDS = frozenset(
+    {
+        "id", "first_name", "last_name", "email", "password", "location", "title", "description", "tags",
+        "avatar", "language", "tfa_secret", "status", "role", "last_access", "last_page", "provider",
+        "email_notifications", "appearance", "theme_dark", "theme_light",
+    }
+)  # fmt: skip
+
+SELF_UPDATE_FIELDS = frozenset(
+    {
+        "first_name", "last_name", "email", "password", "location", "title", "description", "avatar",
+        "language", "last_page", "email_notifications", "appearance", "theme_dark", "theme_light",
+    }
+)  # fmt: skip
+
+
+class UsersService(AccountItems):
+    collection = COLLECTION
+    o2m = {"policies": ("directus_access", "user")}
+    defaults = {"status": "active", "provider": "default", "email_notifications": True}
+
+    def prepare(self, data: Mapping[str, Any], *, creating: bool) -> dict[str, Any]:
+        values = super().prepare(data, creating=creating)
+        if isinstance(values.get("email"), str):
+            values["email"] = values["email"].strip().lower()
+        if "token" in values:
+            values["token"] = _hashed_token(values["token"])
+        return values
+
+    async def read_me(self, query: Query) -> dict[str, Any]:
+        """The caller's own record, readable even without a read permission on ``directus_users``."""
+        user = self._me()
+        ctx = self.ctx if self.ctx.access.admin else self.ctx.with_access(_with_self_read(self.ctx.access, user))
+        return await ItemsService(ctx, COLLECTION).read_one(user, query)
+
+    async def update_me(self, data: Any) -> str:
+        """Change one's own personal fields; anything else (role, status, token ...) is admin-only."""
+        user = self._me()
+        if not isinstance(data, Mapping):
+            raise InvalidPayloadError('"value" must be of type object')
+        if not self.ctx.access.admin:
+            for name in data:
+                if name not in SELF_UPDATE_FIELDS:
+                    raise ForbiddenError.field(name, COLLECTION)
+        admin = type(self)(self.ctx.as_admin())
+        await admin.update_many([user], data)
+        return user
+
+    def _me(self) -> str:
+        user = self.ctx.accountability.user
+        if user is None:
+            raise InvalidCredentialsError()
+        return user
+
+
+def _hashed_token(token: Any) -> str | None:
+    if token is None or token == "":
+        return None
+    if not isinstance(token, str):
+        raise InvalidPayloadError('"token" must be a string')
+    return hash_token(token)
+
+
+def _with_self_read(access: Access, user: str) -> Access:
+    own = Permission(COLLECTION, Action.READ, fields=SELF_READ_FIELDS, rule={"id": {"_eq": user}})
+    key = (COLLECTION, Action.READ)
+    permissions = dict(access.permissions)
+    permissions[key] = (*access.rules(COLLECTION, Action.READ), own)
+    return replace(access, permissions=permissions)
