@@ -12,7 +12,7 @@ reload after DDL stays cheap on PostgreSQL and MySQL with many tables.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -148,7 +148,7 @@ def _is_serial(column: Row) -> bool:
 
 
 def _relations(
-    reflected: _Reflection, tables: list[str], relation_rows: list[Row], collections: Mapping[str, CollectionInfo]
+    reflected: _Reflection, tables: list[str], relation_rows: Sequence[Row], collections: Mapping[str, CollectionInfo]
 ) -> list[RelationInfo]:
     """``directus_relations`` rows, stitched with the database's foreign keys; unrecorded FKs become m2o."""
     constraints: dict[tuple[str, str], Row] = {}

@@ -1,7 +1,76 @@
-"""REST endpoints for fields (being built; see docs/architecture.md)."""
+"""``/fields``: Directus's field endpoints (admin-only writes, permission-filtered reads)."""
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
 
-routes: list[BaseRoute] = []
+from tidepool.errors import InvalidPayloadError
+from tidepool.http.context import request_context
+from tidepool.http.requests import json_body
+from tidepool.http.responses import data_response, no_content
+from tidepool.services import fields as service
+
+
+async def list_all(request: Request) -> Response:
+    ctx = await request_context(request)
+    return data_response(service.list_fields(ctx))
+
+
+async def list_in_collection(request: Request) -> Response:
+    ctx = await request_context(request)
+    return data_response(service.list_fields(ctx, request.path_params["collection"]))
+
+
+async def read_field(request: Request) -> Response:
+    ctx = await request_context(request)
+    params = request.path_params
+    return data_response(service.read_field(ctx, params["collection"], params["field"]))
+
+
+async def create_field(request: Request) -> Response:
+    ctx = await request_context(request)
+    collection = request.path_params["collection"]
+    name = await service.create_field(ctx, collection, await json_body(request))
+    return data_response(service.read_field(ctx, collection, name))
+
+
+async def update_field(request: Request) -> Response:
+    ctx = await request_context(request)
+    params = request.path_params
+    await service.update_field(ctx, params["collection"], params["field"], await json_body(request))
+    return data_response(service.read_field(ctx, params["collection"], params["field"]))
+
+
+async def update_fields(request: Request) -> Response:
+    """``PATCH /fields/{collection}`` with an array of ``{field, type?, meta?, schema?}``."""
+    ctx = await request_context(request)
+    collection = request.path_params["collection"]
+    body = await json_body(request)
+    if not isinstance(body, list):
+        raise InvalidPayloadError("Submitted body has to be an array")
+    names = []
+    for item in body:
+        if not isinstance(item, dict) or not isinstance(item.get("field"), str):
+            raise InvalidPayloadError('Every field needs a "field" key')
+        names.append(await service.update_field(ctx, collection, item["field"], item))
+    return data_response([service.read_field(ctx, collection, name) for name in names])
+
+
+async def delete_field(request: Request) -> Response:
+    ctx = await request_context(request)
+    params = request.path_params
+    await service.delete_field(ctx, params["collection"], params["field"])
+    return no_content()
+
+
+routes: list[BaseRoute] = [
+    Route("/fields", list_all, methods=["GET"]),
+    Route("/fields/{collection}", list_in_collection, methods=["GET"]),
+    Route("/fields/{collection}", create_field, methods=["POST"]),
+    Route("/fields/{collection}", update_fields, methods=["PATCH"]),
+    Route("/fields/{collection}/{field}", read_field, methods=["GET"]),
+    Route("/fields/{collection}/{field}", update_field, methods=["PATCH"]),
+    Route("/fields/{collection}/{field}", delete_field, methods=["DELETE"]),
+]

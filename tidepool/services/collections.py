@@ -1,0 +1,270 @@
+"""Collections: list, read, create (with inline fields), update (meta only) and delete, as Directus does.
+
+A collection is a table plus an optional ``directus_collections`` row; a row without a table is a folder
+(``schema: null``), created by ``POST /collections`` without a ``schema`` object. Creating a table always
+gives it a primary key: when the payload names none, an auto-increment integer ``id`` (hidden, read-only)
+is added, so every collection can be addressed by key like Directus expects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import sqlalchemy as sa
+
+from tidepool.context import Action
+from tidepool.db import ddl, system
+from tidepool.db.introspect import collection_meta
+from tidepool.db.schema import CollectionInfo
+from tidepool.errors import ForbiddenError, InvalidPayloadError
+from tidepool.events import ChangeEvent
+from tidepool.services.base import ServiceContext
+from tidepool.services.fields import (
+    conn_of,
+    dict_payload,
+    drop_field_in,
+    insert_meta_rows,
+    parse_field,
+    record,
+    require_admin,
+    schema_change,
+)
+
+_DEFAULT_META: dict[str, Any] = {
+    "icon": None,
+    "note": None,
+    "display_template": None,
+    "hidden": False,
+    "singleton": False,
+    "translations": None,
+    "archive_field": None,
+    "archive_app_filter": True,
+    "archive_value": None,
+    "unarchive_value": None,
+    "sort_field": None,
+    "accountability": "all",
+    "color": None,
+    "item_duplication_fields": None,
+    "sort": None,
+    "group": None,
+    "collapse": "open",
+    "preview_url": None,
+    "versioning": False,
+}
+_META_COLUMNS = frozenset(
+    {
+        "icon",
+        "note",
+        "hidden",
+        "singleton",
+        "sort_field",
+        "archive_field",
+        "archive_value",
+        "unarchive_value",
+        "status",
+        "sort",
+        "group",
+    }
+)
+_ID_FIELD: dict[str, Any] = {
+    "field": "id",
+    "type": "integer",
+    "meta": {"hidden": True, "interface": "numeric", "readonly": True},
+    "schema": {"is_primary_key": True, "has_auto_increment": True},
+}
+
+
+# --- reads ---------------------------------------------------------------------------------------------------
+
+
+async def _meta_rows(ctx: ServiceContext) -> dict[str, dict[str, Any]]:
+    async with ctx.connection() as conn:
+        rows = await conn.execute(sa.select(system.collections))
+        return {r.collection: collection_meta(dict(r._mapping)) for r in rows}
+
+
+def _shape(name: str, meta: Mapping[str, Any] | None, info: CollectionInfo | None) -> dict[str, Any]:
+    if meta is None and info is not None and info.system:
+        meta = {"collection": name, "system": True}
+    shaped_meta = None if meta is None else {"collection": name, **_DEFAULT_META, **meta}
+    if shaped_meta is not None and info is not None and info.system:
+        shaped_meta["system"] = True
+    return {
+        "collection": name,
+        "meta": shaped_meta,
+        "schema": None if info is None else {"name": name, "comment": None},
+    }
+
+
+async def list_collections(ctx: ServiceContext) -> list[dict[str, Any]]:
+    """Collections and folders; non-admins see only collections they may read (and their folders)."""
+    metas = await _meta_rows(ctx)
+    names = list(dict.fromkeys([*metas, *ctx.schema.collections]))
+    if not ctx.access.admin:
+        readable = {n for n in ctx.schema.collections if ctx.access.allows(n, Action.READ)}
+        groups = {metas[n].get("group") for n in readable if n in metas}
+        names = [n for n in names if n in readable or n in groups]
+    return [_shape(n, metas.get(n), ctx.schema.collection(n)) for n in names]
+
+
+async def read_collection(ctx: ServiceContext, name: str) -> dict[str, Any]:
+    for item in await list_collections(ctx):
+        if item["collection"] == name:
+            return item
+    raise ForbiddenError()
+
+
+# --- create --------------------------------------------------------------------------------------------------
+
+
+async def create_collection(ctx: ServiceContext, payload: Any) -> str:
+    """``POST /collections``: the table with its fields, their metadata rows and the collection's row."""
+    require_admin(ctx)
+    body = dict_payload(payload)
+    name = _new_name(body.get("collection"))
+    meta = body.get("meta")
+    if meta is not None and not isinstance(meta, dict):
+        raise InvalidPayloadError('"meta" must be an object')
+    schema = body.get("schema")
+    fields = _fields_of(body) if isinstance(schema, dict) else []
+    parsed = [parse_field(ctx, f) for f in fields]
+    columns = [spec for spec, _ in parsed if spec is not None]
+    if sum(1 for c in columns if c.primary_key) > 1:
+        raise InvalidPayloadError("A collection can only have one primary key")
+    async with schema_change(ctx) as tx:
+        conn = conn_of(tx)
+        if name in tx.schema.collections or await _has_meta_row(conn, name):
+            raise InvalidPayloadError(f'Collection "{name}" already exists')
+        if isinstance(schema, dict):
+            await ddl.create_table(conn, name, columns)
+            await insert_meta_rows(conn, name, _sorted_rows([row for _, row in parsed]))
+        if meta is not None:
+            await conn.execute(system.collections.insert().values(_collection_row(name, meta)))
+        record(tx, ChangeEvent("directus_collections", "create", (name,), payload=body))
+    return name
+
+
+def _new_name(value: Any) -> str:
+    if not value:
+        raise InvalidPayloadError('"collection" is required')
+    if isinstance(value, str) and value.startswith("directus_"):
+        raise InvalidPayloadError('Collections can\'t start with "directus_"')
+    name = ddl.check_name(value)
+    if system.is_system_collection(name):
+        raise InvalidPayloadError(f'Collections can\'t start with "{name.split("_")[0]}_"')
+    return name
+
+
+def _fields_of(body: Mapping[str, Any]) -> list[Any]:
+    """The payload's fields, with an auto-increment ``id`` first when none of them is the primary key."""
+    fields = body.get("fields") or []
+    if not isinstance(fields, list):
+        raise InvalidPayloadError('"fields" must be an array')
+    has_pk = any(
+        isinstance(f, dict)
+        and isinstance(f.get("schema"), dict)
+        and (f["schema"].get("is_primary_key") or f["schema"].get("has_auto_increment"))
+        for f in fields
+    )
+    return fields if has_pk else [_ID_FIELD, *fields]
+
+
+def _sorted_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Sort 1..n in payload order (per group), unless a field brings its own ``sort``."""
+    counters: dict[Any, int] = {}
+    out = []
+    for row in rows:
+        counters[row.get("group")] = counters.get(row.get("group"), 0) + 1
+        out.append({"sort": counters[row.get("group")], **{k: v for k, v in row.items() if v is not None}})
+    return out
+
+
+async def _has_meta_row(conn: Any, name: str) -> bool:
+    found = await conn.scalar(sa.select(system.collections.c.collection).where(system.collections.c.collection == name))
+    return found is not None
+
+
+def _collection_row(name: str, meta: Mapping[str, Any]) -> dict[str, Any]:
+    row: dict[str, Any] = {k: meta[k] for k in _META_COLUMNS if k in meta}
+    row["hidden"] = bool(row.get("hidden", False))
+    row["singleton"] = bool(row.get("singleton", False))
+    extra = {k: v for k, v in meta.items() if k not in _META_COLUMNS and k not in ("collection", "system")}
+    return {**row, "collection": name, "meta": extra or None}
+
+
+# --- update --------------------------------------------------------------------------------------------------
+
+
+async def update_collection(ctx: ServiceContext, name: str, payload: Any) -> str:
+    """``PATCH /collections/{name}``: only ``meta`` changes; a collection without a row gets one."""
+    require_admin(ctx)
+    body = dict_payload(payload)
+    current = await _meta_rows(ctx)
+    if name not in current and name not in ctx.schema.collections:
+        raise ForbiddenError()
+    meta = body.get("meta")
+    if meta is None:
+        return name
+    if not isinstance(meta, dict):
+        raise InvalidPayloadError('"meta" must be an object')
+    async with schema_change(ctx) as tx:
+        conn = conn_of(tx)
+        merged = {**current.get(name, {}), **meta}
+        row = _collection_row(name, merged)
+        if name in current:
+            table = system.collections
+            await conn.execute(table.update().where(table.c.collection == name).values(row))
+        else:
+            await conn.execute(system.collections.insert().values(row))
+        record(tx, ChangeEvent("directus_collections", "update", (name,), payload=body))
+    return name
+
+
+# --- delete --------------------------------------------------------------------------------------------------
+
+
+async def delete_collection(ctx: ServiceContext, name: str) -> None:
+    """``DELETE /collections/{name}``: relations both ways, the m2o fields pointing here, metadata, table.
+
+    Metadata goes before the DROP TABLE so that on MySQL, where DROP commits by itself, a failure leaves
+    a table without metadata (still served by introspection) rather than metadata without a table.
+    """
+    require_admin(ctx)
+    metas = await _meta_rows(ctx)
+    info = ctx.schema.collection(name)
+    if info is None and name not in metas:
+        raise ForbiddenError()
+    if info is not None and info.system:
+        raise InvalidPayloadError(f'System collection "{name}" cannot be deleted')
+    async with schema_change(ctx) as tx:
+        conn = conn_of(tx)
+        await _drop_incoming(tx, name)
+        await _delete_rows(conn, name)
+        if info is not None:
+            await ddl.drop_table(conn, name)
+        record(tx, ChangeEvent("directus_collections", "delete", (name,)))
+
+
+async def _drop_incoming(tx: ServiceContext, name: str) -> None:
+    """Other collections' m2o fields that point at ``name`` go too (Directus deletes those fields)."""
+    for relation in tx.schema.relations:
+        if relation.related_collection != name or relation.collection == name:
+            continue
+        source = tx.schema.collection(relation.collection)
+        field = source.field(relation.field) if source else None
+        if source is not None and field is not None and not source.system:
+            await drop_field_in(tx, source, field)
+
+
+async def _delete_rows(conn: Any, name: str) -> None:
+    await conn.execute(system.fields.delete().where(system.fields.c.collection == name))
+    await conn.execute(system.permissions.delete().where(system.permissions.c.collection == name))
+    relations = system.relations
+    await conn.execute(relations.delete().where(relations.c.many_collection == name))
+    await conn.execute(
+        relations.update().where(relations.c.one_collection == name).values(one_collection=None, one_field=None)
+    )
+    table = system.collections
+    await conn.execute(table.update().where(table.c.group == name).values(group=None))
+    await conn.execute(table.delete().where(table.c.collection == name))

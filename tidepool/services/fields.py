@@ -1,0 +1,438 @@
+"""Fields: read them in Directus's ``{collection, field, type, meta, schema}`` shape, add, alter and drop them.
+
+Also home of the plumbing every schema service shares (``require_admin``, ``schema_change``): a schema
+change runs as one DDL transaction (``tidepool.db.ddl.begin``), is serialized per server process (two DDLs
+racing on one SQLite file would only wait on each other's locks), and is followed by a schema reload, even
+when it failed (on MySQL a failed change may have committed part of its DDL), so the next request sees
+exactly what the database now holds. Events for ``directus_fields`` are recorded as Directus emits them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import replace
+from typing import Any
+
+import sqlalchemy as sa
+
+from tidepool.context import Action
+from tidepool.db import ddl, system
+from tidepool.db.schema import CollectionInfo, FieldInfo
+from tidepool.db.types import ALIAS_SPECIALS, COLUMN_TYPES
+from tidepool.errors import ForbiddenError, InvalidPayloadError
+from tidepool.events import ChangeEvent
+from tidepool.services.base import SchemaStore, ServiceContext, Transaction
+
+# --- shared plumbing ---------------------------------------------------------------------------------------
+
+_locks: weakref.WeakKeyDictionary[SchemaStore, asyncio.Lock] = weakref.WeakKeyDictionary()
+
+
+def require_admin(ctx: ServiceContext) -> None:
+    """Schema changes are for admins only, as in Directus."""
+    if not ctx.access.admin:
+        raise ForbiddenError()
+
+
+@asynccontextmanager
+async def schema_change(ctx: ServiceContext) -> AsyncIterator[ServiceContext]:
+    """A context bound to one DDL transaction; reload the schema afterwards, then emit the events."""
+    lock = _locks.setdefault(ctx.schemas, asyncio.Lock())
+    async with lock:
+        try:
+            async with ddl.begin(ctx.engine) as conn:
+                tx = Transaction(conn)
+                yield replace(ctx, tx=tx)
+        finally:
+            await ctx.schemas.reload()
+    if tx.events:
+        await ctx.events.emit(tx.events)
+
+
+def conn_of(ctx: ServiceContext) -> Any:
+    assert ctx.tx is not None, "schema writes run inside schema_change()"
+    return ctx.tx.conn
+
+
+def record(ctx: ServiceContext, event: ChangeEvent) -> None:
+    assert ctx.tx is not None, "schema writes run inside schema_change()"
+    ctx.tx.record(event)
+
+
+def dict_payload(payload: Any) -> dict[str, Any]:
+    if not isinstance(payload, dict):
+        raise InvalidPayloadError("Payload must be an object")
+    return payload
+
+
+# --- the REST shape ------------------------------------------------------------------------------------------
+
+_DEFAULT_FIELD_META: dict[str, Any] = {
+    "special": None,
+    "interface": None,
+    "options": None,
+    "display": None,
+    "display_options": None,
+    "readonly": False,
+    "hidden": False,
+    "sort": None,
+    "width": "full",
+    "translations": None,
+    "note": None,
+    "conditions": None,
+    "required": False,
+    "group": None,
+    "validation": None,
+    "validation_message": None,
+}
+
+
+def field_shape(ctx: ServiceContext, collection: CollectionInfo, info: FieldInfo) -> dict[str, Any]:
+    return {
+        "collection": collection.name,
+        "field": info.name,
+        "type": info.type,
+        "meta": _meta_shape(info.meta),
+        "schema": None if info.is_alias else _schema_shape(ctx, collection, info),
+    }
+
+
+def _meta_shape(meta: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    if meta is None:
+        return None
+    shaped = {**_DEFAULT_FIELD_META, **{k: v for k, v in meta.items() if k != "type"}}
+    return {
+        "id": shaped.pop("id", None),
+        "collection": shaped.pop("collection"),
+        "field": shaped.pop("field"),
+        **shaped,
+    }
+
+
+def _schema_shape(ctx: ServiceContext, collection: CollectionInfo, info: FieldInfo) -> dict[str, Any]:
+    relation = ctx.schema.m2o(collection.name, info.name)
+    has_fk = relation is not None and relation.on_delete is not None and relation.related_collection is not None
+    related = ctx.schema.collection(relation.related_collection or "") if relation and has_fk else None
+    return {
+        "name": info.name,
+        "table": collection.name,
+        "data_type": info.data_type,
+        "default_value": info.default,
+        "max_length": info.max_length,
+        "numeric_precision": info.numeric_precision,
+        "numeric_scale": info.numeric_scale,
+        "is_generated": False,
+        "generation_expression": None,
+        "is_nullable": info.nullable,
+        "is_unique": info.unique,
+        "is_indexed": info.unique,
+        "is_primary_key": info.primary_key,
+        "has_auto_increment": info.auto_increment,
+        "foreign_key_table": related.name if related else None,
+        "foreign_key_column": related.primary_key if related else None,
+        "comment": None,
+    }
+
+
+# --- reads ---------------------------------------------------------------------------------------------------
+
+
+def readable_collection(ctx: ServiceContext, name: str) -> CollectionInfo:
+    """The collection when it exists and the caller may read it; ``ForbiddenError()`` otherwise (no leak)."""
+    info = ctx.schema.collection(name)
+    if info is None or not ctx.access.allows(name, Action.READ):
+        raise ForbiddenError()
+    return info
+
+
+def _readable_fields(ctx: ServiceContext, collection: CollectionInfo) -> list[FieldInfo]:
+    if ctx.access.admin:
+        return list(collection.fields.values())
+    allowed: set[str] = set()
+    for permission in ctx.access.rules(collection.name, Action.READ):
+        allowed |= set(collection.fields) if permission.fields is None else set(permission.fields)
+    every = "*" in allowed
+    return [f for f in collection.fields.values() if every or f.name in allowed]
+
+
+def list_fields(ctx: ServiceContext, collection: str | None = None) -> list[dict[str, Any]]:
+    """Every field the caller may read, of one collection or of all."""
+    if collection is not None:
+        targets = [readable_collection(ctx, collection)]
+    else:
+        targets = [c for c in ctx.schema.collections.values() if ctx.access.allows(c.name, Action.READ)]
+    return [field_shape(ctx, c, f) for c in targets for f in _readable_fields(ctx, c)]
+
+
+def read_field(ctx: ServiceContext, collection: str, field: str) -> dict[str, Any]:
+    info = readable_collection(ctx, collection)
+    for candidate in _readable_fields(ctx, info):
+        if candidate.name == field:
+            return field_shape(ctx, info, candidate)
+    raise ForbiddenError()
+
+
+# --- parsing a field definition ------------------------------------------------------------------------------
+
+_META_COLUMNS = (
+    "interface",
+    "options",
+    "display",
+    "display_options",
+    "readonly",
+    "hidden",
+    "sort",
+    "width",
+    "note",
+    "required",
+    "group",
+    "validation",
+    "validation_message",
+)
+_META_SKIP = frozenset({"id", "collection", "field", "special", "type", *_META_COLUMNS})
+_JSON_META_COLUMNS = frozenset({"options", "display_options", "validation"})
+
+
+def specials_of(meta: Mapping[str, Any] | None) -> list[str]:
+    raw = (meta or {}).get("special")
+    if raw is None:
+        return []
+    if isinstance(raw, str):
+        return [s for s in raw.split(",") if s]
+    if isinstance(raw, list) and all(isinstance(s, str) for s in raw):
+        return list(raw)
+    raise InvalidPayloadError('"meta.special" must be an array of strings')
+
+
+def parse_field(ctx: ServiceContext, payload: Any) -> tuple[ddl.ColumnSpec | None, dict[str, Any]]:
+    """A field definition as (column to create or None for an alias, ``directus_fields`` row values)."""
+    body = dict_payload(payload)
+    name = ddl.check_name(body.get("field"), "Field")
+    field_type = body.get("type")
+    meta = body.get("meta") or {}
+    schema = body.get("schema") or {}
+    if not isinstance(meta, dict) or not isinstance(schema, dict):
+        raise InvalidPayloadError('"meta" and "schema" must be objects')
+    specials = specials_of(meta)
+    if field_type is None:
+        field_type = "alias" if set(specials) & ALIAS_SPECIALS else None
+    if field_type != "alias" and field_type not in COLUMN_TYPES:
+        raise InvalidPayloadError(f'"type" must be one of {", ".join(sorted(COLUMN_TYPES | {"alias"}))}')
+    specials = _with_flags(ctx, field_type, specials)
+    row = meta_row(name, field_type, specials, meta)
+    if field_type == "alias":
+        return None, row
+    return _column_spec(name, field_type, schema), row
+
+
+def _with_flags(ctx: ServiceContext, field_type: str, specials: list[str]) -> list[str]:
+    """Directus's per-engine flags: ``cast-timestamp`` on SQLite timestamps, ``cast-json`` on json."""
+    flags = {("sqlite", "timestamp"): "cast-timestamp"}
+    wanted = [flags.get((ctx.dialect, field_type)), "cast-json" if field_type == "json" else None]
+    return specials + [flag for flag in wanted if flag and flag not in specials]
+
+
+def _column_spec(name: str, field_type: str, schema: Mapping[str, Any]) -> ddl.ColumnSpec:
+    auto = bool(schema.get("has_auto_increment"))
+    if auto and field_type not in ("integer", "bigInteger"):
+        raise InvalidPayloadError(f'Field "{name}" cannot auto increment: type must be integer or bigInteger')
+    return ddl.ColumnSpec(
+        name=name,
+        type=field_type,
+        max_length=_int(schema.get("max_length"), "max_length"),
+        precision=_int(schema.get("numeric_precision"), "numeric_precision"),
+        scale=_int(schema.get("numeric_scale"), "numeric_scale"),
+        nullable=schema.get("is_nullable", True) is not False,
+        default=schema.get("default_value"),
+        primary_key=bool(schema.get("is_primary_key")) or auto,
+        auto_increment=auto,
+        unique=bool(schema.get("is_unique")),
+    )
+
+
+def _int(value: Any, key: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).isdigit():
+        raise InvalidPayloadError(f'"{key}" must be a positive integer')
+    return int(value)
+
+
+def meta_row(name: str, field_type: str | None, specials: list[str], meta: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``directus_fields`` row: known keys in their columns, the rest in the ``meta`` JSON column."""
+    row: dict[str, Any] = {"field": name, "type": field_type, "special": ",".join(specials) or None}
+    for key in _META_COLUMNS:
+        if key in meta:
+            row[key] = meta[key]
+    for key in ("readonly", "hidden", "required"):
+        row[key] = bool(row.get(key, False))
+    extra = {k: v for k, v in meta.items() if k not in _META_SKIP}
+    row["meta"] = extra or None
+    return row
+
+
+# --- writes --------------------------------------------------------------------------------------------------
+
+
+def writable_collection(ctx: ServiceContext, name: str) -> CollectionInfo:
+    """A user collection whose fields may be changed (system tables are Tidepool's)."""
+    require_admin(ctx)
+    info = ctx.schema.collection(name)
+    if info is None:
+        raise ForbiddenError()
+    if info.system:
+        raise InvalidPayloadError(f'Fields of system collection "{name}" cannot be changed')
+    return info
+
+
+async def create_field(ctx: ServiceContext, collection: str, payload: Any) -> str:
+    """``POST /fields/{collection}``: add a column (or an alias) and its metadata row."""
+    info = writable_collection(ctx, collection)
+    spec, row = parse_field(ctx, payload)
+    name = row["field"]
+    async with schema_change(ctx) as tx:
+        conn = conn_of(tx)
+        if name in info.fields or await _meta_row_id(conn, collection, name) is not None:
+            raise InvalidPayloadError(f'Field "{name}" already exists in collection "{collection}"')
+        if spec is not None:
+            if spec.primary_key:
+                raise InvalidPayloadError(f'Collection "{collection}" already has a primary key')
+            await ddl.add_column(conn, collection, spec)
+        row.setdefault("sort", await _next_sort(conn, collection))
+        await insert_meta_rows(conn, collection, [row])
+        record(tx, _event("create", collection, name, row))
+    return str(name)
+
+
+async def _next_sort(conn: Any, collection: str) -> int:
+    current = await conn.scalar(
+        sa.select(sa.func.max(system.fields.c.sort)).where(system.fields.c.collection == collection)
+    )
+    return int(current or 0) + 1
+
+
+async def _meta_row_id(conn: Any, collection: str, field: str) -> int | None:
+    query = sa.select(system.fields.c.id).where(
+        system.fields.c.collection == collection, system.fields.c.field == field
+    )
+    found = await conn.scalar(query)
+    return None if found is None else int(found)
+
+
+async def insert_meta_rows(conn: Any, collection: str, rows: list[dict[str, Any]]) -> None:
+    """Insert metadata rows; every row gets the same keys, as one executemany requires."""
+    stored = [_storable({**row, "collection": collection}) for row in rows]
+    keys = {key for row in stored for key in row}
+    if stored:
+        await conn.execute(system.fields.insert(), [{key: row.get(key) for key in keys} for row in stored])
+
+
+def _storable(row: Mapping[str, Any]) -> dict[str, Any]:
+    """Only the real columns of ``directus_fields`` (JSON columns take parsed values; SQLAlchemy encodes them)."""
+    return {k: v for k, v in row.items() if k in system.fields.c}
+
+
+def _event(action: str, collection: str, field: str, payload: Mapping[str, Any] | None) -> ChangeEvent:
+    body = {"collection": collection, "field": field, **(payload or {})}
+    return ChangeEvent("directus_fields", action, (field,), payload=body)  # type: ignore[arg-type]
+
+
+async def update_field(ctx: ServiceContext, collection: str, field: str, payload: Any) -> str:
+    """``PATCH /fields/{collection}/{field}``: metadata, and default/nullable/max_length/unique in the database."""
+    info = writable_collection(ctx, collection)
+    current = info.field(field)
+    if current is None:
+        raise ForbiddenError()
+    body = dict_payload(payload)
+    new_type = body.get("type") or current.type
+    if new_type != current.type:
+        raise InvalidPayloadError("Changing the type of an existing field is not supported")
+    meta = body.get("meta")
+    schema = body.get("schema")
+    if meta is not None and not isinstance(meta, dict) or schema is not None and not isinstance(schema, dict):
+        raise InvalidPayloadError('"meta" and "schema" must be objects')
+    change = _column_change(current, schema) if schema and not current.is_alias else None
+    async with schema_change(ctx) as tx:
+        conn = conn_of(tx)
+        if change is not None:
+            await ddl.alter_column(conn, collection, field, current.type, change)
+        if meta is not None:
+            await _upsert_meta(conn, collection, field, current, meta)
+        record(tx, _event("update", collection, field, {"meta": meta, "schema": schema}))
+    return field
+
+
+def _column_change(current: FieldInfo, schema: Mapping[str, Any]) -> ddl.ColumnChange | None:
+    if current.primary_key and schema.get("is_nullable") is True:
+        raise InvalidPayloadError("Primary key cannot be null")
+    nullable = schema.get("is_nullable")
+    max_length = _int(schema.get("max_length"), "max_length") if current.type == "string" else None
+    unique = schema.get("is_unique")
+    change = ddl.ColumnChange(
+        nullable=None if nullable is None or bool(nullable) == current.nullable else bool(nullable),
+        default=schema.get("default_value"),
+        set_default="default_value" in schema and schema.get("default_value") != current.default,
+        max_length=None if max_length == current.max_length else max_length,
+        unique=None if unique is None or current.primary_key or bool(unique) == current.unique else bool(unique),
+    )
+    return None if change == ddl.ColumnChange(default=change.default) else change
+
+
+async def _upsert_meta(conn: Any, collection: str, field: str, current: FieldInfo, meta: Mapping[str, Any]) -> None:
+    existing = dict(current.meta or {})
+    merged_meta = {**existing, **{k: v for k, v in meta.items() if k in _META_COLUMNS or k not in _META_SKIP}}
+    specials = specials_of(meta) if "special" in meta else list(current.special)
+    row = meta_row(field, current.type, specials, merged_meta)
+    row_id = await _meta_row_id(conn, collection, field)
+    if row_id is None:
+        await insert_meta_rows(conn, collection, [row])
+    else:
+        await conn.execute(system.fields.update().where(system.fields.c.id == row_id).values(_storable(row)))
+
+
+async def delete_field(ctx: ServiceContext, collection: str, field: str) -> None:
+    """``DELETE /fields/{collection}/{field}``: its relations, its column, its metadata row."""
+    info = writable_collection(ctx, collection)
+    current = info.field(field)
+    if current is None:
+        raise ForbiddenError()
+    if current.primary_key:
+        raise InvalidPayloadError("The primary key of a collection cannot be deleted")
+    async with schema_change(ctx) as tx:
+        await drop_field_in(tx, info, current)
+
+
+async def drop_field_in(tx: ServiceContext, info: CollectionInfo, current: FieldInfo) -> None:
+    """Inside an open schema change: remove a field, the relation it holds, and o2m aliases pointing at it.
+
+    Metadata goes first so that on MySQL (where the DROP COLUMN commits on its own) a failure never
+    leaves metadata for a missing column.
+    """
+    conn = conn_of(tx)
+    collection, field = info.name, current.name
+    relation = tx.schema.m2o(collection, field)
+    await conn.execute(
+        system.relations.delete().where(
+            system.relations.c.many_collection == collection, system.relations.c.many_field == field
+        )
+    )
+    await conn.execute(
+        system.relations.update()
+        .where(system.relations.c.one_collection == collection, system.relations.c.one_field == field)
+        .values(one_field=None)
+    )
+    if relation is not None and relation.one_field and relation.related_collection:
+        await _delete_meta_row(conn, relation.related_collection, relation.one_field)
+    await _delete_meta_row(conn, collection, field)
+    if not current.is_alias:
+        await ddl.drop_column(conn, collection, field)  # with its foreign key and indexes
+    record(tx, ChangeEvent("directus_fields", "delete", (field,), payload={"collection": collection}))
+
+
+async def _delete_meta_row(conn: Any, collection: str, field: str) -> None:
+    await conn.execute(
+        system.fields.delete().where(system.fields.c.collection == collection, system.fields.c.field == field)
+    )

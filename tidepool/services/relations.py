@@ -1,0 +1,230 @@
+"""Relations: ``{collection, field, related_collection, meta, schema}`` as Directus shapes them.
+
+A relation is always the many-to-one side (``collection.field`` holds keys of ``related_collection``);
+``meta.one_field`` names the o2m alias on the related collection, and an m2m is two of these through a
+junction collection (``meta.junction_field`` names the other side). ``meta`` is the ``directus_relations`` row;
+``schema`` is the database foreign key, which Tidepool creates on every engine (on SQLite through a table
+rebuild), or ``null`` for a relation recorded without one (e.g. ``schema: null`` in the payload).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from tidepool.context import Action
+from tidepool.db import ddl, system
+from tidepool.db.schema import RelationInfo
+from tidepool.errors import ForbiddenError, InvalidPayloadError
+from tidepool.events import ChangeEvent
+from tidepool.services.base import ServiceContext
+from tidepool.services.fields import conn_of, dict_payload, record, require_admin, schema_change
+
+_META_KEYS = ("one_field", "one_collection_field", "junction_field", "sort_field", "one_deselect_action")
+_DESELECT = frozenset({"nullify", "delete"})
+
+
+def relation_shape(ctx: ServiceContext, relation: RelationInfo) -> dict[str, Any]:
+    return {
+        "collection": relation.collection,
+        "field": relation.field,
+        "related_collection": relation.related_collection,
+        "schema": _schema_shape(ctx, relation),
+        "meta": dict(relation.meta) if relation.meta is not None else None,
+    }
+
+
+def _schema_shape(ctx: ServiceContext, relation: RelationInfo) -> dict[str, Any] | None:
+    if relation.on_delete is None or relation.related_collection is None:
+        return None
+    related = ctx.schema.collection(relation.related_collection)
+    return {
+        "table": relation.collection,
+        "column": relation.field,
+        "foreign_key_table": relation.related_collection,
+        "foreign_key_column": related.primary_key if related else None,
+        "constraint_name": relation.constraint_name,
+        "on_update": "NO ACTION",
+        "on_delete": relation.on_delete,
+    }
+
+
+def _visible(ctx: ServiceContext, relation: RelationInfo) -> bool:
+    wanted = [relation.collection] + ([relation.related_collection] if relation.related_collection else [])
+    return all(ctx.access.allows(c, Action.READ) for c in wanted)
+
+
+def list_relations(ctx: ServiceContext, collection: str | None = None) -> list[dict[str, Any]]:
+    """Relations whose both sides the caller may read (all for admins), optionally of one collection."""
+    if collection is not None and ctx.schema.collection(collection) is None:
+        raise ForbiddenError()
+    return [
+        relation_shape(ctx, r)
+        for r in ctx.schema.relations
+        if (collection is None or r.collection == collection) and _visible(ctx, r)
+    ]
+
+
+def read_relation(ctx: ServiceContext, collection: str, field: str) -> dict[str, Any]:
+    relation = ctx.schema.m2o(collection, field) or _recorded(ctx, collection, field)
+    if relation is None or not _visible(ctx, relation):
+        raise ForbiddenError()
+    return relation_shape(ctx, relation)
+
+
+def _recorded(ctx: ServiceContext, collection: str, field: str) -> RelationInfo | None:
+    """A relation without a related collection (an m2a) is not in the m2o index."""
+    return next((r for r in ctx.schema.relations if r.collection == collection and r.field == field), None)
+
+
+def _checked_target(ctx: ServiceContext, collection: Any, field: Any) -> tuple[str, str]:
+    if not isinstance(collection, str) or not collection:
+        raise InvalidPayloadError('"collection" is required')
+    if not isinstance(field, str) or not field:
+        raise InvalidPayloadError('"field" is required')
+    info = ctx.schema.collection(collection)
+    if info is None:
+        raise InvalidPayloadError(f'Collection "{collection}" doesn\'t exist')
+    if field not in info.fields:
+        raise InvalidPayloadError(f'Field "{field}" doesn\'t exist in collection "{collection}"')
+    return collection, field
+
+
+def _meta_values(meta: Any) -> dict[str, Any]:
+    if meta is None:
+        return {}
+    if not isinstance(meta, dict):
+        raise InvalidPayloadError('"meta" must be an object')
+    values = {k: meta[k] for k in _META_KEYS if k in meta}
+    if "one_allowed_collections" in meta:
+        allowed = meta["one_allowed_collections"]
+        values["one_allowed_collections"] = ",".join(allowed) if isinstance(allowed, list) else allowed
+    if values.get("one_deselect_action", "nullify") not in _DESELECT:
+        raise InvalidPayloadError('"one_deselect_action" must be "nullify" or "delete"')
+    values["one_deselect_action"] = values.get("one_deselect_action") or "nullify"
+    return values
+
+
+async def create_relation(ctx: ServiceContext, payload: Any) -> tuple[str, str]:
+    """``POST /relations``: the ``directus_relations`` row, and a foreign key unless ``schema`` is null."""
+    require_admin(ctx)
+    body = dict_payload(payload)
+    collection, field = _checked_target(ctx, body.get("collection"), body.get("field"))
+    related = body.get("related_collection")
+    if related is not None and (not isinstance(related, str) or ctx.schema.collection(related) is None):
+        raise InvalidPayloadError(f'Collection "{related}" doesn\'t exist')
+    if _recorded(ctx, collection, field) is not None:
+        raise InvalidPayloadError(
+            f'Field "{field}" in collection "{collection}" already has an associated relationship'
+        )
+    values = _meta_values(body.get("meta"))
+    schema = body.get("schema", {})
+    if schema is not None and not isinstance(schema, dict):
+        raise InvalidPayloadError('"schema" must be an object or null')
+    async with schema_change(ctx) as tx:
+        conn = conn_of(tx)
+        if related is not None and schema is not None:
+            await _add_foreign_key(tx, collection, field, related, schema.get("on_delete"))
+        row = {**values, "many_collection": collection, "many_field": field, "one_collection": related}
+        key = (await conn.execute(system.relations.insert().values(row))).inserted_primary_key[0]
+        await _mark_m2o(conn, collection, field)
+        record(tx, ChangeEvent("directus_relations", "create", (key,), payload={**row, "key": key}))
+    return collection, field
+
+
+async def _add_foreign_key(tx: ServiceContext, collection: str, field: str, related: str, on_delete: Any) -> None:
+    target = tx.schema.collection(related)
+    source = tx.schema.collection(collection)
+    assert target is not None and source is not None
+    column = source.fields[field]
+    if column.is_alias:
+        raise InvalidPayloadError(f'Field "{field}" in collection "{collection}" has no column to hold a key')
+    fk = ddl.ForeignKey(
+        column=field,
+        ref_table=related,
+        ref_column=target.primary_key,
+        on_delete=on_delete if isinstance(on_delete, str) else "SET NULL",
+        name=ddl.index_name("foreign", collection, field),
+    )
+    await ddl.add_foreign_key(conn_of(tx), collection, fk)
+
+
+async def _mark_m2o(conn: Any, collection: str, field: str) -> None:
+    """Directus's Data Studio flags m2o fields with ``special: m2o``; do it for rows that have no special."""
+    await conn.execute(
+        system.fields.update()
+        .where(
+            system.fields.c.collection == collection,
+            system.fields.c.field == field,
+            system.fields.c.special.is_(None),
+        )
+        .values(special="m2o")
+    )
+
+
+def _existing(ctx: ServiceContext, collection: str, field: str) -> RelationInfo:
+    _checked_target(ctx, collection, field)
+    relation = _recorded(ctx, collection, field)
+    if relation is None:
+        raise InvalidPayloadError(f'Field "{field}" in collection "{collection}" doesn\'t have a relationship.')
+    return relation
+
+
+async def update_relation(ctx: ServiceContext, collection: str, field: str, payload: Any) -> None:
+    """``PATCH /relations/{collection}/{field}``: any ``meta`` key, and ``schema.on_delete``."""
+    require_admin(ctx)
+    relation = _existing(ctx, collection, field)
+    body = dict_payload(payload)
+    schema = body.get("schema")
+    meta = body.get("meta")
+    async with schema_change(ctx) as tx:
+        conn = conn_of(tx)
+        if isinstance(schema, dict) and "on_delete" in schema and relation.related_collection:
+            if relation.on_delete is not None:
+                await ddl.drop_foreign_key(conn, collection, relation.constraint_name, field)
+            await _add_foreign_key(tx, collection, field, relation.related_collection, schema["on_delete"])
+        if meta is not None:
+            await _write_meta(conn, relation, _meta_values({**_current_meta(relation), **dict_payload(meta)}))
+        record(tx, ChangeEvent("directus_relations", "update", (collection, field), payload=body))
+
+
+def _current_meta(relation: RelationInfo) -> dict[str, Any]:
+    meta: Mapping[str, Any] = relation.meta or {}
+    return {k: meta.get(k) for k in (*_META_KEYS, "one_allowed_collections") if meta.get(k) is not None}
+
+
+async def _write_meta(conn: Any, relation: RelationInfo, values: dict[str, Any]) -> None:
+    where = (system.relations.c.many_collection == relation.collection) & (
+        system.relations.c.many_field == relation.field
+    )
+    if relation.meta is not None:
+        await conn.execute(system.relations.update().where(where).values(values))
+        return
+    row = {
+        **values,
+        "many_collection": relation.collection,
+        "many_field": relation.field,
+        "one_collection": relation.related_collection,
+    }
+    await conn.execute(system.relations.insert().values(row))
+
+
+async def delete_relation(ctx: ServiceContext, collection: str, field: str) -> None:
+    """``DELETE /relations/{collection}/{field}``: the foreign key and the row; the field itself stays."""
+    require_admin(ctx)
+    relation = _existing(ctx, collection, field)
+    async with schema_change(ctx) as tx:
+        conn = conn_of(tx)
+        await conn.execute(
+            system.relations.delete().where(
+                system.relations.c.many_collection == collection, system.relations.c.many_field == field
+            )
+        )
+        if relation.on_delete is not None:
+            await ddl.drop_foreign_key(conn, collection, relation.constraint_name, field)
+        record(
+            tx,
+            ChangeEvent(
+                "directus_relations", "delete", (field,), payload={"collection": collection, "fields": [field]}
+            ),
+        )
