@@ -660,8 +660,11 @@ def _merge(target: Any, source: Any) -> Any:
     """qs's ``utils.merge`` over plain dicts, sparse ``_Indexed`` arrays and strings."""
     if not isinstance(source, dict):
         return _merge_scalar(target, source)
-    if not isinstance(target, dict):
-        return _append(_Indexed({0: target}), source)
+    if not isinstance(target, dict):  # qs: [target].concat(source) — an array source is spread
+        merged_list = _Indexed({0: target})
+        for item in [source[i] for i in sorted(source)] if isinstance(source, _Indexed) else [source]:
+            _append(merged_list, item)
+        return merged_list
     if isinstance(target, _Indexed) and isinstance(source, _Indexed):
         return _merge_indexed(target, source)
     merged: dict[Any, Any] = {str(k): v for k, v in target.items()} if isinstance(target, _Indexed) else target
