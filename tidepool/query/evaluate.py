@@ -1,0 +1,249 @@
+"""The filter semantics in pure Python, on one row of JSON-ready values (as the API returns them).
+
+Used where a database round trip is not wanted or not possible: create/update ``validation`` rules, the
+realtime layer deciding whether an event is visible, and as the reference the SQL compiler is tested
+against. Values are cast with the same ``casting`` functions the compiler uses and compared with the same
+rules (NULL never matches a negated operator, binary string order, ``fold`` for case-insensitive
+operators). Anything that needs other rows (relational filters, ``count()``) raises ``NotEvaluable``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from tidepool.db.schema import CollectionInfo, FieldInfo, SchemaOverview
+from tidepool.errors import ForbiddenError, InvalidQueryError
+from tidepool.query.casting import row_value
+from tidepool.query.filters import LOGICAL, QUANTIFIERS
+from tidepool.query.functions import check_type, parse_function, python_date_part
+from tidepool.query.operators import NULL_REWRITES, OPERATORS, Kind, fold, lookup, not_allowed, prepare
+
+
+class NotEvaluable(Exception):
+    """The filter needs the database (a relational part or ``count()``); ask the database instead."""
+
+
+Predicate = Callable[[Any, Any, str], bool]
+
+
+def matches(filter: Mapping[str, Any], row: Mapping[str, Any], collection: str, schema: SchemaOverview) -> bool:
+    """Whether ``row`` of ``collection`` satisfies ``filter`` (every field is resolved, like the compiler)."""
+    info = schema.collection(collection)
+    if info is None:
+        raise ForbiddenError.collection(collection)
+    return _Evaluator(schema, info, row).node(filter)
+
+
+class _Evaluator:
+    def __init__(self, schema: SchemaOverview, info: CollectionInfo, row: Mapping[str, Any]) -> None:
+        self.schema = schema
+        self.info = info
+        self.row = row
+
+    def node(self, filter: Any) -> bool:
+        if not isinstance(filter, Mapping):
+            raise InvalidQueryError("Invalid filter object")
+        results = [self.entry(str(key), value) for key, value in filter.items()]  # all: errors surface
+        return all(results)
+
+    def entry(self, key: str, value: Any) -> bool:
+        if key in LOGICAL:
+            return self.logical(key, value)
+        call = parse_function(key)
+        if call is not None:
+            field = self.field(call.field)
+            check_type(call, field.type)
+            if call.name == "count":
+                raise NotEvaluable(key)
+            part = python_date_part(call.name, row_value(field.type, self.row.get(field.name)))
+            return self.operations("integer", (), call.key, part, value)
+        field = self.field(key)
+        if self.schema.o2m(self.info.name, key) is not None:
+            raise NotEvaluable(key)
+        return self.column(field, value)
+
+    def logical(self, key: str, value: Any) -> bool:
+        if not isinstance(value, Sequence) or isinstance(value, str):
+            raise InvalidQueryError(f'"{key}" has to be an array')
+        if key == "_or" and any(isinstance(item, Mapping) and not item for item in value):
+            return True
+        results = [self.node(item) for item in value]
+        if not results:
+            return True
+        return all(results) if key == "_and" else any(results)
+
+    def field(self, name: str) -> FieldInfo:
+        field = self.info.field(name)
+        if field is None:
+            raise ForbiddenError.field(name, self.info.name)
+        return field
+
+    def column(self, field: FieldInfo, value: Any) -> bool:
+        if isinstance(value, Mapping) and any(not str(k).startswith("_") for k in value):
+            nested = next(str(k) for k in value if not str(k).startswith("_"))
+            if self.schema.m2o(self.info.name, field.name) is None:
+                raise not_allowed(field.type, nested)
+            raise NotEvaluable(field.name)
+        raw = self.row.get(field.name)
+        if isinstance(raw, Mapping):
+            raise NotEvaluable(field.name)  # an expanded m2o: the key is not at hand
+        return self.operations(field.type, field.special, field.name, row_value(field.type, raw), value)
+
+    def operations(self, field_type: str, special: Sequence[str], name: str, current: Any, value: Any) -> bool:
+        operations = value if isinstance(value, Mapping) else {"_eq": value}
+        if operations and field_type == "alias":
+            raise not_allowed(field_type, str(next(iter(operations))))
+        results = [leaf(field_type, special, name, current, str(op), v) for op, v in operations.items()]
+        return all(results)
+
+
+def leaf(field_type: str, special: Sequence[str], name: str, current: Any, operator: str, value: Any) -> bool:
+    """One operator on one canonical row value."""
+    if operator in QUANTIFIERS:
+        raise InvalidQueryError(f'"{operator}" can only be used with top level relational alias field')
+    spec = lookup(operator, field_type, special, validation=True)
+    if spec.kind is Kind.NESTED:
+        raise not_allowed(field_type, operator)
+    if value is None and operator in NULL_REWRITES:
+        spec, value = OPERATORS[NULL_REWRITES[operator]], True
+    return PREDICATES[spec.name](current, prepare(spec, field_type, value, name), field_type)
+
+
+# ------------------------------------------------------------------ the Python twin of every operator
+
+
+def _present(test: Callable[[Any, Any], bool]) -> Predicate:
+    """Comparisons with NULL are never true (SQL's three-valued logic, as seen by WHERE)."""
+    return lambda current, value, _t: current is not None and bool(test(current, value))
+
+
+def _csv_entry(current: str, value: str) -> bool:
+    """Mirror of the SQL: exact, ``v,%``, ``%,v`` or ``%,v,%``."""
+    return (
+        current == value
+        or current.startswith(value + ",")
+        or current.endswith("," + value)
+        or ("," + value + ",") in current
+    )
+
+
+def _in(current: Any, values: list[Any], field_type: str) -> bool:
+    present = [v for v in values if v is not None]
+    if current is None:
+        return False
+    if field_type == "csv":
+        return any(_csv_entry(current, v) for v in present)
+    return current in present
+
+
+def _nin(current: Any, values: list[Any], field_type: str) -> bool:
+    if any(v is None for v in values):
+        return False
+    if not values:
+        return True
+    if current is None:
+        return False
+    if field_type == "csv":
+        return not any(_csv_entry(current, v) for v in values)
+    return current not in values
+
+
+def _between(current: Any, pair: tuple[Any, Any] | None, _t: str) -> bool:
+    return True if pair is None else current is not None and pair[0] <= current <= pair[1]
+
+
+def _nbetween(current: Any, pair: tuple[Any, Any] | None, _t: str) -> bool:
+    return True if pair is None else current is not None and not pair[0] <= current <= pair[1]
+
+
+def _null(current: Any, flag: bool, _t: str) -> bool:
+    return (current is None) == flag
+
+
+def _empty(current: Any, flag: bool, _t: str) -> bool:
+    empty = current is None or current == ""
+    return empty == flag
+
+
+_JS_FLAGS = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL}
+
+
+def _regex(current: Any, pattern: str, _t: str) -> bool:
+    """Directus validation regexes are JavaScript ones, written bare or as ``/body/flags``."""
+    if current is None:
+        return False
+    flags = 0
+    if pattern.startswith("/") and pattern.rfind("/") > 0:
+        end = pattern.rfind("/")
+        for letter in pattern[end + 1 :]:
+            flags |= _JS_FLAGS.get(letter, 0)
+        pattern = pattern[1:end]
+    try:
+        return re.search(pattern, str(current), flags) is not None
+    except re.error as exc:
+        raise InvalidQueryError(f'Invalid regular expression "{pattern}"') from exc
+
+
+def _not(predicate: Predicate) -> Predicate:
+    return lambda current, value, t: current is not None and not predicate(current, value, t)
+
+
+def _contains(current: str, value: str) -> bool:
+    return value in current
+
+
+def _icontains(current: str, value: str) -> bool:
+    return fold(value) in fold(current)
+
+
+def _starts(current: str, value: str) -> bool:
+    return current.startswith(value)
+
+
+def _istarts(current: str, value: str) -> bool:
+    return fold(current).startswith(fold(value))
+
+
+def _ends(current: str, value: str) -> bool:
+    return current.endswith(value)
+
+
+def _iends(current: str, value: str) -> bool:
+    return fold(current).endswith(fold(value))
+
+
+PREDICATES: dict[str, Predicate] = {
+    "_eq": _present(lambda a, b: a == b),
+    "_neq": _present(lambda a, b: a != b),
+    "_lt": _present(lambda a, b: a < b),
+    "_lte": _present(lambda a, b: a <= b),
+    "_gt": _present(lambda a, b: a > b),
+    "_gte": _present(lambda a, b: a >= b),
+    "_in": _in,
+    "_nin": _nin,
+    "_between": _between,
+    "_nbetween": _nbetween,
+    "_null": _null,
+    "_nnull": lambda current, flag, t: _null(current, not flag, t),
+    "_empty": _empty,
+    "_nempty": lambda current, flag, t: _empty(current, not flag, t),
+    "_contains": _present(_contains),
+    "_ncontains": _not(_present(_contains)),
+    "_icontains": _present(_icontains),
+    "_nicontains": _not(_present(_icontains)),
+    "_starts_with": _present(_starts),
+    "_nstarts_with": _not(_present(_starts)),
+    "_istarts_with": _present(_istarts),
+    "_nistarts_with": _not(_present(_istarts)),
+    "_ends_with": _present(_ends),
+    "_nends_with": _not(_present(_ends)),
+    "_iends_with": _present(_iends),
+    "_niends_with": _not(_present(_iends)),
+    "_ieq": _present(lambda a, b: fold(a) == fold(b)),
+    "_nieq": _present(lambda a, b: fold(a) != fold(b)),
+    "_intersects": _in,
+    "_nintersects": _nin,
+    "_regex": _regex,
+}

@@ -1,0 +1,234 @@
+"""Directus filters → SQLAlchemy Core boolean expressions, with every name checked against schema and access.
+
+A client-supplied name never reaches SQL by itself: each key is looked up in the ``SchemaOverview`` (and in
+the caller's readable fields) and the column comes from the ``sa.Table`` held there; each value is cast to
+the field's type and bound as a parameter. Relational filters become subqueries on aliased tables, with the
+related collection's read rule inside, so filtering on a relation can never reveal rows the caller
+cannot read:
+
+- m2o ``{author: {name: {...}}}`` → ``author IN (SELECT id FROM authors WHERE ... AND <rule>)``
+- o2m ``{comments: {...}}`` / ``{comments: {_some: {...}}}`` → ``id IN (SELECT post FROM comments ...)``,
+  ``{comments: {_none: {...}}}`` → ``id NOT IN (...)``
+- functions in keys: ``{"year(date)": {"_eq": 2024}}``, ``{"count(comments)": {"_gt": 2}}``
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from tidepool.context import Access, Action
+from tidepool.db.schema import CollectionInfo, FieldInfo, RelationInfo, SchemaOverview
+from tidepool.errors import ForbiddenError, InvalidQueryError
+from tidepool.query.functions import FunctionCall, check_type, date_part, parse_function, relational_count
+from tidepool.query.model import Filter
+from tidepool.query.operators import NULL_REWRITES, OPERATORS, Condition, Operand, lookup, not_allowed, prepare
+
+LOGICAL = ("_and", "_or")
+QUANTIFIERS = ("_some", "_none")
+
+
+def readable_fields(collection: str, access: Access, path: str = "root") -> frozenset[str] | None:
+    """Fields the caller may read in ``collection`` (``None`` = all); forbidden collection raises."""
+    if access.admin:
+        return None
+    permissions = access.rules(collection, Action.READ)
+    if not permissions:
+        raise ForbiddenError.collection(collection, path)
+    fields: set[str] = set()
+    for permission in permissions:
+        if permission.fields is None or "*" in permission.fields:
+            return None
+        fields |= permission.fields
+    return frozenset(fields)
+
+
+def read_rule_filter(collection: str, access: Access, path: str = "root") -> Filter | None:
+    """The OR of the read permissions' item rules; ``None`` when every row is readable.
+
+    Raises ``ForbiddenError.collection`` when the caller has no read permission at all (admin: ``None``).
+    """
+    if access.admin:
+        return None
+    permissions = access.rules(collection, Action.READ)
+    if not permissions:
+        raise ForbiddenError.collection(collection, path)
+    rules = [permission.rule for permission in permissions]
+    if any(not rule for rule in rules):
+        return None  # a permission without a rule (or with {}) grants every row
+    return rules[0] if len(rules) == 1 else {"_or": list(rules)}
+
+
+def compile_filter(
+    filter: Filter,
+    collection: str,
+    *,
+    schema: SchemaOverview,
+    access: Access,
+    dialect: str,
+    table: sa.FromClause | None = None,
+    path: str = "root",
+) -> Condition:
+    """``filter`` on ``collection`` as a boolean expression over ``table`` (default: the collection's table).
+
+    The collection's own read rule is not added (the reader adds it); related collections' rules are.
+    """
+    compiler = _Compiler(schema, access, dialect)
+    return compiler.node(filter, compiler.scope(collection, path, table))
+
+
+@dataclass(frozen=True)
+class _Scope:
+    info: CollectionInfo
+    table: sa.FromClause
+    readable: frozenset[str] | None
+    path: str
+
+
+@dataclass(frozen=True)
+class _Compiler:
+    schema: SchemaOverview
+    access: Access
+    dialect: str
+
+    def scope(self, collection: str | None, path: str, table: sa.FromClause | None = None) -> _Scope:
+        """A collection the caller may read, over ``table`` (default: the collection's own table)."""
+        info = self.schema.collection(collection) if collection else None
+        if info is None or collection is None:
+            raise ForbiddenError.collection(collection or "", path)
+        readable = readable_fields(collection, self.access, path)
+        return _Scope(info, info.table if table is None else table, readable, path)
+
+    def related(self, collection: str | None, path: str) -> _Scope:
+        """A related collection over a fresh alias, so self-relations never clash with the outer table."""
+        scope = self.scope(collection, path)
+        return _Scope(scope.info, scope.info.table.alias(), scope.readable, path)
+
+    def node(self, filter: Any, scope: _Scope) -> Condition:
+        if not isinstance(filter, Mapping):
+            raise InvalidQueryError("Invalid filter object")
+        return sa.and_(sa.true(), *(self.entry(str(key), value, scope) for key, value in filter.items()))
+
+    def entry(self, key: str, value: Any, scope: _Scope) -> Condition:
+        if key in LOGICAL:
+            return self.logical(key, value, scope)
+        call = parse_function(key)
+        if call is not None:
+            return self.function(call, value, scope)
+        field = self.field(scope, key)
+        relation = self.schema.o2m(scope.info.name, key)
+        if relation is not None:
+            return self.o2m(relation, key, value, scope)
+        return self.column(field, value, scope)
+
+    def logical(self, key: str, value: Any, scope: _Scope) -> Condition:
+        if not isinstance(value, Sequence) or isinstance(value, str):
+            raise InvalidQueryError(f'"{key}" has to be an array')
+        if key == "_or" and any(isinstance(item, Mapping) and not item for item in value):
+            return sa.true()  # {} matches every row, as in Directus
+        parts = [self.node(item, scope) for item in value]
+        if not parts:
+            return sa.true()  # Directus drops an empty group
+        return sa.and_(*parts) if key == "_and" else sa.or_(*parts)
+
+    def field(self, scope: _Scope, name: str) -> FieldInfo:
+        field = scope.info.field(name)
+        if field is None or (scope.readable is not None and name not in scope.readable):
+            raise ForbiddenError.field(name, scope.info.name, scope.path)
+        return field
+
+    def column(self, field: FieldInfo, value: Any, scope: _Scope) -> Condition:
+        operations, nested = _split(value)
+        conditions: list[Condition] = []
+        if nested:
+            relation = self.schema.m2o(scope.info.name, field.name)
+            if relation is None:
+                raise not_allowed(field.type, next(iter(nested)))
+            conditions.append(self.m2o(relation, field.name, nested, scope))
+        if operations and field.is_alias:
+            raise not_allowed(field.type, next(iter(operations)))
+        operand = Operand(
+            scope.table.c[field.name], field.type, scope.info.table.c[field.name].type, self.dialect, field.name
+        )
+        conditions.extend(self.leaf(operand, op, v, field.special) for op, v in operations.items())
+        return sa.and_(sa.true(), *conditions)
+
+    def leaf(self, operand: Operand, operator: str, value: Any, special: Sequence[str] = ()) -> Condition:
+        if operator in QUANTIFIERS:
+            raise InvalidQueryError(f'"{operator}" can only be used with top level relational alias field')
+        spec = lookup(operator, operand.type, special)
+        if value is None and operator in NULL_REWRITES:
+            spec, value = OPERATORS[NULL_REWRITES[operator]], True
+        assert spec.sql is not None
+        return spec.sql(operand, prepare(spec, operand.type, value, operand.field))
+
+    def function(self, call: FunctionCall, value: Any, scope: _Scope) -> Condition:
+        field = self.field(scope, call.field)
+        check_type(call, field.type)
+        if call.name == "count":
+            expr: sa.ColumnElement[Any] = self.count(call, scope)
+        else:
+            expr = date_part(call.name, scope.table.c[field.name], field.type, self.dialect)
+        operand = Operand(expr, "integer", sa.Integer(), self.dialect, call.key)
+        operations = value if isinstance(value, Mapping) else {"_eq": value}
+        return sa.and_(sa.true(), *(self.leaf(operand, str(op), v) for op, v in operations.items()))
+
+    def count(self, call: FunctionCall, scope: _Scope) -> sa.ColumnElement[Any]:
+        relation = self.schema.o2m(scope.info.name, call.field)
+        if relation is None:
+            raise InvalidQueryError(f'Function "count" can only be used on a one-to-many field, not "{call.field}"')
+        child = self.related(relation.collection, f"{scope.path}.{call.field}")
+        parent_key = scope.table.c[scope.info.primary_key]
+        return relational_count(child.table, relation.field, parent_key, self.rule(child))
+
+    def m2o(self, relation: RelationInfo, key: str, nested: Filter, scope: _Scope) -> Condition:
+        related = self.related(relation.related_collection, f"{scope.path}.{key}")
+        where = self.restricted(self.node(nested, related), related)
+        keys = sa.select(related.table.c[related.info.primary_key]).where(where)
+        return scope.table.c[key].in_(keys)
+
+    def o2m(self, relation: RelationInfo, key: str, value: Any, scope: _Scope) -> Condition:
+        quantifier, sub_filter = _quantified(key, value)
+        child = self.related(relation.collection, f"{scope.path}.{key}")
+        foreign_key = child.table.c[relation.field]
+        where = self.restricted(sa.and_(foreign_key.is_not(None), self.node(sub_filter, child)), child)
+        parent_key = scope.table.c[scope.info.primary_key]
+        matching = sa.select(foreign_key).where(where)
+        return parent_key.in_(matching) if quantifier == "_some" else parent_key.not_in(matching)
+
+    def restricted(self, condition: Condition, scope: _Scope) -> Condition:
+        rule = self.rule(scope)
+        return condition if rule is None else sa.and_(condition, rule)
+
+    def rule(self, scope: _Scope) -> Condition | None:
+        """The read rule of a related collection, compiled with full access (rules are trusted config)."""
+        rule = read_rule_filter(scope.info.name, self.access, scope.path)
+        if rule is None:
+            return None
+        trusted = _Compiler(self.schema, Access.full(), self.dialect)
+        return trusted.node(rule, _Scope(scope.info, scope.table, None, scope.path))
+
+
+def _split(value: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A field's value as (operators, nested relational filter); a bare value means ``_eq``."""
+    if not isinstance(value, Mapping):
+        return {"_eq": value}, {}
+    operations = {str(k): v for k, v in value.items() if str(k).startswith("_")}
+    nested = {str(k): v for k, v in value.items() if not str(k).startswith("_")}
+    return operations, nested
+
+
+def _quantified(key: str, value: Any) -> tuple[str, Any]:
+    """An o2m filter as (quantifier, filter on the related rows); no quantifier means ``_some``."""
+    if not isinstance(value, Mapping):
+        raise not_allowed("alias", "_eq")
+    if len(value) == 1 and next(iter(value)) in QUANTIFIERS:
+        quantifier = str(next(iter(value)))
+        return quantifier, value[quantifier]
+    operators = [k for k in value if str(k).startswith("_")]
+    if operators:
+        raise not_allowed("alias", str(operators[0]))
+    return "_some", value

@@ -1,0 +1,372 @@
+"""Every Directus filter operator, once: the SQL it compiles to, the field types that allow it, its value shape.
+
+The semantics follow Directus's ``apply-query/filter/operator.ts`` (negated operators never match NULL,
+``_eq: null`` is ``IS NULL``, ``_empty`` is NULL or ``''``, ``_between`` is inclusive, ``_in: []`` matches
+nothing and ``_nin: []`` everything), with one deliberate difference: string matching is identical on all
+three engines. Directus inherits each engine's collation (SQLite ``LIKE`` and MySQL's default collations
+ignore case, MySQL ignores trailing spaces); here
+
+- case-sensitive comparisons are binary (code-point order): ``CAST(col AS BINARY)`` on MySQL,
+  ``COLLATE "C"`` on PostgreSQL for ordering, SQLite's default binary collation, and ``GLOB`` instead of
+  ``LIKE`` on SQLite;
+- case-insensitive operators compare ``lower()`` of both sides (on SQLite a registered ``tidepool_lower``,
+  since its built-in ``lower`` folds ASCII only), with the same folding ``fold`` in Python;
+- LIKE/GLOB wildcards in values are escaped, so values always match literally.
+
+The Python twin of each operator lives in ``tidepool.query.evaluate`` (a test checks both tables agree).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from tidepool.errors import InvalidQueryError
+from tidepool.query.casting import canonical, for_dialect, to_text
+
+Condition = sa.ColumnElement[bool]
+
+
+class Kind(Enum):
+    """The shape of an operator's value, which decides how it is cast."""
+
+    VALUE = "value"  # one value of the field's type
+    LIST = "list"  # a non-empty list (or CSV string) of values of the field's type
+    PAIR = "pair"  # two values of the field's type
+    FLAG = "flag"  # a boolean: false negates the operator
+    TEXT = "text"  # a string, whatever the field's type
+    NESTED = "nested"  # a filter (handled by the compiler: _some, _none, _json)
+
+
+@dataclass(frozen=True)
+class Operand:
+    """What an operator compares: a column (or function) expression and how to treat its values."""
+
+    expr: sa.ColumnElement[Any]
+    type: str  # Directus type of the compared value ("integer" for functions)
+    sql_type: Any  # SQLAlchemy type used to bind values
+    dialect: str
+    field: str  # the name used in error messages
+
+    @property
+    def textual(self) -> bool:
+        return self.type in TEXTUAL
+
+
+@dataclass(frozen=True)
+class Operator:
+    name: str
+    kind: Kind
+    types: frozenset[str]
+    sql: Callable[[Operand, Any], Condition] | None  # None: not compiled to SQL (validation only, or nested)
+
+
+WILD = None  # a wildcard segment in a pattern; every other segment is literal text
+Pattern = Sequence[str | None]
+
+STRINGS = frozenset({"string", "text", "csv"})
+NUMBERS = frozenset({"integer", "bigInteger", "float", "decimal"})
+DATES = frozenset({"date", "time", "dateTime", "timestamp"})
+UNKNOWN = frozenset({"unknown"})
+TEXTUAL = STRINGS | UNKNOWN | {"hash", "uuid"}
+ORDERED = STRINGS | NUMBERS | DATES | UNKNOWN
+COLUMN_TYPES = ORDERED | {"hash", "uuid", "json", "boolean"}
+
+# ---------------------------------------------------------------- string helpers, per dialect
+
+
+def fold(text: str) -> str:
+    """Lowercase one character at a time, leaving characters whose lowercase is longer (``İ``) unchanged.
+
+    Per-character folding is what PostgreSQL and MySQL ``lower()`` do; Python's ``str.lower`` also applies
+    context rules (final sigma) that SQL does not. SQLite gets this exact function as ``tidepool_lower``.
+    """
+    return "".join(low if len(low := ch.lower()) == 1 else ch for ch in text)
+
+
+def _sqlite_lower(value: Any) -> Any:
+    return fold(value) if isinstance(value, str) else value
+
+
+def install_sqlite_functions(dbapi_connection: Any) -> None:
+    """Register ``tidepool_lower`` on a SQLite connection (the engine calls this on every connect)."""
+    dbapi_connection.create_function("tidepool_lower", 1, _sqlite_lower, deterministic=True)
+
+
+@sa.event.listens_for(Engine, "connect")
+def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+    """Every SQLite connection of every engine gets ``tidepool_lower`` before its first query."""
+    if "sqlite" in type(dbapi_connection).__module__:
+        install_sqlite_functions(dbapi_connection)
+
+
+def _text(value: str) -> sa.BindParameter[str]:
+    return sa.literal(value, sa.String())
+
+
+def _binary(expr: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+    """``CAST(expr AS BINARY)`` on MySQL, still typed as a string so LIKE and binds stay textual."""
+    return sa.type_coerce(sa.cast(expr, sa.LargeBinary()), sa.String())
+
+
+def exact(operand: Operand) -> sa.ColumnElement[Any]:
+    """The operand compared by code points: binary on MySQL, collation "C" on PostgreSQL."""
+    if operand.dialect == "mysql":
+        return _binary(operand.expr)
+    if operand.dialect == "postgresql":
+        return operand.expr.collate("C")
+    return operand.expr
+
+
+def _folded(operand: Operand) -> sa.ColumnElement[Any]:
+    if operand.dialect == "sqlite":
+        return sa.func.tidepool_lower(operand.expr)
+    lowered = sa.func.lower(operand.expr, type_=sa.String())
+    return _binary(lowered) if operand.dialect == "mysql" else lowered
+
+
+def _folded_value(operand: Operand, value: str) -> sa.ColumnElement[Any]:
+    if operand.dialect == "sqlite":
+        return sa.func.tidepool_lower(_text(value), type_=sa.String())
+    return sa.func.lower(_text(value), type_=sa.String())
+
+
+_GLOB_ESCAPES = {"[": "[[]", "*": "[*]", "?": "[?]"}
+_LIKE_ESCAPES = {"!": "!!", "%": "!%", "_": "!_"}
+
+
+def _pattern_text(pattern: Pattern, wildcard: str, escapes: dict[str, str]) -> str:
+    return "".join(wildcard if seg is WILD else "".join(escapes.get(c, c) for c in seg) for seg in pattern)
+
+
+def match(operand: Operand, pattern: Pattern, *, folded: bool = False) -> Condition:
+    """``pattern`` matched literally (wildcards only where ``WILD``): GLOB on SQLite, LIKE elsewhere."""
+    left = _folded(operand) if folded else exact(operand)
+    if operand.dialect == "sqlite":
+        text = _pattern_text(pattern, "*", _GLOB_ESCAPES)
+        right = _folded_value(operand, text) if folded else _text(text)
+        return left.op("GLOB", is_comparison=True)(right)
+    text = _pattern_text(pattern, "%", _LIKE_ESCAPES)
+    right = _folded_value(operand, text) if folded else _text(text)
+    return left.like(right, escape="!")
+
+
+# ---------------------------------------------------------------- comparisons
+
+
+def bind(operand: Operand, value: Any) -> sa.BindParameter[Any]:
+    return sa.literal(for_dialect(operand.type, value, operand.dialect), operand.sql_type)
+
+
+def _compared(operand: Operand) -> sa.ColumnElement[Any]:
+    return exact(operand) if operand.textual else operand.expr
+
+
+def _eq(operand: Operand, value: Any) -> Condition:
+    equal = _compared(operand) == bind(operand, value)
+    if operand.dialect == "mysql" and operand.textual:
+        return sa.and_(operand.expr == bind(operand, value), equal)  # the plain test can use an index
+    return equal
+
+
+def _neq(operand: Operand, value: Any) -> Condition:
+    return _compared(operand) != bind(operand, value)
+
+
+def _comparison(op: Callable[[Any, Any], Any]) -> Callable[[Operand, Any], Condition]:
+    def compile_(operand: Operand, value: Any) -> Condition:
+        result: Condition = op(_compared(operand), bind(operand, value))
+        return result
+
+    return compile_
+
+
+def _in(operand: Operand, values: list[Any]) -> Condition:
+    present = [v for v in values if v is not None]
+    if operand.type == "csv":
+        return sa.or_(sa.false(), *(csv_entry(operand, to_text(v)) for v in present))
+    if not present:
+        return sa.false()
+    return _compared(operand).in_([bind(operand, v) for v in present])
+
+
+def _nin(operand: Operand, values: list[Any]) -> Condition:
+    if any(v is None for v in values):
+        return sa.false()  # x NOT IN (..., NULL) is never true
+    if not values:
+        return sa.true()
+    if operand.type == "csv":
+        return sa.and_(operand.expr.is_not(None), *(sa.not_(csv_entry(operand, to_text(v))) for v in values))
+    return _compared(operand).not_in([bind(operand, v) for v in values])
+
+
+def csv_entry(operand: Operand, value: str) -> Condition:
+    """``value`` is one entry of a comma-separated field (Directus's four LIKE patterns, escaped here)."""
+    return sa.or_(
+        exact(operand) == _text(value),
+        match(operand, (value + ",", WILD)),
+        match(operand, (WILD, "," + value)),
+        match(operand, (WILD, "," + value + ",", WILD)),
+    )
+
+
+def _between(operand: Operand, pair: tuple[Any, Any] | None) -> Condition:
+    if pair is None:
+        return sa.true()  # Directus ignores a _between without exactly two values
+    return _compared(operand).between(bind(operand, pair[0]), bind(operand, pair[1]))
+
+
+def _nbetween(operand: Operand, pair: tuple[Any, Any] | None) -> Condition:
+    return sa.true() if pair is None else sa.not_(_between(operand, pair))
+
+
+def _null(operand: Operand, flag: bool) -> Condition:
+    return operand.expr.is_(None) if flag else operand.expr.is_not(None)
+
+
+def _empty(operand: Operand, flag: bool) -> Condition:
+    if not flag:
+        return _empty_negated(operand)
+    return sa.or_(operand.expr.is_(None), exact(operand) == _text(""))
+
+
+def _empty_negated(operand: Operand) -> Condition:
+    return sa.and_(operand.expr.is_not(None), exact(operand) != _text(""))
+
+
+def _ieq(operand: Operand, value: str) -> Condition:
+    return _folded(operand) == _folded_value(operand, value)
+
+
+def _nieq(operand: Operand, value: str) -> Condition:
+    return _folded(operand) != _folded_value(operand, value)
+
+
+def _matching(pattern: Callable[[str], Pattern], *, folded: bool = False, negated: bool = False) -> Any:
+    def compile_(operand: Operand, value: str) -> Condition:
+        condition = match(operand, pattern(value), folded=folded)
+        return sa.not_(condition) if negated else condition
+
+    return compile_
+
+
+def _contains(v: str) -> Pattern:
+    return (WILD, v, WILD)
+
+
+def _starts(v: str) -> Pattern:
+    return (v, WILD)
+
+
+def _ends(v: str) -> Pattern:
+    return (WILD, v)
+
+
+def _neg(flagged: Callable[[Operand, bool], Condition]) -> Callable[[Operand, bool], Condition]:
+    return lambda operand, flag: flagged(operand, not flag)
+
+
+_EQ_TYPES = ORDERED | {"uuid", "boolean"}
+_IN_TYPES = ORDERED | {"uuid"}
+_EMPTY_TYPES = STRINGS | UNKNOWN | {"hash"}
+_CONTAINS_TYPES = STRINGS | UNKNOWN
+
+
+def _op(name: str, kind: Kind, types: frozenset[str], sql: Callable[[Operand, Any], Condition] | None) -> Operator:
+    return Operator(name, kind, types, sql)
+
+
+OPERATORS: dict[str, Operator] = {
+    op.name: op
+    for op in (
+        _op("_eq", Kind.VALUE, _EQ_TYPES, _eq),
+        _op("_neq", Kind.VALUE, _EQ_TYPES, _neq),
+        _op("_lt", Kind.VALUE, ORDERED, _comparison(lambda a, b: a < b)),
+        _op("_lte", Kind.VALUE, ORDERED, _comparison(lambda a, b: a <= b)),
+        _op("_gt", Kind.VALUE, ORDERED, _comparison(lambda a, b: a > b)),
+        _op("_gte", Kind.VALUE, ORDERED, _comparison(lambda a, b: a >= b)),
+        _op("_in", Kind.LIST, _IN_TYPES, _in),
+        _op("_nin", Kind.LIST, _IN_TYPES, _nin),
+        _op("_between", Kind.PAIR, ORDERED, _between),
+        _op("_nbetween", Kind.PAIR, ORDERED, _nbetween),
+        _op("_null", Kind.FLAG, COLUMN_TYPES, _null),
+        _op("_nnull", Kind.FLAG, COLUMN_TYPES, _neg(_null)),
+        _op("_empty", Kind.FLAG, _EMPTY_TYPES, _empty),
+        _op("_nempty", Kind.FLAG, _EMPTY_TYPES, _neg(_empty)),
+        _op("_contains", Kind.TEXT, _CONTAINS_TYPES, _matching(_contains)),
+        _op("_ncontains", Kind.TEXT, _CONTAINS_TYPES, _matching(_contains, negated=True)),
+        _op("_icontains", Kind.TEXT, STRINGS, _matching(_contains, folded=True)),
+        _op("_nicontains", Kind.TEXT, STRINGS, _matching(_contains, folded=True, negated=True)),
+        _op("_starts_with", Kind.TEXT, STRINGS, _matching(_starts)),
+        _op("_nstarts_with", Kind.TEXT, STRINGS, _matching(_starts, negated=True)),
+        _op("_istarts_with", Kind.TEXT, STRINGS, _matching(_starts, folded=True)),
+        _op("_nistarts_with", Kind.TEXT, STRINGS, _matching(_starts, folded=True, negated=True)),
+        _op("_ends_with", Kind.TEXT, STRINGS, _matching(_ends)),
+        _op("_nends_with", Kind.TEXT, STRINGS, _matching(_ends, negated=True)),
+        _op("_iends_with", Kind.TEXT, STRINGS, _matching(_ends, folded=True)),
+        _op("_niends_with", Kind.TEXT, STRINGS, _matching(_ends, folded=True, negated=True)),
+        _op("_ieq", Kind.TEXT, STRINGS, _ieq),
+        _op("_nieq", Kind.TEXT, STRINGS, _nieq),
+        _op("_intersects", Kind.LIST, frozenset({"csv"}), _in),
+        _op("_nintersects", Kind.LIST, frozenset({"csv"}), _nin),
+        _op("_regex", Kind.TEXT, STRINGS, None),  # validation rules only, as in Directus
+        _op("_json", Kind.NESTED, frozenset({"json"}), None),
+        _op("_some", Kind.NESTED, frozenset({"alias"}), None),
+        _op("_none", Kind.NESTED, frozenset({"alias"}), None),
+    )
+}
+
+# Operators whose value is optional: `{"_eq": null}` is `_null`, `{"_neq": null}` is `_nnull`.
+NULL_REWRITES = {"_eq": "_null", "_neq": "_nnull"}
+
+
+def not_allowed(field_type: str, operator: str) -> InvalidQueryError:
+    return InvalidQueryError(f'"{field_type}" field type does not contain the "{operator}" filter operator')
+
+
+def lookup(operator: str, field_type: str, special: Sequence[str] = (), *, validation: bool = False) -> Operator:
+    """The operator, if ``field_type`` allows it; Directus's errors otherwise."""
+    spec = OPERATORS.get(operator)
+    if spec is None or field_type not in spec.types or (spec.sql is None and not validation):
+        raise not_allowed(field_type, operator)
+    if "conceal" in special and "hash" not in spec.types:
+        raise InvalidQueryError(f'Field with "conceal" special does not allow the "{operator}" filter operator')
+    return spec
+
+
+def _as_list(value: Any) -> list[Any]:
+    if isinstance(value, str):
+        return value.split(",")
+    if isinstance(value, list | tuple):
+        return list(value)
+    return [value]
+
+
+def prepare(spec: Operator, field_type: str, value: Any, field: str) -> Any:
+    """The operator's value cast for ``field_type`` (canonical, engine-independent)."""
+    if spec.kind is Kind.FLAG:
+        return value is not False
+    if spec.kind is Kind.TEXT:
+        return _text_value(value, field, field_type)
+    if spec.kind is Kind.LIST:
+        return [None if v is None else canonical(field_type, v, field) for v in _as_list(value)]
+    if spec.kind is Kind.PAIR:
+        items = _as_list(value)
+        return (
+            (canonical(field_type, items[0], field), canonical(field_type, items[1], field))
+            if len(items) == 2
+            else None
+        )
+    return canonical(field_type, value, field)
+
+
+def _text_value(value: Any, field: str, field_type: str) -> str:
+    try:
+        return to_text(value)
+    except ValueError as exc:
+        raise InvalidQueryError(f'Invalid value for field "{field}" of type "{field_type}"') from exc
