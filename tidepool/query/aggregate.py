@@ -11,7 +11,6 @@ caller may not see is never counted or summed.
 from __future__ import annotations
 
 import decimal
-import importlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from tidepool.errors import InvalidQueryError
+from tidepool.query import functions
 from tidepool.query.compile import ColumnExpr, Condition, Level, apply_window, ordered
 from tidepool.query.values import Serializer, serializer_for
 
@@ -108,21 +108,17 @@ def _aggregate_terms(level: Level, function: str, names: Sequence[str]) -> list[
 
 
 def _group_term(level: Level, spec: str) -> tuple[str, ColumnExpr, Serializer]:
-    if "(" in spec:
-        return _function_group(level, spec)
-    name = level.require(spec)
-    return name, level.value(name), serializer_for(level.info.fields[name], level.info.name)
-
-
-def _function_group(level: Level, spec: str) -> tuple[str, ColumnExpr, Serializer]:
-    """``year(date_created)`` through the filters engineer's functions module; keyed as Directus does
-    (``date_created_year``)."""
-    function, _, rest = spec.partition("(")
-    name = rest.rstrip(")").strip()
-    level.require(name)
-    functions = importlib.import_module("tidepool.query.functions")
-    expr: ColumnExpr = functions.apply_function(function.strip(), level.value(name), level.dialect)
-    return f"{name}_{function.strip()}", expr, _to_int
+    call = functions.parse_function(spec)
+    if call is None:
+        name = level.require(spec)
+        return name, level.value(name), serializer_for(level.info.fields[name], level.info.name)
+    name = level.require(call.field)
+    info = level.info.fields[name]
+    functions.check_type(call, info.type)
+    if call.name == "count":
+        raise InvalidQueryError(f'"{spec}" can\'t be used in groupBy')
+    # Keyed as Directus names a function column: ``date_created_year``.
+    return f"{name}_{call.name}", functions.date_part(call.name, level.value(name), info.type, level.dialect), _to_int
 
 
 def plan_aggregate(

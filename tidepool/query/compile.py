@@ -9,7 +9,6 @@ operators, so the text of a query can never carry client input.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,27 +18,10 @@ import sqlalchemy as sa
 from tidepool.context import Access, Action, Permission
 from tidepool.db.schema import CollectionInfo, SchemaOverview
 from tidepool.errors import ForbiddenError, InvalidQueryError
+from tidepool.query.filters import compile_filter
 
 ColumnExpr = sa.ColumnElement[Any]
 Condition = sa.ColumnElement[bool]
-
-
-def compile_filter(
-    filter: Mapping[str, Any],
-    collection: str,
-    *,
-    schema: SchemaOverview,
-    access: Access,
-    dialect: str,
-    table: sa.FromClause | None = None,
-    path: str = "root",
-) -> Condition:
-    """The filters engineer's ``compile_filter`` (imported late: query/filters.py is built in parallel)."""
-    filters = importlib.import_module("tidepool.query.filters")
-    condition: Condition = filters.compile_filter(
-        filter, collection, schema=schema, access=access, dialect=dialect, table=table, path=path
-    )
-    return condition
 
 
 def lookup_collection(schema: SchemaOverview, access: Access, name: str, path: str = "root") -> CollectionInfo:

@@ -1,0 +1,162 @@
+"""Relational reads: m2o objects, o2m lists, two levels, ``*.*``, backlink, deep, relational alias,
+permissions on branches, and the statement count that proves there is no N+1."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.query.reader_fixtures import Reader, access, blog_server, can_read
+from tidepool.errors import ForbiddenError
+
+
+@pytest.fixture(scope="module")
+def rd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Reader]:
+    with blog_server(Path(tmp_path_factory.mktemp("relations"))) as server:
+        yield Reader(server)
+
+
+def test_m2o_sub_fields_give_objects_and_null_without_a_key(rd: Reader) -> None:
+    rows = rd.query("posts", fields=("id", "author.name"))
+    assert rows == [
+        {"id": 1, "author": {"name": "Ada"}},
+        {"id": 2, "author": {"name": "Ada"}},
+        {"id": 3, "author": {"name": "Bob"}},
+        {"id": 4, "author": None},
+        {"id": 5, "author": {"name": "Ada"}},
+    ]
+
+
+def test_m2o_star_gives_the_whole_related_item(rd: Reader) -> None:
+    author = rd.one("posts", 3, fields=("author.*",))["author"]
+    assert author["name"] == "Bob" and author["posts"] == [3] and author["active"] is False
+
+
+def test_o2m_without_sub_fields_lists_keys_and_with_sub_fields_lists_items(rd: Reader) -> None:
+    rows = rd.query("posts", fields=("id", "comments"))
+    assert [r["comments"] for r in rows] == [[1, 2, 3], [4], [5, 6], [], []]
+    bodies = rd.query("posts", fields=("comments.body",), limit=3)
+    assert bodies == [
+        {"comments": [{"body": "first!"}, {"body": "nice"}, {"body": "thanks"}]},
+        {"comments": [{"body": "draft?"}]},
+        {"comments": [{"body": "go bob"}, {"body": "meh"}]},
+    ]
+
+
+def test_two_levels_both_directions(rd: Reader) -> None:
+    post = rd.one("posts", 1, fields=("comments.author.name", "author.posts.title"))
+    assert post["comments"] == [
+        {"author": {"name": "Bob"}},
+        {"author": {"name": "Cy_100%"}},
+        {"author": {"name": "Ada"}},
+    ]
+    assert post["author"] == {"posts": [{"title": "Hello world"}, {"title": "Second post"}, {"title": "Ada again"}]}
+
+
+def test_star_star_expands_one_level_and_backlink_false_drops_the_way_back(rd: Reader) -> None:
+    post = rd.one("posts", 3, fields=("*.*",))
+    assert post["author"]["posts"] == [3] and post["editor"]["name"] == "Ada"
+    assert [c["post"] for c in post["comments"]] == [3, 3]
+    trimmed = rd.one("posts", 3, fields=("*.*",), backlink=False)
+    assert "posts" not in trimmed["author"] and "name" in trimmed["author"]
+    assert all("post" not in c and "body" in c for c in trimmed["comments"])
+
+
+def test_deep_limits_sorts_and_offsets_per_parent(rd: Reader) -> None:
+    deep = {"comments": {"_limit": 1, "_sort": ["-votes"]}}
+    rows = rd.query("posts", fields=("id", "comments.id"), deep=deep, limit=3)
+    assert [r["comments"] for r in rows] == [[{"id": 3}], [{"id": 4}], [{"id": 5}]]
+    deep = {"comments": {"_limit": 2, "_offset": 1}}
+    rows = rd.query("posts", fields=("comments",), deep=deep, limit=3)
+    assert [r["comments"] for r in rows] == [[2, 3], [], [6]]
+
+
+def test_deep_filter_on_o2m_and_m2o(rd: Reader) -> None:
+    rows = rd.query("posts", fields=("comments",), deep={"comments": {"_filter": {"votes": {"_gte": 2}}}}, limit=3)
+    assert [r["comments"] for r in rows] == [[1, 3], [], [5]]
+    rows = rd.query("posts", fields=("author.name",), deep={"author": {"_filter": {"name": {"_eq": "Bob"}}}}, limit=3)
+    assert [r["author"] for r in rows] == [None, None, {"name": "Bob"}]
+
+
+def test_nested_deep_reaches_the_second_level(rd: Reader) -> None:
+    deep = {"posts": {"_sort": ["-id"], "_limit": 2, "comments": {"_limit": 1}}}
+    ada = rd.one("authors", 1, fields=("posts.id", "posts.comments"), deep=deep)
+    assert ada["posts"] == [{"id": 5, "comments": []}, {"id": 2, "comments": [4]}]
+
+
+def test_relational_alias_with_its_own_deep(rd: Reader) -> None:
+    rows = rd.query(
+        "posts",
+        fields=("id", "comments", "top.body"),
+        alias={"top": "comments"},
+        deep={"top": {"_limit": 1, "_sort": ["-votes"]}},
+        limit=1,
+    )
+    assert rows == [{"id": 1, "comments": [1, 2, 3], "top": [{"body": "thanks"}]}]
+
+
+def test_statements_per_read_do_not_depend_on_the_number_of_rows(rd: Reader) -> None:
+    fields = ("*", "author.*", "editor.name", "comments.*", "comments.author.name")
+    counts = []
+    for limit in (1, -1):
+        with rd.statements() as seen:
+            rows = rd.query("posts", fields=fields, limit=limit)
+        counts.append(len(seen))
+        assert rows
+    assert counts == [6, 6]  # root, author, author.posts (in author.*), editor, comments, comments.author
+
+
+def test_windowed_o2m_is_still_one_statement(rd: Reader) -> None:
+    with rd.statements() as seen:
+        rd.query("authors", fields=("posts.comments",), deep={"posts": {"_limit": 1}})
+    assert len(seen) == 3
+
+
+# -- permissions on branches ------------------------------------------------------------------------------------
+
+
+def test_related_fields_follow_the_related_permissions(rd: Reader) -> None:
+    who = access(can_read("posts"), can_read("authors", ["id", "name"]))
+    assert rd.one("posts", 1, who, fields=("author.*",))["author"] == {"id": 1, "name": "Ada"}
+    with pytest.raises(ForbiddenError) as exc:
+        rd.one("posts", 1, who, fields=("author.email",))
+    assert exc.value.message == (
+        'You don\'t have permission to access field "email" in collection "authors" or it does not exist. '
+        'Queried in "author".'
+    )
+
+
+def test_unreadable_related_collection_is_forbidden_with_its_path(rd: Reader) -> None:
+    who = access(can_read("posts"))
+    with pytest.raises(ForbiddenError) as exc:
+        rd.query("posts", who, fields=("comments.author.name",))
+    assert exc.value.message == (
+        'You don\'t have permission to access collection "comments" or it does not exist. Queried in "comments".'
+    )
+    assert rd.query("posts", who, fields=("author",), limit=1) == [{"author": 1}]
+
+
+def test_related_row_rules_apply_inside_branches(rd: Reader) -> None:
+    who = access(
+        can_read("posts"),
+        can_read("comments", None, {"votes": {"_gte": 2}}),
+        can_read("authors", None, {"id": {"_eq": 2}}),
+    )
+    rows = rd.query("posts", who, fields=("id", "comments", "author.name"), limit=3)
+    assert rows == [
+        {"id": 1, "comments": [1, 3], "author": None},
+        {"id": 2, "comments": [], "author": None},
+        {"id": 3, "comments": [5], "author": {"name": "Bob"}},
+    ]
+
+
+def test_o2m_field_granted_on_some_rows_only_is_null_elsewhere(rd: Reader) -> None:
+    who = access(
+        can_read("posts", ["id"]),
+        can_read("posts", ["comments"], {"status": {"_eq": "published"}}),
+        can_read("comments"),
+    )
+    rows = rd.query("posts", who, fields=("id", "comments"), limit=3)
+    assert rows == [{"id": 1, "comments": [1, 2, 3]}, {"id": 2, "comments": None}, {"id": 3, "comments": [5, 6]}]
