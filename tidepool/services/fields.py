@@ -263,7 +263,7 @@ def _int(value: Any, key: str) -> int | None:
 
 def meta_row(name: str, field_type: str | None, specials: list[str], meta: Mapping[str, Any]) -> dict[str, Any]:
     """The ``directus_fields`` row: known keys in their columns, the rest in the ``meta`` JSON column."""
-    row: dict[str, Any] = {"field": name, "type": field_type, "special": ",".join(specials) or None}
+    row: dict[str, Any] = {"field": name, "type": field_type, "special": ",".join(specials) or None, "width": "full"}
     for key in _META_COLUMNS:
         if key in meta:
             row[key] = meta[key]
