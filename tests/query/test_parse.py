@@ -6,15 +6,17 @@ Pure functions, so no server: the JSON object form, the SDK's string form and th
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
+import httpx
 import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.services import items_server
 from tidepool.errors import InvalidQueryError
 from tidepool.query.model import Query
 from tidepool.query.parse import parse_qs_items, parse_query, parse_query_params
@@ -554,3 +556,50 @@ def test_json_string_and_bracket_forms_agree(raw: dict[str, Any]) -> None:
     # Through a real URL: encode, then decode as Starlette does.
     encoded = urlencode(_bracket_form(raw))
     assert parse_query_params(parse_qsl(encoded, keep_blank_values=True)) == from_json
+
+
+# ------------------------------------------------------------------------- over HTTP (live server)
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
+    """One live server for the module, with QUERY_LIMIT_MAX=3 and five articles."""
+    with items_server(tmp_path_factory.mktemp("parse"), {"QUERY_LIMIT_MAX": "3"}) as server:
+        with server.client() as client:
+            created = client.post("/items/articles", json=[{"title": t, "views": i} for i, t in enumerate("abcde")])
+            assert created.status_code == 200, created.text
+            yield client
+
+
+def _invalid_query(response: httpx.Response) -> str:
+    assert response.status_code == 400, response.text
+    error = response.json()["errors"][0]
+    assert error["extensions"]["code"] == "INVALID_QUERY"
+    message: str = error["message"]
+    return message
+
+
+def test_http_bracket_filter_and_fields(api: httpx.Client) -> None:
+    response = api.get("/items/articles?filter[title][_in][]=b&filter[title][_in][]=d&fields[]=title&sort[]=-title")
+    assert response.json() == {"data": [{"title": "d"}, {"title": "b"}]}
+
+
+def test_http_json_filter_string_and_csv_fields(api: httpx.Client) -> None:
+    params = {"filter": '{"views":{"_gte":"3"}}', "fields": "title, views", "sort": "views"}
+    assert api.get("/items/articles", params=params).json() == {
+        "data": [{"title": "d", "views": 3}, {"title": "e", "views": 4}]
+    }
+
+
+def test_http_limit_max(api: httpx.Client) -> None:
+    assert len(api.get("/items/articles", params={"limit": "-1"}).json()["data"]) == 3
+    message = _invalid_query(api.get("/items/articles", params={"limit": "4"}))
+    assert message == 'Invalid query. "limit" must be less than or equal to 3.'
+
+
+def test_http_errors(api: httpx.Client) -> None:
+    assert _invalid_query(api.get("/items/articles?filter={oops")) == "Invalid query. Invalid JSON for filter object."
+    assert _invalid_query(api.get("/items/articles?filter[title][_eq]=")) == (
+        'Invalid query. You can\'t filter for an empty string in "_eq". Use "_empty" or "_nempty" instead.'
+    )
+    assert _invalid_query(api.get("/items/articles?limit=ten")) == 'Invalid query. "limit" must be a number.'
