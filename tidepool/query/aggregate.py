@@ -77,7 +77,8 @@ class AggregatePlan:
             if name is None:
                 out[function] = shaped
             else:
-                out.setdefault(function, {})[name] = shaped
+                nested = out.get(function)
+                out[function] = {**(nested if isinstance(nested, dict) else {}), name: shaped}
         return out
 
 
