@@ -212,8 +212,8 @@ def parse_field(ctx: ServiceContext, payload: Any) -> tuple[ddl.ColumnSpec | Non
     body = dict_payload(payload)
     name = ddl.check_name(body.get("field"), "Field")
     field_type = body.get("type")
-    meta = body.get("meta") or {}
-    schema = body.get("schema") or {}
+    meta = {} if body.get("meta") is None else body["meta"]
+    schema = {} if body.get("schema") is None else body["schema"]
     if not isinstance(meta, dict) or not isinstance(schema, dict):
         raise InvalidPayloadError('"meta" and "schema" must be objects')
     specials = specials_of(meta)
