@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 
 import httpx
 import pytest
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.services import articles, authors, clear, items_server, rows
 from tests.support.live import LiveServer
+from tidepool.db import system
+from tidepool.security import hash_token
+from tidepool.services import permissions
 
 
 @pytest.fixture(scope="module")
@@ -197,3 +203,40 @@ def test_anonymous_caller_cannot_write(srv: LiveServer) -> None:
     assert (
         message == 'You don\'t have permission to access collection "articles" or it does not exist. Queried in root.'
     )
+
+
+WRITER_TOKEN = "items-writer-token"
+
+
+async def _grant_create_only(engine: AsyncEngine) -> str:
+    """A user whose only permission is creating articles with two fields (rows written as an admin tool would)."""
+    user, policy = str(uuid.uuid4()), str(uuid.uuid4())
+    async with engine.begin() as conn:
+        await conn.execute(sa.insert(system.policies).values(id=policy, name="Writers"))
+        await conn.execute(
+            sa.insert(system.users).values(
+                id=user, email="writer@example.com", status="active", token=hash_token(WRITER_TOKEN)
+            )
+        )
+        await conn.execute(sa.insert(system.access).values(id=str(uuid.uuid4()), user=user, policy=policy))
+        await conn.execute(
+            sa.insert(system.permissions).values(
+                collection="articles", action="create", fields="title,views", policy=policy, permissions={}
+            )
+        )
+    permissions.invalidate()
+    return user
+
+
+def test_writer_without_read_permission_gets_204_and_the_row_is_written(api: httpx.Client, srv: LiveServer) -> None:
+    user = srv.run(_grant_create_only(srv.runtime.engine))
+    with srv.client(token=WRITER_TOKEN) as writer:
+        created = writer.post("/items/articles", json={"title": "blind", "views": 1})
+        assert (created.status_code, created.content) == (204, b"")
+        refused = writer.post("/items/articles", json={"title": "x", "body": "no"})
+        assert _error(refused, 403, "FORBIDDEN") == (
+            'You don\'t have permission to access field "body" in collection "articles" or it does not exist.'
+        )
+        _error(writer.get("/items/articles"), 403, "FORBIDDEN")
+        _error(writer.request("DELETE", "/items/articles", json=[1]), 403, "FORBIDDEN")
+    assert [(r["title"], r["user_created"]) for r in rows(srv, articles)] == [("blind", user)]
