@@ -269,3 +269,23 @@ def test_injection_in_search_is_matched_literally(rd: Reader, nasty: str) -> Non
 
 def test_admin_constant_is_admin() -> None:
     assert ADMIN.admin
+
+
+# -- function fields --------------------------------------------------------------------------------------------
+
+
+def test_function_fields_are_keyed_like_directus(rd: Reader) -> None:
+    rows = rd.query("authors", fields=("id", "year(joined)", "month(born)", "count(posts)"))
+    assert rows == [
+        {"id": 1, "joined_year": 2025, "born_month": 12, "posts_count": 3},
+        {"id": 2, "joined_year": None, "born_month": None, "posts_count": 1},
+        {"id": 3, "joined_year": None, "born_month": None, "posts_count": 0},
+    ]
+
+
+def test_count_function_counts_only_readable_related_rows(rd: Reader) -> None:
+    who = access(can_read("authors"), can_read("posts", None, {"status": {"_eq": "draft"}}))
+    rows = rd.query("authors", who, fields=("count(posts)",))
+    assert rows == [{"posts_count": 2}, {"posts_count": 0}, {"posts_count": 0}]
+    with pytest.raises(InvalidQueryError):
+        rd.query("authors", fields=("year(name)",))

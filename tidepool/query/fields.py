@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from tidepool.db.schema import RelationInfo
 from tidepool.errors import InvalidQueryError
+from tidepool.query import functions
 from tidepool.query.compile import Level
 
 Kind = Literal["m2o", "o2m"]
@@ -26,6 +27,18 @@ class Column:
 
     key: str
     field: str
+
+
+@dataclass(frozen=True)
+class Computed:
+    """A function field: ``year(date_created)`` (keyed ``date_created_year`` as Directus names it) or
+    ``count(comments)`` (``comments_count``, counting only related rows the caller may read)."""
+
+    key: str
+    function: str
+    field: str
+    related: Level | None = None  # count(o2m): the related collection, with the caller's permissions
+    relation: RelationInfo | None = None
 
 
 @dataclass(frozen=True)
@@ -56,7 +69,7 @@ class Branch:
 @dataclass
 class Node:
     level: Level
-    entries: list[Column | Branch] = field(default_factory=list)
+    entries: list[Column | Computed | Branch] = field(default_factory=list)
 
     @property
     def branches(self) -> list[Branch]:
@@ -156,7 +169,10 @@ def _entry(
     deep: Any,
     backlink: bool | None,
     path: tuple[str, ...],
-) -> Column | Branch | None:
+) -> Column | Computed | Branch | None:
+    call = functions.parse_function(name)
+    if call is not None:
+        return _computed(level, call, key if key != name else None)
     level.require(name)
     relation = _relation(level, name)
     if relation is None:
@@ -180,6 +196,19 @@ def _entry(
         _path=child_path,
     )
     return Branch(key, name, kind, info, node, _sub_query(deep_map), ids_only)
+
+
+def _computed(level: Level, call: functions.FunctionCall, alias_key: str | None) -> Computed:
+    name = level.require(call.field)
+    functions.check_type(call, level.info.fields[name].type)
+    key = alias_key or f"{name}_{call.name}"
+    if call.name != "count":
+        return Computed(key, call.name, name)
+    relation = level.schema.o2m(level.info.name, name)
+    if relation is None:
+        raise InvalidQueryError(f'"count({name})" needs a one-to-many field')
+    related = Level.open(level.schema, level.access, level.dialect, relation.collection, f'"{name}"')
+    return Computed(key, call.name, name, related, relation)
 
 
 def _check_deep(level: Level, deep: Mapping[str, Any], alias: Mapping[str, str]) -> None:

@@ -18,6 +18,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from tidepool.query import functions
 from tidepool.query.compile import (
     ColumnExpr,
     Condition,
@@ -29,7 +30,7 @@ from tidepool.query.compile import (
     page_window,
     sort_expression,
 )
-from tidepool.query.fields import Branch, Column, Node
+from tidepool.query.fields import Branch, Column, Computed, Node
 from tidepool.query.search import search_condition
 from tidepool.query.values import Serializer, serializer_for
 
@@ -76,6 +77,8 @@ def projection(node: Node, parent_field: str | None = None) -> Projection:
         if isinstance(entry, Column):
             info = level.info.fields[entry.field]
             proj.values.append((entry.key, proj.add(level.value(entry.field)), serializer_for(info, level.info.name)))
+        elif isinstance(entry, Computed):
+            proj.values.append((entry.key, proj.add(computed_expression(level, entry)), int))
         elif entry.kind == "m2o":
             proj.branch_index[entry.key] = proj.add(level.value(entry.field))
         else:
@@ -83,6 +86,19 @@ def projection(node: Node, parent_field: str | None = None) -> Projection:
             if flag is not None:
                 proj.branch_index[entry.key] = proj.add(sa.case((flag, sa.literal(1)), else_=sa.null()))
     return proj
+
+
+def computed_expression(level: Level, entry: Computed) -> ColumnExpr:
+    """A function field's SQL: a date part of the (permission-checked) value, or a correlated count."""
+    if entry.related is None or entry.relation is None:
+        info = level.info.fields[entry.field]
+        return functions.date_part(entry.function, level.value(entry.field), info.type, level.dialect)
+    related = entry.related.aliased("counted")
+    count = functions.relational_count(
+        related.table, entry.relation.field, level.column(level.pk), related.row_condition()
+    )
+    visible = level.field_condition(entry.field)
+    return count if visible is None else sa.case((visible, count), else_=sa.null())
 
 
 def default_sort(level: Level) -> tuple[str, ...]:
