@@ -83,7 +83,7 @@ items = sa.Table(
     sa.Column("ts", sa.DateTime(timezone=True)),
     sa.Column("u", sa.String(36)),
     sa.Column("tags", sa.Text),
-    sa.Column("data", sa.JSON),
+    sa.Column("data", sa.JSON(none_as_null=True)),
     sa.Column("secret", sa.String(255)),
     sa.Column("author", sa.Integer, sa.ForeignKey("authors.id")),
     sa.Column("parent", sa.Integer),
