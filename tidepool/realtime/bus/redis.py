@@ -111,6 +111,7 @@ class RedisBus:
         self._writer: aioredis.Redis | None = None
         self._task: asyncio.Task[None] | None = None
         self._script: Any = None
+        self._stopping = False
 
     @property
     def last_seq(self) -> int:
@@ -128,9 +129,11 @@ class RedisBus:
         self._task = asyncio.create_task(self._receive_loop(), name="tidepool-redis-bus")
 
     async def stop(self) -> None:
+        self._stopping = True
         if self._task is not None:
+            # redis-py may absorb a cancellation inside a blocking read; the flag ends the loop regardless
             self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+            await asyncio.wait([self._task], timeout=BLOCK_MS / 1000 + 1)
         if self._writer is not None:
             await self._writer.aclose()
         for consumer in self._consumers:
@@ -157,7 +160,7 @@ class RedisBus:
     async def _receive_loop(self) -> None:
         """Read the stream for ever; on a connection error reconnect and resume from the last id."""
         attempt = 0
-        while True:
+        while not self._stopping:
             reader = aioredis.Redis.from_url(self.url)
             try:
                 await self._read_until_error(reader)
@@ -170,7 +173,7 @@ class RedisBus:
                 await reader.aclose()
 
     async def _read_until_error(self, reader: aioredis.Redis) -> None:
-        while True:
+        while not self._stopping:
             batches: Any = await reader.xread({self._stream_key: self._last_id}, block=BLOCK_MS, count=500)
             for _stream, entries in batches:
                 for entry_id, fields in entries:
