@@ -1,0 +1,114 @@
+"""Upgrade checks and limits over real sockets: connection limit, Origin, frame size, send-queue overflow,
+protocol-level pings, and the per-connection message rate limit."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from websockets.exceptions import ConnectionClosed
+
+from tests.realtime.wsclient import USER_TOKEN, WS, rejected_status, seed_messages
+from tests.support.live import ADMIN_TOKEN, LiveServer, live_server, scratch_database
+
+
+@pytest.fixture(scope="module")
+def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    env = {
+        "WEBSOCKETS_REST_CONN_LIMIT": "3",
+        "MAX_PAYLOAD_SIZE": "64kb",
+        "WEBSOCKETS_SEND_QUEUE_LIMIT": "8",
+        "PUBLIC_URL": "https://app.example.com/",
+        "CORS_ENABLED": "true",
+        "CORS_ORIGIN": "https://trusted.example,/\\.partner\\.example$/",
+    }
+    with scratch_database(Path(tmp_path_factory.mktemp("limits"))) as db, live_server({**db, **env}) as server:
+        seed_messages(server)
+        yield server
+
+
+def authed(server: LiveServer, token: str = ADMIN_TOKEN, **kwargs: object) -> WS:
+    return WS(f"{server.ws_url}?access_token={token}", **kwargs)
+
+
+def test_connection_limit_refuses_with_403_and_frees_slots(srv: LiveServer) -> None:
+    with authed(srv), authed(srv), authed(srv):
+        assert rejected_status(srv.ws_url) == 403
+    deadline = time.monotonic() + 5
+    while True:  # slots are released once the server has seen the closes
+        try:
+            with authed(srv) as ws:
+                assert ws.request({"type": "ping"}) == {"type": "pong"}
+            break
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+@pytest.mark.parametrize(
+    ("origin", "allowed"),
+    [
+        ("http://evil.example", False),
+        ("https://app.example.com", True),  # PUBLIC_URL
+        ("https://trusted.example", True),  # CORS_ORIGIN list
+        ("https://www.partner.example", True),  # CORS_ORIGIN regex
+        ("https://partner.example.evil", False),
+    ],
+)
+def test_origin_check(srv: LiveServer, origin: str, allowed: bool) -> None:
+    url = f"{srv.ws_url}?access_token={USER_TOKEN}"
+    if allowed:
+        with WS(url, additional_headers={"Origin": origin}) as ws:
+            assert ws.request({"type": "ping"}) == {"type": "pong"}
+    else:
+        assert rejected_status(url, additional_headers={"Origin": origin}) == 403
+
+
+def test_same_host_origin_is_allowed(srv: LiveServer) -> None:
+    with WS(srv.ws_url, additional_headers={"Origin": f"http://127.0.0.1:{srv.port}"}) as ws:
+        assert ws.request({"type": "auth", "access_token": USER_TOKEN}) == {"type": "auth", "status": "ok"}
+
+
+def test_bad_token_and_strictless_upgrade(srv: LiveServer) -> None:
+    assert rejected_status(f"{srv.ws_url}?access_token=nope") == 401
+
+
+def test_frame_above_max_payload_closes_1009(srv: LiveServer) -> None:
+    with authed(srv) as ws:
+        ws.send("x" * (70 * 1024))
+        assert ws.wait_closed() == 1009
+
+
+def test_protocol_ping_is_answered(srv: LiveServer) -> None:
+    with authed(srv) as ws:
+        assert ws.conn.ping(b"probe").wait(5)
+
+
+def test_stalled_reader_is_dropped_and_others_are_unaffected(srv: LiveServer) -> None:
+    big = "y" * 60_000
+    with authed(srv) as writer:
+        for _ in range(4):
+            writer.request({"type": "items", "collection": "messages", "action": "create", "data": {"text": big}})
+        stalled = authed(srv, max_queue=1)
+        read = {"type": "items", "collection": "messages", "action": "read", "query": {"limit": -1}}
+        try:
+            for _ in range(200):
+                stalled.send(read)
+        except ConnectionClosed:
+            pass
+        started = time.monotonic()
+        assert writer.request({"type": "ping", "uid": 1}) == {"type": "pong", "uid": 1}
+        assert time.monotonic() - started < 1
+        deadline = time.monotonic() + 20
+        closed = None
+        while time.monotonic() < deadline and closed is None:
+            try:
+                stalled.conn.recv(timeout=0.5)
+            except TimeoutError:
+                continue
+            except ConnectionClosed:
+                closed = stalled.conn.protocol.close_rcvd
+        assert closed is not None and closed.code == 1008 and closed.reason == "send queue overflow"
