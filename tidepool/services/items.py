@@ -33,6 +33,7 @@ from tidepool.errors import ForbiddenError, InvalidPayloadError
 from tidepool.events import ChangeEvent, EventAction
 from tidepool.query.model import Query
 from tidepool.services import payload as payloads
+from tidepool.services import reader
 from tidepool.services.base import ServiceContext
 
 Key = Any
@@ -49,28 +50,20 @@ class ItemsService:
     # ---- reads: one path for every transport --------------------------------------------------------
 
     async def read_by_query(self, query: Query) -> list[dict[str, Any]]:
-        from tidepool.services import reader
-
         return await reader.read_by_query(self.ctx, self.collection, query)
 
     async def read_one(self, key: Key, query: Query | None = None) -> dict[str, Any]:
-        from tidepool.services import reader
-
         stored = payloads.cast_key(self._info(), key)
         if stored is None:
             raise ForbiddenError()
         return await reader.read_one(self.ctx, self.collection, stored, query or Query())
 
     async def read_many(self, keys: Sequence[Key], query: Query | None = None) -> list[dict[str, Any]]:
-        from tidepool.services import reader
-
         info = self._info()
         stored = [k for k in (payloads.cast_key(info, key) for key in keys) if k is not None]
         return await reader.read_many(self.ctx, self.collection, stored, query or Query())
 
     async def read_meta(self, query: Query) -> dict[str, Any]:
-        from tidepool.services import reader
-
         return await reader.read_meta(self.ctx, self.collection, query, query.meta or ())
 
     async def read_singleton(self, query: Query | None = None) -> dict[str, Any]:
@@ -273,8 +266,6 @@ class ItemsService:
 
     async def _keys_by_query(self, tx: ServiceContext, query: Query) -> list[Key]:
         """Keys of the rows the caller can read with ``query`` (its limit applies, as in Directus)."""
-        from tidepool.services import reader
-
         info = self._info()
         rows = await reader.read_by_query(tx, self.collection, query.replace(fields=(info.primary_key,)))
         stored = [payloads.cast_key(info, row[info.primary_key]) for row in rows]
@@ -284,8 +275,6 @@ class ItemsService:
         """Full rows (every column, admin view, reader serialization) as they are before the change."""
         if not keys:
             return ()
-        from tidepool.services import reader
-
         columns = tuple(f.name for f in info.column_fields)
         rows = await reader.read_many(tx.as_admin(), info.name, list(keys), Query(fields=columns, limit=-1))
         return tuple(rows)
