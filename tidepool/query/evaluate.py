@@ -16,7 +16,7 @@ from typing import Any
 from tidepool.db.schema import CollectionInfo, FieldInfo, SchemaOverview
 from tidepool.errors import ForbiddenError, InvalidQueryError
 from tidepool.query.casting import row_value
-from tidepool.query.filters import LOGICAL, QUANTIFIERS
+from tidepool.query.filters import LOGICAL, QUANTIFIERS, split_quantifier
 from tidepool.query.functions import check_type, parse_function, python_date_part
 from tidepool.query.operators import NULL_REWRITES, OPERATORS, Kind, fold, lookup, not_allowed, prepare
 
@@ -61,6 +61,7 @@ class _Evaluator:
             return self.operations("integer", (), call.key, part, value)
         field = self.field(key)
         if self.schema.o2m(self.info.name, key) is not None:
+            split_quantifier(key, value)  # the compiler's errors first
             raise NotEvaluable(key)
         return self.column(field, value)
 
@@ -87,7 +88,7 @@ class _Evaluator:
                 raise not_allowed(field.type, nested)
             raise NotEvaluable(field.name)
         raw = self.row.get(field.name)
-        if isinstance(raw, Mapping):
+        if isinstance(raw, Mapping) and self.schema.m2o(self.info.name, field.name) is not None:
             raise NotEvaluable(field.name)  # an expanded m2o: the key is not at hand
         return self.operations(field.type, field.special, field.name, row_value(field.type, raw), value)
 

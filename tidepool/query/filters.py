@@ -191,7 +191,7 @@ class _Compiler:
         return scope.table.c[key].in_(keys)
 
     def o2m(self, relation: RelationInfo, key: str, value: Any, scope: _Scope) -> Condition:
-        quantifier, sub_filter = _quantified(key, value)
+        quantifier, sub_filter = split_quantifier(key, value)
         child = self.related(relation.collection, f"{scope.path}.{key}")
         foreign_key = child.table.c[relation.field]
         where = self.restricted(sa.and_(foreign_key.is_not(None), self.node(sub_filter, child)), child)
@@ -221,7 +221,7 @@ def _split(value: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     return operations, nested
 
 
-def _quantified(key: str, value: Any) -> tuple[str, Any]:
+def split_quantifier(key: str, value: Any) -> tuple[str, Any]:
     """An o2m filter as (quantifier, filter on the related rows); no quantifier means ``_some``."""
     if not isinstance(value, Mapping):
         raise not_allowed("alias", "_eq")
