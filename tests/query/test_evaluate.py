@@ -11,7 +11,7 @@ import pytest
 from tests.query.conftest import ITEM_TYPES, QueryDb, api_rows, items, sample_rows
 from tests.query.test_filters import CASES, ERROR_CASES, RELATIONAL_CASES
 from tidepool.errors import InvalidQueryError
-from tidepool.query.evaluate import NotEvaluable, PREDICATES, matches
+from tidepool.query.evaluate import PREDICATES, NotEvaluable, matches
 from tidepool.query.operators import OPERATORS, Kind
 
 
