@@ -18,6 +18,7 @@ from starlette.routing import Route
 from tidepool.db.system import is_system_collection
 from tidepool.errors import ForbiddenError, InvalidPayloadError, RouteNotFoundError
 from tidepool.http.context import request_context
+from tidepool.http.query import query_from_body, query_from_request
 from tidepool.http.requests import json_body
 from tidepool.http.responses import data_response, no_content
 from tidepool.query.model import Query
@@ -31,18 +32,8 @@ async def _service(request: Request) -> ItemsService:
     return ItemsService(await request_context(request), collection)
 
 
-def _query(request: Request) -> Query:
-    from tidepool.http.query import query_from_request
-
-    return query_from_request(request)
-
-
-def _body_query(raw: Any) -> Query:
-    from tidepool.query.parse import parse_query
-
-    if raw is not None and not isinstance(raw, Mapping):
-        raise InvalidPayloadError('"query" must be of type object')
-    return parse_query(raw)
+def _body_query(request: Request, raw: Any) -> Query:
+    return query_from_body(raw, request.app.state.runtime.settings)
 
 
 def _singleton(service: ItemsService) -> bool:
@@ -60,7 +51,7 @@ async def _read_back(read: Callable[[], Awaitable[Any]]) -> Response:
 
 async def read_items(request: Request) -> Response:
     service = await _service(request)
-    query = _query(request)
+    query = query_from_request(request)
     if _singleton(service):
         return data_response(await service.read_singleton(query))
     data = await service.read_by_query(query)
@@ -70,14 +61,14 @@ async def read_items(request: Request) -> Response:
 
 async def read_item(request: Request) -> Response:
     service = await _service(request)
-    return data_response(await service.read_one(request.path_params["id"], _query(request)))
+    return data_response(await service.read_one(request.path_params["id"], query_from_request(request)))
 
 
 async def create_items(request: Request) -> Response:
     service = await _service(request)
     if _singleton(service):
         raise RouteNotFoundError(request.url.path)
-    query = _query(request)
+    query = query_from_request(request)
     body = await json_body(request)
     if isinstance(body, list):
         keys = await service.create_many(body)
@@ -88,7 +79,7 @@ async def create_items(request: Request) -> Response:
 
 async def update_items(request: Request) -> Response:
     service = await _service(request)
-    query = _query(request)
+    query = query_from_request(request)
     body = await json_body(request)
     if _singleton(service):
         await service.upsert_singleton(body)
@@ -100,7 +91,7 @@ async def update_items(request: Request) -> Response:
         if "keys" in batch:
             keys = await service.update_many(batch["keys"], batch["data"])
         else:
-            keys = await service.update_by_query(_body_query(batch["query"]), batch["data"])
+            keys = await service.update_by_query(_body_query(request, batch["query"]), batch["data"])
     return await _read_back(lambda: service.read_many(keys, query))
 
 
@@ -108,7 +99,7 @@ async def update_item(request: Request) -> Response:
     service = await _service(request)
     if _singleton(service):
         raise RouteNotFoundError(request.url.path)
-    query = _query(request)
+    query = query_from_request(request)
     key = await service.update_one(request.path_params["id"], await json_body(request))
     return await _read_back(lambda: service.read_one(key, query))
 
@@ -123,7 +114,7 @@ async def delete_items(request: Request) -> Response:
     if "keys" in batch:
         await service.delete_many(batch["keys"])
     else:
-        await service.delete_by_query(_body_query(batch["query"]))
+        await service.delete_by_query(_body_query(request, batch["query"]))
     return no_content()
 
 
