@@ -372,10 +372,11 @@ class Dispatcher:
         self.access_keys = AccessKeys()
         pool = int(runtime.settings.get("DB_POOL_SIZE") or 4)
         self._reads = asyncio.Semaphore(1 if runtime.engine.dialect.name == "sqlite" else max(1, pool - 2))
-        self.dispatched = 0  # events handled (tests wait on it)
+        self.last_seq = 0  # the last event handled (tests and metrics wait on it)
 
     async def run(self) -> None:
         consumer = self.bus.consumer()
+        self.last_seq = self.bus.last_seq
         while True:
             try:
                 await self._drain(consumer)
@@ -388,10 +389,11 @@ class Dispatcher:
     async def _drain(self, consumer: Consumer) -> None:
         async for event in consumer:
             try:
+                _invalidate_access(event.collection)
                 await self.dispatch(event)
             except Exception:
                 log.exception("dispatch of %s %s failed", event.action, event.collection)
-            self.dispatched += 1
+            self.last_seq = event.seq or self.last_seq
 
     async def dispatch(self, event: ChangeEvent) -> None:
         seq = event.seq or 0
@@ -411,6 +413,12 @@ class Dispatcher:
         async with self._reads:
             ctx = self.runtime.context(sub.client.access)
             return await GroupReader(ctx, sub, event).run()
+
+
+def _invalidate_access(collection: str) -> None:
+    """A change to roles/policies/permissions (made by any process) must reach this process's access cache
+    before the next read, or subscribers would be checked against stale rules."""
+    _module("tidepool.services.permissions").invalidate_for(collection)
 
 
 def _wants(sub: Subscription, event: ChangeEvent, seq: int) -> bool:
