@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from tests.realtime.test_subscriptions_helpers import add_reader, registered, wait_dispatched, wait_until
-from tests.realtime.wsclient import WS, USER_TOKEN, seed_messages
+from tests.realtime.wsclient import USER_TOKEN, WS, seed_messages
 from tests.support.live import ADMIN_TOKEN, LiveServer, live_server, scratch_database
 
 
