@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import orjson
 
-from bench import ws_bench
+from bench import rest_bench, ws_bench
 from bench.procs import ceiling_server, create_messages_collection, raise_fd_limit, tidepool_server
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -89,7 +89,12 @@ async def run_fanout(quick: bool) -> list[dict[str, Any]]:
     return rows
 
 
-SCENARIOS = {"rtt": run_rtt, "fanout": run_fanout}
+SCENARIOS = {
+    "rtt": run_rtt,
+    "fanout": run_fanout,
+    "rest": rest_bench.run_rest,
+    "permissions": rest_bench.run_permissions,
+}
 
 
 def main() -> None:

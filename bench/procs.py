@@ -11,6 +11,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -131,3 +132,61 @@ def create_messages_collection(base_url: str) -> None:
         f"{base_url}/collections", json=body, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=30
     )
     response.raise_for_status()
+
+
+PG_HOST, PG_PORT, PG_USER = "127.0.0.1", 5432, "postgres"
+
+
+def _pg_admin(statement: str) -> None:
+    """One CREATE/DROP DATABASE on the local PostgreSQL server (autocommit, outside any transaction)."""
+    import asyncio
+
+    import asyncpg  # type: ignore[import-untyped]
+
+    async def run() -> None:
+        conn = await asyncpg.connect(host=PG_HOST, port=PG_PORT, user=PG_USER, database="postgres")
+        try:
+            await conn.execute(statement)
+        finally:
+            await conn.close()
+
+    # Its own thread: the benchmark scenarios call this from inside their running event loop.
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, run()).result(timeout=60)
+
+
+@contextmanager
+def pg_database() -> Iterator[dict[str, str]]:
+    """A scratch PostgreSQL database ``bench_<random>`` for one server; dropped afterwards, even on failure.
+
+    The name is generated here (hex only), never taken from input, so quoting it is enough."""
+    import uuid
+
+    name = f"bench_{uuid.uuid4().hex[:12]}"
+    _pg_admin(f'CREATE DATABASE "{name}"')
+    try:
+        yield {
+            "DB_CLIENT": "pg",
+            "DB_HOST": PG_HOST,
+            "DB_PORT": str(PG_PORT),
+            "DB_USER": PG_USER,
+            "DB_DATABASE": name,
+        }
+    finally:
+        _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time a process's live threads have used so far, to report server CPU per request independently
+    of how fast the benchmark client can go (or how busy the rest of the machine is).
+
+    Summed from each thread's ``schedstat`` (nanoseconds; ``stat`` only counts 10 ms ticks, too coarse for
+    a sub-millisecond request). The server's threads (event loop, database driver threads) live as long as
+    the process, so none of the time measured between two calls is lost with an exited thread."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            total += int((task / "schedstat").read_text().split()[0])
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # a thread that ended between listing and reading
+    return total / 1e9

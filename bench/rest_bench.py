@@ -1,0 +1,245 @@
+"""REST benchmarks: item reads and writes against the HTTP server's own floor, and what permissions cost.
+
+Every figure comes from a real ``tidepool start`` process over loopback, driven by 16 keep-alive
+``httpx.AsyncClient`` clients for a fixed time after a short warm-up. Besides requests/s and latency (which,
+on a 2-core machine, also measure the Python client sharing the CPU) each load reports the server process's
+own CPU time per request, read from /proc: that figure does not depend on how fast the client can go, so the
+ratios are given for both.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from bench.procs import ADMIN_TOKEN, Proc, cpu_seconds, create_messages_collection, pg_database, tidepool_server
+from bench.ws_bench import percentile
+
+CLIENTS = 16
+SEED_ROWS = 1000
+BATCH = 100
+
+
+@dataclass(frozen=True)
+class Call:
+    """One request shape: the load repeats it; ``body`` is made per request so writes differ."""
+
+    method: str
+    path: str
+    token: str = ADMIN_TOKEN
+    body: Callable[[int], Any] | None = None
+
+
+@dataclass(frozen=True)
+class Durations:
+    warmup: float
+    measure: float
+
+
+def durations(quick: bool) -> Durations:
+    return Durations(warmup=0.5, measure=2.0) if quick else Durations(warmup=1.0, measure=5.0)
+
+
+def _headers(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def _worker(client: httpx.AsyncClient, call: Call, deadline: float, latencies: list[float]) -> int:
+    """Send ``call`` back to back until ``deadline``; returns the number of non-2xx answers."""
+    errors, i = 0, 0
+    while (start := time.perf_counter()) < deadline:
+        body = call.body(i) if call.body else None
+        response = await client.request(call.method, call.path, json=body)
+        latencies.append(time.perf_counter() - start)
+        errors += response.status_code >= 300
+        i += 1
+    return errors
+
+
+async def _drive(clients: list[httpx.AsyncClient], call: Call, seconds: float) -> tuple[list[float], int, float]:
+    latencies: list[float] = []
+    started = time.perf_counter()
+    deadline = started + seconds
+    errors = await asyncio.gather(*(_worker(c, call, deadline, latencies) for c in clients))
+    return latencies, sum(errors), time.perf_counter() - started
+
+
+async def load(proc: Proc, call: Call, timing: Durations, clients: int = CLIENTS) -> dict[str, float]:
+    """``clients`` keep-alive clients repeating ``call``: requests/s, p50/p99 latency, server CPU per request."""
+    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+    pool = [
+        httpx.AsyncClient(base_url=proc.url, headers=_headers(call.token), limits=limits, timeout=30)
+        for _ in range(clients)
+    ]
+    try:
+        await _drive(pool, call, timing.warmup)
+        cpu_before, client_before = cpu_seconds(proc.popen.pid), time.process_time()
+        latencies, errors, elapsed = await _drive(pool, call, timing.measure)
+        server_cpu = cpu_seconds(proc.popen.pid) - cpu_before
+        client_cpu = time.process_time() - client_before
+    finally:
+        await asyncio.gather(*(c.aclose() for c in pool))
+    count = len(latencies)
+    return {
+        "requests": count,
+        "errors": errors,
+        "rps": count / elapsed,
+        "p50_ms": percentile(latencies, 50) * 1000,
+        "p99_ms": percentile(latencies, 99) * 1000,
+        "server_cpu_us_per_req": server_cpu / max(count, 1) * 1e6,
+        "server_cpu_pct": server_cpu / elapsed * 100,
+        "client_cpu_pct": client_cpu / elapsed * 100,
+    }
+
+
+def ratios(result: dict[str, float], base: dict[str, float]) -> dict[str, float]:
+    """How many times slower/costlier ``result`` is than ``base`` (1.0 = same; higher = worse)."""
+    return {
+        "throughput_x": base["rps"] / result["rps"],
+        "p50_x": result["p50_ms"] / base["p50_ms"],
+        "p99_x": result["p99_ms"] / base["p99_ms"],
+        "server_cpu_x": result["server_cpu_us_per_req"] / base["server_cpu_us_per_req"],
+    }
+
+
+def seed_messages(proc: Proc, rows: int = SEED_ROWS, user: str = "bench") -> None:
+    """``rows`` messages through ``POST /items/messages`` in batches, as a client would create them."""
+    with httpx.Client(base_url=proc.url, headers=_headers(ADMIN_TOKEN), timeout=60) as http:
+        for start in range(0, rows, BATCH):
+            batch = [{"text": f"message {n}", "user": user} for n in range(start, min(rows, start + BATCH))]
+            http.post("/items/messages", json=batch).raise_for_status()
+
+
+# -- the "rest" scenario ------------------------------------------------------------------------------------
+
+
+@contextmanager
+def _no_database() -> Iterator[dict[str, str]]:
+    """SQLite: ``tidepool_server`` already puts a scratch file in a temporary directory."""
+    yield {}
+
+
+DATABASES: dict[str, Callable[[], AbstractContextManager[dict[str, str]]]] = {
+    "sqlite": _no_database,
+    "postgres": pg_database,
+}
+
+
+def _message(i: int) -> dict[str, str]:
+    return {"text": f"bench message {i}", "user": "bench"}
+
+
+REST_CALLS = {
+    "ping": Call("GET", "/server/ping"),
+    "read_limit_10": Call("GET", "/items/messages?limit=10"),
+    "create_one": Call("POST", "/items/messages", body=_message),
+}
+
+
+async def _rest_on(database: str, quick: bool) -> dict[str, Any]:
+    timing = durations(quick)
+    with DATABASES[database]() as db_env, tidepool_server(db_env) as proc:
+        create_messages_collection(proc.url)
+        seed_messages(proc)
+        results = {name: await load(proc, call, timing) for name, call in REST_CALLS.items()}
+    base = results["ping"]
+    return {
+        "database": database,
+        "clients": CLIENTS,
+        "seconds": timing.measure,
+        "results": results,
+        "vs_ping": {name: ratios(r, base) for name, r in results.items() if name != "ping"},
+    }
+
+
+async def run_rest(quick: bool) -> list[dict[str, Any]]:
+    """``GET /items/messages?limit=10`` and ``POST /items/messages`` vs ``GET /server/ping``, per database."""
+    return [await _rest_on(database, quick) for database in DATABASES]
+
+
+# -- the "permissions" scenario -----------------------------------------------------------------------------
+
+PERMISSION_ROWS = 200
+READ_100 = "/items/messages?limit=100"
+
+# Read permissions of the compared users: no item rule, and two item rules that every seeded row passes, so
+# each user reads exactly the admin's rows and only the permission work differs.
+READ_RULES: dict[str, dict[str, Any]] = {
+    "user_no_rule": {},
+    "user_text_nnull": {"text": {"_nnull": True}},
+    "user_current_user": {"user": {"_eq": "$CURRENT_USER"}},
+}
+TARGET_RATIO = 1.3
+
+
+def _data(response: httpx.Response) -> Any:
+    response.raise_for_status()
+    return response.json()["data"]
+
+
+def _reader(http: httpx.Client, name: str, rule: dict[str, Any]) -> tuple[str, str]:
+    """A policy reading ``messages`` under ``rule``, a role holding it and a user of that role with a static
+    token, all made over REST as the seed guide does; returns (user id, token)."""
+    policy = _data(http.post("/policies", json={"name": name, "app_access": False, "admin_access": False}))
+    permission = {"policy": policy["id"], "collection": "messages", "action": "read", "fields": ["*"]}
+    _data(http.post("/permissions", json=permission | {"permissions": rule}))
+    role = _data(http.post("/roles", json={"name": name}))
+    _data(http.post("/access", json={"role": role["id"], "policy": policy["id"]}))
+    token = f"bench-{name}-token"
+    user = {"email": f"{name}@example.com", "password": "bench-pass", "role": role["id"], "token": token}
+    return str(_data(http.post("/users", json=user | {"status": "active"}))["id"]), token
+
+
+def _setup_readers(proc: Proc) -> dict[str, str]:
+    """The compared callers by name → token; rows are seeded as the ``$CURRENT_USER`` reader's, so that
+    rule too passes every row."""
+    tokens = {"admin": ADMIN_TOKEN}
+    owner = ""
+    with httpx.Client(base_url=proc.url, headers=_headers(ADMIN_TOKEN), timeout=60) as http:
+        for name, rule in READ_RULES.items():
+            user_id, tokens[name] = _reader(http, name, rule)
+            if "$CURRENT_USER" in str(rule):
+                owner = user_id
+    seed_messages(proc, PERMISSION_ROWS, user=owner)
+    return tokens
+
+
+def _check_same_rows(proc: Proc, tokens: dict[str, str]) -> None:
+    """A ratio is only fair when every caller reads the same 100 rows; fail loudly otherwise."""
+    bodies = {name: httpx.get(proc.url + READ_100, headers=_headers(token)).json() for name, token in tokens.items()}
+    expected = bodies["admin"]
+    if len(expected.get("data", [])) != 100:
+        raise RuntimeError(f"admin read {expected}")
+    for name, body in bodies.items():
+        if body != expected:
+            raise RuntimeError(f"{name} does not read the admin's rows: {str(body)[:300]}")
+
+
+async def _permissions_on(database: str, quick: bool) -> dict[str, Any]:
+    timing = Durations(0.5, 1.5) if quick else Durations(0.5, 3.0)
+    with DATABASES[database]() as db_env, tidepool_server(db_env) as proc:
+        create_messages_collection(proc.url)
+        tokens = _setup_readers(proc)
+        _check_same_rows(proc, tokens)
+        results = {name: await load(proc, Call("GET", READ_100, token), timing) for name, token in tokens.items()}
+    vs_admin = {name: ratios(r, results["admin"]) for name, r in results.items() if name != "admin"}
+    return {
+        "database": database,
+        "path": READ_100,
+        "seconds": timing.measure,
+        "results": results,
+        "vs_admin": vs_admin,
+        "target_x": TARGET_RATIO,
+        "within_target": all(r["server_cpu_x"] <= TARGET_RATIO for r in vs_admin.values()),
+    }
+
+
+async def run_permissions(quick: bool) -> list[dict[str, Any]]:
+    """``GET /items/messages?limit=100`` as the admin vs users whose read permission has an item rule."""
+    return [await _permissions_on(database, quick) for database in DATABASES]
