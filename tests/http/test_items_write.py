@@ -163,6 +163,19 @@ def test_non_nullable_field_cannot_be_set_to_null(api: httpx.Client) -> None:
     assert message == 'Validation failed for field "title". Value can\'t be null.'
 
 
+def test_field_validation_binds_admins_too(api: httpx.Client, srv: LiveServer) -> None:
+    response = api.post("/items/codes", json={"code": "A1", "label": "Not Lower"})
+    message = _error(response, 400, "FAILED_VALIDATION")
+    assert message == 'Validation failed for field "label". Value doesn\'t have the correct format.'
+    assert api.post("/items/codes", json={"code": "A1", "label": "lower"}).status_code == 200
+    assert [r["label"] for r in rows(srv, codes)] == ["lower"]
+
+
+def test_empty_hash_stays_empty(api: httpx.Client, srv: LiveServer) -> None:
+    _create(api, {"title": "t", "secret": ""})
+    assert rows(srv, articles)[0]["secret"] == ""
+
+
 # ---- database constraints -----------------------------------------------------------------------------
 
 

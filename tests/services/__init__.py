@@ -103,12 +103,19 @@ FIELDS: tuple[tuple[str, str, str, str | None], ...] = (
 )
 
 
+# A field-level validation (``directus_fields.validation``): applies to every caller, admins included.
+LABEL_RULE = {"_and": [{"label": {"_regex": "^[a-z]+$"}}]}
+
+
 async def _create(engine: AsyncEngine) -> None:
     async with engine.begin() as conn:
         await conn.run_sync(metadata.create_all)
         await conn.execute(
             sa.insert(system.fields),
             [{"collection": c, "field": f, "type": t, "special": s} for c, f, t, s in FIELDS],
+        )
+        await conn.execute(
+            sa.insert(system.fields).values(collection="codes", field="label", type="string", validation=LABEL_RULE)
         )
         await conn.execute(sa.insert(system.collections).values(collection="site", singleton=True))
 

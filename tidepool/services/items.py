@@ -225,8 +225,10 @@ class ItemsService:
         rules = self._rules(action)
         merged = dict(item) if rules is None else _with_presets(info, item, rules)
         payloads.check_field_rules(info, merged, "create" if action == Action.CREATE else "update")
+        validations = payloads.field_validations(info)
         if rules is not None:
-            payloads.check_permission_rules(info, self.ctx.schema, merged, [r.validation for r in rules])
+            validations += [r.validation for r in rules]
+        payloads.check_permission_rules(info, self.ctx.schema, merged, validations)
         return merged
 
     def _stored_keys(self, info: CollectionInfo, keys: Sequence[Key]) -> list[Key]:

@@ -205,9 +205,10 @@ def _csv_item(value: Any) -> str:
 
 
 def _hash(field: FieldInfo, value: Any) -> str:
+    """Argon2 of the value; an empty string stays empty (Directus hashes only a value that is set)."""
     if not isinstance(value, str | int | float) or isinstance(value, bool):
         raise _Invalid("must be a string")
-    return hash_password(str(value))
+    return hash_password(str(value)) if value != "" else ""
 
 
 def _unknown(field: FieldInfo, value: Any) -> Any:
@@ -445,6 +446,11 @@ _RULE_TEXT: dict[str, Callable[[Any], str]] = {
     "_regex": lambda v: "Value doesn't have the correct format.",
     "_submitted": lambda v: "Value is required.",
 }
+
+
+def field_validations(collection: CollectionInfo) -> list[Mapping[str, Any] | None]:
+    """The ``validation`` filters set on fields (``directus_fields.validation``); they bind admins too."""
+    return [f.meta.get("validation") for f in collection.fields.values() if f.meta and f.meta.get("validation")]
 
 
 def check_permission_rules(
