@@ -10,11 +10,13 @@ from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
 from tests.services import articles, clear, codes, items_server, owned, rows, tokens
 from tests.support.live import ADMIN_EMAIL, LiveServer
 from tidepool.db import system
-from tidepool.errors import NotNullViolationError
+from tidepool.db.errors import Candidates, translate
+from tidepool.errors import NotNullViolationError, ValueOutOfRangeError, ValueTooLongError
 from tidepool.security import verify_password
 from tidepool.services.items import ItemsService
 
@@ -259,3 +261,32 @@ def test_codes_string_key_from_url(api: httpx.Client, srv: LiveServer) -> None:
     assert api.patch("/items/codes/K9", json={"label": "y"}).json()["data"] == {"code": "K9", "label": "y"}
     assert api.delete("/items/codes/K9").status_code == 204
     assert rows(srv, codes) == []
+
+
+async def _db_error(srv: LiveServer, values: dict[str, Any]) -> Any:
+    """Insert bypassing the payload checks, and map what the database answers."""
+    info = srv.runtime.schemas.current.collections["articles"]
+    try:
+        async with srv.runtime.engine.begin() as conn:
+            await conn.execute(sa.insert(info.table).values(values))
+    except sa.exc.DBAPIError as exc:
+        candidates = Candidates(strings=["title"], numbers=["views"])
+        return translate(exc, info, srv.runtime.engine.dialect.name, candidates)
+    return None
+
+
+@pytest.mark.parametrize(
+    ("values", "error", "field"),
+    [
+        ({"title": "x" * 30}, ValueTooLongError, "title"),
+        ({"title": "x", "views": 2**40}, ValueOutOfRangeError, "views"),
+    ],
+)
+def test_engine_length_and_range_errors_map_when_checks_are_bypassed(
+    api: httpx.Client, srv: LiveServer, values: dict[str, Any], error: type[Exception], field: str
+) -> None:
+    if srv.runtime.engine.dialect.name == "sqlite":
+        pytest.skip("SQLite enforces neither length nor integer range")
+    mapped = srv.run(_db_error(srv, values))
+    assert isinstance(mapped, error)
+    assert mapped.extensions == {"collection": "articles", "field": field}
