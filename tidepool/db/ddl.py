@@ -383,9 +383,8 @@ def _rebuild(conn: Connection, table_name: str, edit: _TableEdit) -> None:
         refs = [f"{fk['referred_table']}.{c}" for c in fk["referred_columns"]]
         ondelete = (fk.get("options") or {}).get("ondelete")
         constraints.append(sa.ForeignKeyConstraint(local, refs, name=fk.get("name"), ondelete=ondelete))
-    for unique in inspector.get_unique_constraints(table_name):
-        if not set(unique["column_names"]) & edit.drop:
-            constraints.append(sa.UniqueConstraint(*unique["column_names"], name=unique.get("name")))
+    indexes, uniques = _sqlite_indexes(inspector, table_name, edit.drop)
+    constraints += uniques
     if edit.add_fk is not None:
         ref = edit.add_fk
         if ref.ref_table not in metadata.tables:
@@ -396,7 +395,6 @@ def _rebuild(conn: Connection, table_name: str, edit: _TableEdit) -> None:
             )
         )
     new = sa.Table(temp_name, metadata, *columns, *constraints)
-    indexes = [i for i in inspector.get_indexes(table_name) if not set(i["column_names"]) & edit.drop]
     conn.execute(sa.schema.CreateTable(new))
     conn.execute(sa.insert(new).from_select(kept, sa.select(*(old.c[name] for name in kept))))
     conn.execute(sa.schema.DropTable(old))
@@ -420,3 +418,21 @@ def _plain(column: sa.Column[Any], primary_key: bool) -> sa.Column[Any]:
         autoincrement=column.autoincrement if primary_key else False,
         server_default=getattr(default, "arg", None),
     )
+
+
+def _sqlite_indexes(
+    inspector: sa.Inspector, table_name: str, dropped: set[str]
+) -> tuple[list[Any], list[sa.Constraint]]:
+    """Named indexes to recreate, and UNIQUE constraints (SQLite's auto-indexes, inline ones included)."""
+    pk = inspector.get_pk_constraint(table_name)["constrained_columns"]
+    indexes: list[Any] = []
+    uniques: list[sa.Constraint] = []
+    for index in inspector.get_indexes(table_name, include_auto_indexes=True):
+        columns = [str(c) for c in index["column_names"]]
+        if set(columns) & dropped:
+            continue
+        if not str(index["name"]).startswith("sqlite_autoindex_"):
+            indexes.append(index)
+        elif columns != pk:
+            uniques.append(sa.UniqueConstraint(*columns))
+    return indexes, uniques

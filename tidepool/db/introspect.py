@@ -90,7 +90,27 @@ class _Reflection:
         self.pks: dict[TableKey, Any] = dict(inspector.get_multi_pk_constraint(filter_names=names))
         self.fks: dict[TableKey, list[Any]] = dict(inspector.get_multi_foreign_keys(filter_names=names))
         self.uniques: dict[TableKey, list[Any]] = dict(inspector.get_multi_unique_constraints(filter_names=names))
-        self.indexes: dict[TableKey, list[Any]] = dict(inspector.get_multi_indexes(filter_names=names))
+        if inspector.dialect.name == "sqlite":
+            # SQLite keeps inline UNIQUE columns only as auto-indexes, hidden unless asked for; and its
+            # reflection misses ON DELETE of inline REFERENCES clauses, which the pragma still knows.
+            indexes = inspector.get_multi_indexes(filter_names=names, include_auto_indexes=True)
+            self._sqlite_on_delete(inspector)
+        else:
+            indexes = inspector.get_multi_indexes(filter_names=names)
+        self.indexes: dict[TableKey, list[Any]] = dict(indexes)
+
+    def _sqlite_on_delete(self, inspector: sa.Inspector) -> None:
+        bind = inspector.bind
+        assert isinstance(bind, sa.Connection)
+        for (_, table), fks in self.fks.items():
+            quoted = inspector.dialect.identifier_preparer.quote(table)
+            pragma = bind.exec_driver_sql(f"PRAGMA foreign_key_list({quoted})").all()
+            actions = {(row[2], row[3]): row[6] for row in pragma}
+            for fk in fks:
+                options = fk.setdefault("options", {})
+                action = actions.get((fk["referred_table"], fk["constrained_columns"][0]))
+                if not options.get("ondelete") and action and action != "NO ACTION":
+                    options["ondelete"] = action
 
     def unique_columns(self, table: str) -> set[str]:
         found = {u["column_names"][0] for u in self.uniques.get((None, table), []) if len(u["column_names"]) == 1}

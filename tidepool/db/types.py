@@ -145,7 +145,6 @@ _FROM_SQL: tuple[tuple[type[Any], str], ...] = (
 )
 # Engine-specific type names the class hierarchy does not tell apart.
 _BY_NAME: dict[str, str] = {
-    "TIMESTAMP": "timestamp",  # MySQL TIMESTAMP is stored as UTC: Directus's "timestamp"
     "MEDIUMTEXT": "text",
     "LONGTEXT": "text",
     "TINYTEXT": "text",
@@ -163,6 +162,8 @@ def directus_type_of(sql_type: Any) -> str:
     name = type(sql_type).__name__.upper()
     if name == "TINYINT" and getattr(sql_type, "display_width", None) == 1:
         return "boolean"
+    if name == "TIMESTAMP" and type(sql_type).__module__.startswith("sqlalchemy.dialects.mysql"):
+        return "timestamp"  # MySQL TIMESTAMP is stored as UTC: Directus's "timestamp"
     if name in _BY_NAME:
         return _BY_NAME[name]
     for cls, directus in _FROM_SQL:
