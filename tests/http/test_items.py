@@ -240,3 +240,10 @@ def test_writer_without_read_permission_gets_204_and_the_row_is_written(api: htt
         _error(writer.get("/items/articles"), 403, "FORBIDDEN")
         _error(writer.request("DELETE", "/items/articles", json=[1]), 403, "FORBIDDEN")
     assert [(r["title"], r["user_created"]) for r in rows(srv, articles)] == [("blind", user)]
+
+
+def test_explicit_integer_key_then_generated_keys_do_not_collide(api: httpx.Client) -> None:
+    assert api.post("/items/authors", json={"id": 10, "name": "chosen"}).json()["data"]["id"] == 10
+    following = api.post("/items/authors", json={"name": "generated"})
+    assert following.status_code == 200, following.text
+    assert following.json()["data"]["id"] > 10

@@ -104,6 +104,8 @@ class ItemsService:
         key = values.get(info.primary_key)
         if key is None:
             key = result.inserted_primary_key[0] if result.inserted_primary_key else None
+        elif info.fields[info.primary_key].auto_increment:
+            await self._advance_sequence(tx, info)
         _record(tx, ChangeEvent(self.collection, "create", (key,), payload=dict(item)))
         return key
 
@@ -293,6 +295,18 @@ class ItemsService:
             if mapped is None:
                 raise
             raise mapped from None
+
+    async def _advance_sequence(self, tx: ServiceContext, info: CollectionInfo) -> None:
+        """After an explicit key on PostgreSQL, move the key's sequence past it (as Directus does), so the
+        next generated key does not collide. SQLite and MySQL track the maximum themselves."""
+        if self.ctx.dialect != "postgresql":
+            return
+        assert tx.tx is not None
+        pk = info.table.c[info.primary_key]
+        preparer = tx.tx.conn.dialect.identifier_preparer
+        sequence = sa.func.pg_get_serial_sequence(preparer.quote(info.name), info.primary_key)
+        highest = sa.select(sa.func.coalesce(sa.func.max(pk), 0) + 1).scalar_subquery()
+        await tx.tx.conn.execute(sa.select(sa.func.setval(sequence, highest, False)))
 
     def _candidates(self, info: CollectionInfo, values: Mapping[str, Any]) -> Candidates:
         written = [name for name, value in values.items() if value is not None]
