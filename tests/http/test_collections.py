@@ -232,3 +232,26 @@ def test_non_admins_cannot_change_schema(srv: LiveServer, messages: dict[str, An
             assert error(client.delete("/collections/messages"))[:2] == (403, "FORBIDDEN")
             assert client.get("/collections").json()["data"] == []
             assert error(client.get("/collections/messages"))[:2] == (403, "FORBIDDEN")
+
+
+def test_cli_creates_the_seed_guide_collection(tmp_path: Path) -> None:
+    """`tidepool collections create` writes the database; a server started on it serves the collection."""
+    from click.testing import CliRunner
+
+    from tests.support.live import base_env
+    from tidepool.cli import main
+
+    with scratch_database(tmp_path) as db_env:
+        env = {**base_env(), **db_env}
+        runner = CliRunner()
+        command = ["collections", "create", "messages", "--field", "text:string", "--field", "user:string"]
+        result = runner.invoke(main, [*command, "--date-created", "--user-created"], env=env)
+        assert result.exit_code == 0, result.output
+        assert "created collection messages: id, text, user, date_created, user_created" in result.output
+        again = runner.invoke(main, command, env=env)
+        assert again.exit_code == 1 and 'Collection "messages" already exists' in again.output
+        with live_server(db_env) as server, server.client() as client:
+            fields = {f["field"]: f for f in client.get("/fields/messages").json()["data"]}
+            assert fields["date_created"]["meta"]["special"][0] == "date-created"
+            assert fields["user_created"]["schema"]["foreign_key_table"] == "directus_users"
+            assert client.get("/collections/messages").json()["data"]["meta"]["collection"] == "messages"

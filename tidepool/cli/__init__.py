@@ -70,9 +70,10 @@ def start() -> None:
 
 
 def _register_subcommands() -> None:
-    from tidepool.cli import management
+    from tidepool.cli import collections, management
 
     management.register(main)
+    collections.register(main)
 
 
 _register_subcommands()
