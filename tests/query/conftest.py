@@ -120,6 +120,9 @@ class QueryDb:
     schema: SchemaOverview
     loop: asyncio.AbstractEventLoop
 
+    def __repr__(self) -> str:
+        return f"QueryDb({self.dialect})"
+
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
