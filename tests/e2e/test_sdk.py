@@ -27,7 +27,9 @@ def _steps(process: subprocess.Popen[str]) -> Iterator[dict[str, Any]]:
 
 def test_official_sdk_runs_the_guide_unchanged(tmp_path: Path) -> None:
     with scratch_database(tmp_path, "sqlite3") as db_env:
-        env = {**db_env, "WEBSOCKETS_HEARTBEAT_PERIOD": "1"}
+        # A wide frame gap: the SDK loses frames that share a network read, and a loaded test machine can
+        # leave the Node process unscheduled for several milliseconds (see tidepool/realtime/connection.py).
+        env = {**db_env, "WEBSOCKETS_HEARTBEAT_PERIOD": "1", "WEBSOCKETS_FRAME_GAP_MS": "25"}
         with live_server(env) as server:
             port = server.port
             with server.client() as admin:
@@ -62,6 +64,7 @@ def test_official_sdk_runs_the_guide_unchanged(tmp_path: Path) -> None:
 
 def _check(steps: dict[str, dict[str, Any]]) -> None:
     init = steps["init"]
+    assert isinstance(init["guide"].pop("seq"), int)
     assert init["guide"] == {"type": "subscription", "event": "init", "uid": init["guide"]["uid"]}
     assert init["all"]["event"] == "init" and init["all"]["data"] == []
 
@@ -88,7 +91,8 @@ def _check(steps: dict[str, dict[str, Any]]) -> None:
 
     after = steps["after-restart"]
     assert [e["data"][0]["text"] for e in after["creates"]] == ["after restart"], "exactly one event after resubscribe"
-    assert after["pings"] >= 1, "the server pinged and the SDK stayed connected"
+    assert steps["restart-me"]["closes"] == 0, "the SDK answered the heartbeat pings and stayed connected"
+    assert after["closes"] == 1, "one close: the server restart"
 
     password_events = steps["password-events"]["events"]
     assert password_events[0]["event"] == "init"

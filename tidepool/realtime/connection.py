@@ -6,6 +6,13 @@ and nothing else: when the queue exceeds ``WEBSOCKETS_SEND_QUEUE_LIMIT`` frames 
 client is dropped with close code 1008 "send queue overflow", and the dispatcher that fans an event out to
 thousands of sockets is never delayed by one of them.
 
+Frames to one socket are spaced by at least ``WEBSOCKETS_FRAME_GAP_MS`` (2 ms by default; 0 turns it off). The official
+``@directus/sdk`` reads messages with one-shot listeners that are re-armed only after a microtask, so when
+two frames arrive in the same network read it sees the first and silently loses the rest (measured: five
+frames in one TCP write → the SDK delivers one). The gap makes back-to-back frames (an ``items`` reply
+followed by the subscription events it caused) arrive in separate reads; fan-out is unaffected because
+each socket gets one frame per event.
+
 Closing is ordered: ``close()`` queues the close behind the frames already queued (so an error reply is
 delivered before the close that follows it) and refuses new frames at once. Directus closes without a
 status code (clients see 1005); ``close()`` without a code does the same.
@@ -48,6 +55,7 @@ class Client:
         *,
         queue_limit: int,
         byte_limit: int,
+        frame_gap: float = 0.0,
     ) -> None:
         self.id = str(uuid.uuid4())
         self.access = access
@@ -61,6 +69,8 @@ class Client:
         self._bytes = 0
         self._wakeup = asyncio.Event()
         self._overflowed = False
+        self._frame_gap = frame_gap
+        self._last_sent = 0.0
         self._writer = asyncio.get_running_loop().create_task(self._write_loop(), name=f"ws-writer-{self.id}")
 
     @property
@@ -131,7 +141,9 @@ class Client:
                     await asyncio.wait_for(self._raw_close(item.code, item.reason), _CLOSE_GRACE)
                     return
                 self._bytes -= len(item)
+                await self._pace()
                 await self._asgi_send({"type": "websocket.send", "text": item})
+                self._last_sent = asyncio.get_running_loop().time()
         except asyncio.CancelledError:
             raise
         except Exception:  # the peer went away mid-write: nothing left to deliver
@@ -139,6 +151,12 @@ class Client:
         finally:
             if not self._overflowed:  # on overflow, the close task sets ``finished`` once its close is out
                 self.finished.set()
+
+    async def _pace(self) -> None:
+        """Wait until ``frame_gap`` has passed since the previous frame (see the module docstring)."""
+        wait = self._frame_gap - (asyncio.get_running_loop().time() - self._last_sent)
+        if wait > 0:
+            await asyncio.sleep(wait)
 
     def disconnected(self) -> None:
         """The peer closed (or the transport failed): stop writing and release everything."""

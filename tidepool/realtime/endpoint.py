@@ -247,6 +247,7 @@ class Session:
             Access(Accountability.public(**where)),
             queue_limit=hub.settings["WEBSOCKETS_SEND_QUEUE_LIMIT"],
             byte_limit=hub.settings["WEBSOCKETS_SEND_QUEUE_BYTES"],
+            frame_gap=hub.settings["WEBSOCKETS_FRAME_GAP_MS"] / 1000,
         )
         self.lanes: dict[str, Lane] = {}
         self.registered = False
