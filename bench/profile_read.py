@@ -70,6 +70,26 @@ CATEGORIES: tuple[tuple[str, str], ...] = (
     ("threading.py", "event loop, threads"),
     ("queue.py", "event loop, threads"),
 )
+LOOP = "event loop, threads"
+# Where the loop (or a thread) hands control to the code it runs: machinery inside these works for that code.
+LOOP_DRIVERS = frozenset(
+    {
+        "Runner.run",
+        "run_until_complete",
+        "run_forever",
+        "Loop__run",
+        "Loop__Loop__run",
+        "Loop__run_once",
+        "Loop__on_idle",
+        "Handle__run",
+        "TimerHandle__run",
+        "BaseEventLoop._run_once",
+        "Handle._run",
+        "Thread.run",
+        "Thread._bootstrap_inner",
+        "_worker",
+    }
+)
 DRIVER_AND_SERVER = ("db driver", "http server")
 # A stack holding one of these is a thread waiting (for I/O, work, a lock or the GIL), not working.
 IDLE_FUNCS = frozenset(
@@ -85,6 +105,7 @@ IDLE_FUNCS = frozenset(
         "sem_timedwait",
         "sem_clockwait",
         "take_gil",
+        "_queue_SimpleQueue_get_impl",  # an aiosqlite connection thread waiting for its next statement
     }
 )
 ENTRY_POINTS = ("tidepool/__main__.py", "tidepool/cli/")  # on every stack of the event loop thread
@@ -119,8 +140,21 @@ def parse_frame(text: str) -> Frame:
 
 
 def charged(stack: list[Frame]) -> Frame | None:
-    """The innermost frame we can name, which the sample's time is charged to."""
-    return next((f for f in reversed(stack) if f.category is not None), None)
+    """The frame a sample's time is charged to: the innermost frame we can name, except that event-loop
+    and thread machinery working for a caller (a socket write, a lock, a thread start) is charged to that
+    caller: asyncpg's writes to PostgreSQL are the driver's time, a response write the HTTP server's. Only
+    what the loop does for nobody in particular (between ``LOOP_DRIVERS`` and the leaf) stays its own."""
+    machinery: Frame | None = None
+    for frame in reversed(stack):
+        category = frame.category
+        if category is None:
+            continue
+        if category != LOOP:
+            return frame
+        machinery = machinery or frame
+        if frame.func in LOOP_DRIVERS:
+            return machinery
+    return machinery
 
 
 def is_idle(stack: list[Frame]) -> bool:
@@ -304,7 +338,8 @@ async def profile_read(args: argparse.Namespace) -> dict[str, Any]:
         throughput = await loader
     profile = build_profile(parse_raw(raw.read_text().splitlines()), cpu)
     summary = summarise(profile, args.top)
-    return {"database": args.database, "as": args.who, "path": path, "load": throughput, "raw": str(raw)} | summary
+    head = {"database": args.database, "as": args.who, "path": path, "load": throughput, "raw": str(raw)}
+    return head | {"cpu_seconds": {"event_loop_thread": cpu.main, "other_threads": cpu.others}} | summary
 
 
 def main() -> None:
