@@ -177,16 +177,20 @@ def pg_database() -> Iterator[dict[str, str]]:
 
 
 def cpu_seconds(pid: int) -> float:
-    """CPU time a process's live threads have used so far, to report server CPU per request independently
-    of how fast the benchmark client can go (or how busy the rest of the machine is).
+    """User + system CPU time of a whole process so far, threads that already ended included, to report the
+    server's CPU per request independently of how fast the benchmark client goes (or how busy the machine is).
 
-    Summed from each thread's ``schedstat`` (nanoseconds; ``stat`` only counts 10 ms ticks, too coarse for
-    a sub-millisecond request). The server's threads (event loop, database driver threads) live as long as
-    the process, so none of the time measured between two calls is lost with an exited thread."""
-    total = 0
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        try:
-            total += int((task / "schedstat").read_text().split()[0])
-        except (FileNotFoundError, ProcessLookupError):
-            continue  # a thread that ended between listing and reading
-    return total / 1e9
+    From ``/proc/<pid>/stat``, in clock ticks (10 ms): coarse, so measure over seconds, not single requests.
+    Summing the live threads' nanosecond ``schedstat`` instead would miss the time of connection threads
+    that a pool closed during the run."""
+    return _stat_ticks(Path(f"/proc/{pid}/stat")) / os.sysconf("SC_CLK_TCK")
+
+
+def thread_cpu_seconds(pid: int, tid: int) -> float:
+    """CPU time of one live thread so far (nanosecond ``schedstat``), e.g. a server's event loop thread."""
+    return int(Path(f"/proc/{pid}/task/{tid}/schedstat").read_text().split()[0]) / 1e9
+
+
+def _stat_ticks(path: Path) -> int:
+    fields = path.read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of proc(5))

@@ -10,6 +10,7 @@ ratios are given for both.
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -98,6 +99,23 @@ async def load(proc: Proc, call: Call, timing: Durations, clients: int = CLIENTS
     }
 
 
+def machine() -> dict[str, Any]:
+    """The figures only compare within one run; this says how busy the machine was while it ran."""
+    return {"cpus": os.cpu_count(), "loadavg_1m": round(os.getloadavg()[0], 2)}
+
+
+def print_table(title: str, results: dict[str, dict[str, float]], vs: dict[str, dict[str, float]]) -> None:
+    """One line per load: the raw figures, then the ratios to the run's baseline."""
+    print(f"-- {title}")
+    print(f"   {'load':<20}{'req/s':>8}{'p50 ms':>9}{'p99 ms':>9}{'cpu us/req':>12}{'x thru':>8}{'x cpu':>7}")
+    for name, r in results.items():
+        x = vs.get(name, {"throughput_x": 1.0, "server_cpu_x": 1.0})
+        print(
+            f"   {name:<20}{r['rps']:>8.0f}{r['p50_ms']:>9.1f}{r['p99_ms']:>9.1f}"
+            f"{r['server_cpu_us_per_req']:>12.0f}{x['throughput_x']:>8.2f}{x['server_cpu_x']:>7.2f}"
+        )
+
+
 def ratios(result: dict[str, float], base: dict[str, float]) -> dict[str, float]:
     """How many times slower/costlier ``result`` is than ``base`` (1.0 = same; higher = worse)."""
     return {
@@ -149,12 +167,15 @@ async def _rest_on(database: str, quick: bool) -> dict[str, Any]:
         seed_messages(proc)
         results = {name: await load(proc, call, timing) for name, call in REST_CALLS.items()}
     base = results["ping"]
+    vs_ping = {name: ratios(r, base) for name, r in results.items() if name != "ping"}
+    print_table(f"rest on {database} (ratios to /server/ping)", results, vs_ping)
     return {
         "database": database,
+        "machine": machine(),
         "clients": CLIENTS,
         "seconds": timing.measure,
         "results": results,
-        "vs_ping": {name: ratios(r, base) for name, r in results.items() if name != "ping"},
+        "vs_ping": vs_ping,
     }
 
 
@@ -229,8 +250,10 @@ async def _permissions_on(database: str, quick: bool) -> dict[str, Any]:
         _check_same_rows(proc, tokens)
         results = {name: await load(proc, Call("GET", READ_100, token), timing) for name, token in tokens.items()}
     vs_admin = {name: ratios(r, results["admin"]) for name, r in results.items() if name != "admin"}
+    print_table(f"permissions on {database} (ratios to admin)", results, vs_admin)
     return {
         "database": database,
+        "machine": machine(),
         "path": READ_100,
         "seconds": timing.measure,
         "results": results,
