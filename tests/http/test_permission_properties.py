@@ -102,7 +102,6 @@ def test_reads_match_reference_evaluation(
     assert sorted(seen, key=repr) == expected(rows, grants, user, wanted)
 
 
-@pytest.mark.xfail(reason="reader refuses fields=text when the primary key is not readable (Directus allows it)")
 def test_reading_without_primary_key_permission(world: tuple[LiveServer, str, str, str]) -> None:
     server, policy, _, token = world
     body = [{"collection": "messages", "action": "read", "fields": ["text"], "permissions": {}}]

@@ -289,3 +289,48 @@ def test_count_function_counts_only_readable_related_rows(rd: Reader) -> None:
     assert rows == [{"posts_count": 2}, {"posts_count": 0}, {"posts_count": 0}]
     with pytest.raises(InvalidQueryError):
         rd.query("authors", fields=("year(name)",))
+
+
+# -- internal columns need no permission ------------------------------------------------------------------------
+
+
+def test_reading_without_the_primary_key_permission(rd: Reader) -> None:
+    """The reader selects and orders by the primary key for itself; only what the caller asks needs a grant."""
+    who = access(can_read("posts", ["title"]))
+    assert rd.query("posts", who, fields=("title",), limit=2) == [{"title": "Hello world"}, {"title": "Second post"}]
+    assert rd.query("posts", who, limit=1) == [{"title": "Hello world"}]
+    assert rd.one("posts", 3, who, fields=("title",)) == {"title": "Bob writes"}
+    with pytest.raises(ForbiddenError) as exc:
+        rd.query("posts", who, fields=("id",))
+    assert '"id" in collection "posts"' in exc.value.message
+    with pytest.raises(ForbiddenError):
+        rd.query("posts", who, fields=("title",), sort=("id",))
+
+
+def test_o2m_branch_without_the_related_primary_key_permission(rd: Reader) -> None:
+    who = access(can_read("posts"), can_read("comments", ["body"]))
+    assert rd.one("posts", 1, who, fields=("comments.body",)) == {
+        "comments": [{"body": "first!"}, {"body": "nice"}, {"body": "thanks"}]
+    }
+
+
+# -- default limit ------------------------------------------------------------------------------------------------
+
+
+def test_default_limit_is_capped_by_query_limit_max(rd: Reader) -> None:
+    from dataclasses import replace
+
+    from tidepool.query.model import Query
+    from tidepool.services import reader
+
+    ctx = rd.ctx()
+    capped = replace(ctx, settings=ctx.settings.with_overrides(QUERY_LIMIT_DEFAULT=100, QUERY_LIMIT_MAX=3))
+    rows = rd.run(reader.read_by_query(capped, "posts", Query(fields=("id",))))
+    assert [r["id"] for r in rows] == [1, 2, 3]
+    nested = rd.run(reader.read_one(capped, "posts", 1, Query(fields=("id", "comments"))))
+    assert nested["comments"] == [1, 2, 3]
+    explicit = rd.run(reader.read_by_query(capped, "posts", Query(fields=("id",), limit=2)))
+    assert [r["id"] for r in explicit] == [1, 2]
+    higher_max = replace(ctx, settings=ctx.settings.with_overrides(QUERY_LIMIT_DEFAULT=2, QUERY_LIMIT_MAX=4))
+    rows = rd.run(reader.read_by_query(higher_max, "posts", Query(fields=("id",))))
+    assert [r["id"] for r in rows] == [1, 2]

@@ -160,3 +160,47 @@ def test_o2m_field_granted_on_some_rows_only_is_null_elsewhere(rd: Reader) -> No
     )
     rows = rd.query("posts", who, fields=("id", "comments"), limit=3)
     assert rows == [{"id": 1, "comments": [1, 2, 3]}, {"id": 2, "comments": None}, {"id": 3, "comments": [5, 6]}]
+
+
+def test_star_leaves_out_relations_to_unreadable_collections(rd: Reader) -> None:
+    """Directus (convert-wildcards + parse-fields): ``*`` lists readable fields, and an o2m whose related
+    collection the caller cannot read is dropped, not a 403; with ``*.*`` so is an m2o into such a collection."""
+    who = access(can_read("posts"))
+    post = rd.one("posts", 1, who)
+    assert list(post) == ["id", "title", "status", "views", "price", "author", "editor"]
+    assert post["author"] == 1
+    deep = rd.one("posts", 1, who, fields=("*.*",))
+    assert list(deep) == ["id", "title", "status", "views", "price"]
+    partly = access(can_read("posts"), can_read("comments", ["body"]))
+    assert rd.one("posts", 1, partly, fields=("*.*",))["comments"] == [
+        {"body": "first!"},
+        {"body": "nice"},
+        {"body": "thanks"},
+    ]
+    assert list(rd.one("posts", 1, partly, fields=("*.*",))) == ["id", "title", "status", "views", "price", "comments"]
+    with pytest.raises(ForbiddenError):
+        rd.one("posts", 1, who, fields=("comments",))
+
+
+def test_roles_star_over_http_without_access_to_directus_access(rd: Reader) -> None:
+    """``GET /roles?fields=*`` for a user who may read ``directus_roles`` only: the o2m lists into collections
+    they can't read (``policies`` → ``directus_access``, ``users``) are left out, no 403; ``children`` (roles
+    again) stays."""
+    from tests.http.accounts_support import make_policy, make_user, ok
+
+    with rd.server.client() as admin:
+        policy = make_policy(admin, {"collection": "directus_roles", "action": "read", "fields": ["*"]})
+        _, token = make_user(admin, policies=(policy,))
+        role = ok(admin.post("/roles", json={"name": "Readers"}))["id"]
+    with rd.server.client(token=token) as client:
+        roles = ok(client.get("/roles", params={"fields": "*", "filter[id][_eq]": role}))
+        assert roles == [
+            {
+                "id": role,
+                "name": "Readers",
+                "icon": "supervised_user_circle",
+                "description": None,
+                "parent": None,
+                "children": [],
+            }
+        ]

@@ -4,7 +4,9 @@
 ``deep`` (per-branch sub-queries) and ``backlink`` are resolved here, once, against the schema and the
 caller's permissions, before any SQL exists. A name that is not a readable field of its level is a
 FORBIDDEN error naming it, exactly as Directus words it; a relational branch opens the related collection
-with its own permissions (and fails the whole read when that collection is not readable, like Directus).
+with its own permissions (and an explicitly requested one fails the whole read when that collection is not
+readable). Wildcards only ever expand to what the caller may read: ``*`` drops o2m lists into unreadable
+collections, ``*.*`` also m2o objects into them, as Directus's ``convertWildcards``/``parseFields`` do.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from tidepool.context import Action
 from tidepool.db.schema import RelationInfo
 from tidepool.errors import InvalidQueryError
 from tidepool.query import functions
@@ -132,9 +135,25 @@ def _group(
             add(head, rest or None)
             continue
         for name in _wildcard(level, alias, backlink, via):
-            relational = _relation(level, alias.get(name, name)) is not None
-            add(name, rest if rest and relational else None)
+            relation = _relation(level, alias.get(name, name))
+            expand = bool(rest) and relation is not None
+            if relation is not None and (expand or relation[0] == "o2m") and not _related_readable(level, relation):
+                continue  # Directus leaves it out of the expansion instead of failing the read
+            add(name, rest if expand else None)
     return order, subpaths
+
+
+def _related_readable(level: Level, relation: tuple[Kind, RelationInfo]) -> bool:
+    """Whether a wildcard may expand into this relation: its other side is a collection the caller can read.
+    An m2o key stays in ``*`` either way (it is a column of this level); an o2m list, or an m2o expanded by
+    ``*.*``, would need the related collection."""
+    kind, info = relation
+    related = info.related_collection if kind == "m2o" else info.collection
+    return (
+        related is not None
+        and level.schema.collection(related) is not None
+        and level.access.allows(related, Action.READ)
+    )
 
 
 def _wildcard(level: Level, alias: Mapping[str, str], backlink: bool | None, via: _Via | None) -> list[str]:

@@ -101,17 +101,36 @@ def computed_expression(level: Level, entry: Computed) -> ColumnExpr:
     return count if visible is None else sa.case((visible, count), else_=sa.null())
 
 
-def default_sort(level: Level) -> tuple[str, ...]:
-    """Directus: the collection's sort field, else the primary key (deterministic pages)."""
+def default_sort_field(level: Level, preferred: str | None = None) -> str:
+    """The order when the client gives none (Directus ``getAllowedSort``): the relation's sort field for an o2m
+    branch, else the collection's ``sort_field``, else the primary key.
+
+    A sort field the caller may not read is not used (ordering by it would reveal its values); the primary
+    key is then used instead, without a permission check, because it is the reader's own bookkeeping
+    (stable pages, merging branches) and is never returned unless asked for."""
     meta = level.info.meta or {}
-    sort_field = meta.get("sort_field")
-    return (str(sort_field),) if sort_field and sort_field in level.info.fields else (level.pk,)
+    candidate = preferred or meta.get("sort_field")
+    if not candidate:
+        return level.pk
+    info = level.info.field(str(candidate))
+    if info is None or info.is_alias or not level.readable(info.name):
+        return level.pk
+    return info.name
 
 
-def order_terms(level: Level, sort: Sequence[str] | None, joins: SortJoins) -> list[sa.UnaryExpression[Any]]:
-    specs = list(sort) if sort else list(default_sort(level))
-    terms = [sort_expression(level, spec, joins) for spec in specs]
-    if level.pk not in {s.lstrip("-") for s in specs}:
+def order_terms(
+    level: Level, sort: Sequence[str] | None, joins: SortJoins, preferred: str | None = None
+) -> list[sa.UnaryExpression[Any]]:
+    """The client's ``sort`` (every name checked), or the default order; the primary key always comes last
+    as the tie-breaker so pages never overlap."""
+    if sort:
+        terms = [sort_expression(level, spec, joins) for spec in sort]
+        named = {spec.lstrip("-") for spec in sort}
+    else:
+        name = default_sort_field(level, preferred)
+        terms = [ordered(level.column(name), False, level.dialect)]
+        named = {name}
+    if level.pk not in named:
         terms.append(ordered(level.column(level.pk), False, level.dialect))  # stable ties across pages
     return terms
 
@@ -160,8 +179,7 @@ def o2m_statement(branch: Branch, proj: Projection, parent_keys: Iterable[Any], 
     limit, offset = page_window(sub.limit, sub.offset, sub.page, default_limit)
     fk = level.column(branch.relation.field)
     joins = SortJoins(level.table)
-    relation_sort = (branch.relation.sort_field,) if branch.relation.sort_field else None
-    terms = order_terms(level, sub.sort or relation_sort, joins)
+    terms = order_terms(level, sub.sort, joins, branch.relation.sort_field)
     condition = where(level, sub.filter, sub.search, fk.in_(list(parent_keys)))
     assert condition is not None  # the parent-key condition is always there
     if limit < 0 and offset == 0:

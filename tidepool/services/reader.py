@@ -45,7 +45,11 @@ def _level(ctx: ServiceContext, collection: str) -> Level:
 
 
 def _default_limit(ctx: ServiceContext) -> int:
-    return int(ctx.settings.get("QUERY_LIMIT_DEFAULT", 100))
+    """``QUERY_LIMIT_DEFAULT``, capped by ``QUERY_LIMIT_MAX`` when one is set (Directus's sanitizer does the
+    same: a query without ``limit`` never gets more rows than an explicit one could)."""
+    default = int(ctx.settings.get("QUERY_LIMIT_DEFAULT", 100))
+    maximum = ctx.settings.get("QUERY_LIMIT_MAX")
+    return default if maximum is None or maximum < 0 else min(default, int(maximum))
 
 
 async def read_by_query(ctx: ServiceContext, collection: str, query: Query) -> list[Item]:
