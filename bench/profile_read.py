@@ -1,6 +1,6 @@
 """Where a REST read spends its time: sample a real server process with py-spy while ``GET /items`` load runs.
 
-    python -m bench.profile_read [--database sqlite|postgres] [--as admin|rule] [--limit 10] [--seconds 10]
+    python -m bench.profile_read [--database sqlite|postgres] [--as admin|user_text_nnull|...] [--limit 10]
 
 py-spy (``pip install py-spy``; deliberately not a project dependency) samples every thread of the
 ``tidepool start`` process from outside, Python and native frames, so the server runs unmodified: the event
@@ -311,12 +311,16 @@ async def record(pid: int, seconds: float, rate: int, out: Path) -> None:
 
 
 def _caller_token(proc: Proc, who: str) -> str:
+    """Seed the messages; the admin's token, or that of a new reader with the ``permissions`` rule ``who``."""
     if who == "admin":
+        seed_messages(proc)
         return ADMIN_TOKEN
     import httpx
 
     with httpx.Client(base_url=proc.url, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=60) as http:
-        return _reader(http, "user_text_nnull", READ_RULES["user_text_nnull"])[1]
+        user_id, token = _reader(http, who, READ_RULES[who])
+    seed_messages(proc, user=user_id)  # so a $CURRENT_USER rule passes these rows too
+    return token
 
 
 async def profile_read(args: argparse.Namespace) -> dict[str, Any]:
@@ -325,7 +329,6 @@ async def profile_read(args: argparse.Namespace) -> dict[str, Any]:
     path = f"/items/messages?limit={args.limit}"
     with DATABASES[args.database]() as db_env, tidepool_server(db_env) as proc:
         create_messages_collection(proc.url)
-        seed_messages(proc)
         call = Call("GET", path, _caller_token(proc, args.who))
         # The load outlasts the recording on both ends, so every sample is taken under steady load.
         loader = asyncio.create_task(load(proc, call, Durations(warmup=1.0, measure=args.seconds + 2)))
@@ -345,7 +348,7 @@ async def profile_read(args: argparse.Namespace) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.profile_read", description=__doc__.split("\n")[0])
     parser.add_argument("--database", choices=sorted(DATABASES), default="sqlite")
-    parser.add_argument("--as", dest="who", choices=("admin", "rule"), default="admin")
+    parser.add_argument("--as", dest="who", choices=("admin", *READ_RULES), default="admin", help="the caller")
     parser.add_argument("--limit", type=int, default=10, help="the read's ?limit= (default 10)")
     parser.add_argument("--seconds", type=float, default=10.0, help="how long to sample")
     parser.add_argument("--rate", type=int, default=100, help="samples per second")
