@@ -318,14 +318,23 @@ async def add_foreign_key(conn: AsyncConnection, table_name: str, fk: ForeignKey
     if conn.dialect.name == "sqlite":
         await conn.run_sync(_rebuild, table_name, _TableEdit(add_fk=fk))
         return
-    metadata = sa.MetaData()
-    sa.Table(fk.ref_table, metadata, sa.Column(fk.ref_column))
-    table = sa.Table(table_name, metadata, sa.Column(fk.column))
+    table = _foreign_key_tables(table_name, fk)
     constraint = sa.ForeignKeyConstraint(
         [fk.column], [f"{fk.ref_table}.{fk.ref_column}"], name=fk.name, ondelete=_on_delete(fk.on_delete)
     )
     table.append_constraint(constraint)
     await conn.execute(sa.schema.AddConstraint(constraint))
+
+
+def _foreign_key_tables(table_name: str, fk: ForeignKey) -> sa.Table:
+    """The two stub tables a ``FOREIGN KEY`` clause names; one table when the relation points at itself
+    (a MetaData holds each name once, so a self-relation must add both columns to the same stub)."""
+    metadata = sa.MetaData()
+    referenced = sa.Table(fk.ref_table, metadata, sa.Column(fk.ref_column))
+    table = referenced if fk.ref_table == table_name else sa.Table(table_name, metadata)
+    if fk.column not in table.c:
+        table.append_column(sa.Column(fk.column))
+    return table
 
 
 async def drop_foreign_key(conn: AsyncConnection, table_name: str, name: str | None, column: str = "") -> None:
