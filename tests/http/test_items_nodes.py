@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
 from tests.http.accounts_support import error, make_policy, make_role, make_user, ok
 from tests.support.live import LiveServer, live_server, scratch_database
@@ -42,6 +43,14 @@ def api(srv: LiveServer) -> Iterator[httpx.Client]:
         yield client
 
 
+def _raw(srv: LiveServer, statement: Any) -> list[Any]:
+    async def run() -> list[Any]:
+        async with srv.runtime.engine.connect() as conn:
+            return list(await conn.execute(statement))
+
+    return srv.run(run())
+
+
 def _titles(api: httpx.Client, query: dict[str, Any] | None = None) -> list[str]:
     params = {"sort": "id", "fields": "title", **(query or {})}
     return [row["title"] for row in ok(api.get("/items/nodes", params=params))]
@@ -54,6 +63,33 @@ def _tree(api: httpx.Client) -> dict[str, int]:
         keys[title] = ok(api.post("/items/nodes", json={"title": title, "parent": keys.get(parent or "")}))["id"]
     keys["a1"] = ok(api.post("/items/nodes", json={"title": "a1", "parent": keys["a"]}))["id"]
     return keys
+
+
+# ---- JSON nulls ----------------------------------------------------------------------------------------
+
+
+def test_json_null_is_sql_null_and_matches_the_null_filter(api: httpx.Client, srv: LiveServer) -> None:
+    made = ok(api.post("/items/nodes", json=[{"title": "none", "data": None}, {"title": "set", "data": [1]}]))
+    omitted = ok(api.post("/items/nodes", json={"title": "omitted"}))
+    nodes = sa.table("nodes", sa.column("id"), sa.column("data"))
+    stored_null = _raw(srv, sa.select(nodes.c.id).where(nodes.c.data.is_(None)).order_by(nodes.c.id))
+    assert [row[0] for row in stored_null] == [made[0]["id"], omitted["id"]]
+    assert _titles(api, {"filter": '{"data":{"_null":true}}'}) == ["none", "omitted"]
+    assert _titles(api, {"filter": '{"data":{"_nnull":true}}'}) == ["set"]
+
+
+def test_json_set_to_null_by_update_is_sql_null(api: httpx.Client, srv: LiveServer) -> None:
+    item = ok(api.post("/items/nodes", json={"title": "t", "data": {"k": 1}}))
+    ok(api.patch(f"/items/nodes/{item['id']}", json={"data": None}))
+    assert _titles(api, {"filter": '{"data":{"_null":true}}'}) == ["t"]
+
+
+def test_json_values_holding_null_round_trip(api: httpx.Client) -> None:
+    values = [{"a": None}, [None, 1], {"a": {"b": None}, "c": [None]}]
+    made = ok(api.post("/items/nodes", json=[{"title": f"v{i}", "data": v} for i, v in enumerate(values)]))
+    read = ok(api.get("/items/nodes", params={"sort": "id", "filter": '{"data":{"_nnull":true}}'}))
+    assert [row["data"] for row in made] == values
+    assert [row["data"] for row in read] == values
 
 
 # ---- writes by query through the self-relation -----------------------------------------------------------

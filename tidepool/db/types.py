@@ -3,7 +3,8 @@
 Three different questions, three functions:
 
 - ``sql_type_for``: the SQLAlchemy type a field is *read and written* with, so the driver converts booleans,
-  dates and JSON on every engine (a JSON field stored as TEXT on SQLite still round-trips as JSON).
+  dates and JSON on every engine (a JSON field stored as TEXT on SQLite still round-trips as JSON; a JSON
+  ``None`` is written as SQL NULL, never as the JSON text ``null``).
 - ``ddl_type_for``: the column type Tidepool *creates* for a new field on a given engine (JSON as TEXT on
   SQLite, whose JSON affinity would turn ``"123"`` into a number; uuid as VARCHAR(36) everywhere so it can
   reference ``directus_users.id``).
@@ -17,6 +18,7 @@ SQLAlchemy's literal rendering, never by formatting user input into SQL.
 
 from __future__ import annotations
 
+import copy
 import decimal
 import re
 from collections.abc import Callable
@@ -67,7 +69,7 @@ _RUNTIME: dict[str, Callable[[FieldInfo], Any]] = {
     "time": lambda f: sa.Time(),
     "dateTime": lambda f: sa.DateTime(timezone=False),
     "timestamp": lambda f: sa.DateTime(timezone=True),
-    "json": lambda f: sa.JSON(),
+    "json": lambda f: sa.JSON(none_as_null=True),
     "uuid": lambda f: sa.String(36),
     "csv": lambda f: sa.Text(),
     "hash": lambda f: sa.String(255),
@@ -82,12 +84,25 @@ def sql_type_for(field: FieldInfo, reflected: Any = None) -> Any:
     error there), so it keeps a ``Uuid`` type that still hands out strings.
     """
     if "cast-json" in field.special and field.type != "json":
-        return sa.JSON()
+        return sa.JSON(none_as_null=True)
     if field.type == "uuid" and isinstance(reflected, sa.Uuid):
         return sa.Uuid(as_uuid=False)
     if field.type == "json" and isinstance(reflected, sa.JSON):
-        return reflected
+        return _none_as_null(reflected)
     return _RUNTIME.get(field.type, _RUNTIME["unknown"])(field)
+
+
+def _none_as_null(json_type: sa.JSON) -> sa.JSON:
+    """The engine's own JSON type (PostgreSQL ``jsonb`` keeps its operators), writing ``None`` as SQL NULL.
+
+    SQLAlchemy's default binds ``None`` as the JSON text ``null``, which ``IS NULL`` (the ``_null`` filter)
+    does not see; Directus stores a null JSON field as SQL NULL.
+    """
+    if json_type.none_as_null:
+        return json_type
+    adapted = copy.copy(json_type)
+    adapted.none_as_null = True
+    return adapted
 
 
 _DDL: dict[str, Callable[[int | None, int | None, int | None], Any]] = {
@@ -102,7 +117,7 @@ _DDL: dict[str, Callable[[int | None, int | None, int | None], Any]] = {
     "time": lambda length, p, s: sa.Time(),
     "dateTime": lambda length, p, s: sa.DateTime(timezone=False),
     "timestamp": lambda length, p, s: sa.DateTime(timezone=True),
-    "json": lambda length, p, s: sa.JSON().with_variant(sa.Text(), "sqlite"),
+    "json": lambda length, p, s: sa.JSON(none_as_null=True).with_variant(sa.Text(), "sqlite"),
     "uuid": lambda length, p, s: sa.String(36),
     "csv": lambda length, p, s: sa.Text(),
     "hash": lambda length, p, s: sa.String(255),

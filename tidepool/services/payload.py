@@ -23,7 +23,6 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
 
 import orjson
-import sqlalchemy as sa
 
 from tidepool.context import Accountability
 from tidepool.db.schema import CollectionInfo, FieldInfo, SchemaOverview
@@ -374,15 +373,13 @@ def _drop_empty_auto_key(collection: CollectionInfo, values: dict[str, Any]) -> 
 def bindable(collection: CollectionInfo, values: Mapping[str, Any], dialect: str) -> dict[str, Any]:
     """Adjust cast values to what each driver binds safely.
 
-    JSON ``null`` is stored as SQL NULL (so ``_null`` filters see it), and instants are bound as naive UTC
-    everywhere but PostgreSQL, whose ``timestamptz`` is the only column type that keeps a zone.
+    Instants are bound as naive UTC everywhere but PostgreSQL, whose ``timestamptz`` is the only column type
+    that keeps a zone. (JSON ``None`` needs nothing here: the column's type, ``tidepool.db.types.sql_type_for``,
+    writes it as SQL NULL so ``_null`` filters see it.)
     """
     out: dict[str, Any] = {}
     for name, value in values.items():
-        field = collection.fields[name]
-        if value is None and caster_for(field) is _json:
-            out[name] = sa.null()
-        elif isinstance(value, dt.datetime) and value.tzinfo is not None and dialect != "postgresql":
+        if isinstance(value, dt.datetime) and value.tzinfo is not None and dialect != "postgresql":
             out[name] = value.astimezone(dt.UTC).replace(tzinfo=None)
         else:
             out[name] = value
