@@ -269,7 +269,12 @@ class ItemsService:
         )
 
     async def _keys_by_query(self, tx: ServiceContext, query: Query) -> list[Key]:
-        """Keys of the rows the caller can read with ``query`` (its limit applies, as in Directus)."""
+        """Keys of the rows the caller can read with ``query`` (its limit applies, as in Directus).
+
+        Writes by query resolve their keys first and then write ``WHERE pk IN (<keys>)``, as Directus's
+        ``updateByQuery``/``deleteByQuery`` do: never fold the filter into the UPDATE/DELETE as a subquery,
+        MySQL refuses one that reads the table being written (error 1093, e.g. through a self-relation).
+        """
         info = self._info()
         rows = await reader.read_by_query(tx, self.collection, query.replace(fields=(info.primary_key,)))
         stored = [payloads.cast_key(info, row[info.primary_key]) for row in rows]
