@@ -3,13 +3,17 @@
 Three forms reach the server: a JSON object (REST body ``query``, WebSocket ``query``), the SDK's
 "every value a string" object (``{"fields": "a,b", "filter": "{…}", "limit": "10"}``) and a URL query
 string, optionally in PHP/``qs`` bracket notation (``filter[status][_eq]=x&fields[]=a``). The query string
-is first rebuilt into the nested object ``qs`` would produce (:func:`parse_qs_items`), then everything goes
-through :func:`parse_query`, which follows Directus's ``sanitize-query.ts`` and ``validate-query.ts``:
+is first rebuilt into the nested object ``qs`` would produce (``tidepool.query.parse_qs``), then everything
+goes through :func:`parse_query`, which follows Directus's ``sanitize-query.ts`` and ``validate-query.ts``:
 
 1. sanitize each parameter in Directus's order (strings split, JSON strings decoded, numbers converted with
-   JavaScript's ``Number`` rules, the filter normalized like ``parseFilter``);
+   JavaScript's ``Number`` rules from ``tidepool.query.js``, the filter normalized like ``parseFilter`` by
+   ``tidepool.query.parse_filter``);
 2. validate the filter's operator arguments, then the alias, then the Joi-style checks (limit/offset/page/
    meta/export/version), so the first error reported is the one Directus would report.
+
+This module is the assembly (the parameters' order and rules); the names it re-exports keep their old
+import path.
 
 Dynamic variables (``$NOW``, ``$CURRENT_USER``…) are left in place; ``tidepool.query.dynamic`` resolves them
 for the caller. Unknown parameters are ignored, as Directus ignores them.
@@ -18,107 +22,30 @@ for the caller. Unknown parameters are ignored, as Directus ignores them.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-import orjson
-
 from tidepool.errors import InvalidQueryError
-from tidepool.query.model import Filter, Query
+from tidepool.query.js import MAX_SAFE_INTEGER, always, defined, js_number, js_type, load_json, truthy
+from tidepool.query.model import Query
+from tidepool.query.parse_filter import (
+    BOOLEAN_OPERATORS,
+    GEOMETRY_OPERATORS,
+    LIST_OPERATORS,
+    LOGICAL_OPERATORS,
+    QUANTIFIERS,
+    normalize_filter,
+    sanitize_filter,
+    to_list,
+    validate_filter,
+)
+from tidepool.query.parse_qs import QS_DEPTH, parse_qs_items, split_key
 
 META_VALUES: tuple[str, ...] = ("total_count", "filter_count")
 AGGREGATE_FUNCTIONS: frozenset[str] = frozenset(
     ("count", "countDistinct", "countAll", "sum", "sumDistinct", "avg", "avgDistinct", "min", "max")
 )
 EXPORT_FORMATS: tuple[str, ...] = ("csv", "csv_utf8", "json", "xml", "yaml")
-LIST_OPERATORS: frozenset[str] = frozenset(("_in", "_nin", "_between", "_nbetween"))
-BOOLEAN_OPERATORS: frozenset[str] = frozenset(("_null", "_nnull", "_empty", "_nempty"))
-GEOMETRY_OPERATORS: frozenset[str] = frozenset(("_intersects", "_nintersects", "_intersects_bbox", "_nintersects_bbox"))
-LOGICAL_OPERATORS: frozenset[str] = frozenset(("_and", "_or"))
-QUANTIFIERS: frozenset[str] = frozenset(("_some", "_none"))
-MAX_SAFE_INTEGER = 2**53 - 1
-QS_DEPTH = 10  # Directus configures Express's ``qs`` with ``depth: 10``.
-
-_GEOMETRY_TYPES = frozenset(
-    ("Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon", "GeometryCollection")
-)
-
-
-class _InvalidFilter(Exception):
-    """Internal: the filter's shape cannot be normalized (Directus: "Invalid filter object")."""
-
-
-# ------------------------------------------------------------------------------- JavaScript semantics
-
-
-def _truthy(value: Any) -> bool:
-    """JavaScript truthiness: Directus tests most parameters with ``if (rawQuery[key])``.
-    Empty arrays and objects are truthy there, ``""``, ``0`` and ``false`` are not."""
-    if value is None or value is False or value == "":
-        return False
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return value != 0 and not math.isnan(value)
-    return True
-
-
-def _defined(value: Any) -> bool:
-    """``!== undefined``; a JSON ``null`` counts as not given too (Directus ignores a null limit)."""
-    return value is not None
-
-
-def _always(value: Any) -> bool:
-    return True
-
-
-_JS_DECIMAL = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
-_JS_RADIX = {"0x": 16, "0o": 8, "0b": 2}
-
-
-def js_number(value: Any) -> float:
-    """JavaScript's ``Number(value)`` for the JSON values a query can hold (NaN when it is not a number)."""
-    if isinstance(value, bool):
-        return float(value)
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str):
-        return _js_number_from_string(value.strip())
-    return math.nan
-
-
-def _js_number_from_string(text: str) -> float:
-    if text == "":
-        return 0.0
-    if _JS_DECIMAL.match(text):
-        return float(text)
-    if text in ("Infinity", "+Infinity", "-Infinity"):
-        return -math.inf if text.startswith("-") else math.inf
-    base = _JS_RADIX.get(text[:2].lower())
-    if base is not None:
-        try:
-            return float(int(text[2:], base))
-        except ValueError:
-            return math.nan
-    return math.nan
-
-
-def _js_type(value: Any) -> str:
-    """JavaScript's ``typeof`` for a JSON value, for error texts."""
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    return "object"
-
-
-def _load_json(text: str) -> Any:
-    """Directus's ``parseJSON``; raises ``ValueError`` on bad JSON."""
-    try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError as exc:
-        raise ValueError(str(exc)) from None
 
 
 # ------------------------------------------------------------------------------ fields, sort, groupBy
@@ -181,7 +108,7 @@ def _sanitize_aggregate(raw: Any) -> dict[str, tuple[str, ...]]:
     value = raw
     if isinstance(raw, str):
         try:
-            value = _load_json(raw)
+            value = load_json(raw)
         except ValueError:
             value = raw  # Directus only logs a warning; the object check below rejects it.
     if not isinstance(value, Mapping):
@@ -196,221 +123,6 @@ def _aggregate_fields(op: str, fields: Any) -> tuple[str, ...]:
     if isinstance(fields, list | tuple):
         return tuple(item.strip() for item in _string_items(f"aggregate.{op}", fields))
     raise InvalidQueryError(f'"aggregate.{op}" must be a string or array')
-
-
-# ----------------------------------------------------------------------------------------- filter
-
-
-def _sanitize_filter(raw: Any) -> Filter | None:
-    value = raw
-    if isinstance(raw, str):
-        try:
-            value = _load_json(raw)
-        except ValueError:
-            raise InvalidQueryError("Invalid JSON for filter object") from None
-    try:
-        return normalize_filter(value)
-    except _InvalidFilter:
-        raise InvalidQueryError("Invalid filter object") from None
-
-
-def normalize_filter(value: Any) -> Filter | None:
-    """Directus's ``parseFilter`` without the dynamic variables: every object gets one key (several keys
-    become ``_and``), a bare value becomes ``_eq``, ``_in``-style arguments become lists (CSV strings are
-    split, ``qs`` index objects turned into lists), geometry JSON strings are decoded, leaf strings
-    ``"true"``/``"false"``/``"null"``/``"NULL"`` become ``true``/``false``/``null``, and a logical operator
-    under a field is lifted above it (``{a: {_or: [x, y]}}`` → ``{_or: [{a: x}, {a: y}]}``)."""
-    if not isinstance(value, Mapping):
-        raise _InvalidFilter
-    parsed = _coerce(_normalize(value))
-    if not parsed:
-        return None
-    return dict(_shift_logical_up(parsed))
-
-
-def _normalize(node: Any) -> Any:
-    if node is None:
-        return None
-    if isinstance(node, list | tuple):
-        raise _InvalidFilter  # Directus would read a list as an object keyed "0", "1"…
-    if not isinstance(node, Mapping):
-        return {"_eq": node}
-    entries = [_normalize_entry(str(key), value) for key, value in node.items()]
-    if len(entries) == 1:
-        return entries[0]
-    return {"_and": entries} if entries else {}
-
-
-def _normalize_logical(key: str, value: Any) -> dict[str, Any]:
-    if not isinstance(value, list | tuple):
-        raise _InvalidFilter
-    return {key: [_normalize(item) for item in value]}
-
-
-def to_list(value: Any) -> list[Any]:
-    """The argument of ``_in``/``_nin``/``_between``/``_nbetween`` as a list (Directus's ``toArray``)."""
-    if isinstance(value, Mapping):
-        value = list(value.values())
-    if isinstance(value, str):
-        return value.split(",")
-    if isinstance(value, list | tuple):
-        return list(value)
-    return [value]
-
-
-def _normalize_geometry(key: str, value: Any) -> dict[str, Any]:
-    if isinstance(value, str):
-        try:
-            value = _load_json(value)
-        except ValueError:
-            raise _InvalidFilter from None
-    return {key: value}
-
-
-def _normalize_json(node: Any) -> Any:
-    """The argument of ``_json`` keeps its shape: ``{path: {op: value}}`` plus ``_and``/``_or``."""
-    if not isinstance(node, Mapping):
-        raise _InvalidFilter
-    out: dict[str, Any] = {}
-    for key, value in node.items():
-        if key in LOGICAL_OPERATORS:
-            if not isinstance(value, list | tuple):
-                raise _InvalidFilter
-            out[key] = [_normalize_json(item) for item in value]
-        elif key in LIST_OPERATORS:
-            out[key] = list(value.values()) if isinstance(value, Mapping) else value
-        elif key.startswith("_"):
-            out[key] = value
-        else:
-            out[key] = _normalize_json(value)
-    return out
-
-
-def _normalize_entry(key: str, value: Any) -> dict[str, Any]:
-    if key in LOGICAL_OPERATORS:
-        return _normalize_logical(key, value)
-    if key in LIST_OPERATORS:
-        return {key: to_list(value)}
-    if key in GEOMETRY_OPERATORS:
-        return _normalize_geometry(key, value)
-    if key == "_json":
-        return {key: _normalize_json(value)}
-    if key.startswith("_") and key not in QUANTIFIERS:
-        return {key: value}
-    return {key: _normalize(value)}
-
-
-_COERCED: dict[str, Any] = {"true": True, "false": False, "null": None, "NULL": None}
-
-
-def _coerce(value: Any) -> Any:
-    if isinstance(value, str):
-        return _COERCED.get(value, value)
-    if isinstance(value, Mapping):
-        return {key: _coerce(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_coerce(item) for item in value]
-    return value
-
-
-def _shift_logical_up(node: Mapping[str, Any]) -> Mapping[str, Any]:
-    if not node:
-        return node
-    key = next(iter(node))
-    if key in LOGICAL_OPERATORS:
-        return {key: [_shift_logical_up(_as_filter(item)) for item in node[key]]}
-    if key.startswith("_"):
-        return node
-    child = _shift_logical_up(_as_filter(node[key]))
-    child_key = next(iter(child), None)
-    if child_key in LOGICAL_OPERATORS:
-        return _shift_logical_up({child_key: [{key: nested} for nested in child[str(child_key)]]})
-    return {key: child}
-
-
-def _as_filter(value: Any) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
-        raise _InvalidFilter  # e.g. {"status": null}: Directus fails on Object.keys(null)
-    return value
-
-
-# ------------------------------------------------------------------------------- filter validation
-
-
-def validate_filter(node: Mapping[str, Any]) -> None:
-    """Directus's ``validateFilter``: operator arguments of the right shape, no empty-string comparisons."""
-    for key, nested in node.items():
-        if key in LOGICAL_OPERATORS:
-            for item in _as_list(nested):
-                validate_filter(_as_filter(item))
-        elif key.startswith("_"):
-            _OPERATOR_CHECKS.get(key, _check_primitive)(nested, key)
-        elif isinstance(nested, Mapping):
-            validate_filter(nested)
-        elif isinstance(nested, list | tuple):
-            for item in nested:
-                validate_filter(_as_filter(item))
-        else:
-            _check_primitive(nested, "_eq")
-
-
-def _as_list(value: Any) -> Sequence[Any]:
-    if not isinstance(value, list | tuple):
-        raise InvalidQueryError("Invalid filter object")
-    return value
-
-
-def _check_primitive(value: Any, key: str) -> None:
-    if value is None:
-        return
-    if not isinstance(value, str | int | float):
-        raise InvalidQueryError(f'The filter value for "{key}" has to be a string, number, or boolean')
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        if math.isnan(value) or value > MAX_SAFE_INTEGER:
-            raise InvalidQueryError(f'The filter value for "{key}" is not a valid number')
-    if value == "":
-        raise InvalidQueryError(f'You can\'t filter for an empty string in "{key}". Use "_empty" or "_nempty" instead')
-
-
-def _check_list(value: Any, key: str) -> None:
-    if not isinstance(value, list | tuple) or not value:
-        raise InvalidQueryError(f'"{key}" has to be an array of values')
-
-
-def _check_boolean(value: Any, key: str) -> None:
-    if value is None or value == "" or isinstance(value, bool):
-        return
-    raise InvalidQueryError(f'"{key}" has to be a boolean')
-
-
-def _is_geojson(value: Any) -> bool:
-    if not isinstance(value, Mapping):
-        return False
-    kind = value.get("type")
-    if kind == "Feature":
-        return _is_geojson(value.get("geometry"))
-    if kind == "GeometryCollection":
-        return isinstance(value.get("geometries"), list) and all(_is_geojson(g) for g in value["geometries"])
-    return kind in _GEOMETRY_TYPES and isinstance(value.get("coordinates"), list)
-
-
-def _check_geometry(value: Any, key: str) -> None:
-    if value is None or value == "" or _is_geojson(value):
-        return
-    raise InvalidQueryError(f'"{key}" has to be a valid GeoJSON object')
-
-
-def _check_nested(value: Any, key: str) -> None:
-    validate_filter(_as_filter(value))
-
-
-_OPERATOR_CHECKS: dict[str, Callable[[Any, str], None]] = {
-    **dict.fromkeys(LIST_OPERATORS, _check_list),
-    **dict.fromkeys(BOOLEAN_OPERATORS, _check_boolean),
-    **dict.fromkeys(GEOMETRY_OPERATORS, _check_geometry),
-    **dict.fromkeys(QUANTIFIERS, _check_nested),
-    "_json": _check_nested,
-}
 
 
 # ------------------------------------------------------------------------ meta, search, alias, deep
@@ -433,7 +145,7 @@ def _sanitize_search(raw: Any) -> str | None:
 def _sanitize_alias(raw: Any) -> Any:
     if isinstance(raw, str):
         try:
-            return _load_json(raw)
+            return load_json(raw)
         except ValueError:
             return raw  # Directus only logs a warning; validate_alias rejects the string.
     return raw
@@ -445,7 +157,7 @@ def validate_alias(alias: Any) -> None:
         raise InvalidQueryError('"alias" has to be an object')
     for key, value in alias.items():
         if not isinstance(value, str):
-            raise InvalidQueryError(f'"alias" value has to be a string. "{_js_type(value)}" given')
+            raise InvalidQueryError(f'"alias" value has to be a string. "{js_type(value)}" given')
         if "." in str(key) or "." in value:
             raise InvalidQueryError('"alias" key/value can\'t contain a period character `.`')
 
@@ -476,7 +188,7 @@ def _sanitize_deep(raw: Any, max_limit: int | None) -> dict[str, Any] | None:
     value = raw
     if isinstance(raw, str):
         try:
-            value = _load_json(raw)
+            value = load_json(raw)
         except ValueError:
             return None  # Directus logs a warning and ignores an unreadable deep.
     if not isinstance(value, Mapping):
@@ -539,19 +251,19 @@ _Sanitizer = Callable[[Any, int | None], Any]
 
 # (parameter, Query attribute, "is it given?", sanitizer), in the order Directus's sanitizeQuery runs.
 _STEPS: tuple[tuple[str, str, Callable[[Any], bool], _Sanitizer], ...] = (
-    ("limit", "limit", _defined, lambda raw, _m: js_number(raw)),
-    ("fields", "fields", _truthy, lambda raw, _m: _sanitize_fields(raw)),
-    ("groupBy", "group_by", _truthy, lambda raw, _m: _sanitize_group_by(raw)),
-    ("aggregate", "aggregate", _truthy, lambda raw, _m: _sanitize_aggregate(raw)),
-    ("sort", "sort", _truthy, lambda raw, _m: _sanitize_sort(raw)),
-    ("filter", "filter", _truthy, lambda raw, _m: _sanitize_filter(raw)),
-    ("offset", "offset", _defined, lambda raw, _m: js_number(raw)),
-    ("page", "page", _truthy, lambda raw, _m: js_number(raw)),
-    ("meta", "meta", _truthy, lambda raw, _m: _sanitize_meta(raw)),
-    ("search", "search", _truthy, lambda raw, _m: _sanitize_search(raw)),
-    ("deep", "deep", _truthy, _sanitize_deep),
-    ("alias", "alias", _truthy, lambda raw, _m: _sanitize_alias(raw)),
-    ("backlink", "backlink", _always, lambda raw, _m: _sanitize_backlink(raw)),
+    ("limit", "limit", defined, lambda raw, _m: js_number(raw)),
+    ("fields", "fields", truthy, lambda raw, _m: _sanitize_fields(raw)),
+    ("groupBy", "group_by", truthy, lambda raw, _m: _sanitize_group_by(raw)),
+    ("aggregate", "aggregate", truthy, lambda raw, _m: _sanitize_aggregate(raw)),
+    ("sort", "sort", truthy, lambda raw, _m: _sanitize_sort(raw)),
+    ("filter", "filter", truthy, lambda raw, _m: sanitize_filter(raw)),
+    ("offset", "offset", defined, lambda raw, _m: js_number(raw)),
+    ("page", "page", truthy, lambda raw, _m: js_number(raw)),
+    ("meta", "meta", truthy, lambda raw, _m: _sanitize_meta(raw)),
+    ("search", "search", truthy, lambda raw, _m: _sanitize_search(raw)),
+    ("deep", "deep", truthy, _sanitize_deep),
+    ("alias", "alias", truthy, lambda raw, _m: _sanitize_alias(raw)),
+    ("backlink", "backlink", always, lambda raw, _m: _sanitize_backlink(raw)),
 )
 
 
@@ -566,10 +278,10 @@ def _sanitize(raw: Mapping[str, Any], max_limit: int | None) -> dict[str, Any]:
 def _extra(raw: Mapping[str, Any]) -> dict[str, Any]:
     """``version``/``versionRaw``/``export``: accepted and kept, not used by the reader."""
     extra: dict[str, Any] = {}
-    if _truthy(raw.get("version")):
+    if truthy(raw.get("version")):
         extra["version"] = raw["version"]
         extra["versionRaw"] = raw.get("versionRaw", False) in ("", "true", True)
-    if _truthy(raw.get("export")):
+    if truthy(raw.get("export")):
         extra["export"] = raw["export"]
     return extra
 
@@ -619,116 +331,30 @@ def parse_query(raw: Mapping[str, Any] | None, *, max_limit: int | None = None) 
     return Query(**{key: value for key, value in values.items() if value is not None}, extra=extra)
 
 
-# ------------------------------------------------------------------------------ URL query strings
-
-_BRACKET = re.compile(r"\[[^\[\]]*\]")
-
-
-class _Indexed(dict[int, Any]):
-    """A ``qs`` array under construction: sparse indices, compacted into a list at the end."""
-
-
-def split_key(key: str, depth: int = QS_DEPTH) -> list[str]:
-    """``filter[a][_eq]`` → ``["filter", "[a]", "[_eq]"]``; past ``depth`` the rest stays one literal key."""
-    matches = list(_BRACKET.finditer(key))
-    if not matches:
-        return [key]
-    parent = key[: matches[0].start()]
-    segments = [parent] if parent else []
-    segments += [match.group(0) for match in matches[:depth]]
-    if len(matches) > depth:
-        segments.append("[" + key[matches[depth].start() :] + "]")
-    return segments
-
-
-def _wrap(segments: list[str], leaf: Any) -> Any:
-    """Build the object one key describes, from the leaf outwards (qs ``parseObject``)."""
-    node = leaf
-    for segment in reversed(segments):
-        if segment == "[]":
-            node = node if isinstance(node, _Indexed) else _Indexed({0: node})
-            continue
-        inner = segment[1:-1] if segment.startswith("[") and segment.endswith("]") else segment
-        if segment != inner and inner.isdigit() and str(int(inner)) == inner:
-            node = _Indexed({int(inner): node})
-        else:
-            node = {inner: node}
-    return node
-
-
-def _merge(target: Any, source: Any) -> Any:
-    """qs's ``utils.merge`` over plain dicts, sparse ``_Indexed`` arrays and strings."""
-    if not isinstance(source, dict):
-        return _merge_scalar(target, source)
-    if not isinstance(target, dict):  # qs: [target].concat(source) — an array source is spread
-        merged_list = _Indexed({0: target})
-        for item in [source[i] for i in sorted(source)] if isinstance(source, _Indexed) else [source]:
-            _append(merged_list, item)
-        return merged_list
-    if isinstance(target, _Indexed) and isinstance(source, _Indexed):
-        return _merge_indexed(target, source)
-    merged: dict[Any, Any] = {str(k): v for k, v in target.items()} if isinstance(target, _Indexed) else target
-    for key, value in source.items():
-        name = str(key) if isinstance(source, _Indexed) else key
-        merged[name] = _merge(merged[name], value) if name in merged else value
-    return merged
-
-
-def _merge_scalar(target: Any, source: Any) -> Any:
-    if isinstance(target, _Indexed):
-        return _append(target, source)
-    if isinstance(target, dict):
-        target[source] = True  # qs: merging a plain value into an object sets it as a key
-        return target
-    return _Indexed({0: target, 1: source})
-
-
-def _append(target: _Indexed, value: Any) -> _Indexed:
-    target[max(target, default=-1) + 1] = value
-    return target
-
-
-def _merge_indexed(target: _Indexed, source: _Indexed) -> _Indexed:
-    for index, value in sorted(source.items()):
-        if index not in target:
-            target[index] = value
-        elif isinstance(target[index], dict) and isinstance(value, dict):
-            target[index] = _merge(target[index], value)
-        else:
-            _append(target, value)
-    return target
-
-
-def _compact(node: Any) -> Any:
-    if isinstance(node, _Indexed):
-        return [_compact(node[index]) for index in sorted(node)]
-    if isinstance(node, dict):
-        return {key: _compact(value) for key, value in node.items()}
-    if isinstance(node, list):
-        return [_compact(item) for item in node]
-    return node
-
-
-def parse_qs_items(items: Sequence[tuple[str, str]]) -> dict[str, Any]:
-    """The nested object Express's ``qs`` (depth 10) builds from decoded query-string pairs.
-
-    ``a=1&a=2`` → ``{"a": ["1", "2"]}``; ``a[]=1`` → ``{"a": ["1"]}``; ``a[b][c]=1`` → nested objects;
-    ``a[0]=x&a[2]=y`` → ``["x", "y"]`` (indices compacted); ``a[0]=x&a[k]=y`` → ``{"0": "x", "k": "y"}``."""
-    flat: dict[str, Any] = {}
-    for key, value in items:
-        if not key:
-            continue
-        flat[key] = _merge_scalar(flat[key], value) if key in flat else value
-    result: dict[str, Any] = {}
-    for key, value in flat.items():
-        wrapped = _wrap(split_key(key), value)
-        if isinstance(wrapped, _Indexed):  # a key like "[0]" at the top level: qs makes it "0"
-            wrapped = {str(k): v for k, v in wrapped.items()}
-        result = _merge(result, wrapped)
-    compacted: dict[str, Any] = _compact(result)
-    return compacted
-
-
 def parse_query_params(items: Sequence[tuple[str, str]], *, max_limit: int | None = None) -> Query:
     """A ``Query`` from URL query-string pairs (``request.query_params.multi_items()``), bracket forms included."""
     return parse_query(parse_qs_items(items), max_limit=max_limit)
+
+
+__all__ = [
+    "AGGREGATE_FUNCTIONS",
+    "BOOLEAN_OPERATORS",
+    "EXPORT_FORMATS",
+    "GEOMETRY_OPERATORS",
+    "LIST_OPERATORS",
+    "LOGICAL_OPERATORS",
+    "MAX_SAFE_INTEGER",
+    "META_VALUES",
+    "QS_DEPTH",
+    "QUANTIFIERS",
+    "js_number",
+    "normalize_filter",
+    "parse_qs_items",
+    "parse_query",
+    "parse_query_params",
+    "split_fields",
+    "split_key",
+    "to_list",
+    "validate_alias",
+    "validate_filter",
+]

@@ -1,0 +1,86 @@
+"""JavaScript value semantics Directus's query sanitizer relies on, for a faithful Python port.
+
+Directus tests parameters with JavaScript truthiness (``if (rawQuery.page)``), converts numbers with
+``Number(...)`` (``"0x10"`` is 16, ``""`` is 0, ``"abc"`` is NaN) and names types with ``typeof`` in its
+error texts; these helpers reproduce exactly that, so the same query string is accepted or refused with
+the same words here as there.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+import orjson
+
+MAX_SAFE_INTEGER = 2**53 - 1  # JavaScript's Number.MAX_SAFE_INTEGER
+
+
+def truthy(value: Any) -> bool:
+    """JavaScript truthiness: Directus tests most parameters with ``if (rawQuery[key])``.
+    Empty arrays and objects are truthy there, ``""``, ``0`` and ``false`` are not."""
+    if value is None or value is False or value == "":
+        return False
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return value != 0 and not math.isnan(value)
+    return True
+
+
+def defined(value: Any) -> bool:
+    """``!== undefined``; a JSON ``null`` counts as not given too (Directus ignores a null limit)."""
+    return value is not None
+
+
+def always(value: Any) -> bool:
+    return True
+
+
+_JS_DECIMAL = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+_JS_RADIX = {"0x": 16, "0o": 8, "0b": 2}
+
+
+def js_number(value: Any) -> float:
+    """JavaScript's ``Number(value)`` for the JSON values a query can hold (NaN when it is not a number)."""
+    if isinstance(value, bool):
+        return float(value)
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        return _js_number_from_string(value.strip())
+    return math.nan
+
+
+def _js_number_from_string(text: str) -> float:
+    if text == "":
+        return 0.0
+    if _JS_DECIMAL.match(text):
+        return float(text)
+    if text in ("Infinity", "+Infinity", "-Infinity"):
+        return -math.inf if text.startswith("-") else math.inf
+    base = _JS_RADIX.get(text[:2].lower())
+    if base is not None:
+        try:
+            return float(int(text[2:], base))
+        except ValueError:
+            return math.nan
+    return math.nan
+
+
+def js_type(value: Any) -> str:
+    """JavaScript's ``typeof`` for a JSON value, for error texts."""
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return "object"
+
+
+def load_json(text: str) -> Any:
+    """Directus's ``parseJSON``; raises ``ValueError`` on bad JSON."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        raise ValueError(str(exc)) from None
