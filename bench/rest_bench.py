@@ -14,7 +14,7 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -23,6 +23,7 @@ from bench.procs import ADMIN_TOKEN, Proc, cpu_seconds, create_messages_collecti
 from bench.ws_bench import percentile
 
 CLIENTS = 16
+ROUNDS = 5  # measured windows per load, interleaved with the other loads of the same comparison
 SEED_ROWS = 1000
 BATCH = 100
 
@@ -71,32 +72,73 @@ async def _drive(clients: list[httpx.AsyncClient], call: Call, seconds: float) -
     return latencies, sum(errors), time.perf_counter() - started
 
 
-async def load(proc: Proc, call: Call, timing: Durations, clients: int = CLIENTS) -> dict[str, float]:
-    """``clients`` keep-alive clients repeating ``call``: requests/s, p50/p99 latency, server CPU per request."""
+@dataclass
+class Tally:
+    """What the measured windows of one load added up to."""
+
+    latencies: list[float] = field(default_factory=list)
+    errors: int = 0
+    elapsed: float = 0.0
+    server_cpu: float = 0.0
+    client_cpu: float = 0.0
+
+    def figures(self) -> dict[str, float]:
+        count, elapsed = len(self.latencies), max(self.elapsed, 1e-9)
+        return {
+            "requests": count,
+            "errors": self.errors,
+            "rps": count / elapsed,
+            "p50_ms": percentile(self.latencies, 50) * 1000,
+            "p99_ms": percentile(self.latencies, 99) * 1000,
+            "server_cpu_us_per_req": self.server_cpu / max(count, 1) * 1e6,
+            "server_cpu_pct": self.server_cpu / elapsed * 100,
+            "client_cpu_pct": self.client_cpu / elapsed * 100,
+        }
+
+
+def _pool(proc: Proc, call: Call, clients: int) -> list[httpx.AsyncClient]:
     limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-    pool = [
+    return [
         httpx.AsyncClient(base_url=proc.url, headers=_headers(call.token), limits=limits, timeout=30)
         for _ in range(clients)
     ]
+
+
+async def _window(proc: Proc, pool: list[httpx.AsyncClient], call: Call, seconds: float, tally: Tally) -> None:
+    """One measured window: the requests, and the server's and this client's CPU time during it."""
+    cpu_before, client_before = cpu_seconds(proc.popen.pid), time.process_time()
+    latencies, errors, elapsed = await _drive(pool, call, seconds)
+    tally.server_cpu += cpu_seconds(proc.popen.pid) - cpu_before
+    tally.client_cpu += time.process_time() - client_before
+    tally.latencies += latencies
+    tally.errors += errors
+    tally.elapsed += elapsed
+
+
+async def compare(
+    proc: Proc, calls: dict[str, Call], timing: Durations, rounds: int = 1, clients: int = CLIENTS
+) -> dict[str, dict[str, float]]:
+    """Each call driven by ``clients`` keep-alive clients: requests/s, p50/p99 latency, server CPU/request.
+
+    With ``rounds`` > 1 the measured time of each call is cut into that many windows, taken in turn
+    (a, b, c, a, b, c ...): a change in the machine's load during the run then touches every call alike
+    instead of skewing the ratio between two of them."""
+    pools = {name: _pool(proc, call, clients) for name, call in calls.items()}
+    tallies = {name: Tally() for name in calls}
     try:
-        await _drive(pool, call, timing.warmup)
-        cpu_before, client_before = cpu_seconds(proc.popen.pid), time.process_time()
-        latencies, errors, elapsed = await _drive(pool, call, timing.measure)
-        server_cpu = cpu_seconds(proc.popen.pid) - cpu_before
-        client_cpu = time.process_time() - client_before
+        for name, call in calls.items():
+            await _drive(pools[name], call, timing.warmup)
+        for _ in range(rounds):
+            for name, call in calls.items():
+                await _window(proc, pools[name], call, timing.measure / rounds, tallies[name])
     finally:
-        await asyncio.gather(*(c.aclose() for c in pool))
-    count = len(latencies)
-    return {
-        "requests": count,
-        "errors": errors,
-        "rps": count / elapsed,
-        "p50_ms": percentile(latencies, 50) * 1000,
-        "p99_ms": percentile(latencies, 99) * 1000,
-        "server_cpu_us_per_req": server_cpu / max(count, 1) * 1e6,
-        "server_cpu_pct": server_cpu / elapsed * 100,
-        "client_cpu_pct": client_cpu / elapsed * 100,
-    }
+        await asyncio.gather(*(c.aclose() for pool in pools.values() for c in pool))
+    return {name: tally.figures() for name, tally in tallies.items()}
+
+
+async def load(proc: Proc, call: Call, timing: Durations, clients: int = CLIENTS) -> dict[str, float]:
+    """One call alone (as ``compare`` with a single call and a single window)."""
+    return (await compare(proc, {"load": call}, timing, clients=clients))["load"]
 
 
 def machine() -> dict[str, Any]:
@@ -165,7 +207,7 @@ async def _rest_on(database: str, quick: bool) -> dict[str, Any]:
     with DATABASES[database]() as db_env, tidepool_server(db_env) as proc:
         create_messages_collection(proc.url)
         seed_messages(proc)
-        results = {name: await load(proc, call, timing) for name, call in REST_CALLS.items()}
+        results = await compare(proc, REST_CALLS, timing, rounds=ROUNDS)
     base = results["ping"]
     vs_ping = {name: ratios(r, base) for name, r in results.items() if name != "ping"}
     print_table(f"rest on {database} (ratios to /server/ping)", results, vs_ping)
@@ -243,12 +285,13 @@ def _check_same_rows(proc: Proc, tokens: dict[str, str]) -> None:
 
 
 async def _permissions_on(database: str, quick: bool) -> dict[str, Any]:
-    timing = Durations(0.5, 1.5) if quick else Durations(0.5, 3.0)
+    timing = Durations(0.5, 1.5) if quick else Durations(0.5, 3.5)
     with DATABASES[database]() as db_env, tidepool_server(db_env) as proc:
         create_messages_collection(proc.url)
         tokens = _setup_readers(proc)
         _check_same_rows(proc, tokens)
-        results = {name: await load(proc, Call("GET", READ_100, token), timing) for name, token in tokens.items()}
+        calls = {name: Call("GET", READ_100, token) for name, token in tokens.items()}
+        results = await compare(proc, calls, timing, rounds=ROUNDS)
     vs_admin = {name: ratios(r, results["admin"]) for name, r in results.items() if name != "admin"}
     print_table(f"permissions on {database} (ratios to admin)", results, vs_admin)
     return {
