@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,6 @@ async def _tidepool_fanout(n: int, trials: int) -> tuple[dict[str, Any], bytes]:
         subscribers = await ws_bench.open_many(n, lambda: ws_bench.tidepool_socket(proc, subscribe=True))
         await asyncio.sleep(1)
         rss_after = proc.rss_kib
-        sample: list[bytes] = []
 
         async def trigger() -> None:
             message = {
@@ -48,18 +48,17 @@ async def _tidepool_fanout(n: int, trials: int) -> tuple[dict[str, Any], bytes]:
             await writer.send(orjson.dumps(message).decode())
 
         result = await ws_bench.fanout(subscribers, trigger, trials, b'"create"')
-        # One create frame as subscribers received it, to broadcast the same bytes from the ceiling.
-        await trigger()
-        frame = await subscribers[0].recv()
-        sample.append(frame.encode() if isinstance(frame, str) else frame)
         await ws_bench.close_all([*subscribers, writer])
     result |= {"n": n, "rss_per_socket_kib": (rss_after - rss_before) / n}
-    return result, sample[0]
+    return result, ws_bench.SAMPLES[-1]
 
 
 async def _ceiling_fanout(n: int, trials: int, frame: bytes) -> dict[str, Any]:
     with ceiling_server() as proc:
+        rss_before = proc.rss_kib
         sockets = await ws_bench.open_many(n, lambda: ws_bench.ceiling_socket(proc))
+        await asyncio.sleep(1)
+        rss_after = proc.rss_kib
         async with httpx.AsyncClient() as http:
 
             async def trigger() -> None:
@@ -67,12 +66,14 @@ async def _ceiling_fanout(n: int, trials: int, frame: bytes) -> dict[str, Any]:
 
             result = await ws_bench.fanout(sockets, trigger, trials, b'"create"')
         await ws_bench.close_all(sockets)
-    return result | {"n": n}
+    return result | {"n": n, "rss_per_socket_kib": (rss_after - rss_before) / n}
 
 
 async def run_fanout(quick: bool) -> list[dict[str, Any]]:
     rows = []
-    sizes = (100, 1000) if quick else (100, 1000, 10000)
+    sizes: tuple[int, ...] = (100, 1000) if quick else (100, 1000, 10000)
+    if os.environ.get("BENCH_FANOUT_SIZES"):
+        sizes = tuple(int(n) for n in os.environ["BENCH_FANOUT_SIZES"].split(","))
     for n in sizes:
         trials = 5 if n >= 10000 else 10
         tidepool, frame = await _tidepool_fanout(n, trials)
@@ -83,6 +84,7 @@ async def run_fanout(quick: bool) -> list[dict[str, Any]]:
                 "tidepool": tidepool,
                 "ceiling": ceiling,
                 "ratio_p50": tidepool["p50_ms"] / ceiling["p50_ms"],
+                "ratio_memory": tidepool["rss_per_socket_kib"] / ceiling["rss_per_socket_kib"],
                 "frame_bytes": len(frame),
             }
         )

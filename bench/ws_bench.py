@@ -19,6 +19,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from bench.procs import ADMIN_TOKEN, Proc
 
 CONNECT_CONCURRENCY = 200
+SAMPLES: list[bytes] = []  # one delivered frame per fan-out run, to broadcast the same bytes from the ceiling
 
 
 def percentile(values: list[float], pct: float) -> float:
@@ -79,12 +80,13 @@ class Arrivals:
             self.done.set()
 
 
-async def _listen(ws: ClientConnection, marker: bytes, state: dict[str, Arrivals]) -> None:
+async def _listen(ws: ClientConnection, marker: bytes, state: dict[str, Any]) -> None:
     try:
         async for frame in ws:
             data = frame.encode() if isinstance(frame, str) else frame
             if marker in data:
                 state["current"].hit()
+                state["sample"] = data
     except Exception:  # a closed socket just stops listening
         return
 
@@ -93,7 +95,7 @@ async def fanout(
     sockets: list[ClientConnection], trigger: Callable[[], Awaitable[None]], trials: int, marker: bytes
 ) -> dict[str, float]:
     """Trigger ``trials`` events; time from trigger to the last subscriber's delivery, per trial."""
-    state = {"current": Arrivals(len(sockets))}
+    state: dict[str, Any] = {"current": Arrivals(len(sockets))}
     listeners = [asyncio.create_task(_listen(ws, marker, state)) for ws in sockets]
     lasts: list[float] = []
     lost = 0
@@ -112,6 +114,10 @@ async def fanout(
     finally:
         for task in listeners:
             task.cancel()
+        await asyncio.gather(*listeners, return_exceptions=True)
+    sample = state.get("sample")
+    if isinstance(sample, bytes):
+        SAMPLES.append(sample)
     return {
         "p50_ms": percentile(lasts, 50) * 1000,
         "p99_ms": percentile(lasts, 99) * 1000,
