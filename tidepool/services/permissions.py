@@ -82,6 +82,9 @@ class AccessModel:
     loaded_at: float = field(default_factory=time.monotonic)
     user_policies: dict[str, tuple[str, ...]] = field(default_factory=dict)
     resolved: dict[tuple[Any, ...], _Resolved] = field(default_factory=dict)
+    # Who a credential is: static-token hash or user id -> (user id, role) of an *active* user. Dropped with
+    # the snapshot, so any write to directus_users (suspension, new token, role change) is seen at once.
+    identities: dict[str, tuple[str, str | None]] = field(default_factory=dict)
 
     def role_chain(self, role: str | None) -> tuple[str, ...]:
         chain: list[str] = []
@@ -155,6 +158,14 @@ async def access_for(ctx: ServiceContext, accountability: Accountability) -> Acc
         model.resolved[key] = entry
     permissions = entry.static if entry.static is not None else _resolve(entry, accountability, policies)
     return Access(accountability, admin=False, permissions=permissions)
+
+
+async def identity_cache(ctx: ServiceContext) -> dict[str, tuple[str, str | None]]:
+    """The current snapshot's credential cache (see ``AccessModel.identities``); bounded like ``resolved``."""
+    model = await _model(ctx)
+    if len(model.identities) >= MAX_CACHED_USERS:
+        model.identities.clear()
+    return model.identities
 
 
 def ip_allowed(policy: PolicyRow, ip: str | None) -> bool:
