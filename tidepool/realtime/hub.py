@@ -1,0 +1,58 @@
+"""What the WebSocket endpoint shares across sockets: settings, runtime, heartbeat, limiter, open sockets.
+
+One ``WebSocketHub`` per app, installed on ``app.state.websocket`` by ``websocket_service`` for the app's
+lifetime (its lifespan closes the sockets left at shutdown).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.applications import Starlette
+
+from tidepool.config import Settings
+from tidepool.realtime.connection import Client
+from tidepool.realtime.heartbeat import Heartbeat
+from tidepool.realtime.limits import MessageLimiter, limiter_for
+from tidepool.runtime import Runtime
+
+
+@dataclass
+class WebSocketHub:
+    """Everything the endpoint shares across sockets; one per app, owned by its lifespan."""
+
+    settings: Settings
+    runtime: Runtime
+    app: Starlette
+    heartbeat: Heartbeat | None
+    limiter: MessageLimiter | None
+    sockets: set[Client] = field(default_factory=set)
+    reserved: int = 0  # upgrades being checked, counted against the connection limit
+
+    def has_room(self) -> bool:
+        limit: int | None = self.settings["WEBSOCKETS_REST_CONN_LIMIT"]
+        return limit is None or len(self.sockets) + self.reserved < limit
+
+    def subscriptions(self) -> Any:
+        """The event side's ``SubscriptionManager`` (``app.state.realtime.subscriptions``), if running."""
+        state = getattr(self.app.state, "realtime", None)
+        return getattr(state, "subscriptions", None)
+
+
+@contextlib.asynccontextmanager
+async def websocket_service(app: Starlette, runtime: Runtime) -> AsyncIterator[None]:
+    """Install the hub on ``app.state.websocket`` for the app's lifetime; close what is left at shutdown."""
+    settings = runtime.settings
+    heartbeat = Heartbeat(settings["WEBSOCKETS_HEARTBEAT_PERIOD"]) if settings["WEBSOCKETS_HEARTBEAT_ENABLED"] else None
+    hub = WebSocketHub(settings, runtime, app, heartbeat, limiter_for(settings))
+    app.state.websocket = hub
+    try:
+        yield
+    finally:
+        for client in list(hub.sockets):
+            client.close(1001, "server shutting down")
+        if heartbeat is not None:
+            await heartbeat.stop()

@@ -1,0 +1,276 @@
+"""One accepted socket: its ``Client``, its auth state and the per-frame intake pipeline.
+
+* ``handshake``: the first frame must be a valid ``auth`` within ``WEBSOCKETS_REST_AUTH_TIMEOUT``, otherwise
+  ``AUTH_FAILED`` "Authentication handshake failed." (never a uid) and a close without status;
+* ``public``: the socket starts with the Public policy;
+* every frame afterwards: rate limit → JSON → ``auth`` (handled inline, so later frames see the new
+  identity) → base schema → heartbeat "alive" → dispatch through ``tidepool.realtime.handlers.DISPATCH`` by
+  ``type`` onto the session's lanes; unknown types are ignored. No input closes the socket; nothing but an
+  error envelope leaves it.
+* a JWT's ``exp`` drops the socket to public access (``TOKEN_EXPIRED``), then closes it unless the client
+  re-authenticates in time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from starlette.websockets import WebSocket
+
+from tidepool.context import Access, Accountability
+from tidepool.errors import TidepoolError, TokenExpiredError
+from tidepool.realtime import auth
+from tidepool.realtime.connection import Client
+from tidepool.realtime.handlers import DISPATCH
+from tidepool.realtime.hub import WebSocketHub
+from tidepool.realtime.lanes import Job, Lane
+from tidepool.realtime.protocol import (
+    BASE,
+    AuthFailedError,
+    AuthTimeoutError,
+    HandshakeFailedError,
+    MessagesExceededError,
+    ParseError,
+    credentials_valid,
+    decode,
+    error_message,
+    reply,
+    uid_of,
+    validate,
+)
+from tidepool.realtime.upgrade import Where
+
+log = logging.getLogger("tidepool.realtime")
+
+
+class Session:
+    """One accepted socket: its ``Client``, its auth state and the intake pipeline."""
+
+    def __init__(self, ws: WebSocket, hub: WebSocketHub, where: Where) -> None:
+        self.ws = ws
+        self.hub = hub
+        self.where = where
+        self.mode: str = hub.settings["WEBSOCKETS_REST_AUTH"]
+        self.client = Client(
+            ws.send,
+            Access(Accountability.public(**where)),
+            queue_limit=hub.settings["WEBSOCKETS_SEND_QUEUE_LIMIT"],
+            byte_limit=hub.settings["WEBSOCKETS_SEND_QUEUE_BYTES"],
+            frame_gap=hub.settings["WEBSOCKETS_FRAME_GAP_MS"] / 1000,
+        )
+        self.lanes: dict[str, Lane] = {}
+        self.registered = False
+        self._expiry: asyncio.Task[None] | None = None
+        self._reauth: asyncio.Event | None = None
+
+    # ------------------------------------------------------------------------------------ lifecycle
+
+    async def run(self, pre_auth: auth.AuthResult | None) -> None:
+        reader = asyncio.get_running_loop().create_task(self._read(pre_auth))
+        finished = asyncio.get_running_loop().create_task(self.client.finished.wait())
+        try:
+            await asyncio.wait({reader, finished}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (reader, finished):
+                task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await reader
+
+    async def _read(self, pre_auth: auth.AuthResult | None) -> None:
+        if not await self._open(pre_auth):
+            await self._drain_until_disconnect()
+            return
+        while (frame := await self._next_frame()) is not None:
+            if not self.client.closed:
+                await self.on_frame(frame)
+
+    async def _open(self, pre_auth: auth.AuthResult | None) -> bool:
+        """Bring the socket to the open state according to the auth mode; False if it was refused."""
+        if pre_auth is not None:
+            self._authenticated(pre_auth)
+        elif self.mode == "public":
+            self.client.access = await auth.public_access(self.hub.runtime, self.where)
+        elif not await self._handshake():
+            return False
+        self.registered = True
+        if self.hub.heartbeat is not None:
+            self.hub.heartbeat.add(self.client)
+        return True
+
+    async def _handshake(self) -> bool:
+        """The first frame must be a valid ``auth``; the ok reply is the first thing the client receives."""
+        try:
+            frame = await asyncio.wait_for(self._next_frame(), self.hub.settings["WEBSOCKETS_REST_AUTH_TIMEOUT"])
+        except TimeoutError:
+            frame = ""
+        if frame is None:
+            return False
+        message = _decode_or_none(frame)
+        try:
+            if not (isinstance(message, dict) and message.get("type") == "auth" and credentials_valid(message)):
+                raise auth.AuthFailed("first frame is not a valid auth message")
+            result = await auth.from_message(self.hub.runtime, message, self.where)
+        except Exception as exc:
+            if not isinstance(exc, auth.AuthFailed):
+                log.exception("websocket handshake failed unexpectedly")
+            self.client.send_message(error_message("auth", HandshakeFailedError()))
+            self.client.close()
+            return False
+        self._authenticated(result)
+        self.client.send_message(_auth_ok(message, result))
+        return True
+
+    async def _next_frame(self) -> str | None:
+        """The next text (or UTF-8 binary) frame; ``None`` once the peer is gone."""
+        message = await self.ws.receive()
+        if message["type"] == "websocket.disconnect":
+            return None
+        text = message.get("text")
+        if text is not None:
+            return str(text)
+        data = message.get("bytes") or b""
+        return data.decode("utf-8", "replace")
+
+    async def _drain_until_disconnect(self) -> None:
+        while await self._next_frame() is not None:
+            pass
+
+    def finish(self) -> None:
+        """Release everything the socket holds: registration, subscriptions, timers, lanes."""
+        self.client.disconnected()
+        self.hub.sockets.discard(self.client)
+        if self.hub.heartbeat is not None:
+            self.hub.heartbeat.remove(self.client)
+        if self.hub.limiter is not None:
+            self.hub.limiter.forget(self.client.id)
+        manager = self.hub.subscriptions()
+        if manager is not None:
+            manager.remove_client(self.client)
+        for lane in self.lanes.values():
+            lane.cancel()
+        if self._expiry is not None:
+            self._expiry.cancel()
+
+    # ------------------------------------------------------------------------------------- intake
+
+    async def on_frame(self, frame: str) -> None:
+        """The per-frame pipeline of spec §4.1."""
+        if self.hub.limiter is not None:
+            retry_after = self.hub.limiter.consume(self.client.id)
+            if retry_after is not None:
+                self.client.send_message(error_message("server", MessagesExceededError(retry_after)))
+                return
+        message = _decode_or_none(frame, invalid=_INVALID)
+        if message is _INVALID:
+            self.client.send_message(error_message("server", ParseError()))
+            return
+        if isinstance(message, dict) and message.get("type") == "auth":
+            await self.on_auth(message)
+            return
+        try:
+            validate(BASE, message)
+        except TidepoolError as exc:
+            self.client.send_message(error_message("server", exc))
+            return
+        if self.hub.heartbeat is not None:
+            self.hub.heartbeat.alive(self.client)
+        route = DISPATCH.get(message["type"])
+        if route is not None:
+            await route(self, message)
+
+    def in_lane(self, name: str, job: Job) -> None:
+        lane = self.lanes.get(name)
+        if lane is None:
+            lane = self.lanes[name] = Lane(self.hub.settings["WEBSOCKETS_SEND_QUEUE_LIMIT"])
+        if not lane.submit(self._guarded(job)):
+            self.client.send_message(error_message("server", MessagesExceededError(0)))
+
+    def _guarded(self, job: Job) -> Job:
+        async def run() -> None:
+            try:
+                await job()
+            except Exception:
+                log.exception("websocket handler failed")
+
+        return run
+
+    # --------------------------------------------------------------------------------------- auth
+
+    async def on_auth(self, message: dict[str, Any]) -> None:
+        """``auth`` on an open socket: a malformed one is ignored; a failed one drops to public (and closes
+        unless the mode is ``public``); a good one replaces the identity and keeps the subscriptions."""
+        if self._reauth is not None:
+            self._reauth.set()
+        if not credentials_valid(message):
+            return
+        uid = uid_of(message)
+        try:
+            result = await auth.from_message(self.hub.runtime, message, self.where)
+        except Exception as exc:
+            if not isinstance(exc, auth.AuthFailed):
+                log.exception("websocket re-authentication failed unexpectedly")
+            await self._drop_to_public()
+            self.client.send_message(error_message("auth", AuthFailedError(), uid))
+            if self.mode != "public":
+                self.client.close()
+            return
+        self._authenticated(result)
+        self.client.send_message(_auth_ok(message, result))
+
+    def _authenticated(self, result: auth.AuthResult) -> None:
+        self.client.access = result.access
+        self.client.expires_at = result.expires_at
+        if self._expiry is not None:
+            self._expiry.cancel()
+            self._expiry = None
+        if result.expires_at is not None:
+            self._expiry = asyncio.get_running_loop().create_task(self._expire(result.expires_at))
+
+    async def _drop_to_public(self) -> None:
+        if self._expiry is not None:
+            self._expiry.cancel()
+            self._expiry = None
+        self.client.expires_at = None
+        self.client.access = await auth.public_access(self.hub.runtime, self.where)
+
+    async def _expire(self, expires_at: float) -> None:
+        """At the JWT's ``exp``: public access, ``TOKEN_EXPIRED``, then ``AUTH_TIMEOUT`` + close unless the
+        client re-authenticates within ``WEBSOCKETS_REST_AUTH_TIMEOUT`` (or the mode is ``public``)."""
+        await asyncio.sleep(max(0.0, expires_at - time.time()))
+        self._expiry = None
+        self.client.expires_at = None
+        self.client.access = await auth.public_access(self.hub.runtime, self.where)
+        self.client.send_message(error_message("auth", TokenExpiredError()))
+        self._reauth = asyncio.Event()
+        try:
+            await asyncio.wait_for(self._reauth.wait(), self.hub.settings["WEBSOCKETS_REST_AUTH_TIMEOUT"])
+        except TimeoutError:
+            self.client.send_message(error_message("auth", AuthTimeoutError()))
+            if self.mode != "public":
+                self.client.close()
+        finally:
+            self._reauth = None
+
+
+_INVALID = object()
+
+
+def _decode_or_none(frame: str, invalid: Any = None) -> Any:
+    try:
+        return decode(frame)
+    except ValueError:
+        return invalid
+
+
+def _auth_ok(message: Mapping[str, Any], result: auth.AuthResult) -> dict[str, Any]:
+    """``{"type":"auth","status":"ok","uid"?,"refresh_token"?}`` in that key order."""
+    ok = reply("auth", uid_of(message), status="ok")
+    ok = {"type": "auth", "status": "ok", **{k: v for k, v in ok.items() if k == "uid"}}
+    if result.refresh_token is not None:
+        ok["refresh_token"] = result.refresh_token
+    return ok
