@@ -334,3 +334,51 @@ def test_default_limit_is_capped_by_query_limit_max(rd: Reader) -> None:
     higher_max = replace(ctx, settings=ctx.settings.with_overrides(QUERY_LIMIT_DEFAULT=2, QUERY_LIMIT_MAX=4))
     rows = rd.run(reader.read_by_query(higher_max, "posts", Query(fields=("id",))))
     assert [r["id"] for r in rows] == [1, 2]
+
+
+# -- kept plans -------------------------------------------------------------------------------------------------
+
+
+def test_repeated_reads_reuse_one_plan_and_stay_correct(rd: Reader) -> None:
+    from tidepool.services import plans
+
+    query = {"fields": ("id", "title", "comments.body"), "filter": {"status": {"_eq": "published"}}}
+    first = rd.query("posts", **query)
+    before = plans.size()
+    for _ in range(3):
+        assert rd.query("posts", **query) == first
+    assert plans.size() == before
+    other = rd.query("posts", fields=query["fields"], filter={"status": {"_eq": "draft"}})
+    assert [r["id"] for r in other] == [2, 5] and [r["id"] for r in first] == [1, 3]
+    assert [r["id"] for r in rd.many("posts", [3, 1], fields=("id",))] == [1, 3]
+    assert [r["id"] for r in rd.many("posts", [5, 4, 2], fields=("id",))] == [2, 4, 5]
+
+
+def test_kept_plans_never_cross_callers(rd: Reader) -> None:
+    narrow = access(can_read("posts", ["id", "title"]))
+    wide = access(can_read("posts"))
+    ruled = access(can_read("posts", None, {"status": {"_eq": "draft"}}))
+    assert rd.query("posts", narrow, limit=1) == [{"id": 1, "title": "Hello world"}]
+    assert list(rd.query("posts", wide, limit=1)[0]) == ["id", "title", "status", "views", "price", "author", "editor"]
+    assert [r["id"] for r in rd.query("posts", ruled, fields=("id",))] == [2, 5]
+    assert [r["id"] for r in rd.query("posts", wide, fields=("id",))] == [1, 2, 3, 4, 5]
+    assert rd.query("posts", narrow, fields=("id",), limit=1) == [{"id": 1}]
+    with pytest.raises(ForbiddenError):
+        rd.query("posts", narrow, fields=("views",))
+
+
+def test_a_schema_change_is_seen_by_the_next_read(rd: Reader) -> None:
+    import sqlalchemy as sa
+
+    runtime = rd.server.runtime
+
+    async def ddl(statement: str) -> None:
+        async with runtime.engine.begin() as conn:
+            await conn.execute(sa.text(statement))
+        await runtime.schemas.reload()
+
+    rd.run(ddl("CREATE TABLE notes (id INTEGER PRIMARY KEY, body VARCHAR(20))"))
+    rd.run(ddl("INSERT INTO notes (id, body) VALUES (1, 'x')"))
+    assert rd.query("notes") == [{"id": 1, "body": "x"}]
+    rd.run(ddl("ALTER TABLE notes ADD COLUMN extra VARCHAR(20)"))
+    assert rd.query("notes") == [{"id": 1, "body": "x", "extra": None}]

@@ -47,14 +47,16 @@ def _as_datetime(value: Any) -> dt.datetime:
 
 
 def timestamp(value: Any) -> str:
+    # ``isoformat`` (C) rather than ``strftime``: several times faster per value, milliseconds truncated as
+    # before, and the year always four digits as JavaScript's ``toISOString`` writes it.
     moment = _as_datetime(value)
     if moment.tzinfo is not None:
         moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
-    return f"{moment:%Y-%m-%dT%H:%M:%S}.{moment.microsecond // 1000:03d}Z"
+    return moment.isoformat(timespec="milliseconds") + "Z"
 
 
 def date_time(value: Any) -> str:
-    return f"{_as_datetime(value):%Y-%m-%dT%H:%M:%S}"
+    return _as_datetime(value).replace(tzinfo=None).isoformat(timespec="seconds")
 
 
 def date(value: Any) -> str:

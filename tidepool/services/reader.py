@@ -4,6 +4,13 @@
 A read is planned first (``query.fields.plan``: names resolved, permissions checked, nothing executed), then
 run as one SELECT for the root and one per relational branch per level (``query.relations``), so the number
 of statements depends on the shape of the query and never on the number of rows.
+
+Planning costs more CPU than running a small read (building SQLAlchemy constructs and their cache keys), and
+the same reads come back again and again (a client polling a list, every subscriber of a collection). So a
+finished plan, statements included, is kept in ``tidepool.services.plans`` under everything it depends on:
+the schema overview (by identity: a reload builds a new one), the dialect, the caller's read permissions, the
+query and the default limit. The only values bound per run are keys (``:keys``); every other client value is
+already a bound parameter inside the kept statements.
 """
 
 from __future__ import annotations
@@ -15,26 +22,27 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tidepool.errors import ForbiddenError
-from tidepool.query.aggregate import aggregate_statement, plan_aggregate
-from tidepool.query.compile import Condition, Level, page_window
+from tidepool.query.aggregate import AggregatePlan, aggregate_statement, plan_aggregate
+from tidepool.query.compile import Level, page_window
 from tidepool.query.fields import plan
 from tidepool.query.model import Query
 from tidepool.query.relations import (
+    KEYS,
     Fetched,
     Item,
+    Step,
     Window,
     empty_branch,
     fetched,
-    level_statement,
+    keys_in,
     m2o_keys,
-    m2o_statement,
     merge_m2o,
     merge_o2m,
     o2m_keys,
-    o2m_statement,
-    projection,
+    read_steps,
     where,
 )
+from tidepool.services import plans
 from tidepool.services.base import ServiceContext
 
 META_KEYS = ("total_count", "filter_count")
@@ -54,7 +62,9 @@ def _default_limit(ctx: ServiceContext) -> int:
 
 async def read_by_query(ctx: ServiceContext, collection: str, query: Query) -> list[Item]:
     """Items matching ``query`` as the caller may see them (or aggregate rows when the query aggregates)."""
-    return await _read(ctx, _level(ctx, collection), query)
+    if query.aggregate or query.group_by:
+        return await _aggregate(ctx, collection, query)
+    return await _read(ctx, collection, query, None)
 
 
 async def read_many(ctx: ServiceContext, collection: str, keys: Sequence[Any], query: Query) -> list[Item]:
@@ -64,8 +74,12 @@ async def read_many(ctx: ServiceContext, collection: str, keys: Sequence[Any], q
     if not typed:
         return []
     if query.limit is None:
-        query = query.replace(limit=len(typed))
-    return await _read(ctx, level, query, level.column(level.pk).in_(typed))
+        # ``pk IN keys`` never yields more than len(keys) rows, so "all" is the same read and one plan serves
+        # every number of keys; only a page needs the real number (its offset is counted in limits).
+        query = query.replace(limit=len(typed) if query.page is not None else -1)
+    if query.aggregate or query.group_by:
+        return await _aggregate(ctx, collection, query, typed)
+    return await _read(ctx, collection, query, typed)
 
 
 async def read_one(ctx: ServiceContext, collection: str, key: Any, query: Query) -> Item:
@@ -83,65 +97,89 @@ async def read_meta(ctx: ServiceContext, collection: str, query: Query, wanted: 
     keys = [k for k in META_KEYS if k in names or "*" in names]
     if not keys:
         return {}
-    level = _level(ctx, collection)
-    matching = where(level, query.filter, query.search)
-    filtered = sa.func.count() if matching is None else sa.func.count(sa.case((matching, sa.literal(1))))
-    stmt = sa.select(sa.func.count(), filtered).select_from(level.table)
-    visible = level.row_condition()
-    if visible is not None:
-        stmt = stmt.where(visible)
+    key = plans.key(ctx, "meta", collection, query)
+    stmt = plans.get(ctx, key)
+    if stmt is None:
+        stmt = plans.put(ctx, key, _meta_statement(_level(ctx, collection), query))
     async with ctx.connection() as conn:
         row = (await conn.execute(stmt)).one()
     counts = {"total_count": int(row[0]), "filter_count": int(row[1])}
     return {k: counts[k] for k in keys}
 
 
-async def _read(ctx: ServiceContext, level: Level, query: Query, *extra: Condition) -> list[Item]:
-    limit, offset = page_window(query.limit, query.offset, query.page, _default_limit(ctx))
-    if query.aggregate or query.group_by:
-        return await _aggregate(ctx, level, query, limit, offset, extra)
-    node = plan(level, query.fields, alias=query.alias, deep=query.deep, backlink=query.backlink)
-    proj = projection(node)
-    stmt = level_statement(
-        proj, filter=query.filter, search=query.search, sort=query.sort, window=Window(limit, offset), extra=extra
-    )
+def _meta_statement(level: Level, query: Query) -> sa.Select[int, int]:
+    matching = where(level, query.filter, query.search)
+    filtered = sa.func.count() if matching is None else sa.func.count(sa.case((matching, sa.literal(1))))
+    stmt = sa.select(sa.func.count(), filtered).select_from(level.table)
+    visible = level.row_condition()
+    return stmt if visible is None else stmt.where(visible)
+
+
+async def _read(ctx: ServiceContext, collection: str, query: Query, keys: list[Any] | None) -> list[Item]:
+    default_limit = _default_limit(ctx)
+    cache_key = plans.key(ctx, "read" if keys is None else "keys", collection, query, default_limit)
+    steps = plans.get(ctx, cache_key)
+    if steps is None:
+        steps = plans.put(ctx, cache_key, _plan_read(ctx, collection, query, keys is not None, default_limit))
     async with ctx.connection() as conn:
-        root = fetched(proj, (await conn.execute(stmt)).all())
-        await _fetch_branches(conn, root, _default_limit(ctx))
+        params = None if keys is None else {KEYS: keys}
+        root = fetched(steps.proj, (await conn.execute(steps.stmt, params)).all())
+        await _fetch_branches(conn, root, steps)
     return root.items
 
 
-async def _fetch_branches(conn: AsyncConnection, parent: Fetched, default_limit: int) -> None:
+def _plan_read(ctx: ServiceContext, collection: str, query: Query, keyed: bool, default_limit: int) -> Step:
+    level = _level(ctx, collection)
+    limit, offset = page_window(query.limit, query.offset, query.page, default_limit)
+    node = plan(level, query.fields, alias=query.alias, deep=query.deep, backlink=query.backlink)
+    return read_steps(
+        node,
+        filter=query.filter,
+        search=query.search,
+        sort=query.sort,
+        window=Window(limit, offset),
+        keyed=keyed,
+        default_limit=default_limit,
+    )
+
+
+async def _fetch_branches(conn: AsyncConnection, parent: Fetched, step: Step) -> None:
     """One statement per branch for all parents at once, then the same one level down."""
-    for branch in parent.proj.node.branches:
+    for branch, child_step in step.children:
+        keys = m2o_keys(parent, branch) if branch.kind == "m2o" else o2m_keys(parent, branch)
+        if not keys:
+            empty_branch(parent, branch, child_step.proj)  # m2o values stay null, o2m lists are empty
+            continue
+        rows = (await conn.execute(child_step.stmt, {KEYS: list(keys)})).all()
+        child = fetched(child_step.proj, rows)
+        await _fetch_branches(conn, child, child_step)
         if branch.kind == "m2o":
-            keys = m2o_keys(parent, branch)
-            if not keys:
-                continue  # every value stays null
-            proj = projection(branch.node)
-            child = fetched(proj, (await conn.execute(m2o_statement(branch, proj, keys))).all())
-            await _fetch_branches(conn, child, default_limit)
             merge_m2o(parent, branch, child)
         else:
-            keys = o2m_keys(parent, branch)
-            if not keys:
-                empty_branch(parent, branch)
-                continue
-            proj = projection(branch.node, branch.relation.field)
-            child = fetched(proj, (await conn.execute(o2m_statement(branch, proj, keys, default_limit))).all())
-            await _fetch_branches(conn, child, default_limit)
             merge_o2m(parent, branch, child)
 
 
-async def _aggregate(
-    ctx: ServiceContext, level: Level, query: Query, limit: int, offset: int, extra: Sequence[Condition]
-) -> list[Item]:
-    agg = plan_aggregate(level, query.aggregate, query.group_by)
-    condition = where(level, query.filter, query.search, *extra)
-    stmt = aggregate_statement(level, agg, condition, query.sort, limit, offset)
+async def _aggregate(ctx: ServiceContext, collection: str, query: Query, keys: list[Any] | None = None) -> list[Item]:
+    default_limit = _default_limit(ctx)
+    cache_key = plans.key(ctx, "aggregate" if keys is None else "aggregate-keys", collection, query, default_limit)
+    planned = plans.get(ctx, cache_key)
+    if planned is None:
+        planned = plans.put(ctx, cache_key, _plan_aggregate(ctx, collection, query, keys is not None, default_limit))
+    agg, stmt = planned
     async with ctx.connection() as conn:
-        rows = (await conn.execute(stmt)).all()
+        rows = (await conn.execute(stmt, None if keys is None else {KEYS: keys})).all()
     return [agg.shape(row) for row in rows]
+
+
+def _plan_aggregate(
+    ctx: ServiceContext, collection: str, query: Query, keyed: bool, default_limit: int
+) -> tuple[AggregatePlan, sa.Select[Any]]:
+    level = _level(ctx, collection)
+    limit, offset = page_window(query.limit, query.offset, query.page, default_limit)
+    agg = plan_aggregate(level, query.aggregate, query.group_by)
+    extra = keys_in(level.column(level.pk)) if keyed else None
+    condition = where(level, query.filter, query.search, extra)
+    return agg, aggregate_statement(level, agg, condition, query.sort, limit, offset)
 
 
 _INTEGER_KEYS = frozenset({"integer", "bigInteger"})
