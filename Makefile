@@ -21,10 +21,15 @@ install: $(STAMP) ## create .venv and install everything (pinned)
 run: $(STAMP) ## start the server on SQLite (./data/tidepool.db) with a ready admin
 	EXAMPLES_ENABLED=$${EXAMPLES_ENABLED:-true} $(BIN)/tidepool start
 
+# The suites that touch SQL run again on PostgreSQL and MariaDB (scratch databases on the local servers),
+# including the multi-process Redis fan-out, which needs a shared server database.
+ENGINE_SUITES := tests/query tests/http tests/db tests/services tests/realtime/test_subscriptions.py \
+	tests/realtime/test_subscriptions_redis.py tests/realtime/test_subscriptions_cost.py
+
 test: $(STAMP) ## the whole suite: SQLite, then the database suites on PostgreSQL and MariaDB
 	$(BIN)/pytest -q -p no:cacheprovider
-	TIDEPOOL_TEST_DB=pg $(BIN)/pytest -q -p no:cacheprovider -m "not node and not browser" tests/query tests/http
-	TIDEPOOL_TEST_DB=mysql $(BIN)/pytest -q -p no:cacheprovider -m "not node and not browser" tests/query tests/http
+	TIDEPOOL_TEST_DB=pg $(BIN)/pytest -q -p no:cacheprovider $(ENGINE_SUITES)
+	TIDEPOOL_TEST_DB=mysql $(BIN)/pytest -q -p no:cacheprovider $(ENGINE_SUITES)
 
 test-sqlite: $(STAMP) ## only the SQLite run
 	$(BIN)/pytest -q
