@@ -11,6 +11,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 from tidepool.config import Settings
 from tidepool.errors import RouteNotFoundError, TidepoolError
@@ -19,6 +20,36 @@ from tidepool.http.routes import build_routes
 from tidepool.runtime import Runtime, open_runtime
 
 log = logging.getLogger("tidepool")
+
+
+class TidepoolApp(Starlette):
+    """Starlette, with the WebSocket endpoint's sockets handed over before the router and middleware.
+
+    A WebSocket connection's ASGI call lasts as long as the socket; every layer it passes through keeps a
+    suspended coroutine frame for that whole time (about 4.7 KB per socket through Starlette's stack). So a
+    ``websocket`` scope on ``WEBSOCKETS_REST_PATH`` goes straight to ``serve_websocket``; HTTP, lifespan and
+    any other path take Starlette's usual way, unchanged.
+    """
+
+    websocket_path: str | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket" and _route_path(scope) == self.websocket_path:
+            from tidepool.realtime.endpoint import serve_websocket
+
+            scope["app"] = self
+            await serve_websocket(self, scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+
+def _route_path(scope: Scope) -> str:
+    """The path below ``root_path`` (as Starlette's router matches it)."""
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
+    if root and path.startswith(root) and path[len(root) : len(root) + 1] == "/":
+        return path[len(root) :]
+    return path
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -30,7 +61,7 @@ def create_app(settings: Settings) -> Starlette:
             async with _started_services(app, runtime):
                 yield
 
-    app = Starlette(
+    app = TidepoolApp(
         routes=build_routes(settings),
         lifespan=lifespan,
         exception_handlers={
@@ -40,6 +71,8 @@ def create_app(settings: Settings) -> Starlette:
         },
     )
     app.state.settings = settings
+    if settings["WEBSOCKETS_ENABLED"] and settings["WEBSOCKETS_REST_ENABLED"]:
+        app.websocket_path = settings["WEBSOCKETS_REST_PATH"]
     return app
 
 

@@ -1,7 +1,8 @@
 """One WebSocket connection: who it is, what it may do, and a send path that never blocks anyone.
 
 Every frame for a client goes through ``Client.send``, which only appends to this client's bounded queue;
-one writer task per socket drains it onto the wire. So a reader that stops reading fills its own queue
+a writer task, started by the first queued frame and ended once the queue is empty, drains it onto the wire
+(an idle socket holds neither a queue nor a task). So a reader that stops reading fills its own queue
 and nothing else: when the queue exceeds ``WEBSOCKETS_SEND_QUEUE_LIMIT`` frames (or its byte cap) the
 client is dropped with close code 1008 "send queue overflow", and the dispatcher that fans an event out to
 thousands of sockets is never delayed by one of them.
@@ -21,8 +22,8 @@ status code (clients see 1005); ``close()`` without a code does the same.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
-import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from typing import Any
@@ -37,16 +38,40 @@ AsgiSend = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 OVERFLOW_CLOSE_CODE = 1008
 OVERFLOW_CLOSE_REASON = "send queue overflow"
 _CLOSE_GRACE = 2.0  # seconds a close frame may wait for a stalled socket before the transport is dropped
+_NUMBERS = itertools.count(1)  # ``Client.id``: short, unique in the process, cheaper than a uuid
 
 
 class _Close:
+    __slots__ = ("code", "reason")
+
     def __init__(self, code: int | None, reason: str) -> None:
         self.code = code
         self.reason = reason
 
 
 class Client:
-    """A connected socket. ``id`` is internal (logs, rate-limit key) and never sent to the client."""
+    """A connected socket. ``id`` is internal (logs, rate-limit key) and never sent to the client.
+
+    Slotted, and holding no asyncio object while idle: tens of thousands of these live at once.
+    """
+
+    __slots__ = (
+        "id",
+        "access",
+        "closed",
+        "expires_at",
+        "on_finished",
+        "_asgi_send",
+        "_queue_limit",
+        "_byte_limit",
+        "_frames",
+        "_bytes",
+        "_overflowed",
+        "_frame_gap",
+        "_last_sent",
+        "_writer",
+        "_done",
+    )
 
     def __init__(
         self,
@@ -56,27 +81,33 @@ class Client:
         queue_limit: int,
         byte_limit: int,
         frame_gap: float = 0.0,
+        on_finished: Callable[[], None] | None = None,
     ) -> None:
-        self.id = str(uuid.uuid4())
+        self.id = f"ws{next(_NUMBERS)}"
         self.access = access
         self.closed = False
         self.expires_at: float | None = None  # unix time the current JWT expires; None = never
-        self.finished = asyncio.Event()  # set once the socket is done (closed, overflowed or disconnected)
+        self.on_finished = on_finished  # called once when the socket is done (closed, overflowed, disconnected)
         self._asgi_send = asgi_send
         self._queue_limit = max(1, queue_limit)
         self._byte_limit = max(1, byte_limit)
-        self._frames: deque[str | _Close] = deque()
+        self._frames: deque[str | _Close] | None = None  # only while frames wait
         self._bytes = 0
-        self._wakeup = asyncio.Event()
         self._overflowed = False
         self._frame_gap = frame_gap
         self._last_sent = 0.0
-        self._writer = asyncio.get_running_loop().create_task(self._write_loop(), name=f"ws-writer-{self.id}")
+        self._writer: asyncio.Task[None] | None = None  # only while frames wait
+        self._done = False
 
     @property
     def accountability(self) -> Accountability:
         """Who is asking; always the accountability of ``access``, so the two cannot disagree."""
         return self.access.accountability
+
+    @property
+    def finished(self) -> bool:
+        """True once the socket is done: its close went out, it overflowed, or the peer went away."""
+        return self._done
 
     # ---------------------------------------------------------------------------------------- sending
 
@@ -85,12 +116,11 @@ class Client:
         if self.closed:
             return
         text = frame.decode() if isinstance(frame, bytes) else frame
-        if len(self._frames) >= self._queue_limit or self._bytes + len(text) > self._byte_limit:
+        if self.queued >= self._queue_limit or self._bytes + len(text) > self._byte_limit:
             self._overflow()
             return
-        self._frames.append(text)
         self._bytes += len(text)
-        self._wakeup.set()
+        self._enqueue(text)
 
     def send_message(self, message: Mapping[str, Any]) -> None:
         self.send(encode(message))
@@ -100,22 +130,30 @@ class Client:
         if self.closed:
             return
         self.closed = True
-        self._frames.append(_Close(code, reason))
-        self._wakeup.set()
+        self._enqueue(_Close(code, reason))
 
     @property
     def queued(self) -> int:
         """Frames waiting to be written (for tests and metrics)."""
-        return len(self._frames)
+        return 0 if self._frames is None else len(self._frames)
+
+    def _enqueue(self, item: str | _Close) -> None:
+        """Append, and start a writer if none is running: an idle socket has neither queue nor task."""
+        if self._frames is None:
+            self._frames = deque()
+        self._frames.append(item)
+        if self._writer is None:
+            self._writer = asyncio.get_running_loop().create_task(self._write_queued())
 
     def _overflow(self) -> None:
         """The peer stopped reading: drop its frames and close it without waiting for the stuck writer."""
-        log.warning("websocket %s dropped: send queue overflow (%d frames queued)", self.id, len(self._frames))
+        log.warning("websocket %s dropped: send queue overflow (%d frames queued)", self.id, self.queued)
         self.closed = True
         self._overflowed = True
-        self._frames.clear()
+        self._frames = None
         self._bytes = 0
-        self._writer.cancel()
+        if self._writer is not None:
+            self._writer.cancel()
         asyncio.get_running_loop().create_task(self._send_close_with_grace(OVERFLOW_CLOSE_CODE, OVERFLOW_CLOSE_REASON))
 
     async def _send_close_with_grace(self, code: int | None, reason: str) -> None:
@@ -124,33 +162,32 @@ class Client:
         except Exception:
             pass
         finally:
-            self.finished.set()
+            self._finish()
 
     async def _raw_close(self, code: int | None, reason: str) -> None:
         await self._asgi_send({"type": "websocket.close", "code": code, "reason": reason})
 
-    async def _write_loop(self) -> None:
+    async def _write_queued(self) -> None:
+        """Drain the queue onto the wire, then end: the next ``send`` starts a new writer."""
         try:
-            while True:
-                if not self._frames:
-                    self._wakeup.clear()
-                    await self._wakeup.wait()
-                    continue
+            while self._frames:
                 item = self._frames.popleft()
                 if isinstance(item, _Close):
                     await asyncio.wait_for(self._raw_close(item.code, item.reason), _CLOSE_GRACE)
+                    self._finish()
                     return
                 self._bytes -= len(item)
                 await self._pace()
                 await self._asgi_send({"type": "websocket.send", "text": item})
                 self._last_sent = asyncio.get_running_loop().time()
+            self._frames = None
         except asyncio.CancelledError:
             raise
         except Exception:  # the peer went away mid-write: nothing left to deliver
             self.closed = True
+            self._finish()
         finally:
-            if not self._overflowed:  # on overflow, the close task sets ``finished`` once its close is out
-                self.finished.set()
+            self._writer = None
 
     async def _pace(self) -> None:
         """Wait until ``frame_gap`` has passed since the previous frame (see the module docstring)."""
@@ -158,14 +195,21 @@ class Client:
         if wait > 0:
             await asyncio.sleep(wait)
 
+    def _finish(self) -> None:
+        if self._done:
+            return
+        self._done = True
+        if self.on_finished is not None:
+            self.on_finished()
+
     def disconnected(self) -> None:
         """The peer closed (or the transport failed): stop writing and release everything."""
         self.closed = True
-        self._frames.clear()
+        self._frames = None
         self._bytes = 0
-        if not self._writer.done():
+        if self._writer is not None:
             self._writer.cancel()
-        self.finished.set()
+        self._finish()
 
     def __repr__(self) -> str:
         return f"<Client {self.id} user={self.accountability.user}>"

@@ -15,7 +15,9 @@ here, so the old import paths keep working):
 
 from __future__ import annotations
 
+from starlette.applications import Starlette
 from starlette.routing import BaseRoute, WebSocketRoute
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from tidepool.config import Settings
@@ -28,34 +30,56 @@ from tidepool.realtime.upgrade import Where, deny, origin_allowed, upgrade_auth,
 
 
 def build_routes(settings: Settings) -> list[BaseRoute]:
+    """The router's route: reached only when the app is mounted behind something else (``serve_websocket``
+    is the usual way in, see ``tidepool.app``)."""
     if not (settings["WEBSOCKETS_ENABLED"] and settings["WEBSOCKETS_REST_ENABLED"]):
         return []
     return [WebSocketRoute(settings["WEBSOCKETS_REST_PATH"], websocket_endpoint)]
 
 
 async def websocket_endpoint(ws: WebSocket) -> None:
-    hub: WebSocketHub = ws.app.state.websocket
-    if not hub.has_room():
-        await deny(ws, 403)
+    await serve_websocket(ws.app, ws.scope, ws.receive, ws.send)
+
+
+async def serve_websocket(app: Starlette, scope: Scope, receive: Receive, send: Send) -> None:
+    """One socket from upgrade to close, as a bare ASGI call.
+
+    The app dispatches the WebSocket path here directly, ahead of Starlette's router and middleware: each
+    of their coroutine frames would otherwise stay suspended (and resident) for the socket's whole life.
+    Only the upgrade checks use a Starlette ``WebSocket`` (headers, cookies, denial responses); it is gone
+    once the socket is accepted, and the session reads and writes through the raw ASGI callables.
+    """
+    hub: WebSocketHub = app.state.websocket
+    opened = await _upgrade(WebSocket(scope, receive, send), hub)
+    if opened is None:
         return
-    if not origin_allowed(ws.headers.get("origin"), ws.headers.get("host"), hub.settings):
-        await deny(ws, 403)
-        return
-    hub.reserved += 1
-    try:
-        pre_auth = await upgrade_auth(ws, hub)
-    except auth.AuthFailed:
-        await deny(ws, 401)
-        return
-    finally:
-        hub.reserved -= 1
-    await ws.accept()
-    session = Session(ws, hub, where_of(ws))
+    pre_auth, where = opened
+    session = Session(receive, send, hub, where)
     hub.sockets.add(session.client)
     try:
         await session.run(pre_auth)
     finally:
         session.finish()
+
+
+async def _upgrade(ws: WebSocket, hub: WebSocketHub) -> tuple[auth.AuthResult | None, Where] | None:
+    """The checks of spec §2, then accept: (upgrade auth, where) or ``None`` once refused."""
+    if not hub.has_room():
+        await deny(ws, 403)
+        return None
+    if not origin_allowed(ws.headers.get("origin"), ws.headers.get("host"), hub.settings):
+        await deny(ws, 403)
+        return None
+    hub.reserved += 1
+    try:
+        pre_auth = await upgrade_auth(ws, hub)
+    except auth.AuthFailed:
+        await deny(ws, 401)
+        return None
+    finally:
+        hub.reserved -= 1
+    await ws.accept()
+    return pre_auth, where_of(ws)
 
 
 __all__ = [
@@ -68,6 +92,7 @@ __all__ = [
     "WebSocketHub",
     "build_routes",
     "origin_allowed",
+    "serve_websocket",
     "websocket_endpoint",
     "websocket_service",
 ]

@@ -14,18 +14,15 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from typing import Any
-
-from starlette.websockets import WebSocket
 
 from tidepool.context import Access, Accountability
 from tidepool.errors import TidepoolError, TokenExpiredError
 from tidepool.realtime import auth
-from tidepool.realtime.connection import Client
+from tidepool.realtime.connection import AsgiSend, Client
 from tidepool.realtime.handlers import DISPATCH
 from tidepool.realtime.hub import WebSocketHub
 from tidepool.realtime.lanes import Job, Lane
@@ -47,47 +44,67 @@ from tidepool.realtime.upgrade import Where
 
 log = logging.getLogger("tidepool.realtime")
 
+AsgiReceive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+
 
 class Session:
-    """One accepted socket: its ``Client``, its auth state and the intake pipeline."""
+    """One accepted socket: its ``Client``, its auth state and the intake pipeline.
 
-    def __init__(self, ws: WebSocket, hub: WebSocketHub, where: Where) -> None:
-        self.ws = ws
+    Slotted and lean: the reader runs in the connection's own ASGI task (no extra task per socket), lanes
+    exist only while they have work, and the token expiry is a loop timer until it fires.
+    """
+
+    __slots__ = ("receive", "hub", "where", "mode", "client", "lanes", "registered", "_expiry", "_reauth", "_reader")
+
+    def __init__(self, receive: AsgiReceive, send: AsgiSend, hub: WebSocketHub, where: Where) -> None:
+        self.receive = receive
         self.hub = hub
         self.where = where
         self.mode: str = hub.settings["WEBSOCKETS_REST_AUTH"]
         self.client = Client(
-            ws.send,
+            send,
             Access(Accountability.public(**where)),
             queue_limit=hub.settings["WEBSOCKETS_SEND_QUEUE_LIMIT"],
             byte_limit=hub.settings["WEBSOCKETS_SEND_QUEUE_BYTES"],
             frame_gap=hub.settings["WEBSOCKETS_FRAME_GAP_MS"] / 1000,
+            on_finished=self._stop_reading,
         )
-        self.lanes: dict[str, Lane] = {}
+        self.lanes: dict[str, Lane] | None = None  # only while some lane has work
         self.registered = False
-        self._expiry: asyncio.Task[None] | None = None
+        self._expiry: asyncio.TimerHandle | asyncio.Task[None] | None = None
         self._reauth: asyncio.Event | None = None
+        self._reader: asyncio.Task[Any] | None = None  # the task running ``run`` while it reads
 
     # ------------------------------------------------------------------------------------ lifecycle
 
     async def run(self, pre_auth: auth.AuthResult | None) -> None:
-        reader = asyncio.get_running_loop().create_task(self._read(pre_auth))
-        finished = asyncio.get_running_loop().create_task(self.client.finished.wait())
-        try:
-            await asyncio.wait({reader, finished}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in (reader, finished):
-                task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await reader
+        """Read frames in the calling task until the peer goes away or the client is finished.
 
-    async def _read(self, pre_auth: auth.AuthResult | None) -> None:
-        if not await self._open(pre_auth):
-            await self._drain_until_disconnect()
-            return
-        while (frame := await self._next_frame()) is not None:
-            if not self.client.closed:
-                await self.on_frame(frame)
+        A finished client (closed by us, overflowed) interrupts the read by cancelling this task; that
+        cancellation is ours and is absorbed here, any other one propagates.
+        """
+        task = asyncio.current_task()
+        self._reader = task
+        try:
+            if not await self._open(pre_auth):
+                await self._drain_until_disconnect()
+                return
+            # The loop awaits ``receive`` itself: a helper coroutine would be one more frame kept per socket.
+            while (message := await self.receive())["type"] != "websocket.disconnect":
+                if not self.client.closed:
+                    await self.on_frame(_text_of(message))
+        except asyncio.CancelledError:
+            if task is None or not self.client.finished or task.uncancel() > 0:
+                raise
+        except Exception:
+            log.debug("websocket %s: reading ended with an error", self.client.id, exc_info=True)
+        finally:
+            self._reader = None
+
+    def _stop_reading(self) -> None:
+        """``Client.on_finished``: the socket is done, so stop waiting for its frames."""
+        if self._reader is not None:
+            self._reader.cancel()
 
     async def _open(self, pre_auth: auth.AuthResult | None) -> bool:
         """Bring the socket to the open state according to the auth mode; False if it was refused."""
@@ -127,14 +144,8 @@ class Session:
 
     async def _next_frame(self) -> str | None:
         """The next text (or UTF-8 binary) frame; ``None`` once the peer is gone."""
-        message = await self.ws.receive()
-        if message["type"] == "websocket.disconnect":
-            return None
-        text = message.get("text")
-        if text is not None:
-            return str(text)
-        data = message.get("bytes") or b""
-        return data.decode("utf-8", "replace")
+        message = await self.receive()
+        return None if message["type"] == "websocket.disconnect" else _text_of(message)
 
     async def _drain_until_disconnect(self) -> None:
         while await self._next_frame() is not None:
@@ -151,8 +162,9 @@ class Session:
         manager = self.hub.subscriptions()
         if manager is not None:
             manager.remove_client(self.client)
-        for lane in self.lanes.values():
+        for lane in list((self.lanes or {}).values()):
             lane.cancel()
+        self.lanes = None
         if self._expiry is not None:
             self._expiry.cancel()
 
@@ -184,11 +196,23 @@ class Session:
             await route(self, message)
 
     def in_lane(self, name: str, job: Job) -> None:
+        if self.lanes is None:
+            self.lanes = {}
         lane = self.lanes.get(name)
         if lane is None:
-            lane = self.lanes[name] = Lane(self.hub.settings["WEBSOCKETS_SEND_QUEUE_LIMIT"])
+            lane = self.lanes[name] = Lane(self.hub.settings["WEBSOCKETS_SEND_QUEUE_LIMIT"], self._lane_idle)
         if not lane.submit(self._guarded(job)):
             self.client.send_message(error_message("server", MessagesExceededError(0)))
+
+    def _lane_idle(self, lane: Lane) -> None:
+        """A lane ran out of work: forget it (the next job of its kind starts a fresh one)."""
+        if self.lanes is None:
+            return
+        for name, held in list(self.lanes.items()):
+            if held is lane:
+                del self.lanes[name]
+        if not self.lanes:
+            self.lanes = None
 
     def _guarded(self, job: Job) -> Job:
         async def run() -> None:
@@ -229,7 +253,12 @@ class Session:
             self._expiry.cancel()
             self._expiry = None
         if result.expires_at is not None:
-            self._expiry = asyncio.get_running_loop().create_task(self._expire(result.expires_at))
+            delay = max(0.0, result.expires_at - time.time())
+            self._expiry = asyncio.get_running_loop().call_later(delay, self._start_expiry)
+
+    def _start_expiry(self) -> None:
+        """The JWT's ``exp`` has come: only now does the expiry need a task (it awaits a re-auth)."""
+        self._expiry = asyncio.get_running_loop().create_task(self._expire())
 
     async def _drop_to_public(self) -> None:
         if self._expiry is not None:
@@ -238,10 +267,9 @@ class Session:
         self.client.expires_at = None
         self.client.access = await auth.public_access(self.hub.runtime, self.where)
 
-    async def _expire(self, expires_at: float) -> None:
+    async def _expire(self) -> None:
         """At the JWT's ``exp``: public access, ``TOKEN_EXPIRED``, then ``AUTH_TIMEOUT`` + close unless the
         client re-authenticates within ``WEBSOCKETS_REST_AUTH_TIMEOUT`` (or the mode is ``public``)."""
-        await asyncio.sleep(max(0.0, expires_at - time.time()))
         self._expiry = None
         self.client.expires_at = None
         self.client.access = await auth.public_access(self.hub.runtime, self.where)
@@ -258,6 +286,15 @@ class Session:
 
 
 _INVALID = object()
+
+
+def _text_of(message: Mapping[str, Any]) -> str:
+    """A ``websocket.receive`` message's text (a binary frame is read as UTF-8)."""
+    text = message.get("text")
+    if text is not None:
+        return str(text)
+    data: bytes = message.get("bytes") or b""
+    return data.decode("utf-8", "replace")
 
 
 def _decode_or_none(frame: str, invalid: Any = None) -> Any:

@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
+import weakref
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
@@ -89,21 +91,49 @@ class Outgoing:
         return head + data + self.meta + sub.uid_bytes + b',"seq":' + str(self.seq).encode() + b"}"
 
 
-@dataclass(eq=False)
+class Shape:
+    """What identical subscriptions share: the sanitized query, its event form and their grouping key.
+
+    Interned per manager by the exact query, so 10,000 sockets subscribed the same way hold one ``Shape``
+    (queries are frozen; nothing downstream mutates them). Weakly referenced: it goes with its last user.
+    """
+
+    __slots__ = ("query", "event_query", "query_key", "__weakref__")
+
+    def __init__(self, collection: str, query: Query) -> None:
+        self.query = query  # as sanitized, for the init read
+        self.event_query = query.replace(**_INIT_ONLY)  # events are read without limit/offset/page/sort
+        self.query_key = _query_key(collection, self.event_query)
+
+
+@dataclass(eq=False, slots=True)
 class Subscription:
     client: Subscriber
     collection: str
-    query: Query  # as sanitized, for the init read
-    event_query: Query  # the query events are read with: no limit/offset/page/sort
+    shape: Shape
     uid: str | None = None
     event: str | None = None
     item: str | None = None
     item_raw: Any = None  # the item as sent (for the init read)
     from_seq: int = 0
-    pending: list[Outgoing] | None = field(default_factory=list)
-    snapshot_keys: set[str] = field(default_factory=set)
+    pending: list[Outgoing] | None = field(default_factory=list)  # events buffered during the init read
+    # Keys the client holds from ``init`` and may still see a ``create`` of (see the module docstring);
+    # ``None`` once there are none. Immutable and interned, so identical snapshots share one set.
+    snapshot_keys: frozenset[str] | None = None
     removed: bool = False
-    query_key: bytes = b""
+    number: int = 0  # registration number: order within the collection
+
+    @property
+    def query(self) -> Query:
+        return self.shape.query
+
+    @property
+    def event_query(self) -> Query:
+        return self.shape.event_query
+
+    @property
+    def query_key(self) -> bytes:
+        return self.shape.query_key
 
     @property
     def uid_bytes(self) -> bytes:
@@ -127,19 +157,37 @@ class Subscription:
 
     def _send(self, out: Outgoing) -> None:
         items = out.items
-        if out.event == "create" and self.snapshot_keys:
-            items = tuple(i for i in items if i[0] not in self.snapshot_keys)
-            self.snapshot_keys.difference_update(key for key, _ in out.items)
-        elif out.event == "delete":
-            self.snapshot_keys.difference_update(key for key, _ in out.items)
+        held = self.snapshot_keys
+        if held is not None and out.event in _FORGETS_SNAPSHOT_KEYS:
+            if out.event == "create":  # the client has this row from init already: once, never twice
+                items = tuple(i for i in items if i[0] not in held)
+            touched = {key for key, _ in out.items}
+            if not held.isdisjoint(touched):
+                self.snapshot_keys = (held - touched) or None  # copy on write: the old set may be shared
         if items:
             self.client.send(out.frame(self, items))
+
+
+_FORGETS_SNAPSHOT_KEYS = frozenset({"create", "delete"})
 
 
 def _query_key(collection: str, query: Query) -> bytes:
     """What makes two subscriptions' event reads identical (with the same access): one read serves both."""
     shape = [collection, query.fields, query.filter, query.search, query.deep, query.alias, query.meta]
     return orjson.dumps(shape, option=orjson.OPT_SORT_KEYS, default=str)
+
+
+def _exact_key(collection: str, query: Query) -> bytes:
+    """The whole query, key order kept and non-JSON values tagged by type: equal bytes, equal queries."""
+    parts = [collection, *(getattr(query, name) for name in _QUERY_FIELDS)]
+    return orjson.dumps(parts, default=_tagged)
+
+
+_QUERY_FIELDS = tuple(f.name for f in fields(Query))
+
+
+def _tagged(value: Any) -> Any:
+    return {"\u0000": type(value).__qualname__, "v": str(value)}
 
 
 class SubscriptionManager:
@@ -150,8 +198,9 @@ class SubscriptionManager:
         self.bus = bus
         self._by_collection: dict[str, dict[int, Subscription]] = {}
         self._by_client: dict[str, dict[Any, Subscription]] = {}
-        self._ids: dict[int, int] = {}  # id(subscription) -> registration number
-        self._locks: dict[str, asyncio.Lock] = {}
+        self._locks: dict[str, _Turn] = {}  # only while a socket's subscribe runs or waits
+        self._shapes: weakref.WeakValueDictionary[bytes, Shape] = weakref.WeakValueDictionary()
+        self._snapshots: weakref.WeakValueDictionary[bytes, frozenset[str]] = weakref.WeakValueDictionary()
         self._counter = 0
 
     # ------------------------------------------------------------------------------------------ queries
@@ -175,17 +224,23 @@ class SubscriptionManager:
             client.send(encode(error_message("subscribe", exc)))
             return
         uid = uid_of(message)
-        lock = self._locks.setdefault(client.id, asyncio.Lock())
-        async with lock:
-            try:
-                sub = await self._build(client, message)
-                await self._open(sub)
-            except TidepoolError as exc:
-                client.send(encode(error_message("subscribe", exc, uid)))
-            except Exception:  # not a Directus error: Directus answers nothing, we log it
-                log.exception("subscribe failed for %r", client)
-        if not lock.locked() and client.closed:
-            self._locks.pop(client.id, None)
+        turn = self._locks.get(client.id)
+        if turn is None:
+            turn = self._locks[client.id] = _Turn()
+        turn.users += 1
+        try:
+            async with turn.lock:
+                try:
+                    sub = await self._build(client, message)
+                    await self._open(sub)
+                except TidepoolError as exc:
+                    client.send(encode(error_message("subscribe", exc, uid)))
+                except Exception:  # not a Directus error: Directus answers nothing, we log it
+                    log.exception("subscribe failed for %r", client)
+        finally:
+            turn.users -= 1
+            if turn.users == 0:  # nobody holds or awaits it: an idle socket keeps no lock
+                self._locks.pop(client.id, None)
 
     async def handle_unsubscribe(self, client: Subscriber, message: dict[str, Any]) -> None:
         try:
@@ -195,19 +250,15 @@ class SubscriptionManager:
             return
         uid = uid_of(message)
         if uid is NO_UID:
-            self.remove_client(client, keep_lock=True)
+            self.remove_client(client)
         else:
             self._remove(self._by_client.get(client.id, {}).get(js_string(uid)))
         client.send(encode(reply("subscription", uid, event="unsubscribe")))
 
-    def remove_client(self, client: Subscriber, *, keep_lock: bool = False) -> None:
+    def remove_client(self, client: Subscriber) -> None:
         """Drop every subscription of a socket, pending ones included (called when it closes)."""
         for sub in list(self._by_client.pop(client.id, {}).values()):
             self._remove(sub)
-        if not keep_lock:
-            lock = self._locks.get(client.id)
-            if lock is not None and not lock.locked():
-                self._locks.pop(client.id, None)
 
     # ------------------------------------------------------------------------------------- registration
 
@@ -222,19 +273,35 @@ class SubscriptionManager:
         query = reads.parse_query(message.get("query"), max_limit=self.runtime.settings["QUERY_LIMIT_MAX"])
         if query.filter is not None:
             query = query.replace(filter=await reads.resolve_dynamic(ctx, query.filter))
-        event_query = query.replace(**_INIT_ONLY)
         uid = uid_of(message)
+        event = message.get("event")
         return Subscription(
             client=client,
-            collection=collection,
-            query=query,
-            event_query=event_query,
+            collection=sys.intern(collection),
+            shape=self._shape(collection, query),
             uid=None if uid is NO_UID else js_string(uid),
-            event=message.get("event"),
+            event=None if event is None else sys.intern(event),
             item=None if item is None else js_string(item),
             item_raw=item,
-            query_key=_query_key(collection, event_query),
         )
+
+    def _shape(self, collection: str, query: Query) -> Shape:
+        """The one ``Shape`` of this exact query on this collection (see ``Shape``)."""
+        key = _exact_key(collection, query)
+        shape = self._shapes.get(key)
+        if shape is None:
+            shape = self._shapes[key] = Shape(collection, query)
+        return shape
+
+    def _snapshot(self, keys: list[str]) -> frozenset[str] | None:
+        """The init's row keys as one shared immutable set (``None`` when there are none)."""
+        if not keys:
+            return None
+        key = orjson.dumps(sorted(keys))
+        held = self._snapshots.get(key)
+        if held is None:
+            held = self._snapshots[key] = frozenset(keys)
+        return held
 
     async def _open(self, sub: Subscription) -> None:
         """Register pending, read the snapshot, answer init, flush buffered events, go live."""
@@ -258,10 +325,10 @@ class SubscriptionManager:
         if sub.uid is not None:
             self._remove(own.get(sub.uid))
         self._counter += 1
+        sub.number = self._counter
         key: Any = sub.uid if sub.uid is not None else ("no-uid", self._counter)
         own[key] = sub
         self._by_collection.setdefault(sub.collection, {})[self._counter] = sub
-        self._ids[id(sub)] = self._counter
         sub.from_seq = self.bus.last_seq
         return True
 
@@ -269,10 +336,8 @@ class SubscriptionManager:
         if sub is None or sub.removed:
             return
         sub.removed = True
-        number = self._ids.pop(id(sub), None)
         by_collection = self._by_collection.get(sub.collection, {})
-        if number is not None:
-            by_collection.pop(number, None)
+        by_collection.pop(sub.number, None)
         if not by_collection:
             self._by_collection.pop(sub.collection, None)
         own = self._by_client.get(sub.client.id)
@@ -290,17 +355,27 @@ class SubscriptionManager:
         elif sub.item is not None:
             row = await reads.read_one(ctx, sub.collection, sub.item_raw, sub.query.replace(meta=None))
             message["data"] = row
-            sub.snapshot_keys.add(sub.item)
+            sub.snapshot_keys = self._snapshot([sub.item])
         else:
             rows = await reads.read_by_query(ctx, sub.collection, sub.query.replace(meta=None))
             message["data"] = rows
-            sub.snapshot_keys.update(_row_keys(ctx.schema.collections[sub.collection].primary_key, rows))
+            sub.snapshot_keys = self._snapshot(_row_keys(ctx.schema.collections[sub.collection].primary_key, rows))
             if sub.query.meta:
                 message["meta"] = await reads.read_meta(ctx, sub.collection, sub.query, sub.query.meta)
         if sub.uid is not None:
             message["uid"] = sub.uid
         message["seq"] = sub.from_seq
         return message
+
+
+class _Turn:
+    """One socket's subscribe lock and how many subscribes hold or await it (dropped at zero)."""
+
+    __slots__ = ("lock", "users")
+
+    def __init__(self) -> None:
+        self.lock = asyncio.Lock()
+        self.users = 0
 
 
 def _row_keys(primary_key: str, rows: list[dict[str, Any]]) -> list[str]:
