@@ -1,7 +1,9 @@
 """The WebSocket endpoint (``WEBSOCKETS_REST_PATH``): an upgrade becomes a checked, running ``Session``.
 
-The route's handler is here; each step of a socket's life has its own module (their names are re-exported
-here, so the old import paths keep working):
+``serve_websocket`` carries one socket from upgrade to close (``tidepool.app.TidepoolApp`` dispatches the
+WebSocket path to it ahead of Starlette's router; ``websocket_endpoint`` is the same as a router route).
+Each step of a socket's life has its own module (their names are re-exported here, so the old import paths
+keep working):
 
 * ``tidepool.realtime.hub``: ``WebSocketHub`` (what all sockets share) and the app's ``websocket_service``;
 * ``tidepool.realtime.upgrade``: the checks before any WebSocket exists (spec §2) — connection limit → 403,
