@@ -7,6 +7,9 @@ record are emitted once, after the outermost commit, so a rolled-back write neve
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
@@ -17,6 +20,20 @@ from tidepool.config import Settings
 from tidepool.context import Access, Accountability
 from tidepool.db.schema import SchemaOverview
 from tidepool.events import ChangeEvent, EventSink, NullSink
+
+_SQLITE_WRITERS: weakref.WeakKeyDictionary[AsyncEngine, asyncio.Lock] = weakref.WeakKeyDictionary()
+
+
+def _write_gate(engine: AsyncEngine) -> contextlib.AbstractAsyncContextManager[object]:
+    """SQLite lets one writer in at a time; queue this process's writers on a lock instead of letting them
+    collide on the database lock, whose busy handler sleeps with growing back-off (measured: p99 of
+    WebSocket creates 1.0 s with 16 concurrent writers). Other engines lock rows, not the database."""
+    if engine.dialect.name != "sqlite":
+        return contextlib.nullcontext()
+    lock = _SQLITE_WRITERS.get(engine)
+    if lock is None:
+        lock = _SQLITE_WRITERS[engine] = asyncio.Lock()
+    return lock
 
 
 @dataclass
@@ -78,7 +95,7 @@ class ServiceContext:
         if self.tx is not None:
             yield self
             return
-        async with self.engine.begin() as conn:
+        async with _write_gate(self.engine), self.engine.begin() as conn:
             tx = Transaction(conn)
             yield replace(self, tx=tx)
         if tx.events:
