@@ -8,17 +8,17 @@ answers 204.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from tidepool.errors import ForbiddenError, InvalidPayloadError
 from tidepool.http.context import request_context
 from tidepool.http.requests import json_body
 from tidepool.http.responses import data_response, no_content
+from tidepool.http.writes import delete_from_body, read_back, update_from_body
 from tidepool.query.model import Query
 from tidepool.services.accounts import AccountItems
 from tidepool.services.base import ServiceContext
@@ -33,20 +33,10 @@ def request_query(request: Request) -> Query:
     return query_from_request(request)
 
 
-def body_query(raw: Any) -> Query:
-    from tidepool.query.parse import parse_query
+def body_query(request: Request, raw: Any) -> Query:
+    from tidepool.http.query import query_from_body
 
-    if raw is not None and not isinstance(raw, Mapping):
-        raise InvalidPayloadError('"query" must be of type object')
-    return parse_query(raw)
-
-
-async def read_back(read: Callable[[], Awaitable[Any]]) -> Response:
-    """Directus's read-after-write: the caller may have written what it cannot read, then 204."""
-    try:
-        return data_response(await read())
-    except ForbiddenError:
-        return no_content()
+    return query_from_body(raw, request.app.state.runtime.settings)
 
 
 def crud_routes(prefix: str, factory: ServiceFactory) -> list[Route]:
@@ -75,15 +65,7 @@ def crud_routes(prefix: str, factory: ServiceFactory) -> list[Route]:
 
     async def update_list(request: Request) -> Response:
         svc, query = await service(request), request_query(request)
-        body = await json_body(request)
-        if isinstance(body, list):
-            keys = await svc.update_batch(body)
-        else:
-            batch = batch_body(body, needs_data=True)
-            if "keys" in batch:
-                keys = await svc.update_many(batch["keys"], batch["data"])
-            else:
-                keys = await svc.update_by_query(body_query(batch["query"]), batch["data"])
+        keys = await update_from_body(svc, await json_body(request), lambda raw: body_query(request, raw))
         return await read_back(lambda: svc.read_many(keys, query))
 
     async def update_item(request: Request) -> Response:
@@ -93,15 +75,7 @@ def crud_routes(prefix: str, factory: ServiceFactory) -> list[Route]:
 
     async def delete_list(request: Request) -> Response:
         svc = await service(request)
-        body = await json_body(request)
-        if isinstance(body, list):
-            await svc.delete_many(body)
-            return no_content()
-        batch = batch_body(body, needs_data=False)
-        if "keys" in batch:
-            await svc.delete_many(batch["keys"])
-        else:
-            await svc.delete_by_query(body_query(batch["query"]))
+        await delete_from_body(svc, await json_body(request), lambda raw: body_query(request, raw))
         return no_content()
 
     async def delete_item(request: Request) -> Response:
@@ -118,19 +92,3 @@ def crud_routes(prefix: str, factory: ServiceFactory) -> list[Route]:
         Route(prefix + "/{id}", update_item, methods=["PATCH"]),
         Route(prefix + "/{id}", delete_item, methods=["DELETE"]),
     ]
-
-
-def batch_body(body: Any, *, needs_data: bool) -> Mapping[str, Any]:
-    """Directus's batch body: exactly one of ``keys`` / ``query`` (and ``data`` for updates)."""
-    if not isinstance(body, Mapping):
-        raise InvalidPayloadError('"value" must be of type object')
-    has_keys, has_query = "keys" in body, "query" in body
-    if has_keys and has_query:
-        raise InvalidPayloadError('"value" contains a conflict between exclusive peers [query, keys]')
-    if not has_keys and not has_query:
-        raise InvalidPayloadError('"value" must contain at least one of [query, keys]')
-    if has_keys and not isinstance(body["keys"], list):
-        raise InvalidPayloadError('"keys" must be an array')
-    if needs_data and not isinstance(body.get("data"), Mapping):
-        raise InvalidPayloadError('"data" is required' if "data" not in body else '"data" must be of type object')
-    return body

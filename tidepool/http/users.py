@@ -10,10 +10,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from tidepool.http.account_routes import crud_routes, read_back, request_query
+from tidepool.http.account_routes import crud_routes, request_query
 from tidepool.http.context import request_context
 from tidepool.http.requests import json_body
 from tidepool.http.responses import data_response
+from tidepool.http.writes import read_back
 from tidepool.services.users import UsersService
 
 
