@@ -47,14 +47,19 @@ async def refresh(request: Request) -> Response:
     ctx = runtime_of(request).context()
     settings = ctx.settings
     if mode == "session":
-        session_jwt = request.cookies.get(settings["SESSION_COOKIE_NAME"])
-        if not session_jwt:
-            raise InvalidPayloadError(_MISSING_TOKEN)
-        tokens = await auth.refresh_session(ctx, session_jwt, where_of(request))
+        tokens = await auth.refresh_session(ctx, _session_cookie(request, settings), where_of(request))
     else:
         token = _refresh_token_of(request, body, mode, settings)
         tokens = await auth.refresh(ctx, token, where_of(request))
     return _tokens_response(request, tokens, mode)
+
+
+def _session_cookie(request: Request, settings: Settings) -> str:
+    """The session-mode JWT from its cookie; refresh and logout need it."""
+    session_jwt = request.cookies.get(settings["SESSION_COOKIE_NAME"])
+    if not session_jwt:
+        raise InvalidPayloadError(_MISSING_TOKEN)
+    return session_jwt
 
 
 async def logout(request: Request) -> Response:
@@ -63,10 +68,7 @@ async def logout(request: Request) -> Response:
     ctx = runtime_of(request).context()
     settings = ctx.settings
     if mode == "session":
-        session_jwt = request.cookies.get(settings["SESSION_COOKIE_NAME"])
-        if not session_jwt:
-            raise InvalidPayloadError(_MISSING_TOKEN)
-        await auth.logout(ctx, session_key=auth.session_of(ctx, session_jwt))
+        await auth.logout(ctx, session_key=auth.session_of(ctx, _session_cookie(request, settings)))
     else:
         await auth.logout(ctx, _refresh_token_of(request, body, mode, settings))
     response = no_content()
