@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml requirements.lock
 install: $(STAMP) ## create .venv and install everything (pinned)
 
 run: $(STAMP) ## start the server on SQLite (./data/tidepool.db) with a ready admin
-	EXAMPLES_ENABLED=$${EXAMPLES_ENABLED:-true} $(BIN)/tidepool start
+	HOST=$${HOST:-127.0.0.1} EXAMPLES_ENABLED=$${EXAMPLES_ENABLED:-true} $(BIN)/tidepool start
 
 # The suites that touch SQL run again on PostgreSQL and MariaDB (scratch databases on the local servers),
 # including the multi-process Redis fan-out, which needs a shared server database.
