@@ -1,14 +1,17 @@
-"""What one event costs in SQL with 1,000 subscribers, in 1, 10 and 100 groups (docs/realtime-events.md).
+"""What one event costs in SQL with 1,000 subscribers in 1, 10 and 100 groups (docs/realtime-events.md).
 
-Subscribers with the same query and the same effective access form one group: one re-read per group, one
-encoding per group. Statements are counted with a ``before_cursor_execute`` listener on the server's engine;
-statements on other tables (the writer's auth and permission cache) are left out, and the write's own
-statements on ``messages`` (insert, read-back) are measured with no subscriber and subtracted. Measured on
-SQLite, PostgreSQL and MariaDB: exactly one statement per group.
+Subscribers with the same query and the same effective access form one group, encoded once per group; the
+"plain" groups of one access (top-level fields, a filter evaluable in Python) share ONE re-read
+(``tidepool/realtime/batching.py``): 100 groups under one access cost 1 statement, under 10 accesses 10.
+Statements are counted with a ``before_cursor_execute`` listener on the server's engine; statements on
+other tables (the writer's auth and permission cache) are left out, and the write's own statements on
+``messages`` (insert, read-back) are measured with no subscriber and subtracted. Measured on SQLite,
+PostgreSQL and MariaDB: one statement per access with batching, one per group without it.
 """
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -16,9 +19,11 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from tests.realtime.test_subscriptions_helpers import registered, wait_dispatched, wait_until
+from tests.realtime.test_subscriptions_helpers import add_reader, realtime, registered, wait_dispatched, wait_until
 from tests.realtime.wsclient import USER_TOKEN, WS, seed_messages
 from tests.support.live import LiveServer, live_server, scratch_database
+from tidepool.events import ChangeEvent
+from tidepool.realtime import dispatch
 
 SOCKETS = 10
 PER_SOCKET = 100
@@ -31,7 +36,18 @@ def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
         live_server({**db_env, "WEBSOCKETS_HEARTBEAT_ENABLED": "false"}) as server,
     ):
         seed_messages(server)
+        for n in range(SOCKETS):  # ten users with ten distinct read rules: ten distinct accesses
+            add_reader(server, f"cost-reader-{n}", {"id": {"_gte": -n}})
         yield server
+
+
+@pytest.fixture
+def unbatched() -> Iterator[None]:
+    dispatch.BATCHING = False
+    try:
+        yield
+    finally:
+        dispatch.BATCHING = True
 
 
 class StatementCounter:
@@ -68,27 +84,142 @@ def _one_write(srv: LiveServer, sockets: list[WS]) -> StatementCounter:
         return counter
 
 
-@pytest.mark.parametrize("groups", [1, 10, 100])
-def test_one_event_costs_one_read_per_group(srv: LiveServer, groups: int) -> None:
+def _cost(srv: LiveServer, groups: int, tokens: list[str]) -> int:
+    """Statements for one create with 1,000 subscribers: socket ``s`` authenticates with ``tokens[s]``
+    and its subscriptions cycle through ``groups`` filters."""
     wait_until(lambda: registered(srv) == 0)
     baseline = _one_write(srv, []).count
     sockets = [WS(srv.ws_url) for _ in range(SOCKETS)]
     try:
-        for conn in sockets:
-            conn.request({"type": "auth", "access_token": USER_TOKEN})
+        for conn, token in zip(sockets, tokens, strict=True):
+            conn.request({"type": "auth", "access_token": token})
         for s, conn in enumerate(sockets):
             for i in range(PER_SOCKET):
                 group = (s * PER_SOCKET + i) % groups
-                query = {"fields": ["id", "text"], "filter": {"id": {"_gte": -group}}}
+                query = {"fields": ["id", "text"] if group % 2 else ["text"], "filter": {"id": {"_gte": -group}}}
                 conn.send({"type": "subscribe", "collection": "messages", "event": "create", "query": query})
         for conn in sockets:
             for _ in range(PER_SOCKET):
                 frame = conn.recv()
                 assert frame.get("event") == "init", frame
-        counter = _one_write(srv, sockets)
-        cost = counter.count - baseline
-        print(f"\n1000 subscribers in {groups} group(s): {cost} SQL statement(s) for one event")
-        assert cost == groups
+        return _one_write(srv, sockets).count - baseline
     finally:
         for conn in sockets:
             conn.close()
+
+
+@pytest.mark.parametrize("groups", [1, 10, 100])
+def test_plain_groups_of_one_access_share_one_read(srv: LiveServer, groups: int) -> None:
+    cost = _cost(srv, groups, [USER_TOKEN] * SOCKETS)
+    print(f"\n1000 subscribers in {groups} group(s), one access, batched: {cost} SQL statement(s) for one event")
+    assert cost == 1
+
+
+@pytest.mark.parametrize("groups", [10, 100])
+def test_unbatched_costs_one_read_per_group(srv: LiveServer, groups: int, unbatched: None) -> None:
+    cost = _cost(srv, groups, [USER_TOKEN] * SOCKETS)
+    print(f"\n1000 subscribers in {groups} group(s), one access, unbatched: {cost} SQL statement(s) for one event")
+    assert cost == groups
+
+
+def test_one_read_per_access(srv: LiveServer) -> None:
+    """Socket ``s`` is user ``s`` (its own read rule): 100 groups under 10 accesses."""
+    cost = _cost(srv, 100, [f"cost-reader-{n}" for n in range(SOCKETS)])
+    print(f"\n1000 subscribers in 100 groups under 10 accesses, batched: {cost} SQL statement(s) for one event")
+    assert cost == SOCKETS
+
+
+# ------------------------------------------------------------- batched frames == unbatched frames
+
+QUERIES: list[dict[str, Any]] = [
+    {},
+    {"fields": ["*"]},
+    {"fields": ["text", "id"], "filter": {"text": {"_contains": "a"}}},
+    {"fields": ["text"], "filter": {"text": {"_starts_with": "b"}}},
+    {"fields": ["user", "*", "text"], "filter": {"_or": [{"text": {"_eq": "bx"}}, {"id": {"_lt": 0}}]}},
+    {"filter": {"year(date_created)": {"_gte": 2000}, "text": {"_nnull": True}}},
+    {"fields": ["date_created", "text", "text"], "filter": {"id": {"_nin": [-1]}}},
+    {"fields": ["text"], "filter": {"text": {"_icontains": "A"}}},
+    {"fields": ["id", "text"], "search": "b"},  # not plain: its own read, alongside the batch
+]
+_SEQ = re.compile(rb',"seq":\d+\}$')
+
+
+def _drain(conn: WS) -> list[bytes]:
+    frames: list[bytes] = []
+    while True:
+        try:
+            frames.append(_SEQ.sub(b"}", conn.recv_raw(timeout=0.3).encode()))
+        except TimeoutError:
+            return frames
+
+
+def test_batched_frames_are_byte_identical_to_unbatched(srv: LiveServer) -> None:
+    """Every event is dispatched twice: batched (as written), then the same event again unbatched; each
+    subscriber must get the same bytes both times (``seq`` aside), and batching must actually apply."""
+    wait_until(lambda: registered(srv) == 0)
+    state = realtime(srv)
+    consumer = srv.run(_consumer(state))
+    sockets = {token: WS(srv.ws_url) for token in (USER_TOKEN, "cost-reader-3")}
+    try:
+        for token, conn in sockets.items():
+            conn.request({"type": "auth", "access_token": token})
+            for n, query in enumerate(QUERIES):
+                reply = conn.request({"type": "subscribe", "collection": "messages", "uid": n, "query": query})
+                assert reply["event"] == "init", reply
+        with srv.client() as rest:
+            writes = [
+                lambda: rest.post("/items/messages", json={"text": "ab"}),
+                lambda: rest.post("/items/messages", json=[{"text": "bx"}, {"text": "cA"}, {"text": None}]),
+            ]
+            created: list[Any] = []
+            for write in writes:
+                data = _checked(srv, state, consumer, sockets, write).json()["data"]
+                created.extend(data if isinstance(data, list) else [data])
+            first = created[0]["id"]
+            _checked(srv, state, consumer, sockets, lambda: rest.patch(f"/items/messages/{first}", json={"text": "bx"}))
+            _checked(srv, state, consumer, sockets, lambda: rest.patch(f"/items/messages/{first}", json={"text": "za"}))
+            _checked(srv, state, consumer, sockets, lambda: rest.delete(f"/items/messages/{first}"))
+    finally:
+        for conn in sockets.values():
+            conn.close()
+        srv.run(_close(state, consumer))
+
+
+def _checked(srv: LiveServer, state: Any, consumer: Any, sockets: dict[str, WS], write: Any) -> Any:
+    response = write()
+    assert response.status_code in (200, 204), response.text
+    wait_dispatched(srv)
+    events: list[ChangeEvent] = srv.run(_events_until(consumer, state.bus.last_seq))
+    batched = {token: sorted(_drain(conn)) for token, conn in sockets.items()}
+    counter = StatementCounter(srv)
+    with counter:
+        dispatch.BATCHING = False
+        try:
+            for event in events:
+                srv.run(state.dispatcher.dispatch(event))
+        finally:
+            dispatch.BATCHING = True
+    plain = {token: sorted(_drain(conn)) for token, conn in sockets.items()}
+    assert batched == plain
+    assert all(batched.values())
+    reads = sum(event.action != "delete" for event in events)  # unbatched: one read per group and event
+    assert counter.count == reads * len(QUERIES) * len(sockets)
+    return response
+
+
+async def _consumer(state: Any) -> Any:
+    return state.bus.consumer()
+
+
+async def _events_until(consumer: Any, seq: int) -> list[ChangeEvent]:
+    """The write's events on ``messages`` (one per created item), up to ``seq``."""
+    events: list[ChangeEvent] = []
+    while not events or (events[-1].seq or 0) < seq:
+        event: ChangeEvent = await consumer.get()
+        events.append(event)
+    return [event for event in events if event.collection == "messages"]
+
+
+async def _close(state: Any, consumer: Any) -> None:
+    state.bus.remove_consumer(consumer)

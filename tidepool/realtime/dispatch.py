@@ -7,6 +7,9 @@ For each event (in ``seq`` order, one at a time, so every subscriber gets events
 2. **Group** them by (event query, effective read access). A group costs one re-read of the event's keys
    with its query, run concurrently with the other groups' reads (bounded by the connection pool), and one
    encoding of each row; each subscriber's frame is the group's bytes with its own ``uid``/``seq`` spliced in.
+   **Batching** (``realtime/batching.py``): the "plain" groups of one access (top-level fields, a filter
+   ``matches`` can evaluate) share ONE read of the union of their fields; each keeps the rows its filter
+   matches, projected to its own fields. Any failure of the shared read falls back to one read per group.
 3. Decide per group, per key, who could see the row **before** (the event's ``before`` rows checked against
    the group's read rules, subscription filter and search: in Python with ``matches``, or in SQL on a
    one-row derived table when a rule is relational) and who can see it **after** (the re-read):
@@ -34,6 +37,7 @@ from tidepool.db.schema import SchemaOverview
 from tidepool.errors import TidepoolError
 from tidepool.events import ChangeEvent
 from tidepool.query.model import Query
+from tidepool.realtime import batching
 from tidepool.realtime.bus.base import BusOverflowError, Consumer
 from tidepool.realtime.protocol import encode, error_message, js_string
 from tidepool.services.base import ServiceContext
@@ -44,6 +48,9 @@ if TYPE_CHECKING:
     from tidepool.runtime import Runtime
 
 log = logging.getLogger("tidepool.realtime")
+
+# Serve the plain groups of one access with one shared read (tests turn it off to compare frames).
+BATCHING = True
 
 
 # ------------------------------------------------------------------ the neighbours we read through
@@ -179,11 +186,12 @@ class GroupReader:
         self.event = event
         self.info = ctx.schema.collections[event.collection]
 
-    async def run(self) -> GroupResult:
+    async def run(self, after: dict[str, bytes] | None = None) -> GroupResult:
+        """The group's result; ``after`` is the group's re-read when a batch already made it."""
         result = GroupResult()
         try:
             if self.event.action != "delete":
-                result.after = await self._read_after()
+                result.after = after if after is not None else await self._read_after()
                 result.meta = await self._meta()
             if self.event.action != "create":
                 result.before = await self._visible_before(result.after)
@@ -195,9 +203,7 @@ class GroupReader:
         query, strip = _with_primary_key(self.sub.event_query, self.info.primary_key)
         rows = await read_many(self.ctx, self.event.collection, self.event.keys, query.replace(meta=None))
         pk = self.info.primary_key
-        by_key = {js_string(row.get(pk)): row for row in rows}
-        ordered = [js_string(k) for k in self.event.keys if js_string(k) in by_key] or list(by_key)
-        return {key: encode(_without(by_key[key], pk) if strip else by_key[key]) for key in dict.fromkeys(ordered)}
+        return after_bytes(self.event, [(row.get(pk), _without(row, pk) if strip else row) for row in rows])
 
     async def _meta(self) -> bytes:
         wanted = self.sub.event_query.meta
@@ -265,6 +271,13 @@ class GroupReader:
             log.warning("relational visibility check failed on %s: %s", self.event.collection, exc)
             return False
         return found is not None
+
+
+def after_bytes(event: ChangeEvent, rows: Sequence[tuple[Any, Mapping[str, Any]]]) -> dict[str, bytes]:
+    """(key, row as sent) pairs → encoded rows by key, in the event's key order (else the read's order)."""
+    by_key = {js_string(key): row for key, row in rows}
+    ordered = [js_string(k) for k in event.keys if js_string(k) in by_key] or list(by_key)
+    return {key: encode(by_key[key]) for key in dict.fromkeys(ordered)}
 
 
 def _db_value(value: Any) -> Any:
@@ -404,10 +417,84 @@ class Dispatcher:
         for sub in subs:
             groups.setdefault((sub.query_key, self.access_keys.key(sub.client.access)), []).append(sub)
         members = list(groups.values())
-        results = await asyncio.gather(*(self._evaluate(group[0], event) for group in members))
+        results = await self._evaluate_groups([(key[1], group[0]) for key, group in groups.items()], event)
         for group, result in zip(members, results, strict=True):
             for sub in group:
                 _deliver(sub, event, result)
+
+    async def _evaluate_groups(
+        self, heads: list[tuple[Hashable, Subscription]], event: ChangeEvent
+    ) -> list[GroupResult]:
+        """One result per group (in order): a shared read per access for its plain groups, one read per
+        other group, all run concurrently."""
+        batches: dict[Hashable, list[tuple[int, Subscription, batching.Plain]]] = {}
+        alone: list[int] = []
+        for index, (access_key, sub) in enumerate(heads):
+            found = self._plain(sub, event)
+            if found is None:
+                alone.append(index)
+            else:
+                batches.setdefault(access_key, []).append((index, sub, found))
+        for access_key, batch in list(batches.items()):
+            if len(batch) < 2:  # a batch of one is the group's own read
+                alone.extend(index for index, _, _ in batches.pop(access_key))
+        jobs = [self._evaluate_batch(batch, event) for batch in batches.values()]
+        jobs += [self._evaluate_alone(index, heads[index][1], event) for index in alone]
+        results: dict[int, GroupResult] = {}
+        for done in await asyncio.gather(*jobs):
+            results.update(done)
+        return [results[index] for index in range(len(heads))]
+
+    def _plain(self, sub: Subscription, event: ChangeEvent) -> batching.Plain | None:
+        if not BATCHING or event.action == "delete":  # a delete reads nothing: nothing to share
+            return None
+        schema = self.runtime.schemas.current
+        return batching.plain(sub.shape, sub.event_query, event.collection, schema)
+
+    async def _evaluate_alone(self, index: int, sub: Subscription, event: ChangeEvent) -> dict[int, GroupResult]:
+        return {index: await self._evaluate(sub, event)}
+
+    async def _evaluate_batch(
+        self, batch: list[tuple[int, Subscription, batching.Plain]], event: ChangeEvent
+    ) -> dict[int, GroupResult]:
+        """One read for the batch's groups (same access); a failed read falls back to each group's own."""
+        ctx = self.runtime.context(batch[0][1].client.access)
+        pk = ctx.schema.collections[event.collection].primary_key
+        union = batching.union_fields([plain for _, _, plain in batch], pk)
+        async with self._reads:
+            try:
+                rows = await read_many(ctx, event.collection, event.keys, Query(fields=union))
+            except Exception as exc:
+                log.debug("batched read on %s failed (%s); reading per group", event.collection, exc)
+                rows = None
+            if rows is not None:
+                wildcard = batching.wildcard_keys(rows, union)
+                done = {i: await self._batched(ctx, sub, plain, rows, wildcard, event) for i, sub, plain in batch}
+                return {i: result for i, result in done.items() if result is not None} | {
+                    i: await GroupReader(self.runtime.context(sub.client.access), sub, event).run()
+                    for i, sub, _ in batch
+                    if done[i] is None
+                }
+        return {i: await self._evaluate(sub, event) for i, sub, _ in batch}
+
+    @staticmethod
+    async def _batched(
+        ctx: ServiceContext,
+        sub: Subscription,
+        plain: batching.Plain,
+        rows: Sequence[Mapping[str, Any]],
+        wildcard: Sequence[str],
+        event: ChangeEvent,
+    ) -> GroupResult | None:
+        """One group's result from the shared rows; ``None`` if its filter cannot be evaluated on them."""
+        pk = ctx.schema.collections[event.collection].primary_key
+        try:
+            kept = batching.select(plain, rows, event.collection, ctx.schema)
+        except Exception:
+            return None
+        keys = batching.output_keys(plain, wildcard)
+        after = after_bytes(event, [(row.get(pk), batching.project(row, keys)) for row in kept])
+        return await GroupReader(ctx, sub, event).run(after)
 
     async def _evaluate(self, sub: Subscription, event: ChangeEvent) -> GroupResult:
         async with self._reads:
