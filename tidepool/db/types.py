@@ -28,7 +28,7 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
 
-from tidepool.db.schema import FieldInfo
+from tidepool.db.schema import FIELD_TYPES, FieldInfo
 from tidepool.errors import InvalidPayloadError
 
 # Types that never have a column.
@@ -36,25 +36,7 @@ ALIAS_TYPES = frozenset({"alias"})
 # Specials that mark a field as an alias (no column), as Directus's ALIAS_TYPES.
 ALIAS_SPECIALS = frozenset({"alias", "o2m", "o2a", "m2m", "m2a", "files", "translations", "no-data", "group"})
 # Types a client may give a column.
-COLUMN_TYPES = frozenset(
-    {
-        "string",
-        "text",
-        "integer",
-        "bigInteger",
-        "float",
-        "decimal",
-        "boolean",
-        "date",
-        "time",
-        "dateTime",
-        "timestamp",
-        "json",
-        "uuid",
-        "csv",
-        "hash",
-    }
-)
+COLUMN_TYPES = frozenset(FIELD_TYPES) - {"alias", "unknown"}
 DEFAULT_PRECISION, DEFAULT_SCALE = 10, 5
 
 _RUNTIME: dict[str, Callable[[FieldInfo], Any]] = {
