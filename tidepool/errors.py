@@ -26,6 +26,10 @@ without leaking the text.
     ├── ContentTooLargeError           413 CONTENT_TOO_LARGE
     ├── RequestsExceededError          429 REQUESTS_EXCEEDED
     ├── ServiceUnavailableError        503 SERVICE_UNAVAILABLE
+    ├── VerbatimPayloadError, ParseError   INVALID_PAYLOAD on the WebSocket (texts sent as Directus words them)
+    ├── AuthFailedError                    AUTH_FAILED (WebSocket)
+    │   └── HandshakeFailedError
+    ├── AuthTimeoutError                   AUTH_TIMEOUT (WebSocket)
     └── ConfigError                    (startup only: a bad environment variable)
 """
 
@@ -207,6 +211,38 @@ class ConfigError(TidepoolError):
     def __init__(self, variable: str, reason: str) -> None:
         self.variable = variable
         super().__init__(f"{variable}: {reason}")
+
+
+# -- WebSocket-only errors: Directus sends these texts verbatim on the socket (no "Invalid payload." prefix).
+
+
+class VerbatimPayloadError(TidepoolError):
+    """``INVALID_PAYLOAD`` with a message sent as given (Directus's WebSocket texts have no REST prefix)."""
+
+    code = "INVALID_PAYLOAD"
+    status = 400
+
+
+class ParseError(TidepoolError):
+    code = "INVALID_PAYLOAD"
+    status = 400
+    default_message = "Unable to parse the incoming message."
+
+
+class AuthFailedError(TidepoolError):
+    code = "AUTH_FAILED"
+    status = 401
+    default_message = "Authentication failed."
+
+
+class HandshakeFailedError(AuthFailedError):
+    default_message = "Authentication handshake failed."
+
+
+class AuthTimeoutError(TidepoolError):
+    code = "AUTH_TIMEOUT"
+    status = 401
+    default_message = "Authentication timed out."
 
 
 def _sentence(reason: str) -> str:

@@ -12,9 +12,9 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from tidepool.db.system import is_system_collection
-from tidepool.errors import InvalidCollectionError, InvalidPayloadError, InvalidQueryError
+from tidepool.errors import InvalidCollectionError, InvalidPayloadError, InvalidQueryError, VerbatimPayloadError
 from tidepool.query.model import Query
-from tidepool.realtime.protocol import ITEMS, MISSING, PayloadError, validate
+from tidepool.realtime.protocol import ITEMS, MISSING, validate
 from tidepool.services.base import ServiceContext
 
 if TYPE_CHECKING:
@@ -124,7 +124,7 @@ async def _delete(service: ItemsService, message: Mapping[str, Any], ctx: Servic
     if _present(message.get("query", MISSING)):
         keys = await service.delete_by_query(_query(ctx, message["query"]))
         return list(keys), None
-    raise PayloadError(DELETE_TARGET_REQUIRED)
+    raise VerbatimPayloadError(DELETE_TARGET_REQUIRED)
 
 
 def _is_singleton(ctx: ServiceContext, collection: str) -> bool:

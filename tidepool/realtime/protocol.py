@@ -124,43 +124,6 @@ class ValidationError(TidepoolError):
         super().__init__("Validation error: " + "; ".join(issues))
 
 
-class PayloadError(TidepoolError):
-    """``INVALID_PAYLOAD`` with a message sent verbatim (Directus's WebSocket texts have no REST prefix)."""
-
-    code = "INVALID_PAYLOAD"
-    status = 400
-
-
-class ParseError(TidepoolError):
-    code = "INVALID_PAYLOAD"
-    status = 400
-    default_message = "Unable to parse the incoming message."
-
-
-class AuthFailedError(TidepoolError):
-    code = "AUTH_FAILED"
-    status = 401
-    default_message = "Authentication failed."
-
-
-class HandshakeFailedError(AuthFailedError):
-    default_message = "Authentication handshake failed."
-
-
-class AuthTimeoutError(TidepoolError):
-    code = "AUTH_TIMEOUT"
-    status = 401
-    default_message = "Authentication timed out."
-
-
-class MessagesExceededError(TidepoolError):
-    code = "REQUESTS_EXCEEDED"
-    status = 429
-
-    def __init__(self, retry_after_ms: int) -> None:
-        super().__init__(f"Too many messages, retry after {retry_after_ms}ms.")
-
-
 # ------------------------------------------------------------------------------------ miniature of zod
 
 Check = Callable[[Any, str], list[str]]

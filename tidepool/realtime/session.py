@@ -20,7 +20,15 @@ from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from typing import Any
 
 from tidepool.context import Access, Accountability
-from tidepool.errors import TidepoolError, TokenExpiredError
+from tidepool.errors import (
+    AuthFailedError,
+    AuthTimeoutError,
+    HandshakeFailedError,
+    ParseError,
+    RequestsExceededError,
+    TidepoolError,
+    TokenExpiredError,
+)
 from tidepool.realtime import auth
 from tidepool.realtime.connection import AsgiSend, Client
 from tidepool.realtime.handlers import DISPATCH
@@ -28,11 +36,6 @@ from tidepool.realtime.hub import WebSocketHub
 from tidepool.realtime.lanes import Job, Lane
 from tidepool.realtime.protocol import (
     BASE,
-    AuthFailedError,
-    AuthTimeoutError,
-    HandshakeFailedError,
-    MessagesExceededError,
-    ParseError,
     credentials_valid,
     decode,
     error_message,
@@ -175,7 +178,7 @@ class Session:
         if self.hub.limiter is not None:
             retry_after = self.hub.limiter.consume(self.client.id)
             if retry_after is not None:
-                self.client.send_message(error_message("server", MessagesExceededError(retry_after)))
+                self.client.send_message(error_message("server", RequestsExceededError(retry_after, what="messages")))
                 return
         message = _decode_or_none(frame, invalid=_INVALID)
         if message is _INVALID:
@@ -202,7 +205,7 @@ class Session:
         if lane is None:
             lane = self.lanes[name] = Lane(self.hub.settings["WEBSOCKETS_SEND_QUEUE_LIMIT"], self._lane_idle)
         if not lane.submit(self._guarded(job)):
-            self.client.send_message(error_message("server", MessagesExceededError(0)))
+            self.client.send_message(error_message("server", RequestsExceededError(0, what="messages")))
 
     def _lane_idle(self, lane: Lane) -> None:
         """A lane ran out of work: forget it (the next job of its kind starts a fresh one)."""
