@@ -22,11 +22,9 @@ For each event (in ``seq`` order, one at a time, so every subscriber gets events
 from __future__ import annotations
 
 import asyncio
-import importlib
 import logging
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -40,6 +38,8 @@ from tidepool.query.model import Query
 from tidepool.realtime import batching
 from tidepool.realtime.bus.base import BusOverflowError, Consumer
 from tidepool.realtime.protocol import encode, error_message, js_string
+from tidepool.realtime.reads import compile_filter, matches, read_many, read_meta
+from tidepool.services import permissions
 from tidepool.services.base import ServiceContext
 
 if TYPE_CHECKING:
@@ -51,79 +51,6 @@ log = logging.getLogger("tidepool.realtime")
 
 # Serve the plain groups of one access with one shared read (tests turn it off to compare frames).
 BATCHING = True
-
-
-# ------------------------------------------------------------------ the neighbours we read through
-# Imported by name: the reader, parser and evaluator are built in parallel (contracts: docs/architecture.md).
-
-
-def _module(name: str) -> Any:
-    return importlib.import_module(name)
-
-
-async def read_by_query(ctx: ServiceContext, collection: str, query: Query) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = await _module("tidepool.services.reader").read_by_query(ctx, collection, query)
-    return rows
-
-
-async def read_one(ctx: ServiceContext, collection: str, key: Any, query: Query) -> dict[str, Any]:
-    row: dict[str, Any] = await _module("tidepool.services.reader").read_one(ctx, collection, key, query)
-    return row
-
-
-async def read_many(ctx: ServiceContext, collection: str, keys: Sequence[Any], query: Query) -> list[dict[str, Any]]:
-    reader = _module("tidepool.services.reader")
-    rows: list[dict[str, Any]] = await reader.read_many(ctx, collection, list(keys), query)
-    return rows
-
-
-async def read_meta(ctx: ServiceContext, collection: str, query: Query, wanted: Sequence[str]) -> dict[str, Any]:
-    meta: dict[str, Any] = await _module("tidepool.services.reader").read_meta(ctx, collection, query, wanted)
-    return meta
-
-
-def parse_query(raw: Mapping[str, Any] | None, *, max_limit: int | None) -> Query:
-    query: Query = _module("tidepool.query.parse").parse_query(raw, max_limit=max_limit)
-    return query
-
-
-def matches(filter: Mapping[str, Any], row: Mapping[str, Any], collection: str, schema: SchemaOverview) -> bool:
-    """Python evaluation of a filter on one JSON-ready row; raises ``NotEvaluable`` for relational parts."""
-    return bool(_module("tidepool.query.evaluate").matches(filter, row, collection, schema))
-
-
-def compile_filter(filter: Mapping[str, Any], ctx: ServiceContext, collection: str, table: Any) -> Any:
-    filters = _module("tidepool.query.filters")
-    return filters.compile_filter(
-        filter, collection, schema=ctx.schema, access=ctx.access, dialect=ctx.dialect, table=table
-    )
-
-
-async def resolve_dynamic(ctx: ServiceContext, value: Any) -> Any:
-    """Dynamic variables of a subscription filter, resolved once at subscribe time (Directus does the same)."""
-    dynamic = _module("tidepool.query.dynamic")
-    needed: Mapping[str, set[str]] = dynamic.needed_paths(value)
-    account = ctx.accountability
-    variables = dynamic.DynamicVariables(
-        now=datetime.now(UTC),
-        user=await _fetch_record(ctx, "directus_users", account.user, _paths(needed, "USER")),
-        role=await _fetch_record(ctx, "directus_roles", account.role, _paths(needed, "ROLE")),
-        roles=tuple(account.roles),
-        policies=tuple(account.policies),
-    )
-    return dynamic.resolve_dynamic(value, variables)
-
-
-def _paths(needed: Mapping[str, set[str]], kind: str) -> set[str]:
-    return {p for key, paths in needed.items() if kind in key.upper() and "ROLES" not in key.upper() for p in paths}
-
-
-async def _fetch_record(ctx: ServiceContext, collection: str, key: str | None, paths: set[str]) -> Any:
-    if key is None:
-        return None
-    if not paths:
-        return {"id": key}
-    return await read_one(ctx.as_admin(), collection, key, Query(fields=("id", *sorted(paths))))
 
 
 # ------------------------------------------------------------------------------------ access keys
@@ -505,7 +432,7 @@ class Dispatcher:
 def _invalidate_access(collection: str) -> None:
     """A change to roles/policies/permissions (made by any process) must reach this process's access cache
     before the next read, or subscribers would be checked against stale rules."""
-    _module("tidepool.services.permissions").invalidate_for(collection)
+    permissions.invalidate_for(collection)
 
 
 def _wants(sub: Subscription, event: ChangeEvent, seq: int) -> bool:

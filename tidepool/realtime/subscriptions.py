@@ -31,7 +31,7 @@ import orjson
 from tidepool.context import Access, Action
 from tidepool.errors import ForbiddenError, InvalidPayloadError, TidepoolError
 from tidepool.query.model import Query
-from tidepool.realtime import dispatch as reads
+from tidepool.realtime import reads
 from tidepool.realtime.protocol import (
     NO_UID,
     SUBSCRIBE,

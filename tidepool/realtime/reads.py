@@ -1,0 +1,59 @@
+"""What the realtime layer reads through: the reader, the query parser, the filter compiler and evaluator,
+and the resolution of a subscription filter's dynamic variables (once, at subscribe time, as Directus does).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from tidepool.query import dynamic
+from tidepool.query.evaluate import matches
+from tidepool.query.filters import compile_filter as _compile_filter
+from tidepool.query.model import Query
+from tidepool.query.parse import parse_query
+from tidepool.services.base import ServiceContext
+from tidepool.services.reader import read_by_query, read_many, read_meta, read_one
+
+__all__ = [
+    "compile_filter",
+    "matches",
+    "parse_query",
+    "read_by_query",
+    "read_many",
+    "read_meta",
+    "read_one",
+    "resolve_dynamic",
+]
+
+
+def compile_filter(filter: Mapping[str, Any], ctx: ServiceContext, collection: str, table: Any) -> Any:
+    """``filter`` as SQL for ``ctx``'s caller over ``table`` (a one-row derived table for "before" checks)."""
+    return _compile_filter(filter, collection, schema=ctx.schema, access=ctx.access, dialect=ctx.dialect, table=table)
+
+
+async def resolve_dynamic(ctx: ServiceContext, value: Any) -> Any:
+    """Dynamic variables of a subscription filter, resolved once at subscribe time (Directus does the same)."""
+    needed: Mapping[str, set[str]] = dynamic.needed_paths(value)
+    account = ctx.accountability
+    variables = dynamic.DynamicVariables(
+        now=datetime.now(UTC),
+        user=await _fetch_record(ctx, "directus_users", account.user, _paths(needed, "USER")),
+        role=await _fetch_record(ctx, "directus_roles", account.role, _paths(needed, "ROLE")),
+        roles=tuple(account.roles),
+        policies=tuple(account.policies),
+    )
+    return dynamic.resolve_dynamic(value, variables)
+
+
+def _paths(needed: Mapping[str, set[str]], kind: str) -> set[str]:
+    return {p for key, paths in needed.items() if kind in key.upper() and "ROLES" not in key.upper() for p in paths}
+
+
+async def _fetch_record(ctx: ServiceContext, collection: str, key: str | None, paths: set[str]) -> Any:
+    if key is None:
+        return None
+    if not paths:
+        return {"id": key}
+    return await read_one(ctx.as_admin(), collection, key, Query(fields=("id", *sorted(paths))))
