@@ -56,8 +56,10 @@ def _visible(ctx: ServiceContext, relation: RelationInfo) -> bool:
 
 def list_relations(ctx: ServiceContext, collection: str | None = None) -> list[dict[str, Any]]:
     """Relations whose both sides the caller may read (all for admins), optionally of one collection."""
-    if collection is not None and ctx.schema.collection(collection) is None:
-        raise ForbiddenError()
+    if collection is not None and (
+        ctx.schema.collection(collection) is None or not ctx.access.allows(collection, Action.READ)
+    ):
+        raise ForbiddenError()  # an unreadable collection answers as a missing one: existence never leaks
     return [
         relation_shape(ctx, r)
         for r in ctx.schema.relations
