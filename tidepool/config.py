@@ -133,7 +133,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("RATE_LIMITER_DURATION", "1", parse_seconds, "Rate-limit window in seconds."),
     Setting("RATE_LIMITER_WEBSOCKETS_POINTS", None, parse_optional_int, "WebSocket messages per duration."),
     Setting("RATE_LIMITER_WEBSOCKETS_DURATION", None, parse_optional_str, "WebSocket rate-limit window (s)."),
-    Setting("RATE_LIMITER_LOGIN_ENABLED", "true", parse_bool, "Rate-limit POST /auth/login per IP and e-mail."),
+    Setting(
+        "RATE_LIMITER_LOGIN_ENABLED",
+        "true",
+        parse_bool,
+        "Rate-limit every login (REST, WebSocket auth, refresh) per IP and e-mail.",
+    ),
     Setting("RATE_LIMITER_LOGIN_POINTS", "25", parse_int, "Login attempts allowed per duration."),
     Setting("RATE_LIMITER_LOGIN_DURATION", "60", parse_seconds, "Login rate-limit window in seconds."),
     Setting("CORS_ENABLED", "false", parse_bool, "Send CORS headers."),
