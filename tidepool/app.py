@@ -14,6 +14,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from tidepool.config import Settings
+from tidepool.db.errors import OUTAGES
 from tidepool.errors import RouteNotFoundError, TidepoolError
 from tidepool.http.responses import error_response
 from tidepool.http.routes import build_routes
@@ -61,6 +62,7 @@ def create_app(settings: Settings) -> Starlette:
             app.state.runtime = runtime
             app.state.loop = asyncio.get_running_loop()
             async with _started_services(app, runtime):
+                OUTAGES.arm()
                 yield
 
     app = TidepoolApp(

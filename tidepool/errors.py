@@ -199,8 +199,9 @@ class ServiceUnavailableError(TidepoolError):
     code = "SERVICE_UNAVAILABLE"
     status = 503
 
-    def __init__(self, service: str, reason: str) -> None:
+    def __init__(self, service: str, reason: str, detail: str | None = None) -> None:
         super().__init__(f'Service "{service}" is unavailable. {_sentence(reason)}', service=service)
+        self.detail = detail  # the driver's words: for the log and the CLI's line, never sent to a client
 
 
 class ConfigError(TidepoolError):
