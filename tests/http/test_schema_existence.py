@@ -23,6 +23,10 @@ def _setup(server: LiveServer, admin: httpx.Client) -> httpx.Client:
         ok(admin.post("/collections", json={"collection": name, "schema": {}, "meta": {}, "fields": fields}))
     relation = {"collection": "posts", "field": "author", "related_collection": SECRET_NAME}
     ok(admin.post("/relations", json={**relation, "meta": {"one_field": "posts"}, "schema": {"on_delete": "SET NULL"}}))
+    for field in ("item", "item_collection"):
+        ok(admin.post("/fields/posts", json={"field": field, "type": "string"}))
+    m2a = {"one_allowed_collections": [SECRET_NAME, "posts"], "one_collection_field": "item_collection"}
+    ok(admin.post("/relations", json={"collection": "posts", "field": "item", "related_collection": None, "meta": m2a}))
     policy = make_policy(admin, {"collection": "posts", "action": "read", "fields": ["*"]})
     _, token = make_user(admin, policies=(policy,))
     return server.client(token=token)
@@ -43,5 +47,7 @@ def test_fields_and_relations_do_not_name_an_unreadable_collection(server: LiveS
         assert unreadable.status_code == 403
         for path in (f"/fields/{SECRET_NAME}", "/relations/posts/author"):
             assert reader.get(path).status_code == 403, path
+        assert ok(reader.get("/relations/posts/item"))["meta"]["one_allowed_collections"] == ["posts"]
     # the admin still sees everything
     assert ok(admin.get("/fields/posts/author"))["schema"]["foreign_key_table"] == SECRET_NAME
+    assert ok(admin.get("/relations/posts/item"))["meta"]["one_allowed_collections"] == [SECRET_NAME, "posts"]
