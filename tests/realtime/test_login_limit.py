@@ -75,6 +75,18 @@ def test_refresh_tokens_spend_from_the_same_window(limited: LiveServer) -> None:
     _limited_frame(_ws_auth(limited, refresh_token=refresh))
 
 
+def test_a_limited_reauth_leaves_an_open_socket_as_it_was(limited: LiveServer) -> None:
+    with WS(limited.ws_url) as ws:
+        assert ws.request({"type": "auth", "access_token": "admin-static-token"})["status"] == "ok"
+        with limited.client(token=None) as anon:
+            for _ in range(POINTS):
+                assert anon.post("/auth/login", json={"email": ADMIN_EMAIL, "password": "no"}).status_code == 401
+        frame = ws.request({"type": "auth", "email": ADMIN_EMAIL, "password": ADMIN_PASSWORD, "uid": "b"})
+        _limited_frame(frame)
+        assert frame["uid"] == "b"
+        assert ws.request({"type": "ping", "uid": "p"}) == {"type": "pong", "uid": "p"}  # still open
+
+
 def test_static_tokens_are_not_logins(limited: LiveServer) -> None:
     """A token is not a guess at a password: authenticating with one never spends the window."""
     for _ in range(POINTS + 2):
