@@ -10,12 +10,13 @@ from pathlib import Path
 import pytest
 
 from tests.support.live import free_port
-from tests.support.process import command_env
+from tests.support.process import ROOT, command_env
 
 
 def _start(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "tidepool", "start"],
+        cwd=ROOT,
         env=command_env({"HOST": "127.0.0.1", "PORT": str(free_port()), **env}),
         capture_output=True,
         text=True,

@@ -9,10 +9,13 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 
 from tests.support.live import base_env, free_port
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass
@@ -30,7 +33,7 @@ class Started:
 
 def command_env(env: dict[str, str]) -> dict[str, str]:
     """The environment of a ``tidepool`` subprocess: this checkout first on the path, no ``.env`` surprises."""
-    return {**os.environ, **base_env(), "PYTHONPATH": os.getcwd(), **env}
+    return {**os.environ, **base_env(), "PYTHONPATH": str(ROOT), **env}
 
 
 @contextmanager
@@ -39,6 +42,7 @@ def started(env: dict[str, str]) -> Iterator[Started]:
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "tidepool", "start"],
+        cwd=ROOT,
         env=command_env({"HOST": "127.0.0.1", "PORT": str(port), **env}),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
