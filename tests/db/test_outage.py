@@ -1,5 +1,6 @@
-"""A database outage (issue 7 #18), made by cutting a TCP proxy between the server and a scratch PostgreSQL
-database (the shared PostgreSQL server keeps running for everyone else).
+"""A database outage (issue 7 #18), made by cutting a TCP proxy between the server and a scratch database
+on a real server — PostgreSQL, or MariaDB under ``TIDEPOOL_TEST_DB=mysql`` — while that server keeps running
+for everyone else (SQLite has no server to lose, so the SQLite run uses PostgreSQL).
 
 While the database is away: REST reads and writes answer 503 ``SERVICE_UNAVAILABLE``; ``/server/health``
 answers 503 naming the failed check; a new socket is told ``SERVICE_UNAVAILABLE`` (not ``AUTH_FAILED``); the
@@ -19,15 +20,18 @@ import pytest
 import websockets.exceptions
 
 from tests.realtime.wsclient import WS
+from tests.support import live
 from tests.support.live import ADMIN_TOKEN, LiveServer, live_server, scratch_database
 from tests.support.proxy import TcpProxy, tcp_proxy
 
 OUTAGE_LOGGER = "tidepool.db"
+ENGINE = live.test_db_client() if live.test_db_client() != "sqlite3" else "pg"
+CHECK = {"pg": "pg:responseTime", "mysql": "mysql:responseTime"}[ENGINE]
 
 
 @pytest.fixture
 def proxied(tmp_path: Path) -> Iterator[tuple[LiveServer, TcpProxy]]:
-    with scratch_database(tmp_path, "pg") as db_env, tcp_proxy("127.0.0.1", int(db_env["DB_PORT"])) as proxy:
+    with scratch_database(tmp_path, ENGINE) as db_env, tcp_proxy("127.0.0.1", int(db_env["DB_PORT"])) as proxy:
         with live_server({**db_env, "DB_PORT": str(proxy.port)}) as server:
             yield server, proxy
 
@@ -77,7 +81,7 @@ def test_outage_answers_503_tells_sockets_logs_once_and_recovers(
             assert health.headers["content-type"].startswith("application/health+json")
             body = health.json()
             assert body["status"] == "error"
-            check = body["checks"]["pg:responseTime"][0]
+            check = body["checks"][CHECK][0]
             assert (check["status"], check["componentType"], check["output"]) == (
                 "error",
                 "datastore",
@@ -116,7 +120,7 @@ def test_outage_answers_503_tells_sockets_logs_once_and_recovers(
 
 @pytest.fixture
 def impatient(tmp_path: Path) -> Iterator[tuple[LiveServer, TcpProxy]]:
-    with scratch_database(tmp_path, "pg") as db_env, tcp_proxy("127.0.0.1", int(db_env["DB_PORT"])) as proxy:
+    with scratch_database(tmp_path, ENGINE) as db_env, tcp_proxy("127.0.0.1", int(db_env["DB_PORT"])) as proxy:
         with live_server({**db_env, "DB_PORT": str(proxy.port), "DB_CONNECT_TIMEOUT": "0.5"}) as server:
             yield server, proxy
 
