@@ -200,7 +200,8 @@ class ServiceUnavailableError(TidepoolError):
     status = 503
 
     def __init__(self, service: str, reason: str, detail: str | None = None) -> None:
-        super().__init__(f'Service "{service}" is unavailable. {_sentence(reason)}', service=service)
+        # Directus's extensions: {service, reason} (then code)
+        super().__init__(f'Service "{service}" is unavailable. {_sentence(reason)}', service=service, reason=reason)
         self.detail = detail  # the driver's words: for the log and the CLI's line, never sent to a client
 
 

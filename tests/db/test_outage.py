@@ -39,8 +39,14 @@ def proxied(tmp_path: Path) -> Iterator[tuple[LiveServer, TcpProxy]]:
 def _unavailable(response: httpx.Response) -> None:
     assert response.status_code == 503, response.text
     error = response.json()["errors"][0]
-    assert error["extensions"]["code"] == "SERVICE_UNAVAILABLE", response.text
-    assert error["message"].startswith('Service "database" is unavailable.')
+    assert error == {
+        "message": 'Service "database" is unavailable. Could not connect to the database.',
+        "extensions": {
+            "service": "database",
+            "reason": "Could not connect to the database",
+            "code": "SERVICE_UNAVAILABLE",
+        },
+    }
 
 
 def _outage_lines(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:

@@ -87,7 +87,9 @@ def _map_outages(engine: AsyncEngine, timeout: float) -> None:
     def _lost(context: sa.engine.ExceptionContext) -> BaseException | None:
         if context.is_pre_ping:
             return None
-        return unavailable(context.original_exception) if context.is_disconnect else None
+        if not context.is_disconnect:
+            return None
+        return unavailable(context.original_exception) or outage(context.original_exception)
 
 
 def _bounded(connect: Callable[..., Awaitable[Any]], timeout: float) -> Callable[..., Awaitable[Any]]:
