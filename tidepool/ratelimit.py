@@ -59,3 +59,22 @@ class RateLimiter:
         expired = [k for k, w in self._windows.items() if now - w.started >= self.duration]
         for key in expired:
             del self._windows[key]
+
+
+class LoginLimiter:
+    """The one login limiter of a process (``RATE_LIMITER_LOGIN_*``): every way to turn a password or a refresh
+    token into a session — REST json/cookie/session login, REST refresh, the WebSocket ``auth`` frame — spends
+    from the same windows, per client IP and (for passwords) per e-mail, so no path is a way around another.
+    """
+
+    def __init__(self, points: int, duration: float) -> None:
+        self.by_ip = RateLimiter(points, duration)
+        self.by_email = RateLimiter(points, duration)
+
+    def consume(self, ip: str | None, email: str | None = None) -> int | None:
+        """Spend one attempt; ``None`` when allowed, else the milliseconds until the longest window resets."""
+        waits = [self.by_ip.consume(ip or "unknown")]
+        if email is not None:
+            waits.append(self.by_email.consume(email.strip().lower()))
+        refused = [w for w in waits if w is not None]
+        return max(refused) if refused else None

@@ -19,6 +19,7 @@ from tidepool.db.bootstrap import BootstrapResult, bootstrap
 from tidepool.db.engine import create_engine
 from tidepool.db.introspect import load_schema
 from tidepool.events import EventSink, NullSink
+from tidepool.ratelimit import LoginLimiter
 from tidepool.services.base import SchemaStore, ServiceContext
 
 
@@ -29,9 +30,22 @@ class Runtime:
     schemas: SchemaStore
     events: EventSink = field(default_factory=NullSink)
     bootstrap_result: BootstrapResult | None = None
+    login_limiter: LoginLimiter | None = None
+
+    def __post_init__(self) -> None:
+        if self.login_limiter is None and self.settings["RATE_LIMITER_LOGIN_ENABLED"]:
+            points, duration = self.settings["RATE_LIMITER_LOGIN_POINTS"], self.settings["RATE_LIMITER_LOGIN_DURATION"]
+            self.login_limiter = LoginLimiter(points, duration)
 
     def context(self, access: Access | None = None) -> ServiceContext:
-        return ServiceContext(self.engine, self.settings, self.schemas, access or Access.full(), self.events)
+        return ServiceContext(
+            self.engine,
+            self.settings,
+            self.schemas,
+            access or Access.full(),
+            self.events,
+            login_limiter=self.login_limiter,
+        )
 
 
 @asynccontextmanager

@@ -37,3 +37,19 @@ def test_bad_static_token_is_invalid_credentials(server) -> None:  # type: ignor
         response = client.get("/server/info")
     assert response.status_code == 401
     assert response.json()["errors"][0]["extensions"]["code"] == "INVALID_CREDENTIALS"
+
+
+def test_health_has_directus_shape_for_admins(server, admin: httpx.Client) -> None:  # type: ignore[no-untyped-def]
+    body = admin.get("/server/health").json()
+    client = server.settings.db_client  # Directus names the checks by DB_CLIENT: pg, mysql, sqlite3
+    assert list(body) == ["status", "releaseId", "serviceId", "checks"]
+    assert list(body["checks"]) == [
+        f"{client}:{name}" for name in ("responseTime", "connectionsAvailable", "connectionsUsed")
+    ]
+    response = body["checks"][f"{client}:responseTime"][0]
+    assert {k: response[k] for k in ("componentType", "observedUnit", "threshold")} == {
+        "componentType": "datastore",
+        "observedUnit": "ms",
+        "threshold": 150,
+    }
+    assert response["status"] in ("ok", "warn")

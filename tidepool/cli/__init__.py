@@ -24,7 +24,8 @@ def friendly_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except TidepoolError as exc:
-            click.echo(f"error: {exc.message}", err=True)
+            detail = getattr(exc, "detail", None)
+            click.echo(f"error: {exc.message}" + (f" ({detail})" if detail else ""), err=True)
             sys.exit(1)
 
     return wrapper  # type: ignore[return-value]

@@ -14,17 +14,23 @@ from tidepool.config import Settings
 from tidepool.db.bootstrap import bootstrap
 from tidepool.db.engine import create_engine
 from tidepool.logs import configure_logging
+from tidepool.realtime.bus import create_bus
 
 
 def serve(settings: Settings) -> None:
     configure_logging(settings)
 
     async def run_bootstrap() -> None:
+        """Reach the database and Redis before uvicorn starts: an unreachable one is the command's one-line
+        error here, instead of a traceback from inside the server's start-up."""
         engine = create_engine(settings)
         try:
             print_bootstrap(await bootstrap(engine, settings), settings)
         finally:
             await engine.dispose()
+        bus = create_bus(settings)
+        await bus.start()
+        await bus.stop()
 
     asyncio.run(run_bootstrap())
     click.echo(f"Tidepool listening on {server_url(settings)}  (WebSocket: {settings['WEBSOCKETS_REST_PATH']})")

@@ -2,11 +2,14 @@
 
 SQLite runs in WAL mode with foreign keys on and a busy timeout, so readers never block the writer and a
 second process (the CLI next to a running server) waits instead of failing. PostgreSQL and MySQL use a
-small pool sized by ``DB_POOL_SIZE``.
+small pool sized by ``DB_POOL_SIZE``, connect within ``DB_CONNECT_TIMEOUT``, and are hooked so that a
+database that cannot be reached is one ``ServiceUnavailableError`` everywhere (``tidepool.db.errors``).
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +18,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from tidepool.config import Settings
+from tidepool.db.errors import OUTAGES, outage, unavailable
 from tidepool.errors import ConfigError
 
 _DRIVERS = {"sqlite3": "sqlite+aiosqlite", "pg": "postgresql+asyncpg", "mysql": "mysql+asyncmy"}
@@ -47,13 +51,55 @@ def create_engine(settings: Settings) -> AsyncEngine:
     url = database_url(settings)
     if url.get_backend_name() == "sqlite":
         return _sqlite_engine(url)
-    return create_async_engine(
+    engine = create_async_engine(
         url,
         pool_size=settings["DB_POOL_SIZE"],
         max_overflow=settings["DB_POOL_SIZE"],
         pool_pre_ping=True,
         pool_recycle=1800,
     )
+    _map_outages(engine, settings["DB_CONNECT_TIMEOUT"])
+    return engine
+
+
+def _map_outages(engine: AsyncEngine, timeout: float) -> None:
+    """Connect failures and dropped connections become ``ServiceUnavailableError`` at the engine itself.
+
+    A failed connect never reaches SQLAlchemy's error events (the driver raises a bare ``OSError``), so the
+    connect is made here, bounded as a whole by ``DB_CONNECT_TIMEOUT`` (asyncmy's own timeout covers only
+    the TCP connect, not a server that accepts and then stalls); a connection lost mid-statement is seen by
+    ``handle_error``, which replaces the error after SQLAlchemy has invalidated the connection. Pre-ping
+    failures are left alone: the pool handles them by reconnecting, which lands in ``_connect`` again.
+    """
+
+    @sa.event.listens_for(engine.sync_engine, "do_connect")
+    def _connect(dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
+        driver_connect = getattr(dialect.loaded_dbapi, dialect.driver).connect  # asyncpg.connect, asyncmy.connect
+        cparams["async_creator_fn"] = _bounded(driver_connect, timeout)
+        try:
+            connection = dialect.connect(*cargs, **cparams)
+        except Exception as exc:
+            raise outage(exc) from exc
+        OUTAGES.recovered()
+        return connection
+
+    @sa.event.listens_for(engine.sync_engine, "handle_error")
+    def _lost(context: sa.engine.ExceptionContext) -> BaseException | None:
+        if context.is_pre_ping:
+            return None
+        if not context.is_disconnect:
+            return None
+        return unavailable(context.original_exception) or outage(context.original_exception)
+
+
+def _bounded(connect: Callable[..., Awaitable[Any]], timeout: float) -> Callable[..., Awaitable[Any]]:
+    async def bounded(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return await asyncio.wait_for(connect(*args, **kwargs), timeout)
+        except TimeoutError:
+            raise TimeoutError(f"no connection within DB_CONNECT_TIMEOUT ({timeout:g}s)") from None
+
+    return bounded
 
 
 def _sqlite_engine(url: URL) -> AsyncEngine:

@@ -11,7 +11,9 @@ the caller passes ``candidates``: the fields the failed statement wrote that cou
 
 from __future__ import annotations
 
+import logging
 import re
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +26,7 @@ from tidepool.errors import (
     InvalidForeignKeyError,
     NotNullViolationError,
     RecordNotUniqueError,
+    ServiceUnavailableError,
     ValueOutOfRangeError,
     ValueTooLongError,
 )
@@ -156,3 +159,100 @@ def _mysql(orig: BaseException, text: str, info: CollectionInfo, cand: Candidate
 
 
 _PARSERS: dict[str, Parser] = {"sqlite": _sqlite, "postgresql": _postgres, "mysql": _mysql}
+
+
+# --- outages: the database cannot be reached --------------------------------------------------------------
+#
+# Every driver says "the database is gone" in its own way (an OSError from the socket, asyncpg's
+# ConnectionDoesNotExistError, MySQL's 2003/2006/2013, SQLAlchemy's invalidated connection). ``db/engine.py``
+# hooks the engine so that all of them become one ``ServiceUnavailableError`` (503 ``SERVICE_UNAVAILABLE``)
+# wherever the engine is used — REST, WebSocket, health, realtime — and each kind is logged here once per
+# ``OUTAGE_LOG_INTERVAL`` instead of a traceback per request.
+
+OUTAGE_LOG_INTERVAL = 60.0
+_UNREACHABLE = "Could not connect to the database"
+_DRIVER_DISCONNECTS = frozenset({"ConnectionDoesNotExistError", "CannotConnectNowError", "ConnectionFailureError"})
+_MYSQL_DISCONNECTS = frozenset({2003, 2006, 2013, 2055})
+
+log = logging.getLogger("tidepool.db")
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    """``exc``, what it wraps (``orig``) and what caused it, without cycles."""
+    seen: list[BaseException] = []
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        current = todo.pop()
+        if current is None or any(current is s for s in seen):
+            continue
+        seen.append(current)
+        todo += [getattr(current, "orig", None), current.__cause__, current.__context__]
+    return seen
+
+
+def _is_disconnect(exc: BaseException) -> bool:
+    if isinstance(exc, OSError | ServiceUnavailableError):
+        return True
+    if isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated:
+        return True
+    if type(exc).__name__ in _DRIVER_DISCONNECTS:
+        return True
+    args: tuple[Any, ...] = tuple(getattr(exc, "args", ()))
+    return bool(args) and type(exc).__name__ == "OperationalError" and args[0] in _MYSQL_DISCONNECTS
+
+
+def unavailable(exc: BaseException) -> ServiceUnavailableError | None:
+    """The outage ``exc`` stands for, or ``None`` when it is an ordinary error (a constraint, a bad query)."""
+    for link in _chain(exc):
+        if isinstance(link, ServiceUnavailableError):
+            return link
+    return outage(exc) if any(_is_disconnect(link) for link in _chain(exc)) else None
+
+
+def _root(exc: BaseException) -> BaseException:
+    """The driver's own exception at the bottom of SQLAlchemy's wrappers (``orig``, then ``__cause__``)."""
+    while (inner := getattr(exc, "orig", None) or exc.__cause__) is not None and inner is not exc:
+        exc = inner
+    return exc
+
+
+def outage(exc: BaseException) -> ServiceUnavailableError:
+    """The client's error for a database that cannot be reached (any cause); the cause is logged, rate-limited."""
+    root = _root(exc)
+    detail = f"{type(root).__name__}: {str(root).splitlines()[0]}" if str(root) else type(root).__name__
+    OUTAGES.failed(type(root).__name__, detail)
+    return ServiceUnavailableError("database", _UNREACHABLE, detail)
+
+
+class OutageLog:
+    """One log line per kind of failure per interval, and one line when the database answers again.
+
+    Quiet until ``arm`` (the server's start-up is done): before that a failure is the command's own one-line
+    error (``tidepool start``, the CLI), and a log line would only repeat it.
+    """
+
+    def __init__(self, interval: float = OUTAGE_LOG_INTERVAL) -> None:
+        self.interval = interval
+        self.armed = False
+        self._last: dict[str, float] = {}
+
+    def arm(self) -> None:
+        self.armed = True
+
+    def failed(self, kind: str, detail: str) -> None:
+        if not self.armed:
+            return
+        now = time.monotonic()
+        last = self._last.get(kind)
+        if last is not None and now - last < self.interval:
+            return
+        self._last[kind] = now
+        log.error("database unavailable: %s", detail)
+
+    def recovered(self) -> None:
+        if self._last:
+            self._last.clear()
+            log.warning("database reachable again")
+
+
+OUTAGES = OutageLog()

@@ -4,7 +4,8 @@ Modes: ``json`` answers access and refresh token in the body; ``cookie`` puts th
 httpOnly ``directus_refresh_token`` cookie; ``session`` puts the access JWT itself in the httpOnly
 ``directus_session_token`` cookie and answers only ``expires``. Refresh and logout infer the mode like
 Directus: an explicit ``mode`` wins, else ``json`` when the body has a ``refresh_token``, else ``cookie``.
-Logins are rate-limited per client IP and per e-mail (``RATE_LIMITER_LOGIN_*``).
+Logins and refreshes are rate-limited by the auth service (``services.auth.spend_login_attempt``), with the
+same limiter as the WebSocket ``auth`` frame.
 """
 
 from __future__ import annotations
@@ -17,11 +18,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from tidepool.config import Settings
-from tidepool.errors import InvalidPayloadError, RequestsExceededError
+from tidepool.errors import InvalidPayloadError
 from tidepool.http.context import runtime_of, where_of
 from tidepool.http.requests import json_body
 from tidepool.http.responses import data_response, no_content
-from tidepool.ratelimit import RateLimiter
 from tidepool.services import auth
 from tidepool.services.auth import Tokens
 
@@ -34,7 +34,6 @@ async def login(request: Request) -> Response:
     email = _required_string(body, "email")
     password = _required_string(body, "password")
     mode = _mode(body, default="json")
-    _rate_limit(request, email)
     ctx = runtime_of(request).context()
     log_in = auth.login_session if mode == "session" else auth.login
     tokens = await log_in(ctx, email, password, where_of(request))
@@ -171,34 +170,6 @@ def _clear_cookie(response: Response, name: str, settings: Settings) -> None:
         secure=settings["REFRESH_TOKEN_COOKIE_SECURE"],
         samesite=settings["REFRESH_TOKEN_COOKIE_SAME_SITE"],
     )
-
-
-# -- rate limiting ---------------------------------------------------------------------------------------
-
-
-def _limiters(request: Request) -> tuple[RateLimiter, RateLimiter] | None:
-    """Per-app limiters (per IP, per e-mail), created on first use; None when disabled."""
-    settings = runtime_of(request).settings
-    if not settings["RATE_LIMITER_LOGIN_ENABLED"]:
-        return None
-    state = request.app.state
-    limiters: tuple[RateLimiter, RateLimiter] | None = getattr(state, "login_limiters", None)
-    if limiters is None:
-        points, duration = settings["RATE_LIMITER_LOGIN_POINTS"], settings["RATE_LIMITER_LOGIN_DURATION"]
-        limiters = (RateLimiter(points, duration), RateLimiter(points, duration))
-        state.login_limiters = limiters
-    return limiters
-
-
-def _rate_limit(request: Request, email: str) -> None:
-    limiters = _limiters(request)
-    if limiters is None:
-        return
-    by_ip, by_email = limiters
-    ip = request.client.host if request.client else "unknown"
-    waits = [w for w in (by_ip.consume(ip), by_email.consume(email.strip().lower())) if w is not None]
-    if waits:
-        raise RequestsExceededError(max(waits))
 
 
 routes = [

@@ -1,4 +1,11 @@
-"""Reading request bodies: size-limited, JSON-only, with Directus's errors for bad input."""
+"""Reading request bodies: size-limited, JSON-only, with Directus's errors for bad input.
+
+A body is parsed only when the request declares a JSON media type (``application/json`` or ``…+json``,
+any parameters). Any other body is treated as absent, as Directus (Express's ``json()`` parser) does, so a
+cross-site ``<form>`` or a preflight-free ``fetch`` — which travel with cookies but cannot declare JSON —
+never becomes a payload: where a body is required that is 400 ``INVALID_PAYLOAD``, where it is optional
+(refresh, logout) it is no body.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +15,14 @@ import orjson
 from starlette.requests import Request
 
 from tidepool.errors import ContentTooLargeError, InvalidPayloadError
+
+_NOT_JSON = 'Request body must be JSON ("Content-Type: application/json")'
+
+
+def is_json(content_type: str | None) -> bool:
+    """``application/json`` or a ``+json`` suffix type, case-insensitive, parameters ignored."""
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
 
 
 async def json_body(request: Request, *, allow_empty: bool = False) -> Any:
@@ -23,10 +38,10 @@ async def json_body(request: Request, *, allow_empty: bool = False) -> Any:
             raise ContentTooLargeError()
         chunks.append(chunk)
     raw = b"".join(chunks)
-    if not raw.strip():
+    if not raw.strip() or not is_json(request.headers.get("content-type")):
         if allow_empty:
             return None
-        raise InvalidPayloadError("Request body is empty")
+        raise InvalidPayloadError("Request body is empty" if not raw.strip() else _NOT_JSON)
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError:

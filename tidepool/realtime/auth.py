@@ -3,8 +3,10 @@
 Every route to an identity ends in the same two calls as an HTTP request (``services.authn.authenticate``
 then the permission service's ``access_for``), so a socket can never see more than the same token would
 over REST. Failures of any kind collapse into one ``AUTH_FAILED`` (Directus never tells a socket *why*),
-and an expired JWT inside an ``auth`` frame is a failure too, not ``TOKEN_EXPIRED``: that code is only
-pushed by the server when a token that was valid runs out (spec §3.5).
+except refusals that say nothing about the credential and that the client must act on differently: the
+login rate limit (``REQUESTS_EXCEEDED``) and a database outage (``SERVICE_UNAVAILABLE``) travel as
+``AuthFailed.told`` and are sent as they are. An expired JWT inside an ``auth`` frame is a failure too, not
+``TOKEN_EXPIRED``: that code is only pushed by the server when a token that was valid runs out (spec §3.5).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tidepool.context import Access, Accountability
-from tidepool.errors import TidepoolError
+from tidepool.errors import RequestsExceededError, ServiceUnavailableError, TidepoolError
 from tidepool.runtime import Runtime
 from tidepool.services import authn
 
@@ -30,7 +32,19 @@ class AuthResult:
 
 
 class AuthFailed(Exception):
-    """Any reason a credential was not accepted; the reason itself is only logged."""
+    """Any reason a credential was not accepted; the reason itself is only logged, unless ``told``."""
+
+    def __init__(self, reason: str, told: TidepoolError | None = None) -> None:
+        super().__init__(reason)
+        self.told = told  # an error to send instead of AUTH_FAILED (it does not judge the credential)
+
+    @classmethod
+    def of(cls, exc: TidepoolError) -> AuthFailed:
+        return cls(exc.code, exc if isinstance(exc, _TOLD) else None)
+
+
+# Refusals that are about the server or the caller's pace, not about the credential.
+_TOLD = (RequestsExceededError, ServiceUnavailableError)
 
 
 async def access_for(runtime: Runtime, accountability: Accountability) -> Access:
@@ -54,7 +68,7 @@ async def from_token(runtime: Runtime, token: str, where: Mapping[str, str | Non
     try:
         accountability = await authn.authenticate(runtime.context(), token, **where)
     except TidepoolError as exc:
-        raise AuthFailed(exc.code) from None
+        raise AuthFailed.of(exc) from None
     if accountability.is_public:
         raise AuthFailed("token resolves to the public role")
     expiry = authn.token_expiry(token)
@@ -82,7 +96,7 @@ async def _login(runtime: Runtime, email: str, password: str, where: Mapping[str
     try:
         tokens = await auth_service.login(runtime.context(), email, password, **where)
     except TidepoolError as exc:
-        raise AuthFailed(exc.code) from None
+        raise AuthFailed.of(exc) from None
     return tokens.access_token, _require(tokens.refresh_token)
 
 
@@ -93,7 +107,7 @@ async def _refresh(runtime: Runtime, refresh_token: str, where: Mapping[str, str
     try:
         tokens = await auth_service.refresh(runtime.context(), refresh_token, **where)
     except TidepoolError as exc:
-        raise AuthFailed(exc.code) from None
+        raise AuthFailed.of(exc) from None
     return tokens.access_token, _require(tokens.refresh_token)
 
 

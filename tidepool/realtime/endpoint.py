@@ -75,8 +75,8 @@ async def _upgrade(ws: WebSocket, hub: WebSocketHub) -> tuple[auth.AuthResult | 
     hub.reserved += 1
     try:
         pre_auth = await upgrade_auth(ws, hub)
-    except auth.AuthFailed:
-        await deny(ws, 401)
+    except auth.AuthFailed as exc:
+        await deny(ws, exc.told.status if exc.told is not None else 401)  # 429 / 503 when told
         return None
     finally:
         hub.reserved -= 1

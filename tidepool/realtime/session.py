@@ -138,7 +138,8 @@ class Session:
         except Exception as exc:
             if not isinstance(exc, auth.AuthFailed):
                 log.exception("websocket handshake failed unexpectedly")
-            self.client.send_message(error_message("auth", HandshakeFailedError()))
+            told = exc.told if isinstance(exc, auth.AuthFailed) else None
+            self.client.send_message(error_message("auth", told or HandshakeFailedError()))
             self.client.close()
             return False
         self._authenticated(result)
@@ -230,7 +231,8 @@ class Session:
 
     async def on_auth(self, message: dict[str, Any]) -> None:
         """``auth`` on an open socket: a malformed one is ignored; a failed one drops to public (and closes
-        unless the mode is ``public``); a good one replaces the identity and keeps the subscriptions."""
+        unless the mode is ``public``); a good one replaces the identity and keeps the subscriptions. A refusal
+        that is no verdict on the credential (``AuthFailed.told``) is sent as it is and changes nothing."""
         if self._reauth is not None:
             self._reauth.set()
         if not credentials_valid(message):
@@ -239,6 +241,10 @@ class Session:
         try:
             result = await auth.from_message(self.hub.runtime, message, self.where)
         except Exception as exc:
+            told = exc.told if isinstance(exc, auth.AuthFailed) else None
+            if told is not None:  # rate limit or outage: no verdict on the credential, the socket stays as it was
+                self.client.send_message(error_message("auth", told, uid))
+                return
             if not isinstance(exc, auth.AuthFailed):
                 log.exception("websocket re-authentication failed unexpectedly")
             await self._drop_to_public()

@@ -7,7 +7,10 @@ token that was already used (or expired) is ``INVALID_CREDENTIALS``. In session 
 ``SESSION_COOKIE_TTL`` and carries the session's id (the hash, never the refresh token itself) in its
 ``session`` claim, so deleting the session (logout) kills the cookie too.
 
-These functions are shared by the REST controller (``http/auth.py``) and the WebSocket ``auth`` message.
+These functions are shared by the REST controller (``http/auth.py``) and the WebSocket ``auth`` message,
+and they are where the login rate limit is spent (``ctx.login_limiter``, ``RATE_LIMITER_LOGIN_*``): a password
+attempt per IP and per e-mail, a refresh per IP, before anything is looked up — so every transport is limited
+by the same windows and none can be used to get around another.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from tidepool.db import system
-from tidepool.errors import InvalidCredentialsError, UserSuspendedError
+from tidepool.errors import InvalidCredentialsError, RequestsExceededError, UserSuspendedError
 from tidepool.security import hash_token, verify_password
 from tidepool.services.authn import as_utc, issue_access_token, verify_access_token
 from tidepool.services.base import ServiceContext
@@ -73,6 +76,7 @@ async def login_session(
 async def _login(
     ctx: ServiceContext, email: str, password: str, where: Mapping[str, str | None], *, session: bool
 ) -> Tokens:
+    spend_login_attempt(ctx, where, email)
     users = system.users
     async with ctx.connection() as conn:
         row = (
@@ -100,6 +104,7 @@ async def refresh(
     **where_kw: str | None,
 ) -> Tokens:
     """Rotate a refresh token: the old one stops working, a new session and access token come back."""
+    spend_login_attempt(ctx, {**(where or {}), **where_kw})
     return await _rotate(ctx, hash_token(refresh_token), {**(where or {}), **where_kw}, session=False)
 
 
@@ -107,6 +112,7 @@ async def refresh_session(
     ctx: ServiceContext, session_jwt: str, where: Mapping[str, str | None] | None = None
 ) -> Tokens:
     """Session mode: the session cookie (an access JWT, possibly expired) names the session to rotate."""
+    spend_login_attempt(ctx, where or {})
     return await _rotate(ctx, session_of(ctx, session_jwt), where or {}, session=True)
 
 
@@ -118,6 +124,15 @@ async def logout(ctx: ServiceContext, refresh_token: str | None = None, *, sessi
     async with ctx.transaction() as tx_ctx:
         assert tx_ctx.tx is not None
         await tx_ctx.tx.conn.execute(system.sessions.delete().where(system.sessions.c.token == key))
+
+
+def spend_login_attempt(ctx: ServiceContext, where: Mapping[str, str | None], email: str | None = None) -> None:
+    """One attempt from the login limiter; ``REQUESTS_EXCEEDED`` (429) once the IP or the e-mail is over."""
+    if ctx.login_limiter is None:
+        return
+    wait = ctx.login_limiter.consume(where.get("ip"), email)
+    if wait is not None:
+        raise RequestsExceededError(wait)
 
 
 def session_of(ctx: ServiceContext, session_jwt: str) -> str:

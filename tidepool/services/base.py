@@ -20,6 +20,7 @@ from tidepool.config import Settings
 from tidepool.context import Access, Accountability
 from tidepool.db.schema import SchemaOverview
 from tidepool.events import ChangeEvent, EventSink, NullSink
+from tidepool.ratelimit import LoginLimiter
 
 _SQLITE_WRITERS: weakref.WeakKeyDictionary[AsyncEngine, asyncio.Lock] = weakref.WeakKeyDictionary()
 
@@ -69,6 +70,7 @@ class ServiceContext:
     access: Access
     events: EventSink = field(default_factory=NullSink)
     tx: Transaction | None = None
+    login_limiter: LoginLimiter | None = None  # the runtime's; None when RATE_LIMITER_LOGIN_ENABLED is off
 
     @property
     def schema(self) -> SchemaOverview:

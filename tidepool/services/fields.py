@@ -116,6 +116,8 @@ def _schema_shape(ctx: ServiceContext, collection: CollectionInfo, info: FieldIn
     relation = ctx.schema.m2o(collection.name, info.name)
     has_fk = relation is not None and relation.on_delete is not None and relation.related_collection is not None
     related = ctx.schema.collection(relation.related_collection or "") if relation and has_fk else None
+    if related is not None and not ctx.access.allows(related.name, Action.READ):
+        related = None  # where the key points would name a collection the caller may not know exists
     return {
         "name": info.name,
         "table": collection.name,

@@ -30,8 +30,19 @@ def relation_shape(ctx: ServiceContext, relation: RelationInfo) -> dict[str, Any
         "field": relation.field,
         "related_collection": relation.related_collection,
         "schema": _schema_shape(ctx, relation),
-        "meta": dict(relation.meta) if relation.meta is not None else None,
+        "meta": _meta_shape(ctx, relation.meta),
     }
+
+
+def _meta_shape(ctx: ServiceContext, meta: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The relation's meta; an m2a's ``one_allowed_collections`` lists only collections the caller may read."""
+    if meta is None:
+        return None
+    shaped = dict(meta)
+    allowed = shaped.get("one_allowed_collections")
+    if isinstance(allowed, list) and not ctx.access.admin:
+        shaped["one_allowed_collections"] = [c for c in allowed if ctx.access.allows(c, Action.READ)]
+    return shaped
 
 
 def _schema_shape(ctx: ServiceContext, relation: RelationInfo) -> dict[str, Any] | None:
@@ -56,8 +67,10 @@ def _visible(ctx: ServiceContext, relation: RelationInfo) -> bool:
 
 def list_relations(ctx: ServiceContext, collection: str | None = None) -> list[dict[str, Any]]:
     """Relations whose both sides the caller may read (all for admins), optionally of one collection."""
-    if collection is not None and ctx.schema.collection(collection) is None:
-        raise ForbiddenError()
+    if collection is not None and (
+        ctx.schema.collection(collection) is None or not ctx.access.allows(collection, Action.READ)
+    ):
+        raise ForbiddenError()  # an unreadable collection answers as a missing one: existence never leaks
     return [
         relation_shape(ctx, r)
         for r in ctx.schema.relations

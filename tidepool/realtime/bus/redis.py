@@ -26,6 +26,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from tidepool.config import Settings
+from tidepool.errors import ServiceUnavailableError
 from tidepool.events import ChangeEvent
 from tidepool.realtime.bus.base import DEFAULT_CONSUMER_SIZE, Consumer
 
@@ -118,10 +119,16 @@ class RedisBus:
         return self._last_seq
 
     async def start(self) -> None:
-        """Connect, and start reading after the newest entry (earlier events are not ours to deliver)."""
+        """Connect, and start reading after the newest entry (earlier events are not ours to deliver).
+        Redis unreachable: ``ServiceUnavailableError`` (``tidepool start`` prints it as one line)."""
         self._writer = aioredis.Redis.from_url(self.url)
         self._script = self._writer.register_script(_PUBLISH_SCRIPT)
-        newest: Any = await self._writer.xrevrange(self._stream_key, count=1)
+        try:
+            newest: Any = await self._writer.xrevrange(self._stream_key, count=1)
+        except (RedisError, OSError) as exc:
+            await self._writer.aclose()
+            self._writer = None
+            raise ServiceUnavailableError("redis", "Could not connect to Redis", str(exc)) from None
         if newest:
             entry_id, fields = newest[0]
             self._last_id = entry_id.decode()
