@@ -27,10 +27,16 @@ class AuthResult:
     access: Access
     expires_at: float | None  # unix seconds the JWT expires; None for static tokens
     refresh_token: str | None = None  # only for e-mail/password and refresh-token logins
+    token: str | None = None  # the access token (static or JWT) the access was resolved from
 
 
 class AuthFailed(Exception):
-    """Any reason a credential was not accepted; the reason itself is only logged."""
+    """Any reason a credential was not accepted; the reason itself is only logged (``error``: the error REST
+    would answer for the same credential, when there is one)."""
+
+    def __init__(self, reason: str, error: TidepoolError | None = None) -> None:
+        super().__init__(reason)
+        self.error = error
 
 
 async def access_for(runtime: Runtime, accountability: Accountability) -> Access:
@@ -54,11 +60,12 @@ async def from_token(runtime: Runtime, token: str, where: Mapping[str, str | Non
     try:
         accountability = await authn.authenticate(runtime.context(), token, **where)
     except TidepoolError as exc:
-        raise AuthFailed(exc.code) from None
+        raise AuthFailed(exc.code, exc) from None
     if accountability.is_public:
         raise AuthFailed("token resolves to the public role")
     expiry = authn.token_expiry(token)
-    return AuthResult(await access_for(runtime, accountability), None if expiry is None else float(expiry))
+    access = await access_for(runtime, accountability)
+    return AuthResult(access, None if expiry is None else float(expiry), token=token)
 
 
 async def from_message(runtime: Runtime, message: Mapping[str, Any], where: Mapping[str, str | None]) -> AuthResult:
@@ -72,7 +79,7 @@ async def from_message(runtime: Runtime, message: Mapping[str, Any], where: Mapp
         tokens = await _login(runtime, message["email"], message["password"], where)
     access_token, refresh_token = tokens
     result = await from_token(runtime, access_token, where)
-    return AuthResult(result.access, result.expires_at, refresh_token)
+    return AuthResult(result.access, result.expires_at, refresh_token, token=access_token)
 
 
 async def _login(runtime: Runtime, email: str, password: str, where: Mapping[str, str | None]) -> tuple[str, str]:

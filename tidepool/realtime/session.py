@@ -57,7 +57,9 @@ class Session:
     exist only while they have work, and the token expiry is a loop timer until it fires.
     """
 
-    __slots__ = ("receive", "hub", "where", "mode", "client", "lanes", "registered", "_expiry", "_reauth", "_reader")
+    __slots__ = (
+        "receive", "hub", "where", "mode", "client", "lanes", "registered", "token", "_expiry", "_reauth", "_reader",
+    )  # fmt: skip
 
     def __init__(self, receive: AsgiReceive, send: AsgiSend, hub: WebSocketHub, where: Where) -> None:
         self.receive = receive
@@ -74,6 +76,7 @@ class Session:
         )
         self.lanes: dict[str, Lane] | None = None  # only while some lane has work
         self.registered = False
+        self.token: str | None = None  # the credential the access came from (re-checked after access changes)
         self._expiry: asyncio.TimerHandle | asyncio.Task[None] | None = None
         self._reauth: asyncio.Event | None = None
         self._reader: asyncio.Task[Any] | None = None  # the task running ``run`` while it reads
@@ -157,7 +160,7 @@ class Session:
     def finish(self) -> None:
         """Release everything the socket holds: registration, subscriptions, timers, lanes."""
         self.client.disconnected()
-        self.hub.sockets.discard(self.client)
+        self.hub.sockets.pop(self.client, None)
         if self.hub.heartbeat is not None:
             self.hub.heartbeat.remove(self.client)
         if self.hub.limiter is not None:
@@ -251,6 +254,7 @@ class Session:
 
     def _authenticated(self, result: auth.AuthResult) -> None:
         self.client.access = result.access
+        self.token = result.token
         self.client.expires_at = result.expires_at
         if self._expiry is not None:
             self._expiry.cancel()
@@ -268,6 +272,7 @@ class Session:
             self._expiry.cancel()
             self._expiry = None
         self.client.expires_at = None
+        self.token = None
         self.client.access = await auth.public_access(self.hub.runtime, self.where)
 
     async def _expire(self) -> None:
@@ -275,6 +280,7 @@ class Session:
         client re-authenticates within ``WEBSOCKETS_REST_AUTH_TIMEOUT`` (or the mode is ``public``)."""
         self._expiry = None
         self.client.expires_at = None
+        self.token = None
         self.client.access = await auth.public_access(self.hub.runtime, self.where)
         self.client.send_message(error_message("auth", TokenExpiredError()))
         self._reauth = asyncio.Event()
@@ -287,6 +293,52 @@ class Session:
         finally:
             self._reauth = None
 
+    # ------------------------------------------------------------------------------ access changes
+
+    async def settled(self) -> bool:
+        """Before a job uses this socket's access: wait until it reflects every access change made so far
+        (``realtime/revalidate.py``); False when the socket is closed meanwhile (its job must not run)."""
+        if self.hub.revalidator is not None:
+            await self.hub.revalidator.settle()
+        return not self.client.closed
+
+    async def revalidate(self) -> None:
+        """Resolve this socket's access again, as a new request with the same credential would get it."""
+        if self.client.closed or not self.registered:
+            return
+        if self.token is None:
+            self.client.access = await auth.public_access(self.hub.runtime, self.where)
+        else:
+            try:
+                result = await auth.from_token(self.hub.runtime, self.token, self.where)
+            except auth.AuthFailed as exc:
+                if exc.error is None or isinstance(exc.error, TokenExpiredError):
+                    return  # the expiry timer owns this case (TOKEN_EXPIRED, then AUTH_TIMEOUT)
+                await self._revoked(exc.error)
+                return
+            self.client.access = result.access
+        manager = self.hub.subscriptions()
+        if manager is not None:
+            manager.revalidate(self.client)
+
+    async def _revoked(self, error: TidepoolError) -> None:
+        """The credential no longer holds (user suspended or deleted, token replaced): say so as REST would,
+        then close with ``REVOKED_CLOSE_CODE``; in ``public`` mode carry on as public instead."""
+        await self._drop_to_public()
+        self.client.send_message(error_message("auth", error))
+        manager = self.hub.subscriptions()
+        if self.mode == "public":
+            if manager is not None:
+                manager.revalidate(self.client)
+            return
+        if manager is not None:
+            manager.remove_client(self.client)
+        self.client.close(REVOKED_CLOSE_CODE, REVOKED_CLOSE_REASON)
+
+
+# A socket whose user was suspended or deleted, or whose token stopped working, after it authenticated.
+REVOKED_CLOSE_CODE = 4401
+REVOKED_CLOSE_REASON = "credentials revoked"
 
 _INVALID = object()
 
