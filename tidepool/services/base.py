@@ -63,6 +63,8 @@ class SchemaStore:
         self.version = 0
         self.seen: dict[str, int] = dict(seen or {})  # the version markers this process's state reflects
         self.access_generation = 0  # moved by ``permissions.invalidate(schemas)``
+        self._reloads_started = 0
+        self._reload_applied = 0
 
     def saw_versions(self, values: Mapping[str, int]) -> set[str]:
         """Record marker values; the kinds that moved past what was seen (markers only ever grow)."""
@@ -72,10 +74,17 @@ class SchemaStore:
         return moved
 
     async def reload(self) -> SchemaOverview:
+        """Read the schema again. Reloads may overlap (a DDL's own and the version watcher's): the one that
+        started last read the newest state, so an older one that finishes later is dropped, never applied."""
         from tidepool.db.introspect import load_schema
 
-        self.current = await load_schema(self.engine)
-        self.version += 1
+        self._reloads_started += 1
+        ticket = self._reloads_started
+        schema = await load_schema(self.engine)
+        if ticket > self._reload_applied:
+            self._reload_applied = ticket
+            self.current = schema
+            self.version += 1
         return self.current
 
 

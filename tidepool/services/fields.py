@@ -54,6 +54,8 @@ async def schema_change(ctx: ServiceContext) -> AsyncIterator[ServiceContext]:
         finally:
             if marked is None and ctx.dialect == "mysql":  # its DDL commits statement by statement
                 marked = await _bump_alone(ctx)
+            if marked is not None:  # before the reload, so the watcher does not start a second one
+                ctx.schemas.saw_versions(marked)
             await ctx.schemas.reload()
             if marked is not None:
                 versions.committed(ctx.schemas, {versions.SCHEMA}, marked)
