@@ -158,6 +158,21 @@ def test_a_change_after_the_socket_went_quiet_still_reaches_it(server: LiveServe
         assert ws.wait_closed(timeout=3) == REVOKED
 
 
+def test_a_dropped_collection_ends_its_subscriptions(server: LiveServer, admin: httpx.Client) -> None:
+    """Schema changes count too: a subscription to a collection that no longer exists ends with its uid."""
+    create_messages(admin)
+    create_messages(admin, "notes")
+    with _socket(server, "admin-static-token") as ws:
+        _subscribe(ws, "m")
+        assert ws.request({"type": "subscribe", "collection": "notes", "uid": "n"})["event"] == "init"
+        assert admin.delete("/collections/messages").status_code == 204
+        ended = ws.recv(timeout=3)
+        assert ended["type"] == "subscribe" and ended["uid"] == "m" and ended["error"]["code"] == "FORBIDDEN", ended
+        ok(admin.post("/items/notes", json={"text": "n1"}))
+        event = ws.recv(timeout=3)
+        assert event["uid"] == "n" and event["event"] == "create", event
+
+
 # ------------------------------------------------------------------------ two processes, one database
 
 
