@@ -17,7 +17,7 @@ from typing import Any
 from tidepool.context import Access, Accountability
 from tidepool.errors import TidepoolError
 from tidepool.runtime import Runtime
-from tidepool.services import authn
+from tidepool.services import authn, permissions
 
 log = logging.getLogger("tidepool.realtime")
 
@@ -28,6 +28,7 @@ class AuthResult:
     expires_at: float | None  # unix seconds the JWT expires; None for static tokens
     refresh_token: str | None = None  # only for e-mail/password and refresh-token logins
     token: str | None = None  # the access token (static or JWT) the access was resolved from
+    generation: int = 0  # the access generation when resolving began (``permissions.generation``)
 
 
 class AuthFailed(Exception):
@@ -57,6 +58,7 @@ async def public_access(runtime: Runtime, where: Mapping[str, str | None]) -> Ac
 
 async def from_token(runtime: Runtime, token: str, where: Mapping[str, str | None]) -> AuthResult:
     """A static token or JWT (``?access_token=``, session cookie, ``auth`` frame); ``AuthFailed`` when bad."""
+    generation = permissions.generation(runtime.schemas)
     try:
         accountability = await authn.authenticate(runtime.context(), token, **where)
     except TidepoolError as exc:
@@ -65,7 +67,7 @@ async def from_token(runtime: Runtime, token: str, where: Mapping[str, str | Non
         raise AuthFailed("token resolves to the public role")
     expiry = authn.token_expiry(token)
     access = await access_for(runtime, accountability)
-    return AuthResult(access, None if expiry is None else float(expiry), token=token)
+    return AuthResult(access, None if expiry is None else float(expiry), token=token, generation=generation)
 
 
 async def from_message(runtime: Runtime, message: Mapping[str, Any], where: Mapping[str, str | None]) -> AuthResult:
@@ -79,7 +81,7 @@ async def from_message(runtime: Runtime, message: Mapping[str, Any], where: Mapp
         tokens = await _login(runtime, message["email"], message["password"], where)
     access_token, refresh_token = tokens
     result = await from_token(runtime, access_token, where)
-    return AuthResult(result.access, result.expires_at, refresh_token, token=access_token)
+    return AuthResult(result.access, result.expires_at, refresh_token, token=access_token, generation=result.generation)
 
 
 async def _login(runtime: Runtime, email: str, password: str, where: Mapping[str, str | None]) -> tuple[str, str]:

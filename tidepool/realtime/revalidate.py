@@ -67,6 +67,8 @@ class Revalidator:
         generation = permissions.generation(self.schemas)
         try:
             for session in list(self.sessions()):
+                if session.stamp == generation:  # resolved after the change already (a new socket, a re-auth)
+                    continue
                 try:
                     await session.revalidate()
                 except Exception:  # fail closed: never keep serving access that could not be checked

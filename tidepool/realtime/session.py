@@ -44,6 +44,7 @@ from tidepool.realtime.protocol import (
     validate,
 )
 from tidepool.realtime.upgrade import Where
+from tidepool.services import permissions
 
 log = logging.getLogger("tidepool.realtime")
 
@@ -58,7 +59,8 @@ class Session:
     """
 
     __slots__ = (
-        "receive", "hub", "where", "mode", "client", "lanes", "registered", "token", "_expiry", "_reauth", "_reader",
+        "receive", "hub", "where", "mode", "client", "lanes", "registered", "token", "stamp", "_expiry", "_reauth",
+        "_reader",
     )  # fmt: skip
 
     def __init__(self, receive: AsgiReceive, send: AsgiSend, hub: WebSocketHub, where: Where) -> None:
@@ -77,6 +79,7 @@ class Session:
         self.lanes: dict[str, Lane] | None = None  # only while some lane has work
         self.registered = False
         self.token: str | None = None  # the credential the access came from (re-checked after access changes)
+        self.stamp = 0  # the access generation the current access was resolved at (or after)
         self._expiry: asyncio.TimerHandle | asyncio.Task[None] | None = None
         self._reauth: asyncio.Event | None = None
         self._reader: asyncio.Task[Any] | None = None  # the task running ``run`` while it reads
@@ -117,12 +120,14 @@ class Session:
         if pre_auth is not None:
             self._authenticated(pre_auth)
         elif self.mode == "public":
+            self.stamp = self._generation()
             self.client.access = await auth.public_access(self.hub.runtime, self.where)
         elif not await self._handshake():
             return False
         self.registered = True
         if self.hub.heartbeat is not None:
             self.hub.heartbeat.add(self.client)
+        await self._catch_up()
         return True
 
     async def _handshake(self) -> bool:
@@ -251,10 +256,12 @@ class Session:
             return
         self._authenticated(result)
         self.client.send_message(_auth_ok(message, result))
+        await self._catch_up()
 
     def _authenticated(self, result: auth.AuthResult) -> None:
         self.client.access = result.access
         self.token = result.token
+        self.stamp = result.generation
         self.client.expires_at = result.expires_at
         if self._expiry is not None:
             self._expiry.cancel()
@@ -306,6 +313,7 @@ class Session:
         """Resolve this socket's access again, as a new request with the same credential would get it."""
         if self.client.closed or not self.registered:
             return
+        self.stamp = self._generation()
         if self.token is None:
             self.client.access = await auth.public_access(self.hub.runtime, self.where)
         else:
@@ -320,6 +328,15 @@ class Session:
         manager = self.hub.subscriptions()
         if manager is not None:
             manager.revalidate(self.client)
+
+    async def _catch_up(self) -> None:
+        """An access change that landed while this socket's access was being resolved (before the socket was
+        registered for re-checks, or during a re-auth) is applied now rather than missed."""
+        if self.stamp != self._generation():
+            await self.revalidate()
+
+    def _generation(self) -> int:
+        return permissions.generation(self.hub.runtime.schemas)
 
     async def _revoked(self, error: TidepoolError) -> None:
         """The credential no longer holds (user suspended or deleted, token replaced): say so as REST would,
