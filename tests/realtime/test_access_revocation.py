@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -160,6 +161,23 @@ def test_a_change_after_the_socket_went_quiet_still_reaches_it(server: LiveServe
         assert admin.delete(f"/users/{user}").status_code == 204
         assert ws.recv(timeout=3)["error"]["code"] == "INVALID_CREDENTIALS"
         assert ws.wait_closed(timeout=3) == REVOKED
+
+
+def test_public_mode_keeps_a_revoked_socket_open_as_public(tmp_path: Path) -> None:
+    """In ``public`` mode a revoked user is told, then carries on with the Public policy (as after a failed
+    re-auth); what the Public policy cannot read ends."""
+    env = {"WEBSOCKETS_REST_AUTH": "public", "WEBSOCKETS_HEARTBEAT_ENABLED": "false"}
+    with scratch_database(tmp_path) as db, live_server({**db, **env}) as srv, srv.client() as admin:
+        create_messages(admin)
+        user, token, _ = _user(admin, READ_ALL)
+        with _socket(srv, token) as ws:
+            _subscribe(ws, "s")
+            ok(admin.patch(f"/users/{user}", json={"status": "suspended"}))
+            frames = [ws.recv(timeout=3), ws.recv(timeout=3)]
+            assert frames[0]["type"] == "auth" and frames[0]["error"]["code"] == "INVALID_CREDENTIALS", frames
+            assert frames[1]["type"] == "subscribe" and frames[1]["uid"] == "s", frames
+            read = ws.request({"type": "items", "collection": "messages", "action": "read", "uid": "r"})
+            assert read["uid"] == "r" and read["error"]["code"] == "FORBIDDEN"  # still open, as public
 
 
 def test_a_dropped_collection_ends_its_subscriptions(server: LiveServer, admin: httpx.Client) -> None:
