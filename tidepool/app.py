@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -86,8 +86,26 @@ async def _started_services(app: Starlette, runtime: Runtime) -> AsyncIterator[N
     from tidepool.realtime.endpoint import websocket_service
     from tidepool.realtime.service import realtime_service
 
-    async with realtime_service(app, runtime), websocket_service(app, runtime):
+    async with _version_watcher(runtime), realtime_service(app, runtime), websocket_service(app, runtime):
         yield
+
+
+@asynccontextmanager
+async def _version_watcher(runtime: Runtime) -> AsyncIterator[None]:
+    """Schema and access changes made by other processes reach this one (``tidepool.services.versions``)."""
+    from tidepool.services.versions import VersionWatcher
+
+    interval: float = runtime.settings["CACHE_SYNC_INTERVAL"]
+    runtime.watcher = VersionWatcher(runtime.engine, runtime.schemas, interval)
+    task = asyncio.create_task(runtime.watcher.run(), name="tidepool-version-watcher") if interval > 0 else None
+    try:
+        yield
+    finally:
+        if task is not None:
+            task.cancel()
+            with suppress(asyncio.CancelledError):
+                await task
+        runtime.watcher = None
 
 
 async def _tidepool_error(request: Request, exc: Exception) -> Response:

@@ -121,6 +121,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("QUERY_LIMIT_MAX", None, parse_optional_int, "Largest `limit` allowed (unset: no maximum)."),
     Setting("MAX_PAYLOAD_SIZE", "1mb", parse_size, "Largest request body and WebSocket frame."),
     Setting("MAX_BATCH_MUTATION", None, parse_optional_int, "Most items one batch write may touch (unset: any)."),
+    Setting(
+        "CACHE_SYNC_INTERVAL",
+        "250",
+        parse_duration,
+        "How often a server checks for schema and access changes made by other processes (ms; 0: never).",
+    ),
     Setting("LOG_LEVEL", "info", parse_choice("fatal", "error", "warn", "info", "debug", "trace", "silent"), ""),
     Setting("LOG_STYLE", "pretty", parse_choice("pretty", "json"), "pretty or json log lines."),
     Setting("ACCESS_TOKEN_TTL", "15m", parse_duration, "Lifetime of access tokens (JWT)."),

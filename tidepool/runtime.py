@@ -20,7 +20,9 @@ from tidepool.db.engine import create_engine
 from tidepool.db.introspect import load_schema
 from tidepool.events import EventSink, NullSink
 from tidepool.ratelimit import LoginLimiter
+from tidepool.services import versions
 from tidepool.services.base import SchemaStore, ServiceContext
+from tidepool.services.versions import VersionWatcher
 
 
 @dataclass
@@ -30,6 +32,7 @@ class Runtime:
     schemas: SchemaStore
     events: EventSink = field(default_factory=NullSink)
     bootstrap_result: BootstrapResult | None = None
+    watcher: VersionWatcher | None = None  # while a server runs: sees other processes' schema/access changes
     login_limiter: LoginLimiter | None = None
 
     def __post_init__(self) -> None:
@@ -48,12 +51,20 @@ class Runtime:
         )
 
 
+async def _versions(engine: AsyncEngine) -> dict[str, int]:
+    """The version markers as of start-up, read before anything they describe is loaded: a change that
+    commits in between moves them past these values, so the watcher reloads once more (never once less)."""
+    async with engine.connect() as conn:
+        return await versions.read(conn)
+
+
 @asynccontextmanager
 async def open_runtime(settings: Settings, *, run_bootstrap: bool = True) -> AsyncIterator[Runtime]:
     engine = create_engine(settings)
     try:
         result = await bootstrap(engine, settings) if run_bootstrap else None
-        schemas = SchemaStore(engine, await load_schema(engine))
+        seen = await _versions(engine)
+        schemas = SchemaStore(engine, await load_schema(engine), seen)
         yield Runtime(settings, engine, schemas, bootstrap_result=result)
     finally:
         await engine.dispose()

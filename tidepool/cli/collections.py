@@ -4,8 +4,8 @@ The seed guide's collection in one command::
 
     tidepool collections create messages --field text:string --field user:string --date-created
 
-Changes made here land in the database directly; a server that is already running picks them up on its
-next schema reload (after any schema change over REST) or restart.
+Changes made here land in the database directly and move its schema version marker; a server that is already
+running reloads its schema within ``CACHE_SYNC_INTERVAL`` (``tidepool.services.versions``).
 """
 
 from __future__ import annotations

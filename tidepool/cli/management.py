@@ -8,8 +8,9 @@ commands::
     tidepool users create --email w@example.com --password secret --role Writers --token
 
 Every command runs through the same account services as the REST API (so passwords are hashed, tokens
-stored as SHA-256, and the access model stays consistent); a running server picks the change up within a
-few seconds (``services.permissions.SNAPSHOT_TTL``). Errors print one line and exit 1.
+stored as SHA-256, and the access model stays consistent); each write moves the access version marker, so a
+running server picks the change up within ``CACHE_SYNC_INTERVAL`` (``tidepool.services.versions``). Errors
+print one line and exit 1.
 """
 
 from __future__ import annotations

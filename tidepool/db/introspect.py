@@ -27,7 +27,7 @@ from tidepool.db import system
 from tidepool.db.schema import CollectionInfo, FieldInfo, RelationInfo, SchemaOverview
 from tidepool.db.types import ALIAS_SPECIALS, data_type_name, directus_type_of, parse_default, sql_type_for
 
-_HIDDEN_TABLES = frozenset({"tidepool_migrations", "sqlite_sequence"})
+_HIDDEN_TABLES = frozenset({"tidepool_migrations", "tidepool_versions", "sqlite_sequence"})
 Row = Mapping[str, Any]
 TableKey = tuple[str | None, str]
 

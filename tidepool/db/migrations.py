@@ -104,9 +104,21 @@ async def _account_metadata(conn: AsyncConnection) -> None:
     )
 
 
+async def _version_markers(conn: AsyncConnection) -> None:
+    """``tidepool_versions`` with its rows at 0 (a fresh database already has the table from 0001)."""
+    await conn.run_sync(lambda c: system.versions.create(c, checkfirst=True))
+    present = set((await conn.execute(sa.select(system.versions.c.name))).scalars())
+    missing = [{"name": name, "value": 0} for name in VERSION_KINDS if name not in present]
+    if missing:
+        await conn.execute(system.versions.insert(), missing)
+
+
+VERSION_KINDS = ("schema", "access")
+
 MIGRATIONS: list[Migration] = [
     ("0001-system-tables", _create_system_tables),
     ("0002-account-metadata", _account_metadata),
+    ("0003-version-markers", _version_markers),
 ]
 
 

@@ -25,6 +25,15 @@ migrations = sa.Table(
     sa.Column("applied_at", TS, nullable=False),
 )
 
+# One counter per kind of cached state ("schema", "access"), bumped in the same transaction as every write that
+# changes it, so each process can tell cheaply that another one changed it (``tidepool.services.versions``).
+versions = sa.Table(
+    "tidepool_versions",
+    metadata,
+    sa.Column("name", sa.String(32), primary_key=True),
+    sa.Column("value", sa.BigInteger, nullable=False),
+)
+
 collections = sa.Table(
     "directus_collections",
     metadata,

@@ -19,7 +19,7 @@ from typing import Any
 from tidepool.context import Access, Accountability
 from tidepool.errors import RequestsExceededError, ServiceUnavailableError, TidepoolError
 from tidepool.runtime import Runtime
-from tidepool.services import authn
+from tidepool.services import authn, permissions
 
 log = logging.getLogger("tidepool.realtime")
 
@@ -29,18 +29,22 @@ class AuthResult:
     access: Access
     expires_at: float | None  # unix seconds the JWT expires; None for static tokens
     refresh_token: str | None = None  # only for e-mail/password and refresh-token logins
+    token: str | None = None  # the access token (static or JWT) the access was resolved from
+    generation: int = 0  # the access generation when resolving began (``permissions.generation``)
 
 
 class AuthFailed(Exception):
-    """Any reason a credential was not accepted; the reason itself is only logged, unless ``told``."""
+    """Any reason a credential was not accepted; the reason itself is only logged. ``error`` is the error REST
+    would answer for the same credential, when there is one; ``told`` is that error when it is no verdict on the
+    credential (the caller's pace, the database) and is sent as it is instead of AUTH_FAILED."""
 
-    def __init__(self, reason: str, told: TidepoolError | None = None) -> None:
+    def __init__(self, reason: str, error: TidepoolError | None = None) -> None:
         super().__init__(reason)
-        self.told = told  # an error to send instead of AUTH_FAILED (it does not judge the credential)
+        self.error = error
 
-    @classmethod
-    def of(cls, exc: TidepoolError) -> AuthFailed:
-        return cls(exc.code, exc if isinstance(exc, _TOLD) else None)
+    @property
+    def told(self) -> TidepoolError | None:
+        return self.error if isinstance(self.error, _TOLD) else None
 
 
 # Refusals that are about the server or the caller's pace, not about the credential.
@@ -65,14 +69,16 @@ async def public_access(runtime: Runtime, where: Mapping[str, str | None]) -> Ac
 
 async def from_token(runtime: Runtime, token: str, where: Mapping[str, str | None]) -> AuthResult:
     """A static token or JWT (``?access_token=``, session cookie, ``auth`` frame); ``AuthFailed`` when bad."""
+    generation = permissions.generation(runtime.schemas)
     try:
         accountability = await authn.authenticate(runtime.context(), token, **where)
     except TidepoolError as exc:
-        raise AuthFailed.of(exc) from None
+        raise AuthFailed(exc.code, exc) from None
     if accountability.is_public:
         raise AuthFailed("token resolves to the public role")
     expiry = authn.token_expiry(token)
-    return AuthResult(await access_for(runtime, accountability), None if expiry is None else float(expiry))
+    access = await access_for(runtime, accountability)
+    return AuthResult(access, None if expiry is None else float(expiry), token=token, generation=generation)
 
 
 async def from_message(runtime: Runtime, message: Mapping[str, Any], where: Mapping[str, str | None]) -> AuthResult:
@@ -86,7 +92,7 @@ async def from_message(runtime: Runtime, message: Mapping[str, Any], where: Mapp
         tokens = await _login(runtime, message["email"], message["password"], where)
     access_token, refresh_token = tokens
     result = await from_token(runtime, access_token, where)
-    return AuthResult(result.access, result.expires_at, refresh_token)
+    return AuthResult(result.access, result.expires_at, refresh_token, token=access_token, generation=result.generation)
 
 
 async def _login(runtime: Runtime, email: str, password: str, where: Mapping[str, str | None]) -> tuple[str, str]:
@@ -96,7 +102,7 @@ async def _login(runtime: Runtime, email: str, password: str, where: Mapping[str
     try:
         tokens = await auth_service.login(runtime.context(), email, password, **where)
     except TidepoolError as exc:
-        raise AuthFailed.of(exc) from None
+        raise AuthFailed(exc.code, exc) from None
     return tokens.access_token, _require(tokens.refresh_token)
 
 
@@ -107,7 +113,7 @@ async def _refresh(runtime: Runtime, refresh_token: str, where: Mapping[str, str
     try:
         tokens = await auth_service.refresh(runtime.context(), refresh_token, **where)
     except TidepoolError as exc:
-        raise AuthFailed.of(exc) from None
+        raise AuthFailed(exc.code, exc) from None
     return tokens.access_token, _require(tokens.refresh_token)
 
 

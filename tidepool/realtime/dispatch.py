@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -313,6 +313,9 @@ class Dispatcher:
         pool = int(runtime.settings.get("DB_POOL_SIZE") or 4)
         self._reads = asyncio.Semaphore(1 if runtime.engine.dialect.name == "sqlite" else max(1, pool - 2))
         self.last_seq = 0  # the last event handled (tests and metrics wait on it)
+        # Awaited before each event: the WebSocket side re-resolves sockets' access here after a change
+        # (``realtime/revalidate.py``), so no event is computed with access that was revoked.
+        self.before_event: Callable[[], Awaitable[None]] = _nothing
 
     async def run(self) -> None:
         consumer = self.bus.consumer()
@@ -329,7 +332,8 @@ class Dispatcher:
     async def _drain(self, consumer: Consumer) -> None:
         async for event in consumer:
             try:
-                _invalidate_access(event.collection)
+                _invalidate_access(event.collection, self.runtime)
+                await self.before_event()
                 await self.dispatch(event)
             except Exception:
                 log.exception("dispatch of %s %s failed", event.action, event.collection)
@@ -429,10 +433,14 @@ class Dispatcher:
             return await GroupReader(ctx, sub, event).run()
 
 
-def _invalidate_access(collection: str) -> None:
+def _invalidate_access(collection: str, runtime: Runtime) -> None:
     """A change to roles/policies/permissions (made by any process) must reach this process's access cache
     before the next read, or subscribers would be checked against stale rules."""
-    permissions.invalidate_for(collection)
+    permissions.invalidate_for(collection, runtime.schemas)
+
+
+async def _nothing() -> None:
+    return None
 
 
 def _wants(sub: Subscription, event: ChangeEvent, seq: int) -> bool:

@@ -57,7 +57,7 @@ async def serve_websocket(app: Starlette, scope: Scope, receive: Receive, send: 
         return
     pre_auth, where = opened
     session = Session(receive, send, hub, where)
-    hub.sockets.add(session.client)
+    hub.sockets[session.client] = session
     try:
         await session.run(pre_auth)
     finally:

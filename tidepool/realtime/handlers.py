@@ -36,6 +36,8 @@ async def _ping(session: Session, message: dict[str, Any]) -> None:
 
 async def _items(session: Session, message: dict[str, Any]) -> None:
     async def job() -> None:
+        if not await session.settled():
+            return
         uid = uid_of(message)
         ctx = session.hub.runtime.context(session.client.access)
         try:
@@ -73,6 +75,8 @@ async def _unsubscribe(session: Session, message: dict[str, Any]) -> None:
 
 def _to_manager(session: Session, message: dict[str, Any], method: str) -> None:
     async def job() -> None:
+        if not await session.settled():
+            return
         manager = session.hub.subscriptions()
         if manager is None:
             unavailable = ServiceUnavailableError("realtime", "Subscriptions are not running")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
 
@@ -17,7 +17,11 @@ from tidepool.config import Settings
 from tidepool.realtime.connection import Client
 from tidepool.realtime.heartbeat import Heartbeat
 from tidepool.realtime.limits import MessageLimiter, limiter_for
+from tidepool.realtime.revalidate import Revalidator
 from tidepool.runtime import Runtime
+
+if TYPE_CHECKING:
+    from tidepool.realtime.session import Session
 
 
 @dataclass
@@ -29,8 +33,9 @@ class WebSocketHub:
     app: Starlette
     heartbeat: Heartbeat | None
     limiter: MessageLimiter | None
-    sockets: set[Client] = field(default_factory=set)
+    sockets: dict[Client, Session] = field(default_factory=dict)  # every open socket, with its session
     reserved: int = 0  # upgrades being checked, counted against the connection limit
+    revalidator: Revalidator | None = None  # re-resolves sockets' access after a change (while running)
 
     def has_room(self) -> bool:
         limit: int | None = self.settings["WEBSOCKETS_REST_CONN_LIMIT"]
@@ -48,11 +53,28 @@ async def websocket_service(app: Starlette, runtime: Runtime) -> AsyncIterator[N
     settings = runtime.settings
     heartbeat = Heartbeat(settings["WEBSOCKETS_HEARTBEAT_PERIOD"]) if settings["WEBSOCKETS_HEARTBEAT_ENABLED"] else None
     hub = WebSocketHub(settings, runtime, app, heartbeat, limiter_for(settings))
+    hub.revalidator = Revalidator(runtime.schemas, lambda: hub.sockets.values())
+    _follow_access_changes(app, runtime, hub.revalidator)
     app.state.websocket = hub
     try:
         yield
     finally:
+        _follow_access_changes(app, runtime, None)
         for client in list(hub.sockets):
             client.close(1001, "server shutting down")
         if heartbeat is not None:
             await heartbeat.stop()
+
+
+def _follow_access_changes(app: Starlette, runtime: Runtime, revalidator: Revalidator | None) -> None:
+    """Hook the revalidator into the event side (awaited before each event) and the version watcher (told
+    after each change); ``None`` unhooks it at shutdown."""
+    state = getattr(app.state, "realtime", None)
+    if state is not None:
+        state.dispatcher.before_event = revalidator.settle if revalidator is not None else _nothing
+    if runtime.watcher is not None:
+        runtime.watcher.on_change[:] = [revalidator.schedule] if revalidator is not None else []
+
+
+async def _nothing() -> None:
+    return None

@@ -8,15 +8,19 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from tidepool.context import Action
+from tidepool.errors import ForbiddenError, TidepoolError
 from tidepool.query import dynamic
 from tidepool.query.evaluate import matches
 from tidepool.query.filters import compile_filter as _compile_filter
 from tidepool.query.model import Query
 from tidepool.query.parse import parse_query
 from tidepool.services.base import ServiceContext
-from tidepool.services.reader import read_by_query, read_many, read_meta, read_one
+from tidepool.services.reader import check_read, read_by_query, read_many, read_meta, read_one
 
 __all__ = [
+    "check_read",
+    "lost_read_access",
     "compile_filter",
     "matches",
     "parse_query",
@@ -31,6 +35,18 @@ __all__ = [
 def compile_filter(filter: Mapping[str, Any], ctx: ServiceContext, collection: str, table: Any) -> Any:
     """``filter`` as SQL for ``ctx``'s caller over ``table`` (a one-row derived table for "before" checks)."""
     return _compile_filter(filter, collection, schema=ctx.schema, access=ctx.access, dialect=ctx.dialect, table=table)
+
+
+def lost_read_access(ctx: ServiceContext, collection: str, query: Query) -> TidepoolError | None:
+    """Why ``ctx``'s caller may no longer read ``query`` on ``collection`` (the collection is gone or not
+    readable, or a field of the query is not), or None. Plans only: no statement runs."""
+    try:
+        if ctx.schema.collections.get(collection) is None or not ctx.access.allows(collection, Action.READ):
+            raise ForbiddenError.collection(collection)
+        check_read(ctx, collection, query)
+    except TidepoolError as exc:
+        return exc
+    return None
 
 
 async def resolve_dynamic(ctx: ServiceContext, value: Any) -> Any:

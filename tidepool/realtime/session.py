@@ -44,6 +44,7 @@ from tidepool.realtime.protocol import (
     validate,
 )
 from tidepool.realtime.upgrade import Where
+from tidepool.services import permissions
 
 log = logging.getLogger("tidepool.realtime")
 
@@ -57,7 +58,10 @@ class Session:
     exist only while they have work, and the token expiry is a loop timer until it fires.
     """
 
-    __slots__ = ("receive", "hub", "where", "mode", "client", "lanes", "registered", "_expiry", "_reauth", "_reader")
+    __slots__ = (
+        "receive", "hub", "where", "mode", "client", "lanes", "registered", "token", "stamp", "_expiry", "_reauth",
+        "_reader",
+    )  # fmt: skip
 
     def __init__(self, receive: AsgiReceive, send: AsgiSend, hub: WebSocketHub, where: Where) -> None:
         self.receive = receive
@@ -74,6 +78,8 @@ class Session:
         )
         self.lanes: dict[str, Lane] | None = None  # only while some lane has work
         self.registered = False
+        self.token: str | None = None  # the credential the access came from (re-checked after access changes)
+        self.stamp = 0  # the access generation the current access was resolved at (or after)
         self._expiry: asyncio.TimerHandle | asyncio.Task[None] | None = None
         self._reauth: asyncio.Event | None = None
         self._reader: asyncio.Task[Any] | None = None  # the task running ``run`` while it reads
@@ -114,12 +120,14 @@ class Session:
         if pre_auth is not None:
             self._authenticated(pre_auth)
         elif self.mode == "public":
+            self.stamp = self._generation()
             self.client.access = await auth.public_access(self.hub.runtime, self.where)
         elif not await self._handshake():
             return False
         self.registered = True
         if self.hub.heartbeat is not None:
             self.hub.heartbeat.add(self.client)
+        await self._catch_up()
         return True
 
     async def _handshake(self) -> bool:
@@ -158,7 +166,7 @@ class Session:
     def finish(self) -> None:
         """Release everything the socket holds: registration, subscriptions, timers, lanes."""
         self.client.disconnected()
-        self.hub.sockets.discard(self.client)
+        self.hub.sockets.pop(self.client, None)
         if self.hub.heartbeat is not None:
             self.hub.heartbeat.remove(self.client)
         if self.hub.limiter is not None:
@@ -254,9 +262,12 @@ class Session:
             return
         self._authenticated(result)
         self.client.send_message(_auth_ok(message, result))
+        await self._catch_up()
 
     def _authenticated(self, result: auth.AuthResult) -> None:
         self.client.access = result.access
+        self.token = result.token
+        self.stamp = result.generation
         self.client.expires_at = result.expires_at
         if self._expiry is not None:
             self._expiry.cancel()
@@ -274,6 +285,7 @@ class Session:
             self._expiry.cancel()
             self._expiry = None
         self.client.expires_at = None
+        self.token = None
         self.client.access = await auth.public_access(self.hub.runtime, self.where)
 
     async def _expire(self) -> None:
@@ -281,6 +293,7 @@ class Session:
         client re-authenticates within ``WEBSOCKETS_REST_AUTH_TIMEOUT`` (or the mode is ``public``)."""
         self._expiry = None
         self.client.expires_at = None
+        self.token = None
         self.client.access = await auth.public_access(self.hub.runtime, self.where)
         self.client.send_message(error_message("auth", TokenExpiredError()))
         self._reauth = asyncio.Event()
@@ -293,6 +306,64 @@ class Session:
         finally:
             self._reauth = None
 
+    # ------------------------------------------------------------------------------ access changes
+
+    async def settled(self) -> bool:
+        """Before a job uses this socket's access: wait until it reflects every access change made so far
+        (``realtime/revalidate.py``); False when the socket is closed meanwhile (its job must not run)."""
+        if self.hub.revalidator is not None:
+            await self.hub.revalidator.settle()
+        return not self.client.closed
+
+    async def revalidate(self) -> None:
+        """Resolve this socket's access again, as a new request with the same credential would get it."""
+        if self.client.closed or not self.registered:
+            return
+        self.stamp = self._generation()
+        if self.token is None:
+            self.client.access = await auth.public_access(self.hub.runtime, self.where)
+        else:
+            try:
+                result = await auth.from_token(self.hub.runtime, self.token, self.where)
+            except auth.AuthFailed as exc:
+                if exc.told is not None:  # no verdict on the credential: the revalidator closes with 1011
+                    raise exc.told from None
+                if exc.error is None or isinstance(exc.error, TokenExpiredError):
+                    return  # the expiry timer owns this case (TOKEN_EXPIRED, then AUTH_TIMEOUT)
+                await self._revoked(exc.error)
+                return
+            self.client.access = result.access
+        manager = self.hub.subscriptions()
+        if manager is not None:
+            manager.revalidate(self.client)
+
+    async def _catch_up(self) -> None:
+        """An access change that landed while this socket's access was being resolved (before the socket was
+        registered for re-checks, or during a re-auth) is applied now rather than missed."""
+        if self.stamp != self._generation():
+            await self.revalidate()
+
+    def _generation(self) -> int:
+        return permissions.generation(self.hub.runtime.schemas)
+
+    async def _revoked(self, error: TidepoolError) -> None:
+        """The credential no longer holds (user suspended or deleted, token replaced): say so as REST would,
+        then close with ``REVOKED_CLOSE_CODE``; in ``public`` mode carry on as public instead."""
+        await self._drop_to_public()
+        self.client.send_message(error_message("auth", error))
+        manager = self.hub.subscriptions()
+        if self.mode == "public":
+            if manager is not None:
+                manager.revalidate(self.client)
+            return
+        if manager is not None:
+            manager.remove_client(self.client)
+        self.client.close(REVOKED_CLOSE_CODE, REVOKED_CLOSE_REASON)
+
+
+# A socket whose user was suspended or deleted, or whose token stopped working, after it authenticated.
+REVOKED_CLOSE_CODE = 4401
+REVOKED_CLOSE_REASON = "credentials revoked"
 
 _INVALID = object()
 

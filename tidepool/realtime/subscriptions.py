@@ -260,6 +260,16 @@ class SubscriptionManager:
         for sub in list(self._by_client.pop(client.id, {}).values()):
             self._remove(sub)
 
+    def revalidate(self, client: Subscriber) -> None:
+        """After ``client``'s access changed: end each subscription it may no longer read (an error frame naming
+        the uid, then removed); the others go on, their events read as the new access allows."""
+        ctx = self.runtime.context(client.access)
+        for sub in list(self._by_client.get(client.id, {}).values()):
+            error = reads.lost_read_access(ctx, sub.collection, sub.event_query)
+            if error is not None:
+                self._remove(sub)
+                client.send(encode(error_message("subscribe", error, NO_UID if sub.uid is None else sub.uid)))
+
     # ------------------------------------------------------------------------------------- registration
 
     async def _build(self, client: Subscriber, message: Mapping[str, Any]) -> Subscription:

@@ -8,7 +8,9 @@ language and every write the payload casting, validation and constraint errors. 
 - o2m aliases written inline (``users.policies``, ``roles.policies``, ``policies.permissions``): a list
   replaces the related set (rows left out are deleted, as Directus's ``one_deselect_action: delete``), an
   object ``{"create": [...], "update": [...], "delete": [...]}`` edits it;
-- after the commit, ``permissions.invalidate()``: the next request sees the new access model.
+- every write records events on its ``directus_*`` collection, which moves the ``access`` version marker in the
+  same transaction; after the commit this process drops its access caches at once, and every other process
+  within ``CACHE_SYNC_INTERVAL`` (``tidepool.services.versions``).
 """
 
 from __future__ import annotations
@@ -21,7 +23,6 @@ import sqlalchemy as sa
 
 from tidepool.errors import ForbiddenError, InvalidPayloadError
 from tidepool.query.model import Query
-from tidepool.services import permissions
 from tidepool.services.base import ServiceContext
 from tidepool.services.items import ItemsService
 
@@ -72,7 +73,6 @@ class AccountItems:
                 key = await service.create_one(values)
                 await self._write_nested(tx, key, nested)
                 keys.append(key)
-        permissions.invalidate()
         return keys
 
     async def update_one(self, key: Key, data: Any) -> Key:
@@ -90,7 +90,6 @@ class AccountItems:
                 await self._require_existing(tx, key_list)
             for key in key_list:
                 await self._write_nested(tx, key, nested)
-        permissions.invalidate()
         return key_list
 
     async def update_batch(self, items: Any) -> list[Key]:
@@ -105,7 +104,6 @@ class AccountItems:
                     raise InvalidPayloadError(f'"{pk}" is required')
                 key = row.pop(pk)
                 keys.extend(await scoped.update_many([key], row))
-        permissions.invalidate()
         return keys
 
     async def update_by_query(self, query: Query, data: Any) -> list[Key]:
@@ -119,13 +117,11 @@ class AccountItems:
     async def delete_many(self, keys: Sequence[Key]) -> list[Key]:
         self._require_admin()
         deleted = await self.items.delete_many(_list(keys))
-        permissions.invalidate()
         return deleted
 
     async def delete_by_query(self, query: Query) -> list[Key]:
         self._require_admin()
         deleted = await self.items.delete_by_query(query)
-        permissions.invalidate()
         return deleted
 
     # ---- hooks and helpers --------------------------------------------------------------------------

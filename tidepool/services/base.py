@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 
@@ -21,6 +21,7 @@ from tidepool.context import Access, Accountability
 from tidepool.db.schema import SchemaOverview
 from tidepool.events import ChangeEvent, EventSink, NullSink
 from tidepool.ratelimit import LoginLimiter
+from tidepool.services import versions
 
 _SQLITE_WRITERS: weakref.WeakKeyDictionary[AsyncEngine, asyncio.Lock] = weakref.WeakKeyDictionary()
 
@@ -41,24 +42,50 @@ def _write_gate(engine: AsyncEngine) -> contextlib.AbstractAsyncContextManager[o
 class Transaction:
     conn: AsyncConnection
     events: list[ChangeEvent] = field(default_factory=list)
+    touched: set[str] = field(default_factory=set)  # version markers this transaction moves at its commit
 
     def record(self, event: ChangeEvent) -> None:
         self.events.append(event)
+        kind = versions.KIND_OF_COLLECTION.get(event.collection)
+        if kind is not None:
+            self.touch(kind)
+
+    def touch(self, kind: str) -> None:
+        """This transaction changes cached ``kind`` state (see ``tidepool.services.versions``)."""
+        self.touched.add(kind)
 
 
 class SchemaStore:
     """Holds the current schema overview; DDL services call ``reload`` after their change commits."""
 
-    def __init__(self, engine: AsyncEngine, schema: SchemaOverview) -> None:
+    def __init__(self, engine: AsyncEngine, schema: SchemaOverview, seen: Mapping[str, int] | None = None) -> None:
         self.engine = engine
         self.current = schema
         self.version = 0
+        self.seen: dict[str, int] = dict(seen or {})  # the version markers this process's state reflects
+        self.access_generation = 0  # moved by ``permissions.invalidate(schemas)``
+        self._reloads_started = 0
+        self._reload_applied = 0
+
+    def saw_versions(self, values: Mapping[str, int]) -> set[str]:
+        """Record marker values; the kinds that moved past what was seen (markers only ever grow)."""
+        moved = {kind for kind, value in values.items() if value > self.seen.get(kind, -1)}
+        for kind in moved:
+            self.seen[kind] = values[kind]
+        return moved
 
     async def reload(self) -> SchemaOverview:
+        """Read the schema again. Reloads may overlap (a DDL's own and the version watcher's): the one that
+        started last read the newest state, so an older one that finishes later is dropped, never applied."""
         from tidepool.db.introspect import load_schema
 
-        self.current = await load_schema(self.engine)
-        self.version += 1
+        self._reloads_started += 1
+        ticket = self._reloads_started
+        schema = await load_schema(self.engine)
+        if ticket > self._reload_applied:
+            self._reload_applied = ticket
+            self.current = schema
+            self.version += 1
         return self.current
 
 
@@ -100,6 +127,9 @@ class ServiceContext:
         async with _write_gate(self.engine), self.engine.begin() as conn:
             tx = Transaction(conn)
             yield replace(self, tx=tx)
+            marked = await versions.bump(conn, tx.touched) if tx.touched else None
+        if marked is not None:
+            versions.committed(self.schemas, tx.touched, marked)
         if tx.events:
             await self.events.emit(tx.events)
 

@@ -24,6 +24,7 @@ from tidepool.db.schema import CollectionInfo, FieldInfo
 from tidepool.db.types import ALIAS_SPECIALS, COLUMN_TYPES
 from tidepool.errors import ForbiddenError, InvalidPayloadError
 from tidepool.events import ChangeEvent
+from tidepool.services import versions
 from tidepool.services.base import SchemaStore, ServiceContext, Transaction
 
 # --- shared plumbing ---------------------------------------------------------------------------------------
@@ -39,17 +40,36 @@ def require_admin(ctx: ServiceContext) -> None:
 
 @asynccontextmanager
 async def schema_change(ctx: ServiceContext) -> AsyncIterator[ServiceContext]:
-    """A context bound to one DDL transaction; reload the schema afterwards, then emit the events."""
+    """A context bound to one DDL transaction that also bumps the ``schema`` version marker (so every other
+    process reloads too, ``tidepool.services.versions``); reload the schema afterwards, then emit the events."""
     lock = _locks.setdefault(ctx.schemas, asyncio.Lock())
+    tx: Transaction | None = None
+    marked: dict[str, int] | None = None
     async with lock:
         try:
             async with ddl.begin(ctx.engine) as conn:
-                tx = Transaction(conn)
+                tx = Transaction(conn, touched={versions.SCHEMA})
                 yield replace(ctx, tx=tx)
+                marked = await versions.bump(conn, tx.touched)
         finally:
+            if marked is None and ctx.dialect == "mysql":  # its DDL commits statement by statement
+                marked = await _bump_alone(ctx)
+            if marked is not None:  # before the reload, so the watcher does not start a second one
+                ctx.schemas.saw_versions(marked)
             await ctx.schemas.reload()
-    if tx.events:
+            if marked is not None:
+                versions.committed(ctx.schemas, {versions.SCHEMA}, marked)
+    if tx is not None and tx.events:
         await ctx.events.emit(tx.events)
+
+
+async def _bump_alone(ctx: ServiceContext) -> dict[str, int] | None:
+    """After a failed change on MySQL, whose DDL may have committed in part: tell the other processes too."""
+    try:
+        async with ctx.engine.begin() as conn:
+            return await versions.bump(conn, {versions.SCHEMA})
+    except Exception:
+        return None
 
 
 def conn_of(ctx: ServiceContext) -> Any:

@@ -10,9 +10,11 @@ mention are fetched.
 
 Caching: the role/policy/permission tables are small and read on every request, so one snapshot of them is
 kept per server (``AccessModel``) together with the resolved permissions per (user, role, policies). Any
-write to those tables calls ``invalidate()`` after its commit (the account services do; the realtime layer
-can call it when the bus reports a change made by another process); a snapshot also expires after
-``SNAPSHOT_TTL`` seconds so changes made by the CLI in another process show up without a restart.
+write to those tables calls ``invalidate()`` after its commit: the writing process at once (the transaction
+that moved the ``access`` version marker, ``services/versions.py``), every other process when its version
+watcher sees the marker move or its dispatcher gets the write's bus event. ``generation(schemas)`` counts the
+invalidations (per runtime); the realtime layer re-resolves open sockets when it moves. A snapshot also expires after
+``SNAPSHOT_TTL`` seconds, a safety net for hand-made SQL changes that skip the marker.
 """
 
 from __future__ import annotations
@@ -93,8 +95,8 @@ class AccessModel:
             role = self.role_parents[role]
         return tuple(chain)
 
-    def fresh(self) -> bool:
-        return self.generation == _generation and time.monotonic() - self.loaded_at < SNAPSHOT_TTL
+    def fresh(self, schemas: SchemaStore) -> bool:
+        return self.generation == generation(schemas) and time.monotonic() - self.loaded_at < SNAPSHOT_TTL
 
 
 @dataclass(frozen=True)
@@ -113,16 +115,27 @@ _generation = 0
 _models: weakref.WeakKeyDictionary[SchemaStore, AccessModel] = weakref.WeakKeyDictionary()
 
 
-def invalidate() -> None:
-    """Forget every cached snapshot: the next request re-reads roles, policies, access and permissions."""
+def invalidate(schemas: SchemaStore | None = None) -> None:
+    """Forget cached snapshots: the next request re-reads roles, policies, access and permissions.
+
+    With ``schemas``, only that runtime's (one server); without, every runtime's in this process."""
     global _generation
-    _generation += 1
+    if schemas is None:
+        _generation += 1
+    else:
+        schemas.access_generation += 1
 
 
-def invalidate_for(collection: str) -> None:
+def generation(schemas: SchemaStore) -> int:
+    """How many times the access caches of ``schemas``'s runtime were dropped: a socket whose access was
+    resolved at an older generation must resolve it again before it is used."""
+    return _generation + schemas.access_generation
+
+
+def invalidate_for(collection: str, schemas: SchemaStore | None = None) -> None:
     """The hook for event consumers: invalidate when ``collection`` is one the access model depends on."""
     if collection in ACCESS_COLLECTIONS:
-        invalidate()
+        invalidate(schemas)
 
 
 async def policies_for(ctx: ServiceContext, user: str | None, role: str | None, ip: str | None) -> Grant:
@@ -203,14 +216,14 @@ def parse_fields(raw: Any) -> frozenset[str] | None:
 
 async def _model(ctx: ServiceContext) -> AccessModel:
     model = _models.get(ctx.schemas)
-    if model is None or not model.fresh():
+    if model is None or not model.fresh(ctx.schemas):
         model = await _load_model(ctx)
         _models[ctx.schemas] = model
     return model
 
 
 async def _load_model(ctx: ServiceContext) -> AccessModel:
-    generation = _generation
+    loaded_at_generation = generation(ctx.schemas)
     async with ctx.connection() as conn:
         policy_rows = (await conn.execute(sa.select(system.policies))).all()
         role_rows = (await conn.execute(sa.select(system.roles.c.id, system.roles.c.parent))).all()
@@ -237,7 +250,7 @@ async def _load_model(ctx: ServiceContext) -> AccessModel:
         role_policies={k: tuple(v) for k, v in role_policies.items()},
         public_policies=tuple(public),
         permissions={k: tuple(v) for k, v in permissions.items()},
-        generation=generation,
+        generation=loaded_at_generation,
     )
 
 

@@ -90,6 +90,21 @@ async def read_one(ctx: ServiceContext, collection: str, key: Any, query: Query)
     return items[0]
 
 
+def check_read(ctx: ServiceContext, collection: str, query: Query) -> None:
+    """Plan, never run, a by-keys read of ``query`` (as an event read makes it): raises what that read would,
+    e.g. ``FORBIDDEN`` for a collection or field the caller may no longer read. Costs no statement."""
+    default_limit = _default_limit(ctx)
+    query = query.replace(limit=-1, meta=None)
+    aggregated = bool(query.aggregate or query.group_by)
+    cache_key = plans.key(ctx, "aggregate-keys" if aggregated else "keys", collection, query, default_limit)
+    if plans.get(ctx, cache_key) is not None:
+        return
+    if aggregated:
+        plans.put(ctx, cache_key, _plan_aggregate(ctx, collection, query, True, default_limit))
+    else:
+        plans.put(ctx, cache_key, _plan_read(ctx, collection, query, True, default_limit))
+
+
 async def read_meta(ctx: ServiceContext, collection: str, query: Query, wanted: Iterable[str]) -> dict[str, int]:
     """``total_count`` (rows the caller may see) and/or ``filter_count`` (those matching filter + search),
     both from one statement."""
