@@ -30,6 +30,8 @@ import sqlalchemy as sa
 
 from tidepool.context import Access, Accountability, Action, Permission
 from tidepool.db import system
+from tidepool.db.schema import SchemaOverview
+from tidepool.services import rule_checks
 from tidepool.services.base import SchemaStore, ServiceContext
 
 SNAPSHOT_TTL = 5.0
@@ -107,6 +109,9 @@ class _Resolved:
     role_items: tuple[Mapping[str, Any], ...]
     policy_items: tuple[Mapping[str, Any], ...]
     static: Mapping[tuple[str, Action], tuple[Permission, ...]] | None
+    # The schema the rows were judged against (``rule_checks``): a schema change judges them again.
+    schema: SchemaOverview | None = None
+    dialect: str = ""
 
 
 _generation = 0
@@ -151,7 +156,7 @@ async def access_for(ctx: ServiceContext, accountability: Accountability) -> Acc
     policies = tuple(dict.fromkeys((*accountability.policies, *public)))
     key = (accountability.user, accountability.role, policies)
     entry = model.resolved.get(key)
-    if entry is None:
+    if entry is None or entry.schema is not ctx.schema:
         entry = await _resolve_entry(ctx, model, accountability, policies)
         if len(model.resolved) >= MAX_CACHED_USERS:
             model.resolved.clear()
@@ -193,7 +198,10 @@ def parse_fields(raw: Any) -> frozenset[str] | None:
     if raw is None:
         return frozenset()
     if isinstance(raw, str) and raw.strip().startswith("["):
-        raw = orjson.loads(raw)
+        try:
+            raw = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            return frozenset()  # unreadable: no field (rule_checks drops such rows before they get here)
     parts = [p.strip() for p in (raw.split(",") if isinstance(raw, str) else raw) if str(p).strip()]
     return None if "*" in parts else frozenset(parts)
 
@@ -221,7 +229,7 @@ async def _load_model(ctx: ServiceContext) -> AccessModel:
                 .order_by(system.access.c.sort, system.access.c.id)
             )
         ).all()
-        permission_rows = (await conn.execute(sa.select(system.permissions).order_by(system.permissions.c.id))).all()
+        permission_rows = (await conn.execute(_raw_permissions())).all()
     role_policies: dict[str, list[str]] = {}
     public: list[str] = []
     for row in access_rows:
@@ -239,6 +247,14 @@ async def _load_model(ctx: ServiceContext) -> AccessModel:
         permissions={k: tuple(v) for k, v in permissions.items()},
         generation=generation,
     )
+
+
+def _raw_permissions() -> sa.Select[Any]:
+    """The permission rows with their JSON columns as stored text: a row that is not valid JSON (written
+    around the API) must reach ``rule_checks`` to be judged, not fail the whole snapshot while decoding."""
+    table = system.permissions
+    raw = [sa.type_coerce(table.c[name], sa.Text).label(name) for name in ("permissions", "validation", "presets")]
+    return sa.select(table.c.collection, table.c.action, table.c.fields, table.c.policy, *raw).order_by(table.c.id)
 
 
 def _policy_row(row: Any) -> PolicyRow:
@@ -276,7 +292,12 @@ async def _resolve_entry(
 ) -> _Resolved:
     from tidepool.query.dynamic import needed_paths
 
-    raw = tuple(row for p in policies for row in model.permissions.get(p, ()))
+    raw = tuple(
+        _judged(row, ctx.schema, ctx.dialect)
+        for p in policies
+        for row in model.permissions.get(p, ())
+        if rule_checks.usable_extras(row, ctx.schema, ctx.dialect)
+    )
     rules = [[r.permissions, r.validation, r.presets] for r in raw]
     paths = needed_paths(rules)
     entry = _Resolved(
@@ -286,10 +307,18 @@ async def _resolve_entry(
         role_items=await _fetch_many(ctx, "directus_roles", accountability.roles, paths.get("roles")),
         policy_items=await _fetch_many(ctx, "directus_policies", policies, paths.get("policies")),
         static=None,
+        schema=ctx.schema,
+        dialect=ctx.dialect,
     )
     if b"$NOW" in orjson.dumps(rules):
         return entry
     return replace(entry, static=_resolve(entry, accountability, policies))
+
+
+def _judged(row: PermissionRow, schema: SchemaOverview, dialect: str) -> PermissionRow:
+    """The row with its item rule parsed, or replaced by a rule no row matches when it cannot be evaluated
+    (stored by an older version, the CLI or SQL by hand): a broken rule grants nothing, and never 500s."""
+    return replace(row, permissions=rule_checks.usable_rule(row.permissions, row.collection, schema, dialect))
 
 
 async def _fetch_one(
