@@ -142,7 +142,7 @@ class DatabaseConstraintError(TidepoolError):
     def __init__(self, collection: str | None, field: str | None, **extensions: Any) -> None:
         value = extensions.get("value")
         super().__init__(
-            self.template.format(collection=collection, field=field, value=f' "{_js(value)}"' if value else ""),
+            self.template.format(collection=collection, field=field, value=f' "{js_text(value)}"' if value else ""),
             collection=collection,
             field=field,
             **extensions,
@@ -302,14 +302,16 @@ class AuthTimeoutError(TidepoolError):
     default_message = "Authentication timed out."
 
 
-def _js(value: Any) -> str:
+def js_text(value: Any) -> str:
     """A value as JavaScript's template strings print it (Directus's messages interpolate values so)."""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if value is None:
+        return "null"
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     if isinstance(value, list | tuple):
-        return ",".join(_js(v) for v in value)
+        return ",".join(js_text(v) for v in value)
     return str(value)
 
 
