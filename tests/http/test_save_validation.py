@@ -60,6 +60,7 @@ def saved(admin: httpx.Client, **permission: Any) -> httpx.Response:
         ({"validation": {"_or": []}}, '"validation": "_or" must be a non-empty array'),
         ({"presets": "x"}, '"presets" must be an object'),
         ({"presets": {"nope": 1}}, '"presets": field "nope" does not exist in collection "messages"'),
+        ({"presets": {"number": "abc"}}, '"presets": "number" must be a number'),
         ({"fields": 5}, '"fields" must be an array of field names'),
         ({"fields": ["text", 3]}, '"fields" must be an array of field names'),
     ],
@@ -81,7 +82,8 @@ def test_malformed_rule_is_refused_on_update_and_inline(admin: httpx.Client) -> 
 
 def test_wellformed_rules_with_dynamic_variables_and_relations_are_kept(admin: httpx.Client) -> None:
     rule = {"_and": [{"user": {"_eq": "$CURRENT_USER"}}, {"date_created": {"_gte": "$NOW(-1 day)"}}]}
-    row = ok(saved(admin, permissions=rule, validation={"number": {"_gt": 0}}, presets={"number": 3}))
+    presets = {"number": 3, "user": "$CURRENT_USER"}
+    row = ok(saved(admin, permissions=rule, validation={"number": {"_gt": 0}}, presets=presets))
     assert row["permissions"] == rule
     ok(saved(admin, permissions={"user": {"_in": ["$CURRENT_ROLES"]}}, fields="id,text"))
 

@@ -108,10 +108,20 @@ def presets_problem(value: Any, info: CollectionInfo | None) -> str | None:
         return None
     if not isinstance(value, Mapping):
         return "must be an object"
-    if info is not None:
-        for name in value:
-            if name not in info.fields:
-                return f'field "{name}" does not exist in collection "{info.name}"'
+    if info is None:
+        return None
+    from tidepool.services.payload_cast import cast_value
+
+    for name, preset in value.items():
+        field = info.fields.get(name)
+        if field is None:
+            return f'field "{name}" does not exist in collection "{info.name}"'
+        if field.is_alias or (isinstance(preset, str) and preset.startswith("$")):
+            continue  # relational presets and dynamic variables are judged when they are applied
+        try:
+            cast_value(info, field, preset)
+        except TidepoolError as exc:
+            return str(exc.extensions.get("reason") or exc.message).rstrip(".")
     return None
 
 
