@@ -201,3 +201,18 @@ def test_unevaluable_rule_gives_no_rows_over_the_websocket(srv: LiveServer, admi
         event = reader_ws.recv_until(lambda frame: frame.get("event") == "create", timeout=10)
         assert event["data"] == [{"text": "after"}]
         broken_ws.quiet(0.3, ignore=({"type": "ping"},))
+
+
+def test_judged_rows_keep_dynamic_presets_and_validation(srv: LiveServer, admin: httpx.Client) -> None:
+    create = {
+        "collection": "messages",
+        "action": "create",
+        "fields": ["text", "number"],
+        "presets": {"user": "$CURRENT_USER.email"},
+        "validation": {"text": {"_neq": "$CURRENT_USER.email"}},
+    }
+    user_id, token = make_user(admin, policies=(make_policy(admin, {**READ, "permissions": {}}, create),))
+    email = ok(admin.get(f"/users/{user_id}"))["email"]
+    with srv.client(token=token) as client:
+        assert ok(client.post("/items/messages", json={"text": "mine"}))["user"] == email
+        error(client.post("/items/messages", json={"text": email}), 400, "FAILED_VALIDATION")

@@ -87,6 +87,8 @@ class AccessModel:
     # Who a credential is: static-token hash or user id -> (user id, role) of an *active* user. Dropped with
     # the snapshot, so any write to directus_users (suspension, new token, role change) is seen at once.
     identities: dict[str, tuple[str, str | None]] = field(default_factory=dict)
+    # Stored permission rows as judged (``rule_checks.usable_row``) per schema: None = unusable, dropped.
+    judged: dict[tuple[PermissionRow, int], PermissionRow | None] = field(default_factory=dict)
 
     def role_chain(self, role: str | None) -> tuple[str, ...]:
         chain: list[str] = []
@@ -293,10 +295,7 @@ async def _resolve_entry(
     from tidepool.query.dynamic import needed_paths
 
     raw = tuple(
-        _judged(row, ctx.schema, ctx.dialect)
-        for p in policies
-        for row in model.permissions.get(p, ())
-        if rule_checks.usable_extras(row, ctx.schema, ctx.dialect)
+        judged for p in policies for row in model.permissions.get(p, ()) if (judged := _judged(model, row, ctx))
     )
     rules = [[r.permissions, r.validation, r.presets] for r in raw]
     paths = needed_paths(rules)
@@ -315,10 +314,13 @@ async def _resolve_entry(
     return replace(entry, static=_resolve(entry, accountability, policies))
 
 
-def _judged(row: PermissionRow, schema: SchemaOverview, dialect: str) -> PermissionRow:
-    """The row with its item rule parsed, or replaced by a rule no row matches when it cannot be evaluated
-    (stored by an older version, the CLI or SQL by hand): a broken rule grants nothing, and never 500s."""
-    return replace(row, permissions=rule_checks.usable_rule(row.permissions, row.collection, schema, dialect))
+def _judged(model: AccessModel, row: PermissionRow, ctx: ServiceContext) -> PermissionRow | None:
+    """The row as ``rule_checks.usable_row`` judges it against the current schema, once per snapshot and
+    schema (rows are shared by every user of a policy; judging compiles the rules)."""
+    key = (row, id(ctx.schema))
+    if key not in model.judged:
+        model.judged[key] = rule_checks.usable_row(row, ctx.schema, ctx.dialect)
+    return model.judged[key]
 
 
 async def _fetch_one(

@@ -16,7 +16,8 @@ permission rules, which is exactly the finding this module closes (docs/access.m
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -169,31 +170,30 @@ def never(info: CollectionInfo) -> Mapping[str, Any]:
     return {info.primary_key: {"_null": True}}
 
 
-def usable_rule(raw: Any, collection: str, schema: SchemaOverview, dialect: str) -> Any:
-    """A stored item rule as the access model may use it: parsed, or ``never`` when it cannot be evaluated."""
-    info = schema.collection(collection)
+def usable_row(row: Any, schema: SchemaOverview, dialect: str) -> Any | None:
+    """A stored permission row (JSON columns as stored text) as the access model may use it.
+
+    JSON columns come back parsed; an item rule that cannot be evaluated is replaced by ``never``, so it
+    grants no row; a row whose ``validation``, ``presets`` or ``fields`` cannot be used is dropped (``None``):
+    a write it should have limited is refused, never let through unchecked.
+    """
+    info = schema.collection(row.collection)
     try:
-        value = stored_json(raw)
+        rule = stored_json(row.permissions)
     except Broken:
-        value = None if info is None else never(info)
-        return value
-    if info is not None and rule_problem(value, collection, schema, dialect):
-        return never(info)
-    return value
-
-
-def usable_extras(row: Any, schema: SchemaOverview, dialect: str) -> bool:
-    """Whether a stored row's ``validation``/``presets``/``fields`` can be applied; a row whose cannot is
-    dropped (a write it should have limited is refused, never let through unchecked)."""
+        rule = never(info) if info is not None else None
+    if info is not None and rule_problem(rule, row.collection, schema, dialect):
+        rule = never(info)
     try:
-        validation = stored_json(row.validation)
-        presets = stored_json(row.presets)
+        validation, presets = stored_json(row.validation), stored_json(row.presets)
         fields = stored_json(row.fields) if isinstance(row.fields, str) and row.fields.startswith("[") else row.fields
     except Broken:
-        return False
-    problems: Sequence[str | None] = (
+        return None
+    problems = (
         rule_problem(validation, row.collection, schema, dialect),
-        presets_problem(presets, schema.collection(row.collection)),
+        presets_problem(presets, info),
         fields_problem(fields),
     )
-    return not any(problems)
+    if any(problems):
+        return None
+    return replace(row, permissions=rule, validation=validation, presets=presets)
