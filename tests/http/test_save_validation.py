@@ -129,6 +129,18 @@ def test_unevaluable_rule_in_the_database_means_no_rows(srv: LiveServer, admin: 
         assert ok(client.get("/items/messages", params={"aggregate[count]": "*"})) == [{"count": 0}]
 
 
+def test_permission_row_that_is_not_json_is_listed_as_stored(srv: LiveServer, admin: httpx.Client) -> None:
+    if live.test_db_client() != "sqlite3":
+        pytest.skip("PostgreSQL and MariaDB refuse text that is not JSON in a JSON column")
+    policy = make_policy(admin)
+    _insert_raw(srv, policy, {"permissions": sa.literal("{not json")})
+    rows = ok(admin.get("/permissions", params={"filter[policy][_eq]": policy}))
+    assert [row["permissions"] for row in rows] == ["{not json"]
+    assert ok(admin.get(f"/policies/{policy}", params={"fields": "permissions.permissions"}))["permissions"] == [
+        {"permissions": "{not json"}
+    ]
+
+
 def test_unevaluable_rule_does_not_hide_what_another_permission_grants(srv: LiveServer, admin: httpx.Client) -> None:
     policy = make_policy(admin, {**READ, "permissions": {"number": {"_eq": 2}}})
     _insert_raw(srv, policy, {"permissions": {"_or": []}})

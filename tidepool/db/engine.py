@@ -7,6 +7,7 @@ small pool sized by ``DB_POOL_SIZE``.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +60,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
 def _sqlite_engine(url: URL) -> AsyncEngine:
     if url.database and url.database != ":memory:":
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(url, connect_args={"timeout": 30})
+    engine = create_async_engine(url, connect_args={"timeout": 30}, json_deserializer=_stored_json)
 
     @sa.event.listens_for(engine.sync_engine, "connect")
     def _pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -69,6 +70,16 @@ def _sqlite_engine(url: URL) -> AsyncEngine:
         cursor.close()
 
     return engine
+
+
+def _stored_json(text: str) -> Any:
+    """SQLite keeps any text in a JSON column: a value that is not JSON (written by SQL by hand or another
+    tool) is read back as its text, so one such row never fails a whole read (PostgreSQL and MySQL refuse
+    to store it at all)."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
 
 
 def dialect_name(engine: AsyncEngine) -> str:

@@ -88,7 +88,7 @@ class AccessModel:
     # the snapshot, so any write to directus_users (suspension, new token, role change) is seen at once.
     identities: dict[str, tuple[str, str | None]] = field(default_factory=dict)
     # Stored permission rows as judged (``rule_checks.usable_row``) per schema: None = unusable, dropped.
-    judged: dict[tuple[PermissionRow, int], PermissionRow | None] = field(default_factory=dict)
+    judged: dict[int, tuple[SchemaOverview, PermissionRow | None]] = field(default_factory=dict)
 
     def role_chain(self, role: str | None) -> tuple[str, ...]:
         chain: list[str] = []
@@ -316,11 +316,13 @@ async def _resolve_entry(
 
 def _judged(model: AccessModel, row: PermissionRow, ctx: ServiceContext) -> PermissionRow | None:
     """The row as ``rule_checks.usable_row`` judges it against the current schema, once per snapshot and
-    schema (rows are shared by every user of a policy; judging compiles the rules)."""
-    key = (row, id(ctx.schema))
-    if key not in model.judged:
-        model.judged[key] = rule_checks.usable_row(row, ctx.schema, ctx.dialect)
-    return model.judged[key]
+    schema (rows are shared by every user of a policy; judging compiles the rules). Keyed by the row's
+    identity: JSON columns may come back as dicts (asyncpg), which do not hash."""
+    cached = model.judged.get(id(row))
+    if cached is None or cached[0] is not ctx.schema:
+        cached = (ctx.schema, rule_checks.usable_row(row, ctx.schema, ctx.dialect))
+        model.judged[id(row)] = cached
+    return cached[1]
 
 
 async def _fetch_one(
