@@ -6,7 +6,9 @@ neither role nor user), keeping only policies whose ``ip_access`` admits the cal
 ``admin_access`` policy bypasses every check. Otherwise the policies' permission rows become ``Permission``
 values with dynamic variables (``$CURRENT_USER.x``, ``$CURRENT_ROLE.x``, ``$CURRENT_ROLES``,
 ``$CURRENT_POLICIES``, ``$NOW``) resolved; only the ``$CURRENT_USER``/``$CURRENT_ROLE`` paths the rules
-mention are fetched.
+mention are fetched. Each stored row is first judged against the current schema (``rule_checks``): an item
+rule that cannot be evaluated matches no row, a row whose validation/presets/fields cannot be used is left
+out, so a malformed row never answers 500 and never grants every row.
 
 Caching: the role/policy/permission tables are small and read on every request, so one snapshot of them is
 kept per server (``AccessModel``) together with the resolved permissions per (user, role, policies). Any
@@ -113,7 +115,6 @@ class _Resolved:
     static: Mapping[tuple[str, Action], tuple[Permission, ...]] | None
     # The schema the rows were judged against (``rule_checks``): a schema change judges them again.
     schema: SchemaOverview | None = None
-    dialect: str = ""
 
 
 _generation = 0
@@ -307,7 +308,6 @@ async def _resolve_entry(
         policy_items=await _fetch_many(ctx, "directus_policies", policies, paths.get("policies")),
         static=None,
         schema=ctx.schema,
-        dialect=ctx.dialect,
     )
     if b"$NOW" in orjson.dumps(rules):
         return entry

@@ -4,10 +4,11 @@ A rule (a permission's ``permissions``/``validation``, a field's ``meta.validati
 places, with the same judge:
 
 - when it is saved (``/permissions``, ``/policies`` with inline permissions, ``/fields``): a problem is a
-  ``400 INVALID_PAYLOAD`` naming the key and what is wrong with it (``problem_of``);
-- when the access model resolves a stored row that never went through the API (an older version, the CLI,
+  ``400 INVALID_PAYLOAD`` naming the key and what is wrong with it (``check_permission``,
+  ``check_field_validation``);
+- when the access model loads a stored row that never went through the API (an older version, the CLI,
   SQL by hand): a rule that cannot be evaluated becomes ``never(collection)``, a filter no row matches, so a
-  broken rule grants nothing instead of answering 500 to every read, or every row.
+  broken rule grants nothing instead of answering 500 to every read, or every row (``usable_row``).
 
 ``{"_or": []}`` is refused when saved and means "no rows" in a stored permission. As a *query* filter it keeps
 Directus's meaning (an empty group is dropped, so it matches every row); Directus applies the same to
