@@ -10,7 +10,8 @@ without leaking the text.
     ├── InvalidPayloadError            400 INVALID_PAYLOAD
     ├── InvalidQueryError              400 INVALID_QUERY
     ├── InvalidCollectionError         400 INVALID_COLLECTION
-    ├── FailedValidationError          400 FAILED_VALIDATION
+    ├── FailedValidationError          400 FAILED_VALIDATION (one per failing rule; ``group`` sends several)
+    ├── ContainsNullValuesError        400 CONTAINS_NULL_VALUES
     ├── DatabaseConstraintError        400 (base of the constraint errors below)
     │   ├── RecordNotUniqueError           RECORD_NOT_UNIQUE
     │   ├── NotNullViolationError          NOT_NULL_VIOLATION
@@ -51,8 +52,13 @@ class TidepoolError(Exception):
         super().__init__(self.message)
 
     def to_rest(self) -> dict[str, Any]:
-        """One entry of the REST ``errors`` array."""
-        return {"message": self.message, "extensions": {"code": self.code, **self.extensions}}
+        """One entry of the REST ``errors`` array; ``code`` last, as Directus spreads its extensions first."""
+        return {"message": self.message, "extensions": {**self.extensions, "code": self.code}}
+
+    def entries(self) -> tuple[TidepoolError, ...]:
+        """The errors this one stands for in a REST ``errors`` array (several for a payload that breaks
+        several rules); the WebSocket frame carries the first, as it has room for one."""
+        return (self,)
 
     def to_ws(self) -> dict[str, str]:
         """The ``error`` object of a WebSocket error reply: code and message only, as Directus sends."""
@@ -60,19 +66,23 @@ class TidepoolError(Exception):
 
 
 class InvalidPayloadError(TidepoolError):
+    """``Invalid payload. <reason>.``; Directus 12 also sends the ``reason`` in ``extensions``."""
+
     code = "INVALID_PAYLOAD"
     status = 400
 
     def __init__(self, reason: str, **extensions: Any) -> None:
-        super().__init__(f"Invalid payload. {_sentence(reason)}", **extensions)
+        super().__init__(f"Invalid payload. {_sentence(reason)}", reason=reason, **extensions)
 
 
 class InvalidQueryError(TidepoolError):
+    """``Invalid query. <reason>.``; Directus 12 also sends the ``reason`` in ``extensions``."""
+
     code = "INVALID_QUERY"
     status = 400
 
     def __init__(self, reason: str, **extensions: Any) -> None:
-        super().__init__(f"Invalid query. {_sentence(reason)}", **extensions)
+        super().__init__(f"Invalid query. {_sentence(reason)}", reason=reason, **extensions)
 
 
 class InvalidCollectionError(TidepoolError):
@@ -82,22 +92,57 @@ class InvalidCollectionError(TidepoolError):
 
 
 class FailedValidationError(TidepoolError):
+    """One broken rule: ``Validation failed for field "x". <rule sentence>`` with Directus's extensions
+    ``field``, ``path`` (inside nested payloads), ``type`` (``required``, ``nnull``, ``eq``, ``in`` ...) and the
+    rule's argument as ``valid``/``invalid``/``substring``."""
+
     code = "FAILED_VALIDATION"
     status = 400
 
-    def __init__(self, field: str, rule: str, **extensions: Any) -> None:
-        super().__init__(f'Validation failed for field "{field}". {rule}'.rstrip(), field=field, **extensions)
+    def __init__(self, field: str, rule: str = "", *, path: tuple[str, ...] = (), **extensions: Any) -> None:
+        at = f' at "{".".join(path)}"' if path else ""
+        super().__init__(
+            f'Validation failed for field "{field}"{at}. {rule}'.rstrip(), field=field, path=list(path), **extensions
+        )
+        self.group: tuple[FailedValidationError, ...] = (self,)
+
+    @classmethod
+    def all(cls, errors: list[FailedValidationError]) -> FailedValidationError:
+        """The first error, standing for all of them (Directus answers one entry per broken rule)."""
+        first = errors[0]
+        first.group = tuple(errors)
+        return first
+
+    def entries(self) -> tuple[TidepoolError, ...]:
+        return self.group
+
+
+class ContainsNullValuesError(TidepoolError):
+    """A column made NOT NULL (or added NOT NULL without a default) over rows that hold no value for it."""
+
+    code = "CONTAINS_NULL_VALUES"
+    status = 400
+
+    def __init__(self, collection: str, field: str) -> None:
+        super().__init__(
+            f'Field "{field}" in collection "{collection}" contains null values.', collection=collection, field=field
+        )
 
 
 class DatabaseConstraintError(TidepoolError):
-    """A write the database refused; subclasses name the field and collection like Directus."""
+    """A write the database refused; subclasses name the value, field and collection like Directus.
+
+    ``value`` is the written value when the caller knows it (Directus: ``Value "A" for field ...``); as in
+    Directus, an empty or zero value is left out of the sentence but kept in ``extensions``.
+    """
 
     status = 400
-    template: ClassVar[str] = 'Value for field "{field}" in collection "{collection}" is invalid.'
+    template: ClassVar[str] = 'Value{value} for field "{field}" in collection "{collection}" is invalid.'
 
     def __init__(self, collection: str | None, field: str | None, **extensions: Any) -> None:
+        value = extensions.get("value")
         super().__init__(
-            self.template.format(collection=collection, field=field),
+            self.template.format(collection=collection, field=field, value=f' "{js_text(value)}"' if value else ""),
             collection=collection,
             field=field,
             **extensions,
@@ -106,27 +151,27 @@ class DatabaseConstraintError(TidepoolError):
 
 class RecordNotUniqueError(DatabaseConstraintError):
     code = "RECORD_NOT_UNIQUE"
-    template = 'Value for field "{field}" in collection "{collection}" has to be unique.'
+    template = 'Value{value} for field "{field}" in collection "{collection}" has to be unique.'
 
 
 class NotNullViolationError(DatabaseConstraintError):
     code = "NOT_NULL_VIOLATION"
-    template = 'Value for field "{field}" in collection "{collection}" can\'t be null.'
+    template = 'Value{value} for field "{field}" in collection "{collection}" can\'t be null.'
 
 
 class InvalidForeignKeyError(DatabaseConstraintError):
     code = "INVALID_FOREIGN_KEY"
-    template = 'Invalid foreign key for field "{field}" in collection "{collection}".'
+    template = 'Invalid foreign key{value} for field "{field}" in collection "{collection}".'
 
 
 class ValueTooLongError(DatabaseConstraintError):
     code = "VALUE_TOO_LONG"
-    template = 'Value for field "{field}" in collection "{collection}" is too long.'
+    template = 'Value{value} for field "{field}" in collection "{collection}" is too long.'
 
 
 class ValueOutOfRangeError(DatabaseConstraintError):
     code = "VALUE_OUT_OF_RANGE"
-    template = 'Numeric value for field "{field}" in collection "{collection}" is out of range.'
+    template = 'Numeric value{value} for field "{field}" in collection "{collection}" is out of range.'
 
 
 class InvalidCredentialsError(TidepoolError):
@@ -158,19 +203,31 @@ class ForbiddenError(TidepoolError):
     status = 403
     default_message = "You don't have permission to access this."
 
+    # What is missing, for the admin's eyes only (a rule being saved names it); never sent to a client.
+    missing: str | None = None
+
     @classmethod
     def collection(cls, collection: str, path: str = "root") -> ForbiddenError:
-        """The one message for "missing" and "not allowed", so existence never leaks."""
-        return cls(
-            f'You don\'t have permission to access collection "{collection}" or it does not exist. Queried in {path}.'
+        """The one message for "missing" and "not allowed", so existence never leaks (Directus 12 repeats
+        it as ``extensions.reason``)."""
+        return cls._with_reason(
+            f'You don\'t have permission to access collection "{collection}" or it does not exist. Queried in {path}.',
+            f'collection "{collection}" does not exist',
         )
 
     @classmethod
     def field(cls, field: str, collection: str, path: str = "root") -> ForbiddenError:
-        return cls(
+        return cls._with_reason(
             f'You don\'t have permission to access field "{field}" in collection "{collection}" '
-            f"or it does not exist. Queried in {path}."
+            f"or it does not exist. Queried in {path}.",
+            f'field "{field}" does not exist in collection "{collection}"',
         )
+
+    @classmethod
+    def _with_reason(cls, reason: str, missing: str) -> ForbiddenError:
+        error = cls(reason, reason=reason)
+        error.missing = missing
+        return error
 
 
 class RouteNotFoundError(TidepoolError):
@@ -245,6 +302,19 @@ class AuthTimeoutError(TidepoolError):
     code = "AUTH_TIMEOUT"
     status = 401
     default_message = "Authentication timed out."
+
+
+def js_text(value: Any) -> str:
+    """A value as JavaScript's template strings print it (Directus's messages interpolate values so)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, list | tuple):
+        return ",".join(js_text(v) for v in value)
+    return str(value)
 
 
 def _sentence(reason: str) -> str:

@@ -141,7 +141,7 @@ def test_name_rules(api: httpx.Client) -> None:
     assert error(api.post("/collections", json={"collection": "directus_x", "schema": {}})) == (
         400,
         "INVALID_PAYLOAD",
-        'Invalid payload. Collections can\'t start with "directus_".',
+        'Invalid payload. "collection" can\'t start with "directus_".',
     )
     assert error(api.post("/collections", json={"schema": {}}))[2] == 'Invalid payload. "collection" is required.'
     assert error(api.post("/collections", json={"collection": "a/b", "schema": {}}))[:2] == (400, "INVALID_PAYLOAD")

@@ -184,13 +184,13 @@ def test_empty_hash_stays_empty(api: httpx.Client, srv: LiveServer) -> None:
 def test_duplicate_unique_value_is_record_not_unique(api: httpx.Client) -> None:
     _create(api, {"title": "a", "slug": "same"})
     message = _error(api.post("/items/articles", json={"title": "b", "slug": "same"}), 400, "RECORD_NOT_UNIQUE")
-    assert message == 'Value for field "slug" in collection "articles" has to be unique.'
+    assert message == 'Value "same" for field "slug" in collection "articles" has to be unique.'
 
 
 def test_duplicate_primary_key_is_record_not_unique(api: httpx.Client) -> None:
     assert api.post("/items/codes", json={"code": "A1", "label": "x"}).status_code == 200
     message = _error(api.post("/items/codes", json={"code": "A1"}), 400, "RECORD_NOT_UNIQUE")
-    assert message == 'Value for field "code" in collection "codes" has to be unique.'
+    assert message == 'Value "A1" for field "code" in collection "codes" has to be unique.'
 
 
 def test_unknown_related_key_is_invalid_foreign_key(api: httpx.Client) -> None:

@@ -9,6 +9,7 @@ database that cannot be reached is one ``ServiceUnavailableError`` everywhere (`
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -105,7 +106,7 @@ def _bounded(connect: Callable[..., Awaitable[Any]], timeout: float) -> Callable
 def _sqlite_engine(url: URL) -> AsyncEngine:
     if url.database and url.database != ":memory:":
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(url, connect_args={"timeout": 30})
+    engine = create_async_engine(url, connect_args={"timeout": 30}, json_deserializer=_stored_json)
 
     @sa.event.listens_for(engine.sync_engine, "connect")
     def _pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -115,6 +116,16 @@ def _sqlite_engine(url: URL) -> AsyncEngine:
         cursor.close()
 
     return engine
+
+
+def _stored_json(text: str) -> Any:
+    """SQLite keeps any text in a JSON column: a value that is not JSON (written by SQL by hand or another
+    tool) is read back as its text, so one such row never fails a whole read (PostgreSQL and MySQL refuse
+    to store it at all)."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
 
 
 def dialect_name(engine: AsyncEngine) -> str:

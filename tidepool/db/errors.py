@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,13 +49,24 @@ _TICKED = re.compile(r"`([^`]+)`")
 
 
 def translate(
-    exc: sa.exc.DBAPIError, collection: CollectionInfo, dialect: str, candidates: Candidates = Candidates()
+    exc: sa.exc.DBAPIError,
+    collection: CollectionInfo,
+    dialect: str,
+    candidates: Candidates = Candidates(),
+    values: Mapping[str, Any] | None = None,
 ) -> DatabaseConstraintError | None:
-    """The Directus error for ``exc`` on ``dialect`` (SQLAlchemy's name), or None when not recognised."""
+    """The Directus error for ``exc`` on ``dialect`` (SQLAlchemy's name), or None when not recognised.
+
+    ``values`` are what the statement wrote: a unique violation names the value, as Directus's does
+    (``Value "A" for field "code" in collection "x" has to be unique.``)."""
     parser = _PARSERS.get(dialect)
     if parser is None or exc.orig is None:
         return None
-    return parser(exc.orig, str(exc.orig), collection, candidates)
+    error = parser(exc.orig, str(exc.orig), collection, candidates)
+    field = error.extensions.get("field") if error is not None else None
+    if isinstance(error, RecordNotUniqueError) and values and isinstance(field, str) and field in values:
+        return RecordNotUniqueError(collection.name, field, value=values[field])
+    return error
 
 
 def _first(names: Sequence[str]) -> str | None:

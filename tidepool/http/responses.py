@@ -48,6 +48,8 @@ def no_content() -> Response:
 
 
 def error_response(errors: list[TidepoolError]) -> JSONResponse:
-    statuses = {e.status for e in errors}
+    """Directus's error body; an error standing for several (``entries``) gives one entry each."""
+    entries = [entry for error in errors for entry in error.entries()]
+    statuses = {e.status for e in entries}
     status = statuses.pop() if len(statuses) == 1 else 500
-    return JSONResponse({"errors": [e.to_rest() for e in errors]}, status_code=status)
+    return JSONResponse({"errors": [e.to_rest() for e in entries]}, status_code=status)

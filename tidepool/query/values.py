@@ -98,14 +98,31 @@ def csv(value: Any) -> Any:
     return text.split(",") if text else []
 
 
+def _as_stored(serializer: Serializer) -> Serializer:
+    """A numeric serializer that hands back a value it cannot convert as it is stored: SQLite keeps any text
+    in a numeric column (a default of ``"abc"`` written before defaults were checked, or SQL by hand), and
+    one such row must not turn every read into a 500. Directus on SQLite returns the stored text too."""
+
+    def tolerant(value: Any) -> Any:
+        try:
+            return serializer(value)
+        except (ValueError, ArithmeticError):
+            return value
+
+    return tolerant
+
+
+@_as_stored
 def decimal_string(value: Any) -> str:
     return str(value) if isinstance(value, decimal.Decimal) else str(decimal.Decimal(str(value)))
 
 
+@_as_stored
 def integer(value: Any) -> Any:
     return int(value) if isinstance(value, (int, decimal.Decimal, str)) and not isinstance(value, bool) else value
 
 
+@_as_stored
 def number(value: Any) -> Any:
     return float(value) if isinstance(value, (decimal.Decimal, str)) else value
 

@@ -19,6 +19,7 @@ from tidepool.db.introspect import collection_meta
 from tidepool.db.schema import CollectionInfo
 from tidepool.errors import ForbiddenError, InvalidPayloadError
 from tidepool.events import ChangeEvent
+from tidepool.services import schema_checks
 from tidepool.services.base import ServiceContext
 from tidepool.services.fields import (
     conn_of,
@@ -128,7 +129,9 @@ async def create_collection(ctx: ServiceContext, payload: Any) -> str:
         raise InvalidPayloadError('"meta" must be an object')
     schema = body.get("schema")
     fields = _fields_of(body) if isinstance(schema, dict) else []
-    parsed = [parse_field(ctx, f) for f in fields]
+    names = frozenset(f["field"] for f in fields if isinstance(f, dict) and isinstance(f.get("field"), str))
+    parsed = [parse_field(ctx, f, names) for f in fields]
+    schema_checks.check_unique_names([row["field"] for _, row in parsed], name)
     columns = [spec for spec, _ in parsed if spec is not None]
     if sum(1 for c in columns if c.primary_key) > 1:
         raise InvalidPayloadError("A collection can only have one primary key")
@@ -136,6 +139,7 @@ async def create_collection(ctx: ServiceContext, payload: Any) -> str:
         conn = conn_of(tx)
         if name in tx.schema.collections or await _has_meta_row(conn, name):
             raise InvalidPayloadError(f'Collection "{name}" already exists')
+        schema_checks.check_new_collection(name, [*tx.schema.collections, *await _meta_names(conn)])
         if isinstance(schema, dict):
             await ddl.create_table(conn, name, columns)
             await insert_meta_rows(conn, name, _sorted_rows([row for _, row in parsed]))
@@ -149,10 +153,10 @@ def _new_name(value: Any) -> str:
     if not value:
         raise InvalidPayloadError('"collection" is required')
     if isinstance(value, str) and value.startswith("directus_"):
-        raise InvalidPayloadError('Collections can\'t start with "directus_"')
+        raise InvalidPayloadError('"collection" can\'t start with "directus_"')
     name = ddl.check_name(value)
     if system.is_system_collection(name):
-        raise InvalidPayloadError(f'Collections can\'t start with "{name.split("_")[0]}_"')
+        raise InvalidPayloadError(f'"collection" can\'t start with "{name.split("_")[0]}_"')
     return name
 
 
@@ -178,6 +182,10 @@ def _sorted_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         counters[row.get("group")] = counters.get(row.get("group"), 0) + 1
         out.append({"sort": counters[row.get("group")], **{k: v for k, v in row.items() if v is not None}})
     return out
+
+
+async def _meta_names(conn: Any) -> list[str]:
+    return [str(name) for name in await conn.scalars(sa.select(system.collections.c.collection))]
 
 
 async def _has_meta_row(conn: Any, name: str) -> bool:

@@ -24,7 +24,7 @@ from tidepool.db.schema import CollectionInfo, FieldInfo
 from tidepool.db.types import ALIAS_SPECIALS, COLUMN_TYPES
 from tidepool.errors import ForbiddenError, InvalidPayloadError
 from tidepool.events import ChangeEvent
-from tidepool.services import versions
+from tidepool.services import schema_checks, versions
 from tidepool.services.base import SchemaStore, ServiceContext, Transaction
 
 # --- shared plumbing ---------------------------------------------------------------------------------------
@@ -229,8 +229,11 @@ def specials_of(meta: Mapping[str, Any] | None) -> list[str]:
     raise InvalidPayloadError('"meta.special" must be an array of strings')
 
 
-def parse_field(ctx: ServiceContext, payload: Any) -> tuple[ddl.ColumnSpec | None, dict[str, Any]]:
-    """A field definition as (column to create or None for an alias, ``directus_fields`` row values)."""
+def parse_field(
+    ctx: ServiceContext, payload: Any, known: frozenset[str] = frozenset()
+) -> tuple[ddl.ColumnSpec | None, dict[str, Any]]:
+    """A field definition as (column to create or None for an alias, ``directus_fields`` row values);
+    ``known`` are the collection's other fields (what a ``meta.validation`` may refer to)."""
     body = dict_payload(payload)
     name = ddl.check_name(body.get("field"), "Field")
     field_type = body.get("type")
@@ -243,6 +246,7 @@ def parse_field(ctx: ServiceContext, payload: Any) -> tuple[ddl.ColumnSpec | Non
         field_type = "alias" if set(specials) & ALIAS_SPECIALS else None
     if field_type != "alias" and field_type not in COLUMN_TYPES:
         raise InvalidPayloadError(f'"type" must be one of {", ".join(sorted(COLUMN_TYPES | {"alias"}))}')
+    schema_checks.check_definition(name, field_type, meta, schema, set(known))
     specials = _with_flags(ctx, field_type, specials)
     row = meta_row(name, field_type, specials, meta)
     if field_type == "alias":
@@ -313,8 +317,10 @@ def writable_collection(ctx: ServiceContext, name: str) -> CollectionInfo:
 async def create_field(ctx: ServiceContext, collection: str, payload: Any) -> str:
     """``POST /fields/{collection}``: add a column (or an alias) and its metadata row."""
     info = writable_collection(ctx, collection)
-    spec, row = parse_field(ctx, payload)
+    spec, row = parse_field(ctx, payload, frozenset(info.fields))
     name = row["field"]
+    if name not in info.fields:
+        schema_checks.check_new_field(name, collection, info.fields)
     async with schema_change(ctx) as tx:
         conn = conn_of(tx)
         if name in info.fields or await _meta_row_id(conn, collection, name) is not None:
@@ -322,6 +328,7 @@ async def create_field(ctx: ServiceContext, collection: str, payload: Any) -> st
         if spec is not None:
             if spec.primary_key:
                 raise InvalidPayloadError(f'Collection "{collection}" already has a primary key')
+            await schema_checks.check_rows_for_new_column(conn, info, spec)
             await ddl.add_column(conn, collection, spec)
         row.setdefault("sort", await _next_sort(conn, collection))
         await insert_meta_rows(conn, collection, [row])
@@ -376,10 +383,15 @@ async def update_field(ctx: ServiceContext, collection: str, field: str, payload
     schema = body.get("schema")
     if meta is not None and not isinstance(meta, dict) or schema is not None and not isinstance(schema, dict):
         raise InvalidPayloadError('"meta" and "schema" must be objects')
+    schema_checks.check_schema_flags(schema or {})
+    schema_checks.check_meta(meta or {}, set(info.fields))
+    if schema and "default_value" in schema and not current.is_alias:
+        schema_checks.check_default(field, current.type, schema["default_value"])
     change = _column_change(current, schema) if schema and not current.is_alias else None
     async with schema_change(ctx) as tx:
         conn = conn_of(tx)
         if change is not None:
+            await schema_checks.check_rows_for_change(conn, info, field, change)
             await ddl.alter_column(conn, collection, field, current.type, change)
         if meta is not None:
             await _upsert_meta(conn, collection, field, current, meta)

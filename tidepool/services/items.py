@@ -226,11 +226,9 @@ class ItemsService:
         """Permitted fields only, presets filled in, field and permission validation passed."""
         rules = self._rules(action)
         merged = dict(item) if rules is None else _with_presets(info, item, rules)
-        payloads.check_field_rules(info, merged, "create" if action == Action.CREATE else "update")
-        validations = payloads.field_validations(info)
-        if rules is not None:
-            validations += [r.validation for r in rules]
-        payloads.check_permission_rules(info, self.ctx.schema, merged, validations)
+        write: payloads.WriteAction = "create" if action == Action.CREATE else "update"
+        validations = [] if rules is None else [r.validation for r in rules]
+        payloads.check_payload(info, self.ctx.schema, merged, write, validations)
         return merged
 
     def _stored_keys(self, info: CollectionInfo, keys: Sequence[Key]) -> list[Key]:
@@ -296,7 +294,7 @@ class ItemsService:
         try:
             return await tx.tx.conn.execute(statement)
         except sa.exc.DBAPIError as exc:
-            mapped = translate(exc, info, self.ctx.dialect, self._candidates(info, values))
+            mapped = translate(exc, info, self.ctx.dialect, self._candidates(info, values), values)
             if mapped is None:
                 raise
             raise mapped from None

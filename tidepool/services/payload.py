@@ -20,7 +20,7 @@ from tidepool.context import Accountability
 from tidepool.db.schema import CollectionInfo
 from tidepool.errors import InvalidPayloadError
 from tidepool.services.payload_cast import CASTERS, Caster, cast_key, cast_value, caster_for
-from tidepool.services.payload_rules import check_field_rules, check_permission_rules, field_validations
+from tidepool.services.payload_rules import check_payload
 from tidepool.services.payload_specials import ABSENT, GENERATE_SPECIALS, GENERATORS, Generator, WriteAction, generate
 
 
@@ -86,9 +86,7 @@ __all__ = [
     "cast_key",
     "cast_value",
     "caster_for",
-    "check_field_rules",
-    "check_permission_rules",
-    "field_validations",
+    "check_payload",
     "prepare",
     "require_object",
 ]

@@ -6,7 +6,9 @@ neither role nor user), keeping only policies whose ``ip_access`` admits the cal
 ``admin_access`` policy bypasses every check. Otherwise the policies' permission rows become ``Permission``
 values with dynamic variables (``$CURRENT_USER.x``, ``$CURRENT_ROLE.x``, ``$CURRENT_ROLES``,
 ``$CURRENT_POLICIES``, ``$NOW``) resolved; only the ``$CURRENT_USER``/``$CURRENT_ROLE`` paths the rules
-mention are fetched.
+mention are fetched. Each stored row is first judged against the current schema (``rule_checks``): an item
+rule that cannot be evaluated matches no row, a row whose validation/presets/fields cannot be used is left
+out, so a malformed row never answers 500 and never grants every row.
 
 Caching: the role/policy/permission tables are small and read on every request, so one snapshot of them is
 kept per server (``AccessModel``) together with the resolved permissions per (user, role, policies). Any
@@ -32,6 +34,8 @@ import sqlalchemy as sa
 
 from tidepool.context import Access, Accountability, Action, Permission
 from tidepool.db import system
+from tidepool.db.schema import SchemaOverview
+from tidepool.services import rule_checks
 from tidepool.services.base import SchemaStore, ServiceContext
 
 SNAPSHOT_TTL = 5.0
@@ -87,6 +91,8 @@ class AccessModel:
     # Who a credential is: static-token hash or user id -> (user id, role) of an *active* user. Dropped with
     # the snapshot, so any write to directus_users (suspension, new token, role change) is seen at once.
     identities: dict[str, tuple[str, str | None]] = field(default_factory=dict)
+    # Stored permission rows as judged (``rule_checks.usable_row``) per schema: None = unusable, dropped.
+    judged: dict[int, tuple[SchemaOverview, PermissionRow | None]] = field(default_factory=dict)
 
     def role_chain(self, role: str | None) -> tuple[str, ...]:
         chain: list[str] = []
@@ -109,6 +115,8 @@ class _Resolved:
     role_items: tuple[Mapping[str, Any], ...]
     policy_items: tuple[Mapping[str, Any], ...]
     static: Mapping[tuple[str, Action], tuple[Permission, ...]] | None
+    # The schema the rows were judged against (``rule_checks``): a schema change judges them again.
+    schema: SchemaOverview | None = None
 
 
 _generation = 0
@@ -164,7 +172,7 @@ async def access_for(ctx: ServiceContext, accountability: Accountability) -> Acc
     policies = tuple(dict.fromkeys((*accountability.policies, *public)))
     key = (accountability.user, accountability.role, policies)
     entry = model.resolved.get(key)
-    if entry is None:
+    if entry is None or entry.schema is not ctx.schema:
         entry = await _resolve_entry(ctx, model, accountability, policies)
         if len(model.resolved) >= MAX_CACHED_USERS:
             model.resolved.clear()
@@ -206,7 +214,10 @@ def parse_fields(raw: Any) -> frozenset[str] | None:
     if raw is None:
         return frozenset()
     if isinstance(raw, str) and raw.strip().startswith("["):
-        raw = orjson.loads(raw)
+        try:
+            raw = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            return frozenset()  # unreadable: no field (rule_checks drops such rows before they get here)
     parts = [p.strip() for p in (raw.split(",") if isinstance(raw, str) else raw) if str(p).strip()]
     return None if "*" in parts else frozenset(parts)
 
@@ -234,7 +245,7 @@ async def _load_model(ctx: ServiceContext) -> AccessModel:
                 .order_by(system.access.c.sort, system.access.c.id)
             )
         ).all()
-        permission_rows = (await conn.execute(sa.select(system.permissions).order_by(system.permissions.c.id))).all()
+        permission_rows = (await conn.execute(_raw_permissions())).all()
     role_policies: dict[str, list[str]] = {}
     public: list[str] = []
     for row in access_rows:
@@ -252,6 +263,14 @@ async def _load_model(ctx: ServiceContext) -> AccessModel:
         permissions={k: tuple(v) for k, v in permissions.items()},
         generation=loaded_at_generation,
     )
+
+
+def _raw_permissions() -> sa.Select[Any]:
+    """The permission rows with their JSON columns as stored text: a row that is not valid JSON (written
+    around the API) must reach ``rule_checks`` to be judged, not fail the whole snapshot while decoding."""
+    table = system.permissions
+    raw = [sa.type_coerce(table.c[name], sa.Text).label(name) for name in ("permissions", "validation", "presets")]
+    return sa.select(table.c.collection, table.c.action, table.c.fields, table.c.policy, *raw).order_by(table.c.id)
 
 
 def _policy_row(row: Any) -> PolicyRow:
@@ -289,7 +308,9 @@ async def _resolve_entry(
 ) -> _Resolved:
     from tidepool.query.dynamic import needed_paths
 
-    raw = tuple(row for p in policies for row in model.permissions.get(p, ()))
+    raw = tuple(
+        judged for p in policies for row in model.permissions.get(p, ()) if (judged := _judged(model, row, ctx))
+    )
     rules = [[r.permissions, r.validation, r.presets] for r in raw]
     paths = needed_paths(rules)
     entry = _Resolved(
@@ -299,10 +320,22 @@ async def _resolve_entry(
         role_items=await _fetch_many(ctx, "directus_roles", accountability.roles, paths.get("roles")),
         policy_items=await _fetch_many(ctx, "directus_policies", policies, paths.get("policies")),
         static=None,
+        schema=ctx.schema,
     )
     if b"$NOW" in orjson.dumps(rules):
         return entry
     return replace(entry, static=_resolve(entry, accountability, policies))
+
+
+def _judged(model: AccessModel, row: PermissionRow, ctx: ServiceContext) -> PermissionRow | None:
+    """The row as ``rule_checks.usable_row`` judges it against the current schema, once per snapshot and
+    schema (rows are shared by every user of a policy; judging compiles the rules). Keyed by the row's
+    identity: JSON columns may come back as dicts (asyncpg), which do not hash."""
+    cached = model.judged.get(id(row))
+    if cached is None or cached[0] is not ctx.schema:
+        cached = (ctx.schema, rule_checks.usable_row(row, ctx.schema, ctx.dialect))
+        model.judged[id(row)] = cached
+    return cached[1]
 
 
 async def _fetch_one(
