@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.query.reader_fixtures import Reader, access, blog_server, can_read
+from tests.query.reader_fixtures import COMMENTS, POSTS, Reader, access, blog_server, can_read
 from tidepool.errors import ForbiddenError
+from tidepool.query.parse_filter import normalize_filter
 
 
 @pytest.fixture(scope="module")
@@ -207,3 +208,57 @@ def test_roles_star_over_http_without_access_to_directus_access(rd: Reader) -> N
                 "children": [],
             }
         ]
+
+
+# -- o2m quantifiers with a logical group inside (issue 7, "o2m _some with _or inside") -------------------------
+
+OR_INSIDE = {"_or": [{"body": {"_eq": "meh"}}, {"votes": {"_eq": 5}}]}
+AND_INSIDE = {"_and": [{"votes": {"_gte": 1}}, {"author": {"_eq": 3}}]}
+
+
+def _posts_with_a_comment(test: object) -> list[int]:
+    """Computed from the fixture rows in Python, independently of the compiler."""
+    assert callable(test)
+    return sorted({c["post"] for c in COMMENTS if test(c)})
+
+
+@pytest.mark.parametrize(
+    ("inner", "test"),
+    [
+        (OR_INSIDE, lambda c: c["body"] == "meh" or c["votes"] == 5),
+        (AND_INSIDE, lambda c: (c["votes"] or 0) >= 1 and c["author"] == 3),
+    ],
+)
+def test_some_and_none_with_a_logical_group_inside(rd: Reader, inner: dict[str, object], test: object) -> None:
+    """``_some``/``_none`` over an ``_or``/``_and`` group mean "some / no related row matches the group".
+
+    Directus 12.4.1 drops such a quantifier altogether (every parent row matches, also those without any
+    related row); Tidepool evaluates it (docs/query-language.md), consistently with the same group written
+    without a quantifier, which Directus does evaluate."""
+    some = _posts_with_a_comment(test)
+    none = [p["id"] for p in POSTS if p["id"] not in some]
+    assert some and len(some) < len(POSTS)
+    for filter, expected in (
+        ({"comments": {"_some": inner}}, some),
+        ({"comments": inner}, some),
+        ({"comments": {"_none": inner}}, none),
+    ):
+        parsed = normalize_filter(filter)  # as the REST and WebSocket parsers hand it over
+        assert [r["id"] for r in rd.query("posts", fields=("id",), filter=parsed)] == expected, filter
+
+
+def test_conditions_on_one_o2m_in_an_and_group_hold_on_the_same_related_row(rd: Reader) -> None:
+    """As Directus 12.4.1 answers (recorded on the same rows): without a quantifier, the conditions on one o2m
+    field in one ``_and`` group are one "some related row matches all of them"; with explicit ``_some`` each
+    is its own, and in an ``_or`` group either may hold."""
+    votes, by_cy = {"votes": {"_gte": 1}}, {"author": {"_eq": 3}}
+    cases = [
+        ({"comments": {"votes": {"_gte": 1}, "author": {"_eq": 3}}}, [1]),
+        ({"_and": [{"comments": votes}, {"comments": by_cy}]}, [1]),
+        ({"_and": [{"comments": {"_some": votes}}, {"comments": {"_some": by_cy}}]}, [1, 3]),
+        ({"_or": [{"comments": {"votes": {"_gte": 4}}}, {"comments": by_cy}]}, [1, 3]),
+        ({"comments": votes, "title": {"_nnull": True}}, [1, 3]),
+    ]
+    for filter, expected in cases:
+        rows = rd.query("posts", fields=("id",), filter=normalize_filter(filter))
+        assert [r["id"] for r in rows] == expected, filter

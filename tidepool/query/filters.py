@@ -144,10 +144,28 @@ class _Compiler:
             raise InvalidQueryError(f'"{key}" has to be an array')
         if key == "_or" and any(isinstance(item, Mapping) and not item for item in value):
             return sa.true()  # {} matches every row, as in Directus
-        parts = [self.node(item, scope) for item in value]
+        items = self.same_row(value, scope) if key == "_and" else value
+        parts = [self.node(item, scope) for item in items]
         if not parts:
             return sa.true()  # Directus drops an empty group
         return sa.and_(*parts) if key == "_and" else sa.or_(*parts)
+
+    def same_row(self, items: Sequence[Any], scope: _Scope) -> list[Any]:
+        """Directus: conditions on one o2m field without ``_some``/``_none`` in one ``_and`` group must hold on the
+        same related row (``{comments: {votes: 1, author: 3}}``, which the parser splits into an ``_and``), so
+        they become one ``_some`` over their ``_and``, in the place of the first of them."""
+        out: list[Any] = []
+        groups: dict[str, list[Any]] = {}
+        for item in items:
+            key = _bare_relational_key(item)
+            if key is None or self.schema.o2m(scope.info.name, key) is None:
+                out.append(item)
+                continue
+            if key not in groups:
+                groups[key] = []
+                out.append({key: {"_some": {"_and": groups[key]}}})
+            groups[key].append(item[key])
+        return out
 
     def field(self, scope: _Scope, name: str) -> FieldInfo:
         field = scope.info.field(name)
@@ -235,6 +253,18 @@ def _split(value: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     operations = {str(k): v for k, v in value.items() if str(k).startswith("_")}
     nested = {str(k): v for k, v in value.items() if not str(k).startswith("_")}
     return operations, nested
+
+
+def _bare_relational_key(item: Any) -> str | None:
+    """The key of ``{field: {...}}`` when the nested filter has no quantifier (``_some``/``_none``)."""
+    if not isinstance(item, Mapping) or len(item) != 1:
+        return None
+    key, value = next(iter(item.items()))
+    if str(key).startswith("_") or not isinstance(value, Mapping) or not value:
+        return None
+    if len(value) == 1 and next(iter(value)) in QUANTIFIERS:
+        return None
+    return str(key)
 
 
 def split_quantifier(key: str, value: Any) -> tuple[str, Any]:
