@@ -68,3 +68,20 @@ def test_relational_filters_and_m2o_sort_see_hidden_values_as_null(rd: Reader) -
     ordered = rd.query("comments", WHO, fields=("id",), sort=("-post.views", "id"))
     assert ids(ordered) == [1, 2, 3, 4, 5, 6]
     assert ids(rd.query("comments", WHO, fields=("id",), sort=("post.views", "id"))) == [5, 6, 4, 1, 2, 3]
+
+
+def test_an_o2m_list_hidden_on_some_rows_has_no_rows_there(rd: Reader) -> None:
+    """``comments`` reads null on posts 3 and 4 (not authored by 1): ``_some`` fails there, ``_none`` holds,
+    ``count()`` is null."""
+    who = access(
+        can_read("posts", None, {"author": {"_eq": 1}}), can_read("posts", ["id", "title"]), can_read("comments")
+    )
+
+    def where(filter: dict[str, object]) -> list[object]:
+        return ids(rd.query("posts", who, fields=("id",), filter=filter))
+
+    assert [r["comments"] for r in rd.query("posts", who, fields=("comments",), sort=("id",))][2:4] == [None, None]
+    assert where({"comments": {"_some": {"votes": {"_gte": 0}}}}) == [1, 2]
+    assert where({"comments": {"_none": {"votes": {"_gte": 0}}}}) == [3, 4, 5]
+    assert where({"count(comments)": {"_gt": 0}}) == [1, 2]
+    assert where({"count(comments)": {"_null": True}}) == [3, 4]
