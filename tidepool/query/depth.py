@@ -53,10 +53,20 @@ def path_depth(path: str) -> int:
     return len(prefix) + len(first_argument.split("."))
 
 
+_SCALARS = (str, int, float, type(None))
+
+
 def _nesting(value: Any, dotted: tuple[str, ...] = ()) -> int:
-    """Directus's ``calculateFieldDepth``: the deepest chain of non-``_`` keys."""
+    """Directus's ``calculateFieldDepth``: the deepest chain of non-``_`` keys.
+
+    A list that starts with a scalar is a list of values (``_in``, ``_between``), never a path, and is not walked:
+    a 60,000-value ``_in`` would otherwise cost 10 ms per read (100 ms with the ``Mapping`` ABC test)."""
+    if isinstance(value, _SCALARS):
+        return 0
     if isinstance(value, list | tuple):
-        return max((_nesting(item, dotted) for item in value if isinstance(item, Mapping | list | tuple)), default=0)
+        if not value or isinstance(value[0], _SCALARS):
+            return 0
+        return max((_nesting(item, dotted) for item in value if not isinstance(item, _SCALARS)), default=0)
     if not isinstance(value, Mapping):
         return 0
     depth = 0
@@ -66,7 +76,7 @@ def _nesting(value: Any, dotted: tuple[str, ...] = ()) -> int:
             specs = nested.split(",") if isinstance(nested, str) else nested
             depth = max([depth, *(len(str(spec).split(".")) for spec in specs if spec)])
             continue
-        if not isinstance(nested, Mapping | list | tuple):
+        if isinstance(nested, _SCALARS) or not isinstance(nested, Mapping | list | tuple):
             continue
         depth = max(depth, _nesting(nested, dotted) + (0 if name.startswith("_") else 1))
     return depth
