@@ -85,3 +85,16 @@ def test_an_o2m_list_hidden_on_some_rows_has_no_rows_there(rd: Reader) -> None:
     assert where({"comments": {"_none": {"votes": {"_gte": 0}}}}) == [3, 4, 5]
     assert where({"count(comments)": {"_gt": 0}}) == [1, 2]
     assert where({"count(comments)": {"_null": True}}) == [3, 4]
+
+
+def test_deep_sort_with_a_per_parent_limit_sees_hidden_values_as_null(rd: Reader) -> None:
+    """The ROW_NUMBER() window of an o2m branch orders by the masked value too: Ada's drafts (posts 2 and 5,
+    views 5 and 1) have hidden views, so ascending they come first as NULLs, in key order."""
+    published = access(
+        can_read("posts", None, {"status": {"_eq": "published"}}),
+        can_read("posts", ["id", "title", "status", "author"]),
+        can_read("authors"),
+    )
+    deep = {"posts": {"_sort": ["views", "id"], "_limit": 2}}
+    rows = rd.query("authors", published, fields=("id", "posts.id"), deep=deep, filter={"id": {"_eq": 1}})
+    assert rows == [{"id": 1, "posts": [{"id": 2}, {"id": 5}]}]
