@@ -224,6 +224,12 @@ def _entry(
         _via=_Via(info, kind),
         _path=child_path,
     )
+    if not node.entries:
+        # Every requested sub-field was left out (it leads into a collection the caller cannot read): Directus
+        # then answers the related keys, as if nothing had been asked below the relation.
+        if kind == "m2o":
+            return Column(key, name)
+        node, ids_only = plan(child, (child.pk,), _via=_Via(info, kind), _path=child_path), True
     return Branch(key, name, kind, info, node, _sub_query(deep_map), ids_only)
 
 
