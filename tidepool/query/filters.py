@@ -256,15 +256,14 @@ def _split(value: Any) -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 def _bare_relational_key(item: Any) -> str | None:
-    """The key of ``{field: {...}}`` when the nested filter has no quantifier (``_some``/``_none``)."""
+    """The key of ``{field: {...}}`` when the nested filter is on related fields only (no quantifier, no
+    operator: those keep their own meaning, or their own error)."""
     if not isinstance(item, Mapping) or len(item) != 1:
         return None
     key, value = next(iter(item.items()))
     if str(key).startswith("_") or not isinstance(value, Mapping) or not value:
         return None
-    if len(value) == 1 and next(iter(value)) in QUANTIFIERS:
-        return None
-    return str(key)
+    return None if any(str(k).startswith("_") for k in value) else str(key)
 
 
 def split_quantifier(key: str, value: Any) -> tuple[str, Any]:
