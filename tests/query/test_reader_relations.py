@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.query.reader_fixtures import COMMENTS, POSTS, Reader, access, blog_server, can_read
-from tidepool.errors import ForbiddenError
+from tidepool.errors import ForbiddenError, InvalidQueryError
 from tidepool.query.parse_filter import normalize_filter
 
 
@@ -262,3 +262,5 @@ def test_conditions_on_one_o2m_in_an_and_group_hold_on_the_same_related_row(rd: 
     for filter, expected in cases:
         rows = rd.query("posts", fields=("id",), filter=normalize_filter(filter))
         assert [r["id"] for r in rows] == expected, filter
+    with pytest.raises(InvalidQueryError, match='"alias" field type does not contain the "_eq" filter operator'):
+        rd.query("posts", fields=("id",), filter={"_and": [{"comments": {"_eq": 1}}, {"id": {"_gt": 0}}]})
