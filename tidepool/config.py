@@ -119,6 +119,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ADMIN_TOKEN", None, parse_optional_str, "Static token given to the first admin at bootstrap."),
     Setting("QUERY_LIMIT_DEFAULT", "100", parse_int, "Default `limit` of item reads."),
     Setting("QUERY_LIMIT_MAX", None, parse_optional_int, "Largest `limit` allowed (unset: no maximum)."),
+    Setting(
+        "MAX_RELATIONAL_DEPTH",
+        "10",
+        parse_int,
+        "Most segments of a path in fields, filter, sort and deep (at least 2).",
+    ),
     Setting("MAX_PAYLOAD_SIZE", "1mb", parse_size, "Largest request body and WebSocket frame."),
     Setting("MAX_BATCH_MUTATION", None, parse_optional_int, "Most items one batch write may touch (unset: any)."),
     Setting(

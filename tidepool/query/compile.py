@@ -19,6 +19,7 @@ from tidepool.context import Access, Action, Permission
 from tidepool.db.schema import CollectionInfo, SchemaOverview
 from tidepool.errors import ForbiddenError, InvalidQueryError
 from tidepool.query.filters import compile_filter
+from tidepool.query.visibility import Visibility, grants
 
 ColumnExpr = sa.ColumnElement[Any]
 Condition = sa.ColumnElement[bool]
@@ -33,10 +34,6 @@ def lookup_collection(schema: SchemaOverview, access: Access, name: str, path: s
     return info
 
 
-def _is_all_rows(rule: Mapping[str, Any] | None) -> bool:
-    return not rule
-
-
 @dataclass
 class Level:
     """A collection at one place of the query, as the caller may read it."""
@@ -47,10 +44,20 @@ class Level:
     dialect: str
     path: str = "root"
     table: sa.FromClause = field(init=False)
-    _rules: dict[int, Condition] = field(default_factory=dict, init=False, repr=False)
+    visibility: Visibility = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self.table = self.info.table
+        self._read_through(self.info.table)
+
+    def _read_through(self, table: sa.FromClause) -> None:
+        self.table = table
+        self.visibility = Visibility(self.info.name, table, self.access, self._compile_rule)
+
+    def _compile_rule(self, rule: Mapping[str, Any], table: sa.FromClause) -> Condition:
+        """A permission's rule as SQL; compiled with full access since rules are trusted configuration."""
+        return compile_filter(
+            rule, self.info.name, schema=self.schema, access=Access.full(), dialect=self.dialect, table=table
+        )
 
     @classmethod
     def open(cls, schema: SchemaOverview, access: Access, dialect: str, name: str, path: str = "root") -> Level:
@@ -59,7 +66,7 @@ class Level:
     def aliased(self, name: str) -> Level:
         """The same level read through a table alias (self-joins, window subqueries)."""
         level = Level(self.info, self.schema, self.access, self.dialect, self.path)
-        level.table = self.info.table.alias(name)
+        level._read_through(self.info.table.alias(name))
         return level
 
     @property
@@ -75,7 +82,7 @@ class Level:
             return False
         if self.access.admin:
             return True
-        return any(p.fields is None or "*" in p.fields or name in p.fields for p in self.permissions)
+        return any(grants(p, name) for p in self.permissions)
 
     def require(self, name: str) -> str:
         """``name`` when it is a field the caller may read here, else Directus's FORBIDDEN text."""
@@ -88,56 +95,22 @@ class Level:
         return [name for name in self.info.fields if self.readable(name)]
 
     def column(self, name: str) -> ColumnExpr:
+        """The stored column, unmasked: for bookkeeping only (keys, joins), never for a value a client sees
+        or compares; that is ``value``."""
         column: ColumnExpr = self.table.c[name]
         return column
 
-    def _rule(self, permission: Permission) -> Condition:
-        """One permission's rule as SQL; compiled with full access since rules are trusted configuration."""
-        key = id(permission)
-        if key not in self._rules:
-            assert permission.rule is not None
-            self._rules[key] = compile_filter(
-                permission.rule,
-                self.info.name,
-                schema=self.schema,
-                access=Access.full(),
-                dialect=self.dialect,
-                table=self.table,
-            )
-        return self._rules[key]
-
-    def _any_of(self, permissions: Sequence[Permission]) -> Condition | None:
-        """OR of the rules; None when one of them grants every row."""
-        if any(_is_all_rows(p.rule) for p in permissions):
-            return None
-        return sa.or_(*(self._rule(p) for p in permissions))
-
     def row_condition(self) -> Condition | None:
         """Rows the caller may see: any read permission's rule matches. None: no restriction."""
-        if self.access.admin:
-            return None
-        return self._any_of(self.permissions)
+        return self.visibility.rows()
 
     def field_condition(self, name: str) -> Condition | None:
-        """When ``name`` may be shown on a row; None when whenever the row itself is visible.
-
-        Directus 11: a field is returned for a row iff some permission granting the field matches the row.
-        When every permission grants the field, that is the row condition itself, so no CASE is needed.
-        """
-        if self.access.admin:
-            return None
-        granting = [p for p in self.permissions if p.fields is None or "*" in p.fields or name in p.fields]
-        if len(granting) == len(self.permissions):
-            return None
-        return self._any_of(granting)
+        """When ``name`` may be shown on a row; None when whenever the row itself is visible."""
+        return self.visibility.field(name)
 
     def value(self, name: str) -> ColumnExpr:
-        """The column as the caller may see it: ``CASE WHEN <rules granting it> THEN col END`` if needed."""
-        column = self.column(name)
-        condition = self.field_condition(name)
-        if condition is None:
-            return column
-        return _case(condition, column)
+        """The column as the caller may see it (``tidepool.query.visibility``)."""
+        return self.visibility.value(name)
 
     def user_filter(self, filter: Mapping[str, Any] | None) -> Condition | None:
         if not filter:
@@ -151,11 +124,6 @@ class Level:
             table=self.table,
             path=self.path,
         )
-
-
-def _case(condition: Condition, column: ColumnExpr) -> ColumnExpr:
-    expr: ColumnExpr = sa.case((condition, column), else_=sa.null())
-    return sa.type_coerce(expr, column.type)
 
 
 def conjunction(*conditions: Condition | None) -> Condition | None:
@@ -187,8 +155,7 @@ def sort_expression(level: Level, spec: str, joins: SortJoins) -> sa.UnaryExpres
     if not path[-1] or any(not part for part in path):
         raise InvalidQueryError(f'"{spec}" is not a valid sort field')
     target = _walk_m2o(level, path[:-1], joins)
-    column = target.column(target.require(path[-1]))
-    return ordered(column, descending, level.dialect)
+    return ordered(target.value(target.require(path[-1])), descending, level.dialect)
 
 
 def ordered(column: ColumnExpr, descending: bool, dialect: str) -> sa.UnaryExpression[Any]:
@@ -211,7 +178,9 @@ def _walk_m2o(level: Level, relations: Sequence[str], joins: SortJoins) -> Level
             related = Level.open(
                 current.schema, current.access, current.dialect, relation.related_collection, f'"{".".join(key)}"'
             ).aliased(f"sort_{len(joins.joins)}")
-            on = related.column(related.pk) == current.column(name)
+            # Joined only where the caller sees both the key and the related row, so a hidden value sorts as
+            # NULL exactly as it reads.
+            on = conjunction(related.column(related.pk) == current.value(name), related.row_condition())
             joins.from_clause = joins.target().outerjoin(related.table, on)
             joins.joins[key] = related
         current = joins.joins[key]

@@ -4,9 +4,9 @@
 ``deep`` (per-branch sub-queries) and ``backlink`` are resolved here, once, against the schema and the
 caller's permissions, before any SQL exists. A name that is not a readable field of its level is a
 FORBIDDEN error naming it, exactly as Directus words it; a relational branch opens the related collection
-with its own permissions (and an explicitly requested one fails the whole read when that collection is not
-readable). Wildcards only ever expand to what the caller may read: ``*`` drops o2m lists into unreadable
-collections, ``*.*`` also m2o objects into them, as Directus's ``convertWildcards``/``parseFields`` do.
+with its own permissions. A branch into a collection the caller cannot read is left out of the answer
+(Directus 11+ ``parseFields``), whether asked for by name or by a wildcard: ``*`` drops o2m lists into such
+collections, ``*.*`` and ``author.name`` also m2o objects (an m2o asked for plainly too keeps its key).
 """
 
 from __future__ import annotations
@@ -103,12 +103,13 @@ def plan(
 ) -> Node:
     """The plan of one level and, recursively, of every relational branch it requests."""
     alias = alias or {}
-    order, subpaths = _group(level, fields or ("*",), alias, backlink, _via)
+    order, subpaths, plain = _group(level, fields or ("*",), alias, backlink, _via)
     deep = deep or {}
     _check_deep(level, deep, alias)
     node = Node(level)
     for key in order:
-        entry = _entry(level, key, alias.get(key, key), subpaths.get(key, []), deep.get(key), backlink, _path)
+        sub = subpaths.get(key, [])
+        entry = _entry(level, key, alias.get(key, key), sub, deep.get(key), backlink, _path, key in plain)
         if entry is not None:
             node.entries.append(entry)
     return node
@@ -116,16 +117,20 @@ def plan(
 
 def _group(
     level: Level, fields: Sequence[str], alias: Mapping[str, str], backlink: bool | None, via: _Via | None
-) -> tuple[list[str], dict[str, list[str]]]:
-    """Output keys in request order, and the sub-paths requested under each (``author.name`` → name)."""
+) -> tuple[list[str], dict[str, list[str]], set[str]]:
+    """Output keys in request order, the sub-paths requested under each (``author.name`` → name), and the keys
+    also requested plainly (``author`` or through ``*``)."""
     order: list[str] = []
     subpaths: dict[str, list[str]] = {}
+    plain: set[str] = set()
 
     def add(key: str, rest: str | None) -> None:
         if key not in order:
             order.append(key)
         if rest:
             subpaths.setdefault(key, []).append(rest)
+        else:
+            plain.add(key)
 
     for raw in fields:
         head, _, rest = raw.strip().partition(".")
@@ -140,7 +145,7 @@ def _group(
             if relation is not None and (expand or relation[0] == "o2m") and not _related_readable(level, relation):
                 continue  # Directus leaves it out of the expansion instead of failing the read
             add(name, rest if expand else None)
-    return order, subpaths
+    return order, subpaths, plain
 
 
 def _related_readable(level: Level, relation: tuple[Kind, RelationInfo]) -> bool:
@@ -188,12 +193,17 @@ def _entry(
     deep: Any,
     backlink: bool | None,
     path: tuple[str, ...],
+    plain: bool = False,
 ) -> Column | Computed | Branch | None:
     call = functions.parse_function(name)
     if call is not None:
         return _computed(level, call, key if key != name else None)
-    level.require(name)
     relation = _relation(level, name)
+    if relation is not None and (subpaths or relation[0] == "o2m") and not _related_readable(level, relation):
+        # Directus (parse-fields: "Skip related collection if no permissions"): left out of the answer, not a
+        # 403; an m2o also asked for plainly keeps its key, which is a column of this level.
+        return Column(key, level.require(name)) if relation[0] == "m2o" and plain else None
+    level.require(name)
     if relation is None:
         return None if level.info.fields[name].is_alias else Column(key, name)
     kind, info = relation
@@ -214,6 +224,12 @@ def _entry(
         _via=_Via(info, kind),
         _path=child_path,
     )
+    if not node.entries:
+        # Every requested sub-field was left out (it leads into a collection the caller cannot read): Directus
+        # then answers the related keys, as if nothing had been asked below the relation.
+        if kind == "m2o":
+            return Column(key, name)
+        node, ids_only = plan(child, (child.pk,), _via=_Via(info, kind), _path=child_path), True
     return Branch(key, name, kind, info, node, _sub_query(deep_map), ids_only)
 
 

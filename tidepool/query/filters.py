@@ -26,6 +26,7 @@ from tidepool.errors import ForbiddenError, InvalidQueryError
 from tidepool.query.functions import FunctionCall, check_type, date_part, parse_function, relational_count
 from tidepool.query.model import Filter
 from tidepool.query.operators import NULL_REWRITES, OPERATORS, Condition, Operand, lookup, not_allowed, prepare
+from tidepool.query.visibility import RuleCompiler, Visibility, masked
 
 LOGICAL = ("_and", "_or")
 QUANTIFIERS = ("_some", "_none")
@@ -86,6 +87,14 @@ class _Scope:
     table: sa.FromClause
     readable: frozenset[str] | None
     path: str
+    visibility: Visibility | None = None  # None: trusted (permission rules), every value as stored
+
+    def value(self, name: str) -> sa.ColumnElement[Any]:
+        """A field as the caller reads it on each row (``null`` where hidden), so filters see what reads show."""
+        return self.table.c[name] if self.visibility is None else self.visibility.value(name)
+
+    def shown(self, name: str) -> Condition | None:
+        return None if self.visibility is None else self.visibility.field(name)
 
 
 @dataclass(frozen=True)
@@ -100,12 +109,18 @@ class _Compiler:
         if info is None or collection is None:
             raise ForbiddenError.collection(collection or "", path)
         readable = readable_fields(collection, self.access, path)
-        return _Scope(info, info.table if table is None else table, readable, path)
+        over = info.table if table is None else table
+        return _Scope(info, over, readable, path, Visibility(collection, over, self.access, self._trusted(info, path)))
+
+    def _trusted(self, info: CollectionInfo, path: str) -> RuleCompiler:
+        """Compiles permission rules on ``info``: with full access, since rules are trusted configuration."""
+        trusted = _Compiler(self.schema, Access.full(), self.dialect)
+        return lambda rule, table: trusted.node(rule, _Scope(info, table, None, path))
 
     def related(self, collection: str | None, path: str) -> _Scope:
         """A related collection over a fresh alias, so self-relations never clash with the outer table."""
-        scope = self.scope(collection, path)
-        return _Scope(scope.info, scope.info.table.alias(), scope.readable, path)
+        info = self.schema.collection(collection) if collection else None
+        return self.scope(collection, path, None if info is None else info.table.alias())
 
     def node(self, filter: Any, scope: _Scope) -> Condition:
         if not isinstance(filter, Mapping):
@@ -129,10 +144,28 @@ class _Compiler:
             raise InvalidQueryError(f'"{key}" has to be an array')
         if key == "_or" and any(isinstance(item, Mapping) and not item for item in value):
             return sa.true()  # {} matches every row, as in Directus
-        parts = [self.node(item, scope) for item in value]
+        items = self.same_row(value, scope) if key == "_and" else value
+        parts = [self.node(item, scope) for item in items]
         if not parts:
             return sa.true()  # Directus drops an empty group
         return sa.and_(*parts) if key == "_and" else sa.or_(*parts)
+
+    def same_row(self, items: Sequence[Any], scope: _Scope) -> list[Any]:
+        """Directus: conditions on one o2m field without ``_some``/``_none`` in one ``_and`` group must hold on the
+        same related row (``{comments: {votes: 1, author: 3}}``, which the parser splits into an ``_and``), so
+        they become one ``_some`` over their ``_and``, in the place of the first of them."""
+        out: list[Any] = []
+        groups: dict[str, list[Any]] = {}
+        for item in items:
+            key = _bare_relational_key(item)
+            if key is None or self.schema.o2m(scope.info.name, key) is None:
+                out.append(item)
+                continue
+            if key not in groups:
+                groups[key] = []
+                out.append({key: {"_some": {"_and": groups[key]}}})
+            groups[key].append(item[key])
+        return out
 
     def field(self, scope: _Scope, name: str) -> FieldInfo:
         field = scope.info.field(name)
@@ -151,7 +184,7 @@ class _Compiler:
         if operations and field.is_alias:
             raise not_allowed(field.type, next(iter(operations)))
         operand = Operand(
-            scope.table.c[field.name], field.type, scope.info.table.c[field.name].type, self.dialect, field.name
+            scope.value(field.name), field.type, scope.info.table.c[field.name].type, self.dialect, field.name
         )
         conditions.extend(self.leaf(operand, op, v, field.special) for op, v in operations.items())
         return sa.and_(sa.true(), *conditions)
@@ -169,9 +202,9 @@ class _Compiler:
         field = self.field(scope, call.field)
         check_type(call, field.type)
         if call.name == "count":
-            expr: sa.ColumnElement[Any] = self.count(call, scope)
+            expr: sa.ColumnElement[Any] = masked(scope.shown(field.name), self.count(call, scope))
         else:
-            expr = date_part(call.name, scope.table.c[field.name], field.type, self.dialect)
+            expr = date_part(call.name, scope.value(field.name), field.type, self.dialect)
         operand = Operand(expr, "integer", sa.Integer(), self.dialect, call.key)
         operations = value if isinstance(value, Mapping) else {"_eq": value}
         return sa.and_(sa.true(), *(self.leaf(operand, str(op), v) for op, v in operations.items()))
@@ -188,7 +221,7 @@ class _Compiler:
         related = self.related(relation.related_collection, f"{scope.path}.{key}")
         where = self.restricted(self.node(nested, related), related)
         keys = sa.select(related.table.c[related.info.primary_key]).where(where)
-        return scope.table.c[key].in_(keys)
+        return scope.value(key).in_(keys)
 
     def o2m(self, relation: RelationInfo, key: str, value: Any, scope: _Scope) -> Condition:
         quantifier, sub_filter = split_quantifier(key, value)
@@ -197,19 +230,20 @@ class _Compiler:
         where = self.restricted(sa.and_(foreign_key.is_not(None), self.node(sub_filter, child)), child)
         parent_key = scope.table.c[scope.info.primary_key]
         matching = sa.select(foreign_key).where(where)
-        return parent_key.in_(matching) if quantifier == "_some" else parent_key.not_in(matching)
+        condition = parent_key.in_(matching) if quantifier == "_some" else parent_key.not_in(matching)
+        shown = scope.shown(key)
+        if shown is None:
+            return condition
+        # Where the list reads as null it has no rows: ``_some`` fails and ``_none`` holds.
+        return sa.case((shown, condition), else_=sa.true() if quantifier == "_none" else sa.false())
 
     def restricted(self, condition: Condition, scope: _Scope) -> Condition:
         rule = self.rule(scope)
         return condition if rule is None else sa.and_(condition, rule)
 
     def rule(self, scope: _Scope) -> Condition | None:
-        """The read rule of a related collection, compiled with full access (rules are trusted config)."""
-        rule = read_rule_filter(scope.info.name, self.access, scope.path)
-        if rule is None:
-            return None
-        trusted = _Compiler(self.schema, Access.full(), self.dialect)
-        return trusted.node(rule, _Scope(scope.info, scope.table, None, scope.path))
+        """The rows of a related collection the caller may see (None: all)."""
+        return None if scope.visibility is None else scope.visibility.rows()
 
 
 def _split(value: Any) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -219,6 +253,17 @@ def _split(value: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     operations = {str(k): v for k, v in value.items() if str(k).startswith("_")}
     nested = {str(k): v for k, v in value.items() if not str(k).startswith("_")}
     return operations, nested
+
+
+def _bare_relational_key(item: Any) -> str | None:
+    """The key of ``{field: {...}}`` when the nested filter is on related fields only (no quantifier, no
+    operator: those keep their own meaning, or their own error)."""
+    if not isinstance(item, Mapping) or len(item) != 1:
+        return None
+    key, value = next(iter(item.items()))
+    if str(key).startswith("_") or not isinstance(value, Mapping) or not value:
+        return None
+    return None if any(str(k).startswith("_") for k in value) else str(key)
 
 
 def split_quantifier(key: str, value: Any) -> tuple[str, Any]:

@@ -135,7 +135,7 @@ def order_terms(
         named = {spec.lstrip("-") for spec in sort}
     else:
         name = default_sort_field(level, preferred)
-        terms = [ordered(level.column(name), False, level.dialect)]
+        terms = [ordered(level.value(name) if name != level.pk else level.column(name), False, level.dialect)]
         named = {name}
     if level.pk not in named:
         terms.append(ordered(level.column(level.pk), False, level.dialect))  # stable ties across pages

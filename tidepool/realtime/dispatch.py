@@ -35,6 +35,7 @@ from tidepool.db.schema import SchemaOverview
 from tidepool.errors import TidepoolError
 from tidepool.events import ChangeEvent
 from tidepool.query.model import Query
+from tidepool.query.visibility import grants
 from tidepool.realtime import batching
 from tidepool.realtime.bus.base import BusOverflowError, Consumer
 from tidepool.realtime.protocol import encode, error_message, js_string
@@ -153,7 +154,19 @@ class GroupReader:
         return visible
 
     async def _row_visible(self, row: Mapping[str, Any]) -> bool:
-        return await self._permitted(row) and await self._filtered(row)
+        seen = await self._as_read(row)
+        return seen is not None and await self._filtered(seen)
+
+    async def _as_read(self, row: Mapping[str, Any]) -> Mapping[str, Any] | None:
+        """The row as this group's caller would have read it (None: not at all). A field no holding permission
+        grants is null, as in every read (``query/visibility.py``), so a hidden value never decides an event."""
+        permissions = self.ctx.access.rules(self.event.collection, Action.READ)
+        if self.ctx.access.admin or all(grants(p, "*") for p in permissions):
+            return row if await self._permitted(row) else None
+        holding = [p for p in permissions if not p.rule or await self._holds(p.rule, row)]
+        if not holding:
+            return None
+        return {name: value if any(grants(p, name) for p in holding) else None for name, value in row.items()}
 
     async def _permitted(self, row: Mapping[str, Any]) -> bool:
         if self.ctx.access.admin:

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from tidepool.errors import ForbiddenError
 from tidepool.query.aggregate import AggregatePlan, aggregate_statement, plan_aggregate
 from tidepool.query.compile import Level, page_window
+from tidepool.query.depth import check_relational_depth
 from tidepool.query.fields import plan
 from tidepool.query.model import Query
 from tidepool.query.relations import (
@@ -52,6 +53,11 @@ def _level(ctx: ServiceContext, collection: str) -> Level:
     return Level.open(ctx.schema, ctx.access, ctx.dialect, collection)
 
 
+def _check(ctx: ServiceContext, query: Query) -> None:
+    """What Directus's ``validateQuery`` refuses before any read: paths deeper than ``MAX_RELATIONAL_DEPTH``."""
+    check_relational_depth(query, int(ctx.settings.get("MAX_RELATIONAL_DEPTH", 10)))
+
+
 def _default_limit(ctx: ServiceContext) -> int:
     """``QUERY_LIMIT_DEFAULT``, capped by ``QUERY_LIMIT_MAX`` when one is set (Directus's sanitizer does the
     same: a query without ``limit`` never gets more rows than an explicit one could)."""
@@ -62,6 +68,7 @@ def _default_limit(ctx: ServiceContext) -> int:
 
 async def read_by_query(ctx: ServiceContext, collection: str, query: Query) -> list[Item]:
     """Items matching ``query`` as the caller may see them (or aggregate rows when the query aggregates)."""
+    _check(ctx, query)
     if query.aggregate or query.group_by:
         return await _aggregate(ctx, collection, query)
     return await _read(ctx, collection, query, None)
@@ -69,6 +76,7 @@ async def read_by_query(ctx: ServiceContext, collection: str, query: Query) -> l
 
 async def read_many(ctx: ServiceContext, collection: str, keys: Sequence[Any], query: Query) -> list[Item]:
     """The items with these primary keys (and matching the query's filter), in the query's order."""
+    _check(ctx, query)
     level = _level(ctx, collection)
     typed = _typed_keys(level, keys)
     if not typed:
@@ -108,6 +116,7 @@ def check_read(ctx: ServiceContext, collection: str, query: Query) -> None:
 async def read_meta(ctx: ServiceContext, collection: str, query: Query, wanted: Iterable[str]) -> dict[str, int]:
     """``total_count`` (rows the caller may see) and/or ``filter_count`` (those matching filter + search),
     both from one statement."""
+    _check(ctx, query)
     names = set(wanted)
     keys = [k for k in META_KEYS if k in names or "*" in names]
     if not keys:
