@@ -14,7 +14,8 @@ the Python evaluator and the payload service never see a ``$`` string. The rules
 - ``$CURRENT_ROLES`` / ``$CURRENT_POLICIES`` are the id lists; ``.<path>`` walks ``role_items`` /
   ``policy_items`` when the caller fetched them.
 
-The permission service calls :func:`needed_paths` first to learn which related data it has to fetch.
+``tidepool.services.dynamic`` is the one caller: it asks :func:`needed_paths` which related records to fetch,
+then resolves with them (permission rules, client filters over REST and WebSocket, subscription filters).
 """
 
 from __future__ import annotations
@@ -209,6 +210,11 @@ def _resolve_string(text: str, variables: DynamicVariables) -> Any:
 def is_dynamic(value: Any) -> bool:
     """True for a string this module would replace."""
     return isinstance(value, str) and (value.startswith("$NOW") or _match_variable(value) is not None)
+
+
+def mentions_dynamic(value: Any) -> bool:
+    """True when some string inside the JSON ``value`` is a placeholder (the fast path of every read)."""
+    return any(is_dynamic(text) for text in _strings(value))
 
 
 def resolve_dynamic(value: Any, variables: DynamicVariables) -> Any:
