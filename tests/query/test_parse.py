@@ -183,7 +183,7 @@ def test_meta_errors() -> None:
 
 def test_search_is_trimmed_and_only_a_string() -> None:
     assert parse_query({"search": "  hello world "}).search == "hello world"
-    assert parse_query({"search": "   "}).search is None
+    assert parse_query({"search": "   "}).search == "   "  # Directus keeps a blank search and searches for it
     assert parse_query({"search": 5}).search is None
 
 

@@ -139,7 +139,8 @@ def _sanitize_meta(raw: Any) -> tuple[str, ...]:
 
 
 def _sanitize_search(raw: Any) -> str | None:
-    return (raw.strip() or None) if isinstance(raw, str) else None
+    """Trimmed, as Directus does; a text of spaces only is kept as it is (Directus then searches for it)."""
+    return (raw.strip() or raw) if isinstance(raw, str) else None
 
 
 def _sanitize_alias(raw: Any) -> Any:
