@@ -17,8 +17,8 @@ from tidepool.db.schema import CollectionInfo, FieldInfo, SchemaOverview
 from tidepool.errors import ForbiddenError, InvalidQueryError
 from tidepool.query.casting import row_value
 from tidepool.query.filters import LOGICAL, QUANTIFIERS, split_quantifier
-from tidepool.query.functions import check_type, parse_function, python_date_part
-from tidepool.query.operators import NULL_REWRITES, OPERATORS, Kind, fold, lookup, not_allowed, prepare
+from tidepool.query.functions import check_filter_type, parse_function, python_date_part
+from tidepool.query.operators import NULL_REWRITES, OPERATORS, TEXT_FORMS, Kind, fold, lookup, not_allowed, prepare
 
 
 class NotEvaluable(Exception):
@@ -53,8 +53,10 @@ class _Evaluator:
             return self.logical(key, value)
         call = parse_function(key)
         if call is not None:
+            if call.name == "json":  # as the compiler: not a filter key
+                raise ForbiddenError.field(call.text, self.info.name)
             field = self.field(call.field)
-            check_type(call, field.type)
+            check_filter_type(call, field.type, self.info.name)
             if call.name == "count":
                 raise NotEvaluable(key)
             part = python_date_part(call.name, row_value(field.type, self.row.get(field.name)))
@@ -109,6 +111,8 @@ def leaf(field_type: str, special: Sequence[str], name: str, current: Any, opera
         raise not_allowed(field_type, operator)
     if value is None and operator in NULL_REWRITES:
         spec, value = OPERATORS[NULL_REWRITES[operator]], True
+    if spec.kind is Kind.TEXT and field_type in TEXT_FORMS and current is not None:
+        current = TEXT_FORMS[field_type][1](current)  # the pattern operators see the API's text
     return PREDICATES[spec.name](current, prepare(spec, field_type, value, name), field_type)
 
 

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from tidepool.context import Access, Action
 from tidepool.db.schema import CollectionInfo, FieldInfo, RelationInfo, SchemaOverview
 from tidepool.errors import ForbiddenError, InvalidQueryError
-from tidepool.query.functions import FunctionCall, check_type, date_part, parse_function, relational_count
+from tidepool.query.functions import FunctionCall, check_filter_type, date_part, parse_function, relational_count
 from tidepool.query.model import Filter
 from tidepool.query.operators import NULL_REWRITES, OPERATORS, Condition, Operand, lookup, not_allowed, prepare
 
@@ -166,8 +166,10 @@ class _Compiler:
         return spec.sql(operand, prepare(spec, operand.type, value, operand.field))
 
     def function(self, call: FunctionCall, value: Any, scope: _Scope) -> Condition:
+        if call.name == "json":  # Directus 12.4.1 reads the argument as a field name; filters use "_json"
+            raise ForbiddenError.field(call.text, scope.info.name, scope.path)
         field = self.field(scope, call.field)
-        check_type(call, field.type)
+        check_filter_type(call, field.type, scope.info.name)
         if call.name == "count":
             expr: sa.ColumnElement[Any] = self.count(call, scope)
         else:
