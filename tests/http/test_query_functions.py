@@ -183,3 +183,59 @@ def test_json_function_is_not_a_filter_key(admin: httpx.Client) -> None:
         'You don\'t have permission to access field "data,n" in collection "posts" or it does not exist. '
         "Queried in root."
     )
+
+
+# ------------------------------------------------------------------------------------ _json filters
+
+
+@pytest.mark.parametrize(
+    ("node", "expected"),
+    [
+        ({"a.b": {"_eq": "x"}}, [1]),
+        ({"a.b": {"_in": ["x", "y"]}}, [1, 2]),
+        ({"a.b": {"_contains": "y"}}, [2]),
+        ({"a.b": {"_null": True}}, [3, 4]),
+        ({"n": {"_gt": 2}}, [1]),
+        ({"n": {"_eq": 3}}, [1]),
+        ({"n": {"_eq": "3"}}, [1]),  # text: the number as written
+        ({"[0]": {"_eq": 1}}, [3]),
+        ({"[1].k": {"_eq": "true"}}, [3]),
+        ({"tags[0]": {"_gte": 1}}, [2]),
+        ({"_or": [{"a.b": {"_eq": "x"}}, {"n": {"_null": False}}]}, [1]),
+        ({"_or": [{"a.b": {"_eq": "y"}}, {"[0]": {"_eq": 1}}]}, [2, 3]),
+        ({"a.b": {"_eq": "x"}, "n": {"_lt": 3}}, []),
+    ],
+)
+def test_json_operator_filters_on_paths(admin: httpx.Client, node: dict[str, Any], expected: list[int]) -> None:
+    import json
+
+    assert ids(admin, filter=json.dumps({"data": {"_json": node}}), sort="id") == expected
+
+
+def test_json_operator_in_the_bracket_form(admin: httpx.Client) -> None:
+    assert ids(admin, **{"filter[data][_json][a.b][_eq]": "y"}) == [2]
+
+
+@pytest.mark.parametrize(
+    ("node", "reason"),
+    [
+        ({"a..b": {"_eq": "x"}}, "Invalid JSON path: unsupported path expression"),
+        (
+            {"a": {"b": {"_eq": "x"}}},
+            '"_json" path "a" cannot contain a nested path "b"; use a single flat path like "a.b"',
+        ),
+        ({"a": "x"}, "Invalid filter object"),  # Directus's sanitizer refuses these shapes first
+        ({"_or": {"a": {"_eq": 1}}}, "Invalid filter object"),
+    ],
+)
+def test_json_operator_errors(admin: httpx.Client, node: dict[str, Any], reason: str) -> None:
+    import json
+
+    response = admin.get("/items/posts", params={"filter": json.dumps({"data": {"_json": node}})})
+    assert error(response, 400, "INVALID_QUERY") == f"Invalid query. {reason}."
+
+
+def test_json_operator_only_on_json_fields(admin: httpx.Client) -> None:
+    response = admin.get("/items/posts", params={"filter[title][_json][a][_eq]": "x"})
+    message = error(response, 400, "INVALID_QUERY")
+    assert message == 'Invalid query. "string" field type does not contain the "_json" filter operator.'

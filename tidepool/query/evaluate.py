@@ -15,6 +15,7 @@ from typing import Any
 
 from tidepool.db.schema import CollectionInfo, FieldInfo, SchemaOverview
 from tidepool.errors import ForbiddenError, InvalidQueryError
+from tidepool.query import json_filter
 from tidepool.query.casting import row_value
 from tidepool.query.filters import LOGICAL, QUANTIFIERS, split_quantifier
 from tidepool.query.functions import check_filter_type, parse_function, python_date_part
@@ -92,7 +93,27 @@ class _Evaluator:
         raw = self.row.get(field.name)
         if isinstance(raw, Mapping) and self.schema.m2o(self.info.name, field.name) is not None:
             raise NotEvaluable(field.name)  # an expanded m2o: the key is not at hand
+        if isinstance(value, Mapping) and "_json" in value:
+            return self.json(field, raw, value)
         return self.operations(field.type, field.special, field.name, row_value(field.type, raw), value)
+
+    def json(self, field: FieldInfo, raw: Any, value: Mapping[str, Any]) -> bool:
+        """``_json`` beside the field's other operators, as the compiler reads them."""
+        results: list[bool] = []
+        for op, argument in value.items():
+            if op != "_json":
+                results.append(
+                    self.operations(field.type, field.special, field.name, row_value(field.type, raw), {op: argument})
+                )
+                continue
+            lookup("_json", field.type, field.special, validation=True)
+            json_filter.validate_json_filter(argument)
+
+            def one(current: Any, kind: str, operator: str, operand: Any) -> bool:
+                return leaf(kind, (), field.name, current, operator, operand)
+
+            results.append(json_filter.python_matches(raw, argument, one))
+        return all(results)
 
     def operations(self, field_type: str, special: Sequence[str], name: str, current: Any, value: Any) -> bool:
         operations = value if isinstance(value, Mapping) else {"_eq": value}

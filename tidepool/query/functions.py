@@ -184,7 +184,7 @@ def date_part(name: str, expr: sa.ColumnElement[Any], field_type: str, dialect: 
 # ------------------------------------------------------------------ json(field, path), per dialect
 
 
-def _json_path_text(path: tuple[str | int, ...]) -> str:
+def json_path_text(path: tuple[str | int, ...]) -> str:
     """``$.a.b[0]`` for SQLite and MySQL; every key is a word (``json_path`` allows nothing else)."""
     return "$" + "".join(f"[{step}]" if isinstance(step, int) else f".{step}" for step in path)
 
@@ -205,9 +205,9 @@ def json_value(expr: sa.ColumnElement[Any], path: tuple[str | int, ...], dialect
         return sa.cast(_pg_steps(sa.cast(expr, JSONB()), path, "->"), sa.Text())
     if dialect == "mysql":
         return _mysql_arrays_only(
-            expr, path, sa.func.json_extract(expr, sa.literal(_json_path_text(path)), type_=sa.Text())
+            expr, path, sa.func.json_extract(expr, sa.literal(json_path_text(path)), type_=sa.Text())
         )
-    return sa.type_coerce(expr, sa.Text()).op("->")(sa.literal(_json_path_text(path)))
+    return sa.type_coerce(expr, sa.Text()).op("->")(sa.literal(json_path_text(path)))
 
 
 def _mysql_arrays_only(
@@ -216,7 +216,7 @@ def _mysql_arrays_only(
     """MySQL/MariaDB read ``$[0]`` of a non-array as the value itself; PostgreSQL and SQLite find nothing
     there, and so does Tidepool on every engine."""
     checks = [
-        sa.func.json_type(sa.func.json_extract(expr, sa.literal(_json_path_text(path[:index])))) == "ARRAY"
+        sa.func.json_type(sa.func.json_extract(expr, sa.literal(json_path_text(path[:index])))) == "ARRAY"
         for index, step in enumerate(path)
         if isinstance(step, int)
     ]
@@ -228,9 +228,9 @@ def json_text(expr: sa.ColumnElement[Any], path: tuple[str | int, ...], dialect:
     if dialect == "postgresql":
         return _pg_steps(sa.cast(expr, JSONB()), path, "->>")
     if dialect == "mysql":
-        found = sa.func.json_unquote(sa.func.json_extract(expr, sa.literal(_json_path_text(path))), type_=sa.Text())
+        found = sa.func.json_unquote(sa.func.json_extract(expr, sa.literal(json_path_text(path))), type_=sa.Text())
         return _mysql_arrays_only(expr, path, found)
-    return sa.type_coerce(expr, sa.Text()).op("->>")(sa.literal(_json_path_text(path)))
+    return sa.type_coerce(expr, sa.Text()).op("->>")(sa.literal(json_path_text(path)))
 
 
 def relational_count(
