@@ -22,7 +22,6 @@ from datetime import date, datetime, time
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import JSONB
 
 from tidepool.errors import InvalidQueryError
 
@@ -181,56 +180,13 @@ def date_part(name: str, expr: sa.ColumnElement[Any], field_type: str, dialect: 
     return _DIALECTS.get(dialect, _sqlite)(name, expr)
 
 
-# ------------------------------------------------------------------ json(field, path), per dialect
+# ------------------------------------------------------------------ json(field, path)
+# The SQL that reads a value at a path lives in ``tidepool.query.json_filter``, beside its Python twin.
 
 
 def json_path_text(path: tuple[str | int, ...]) -> str:
     """``$.a.b[0]`` for SQLite and MySQL; every key is a word (``json_path`` allows nothing else)."""
     return "$" + "".join(f"[{step}]" if isinstance(step, int) else f".{step}" for step in path)
-
-
-def _pg_steps(expr: sa.ColumnElement[Any], path: tuple[str | int, ...], last: str) -> sa.ColumnElement[Any]:
-    """``col -> 'a' -> 0 ->> 'b'``, each step bound (the last one with ``last``)."""
-    for index, step in enumerate(path):
-        operator = last if index == len(path) - 1 else "->"
-        bound = sa.literal(step, sa.Integer() if isinstance(step, int) else sa.String())
-        expr = expr.op(operator)(bound)
-    return expr
-
-
-def json_value(expr: sa.ColumnElement[Any], path: tuple[str | int, ...], dialect: str) -> sa.ColumnElement[Any]:
-    """The JSON text of the value at ``path`` (``NULL`` when missing): parsed back by the reader, so objects,
-    arrays, numbers and booleans come out as JSON values on every engine."""
-    if dialect == "postgresql":
-        return sa.cast(_pg_steps(sa.cast(expr, JSONB()), path, "->"), sa.Text())
-    if dialect == "mysql":
-        return _mysql_arrays_only(
-            expr, path, sa.func.json_extract(expr, sa.literal(json_path_text(path)), type_=sa.Text())
-        )
-    return sa.type_coerce(expr, sa.Text()).op("->")(sa.literal(json_path_text(path)))
-
-
-def _mysql_arrays_only(
-    expr: sa.ColumnElement[Any], path: tuple[str | int, ...], found: sa.ColumnElement[Any]
-) -> sa.ColumnElement[Any]:
-    """MySQL/MariaDB read ``$[0]`` of a non-array as the value itself; PostgreSQL and SQLite find nothing
-    there, and so does Tidepool on every engine."""
-    checks = [
-        sa.func.json_type(sa.func.json_extract(expr, sa.literal(json_path_text(path[:index])))) == "ARRAY"
-        for index, step in enumerate(path)
-        if isinstance(step, int)
-    ]
-    return sa.case((sa.and_(*checks), found), else_=sa.null()) if checks else found
-
-
-def json_text(expr: sa.ColumnElement[Any], path: tuple[str | int, ...], dialect: str) -> sa.ColumnElement[Any]:
-    """The value at ``path`` as SQL text (strings unquoted), for ``sort`` as Directus orders it."""
-    if dialect == "postgresql":
-        return _pg_steps(sa.cast(expr, JSONB()), path, "->>")
-    if dialect == "mysql":
-        found = sa.func.json_unquote(sa.func.json_extract(expr, sa.literal(json_path_text(path))), type_=sa.Text())
-        return _mysql_arrays_only(expr, path, found)
-    return sa.type_coerce(expr, sa.Text()).op("->>")(sa.literal(json_path_text(path)))
 
 
 def relational_count(

@@ -1,4 +1,5 @@
-"""The ``_json`` filter operator: conditions on values inside a JSON field, SQL and Python side by side.
+"""Values inside a JSON field, SQL and Python side by side: ``json(field, path)`` (``json_value``, for
+``fields``; ``text_at``, for ``sort``) and the ``_json`` filter operator.
 
 Directus 12.4.1's form (``apply-query/filter/operator.ts``), the way to filter on a JSON path (a ``json()`` call
 is not a filter key there)::
@@ -94,15 +95,29 @@ def _any(conditions: Sequence[sa.ColumnElement[bool]]) -> sa.ColumnElement[bool]
     return sa.or_(*conditions) if conditions else sa.true()  # an empty group is dropped, as in filters
 
 
+def _step(step: str | int) -> sa.BindParameter[Any]:
+    return sa.literal(step, sa.Integer() if isinstance(step, int) else sa.String())
+
+
+def _pg_step(value: sa.ColumnElement[Any], step: str | int, operator: str = "->") -> sa.ColumnElement[Any]:
+    """One step; an index only into an array (PostgreSQL would read ``[0]`` of a scalar as the scalar)."""
+    found = value.op(operator)(_step(step))
+    if isinstance(step, int):
+        return sa.case((sa.func.jsonb_typeof(value) == "array", found), else_=sa.null())
+    return found
+
+
 def _pg(expr: sa.ColumnElement[Any], steps: tuple[str | int, ...]) -> sa.ColumnElement[Any]:
+    """``CAST(col AS JSONB) -> 'a' -> 0``, each step bound."""
     value: sa.ColumnElement[Any] = sa.cast(expr, JSONB())
     for step in steps:
-        value = value.op("->")(sa.literal(step, sa.Integer() if isinstance(step, int) else sa.String()))
+        value = _pg_step(value, step)
     return value
 
 
 def _mysql(expr: sa.ColumnElement[Any], steps: tuple[str | int, ...]) -> sa.ColumnElement[Any]:
-    """MySQL reads ``$[0]`` of a non-array as the value itself; elsewhere (and here) nothing is there."""
+    """MySQL reads ``$[0]`` of a non-array as the value itself; SQLite finds nothing there, and so does
+    Tidepool on every engine."""
     found = sa.func.json_extract(expr, sa.literal(json_path_text(steps)))
     checks = [
         sa.func.json_type(sa.func.json_extract(expr, sa.literal(json_path_text(steps[:i])))) == "ARRAY"
@@ -110,6 +125,16 @@ def _mysql(expr: sa.ColumnElement[Any], steps: tuple[str | int, ...]) -> sa.Colu
         if isinstance(step, int)
     ]
     return sa.case((sa.and_(*checks), found), else_=sa.null()) if checks else found
+
+
+def json_value(expr: sa.ColumnElement[Any], steps: tuple[str | int, ...], dialect: str) -> sa.ColumnElement[Any]:
+    """The JSON text of the value at ``steps`` (NULL when missing), parsed back by the reader, so objects,
+    arrays, numbers and booleans come out as JSON values on every engine."""
+    if dialect == "postgresql":
+        return sa.cast(_pg(expr, steps), sa.Text())
+    if dialect == "mysql":
+        return sa.type_coerce(_mysql(expr, steps), sa.Text())
+    return sa.type_coerce(expr, sa.Text()).op("->")(sa.literal(json_path_text(steps)))
 
 
 def _is_number(expr: sa.ColumnElement[Any], steps: tuple[str | int, ...], dialect: str) -> sa.ColumnElement[bool]:
@@ -120,14 +145,10 @@ def _is_number(expr: sa.ColumnElement[Any], steps: tuple[str | int, ...], dialec
     return sa.func.json_type(expr, sa.literal(json_path_text(steps))).in_(("integer", "real"))
 
 
-def _step(step: str | int) -> sa.BindParameter[Any]:
-    return sa.literal(step, sa.Integer() if isinstance(step, int) else sa.String())
-
-
 def text_at(expr: sa.ColumnElement[Any], steps: tuple[str | int, ...], dialect: str) -> sa.ColumnElement[Any]:
     """The value at ``steps`` as text: strings unquoted, numbers and booleans as written, NULL for null."""
     if dialect == "postgresql":  # ->> already reads null as NULL and booleans as true/false
-        return sa.type_coerce(_pg(expr, steps[:-1]).op("->>")(_step(steps[-1])), sa.Text())
+        return sa.type_coerce(_pg_step(_pg(expr, steps[:-1]), steps[-1], "->>"), sa.Text())
     if dialect == "mysql":
         found = _mysql(expr, steps)
         return sa.case(
@@ -160,14 +181,9 @@ def _walk(value: Any, steps: tuple[str | int, ...]) -> Any:
 
 
 def _text(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
+    """``text_at`` in Python: strings unquoted, anything else as its JSON text."""
+    if value is None or isinstance(value, str):
         return value
-    if isinstance(value, int | float):
-        return orjson.dumps(value).decode()
     return orjson.dumps(value).decode()
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from tidepool.query import functions
+from tidepool.query import functions, json_filter
 from tidepool.query.compile import (
     ColumnExpr,
     Condition,
@@ -100,7 +100,7 @@ def computed_expression(level: Level, entry: Computed) -> ColumnExpr:
     """A function field's SQL: a date part of the (permission-checked) value, the JSON at a path in it, or a
     correlated count."""
     if entry.function == "json":
-        return functions.json_value(level.value(entry.field), entry.path, level.dialect)
+        return json_filter.json_value(level.value(entry.field), entry.path, level.dialect)
     if entry.related is None or entry.relation is None:
         info = level.info.fields[entry.field]
         return functions.date_part(entry.function, level.value(entry.field), info.type, level.dialect)
@@ -155,7 +155,7 @@ def _sort_term(level: Level, spec: str, joins: SortJoins) -> sa.UnaryExpression[
         return sort_expression(level, spec, joins)
     entry = computed(level, call)
     if entry.function == "json":
-        expr = functions.json_text(level.value(entry.field), entry.path, level.dialect)
+        expr = json_filter.text_at(level.value(entry.field), entry.path, level.dialect)
     else:
         expr = computed_expression(level, entry)
     return ordered(expr, descending, level.dialect)
