@@ -197,3 +197,13 @@ def test_needed_paths() -> None:
         "roles": {"name"},
         "policies": {"admin_access"},
     }
+
+
+def test_mentions_dynamic_finds_placeholders_only() -> None:
+    from tidepool.query.dynamic import mentions_dynamic
+
+    assert mentions_dynamic({"a": {"_eq": "$NOW(-1 day)"}})
+    assert mentions_dynamic({"_or": [{"a": {"_in": ["x", "$CURRENT_ROLES"]}}]})
+    assert mentions_dynamic([{"a": {"_eq": "$CURRENT_USER.role.name"}}])
+    assert not mentions_dynamic({"a": {"_eq": "$notavar"}, "b": {"_eq": "x$NOW"}, "c": {"_gt": 5}})
+    assert not mentions_dynamic({"$NOW": {"_eq": 1}})  # keys are field names, never placeholders

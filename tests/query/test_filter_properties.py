@@ -68,6 +68,13 @@ FILTER_VALUES: dict[str, st.SearchStrategy[Any]] = {
 }
 
 
+# Pieces of the API's text of timestamps and uuids, for the pattern operators on them.
+TEXT_PARTS: dict[str, st.SearchStrategy[Any]] = {
+    "timestamp": st.sampled_from(["2023-12-31", "2024", "T22:30", "T00:", ":00.000Z", "01-01T"]),
+    "uuid": st.sampled_from(["0b7e", "0B7E", "0001", "-0000-", UUIDS[1], "ffff"]),
+}
+
+
 def _operators_for(field_type: str) -> list[str]:
     return sorted(name for name, spec in OPERATORS.items() if spec.sql is not None and field_type in spec.types)
 
@@ -77,7 +84,7 @@ def _value(kind: Kind, field_type: str) -> st.SearchStrategy[Any]:
     if kind is Kind.FLAG:
         return st.booleans()
     if kind is Kind.TEXT:
-        return texts
+        return TEXT_PARTS.get(field_type, texts)
     if kind is Kind.LIST:
         return st.lists(one, max_size=3)
     if kind is Kind.PAIR:

@@ -183,7 +183,7 @@ def test_meta_errors() -> None:
 
 def test_search_is_trimmed_and_only_a_string() -> None:
     assert parse_query({"search": "  hello world "}).search == "hello world"
-    assert parse_query({"search": "   "}).search is None
+    assert parse_query({"search": "   "}).search == "   "  # Directus keeps a blank search and searches for it
     assert parse_query({"search": 5}).search is None
 
 
@@ -315,10 +315,12 @@ def test_aggregate_forms() -> None:
     assert url("aggregate[count][]=*&aggregate[sum][]=price&aggregate[sum][]=qty").aggregate == expected
 
 
-def test_every_aggregate_function_and_unknown_ones_skipped() -> None:
+def test_every_aggregate_function_and_unknown_ones_refused() -> None:
     functions = ["count", "countDistinct", "countAll", "sum", "sumDistinct", "avg", "avgDistinct", "min", "max"]
-    raw = {name: "f" for name in [*functions, "median"]}
+    raw = {name: "f" for name in functions}
     assert parse_query({"aggregate": raw}).aggregate == {name: ("f",) for name in functions}
+    refused = 'Invalid query. "median" is not a valid aggregate function.'
+    assert error_of({"aggregate": {**raw, "median": "f"}}) == refused
 
 
 def test_aggregate_errors() -> None:

@@ -116,7 +116,7 @@ def _group_term(level: Level, spec: str) -> tuple[str, ColumnExpr, Serializer]:
     name = level.require(call.field)
     info = level.info.fields[name]
     functions.check_type(call, info.type)
-    if call.name == "count":
+    if call.name in ("count", "json"):
         raise InvalidQueryError(f'"{spec}" can\'t be used in groupBy')
     # Keyed as Directus names a function column: ``date_created_year``.
     return f"{name}_{call.name}", functions.date_part(call.name, level.value(name), info.type, level.dialect), _to_int

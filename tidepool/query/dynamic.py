@@ -14,7 +14,8 @@ the Python evaluator and the payload service never see a ``$`` string. The rules
 - ``$CURRENT_ROLES`` / ``$CURRENT_POLICIES`` are the id lists; ``.<path>`` walks ``role_items`` /
   ``policy_items`` when the caller fetched them.
 
-The permission service calls :func:`needed_paths` first to learn which related data it has to fetch.
+``tidepool.services.dynamic`` is the one caller: it asks :func:`needed_paths` which related records to fetch,
+then resolves with them (permission rules, client filters over REST and WebSocket, subscription filters).
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+import orjson
 
 
 @dataclass(frozen=True)
@@ -209,6 +212,18 @@ def _resolve_string(text: str, variables: DynamicVariables) -> Any:
 def is_dynamic(value: Any) -> bool:
     """True for a string this module would replace."""
     return isinstance(value, str) and (value.startswith("$NOW") or _match_variable(value) is not None)
+
+
+def mentions_dynamic(value: Any) -> bool:
+    """True when some string inside the JSON ``value`` is a placeholder. Every read asks, so the common
+    answer comes from one C-speed scan of the encoded value (no ``"$`` in it: no placeholder), and only a
+    value that has a string starting with ``$`` is walked."""
+    try:
+        if b'"$' not in orjson.dumps(value, default=str):
+            return False
+    except (TypeError, orjson.JSONEncodeError):
+        pass
+    return any(is_dynamic(text) for text in _strings(value))
 
 
 def resolve_dynamic(value: Any, variables: DynamicVariables) -> Any:

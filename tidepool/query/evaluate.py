@@ -15,10 +15,11 @@ from typing import Any
 
 from tidepool.db.schema import CollectionInfo, FieldInfo, SchemaOverview
 from tidepool.errors import ForbiddenError, InvalidQueryError
+from tidepool.query import json_filter
 from tidepool.query.casting import row_value
 from tidepool.query.filters import LOGICAL, QUANTIFIERS, split_quantifier
-from tidepool.query.functions import check_type, parse_function, python_date_part
-from tidepool.query.operators import NULL_REWRITES, OPERATORS, Kind, fold, lookup, not_allowed, prepare
+from tidepool.query.functions import check_filter_type, parse_function, python_date_part
+from tidepool.query.operators import NULL_REWRITES, OPERATORS, TEXT_FORMS, Kind, fold, lookup, not_allowed, prepare
 
 
 class NotEvaluable(Exception):
@@ -53,8 +54,10 @@ class _Evaluator:
             return self.logical(key, value)
         call = parse_function(key)
         if call is not None:
+            if call.name == "json":  # as the compiler: not a filter key
+                raise ForbiddenError.field(call.text, self.info.name)
             field = self.field(call.field)
-            check_type(call, field.type)
+            check_filter_type(call, field.type, self.info.name)
             if call.name == "count":
                 raise NotEvaluable(key)
             part = python_date_part(call.name, row_value(field.type, self.row.get(field.name)))
@@ -90,7 +93,27 @@ class _Evaluator:
         raw = self.row.get(field.name)
         if isinstance(raw, Mapping) and self.schema.m2o(self.info.name, field.name) is not None:
             raise NotEvaluable(field.name)  # an expanded m2o: the key is not at hand
+        if isinstance(value, Mapping) and "_json" in value:
+            return self.json(field, raw, value)
         return self.operations(field.type, field.special, field.name, row_value(field.type, raw), value)
+
+    def json(self, field: FieldInfo, raw: Any, value: Mapping[str, Any]) -> bool:
+        """``_json`` beside the field's other operators, as the compiler reads them."""
+        results: list[bool] = []
+        for op, argument in value.items():
+            if op != "_json":
+                results.append(
+                    self.operations(field.type, field.special, field.name, row_value(field.type, raw), {op: argument})
+                )
+                continue
+            lookup("_json", field.type, field.special, validation=True)
+            json_filter.validate_json_filter(argument)
+
+            def one(current: Any, kind: str, operator: str, operand: Any) -> bool:
+                return leaf(kind, (), field.name, current, operator, operand)
+
+            results.append(json_filter.python_matches(raw, argument, one))
+        return all(results)
 
     def operations(self, field_type: str, special: Sequence[str], name: str, current: Any, value: Any) -> bool:
         operations = value if isinstance(value, Mapping) else {"_eq": value}
@@ -109,6 +132,8 @@ def leaf(field_type: str, special: Sequence[str], name: str, current: Any, opera
         raise not_allowed(field_type, operator)
     if value is None and operator in NULL_REWRITES:
         spec, value = OPERATORS[NULL_REWRITES[operator]], True
+    if spec.kind is Kind.TEXT and field_type in TEXT_FORMS and current is not None:
+        current = TEXT_FORMS[field_type][1](current)  # the pattern operators see the API's text
     return PREDICATES[spec.name](current, prepare(spec, field_type, value, name), field_type)
 
 

@@ -34,14 +34,16 @@ class Column:
 
 @dataclass(frozen=True)
 class Computed:
-    """A function field: ``year(date_created)`` (keyed ``date_created_year`` as Directus names it) or
-    ``count(comments)`` (``comments_count``, counting only related rows the caller may read)."""
+    """A function field: ``year(date_created)`` (keyed ``date_created_year`` as Directus names it),
+    ``count(comments)`` (``comments_count``, counting only related rows the caller may read) or
+    ``json(data, a.b)`` (``data_a_b_json``, the JSON value at that path)."""
 
     key: str
     function: str
     field: str
     related: Level | None = None  # count(o2m): the related collection, with the caller's permissions
     relation: RelationInfo | None = None
+    path: tuple[str | int, ...] = ()  # json(): the steps into the value
 
 
 @dataclass(frozen=True)
@@ -133,7 +135,7 @@ def _group(
             plain.add(key)
 
     for raw in fields:
-        head, _, rest = raw.strip().partition(".")
+        head, rest = _split_head(raw.strip())
         if not head:
             raise InvalidQueryError(f'"{raw}" is not a valid field')
         if head != "*":
@@ -146,6 +148,16 @@ def _group(
                 continue  # Directus leaves it out of the expansion instead of failing the read
             add(name, rest if expand else None)
     return order, subpaths, plain
+
+
+def _split_head(raw: str) -> tuple[str, str]:
+    """``author.name`` → (``author``, ``name``); a function call is one head (``json(data, a.b)``)."""
+    depth = 0
+    for index, char in enumerate(raw):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if char == "." and depth == 0:
+            return raw[:index], raw[index + 1 :]
+    return raw, ""
 
 
 def _related_readable(level: Level, relation: tuple[Kind, RelationInfo]) -> bool:
@@ -197,7 +209,7 @@ def _entry(
 ) -> Column | Computed | Branch | None:
     call = functions.parse_function(name)
     if call is not None:
-        return _computed(level, call, key if key != name else None)
+        return computed(level, call, key if key != name else None)
     relation = _relation(level, name)
     if relation is not None and (subpaths or relation[0] == "o2m") and not _related_readable(level, relation):
         # Directus (parse-fields: "Skip related collection if no permissions"): left out of the answer, not a
@@ -233,12 +245,13 @@ def _entry(
     return Branch(key, name, kind, info, node, _sub_query(deep_map), ids_only)
 
 
-def _computed(level: Level, call: functions.FunctionCall, alias_key: str | None) -> Computed:
+def computed(level: Level, call: functions.FunctionCall, alias_key: str | None = None) -> Computed:
+    """A function of one of this level's fields (used by ``fields`` and by ``sort``), names checked."""
     name = level.require(call.field)
     functions.check_type(call, level.info.fields[name].type)
-    key = alias_key or f"{name}_{call.name}"
+    key = alias_key or call.output_key
     if call.name != "count":
-        return Computed(key, call.name, name)
+        return Computed(key, call.name, name, path=call.path)
     relation = level.schema.o2m(level.info.name, name)
     if relation is None:
         raise InvalidQueryError(f'"count({name})" needs a one-to-many field')

@@ -23,7 +23,8 @@ import sqlalchemy as sa
 from tidepool.context import Access, Action
 from tidepool.db.schema import CollectionInfo, FieldInfo, RelationInfo, SchemaOverview
 from tidepool.errors import ForbiddenError, InvalidQueryError
-from tidepool.query.functions import FunctionCall, check_type, date_part, parse_function, relational_count
+from tidepool.query import json_filter
+from tidepool.query.functions import FunctionCall, check_filter_type, date_part, parse_function, relational_count
 from tidepool.query.model import Filter
 from tidepool.query.operators import NULL_REWRITES, OPERATORS, Condition, Operand, lookup, not_allowed, prepare
 from tidepool.query.visibility import RuleCompiler, Visibility, masked
@@ -186,8 +187,23 @@ class _Compiler:
         operand = Operand(
             scope.value(field.name), field.type, scope.info.table.c[field.name].type, self.dialect, field.name
         )
-        conditions.extend(self.leaf(operand, op, v, field.special) for op, v in operations.items())
+        for op, v in operations.items():
+            if op == "_json":
+                conditions.append(self.json(operand, field, v))
+            else:
+                conditions.append(self.leaf(operand, op, v, field.special))
         return sa.and_(sa.true(), *conditions)
+
+    def json(self, operand: Operand, field: FieldInfo, node: Any) -> Condition:
+        """``{"_json": {"a.b": {"_eq": "x"}}}`` on a JSON field (``tidepool.query.json_filter``)."""
+        lookup("_json", field.type, field.special, validation=True)
+        json_filter.validate_json_filter(node)
+
+        def leaf(expr: sa.ColumnElement[Any], kind: str, op: str, value: Any) -> Condition:
+            sql_type = sa.Numeric() if kind == "decimal" else sa.String()
+            return self.leaf(Operand(expr, kind, sql_type, self.dialect, field.name), op, value)
+
+        return json_filter.sql_condition(operand.expr, node, self.dialect, leaf)
 
     def leaf(self, operand: Operand, operator: str, value: Any, special: Sequence[str] = ()) -> Condition:
         if operator in QUANTIFIERS:
@@ -199,8 +215,10 @@ class _Compiler:
         return spec.sql(operand, prepare(spec, operand.type, value, operand.field))
 
     def function(self, call: FunctionCall, value: Any, scope: _Scope) -> Condition:
+        if call.name == "json":  # Directus 12.4.1 reads the argument as a field name; filters use "_json"
+            raise ForbiddenError.field(call.text, scope.info.name, scope.path)
         field = self.field(scope, call.field)
-        check_type(call, field.type)
+        check_filter_type(call, field.type, scope.info.name)
         if call.name == "count":
             expr: sa.ColumnElement[Any] = masked(scope.shown(field.name), self.count(call, scope))
         else:

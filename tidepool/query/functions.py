@@ -1,9 +1,16 @@
-"""Directus field functions: ``year(date_created)``, ``count(comments)`` ... in filter keys, groupBy and fields.
+"""Directus field functions: ``year(date_created)``, ``count(comments)`` ... in filter keys, groupBy, fields and
+sort, and ``json(field, path)`` (a value inside a JSON field) in fields and sort.
 
 Date parts are integers with one meaning on every engine (and in Python, for the evaluator):
 ``week`` is the ISO-8601 week (1-53), ``weekday`` is 0 = Sunday ... 6 = Saturday, ``timestamp`` fields are
 read in UTC. ``count(o2m)`` is a correlated subquery counting the related rows (the caller passes the
 related collection's read rule so a count never reveals rows the caller cannot read).
+
+``json(field, path)`` follows Directus 12.4.1 (``helpers/fn/json``): the path is ``a.b``, ``a[0].b`` or
+``[0]`` (no wildcards, ``..``, negative indexes, at most ``MAX_JSON_QUERY_DEPTH`` = 10 steps), the output key
+is the call with ``.``/``[``/``]``/``,``/spaces turned into ``_`` plus ``_json`` (``json(data, a.b)`` →
+``data_a_b_json``), and the value is the JSON value found there (objects and arrays included), ``null`` when
+the path is missing. Each step is a bound parameter, never SQL text.
 """
 
 from __future__ import annotations
@@ -18,7 +25,8 @@ import sqlalchemy as sa
 
 from tidepool.errors import InvalidQueryError
 
-_CALL = re.compile(r"^([a-zA-Z]+)\(([^()]+)\)$")
+_CALL = re.compile(r"^([a-zA-Z]+)\(([^()]*)\)$")
+MAX_JSON_QUERY_DEPTH = 10
 
 DAY_PARTS = ("year", "month", "week", "day", "weekday")
 TIME_PARTS = ("hour", "minute", "second")
@@ -28,6 +36,7 @@ FUNCTION_TYPES: dict[str, frozenset[str]] = {
     **{name: frozenset({"date", "dateTime", "timestamp"}) for name in DAY_PARTS},
     **{name: frozenset({"time", "dateTime", "timestamp"}) for name in TIME_PARTS},
     "count": frozenset({"alias"}),
+    "json": frozenset({"json"}),
 }
 OUTPUT_TYPE = "integer"
 
@@ -36,10 +45,20 @@ OUTPUT_TYPE = "integer"
 class FunctionCall:
     name: str
     field: str
+    path: tuple[str | int, ...] = ()  # json(): the steps (keys, and ints for array indexes)
+    text: str = ""  # json(): the call's argument text, for the output key
 
     @property
     def key(self) -> str:
-        return f"{self.name}({self.field})"
+        return f"{self.name}({self.text or self.field})"
+
+    @property
+    def output_key(self) -> str:
+        """Directus's ``applyFunctionToColumnName``: ``date_created_year``, ``data_a_b_json``."""
+        if self.name != "json":
+            return f"{self.field}_{self.name}"
+        slug = re.sub(r"[.\[\],\s]+", "_", self.text)
+        return f"{slug}{'' if slug.endswith('_') else '_'}json"
 
 
 def parse_function(key: str) -> FunctionCall | None:
@@ -50,12 +69,57 @@ def parse_function(key: str) -> FunctionCall | None:
     name, field = found.group(1), found.group(2).strip()
     if name not in FUNCTION_TYPES:
         raise InvalidQueryError(f'Invalid function "{name}" used in "{key}"')
+    if name == "json":
+        return _json_call(field)
     return FunctionCall(name, field)
 
 
+def _json_call(content: str) -> FunctionCall:
+    """Directus's ``parseJsonFunction`` and ``parseJsonPath``, with its messages."""
+    if not content:
+        raise InvalidQueryError("Invalid json() syntax")
+    field, comma, path = content.partition(",")
+    if not comma:
+        raise InvalidQueryError("Invalid json() syntax: requires json(field, path) format")
+    field, path = field.strip(), path.strip()
+    if not field:
+        raise InvalidQueryError("Invalid json() syntax: missing field name")
+    if not path:
+        raise InvalidQueryError("Invalid json() syntax: missing path")
+    return FunctionCall("json", field, json_path(path), content)
+
+
+_UNSUPPORTED_PATH = re.compile(r"\[\]|\.\.|[*?@$]|\[-")
+_PATH_CHARACTERS = re.compile(r"^[\w.\[\]]+$")
+_PATH_STEP = re.compile(r"\[(\d+)\]|([^.\[\]]+)")
+
+
+def json_path(path: str) -> tuple[str | int, ...]:
+    """``a.b[0]`` → ``("a", "b", 0)``; Directus's errors for what it refuses."""
+    normalized = path if path.startswith("[") else f".{path}"
+    if _UNSUPPORTED_PATH.search(normalized) or not _PATH_CHARACTERS.match(normalized):
+        raise InvalidQueryError("Invalid JSON path: unsupported path expression")
+    depth = normalized.count(".") + normalized.count("[")
+    if depth > MAX_JSON_QUERY_DEPTH:
+        raise InvalidQueryError(f"JSON path depth ({depth}) exceeds allowed maximum of {MAX_JSON_QUERY_DEPTH}")
+    steps: list[str | int] = []
+    for index, key in _PATH_STEP.findall(normalized):
+        steps.append(int(index) if index else (int(key) if key.isdigit() and str(int(key)) == key else key))
+    if not steps:
+        raise InvalidQueryError("Invalid JSON path: unsupported path expression")
+    return tuple(steps)
+
+
 def check_type(call: FunctionCall, field_type: str) -> None:
+    """Directus's ``getColumn`` refusal (fields, sort, groupBy) for a function the field's type lacks."""
     if field_type not in FUNCTION_TYPES[call.name]:
-        raise InvalidQueryError(f'Function "{call.name}" can\'t be used on field "{call.field}" of type "{field_type}"')
+        raise InvalidQueryError(f'Invalid function specified "{call.name}"')
+
+
+def check_filter_type(call: FunctionCall, field_type: str, collection: str) -> None:
+    """The same refusal in a filter key, worded as Directus's filter validation words it."""
+    if field_type not in FUNCTION_TYPES[call.name]:
+        raise InvalidQueryError(f'Invalid filter key "{call.key}" on "{collection}"')
 
 
 # ------------------------------------------------------------------ SQL, per dialect
@@ -114,6 +178,15 @@ def date_part(name: str, expr: sa.ColumnElement[Any], field_type: str, dialect: 
     if dialect == "postgresql" and field_type == "timestamp":
         expr = sa.func.timezone("UTC", expr)
     return _DIALECTS.get(dialect, _sqlite)(name, expr)
+
+
+# ------------------------------------------------------------------ json(field, path)
+# The SQL that reads a value at a path lives in ``tidepool.query.json_filter``, beside its Python twin.
+
+
+def json_path_text(path: tuple[str | int, ...]) -> str:
+    """``$.a.b[0]`` for SQLite and MySQL; every key is a word (``json_path`` allows nothing else)."""
+    return "$" + "".join(f"[{step}]" if isinstance(step, int) else f".{step}" for step in path)
 
 
 def relational_count(

@@ -84,3 +84,52 @@ def load_json(text: str) -> Any:
         return orjson.loads(text)
     except orjson.JSONDecodeError as exc:
         raise ValueError(str(exc)) from None
+
+
+def js_number_text(value: float) -> str:
+    """JavaScript's ``String(number)``: the shortest round-trip digits, positional from 1e-7 to 1e21,
+    exponential (``1e+21``, ``1e-7``) outside, ``-0`` as ``0``."""
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "Infinity" if value > 0 else "-Infinity"
+    if value == 0:
+        return "0"
+    sign = "-" if value < 0 else ""
+    mantissa, _, exp_text = repr(abs(value)).partition("e")
+    whole, _, fraction = mantissa.partition(".")
+    digits = (whole + fraction.rstrip("0")).lstrip("0") or "0"
+    # ``n``: the position of the decimal point relative to the digits (value = 0.digits * 10**n).
+    point = len(whole) + int(exp_text or 0) - (len(whole + fraction.rstrip("0")) - len(digits))
+    return sign + _js_layout(digits, point)
+
+
+def _js_layout(digits: str, point: int) -> str:
+    """ECMAScript Number::toString steps 6-10 for ``0.digits * 10**point``."""
+    count = len(digits)
+    if count <= point <= 21:
+        return digits + "0" * (point - count)
+    if 0 < point <= 21:
+        return digits[:point] + "." + digits[point:]
+    if -6 < point <= 0:
+        return "0." + "0" * -point + digits
+    exponent = point - 1
+    shown = digits[0] + ("." + digits[1:] if count > 1 else "")
+    return f"{shown}e{'+' if exponent >= 0 else '-'}{abs(exponent)}"
+
+
+_BIG_INTEGER = re.compile(r"^-?[1-9]\d*$")
+
+
+def parse_numeric_string(text: str) -> int | float | None:
+    """Directus's ``parseNumericString``: the number ``text`` spells exactly as JavaScript would print it
+    (``"5"``, ``"-2.5"``, ``"1e+21"``; not ``"05"``, ``"1.50"``, ``" 5"``, ``"0x10"``), integers beyond
+    ``MAX_SAFE_INTEGER`` as exact ints (BigInt); ``None`` otherwise."""
+    number = _js_number_from_string(text.strip())
+    if not math.isfinite(number):
+        return None
+    if abs(number) > MAX_SAFE_INTEGER:
+        return int(text) if _BIG_INTEGER.match(text) else None
+    if js_number_text(number) != text:
+        return None
+    return int(number) if number.is_integer() else number

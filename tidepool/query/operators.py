@@ -28,6 +28,7 @@ from sqlalchemy.engine import Engine
 
 from tidepool.errors import InvalidQueryError
 from tidepool.query.casting import canonical, for_dialect, to_text
+from tidepool.query.values import timestamp as api_timestamp
 
 Condition = sa.ColumnElement[bool]
 
@@ -247,9 +248,42 @@ def _nieq(operand: Operand, value: str) -> Condition:
     return _folded(operand) != _folded_value(operand, value)
 
 
+# ---------------------------------------------------------------- text forms of non-text fields
+
+# ``_contains`` and friends on a timestamp or a uuid match the text the API returns for it
+# (``2024-03-05T10:20:30.000Z``, the lowercase uuid): (SQL expression of that text, per dialect; Python form).
+_TIMESTAMP_TEXT: dict[str, Callable[[sa.ColumnElement[Any]], sa.ColumnElement[Any]]] = {
+    "sqlite": lambda e: sa.func.strftime("%Y-%m-%dT%H:%M:%fZ", e, type_=sa.String()),
+    "postgresql": lambda e: sa.func.to_char(
+        sa.func.timezone("UTC", e), 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"', type_=sa.String()
+    ),
+    "mysql": lambda e: sa.func.concat(
+        sa.func.left(sa.func.date_format(e, "%Y-%m-%dT%H:%i:%s.%f"), 23), "Z", type_=sa.String()
+    ),
+}
+
+
+def _uuid_text(expr: sa.ColumnElement[Any], dialect: str) -> sa.ColumnElement[Any]:
+    return sa.cast(expr, sa.String()) if dialect == "postgresql" else expr
+
+
+TEXT_FORMS: dict[str, tuple[Callable[[sa.ColumnElement[Any], str], sa.ColumnElement[Any]], Callable[[Any], str]]] = {
+    "timestamp": (lambda e, d: _TIMESTAMP_TEXT.get(d, _TIMESTAMP_TEXT["sqlite"])(e), api_timestamp),
+    "uuid": (_uuid_text, str),
+}
+
+
+def text_form(operand: Operand) -> Operand:
+    """The operand as the text the API shows, for the pattern operators on timestamps and uuids."""
+    form = TEXT_FORMS.get(operand.type)
+    if form is None:
+        return operand
+    return Operand(form[0](operand.expr, operand.dialect), "string", sa.String(), operand.dialect, operand.field)
+
+
 def _matching(pattern: Callable[[str], Pattern], *, folded: bool = False, negated: bool = False) -> Any:
     def compile_(operand: Operand, value: str) -> Condition:
-        condition = match(operand, pattern(value), folded=folded)
+        condition = match(text_form(operand), pattern(value), folded=folded)
         return sa.not_(condition) if negated else condition
 
     return compile_
@@ -274,7 +308,8 @@ def _neg(flagged: Callable[[Operand, bool], Condition]) -> Callable[[Operand, bo
 _EQ_TYPES = ORDERED | {"uuid", "boolean"}
 _IN_TYPES = ORDERED | {"uuid"}
 _EMPTY_TYPES = STRINGS | UNKNOWN | {"hash"}
-_CONTAINS_TYPES = STRINGS | UNKNOWN
+_CONTAINS_TYPES = STRINGS | UNKNOWN | {"timestamp", "uuid"}  # Directus: timestamps take these two only
+_PATTERN_TYPES = STRINGS | {"uuid"}
 
 
 def _op(name: str, kind: Kind, types: frozenset[str], sql: Callable[[Operand, Any], Condition] | None) -> Operator:
@@ -300,16 +335,16 @@ OPERATORS: dict[str, Operator] = {
         _op("_nempty", Kind.FLAG, _EMPTY_TYPES, _neg(_empty)),
         _op("_contains", Kind.TEXT, _CONTAINS_TYPES, _matching(_contains)),
         _op("_ncontains", Kind.TEXT, _CONTAINS_TYPES, _matching(_contains, negated=True)),
-        _op("_icontains", Kind.TEXT, STRINGS, _matching(_contains, folded=True)),
-        _op("_nicontains", Kind.TEXT, STRINGS, _matching(_contains, folded=True, negated=True)),
-        _op("_starts_with", Kind.TEXT, STRINGS, _matching(_starts)),
-        _op("_nstarts_with", Kind.TEXT, STRINGS, _matching(_starts, negated=True)),
-        _op("_istarts_with", Kind.TEXT, STRINGS, _matching(_starts, folded=True)),
-        _op("_nistarts_with", Kind.TEXT, STRINGS, _matching(_starts, folded=True, negated=True)),
-        _op("_ends_with", Kind.TEXT, STRINGS, _matching(_ends)),
-        _op("_nends_with", Kind.TEXT, STRINGS, _matching(_ends, negated=True)),
-        _op("_iends_with", Kind.TEXT, STRINGS, _matching(_ends, folded=True)),
-        _op("_niends_with", Kind.TEXT, STRINGS, _matching(_ends, folded=True, negated=True)),
+        _op("_icontains", Kind.TEXT, _PATTERN_TYPES, _matching(_contains, folded=True)),
+        _op("_nicontains", Kind.TEXT, _PATTERN_TYPES, _matching(_contains, folded=True, negated=True)),
+        _op("_starts_with", Kind.TEXT, _PATTERN_TYPES, _matching(_starts)),
+        _op("_nstarts_with", Kind.TEXT, _PATTERN_TYPES, _matching(_starts, negated=True)),
+        _op("_istarts_with", Kind.TEXT, _PATTERN_TYPES, _matching(_starts, folded=True)),
+        _op("_nistarts_with", Kind.TEXT, _PATTERN_TYPES, _matching(_starts, folded=True, negated=True)),
+        _op("_ends_with", Kind.TEXT, _PATTERN_TYPES, _matching(_ends)),
+        _op("_nends_with", Kind.TEXT, _PATTERN_TYPES, _matching(_ends, negated=True)),
+        _op("_iends_with", Kind.TEXT, _PATTERN_TYPES, _matching(_ends, folded=True)),
+        _op("_niends_with", Kind.TEXT, _PATTERN_TYPES, _matching(_ends, folded=True, negated=True)),
         _op("_ieq", Kind.TEXT, STRINGS, _ieq),
         _op("_nieq", Kind.TEXT, STRINGS, _nieq),
         _op("_intersects", Kind.LIST, frozenset({"csv"}), _in),

@@ -94,10 +94,11 @@ def _sanitize_group_by(raw: Any) -> tuple[str, ...] | None:
 
 
 def _sanitize_sort(raw: Any) -> tuple[str, ...] | None:
+    """Split on commas outside parentheses, so ``-json(data, a.b),id`` stays two sort fields."""
     if isinstance(raw, str):
-        return _clean(raw.split(","))
+        return _clean(split_fields(raw))
     if isinstance(raw, list | tuple):
-        return _clean([part for item in _string_items("sort", raw) for part in item.split(",")])
+        return _clean([part for item in _string_items("sort", raw) for part in split_fields(item)])
     return None
 
 
@@ -113,8 +114,11 @@ def _sanitize_aggregate(raw: Any) -> dict[str, tuple[str, ...]]:
             value = raw  # Directus only logs a warning; the object check below rejects it.
     if not isinstance(value, Mapping):
         raise InvalidQueryError('"aggregate" must be of type object')
-    # Unknown functions are skipped, as Directus's applyAggregate skips them.
-    return {op: _aggregate_fields(op, fields) for op, fields in value.items() if op in AGGREGATE_FUNCTIONS}
+    for op in value:
+        if op not in AGGREGATE_FUNCTIONS:
+            # Directus 12.4.1 skips it and answers one empty object per row; an error says what is wrong.
+            raise InvalidQueryError(f'"{op}" is not a valid aggregate function')
+    return {op: _aggregate_fields(op, fields) for op, fields in value.items()}
 
 
 def _aggregate_fields(op: str, fields: Any) -> tuple[str, ...]:
@@ -139,7 +143,8 @@ def _sanitize_meta(raw: Any) -> tuple[str, ...]:
 
 
 def _sanitize_search(raw: Any) -> str | None:
-    return (raw.strip() or None) if isinstance(raw, str) else None
+    """Trimmed, as Directus does; a text of spaces only is kept as it is (Directus then searches for it)."""
+    return (raw.strip() or raw) if isinstance(raw, str) else None
 
 
 def _sanitize_alias(raw: Any) -> Any:

@@ -235,10 +235,24 @@ def _check_nested(value: Any, key: str) -> None:
     validate_filter(_as_filter(value))
 
 
+def _check_json(value: Any, key: str) -> None:
+    """Directus's ``validateJsonFilter``: the shape, the paths, then each path's operators."""
+    from tidepool.query.json_filter import LOGICAL as JSON_LOGICAL
+    from tidepool.query.json_filter import validate_json_filter
+
+    validate_json_filter(value)
+    for path, inner in value.items():
+        if path in JSON_LOGICAL:
+            for sub in inner:
+                _check_json(sub, key)
+        else:
+            validate_filter(inner)
+
+
 _OPERATOR_CHECKS: dict[str, Callable[[Any, str], None]] = {
     **dict.fromkeys(LIST_OPERATORS, _check_list),
     **dict.fromkeys(BOOLEAN_OPERATORS, _check_boolean),
     **dict.fromkeys(GEOMETRY_OPERATORS, _check_geometry),
     **dict.fromkeys(QUANTIFIERS, _check_nested),
-    "_json": _check_nested,
+    "_json": _check_json,
 }

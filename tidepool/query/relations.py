@@ -18,7 +18,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from tidepool.query import functions
+from tidepool.query import functions, json_filter
 from tidepool.query.compile import (
     ColumnExpr,
     Condition,
@@ -30,9 +30,9 @@ from tidepool.query.compile import (
     page_window,
     sort_expression,
 )
-from tidepool.query.fields import Branch, Column, Computed, Node
+from tidepool.query.fields import Branch, Column, Computed, Node, computed
 from tidepool.query.search import search_condition
-from tidepool.query.values import Serializer, serializer_for
+from tidepool.query.values import Serializer, json_value, serializer_for
 
 Row = Sequence[Any]
 Item = dict[str, Any]
@@ -85,7 +85,8 @@ def projection(node: Node, parent_field: str | None = None) -> Projection:
             info = level.info.fields[entry.field]
             proj.values.append((entry.key, proj.add(level.value(entry.field)), serializer_for(info, level.info.name)))
         elif isinstance(entry, Computed):
-            proj.values.append((entry.key, proj.add(computed_expression(level, entry)), int))
+            serialize = json_value if entry.function == "json" else int
+            proj.values.append((entry.key, proj.add(computed_expression(level, entry)), serialize))
         elif entry.kind == "m2o":
             proj.branch_index[entry.key] = proj.add(level.value(entry.field))
         else:
@@ -96,7 +97,10 @@ def projection(node: Node, parent_field: str | None = None) -> Projection:
 
 
 def computed_expression(level: Level, entry: Computed) -> ColumnExpr:
-    """A function field's SQL: a date part of the (permission-checked) value, or a correlated count."""
+    """A function field's SQL: a date part of the (permission-checked) value, the JSON at a path in it, or a
+    correlated count."""
+    if entry.function == "json":
+        return json_filter.json_value(level.value(entry.field), entry.path, level.dialect)
     if entry.related is None or entry.relation is None:
         info = level.info.fields[entry.field]
         return functions.date_part(entry.function, level.value(entry.field), info.type, level.dialect)
@@ -131,7 +135,7 @@ def order_terms(
     """The client's ``sort`` (every name checked), or the default order; the primary key always comes last
     as the tie-breaker so pages never overlap."""
     if sort:
-        terms = [sort_expression(level, spec, joins) for spec in sort]
+        terms = [_sort_term(level, spec, joins) for spec in sort]
         named = {spec.lstrip("-") for spec in sort}
     else:
         name = default_sort_field(level, preferred)
@@ -140,6 +144,21 @@ def order_terms(
     if level.pk not in named:
         terms.append(ordered(level.column(level.pk), False, level.dialect))  # stable ties across pages
     return terms
+
+
+def _sort_term(level: Level, spec: str, joins: SortJoins) -> sa.UnaryExpression[Any]:
+    """A field path, or a function of this level's field (``-year(date)``, ``-count(comments)``,
+    ``json(data, a.b)`` ordered as text, as Directus does)."""
+    descending = spec.startswith("-")
+    call = functions.parse_function(spec[1:] if descending else spec)
+    if call is None:
+        return sort_expression(level, spec, joins)
+    entry = computed(level, call)
+    if entry.function == "json":
+        expr = json_filter.text_at(level.value(entry.field), entry.path, level.dialect)
+    else:
+        expr = computed_expression(level, entry)
+    return ordered(expr, descending, level.dialect)
 
 
 def where(level: Level, filter: Any, search: str | None, *extra: Condition | None) -> Condition | None:

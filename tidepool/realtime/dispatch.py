@@ -31,10 +31,10 @@ import orjson
 import sqlalchemy as sa
 
 from tidepool.context import Access, Action
-from tidepool.db.schema import SchemaOverview
 from tidepool.errors import TidepoolError
 from tidepool.events import ChangeEvent
 from tidepool.query.model import Query
+from tidepool.query.search import search_filter
 from tidepool.query.visibility import grants
 from tidepool.realtime import batching
 from tidepool.realtime.bus.base import BusOverflowError, Consumer
@@ -183,7 +183,10 @@ class GroupReader:
         query = self.sub.event_query
         if query.filter and not await self._holds(query.filter, row):
             return False
-        return not query.search or _search_matches(self.ctx.schema, self.event.collection, query.search, row)
+        if not query.search:
+            return True
+        found = search_filter(self.info, query.search, self.ctx.access)  # the reads' own search terms
+        return found is not None and await self._holds(found, row)
 
     async def _holds(self, condition: Mapping[str, Any], row: Mapping[str, Any]) -> bool:
         """``matches`` in Python; for relational parts, the same filter in SQL on the row as a derived table."""
@@ -235,21 +238,6 @@ def _with_primary_key(query: Query, pk: str) -> tuple[Query, bool]:
 
 def _without(row: Mapping[str, Any], pk: str) -> dict[str, Any]:
     return {k: v for k, v in row.items() if k != pk}
-
-
-def _search_matches(schema: SchemaOverview, collection: str, search: str, row: Mapping[str, Any]) -> bool:
-    """Directus search in Python: text contains (case-insensitive), numbers and uuids equal."""
-    info = schema.collections[collection]
-    needle = search.lower()
-    for name, meta in info.fields.items():
-        value = row.get(name)
-        if value is None or meta.concealed:
-            continue
-        if meta.type in ("string", "text", "csv") and needle in str(value).lower():
-            return True
-        if meta.type in ("integer", "bigInteger", "float", "decimal", "uuid") and str(value).lower() == needle:
-            return True
-    return False
 
 
 # ------------------------------------------------------------------------------- frames per sub

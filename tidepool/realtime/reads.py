@@ -5,16 +5,15 @@ and the resolution of a subscription filter's dynamic variables (once, at subscr
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 from tidepool.context import Action
 from tidepool.errors import ForbiddenError, TidepoolError
-from tidepool.query import dynamic
 from tidepool.query.evaluate import matches
 from tidepool.query.filters import compile_filter as _compile_filter
 from tidepool.query.model import Query
 from tidepool.query.parse import parse_query
+from tidepool.services import dynamic
 from tidepool.services.base import ServiceContext
 from tidepool.services.reader import check_read, read_by_query, read_many, read_meta, read_one
 
@@ -50,26 +49,6 @@ def lost_read_access(ctx: ServiceContext, collection: str, query: Query) -> Tide
 
 
 async def resolve_dynamic(ctx: ServiceContext, value: Any) -> Any:
-    """Dynamic variables of a subscription filter, resolved once at subscribe time (Directus does the same)."""
-    needed: Mapping[str, set[str]] = dynamic.needed_paths(value)
-    account = ctx.accountability
-    variables = dynamic.DynamicVariables(
-        now=datetime.now(UTC),
-        user=await _fetch_record(ctx, "directus_users", account.user, _paths(needed, "USER")),
-        role=await _fetch_record(ctx, "directus_roles", account.role, _paths(needed, "ROLE")),
-        roles=tuple(account.roles),
-        policies=tuple(account.policies),
-    )
-    return dynamic.resolve_dynamic(value, variables)
-
-
-def _paths(needed: Mapping[str, set[str]], kind: str) -> set[str]:
-    return {p for key, paths in needed.items() if kind in key.upper() and "ROLES" not in key.upper() for p in paths}
-
-
-async def _fetch_record(ctx: ServiceContext, collection: str, key: str | None, paths: set[str]) -> Any:
-    if key is None:
-        return None
-    if not paths:
-        return {"id": key}
-    return await read_one(ctx.as_admin(), collection, key, Query(fields=("id", *sorted(paths))))
+    """Dynamic variables of a subscription filter, resolved once at subscribe time (Directus does the same),
+    by the one resolver every read and permission rule uses."""
+    return await dynamic.resolve(ctx, value)

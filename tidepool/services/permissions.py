@@ -5,10 +5,11 @@ ancestor role (``directus_roles.parent``), to the user directly, and the public 
 neither role nor user), keeping only policies whose ``ip_access`` admits the caller's IP. Any
 ``admin_access`` policy bypasses every check. Otherwise the policies' permission rows become ``Permission``
 values with dynamic variables (``$CURRENT_USER.x``, ``$CURRENT_ROLE.x``, ``$CURRENT_ROLES``,
-``$CURRENT_POLICIES``, ``$NOW``) resolved; only the ``$CURRENT_USER``/``$CURRENT_ROLE`` paths the rules
-mention are fetched. Each stored row is first judged against the current schema (``rule_checks``): an item
-rule that cannot be evaluated matches no row, a row whose validation/presets/fields cannot be used is left
-out, so a malformed row never answers 500 and never grants every row.
+``$CURRENT_POLICIES``, ``$NOW``) resolved by ``tidepool.services.dynamic`` (the resolver client filters
+use too); only the paths the rules mention are fetched. Each stored row is first judged against the
+current schema (``rule_checks``): an item rule that cannot be evaluated matches no row, a row whose
+validation/presets/fields cannot be used is left out, so a malformed row never answers 500 and never
+grants every row.
 
 Caching: the role/policy/permission tables are small and read on every request, so one snapshot of them is
 kept per server (``AccessModel``) together with the resolved permissions per (user, role, policies). Any
@@ -26,7 +27,6 @@ import time
 import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -35,7 +35,8 @@ import sqlalchemy as sa
 from tidepool.context import Access, Accountability, Action, Permission
 from tidepool.db import system
 from tidepool.db.schema import SchemaOverview
-from tidepool.services import rule_checks
+from tidepool.query.dynamic import DynamicVariables, resolve_dynamic
+from tidepool.services import dynamic, rule_checks
 from tidepool.services.base import SchemaStore, ServiceContext
 
 SNAPSHOT_TTL = 5.0
@@ -110,10 +111,7 @@ class _Resolved:
     """Permission rows of one (user, role, policies) key, resolved unless they mention ``$NOW``."""
 
     raw: tuple[PermissionRow, ...]
-    user: Mapping[str, Any] | None
-    role: Mapping[str, Any] | None
-    role_items: tuple[Mapping[str, Any], ...]
-    policy_items: tuple[Mapping[str, Any], ...]
+    variables: DynamicVariables  # the records the rules' placeholders need, fetched once per key
     static: Mapping[tuple[str, Action], tuple[Permission, ...]] | None
     # The schema the rows were judged against (``rule_checks``): a schema change judges them again.
     schema: SchemaOverview | None = None
@@ -177,7 +175,7 @@ async def access_for(ctx: ServiceContext, accountability: Accountability) -> Acc
         if len(model.resolved) >= MAX_CACHED_USERS:
             model.resolved.clear()
         model.resolved[key] = entry
-    permissions = entry.static if entry.static is not None else _resolve(entry, accountability, policies)
+    permissions = entry.static if entry.static is not None else _resolve(entry)
     return Access(accountability, admin=False, permissions=permissions)
 
 
@@ -306,25 +304,15 @@ async def _user_policies(ctx: ServiceContext, model: AccessModel, user: str) -> 
 async def _resolve_entry(
     ctx: ServiceContext, model: AccessModel, accountability: Accountability, policies: Sequence[str]
 ) -> _Resolved:
-    from tidepool.query.dynamic import needed_paths
-
     raw = tuple(
         judged for p in policies for row in model.permissions.get(p, ()) if (judged := _judged(model, row, ctx))
     )
     rules = [[r.permissions, r.validation, r.presets] for r in raw]
-    paths = needed_paths(rules)
-    entry = _Resolved(
-        raw,
-        user=await _fetch_one(ctx, "directus_users", accountability.user, paths.get("user", set())),
-        role=await _fetch_one(ctx, "directus_roles", accountability.role, paths.get("role", set())),
-        role_items=await _fetch_many(ctx, "directus_roles", accountability.roles, paths.get("roles")),
-        policy_items=await _fetch_many(ctx, "directus_policies", policies, paths.get("policies")),
-        static=None,
-        schema=ctx.schema,
-    )
+    variables = await dynamic.variables_for(ctx, rules, accountability=accountability, policies=policies)
+    entry = _Resolved(raw, variables, static=None, schema=ctx.schema)
     if b"$NOW" in orjson.dumps(rules):
         return entry
-    return replace(entry, static=_resolve(entry, accountability, policies))
+    return replace(entry, static=_resolve(entry))
 
 
 def _judged(model: AccessModel, row: PermissionRow, ctx: ServiceContext) -> PermissionRow | None:
@@ -338,47 +326,8 @@ def _judged(model: AccessModel, row: PermissionRow, ctx: ServiceContext) -> Perm
     return cached[1]
 
 
-async def _fetch_one(
-    ctx: ServiceContext, collection: str, key: str | None, paths: set[str]
-) -> Mapping[str, Any] | None:
-    """The current user's (or role's) row with just the paths the rules use; ``{"id"}`` when none."""
-    if key is None:
-        return None
-    if not paths:
-        return {"id": key}
-    from tidepool.query.model import Query
-    from tidepool.services.reader import read_one
-
-    return dict(await read_one(ctx.as_admin(), collection, key, Query(fields=("id", *sorted(paths)))))
-
-
-async def _fetch_many(
-    ctx: ServiceContext, collection: str, keys: Sequence[str], paths: set[str] | None
-) -> tuple[Mapping[str, Any], ...]:
-    """Rows for ``$CURRENT_ROLES.<path>`` / ``$CURRENT_POLICIES.<path>``, only when a rule uses them."""
-    if not paths or not keys:
-        return ()
-    from tidepool.query.model import Query
-    from tidepool.services.reader import read_many
-
-    rows = await read_many(ctx.as_admin(), collection, list(keys), Query(fields=("id", *sorted(paths))))
-    return tuple(dict(r) for r in rows)
-
-
-def _resolve(
-    entry: _Resolved, accountability: Accountability, policies: Sequence[str]
-) -> Mapping[tuple[str, Action], tuple[Permission, ...]]:
-    from tidepool.query.dynamic import DynamicVariables, resolve_dynamic
-
-    variables = DynamicVariables(
-        now=datetime.now(UTC),
-        user=entry.user,
-        role=entry.role,
-        roles=tuple(accountability.roles),
-        policies=tuple(policies),
-        role_items=entry.role_items,
-        policy_items=entry.policy_items,
-    )
+def _resolve(entry: _Resolved) -> Mapping[tuple[str, Action], tuple[Permission, ...]]:
+    variables = dynamic.at_now(entry.variables)
     grouped: dict[tuple[str, Action], list[Permission]] = {}
     for row in entry.raw:
         action = _action(row.action)
@@ -389,9 +338,9 @@ def _resolve(
                 collection=row.collection,
                 action=action,
                 fields=parse_fields(row.fields),
-                rule=_filter(row.permissions, variables, resolve_dynamic),
-                validation=_filter(row.validation, variables, resolve_dynamic),
-                presets=_filter(row.presets, variables, resolve_dynamic),
+                rule=_filter(row.permissions, variables),
+                validation=_filter(row.validation, variables),
+                presets=_filter(row.presets, variables),
             )
         )
     return {k: tuple(v) for k, v in grouped.items()}
@@ -404,10 +353,10 @@ def _action(raw: str) -> Action | None:
         return None
 
 
-def _filter(raw: Any, variables: Any, resolve: Any) -> Mapping[str, Any] | None:
+def _filter(raw: Any, variables: DynamicVariables) -> Mapping[str, Any] | None:
     """``{}``/null mean "no restriction" (None); strings are JSON from engines without a JSON type."""
     value = orjson.loads(raw) if isinstance(raw, str | bytes) and raw else raw
     if not value:
         return None
-    resolved: Mapping[str, Any] = resolve(value, variables)
+    resolved: Mapping[str, Any] = resolve_dynamic(value, variables)
     return resolved

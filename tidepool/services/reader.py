@@ -1,9 +1,11 @@
 """The read path: every item read in the product (REST items, system collections, WebSocket subscriptions and
 ``items`` reads) goes through these four functions.
 
-A read is planned first (``query.fields.plan``: names resolved, permissions checked, nothing executed), then
-run as one SELECT for the root and one per relational branch per level (``query.relations``), so the number
-of statements depends on the shape of the query and never on the number of rows.
+Dynamic variables in the query's filters (``$CURRENT_USER``, ``$NOW``…) are resolved for the caller at each
+entry point (``tidepool.services.dynamic``), so every transport gets them. A read is then planned
+(``query.fields.plan``: names resolved, permissions checked, nothing executed), and run as one SELECT for
+the root and one per relational branch per level (``query.relations``), so the number of statements depends
+on the shape of the query and never on the number of rows.
 
 Planning costs more CPU than running a small read (building SQLAlchemy constructs and their cache keys), and
 the same reads come back again and again (a client polling a list, every subscriber of a collection). So a
@@ -43,7 +45,7 @@ from tidepool.query.relations import (
     read_steps,
     where,
 )
-from tidepool.services import plans
+from tidepool.services import dynamic, plans
 from tidepool.services.base import ServiceContext
 
 META_KEYS = ("total_count", "filter_count")
@@ -69,6 +71,7 @@ def _default_limit(ctx: ServiceContext) -> int:
 async def read_by_query(ctx: ServiceContext, collection: str, query: Query) -> list[Item]:
     """Items matching ``query`` as the caller may see them (or aggregate rows when the query aggregates)."""
     _check(ctx, query)
+    query = await dynamic.resolve_query(ctx, query)
     if query.aggregate or query.group_by:
         return await _aggregate(ctx, collection, query)
     return await _read(ctx, collection, query, None)
@@ -77,6 +80,7 @@ async def read_by_query(ctx: ServiceContext, collection: str, query: Query) -> l
 async def read_many(ctx: ServiceContext, collection: str, keys: Sequence[Any], query: Query) -> list[Item]:
     """The items with these primary keys (and matching the query's filter), in the query's order."""
     _check(ctx, query)
+    query = await dynamic.resolve_query(ctx, query)
     level = _level(ctx, collection)
     typed = _typed_keys(level, keys)
     if not typed:
@@ -118,6 +122,7 @@ async def read_meta(ctx: ServiceContext, collection: str, query: Query, wanted: 
     both from one statement."""
     _check(ctx, query)
     names = set(wanted)
+    query = await dynamic.resolve_query(ctx, query)
     keys = [k for k in META_KEYS if k in names or "*" in names]
     if not keys:
         return {}
