@@ -116,8 +116,19 @@ def leaf(field_type: str, special: Sequence[str], name: str, current: Any, opera
 
 
 def _present(test: Callable[[Any, Any], bool]) -> Predicate:
-    """Comparisons with NULL are never true (SQL's three-valued logic, as seen by WHERE)."""
-    return lambda current, value, _t: current is not None and bool(test(current, value))
+    """Comparisons with NULL are never true (SQL's three-valued logic, as seen by WHERE); nor are those of
+    a value that is not of the field's type (a payload's ``"abc"`` for an integer field, judged by a
+    validation rule before the payload is cast), which Python could not even order."""
+
+    def predicate(current: Any, value: Any, _t: str) -> bool:
+        if current is None:
+            return False
+        try:
+            return bool(test(current, value))
+        except TypeError:
+            return False
+
+    return predicate
 
 
 def _csv_entry(current: str, value: str) -> bool:

@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from tidepool.errors import InvalidQueryError
-from tidepool.query.casting import canonical, for_dialect, to_text
+from tidepool.query.casting import canonical, fits, for_dialect, out_of_range, to_text
 
 Condition = sa.ColumnElement[bool]
 
@@ -144,9 +144,36 @@ def _pattern_text(pattern: Pattern, wildcard: str, escapes: dict[str, str]) -> s
     return "".join(wildcard if seg is WILD else "".join(escapes.get(c, c) for c in seg) for seg in pattern)
 
 
+# SQLite refuses LIKE and GLOB patterns longer than this many bytes (SQLITE_MAX_LIKE_PATTERN_LENGTH).
+SQLITE_PATTERN_LIMIT = 50_000
+
+
+def too_long_for_sqlite(text: str) -> bool:
+    return len(text) > SQLITE_PATTERN_LIMIT // 4 and len(text.encode()) > SQLITE_PATTERN_LIMIT
+
+
+def literal_match(left: sa.ColumnElement[Any], pattern: Pattern, value: Callable[[str], Any]) -> Condition:
+    """A pattern of one literal between optional wildcards as ``instr``/``substr`` (SQLite, where a long
+    pattern cannot be a GLOB): the same match, with no length limit. ``value`` binds the literal."""
+    literals = [segment for segment in pattern if segment is not WILD]
+    assert len(literals) == 1, pattern
+    bound: sa.ColumnElement[str] = value(literals[0])
+    leading, trailing = pattern[0] is WILD, pattern[-1] is WILD
+    if leading and trailing:
+        return sa.func.instr(left, bound) > 0
+    length = sa.func.length(bound)
+    if trailing:
+        return sa.func.substr(left, 1, length, type_=sa.String()) == bound
+    if leading:
+        return sa.func.substr(left, -length, type_=sa.String()) == bound
+    return left == bound
+
+
 def match(operand: Operand, pattern: Pattern, *, folded: bool = False) -> Condition:
     """``pattern`` matched literally (wildcards only where ``WILD``): GLOB on SQLite, LIKE elsewhere."""
     left = _folded(operand) if folded else exact(operand)
+    if operand.dialect == "sqlite" and too_long_for_sqlite("".join(seg for seg in pattern if seg is not WILD)):
+        return literal_match(left, pattern, (lambda v: _folded_value(operand, v)) if folded else _text)
     if operand.dialect == "sqlite":
         text = _pattern_text(pattern, "*", _GLOB_ESCAPES)
         right = _folded_value(operand, text) if folded else _text(text)
@@ -159,8 +186,23 @@ def match(operand: Operand, pattern: Pattern, *, folded: bool = False) -> Condit
 # ---------------------------------------------------------------- comparisons
 
 
+def _bindable(operand: Operand, value: Any) -> Any:
+    """A canonical value as the engine binds it, refused when the compared column cannot hold it (the
+    driver would fail on it: ``OverflowError`` on SQLite, ``value out of int32 range`` on PostgreSQL)."""
+    sql_type = operand.sql_type
+    if not fits(operand.type, value, getattr(sql_type, "precision", None), getattr(sql_type, "scale", None)):
+        raise out_of_range(operand.field)
+    return for_dialect(operand.type, value, operand.dialect)
+
+
 def bind(operand: Operand, value: Any) -> sa.BindParameter[Any]:
-    return sa.literal(for_dialect(operand.type, value, operand.dialect), operand.sql_type)
+    return sa.literal(_bindable(operand, value), operand.sql_type)
+
+
+def bind_list(operand: Operand, values: Sequence[Any]) -> sa.BindParameter[Any]:
+    """A list as one expanding parameter: one node to build and compile however long the list is (one
+    parameter per value made a 60,000-value ``_in`` cost seconds of CPU before reaching the database)."""
+    return sa.bindparam(None, [_bindable(operand, v) for v in values], type_=operand.sql_type, expanding=True)
 
 
 def _compared(operand: Operand) -> sa.ColumnElement[Any]:
@@ -192,7 +234,7 @@ def _in(operand: Operand, values: list[Any]) -> Condition:
         return sa.or_(sa.false(), *(csv_entry(operand, to_text(v)) for v in present))
     if not present:
         return sa.false()
-    return _compared(operand).in_([bind(operand, v) for v in present])
+    return _compared(operand).in_(bind_list(operand, present))
 
 
 def _nin(operand: Operand, values: list[Any]) -> Condition:
@@ -202,7 +244,7 @@ def _nin(operand: Operand, values: list[Any]) -> Condition:
         return sa.true()
     if operand.type == "csv":
         return sa.and_(operand.expr.is_not(None), *(sa.not_(csv_entry(operand, to_text(v))) for v in values))
-    return _compared(operand).not_in([bind(operand, v) for v in values])
+    return _compared(operand).not_in(bind_list(operand, values))
 
 
 def csv_entry(operand: Operand, value: str) -> Condition:

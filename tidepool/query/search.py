@@ -9,57 +9,66 @@ them), nor do fields the caller cannot read; a field readable only on some rows 
 from __future__ import annotations
 
 import decimal
+import math
 import uuid
 from collections.abc import Callable
+from typing import Any
 
 import sqlalchemy as sa
 
+from tidepool.db.schema import FieldInfo
+from tidepool.query.casting import fits
 from tidepool.query.compile import ColumnExpr, Condition, Level
+from tidepool.query.operators import WILD, literal_match, too_long_for_sqlite
 
 _LIKE_ESCAPE = "\\"
 
+Matcher = Callable[[ColumnExpr, str, FieldInfo, str], "Condition | None"]
 
-def _like(column: ColumnExpr, query: str) -> Condition | None:
+
+def _like(column: ColumnExpr, query: str, field: FieldInfo, dialect: str) -> Condition | None:
+    lowered = sa.func.lower(column)
+    if dialect == "sqlite" and too_long_for_sqlite(query):
+        return literal_match(lowered, (WILD, query.lower(), WILD), lambda v: sa.literal(v, sa.String()))
     escaped = query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return sa.func.lower(column).like(f"%{escaped.lower()}%", escape=_LIKE_ESCAPE)
+    return lowered.like(f"%{escaped.lower()}%", escape=_LIKE_ESCAPE)
 
 
-def _integer(column: ColumnExpr, query: str) -> Condition | None:
-    try:
-        return column == int(query)
-    except ValueError:
-        return None
+def _number(cast: Callable[[str], Any]) -> Matcher:
+    """Numeric fields match by equality when the text is a number the column can hold (as Directus's
+    ``isNumberValid``); a number it cannot hold matches nothing instead of failing in the driver."""
+
+    def matcher(column: ColumnExpr, query: str, field: FieldInfo, dialect: str) -> Condition | None:
+        try:
+            value = cast(query)
+        except (ValueError, ArithmeticError):
+            return None
+        if isinstance(value, float) and not math.isfinite(value):
+            return None
+        if isinstance(value, decimal.Decimal) and not value.is_finite():
+            return None
+        if not fits(field.type, value, field.numeric_precision, field.numeric_scale):
+            return None
+        condition: Condition = column == value
+        return condition
+
+    return matcher
 
 
-def _float(column: ColumnExpr, query: str) -> Condition | None:
-    try:
-        return column == float(query)
-    except ValueError:
-        return None
-
-
-def _decimal(column: ColumnExpr, query: str) -> Condition | None:
-    try:
-        value = decimal.Decimal(query)
-    except decimal.InvalidOperation:
-        return None
-    return column == value if value.is_finite() else None
-
-
-def _uuid(column: ColumnExpr, query: str) -> Condition | None:
+def _uuid(column: ColumnExpr, query: str, field: FieldInfo, dialect: str) -> Condition | None:
     try:
         return column == str(uuid.UUID(query))
     except ValueError:
         return None
 
 
-_MATCHERS: dict[str, Callable[[ColumnExpr, str], Condition | None]] = {
+_MATCHERS: dict[str, Matcher] = {
     "string": _like,
     "text": _like,
-    "integer": _integer,
-    "bigInteger": _integer,
-    "float": _float,
-    "decimal": _decimal,
+    "integer": _number(int),
+    "bigInteger": _number(int),
+    "float": _number(float),
+    "decimal": _number(decimal.Decimal),
     "uuid": _uuid,
 }
 
@@ -76,7 +85,7 @@ def search_condition(level: Level, query: str | None) -> Condition | None:
         matcher = _MATCHERS.get(info.type)
         if matcher is None or info.concealed or not level.readable(name):
             continue
-        term = matcher(level.column(name), text)
+        term = matcher(level.column(name), text, info, level.dialect)
         if term is None:
             continue
         visible = level.field_condition(name)
