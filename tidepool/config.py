@@ -119,6 +119,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("QUERY_LIMIT_MAX", None, parse_optional_int, "Largest `limit` allowed (unset: no maximum)."),
     Setting("MAX_PAYLOAD_SIZE", "1mb", parse_size, "Largest request body and WebSocket frame."),
     Setting("MAX_BATCH_MUTATION", None, parse_optional_int, "Most items one batch write may touch (unset: any)."),
+    Setting(
+        "MAX_QUERY_COMPLEXITY",
+        "1000",
+        parse_optional_int,
+        "Most filter conditions, list values and fields one query may hold (unset or -1: any).",
+    ),
+    Setting("PLAN_CACHE_MAX_SIZE", "32mb", parse_size, "Approximate memory kept for cached read plans (0: none)."),
     Setting("LOG_LEVEL", "info", parse_choice("fatal", "error", "warn", "info", "debug", "trace", "silent"), ""),
     Setting("LOG_STYLE", "pretty", parse_choice("pretty", "json"), "pretty or json log lines."),
     Setting("ACCESS_TOKEN_TTL", "15m", parse_duration, "Lifetime of access tokens (JWT)."),
