@@ -250,3 +250,11 @@ def test_over_precise_decimal_is_refused_not_sent(srv: LiveServer) -> None:
     assert (status, _code(answer)) == (400, "INVALID_QUERY")
     status, answer = _rest_twice(srv, "/items/stock", "POST", {"amount": "1." + "1" * 100_000})
     assert (status, _code(answer)) == (400, "VALUE_OUT_OF_RANGE")
+
+
+@pytest.mark.parametrize("query", [{"aggregate": {"count": "id"}}, {"groupBy": ["qty"]}])
+def test_write_by_query_ignores_aggregation(srv: LiveServer, query: dict[str, Any]) -> None:
+    """Found by tests/fuzz: an aggregate in a PATCH/DELETE body's query was a 500 (KeyError on the key)."""
+    body = {"query": {**query, "filter": {"id": {"_eq": 1}}}, "data": {"name": "a"}}
+    status, answer = _rest_twice(srv, "/items/stock", "PATCH", body)
+    assert status == 200 and [row["id"] for row in answer["data"]] == [1], answer
