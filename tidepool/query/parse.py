@@ -26,7 +26,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from tidepool.errors import InvalidQueryError
-from tidepool.query.complexity import check_complexity
+from tidepool.query.complexity import check_complexity, check_raw_complexity
 from tidepool.query.js import MAX_SAFE_INTEGER, always, defined, js_number, js_type, load_json, truthy
 from tidepool.query.model import Query
 from tidepool.query.parse_filter import (
@@ -329,6 +329,7 @@ def parse_query(
         return Query()
     if not isinstance(raw, Mapping):
         raise InvalidQueryError('"query" must be of type object')
+    check_raw_complexity(raw, max_complexity)
     values = _sanitize(raw, max_limit)
     extra = _extra(raw)
     _validate(values, extra, max_limit)
