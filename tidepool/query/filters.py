@@ -25,7 +25,17 @@ from tidepool.db.schema import CollectionInfo, FieldInfo, RelationInfo, SchemaOv
 from tidepool.errors import ForbiddenError, InvalidQueryError
 from tidepool.query.functions import FunctionCall, check_type, date_part, parse_function, relational_count
 from tidepool.query.model import Filter
-from tidepool.query.operators import NULL_REWRITES, OPERATORS, Condition, Operand, lookup, not_allowed, prepare
+from tidepool.query.operators import (
+    NULL_REWRITES,
+    OPERATORS,
+    Condition,
+    Operand,
+    all_of,
+    any_of,
+    lookup,
+    not_allowed,
+    prepare,
+)
 
 LOGICAL = ("_and", "_or")
 QUANTIFIERS = ("_some", "_none")
@@ -132,7 +142,7 @@ class _Compiler:
         parts = [self.node(item, scope) for item in value]
         if not parts:
             return sa.true()  # Directus drops an empty group
-        return sa.and_(*parts) if key == "_and" else sa.or_(*parts)
+        return all_of(parts) if key == "_and" else any_of(parts)
 
     def field(self, scope: _Scope, name: str) -> FieldInfo:
         field = scope.info.field(name)

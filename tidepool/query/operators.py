@@ -228,10 +228,37 @@ def _comparison(op: Callable[[Any, Any], Any]) -> Callable[[Operand, Any], Condi
     return compile_
 
 
+# SQLite parses ``a OR b OR c …`` into a tree as deep as the list is long and refuses depth 1000 (a 500 for
+# a csv ``_in`` of 250 values); longer lists are cut into chunks of this many, each one wrapped in
+# ``coalesce(chunk, false)`` (SQLAlchemy flattens plain parentheses away), so the depth grows with the
+# logarithm instead. ``coalesce`` turns an unknown (NULL) chunk into false, which a WHERE reads alike.
+_CHUNK = 64
+
+
+def _balanced(combine: Callable[..., Condition], conditions: Sequence[Condition]) -> Condition:
+    parts = list(conditions)
+    while len(parts) > _CHUNK:
+        parts = [
+            sa.func.coalesce(combine(*parts[i : i + _CHUNK]), sa.false(), type_=sa.Boolean())
+            for i in range(0, len(parts), _CHUNK)
+        ]
+    return combine(*parts)
+
+
+def any_of(conditions: Sequence[Condition]) -> Condition:
+    """OR of any number of conditions (``false`` for none), at a depth every engine accepts."""
+    return _balanced(sa.or_, conditions) if conditions else sa.false()
+
+
+def all_of(conditions: Sequence[Condition]) -> Condition:
+    """AND of any number of conditions (``true`` for none), at a depth every engine accepts."""
+    return _balanced(sa.and_, conditions) if conditions else sa.true()
+
+
 def _in(operand: Operand, values: list[Any]) -> Condition:
     present = [v for v in values if v is not None]
     if operand.type == "csv":
-        return sa.or_(sa.false(), *(csv_entry(operand, to_text(v)) for v in present))
+        return any_of([csv_entry(operand, to_text(v)) for v in present])
     if not present:
         return sa.false()
     return _compared(operand).in_(bind_list(operand, present))
@@ -243,18 +270,16 @@ def _nin(operand: Operand, values: list[Any]) -> Condition:
     if not values:
         return sa.true()
     if operand.type == "csv":
-        return sa.and_(operand.expr.is_not(None), *(sa.not_(csv_entry(operand, to_text(v))) for v in values))
+        return sa.and_(operand.expr.is_not(None), all_of([sa.not_(csv_entry(operand, to_text(v))) for v in values]))
     return _compared(operand).not_in(bind_list(operand, values))
 
 
 def csv_entry(operand: Operand, value: str) -> Condition:
-    """``value`` is one entry of a comma-separated field (Directus's four LIKE patterns, escaped here)."""
-    return sa.or_(
-        exact(operand) == _text(value),
-        match(operand, (value + ",", WILD)),
-        match(operand, (WILD, "," + value)),
-        match(operand, (WILD, "," + value + ",", WILD)),
-    )
+    """``value`` is one entry of a comma-separated field: ``,value,`` inside ``,`` + column + ``,``, one
+    test for Directus's four LIKE patterns (``v``, ``v,%``, ``%,v``, ``%,v,%``), escaped here."""
+    comma = sa.literal(",", sa.String())
+    fenced = Operand(comma + operand.expr + comma, operand.type, operand.sql_type, operand.dialect, operand.field)
+    return match(fenced, (WILD, "," + value + ",", WILD))
 
 
 def _between(operand: Operand, pair: tuple[Any, Any] | None) -> Condition:
