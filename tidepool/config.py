@@ -133,6 +133,13 @@ SETTINGS: tuple[Setting, ...] = (
         parse_duration,
         "How often a server checks for schema and access changes made by other processes (ms; 0: never).",
     ),
+    Setting(
+        "MAX_QUERY_COMPLEXITY",
+        "1000",
+        parse_optional_int,
+        "Most filter conditions, list values and fields one query may hold (unset or -1: any).",
+    ),
+    Setting("PLAN_CACHE_MAX_SIZE", "32mb", parse_size, "Approximate memory kept for cached read plans (0: none)."),
     Setting("LOG_LEVEL", "info", parse_choice("fatal", "error", "warn", "info", "debug", "trace", "silent"), ""),
     Setting("LOG_STYLE", "pretty", parse_choice("pretty", "json"), "pretty or json log lines."),
     Setting("ACCESS_TOKEN_TTL", "15m", parse_duration, "Lifetime of access tokens (JWT)."),

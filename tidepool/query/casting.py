@@ -6,6 +6,10 @@ type on every engine; the Python evaluator compares cast values with cast row va
 compare the same things. ``canonical`` is engine-independent (timestamps are aware UTC datetimes);
 ``for_dialect`` adapts a canonical value to what one engine stores (naive UTC on SQLite and MySQL).
 A value that cannot be cast is ``INVALID_QUERY`` naming the field.
+
+Numbers are bounded here too, once for queries and payloads: ``INTEGER_RANGES`` and ``decimal_fits`` say
+what a column can hold (as Directus's ``numberInRange``), and no cast ever turns a huge exponent into an
+``int`` (``int(Decimal("1e999999999"))`` would build a billion-digit integer on the event loop).
 """
 
 from __future__ import annotations
@@ -18,6 +22,13 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from tidepool.errors import InvalidQueryError
+
+# What integer columns hold on every engine (PostgreSQL's int4/int8; SQLite would take more, so the other
+# engines' limits are kept for every engine alike).
+INTEGER_RANGES: dict[str, tuple[int, int]] = {"integer": (-(2**31), 2**31 - 1), "bigInteger": (-(2**63), 2**63 - 1)}
+# No numeric column holds a magnitude of 10**309 or more (a double's largest is about 1.8e308), so a value
+# whose leading digit sits above this exponent is out of range whatever the column.
+MAX_EXPONENT = 308
 
 
 class CastFailure(ValueError):
@@ -40,15 +51,44 @@ def _to_decimal(value: Any) -> Decimal:
         number = Decimal(_number_text(value))
     except InvalidOperation as exc:
         raise CastFailure(value) from exc
-    if not number.is_finite():
+    if not number.is_finite() or (number and number.adjusted() > MAX_EXPONENT):
         raise CastFailure(value)
     return number
 
 
 def _to_integer(value: Any) -> int | float:
     """Integral values become ``int``; ``1.5`` stays a float (it is still a valid comparison)."""
+    if type(value) is int:
+        return value  # the common case (a JSON integer), without the Decimal round trip
     number = _to_decimal(value)
     return int(number) if number == number.to_integral_value() else float(number)
+
+
+def integer_digits(number: Decimal) -> int:
+    """How many digits ``number`` has before the decimal point, computed from its exponent (no ``int()``)."""
+    return max(number.adjusted() + 1, 0) if number else 0
+
+
+def decimal_fits(number: Decimal, precision: int | None, scale: int | None) -> bool:
+    """Whether a ``decimal(precision, scale)`` column holds ``number``: its integer digits (the fraction is
+    rounded by the database), and at most ``MAX_EXPONENT`` fractional digits (PostgreSQL's driver cannot
+    even send ``1e-999999999``). Without a known precision only the exponent bounds apply."""
+    exponent = number.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -MAX_EXPONENT:
+        return False
+    if precision is None or scale is None:
+        return not number or number.adjusted() <= MAX_EXPONENT
+    return integer_digits(number) <= precision - scale
+
+
+def fits(field_type: str, value: Any, precision: int | None = None, scale: int | None = None) -> bool:
+    """Whether a canonical value (``canonical``'s result) fits a column of ``field_type``."""
+    bounds = INTEGER_RANGES.get(field_type)
+    if bounds is not None and isinstance(value, int | float):
+        return bounds[0] <= value <= bounds[1]
+    if field_type == "decimal" and isinstance(value, Decimal):
+        return decimal_fits(value, precision, scale)
+    return True
 
 
 def _to_float(value: Any) -> float:
@@ -172,8 +212,13 @@ def canonical(field_type: str, value: Any, field: str) -> Any:
     cast: Callable[[Any], Any] = CASTS.get(field_type) or to_text
     try:
         return cast(value)
-    except (CastFailure, TypeError) as exc:
+    except (ValueError, TypeError, ArithmeticError) as exc:  # CastFailure, and Python's own limits
         raise InvalidQueryError(f'Invalid value for field "{field}" of type "{field_type}"') from exc
+
+
+def out_of_range(field: str) -> InvalidQueryError:
+    """A filter value the compared column cannot hold (the words of Directus's ``VALUE_OUT_OF_RANGE``)."""
+    return InvalidQueryError(f'Numeric value for field "{field}" is out of range')
 
 
 def for_dialect(field_type: str, value: Any, dialect: str) -> Any:
@@ -190,5 +235,5 @@ def row_value(field_type: str, value: Any) -> Any:
     cast: Callable[[Any], Any] = CASTS.get(field_type) or to_text
     try:
         return cast(value)
-    except (CastFailure, TypeError):
+    except (ValueError, TypeError, ArithmeticError):
         return value

@@ -48,7 +48,7 @@ class DynamicVariables:
 
 _BETWEEN_PARENS = re.compile(r"\(([^)]+)\)")
 _ADJUSTMENT = re.compile(
-    r"^(-?(?:\d+)?\.?\d+) *(milliseconds?|msecs?|ms|seconds?|secs?|s|minutes?|mins?|m|hours?|hrs?|h|days?|d|"
+    r"^(-?(?:\d*\.)?\d+) *(milliseconds?|msecs?|ms|seconds?|secs?|s|minutes?|mins?|m|hours?|hrs?|h|days?|d|"
     r"weeks?|w|months?|mth|mo|years?|yrs?|yr|y)?$",
     re.IGNORECASE,
 )

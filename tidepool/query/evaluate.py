@@ -9,13 +9,12 @@ operators). Anything that needs other rows (relational filters, ``count()``) rai
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from tidepool.db.schema import CollectionInfo, FieldInfo, SchemaOverview
 from tidepool.errors import ForbiddenError, InvalidQueryError
-from tidepool.query import json_filter
+from tidepool.query import json_filter, regex
 from tidepool.query.casting import row_value
 from tidepool.query.filters import LOGICAL, QUANTIFIERS, split_quantifier
 from tidepool.query.functions import check_filter_type, parse_function, python_date_part
@@ -141,8 +140,19 @@ def leaf(field_type: str, special: Sequence[str], name: str, current: Any, opera
 
 
 def _present(test: Callable[[Any, Any], bool]) -> Predicate:
-    """Comparisons with NULL are never true (SQL's three-valued logic, as seen by WHERE)."""
-    return lambda current, value, _t: current is not None and bool(test(current, value))
+    """Comparisons with NULL are never true (SQL's three-valued logic, as seen by WHERE); nor are those of
+    a value that is not of the field's type (a payload's ``"abc"`` for an integer field, judged by a
+    validation rule before the payload is cast), which Python could not even order."""
+
+    def predicate(current: Any, value: Any, _t: str) -> bool:
+        if current is None:
+            return False
+        try:
+            return bool(test(current, value))
+        except TypeError:
+            return False
+
+    return predicate
 
 
 def _csv_entry(current: str, value: str) -> bool:
@@ -193,23 +203,11 @@ def _empty(current: Any, flag: bool, _t: str) -> bool:
     return empty == flag
 
 
-_JS_FLAGS = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL}
-
-
 def _regex(current: Any, pattern: str, _t: str) -> bool:
-    """Directus validation regexes are JavaScript ones, written bare or as ``/body/flags``."""
+    """Directus validation regexes are JavaScript ones, run by RE2 in linear time (``tidepool.query.regex``)."""
     if current is None:
         return False
-    flags = 0
-    if pattern.startswith("/") and pattern.rfind("/") > 0:
-        end = pattern.rfind("/")
-        for letter in pattern[end + 1 :]:
-            flags |= _JS_FLAGS.get(letter, 0)
-        pattern = pattern[1:end]
-    try:
-        return re.search(pattern, str(current), flags) is not None
-    except re.error as exc:
-        raise InvalidQueryError(f'Invalid regular expression "{pattern}"') from exc
+    return regex.search(pattern, str(current))
 
 
 def _not(predicate: Predicate) -> Predicate:

@@ -26,7 +26,17 @@ from tidepool.errors import ForbiddenError, InvalidQueryError
 from tidepool.query import json_filter
 from tidepool.query.functions import FunctionCall, check_filter_type, date_part, parse_function, relational_count
 from tidepool.query.model import Filter
-from tidepool.query.operators import NULL_REWRITES, OPERATORS, Condition, Operand, lookup, not_allowed, prepare
+from tidepool.query.operators import (
+    NULL_REWRITES,
+    OPERATORS,
+    Condition,
+    Operand,
+    all_of,
+    any_of,
+    lookup,
+    not_allowed,
+    prepare,
+)
 from tidepool.query.visibility import RuleCompiler, Visibility, masked
 
 LOGICAL = ("_and", "_or")
@@ -149,7 +159,7 @@ class _Compiler:
         parts = [self.node(item, scope) for item in items]
         if not parts:
             return sa.true()  # Directus drops an empty group
-        return sa.and_(*parts) if key == "_and" else sa.or_(*parts)
+        return all_of(parts) if key == "_and" else any_of(parts)
 
     def same_row(self, items: Sequence[Any], scope: _Scope) -> list[Any]:
         """Directus: conditions on one o2m field without ``_some``/``_none`` in one ``_and`` group must hold on the

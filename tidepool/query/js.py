@@ -36,7 +36,9 @@ def always(value: Any) -> bool:
     return True
 
 
-_JS_DECIMAL = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+# Unambiguous (each digit can belong to one place only), so a long non-number fails in linear time: the
+# former ``\d+\.?\d*`` backtracked for a minute on ``limit=`` followed by 20,000 digits and a letter.
+_JS_DECIMAL = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$")
 _JS_RADIX = {"0x": 16, "0o": 8, "0b": 2}
 
 

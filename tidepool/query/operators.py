@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from tidepool.errors import InvalidQueryError
-from tidepool.query.casting import canonical, for_dialect, to_text
+from tidepool.query.casting import canonical, fits, for_dialect, out_of_range, to_text
 from tidepool.query.values import timestamp as api_timestamp
 
 Condition = sa.ColumnElement[bool]
@@ -145,9 +145,36 @@ def _pattern_text(pattern: Pattern, wildcard: str, escapes: dict[str, str]) -> s
     return "".join(wildcard if seg is WILD else "".join(escapes.get(c, c) for c in seg) for seg in pattern)
 
 
+# SQLite refuses LIKE and GLOB patterns longer than this many bytes (SQLITE_MAX_LIKE_PATTERN_LENGTH).
+SQLITE_PATTERN_LIMIT = 50_000
+
+
+def too_long_for_sqlite(text: str) -> bool:
+    return len(text) > SQLITE_PATTERN_LIMIT // 4 and len(text.encode()) > SQLITE_PATTERN_LIMIT
+
+
+def literal_match(left: sa.ColumnElement[Any], pattern: Pattern, value: Callable[[str], Any]) -> Condition:
+    """A pattern of one literal between optional wildcards as ``instr``/``substr`` (SQLite, where a long
+    pattern cannot be a GLOB): the same match, with no length limit. ``value`` binds the literal."""
+    literals = [segment for segment in pattern if segment is not WILD]
+    assert len(literals) == 1, pattern
+    bound: sa.ColumnElement[str] = value(literals[0])
+    leading, trailing = pattern[0] is WILD, pattern[-1] is WILD
+    if leading and trailing:
+        return sa.func.instr(left, bound) > 0
+    length = sa.func.length(bound)
+    if trailing:
+        return sa.func.substr(left, 1, length, type_=sa.String()) == bound
+    if leading:
+        return sa.func.substr(left, -length, type_=sa.String()) == bound
+    return left == bound
+
+
 def match(operand: Operand, pattern: Pattern, *, folded: bool = False) -> Condition:
     """``pattern`` matched literally (wildcards only where ``WILD``): GLOB on SQLite, LIKE elsewhere."""
     left = _folded(operand) if folded else exact(operand)
+    if operand.dialect == "sqlite" and too_long_for_sqlite("".join(seg for seg in pattern if seg is not WILD)):
+        return literal_match(left, pattern, (lambda v: _folded_value(operand, v)) if folded else _text)
     if operand.dialect == "sqlite":
         text = _pattern_text(pattern, "*", _GLOB_ESCAPES)
         right = _folded_value(operand, text) if folded else _text(text)
@@ -160,8 +187,23 @@ def match(operand: Operand, pattern: Pattern, *, folded: bool = False) -> Condit
 # ---------------------------------------------------------------- comparisons
 
 
+def _bindable(operand: Operand, value: Any) -> Any:
+    """A canonical value as the engine binds it, refused when the compared column cannot hold it (the
+    driver would fail on it: ``OverflowError`` on SQLite, ``value out of int32 range`` on PostgreSQL)."""
+    sql_type = operand.sql_type
+    if not fits(operand.type, value, getattr(sql_type, "precision", None), getattr(sql_type, "scale", None)):
+        raise out_of_range(operand.field)
+    return for_dialect(operand.type, value, operand.dialect)
+
+
 def bind(operand: Operand, value: Any) -> sa.BindParameter[Any]:
-    return sa.literal(for_dialect(operand.type, value, operand.dialect), operand.sql_type)
+    return sa.literal(_bindable(operand, value), operand.sql_type)
+
+
+def bind_list(operand: Operand, values: Sequence[Any]) -> sa.BindParameter[Any]:
+    """A list as one expanding parameter: one node to build and compile however long the list is (one
+    parameter per value made a 60,000-value ``_in`` cost seconds of CPU before reaching the database)."""
+    return sa.bindparam(None, [_bindable(operand, v) for v in values], type_=operand.sql_type, expanding=True)
 
 
 def _compared(operand: Operand) -> sa.ColumnElement[Any]:
@@ -187,13 +229,40 @@ def _comparison(op: Callable[[Any, Any], Any]) -> Callable[[Operand, Any], Condi
     return compile_
 
 
+# SQLite parses ``a OR b OR c …`` into a tree as deep as the list is long and refuses depth 1000 (a 500 for
+# a csv ``_in`` of 250 values); longer lists are cut into chunks of this many, each one wrapped in
+# ``coalesce(chunk, false)`` (SQLAlchemy flattens plain parentheses away), so the depth grows with the
+# logarithm instead. ``coalesce`` turns an unknown (NULL) chunk into false, which a WHERE reads alike.
+_CHUNK = 64
+
+
+def _balanced(combine: Callable[..., Condition], conditions: Sequence[Condition]) -> Condition:
+    parts = list(conditions)
+    while len(parts) > _CHUNK:
+        parts = [
+            sa.func.coalesce(combine(*parts[i : i + _CHUNK]), sa.false(), type_=sa.Boolean())
+            for i in range(0, len(parts), _CHUNK)
+        ]
+    return combine(*parts)
+
+
+def any_of(conditions: Sequence[Condition]) -> Condition:
+    """OR of any number of conditions (``false`` for none), at a depth every engine accepts."""
+    return _balanced(sa.or_, conditions) if conditions else sa.false()
+
+
+def all_of(conditions: Sequence[Condition]) -> Condition:
+    """AND of any number of conditions (``true`` for none), at a depth every engine accepts."""
+    return _balanced(sa.and_, conditions) if conditions else sa.true()
+
+
 def _in(operand: Operand, values: list[Any]) -> Condition:
     present = [v for v in values if v is not None]
     if operand.type == "csv":
-        return sa.or_(sa.false(), *(csv_entry(operand, to_text(v)) for v in present))
+        return any_of([csv_entry(operand, to_text(v)) for v in present])
     if not present:
         return sa.false()
-    return _compared(operand).in_([bind(operand, v) for v in present])
+    return _compared(operand).in_(bind_list(operand, present))
 
 
 def _nin(operand: Operand, values: list[Any]) -> Condition:
@@ -202,18 +271,16 @@ def _nin(operand: Operand, values: list[Any]) -> Condition:
     if not values:
         return sa.true()
     if operand.type == "csv":
-        return sa.and_(operand.expr.is_not(None), *(sa.not_(csv_entry(operand, to_text(v))) for v in values))
-    return _compared(operand).not_in([bind(operand, v) for v in values])
+        return sa.and_(operand.expr.is_not(None), all_of([sa.not_(csv_entry(operand, to_text(v))) for v in values]))
+    return _compared(operand).not_in(bind_list(operand, values))
 
 
 def csv_entry(operand: Operand, value: str) -> Condition:
-    """``value`` is one entry of a comma-separated field (Directus's four LIKE patterns, escaped here)."""
-    return sa.or_(
-        exact(operand) == _text(value),
-        match(operand, (value + ",", WILD)),
-        match(operand, (WILD, "," + value)),
-        match(operand, (WILD, "," + value + ",", WILD)),
-    )
+    """``value`` is one entry of a comma-separated field: ``,value,`` inside ``,`` + column + ``,``, one
+    test for Directus's four LIKE patterns (``v``, ``v,%``, ``%,v``, ``%,v,%``), escaped here."""
+    comma = sa.literal(",", sa.String())
+    fenced = Operand(comma + operand.expr + comma, operand.type, operand.sql_type, operand.dialect, operand.field)
+    return match(fenced, (WILD, "," + value + ",", WILD))
 
 
 def _between(operand: Operand, pair: tuple[Any, Any] | None) -> Condition:

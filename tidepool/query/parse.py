@@ -26,6 +26,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from tidepool.errors import InvalidQueryError
+from tidepool.query.complexity import check_complexity, check_raw_complexity
 from tidepool.query.js import MAX_SAFE_INTEGER, always, defined, js_number, js_type, load_json, truthy
 from tidepool.query.model import Query
 from tidepool.query.parse_filter import (
@@ -321,24 +322,31 @@ def _validate(values: dict[str, Any], extra: Mapping[str, Any], max_limit: int |
     _validate_extra(extra)
 
 
-def parse_query(raw: Mapping[str, Any] | None, *, max_limit: int | None = None) -> Query:
+def parse_query(
+    raw: Mapping[str, Any] | None, *, max_limit: int | None = None, max_complexity: int | None = None
+) -> Query:
     """A ``Query`` from the JSON object form, accepting the URL-string form of every value.
 
     ``max_limit`` is ``QUERY_LIMIT_MAX`` (``None``: no maximum): ``limit=-1`` becomes it and larger
-    limits are ``INVALID_QUERY``. Raises ``InvalidQueryError`` with Directus's reasons."""
+    limits are ``INVALID_QUERY``. ``max_complexity`` is ``MAX_QUERY_COMPLEXITY`` (``tidepool.query.complexity``).
+    Raises ``InvalidQueryError`` with Directus's reasons."""
     if raw is None:
         return Query()
     if not isinstance(raw, Mapping):
         raise InvalidQueryError('"query" must be of type object')
+    check_raw_complexity(raw, max_complexity)
     values = _sanitize(raw, max_limit)
     extra = _extra(raw)
     _validate(values, extra, max_limit)
-    return Query(**{key: value for key, value in values.items() if value is not None}, extra=extra)
+    query = Query(**{key: value for key, value in values.items() if value is not None}, extra=extra)
+    return check_complexity(query, max_complexity)
 
 
-def parse_query_params(items: Sequence[tuple[str, str]], *, max_limit: int | None = None) -> Query:
+def parse_query_params(
+    items: Sequence[tuple[str, str]], *, max_limit: int | None = None, max_complexity: int | None = None
+) -> Query:
     """A ``Query`` from URL query-string pairs (``request.query_params.multi_items()``), bracket forms included."""
-    return parse_query(parse_qs_items(items), max_limit=max_limit)
+    return parse_query(parse_qs_items(items), max_limit=max_limit, max_complexity=max_complexity)
 
 
 __all__ = [

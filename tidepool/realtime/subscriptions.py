@@ -280,7 +280,12 @@ class SubscriptionManager:
         item = message.get("item")
         if item is not None and collection in _NO_ITEM_SUBSCRIPTIONS:
             raise InvalidPayloadError(f"Cannot subscribe to a specific item in the {collection} collection.")
-        query = reads.parse_query(message.get("query"), max_limit=self.runtime.settings["QUERY_LIMIT_MAX"])
+        settings = self.runtime.settings
+        query = reads.parse_query(
+            message.get("query"),
+            max_limit=settings["QUERY_LIMIT_MAX"],
+            max_complexity=settings["MAX_QUERY_COMPLEXITY"],
+        )
         if query.filter is not None:
             query = query.replace(filter=await reads.resolve_dynamic(ctx, query.filter))
         uid = uid_of(message)

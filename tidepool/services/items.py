@@ -272,9 +272,11 @@ class ItemsService:
         Writes by query resolve their keys first and then write ``WHERE pk IN (<keys>)``, as Directus's
         ``updateByQuery``/``deleteByQuery`` do: never fold the filter into the UPDATE/DELETE as a subquery,
         MySQL refuses one that reads the table being written (error 1093, e.g. through a self-relation).
+        ``aggregate``/``groupBy`` select no rows and are ignored (they made the key lookup fail with a 500).
         """
         info = self._info()
-        rows = await reader.read_by_query(tx, self.collection, query.replace(fields=(info.primary_key,)))
+        keys_only = query.replace(fields=(info.primary_key,), aggregate=None, group_by=None)
+        rows = await reader.read_by_query(tx, self.collection, keys_only)
         stored = [payloads.cast_key(info, row[info.primary_key]) for row in rows]
         return [key for key in stored if key is not None]
 

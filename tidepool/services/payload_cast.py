@@ -21,11 +21,11 @@ import orjson
 
 from tidepool.db.schema import CollectionInfo, FieldInfo
 from tidepool.errors import InvalidPayloadError, ValueOutOfRangeError, ValueTooLongError
+from tidepool.query.casting import INTEGER_RANGES, decimal_fits
 from tidepool.security import hash_password
 
 Caster = Callable[[FieldInfo, Any], Any]
 
-_INT_RANGES = {"integer": (-(2**31), 2**31 - 1), "bigInteger": (-(2**63), 2**63 - 1)}
 _TRUE = frozenset({"true", "1", "yes", "on"})
 _FALSE = frozenset({"false", "0", "no", "off"})
 _TIME = re.compile(r"^(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6})\d*)?)?$")
@@ -63,7 +63,7 @@ def _integer(field: FieldInfo, value: Any) -> int:
         if not number.is_integer():
             raise _Invalid("must be an integer")
         number = int(number)
-    low, high = _INT_RANGES.get(field.type, _INT_RANGES["bigInteger"])
+    low, high = INTEGER_RANGES.get(field.type, INTEGER_RANGES["bigInteger"])
     if not low <= number <= high:
         raise _OutOfRange()
     return number
@@ -82,11 +82,8 @@ def _decimal(field: FieldInfo, value: Any) -> decimal.Decimal:
         raise _Invalid("must be a number") from None
     if not parsed.is_finite():
         raise _Invalid("must be a number")
-    precision, scale = field.numeric_precision, field.numeric_scale
-    if precision is not None and scale is not None:
-        integer_digits = len(str(abs(int(parsed)))) if int(parsed) else 0
-        if integer_digits > precision - scale:
-            raise _OutOfRange()
+    if not decimal_fits(parsed, field.numeric_precision, field.numeric_scale):
+        raise _OutOfRange()
     return parsed
 
 

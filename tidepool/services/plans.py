@@ -14,8 +14,12 @@ these things, which together are the key:
   (``true`` is not ``1``). Anything that can't be serialized exactly is not cached.
 
 Values in the query stay bound parameters of the kept statements; keys (``:keys``) are bound per run.
-The store is a bounded LRU shared by every runtime in the process (tests run several servers in threads,
-hence the lock).
+The store is an LRU shared by every runtime in the process (tests run several servers in threads, hence
+the lock), bounded by count (``MAX_PLANS``) and by approximate bytes (``PLAN_CACHE_MAX_SIZE``): a plan's
+statements hold the query's values, so thirty distinct large queries once kept 200 MB alive. A plan's size
+is estimated from its query key (``estimate``, measured with tracemalloc: a plan takes 8-120 times its
+query key's bytes, the most for tiny queries and long ``_in`` lists of numbers), and a plan estimated at
+more than a sixteenth of the budget is not kept at all, so one huge query cannot evict the working set.
 """
 
 from __future__ import annotations
@@ -38,9 +42,14 @@ Key = tuple[Any, ...]
 MAX_PLANS = 1024
 _MAX_ACCESS_KEYS = 1024
 _ADMIN = b"admin"
+# estimate(): a fixed part (statement objects) plus a multiple of the query key's length (the values).
+_BASE_BYTES = 8 * 1024
+_BYTES_PER_KEY_BYTE = 40
+_MAX_SHARE = 16  # one plan may take at most this fraction (1/16) of the budget
 
 _lock = threading.Lock()
-_plans: OrderedDict[Key, tuple[SchemaOverview, Any]] = OrderedDict()
+_plans: OrderedDict[Key, tuple[SchemaOverview, Any, int]] = OrderedDict()
+_bytes = 0  # the sum of the kept plans' estimates
 # id(access.permissions) -> (that mapping, its key): the permission service hands out the same mapping for
 # every request of a user whose rules have no $NOW, so the key is serialized once per user, not per read.
 _access_keys: dict[int, tuple[object, bytes]] = {}
@@ -67,25 +76,48 @@ def get(ctx: ServiceContext, plan_key: Key | None) -> Any:
         return entry[1]
 
 
+def estimate(plan_key: Key) -> int:
+    """Approximate bytes a plan keeps alive, from its query key (the last part of the key)."""
+    shape: bytes = plan_key[-1]
+    return _BASE_BYTES + _BYTES_PER_KEY_BYTE * len(shape)
+
+
 def put(ctx: ServiceContext, plan_key: Key | None, plan: T) -> T:
-    """Keep ``plan`` (dropping the least recently used beyond ``MAX_PLANS``) and return it."""
-    if plan_key is not None:
-        with _lock:
-            _plans[plan_key] = (ctx.schema, plan)
-            _plans.move_to_end(plan_key)
-            while len(_plans) > MAX_PLANS:
-                _plans.popitem(last=False)
+    """Keep ``plan`` within ``PLAN_CACHE_MAX_SIZE`` (dropping the least recently used) and return it."""
+    global _bytes
+    if plan_key is None:
+        return plan
+    budget: int = ctx.settings["PLAN_CACHE_MAX_SIZE"]
+    cost = estimate(plan_key)
+    if cost * _MAX_SHARE > budget:
+        return plan  # too large to keep: planned again when asked again
+    with _lock:
+        previous = _plans.pop(plan_key, None)
+        if previous is not None:
+            _bytes -= previous[2]
+        _plans[plan_key] = (ctx.schema, plan, cost)
+        _bytes += cost
+        while _bytes > budget or len(_plans) > MAX_PLANS:
+            _bytes -= _plans.popitem(last=False)[1][2]
     return plan
 
 
 def clear() -> None:
+    global _bytes
     with _lock:
         _plans.clear()
         _access_keys.clear()
+        _bytes = 0
 
 
 def size() -> int:
+    """How many plans are kept."""
     return len(_plans)
+
+
+def bytes_used() -> int:
+    """The kept plans' estimated bytes (``estimate``), which ``PLAN_CACHE_MAX_SIZE`` bounds."""
+    return _bytes
 
 
 def access_key(access: Access) -> bytes | None:

@@ -1,0 +1,94 @@
+"""How much work a query asks for, bounded by ``MAX_QUERY_COMPLEXITY`` before any of it is done.
+
+Planning a read costs CPU on the event loop in proportion to the query's size: every filter condition is
+resolved and compiled, every ``_in`` value cast, checked and bound, every field and sort entry resolved.
+A 1 MB WebSocket frame holds a 60,000-value ``_in`` list, which took seconds of CPU while every other
+client of the process waited. So a sanitized query's size is counted once, cheaply, and a query over the
+limit is refused with ``INVALID_QUERY`` before planning starts.
+
+The count is one per filter key (field, operator, ``_and``/``_or``), one per value in a list (``_in``,
+``_nin``, ``_between``, a logical group's members), and one per entry of ``fields``, ``sort``, ``groupBy``,
+``aggregate`` and ``alias``; ``deep`` counts its nested queries the same way. ``search`` and scalar values
+count nothing beyond their key (their size is bounded by ``MAX_PAYLOAD_SIZE``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from tidepool.errors import InvalidQueryError
+from tidepool.query.model import Query
+
+_LISTS = ("fields", "sort", "group_by", "alias")
+
+
+def _json_size(value: Any, budget: float = float("inf")) -> int:
+    """Keys of objects and members of lists, at any depth, iteratively (no recursion limit to hit). Stops
+    as soon as the count passes ``budget``, so refusing a 60,000-value list costs one ``len()``."""
+    total, stack = 0, [value]
+    while stack and total <= budget:
+        node = stack.pop()
+        if isinstance(node, dict | list | tuple):
+            total += len(node)
+            members = node.values() if isinstance(node, dict) else node
+            stack.extend(member for member in members if isinstance(member, dict | list | tuple))
+        elif isinstance(node, Mapping):
+            total += len(node)
+            stack.extend(node.values())
+    return total
+
+
+def _deep_size(deep: Mapping[str, Any]) -> int:
+    total = 0
+    for key, value in deep.items():
+        if key.startswith("_"):
+            total += 1 + _json_size(value)
+        elif isinstance(value, Mapping):
+            total += 1 + _deep_size(value)
+    return total
+
+
+def complexity(query: Query) -> int:
+    """The query's size in the units above."""
+    total = _json_size(query.filter) if query.filter else 0
+    for name in _LISTS:
+        value = getattr(query, name)
+        total += len(value) if value else 0
+    if query.aggregate:
+        total += sum(max(len(fields), 1) for fields in query.aggregate.values())
+    if query.deep:
+        total += _deep_size(query.deep)
+    return total
+
+
+# The parameters counted above, by their names in a raw query.
+_RAW_PARAMETERS = ("filter", "fields", "sort", "groupBy", "aggregate", "alias", "deep")
+
+
+def check_raw_complexity(raw: Mapping[str, Any], limit: int | None) -> None:
+    """The same limit on a raw query's object and list values, before sanitizing (which costs more than
+    counting: a refused 60,000-value ``_in`` used to be normalized and validated first). String forms
+    (``"filter": "{…}"``) are counted after sanitizing, by ``check_complexity``."""
+    if limit is not None:
+        size = 0
+        for name in _RAW_PARAMETERS:
+            size += _json_size(raw.get(name), limit - size)
+        if size > limit:
+            raise _too_complex(size, limit)
+
+
+def _too_complex(size: int, limit: int) -> InvalidQueryError:
+    return InvalidQueryError(
+        f"Query is too complex: {size} filter conditions, values and fields, "
+        f"more than the {limit} allowed (MAX_QUERY_COMPLEXITY)"
+    )
+
+
+def check_complexity(query: Query, limit: int | None) -> Query:
+    """``query`` itself, or ``INVALID_QUERY`` when its complexity is over ``limit`` (``None``: no limit)."""
+    if limit is not None:
+        size = complexity(query)
+        if size > limit:
+            raise _too_complex(size, limit)
+    return query
