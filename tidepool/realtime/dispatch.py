@@ -31,7 +31,7 @@ import orjson
 import sqlalchemy as sa
 
 from tidepool.context import Action
-from tidepool.db.schema import SchemaOverview
+from tidepool.db.schema import CollectionInfo, SchemaOverview
 from tidepool.errors import TidepoolError
 from tidepool.events import ChangeEvent
 from tidepool.query.model import Query
@@ -42,6 +42,8 @@ from tidepool.realtime.protocol import encode, error_message, js_string
 from tidepool.realtime.reads import compile_filter, matches, read_many, read_meta
 from tidepool.services import permissions
 from tidepool.services.base import ServiceContext
+from tidepool.services.payload import bindable
+from tidepool.services.payload_cast import cast_value
 
 if TYPE_CHECKING:
     from tidepool.realtime.bus.base import Bus
@@ -154,7 +156,8 @@ class GroupReader:
         Any failure (a value that cannot be bound back, an engine quirk) counts as "not visible": the
         subscriber then misses one message rather than seeing something it may not."""
         table = self.info.table
-        values = [sa.literal(_db_value(row.get(c.name)), type_=c.type).label(c.name) for c in table.columns]
+        stored = _stored_row(self.info, row, self.ctx.dialect)
+        values = [sa.literal(stored.get(c.name), type_=c.type).label(c.name) for c in table.columns]
         derived = sa.select(*values).subquery(table.name)
         try:
             where = compile_filter(condition, self.ctx.as_admin(), self.event.collection, derived)
@@ -173,9 +176,21 @@ def after_bytes(event: ChangeEvent, rows: Sequence[tuple[Any, Mapping[str, Any]]
     return {key: encode(by_key[key]) for key in dict.fromkeys(ordered)}
 
 
-def _db_value(value: Any) -> Any:
-    """JSON values of the before image, back to what a bound parameter accepts."""
-    return orjson.dumps(value).decode() if isinstance(value, dict | list) else value
+def _stored_row(info: CollectionInfo, row: Mapping[str, Any], dialect: str) -> dict[str, Any]:
+    """The before image (serialized as the reader returns it: timestamps as ISO strings, csv as lists,
+    decimals as strings) back to what each column binds, with the same casts a write uses. A masked
+    (concealed) value stays as it is: it matches what a filter on it matches, nothing."""
+    values: dict[str, Any] = {}
+    for name, value in row.items():
+        meta = info.fields.get(name)
+        if meta is None or value is None or meta.concealed:
+            values[name] = value
+            continue
+        try:
+            values[name] = cast_value(info, meta, value)
+        except TidepoolError:
+            values[name] = value
+    return bindable(info, values, dialect)
 
 
 def _with_primary_key(query: Query, pk: str) -> tuple[Query, bool]:
