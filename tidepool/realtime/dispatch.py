@@ -194,9 +194,12 @@ def _stored_row(info: CollectionInfo, row: Mapping[str, Any], dialect: str) -> d
 
 
 def _with_primary_key(query: Query, pk: str) -> tuple[Query, bool]:
-    """The event read must return each row's key (to tell which key entered/left); strip it if not asked."""
+    """The event read must return each row's key (to tell which key entered/left); strip it if not asked.
+
+    Asked means named, or covered by a root wildcard: ``*``, and ``*.*`` / ``*.x`` too, whose root part is the
+    same ``*`` (the field planner splits every path at its first dot the same way)."""
     fields = query.fields
-    if fields is None or pk in fields or any(f == "*" for f in fields):
+    if fields is None or pk in fields or any(f.strip().partition(".")[0] == "*" for f in fields):
         return query, False
     return query.replace(fields=(*fields, pk)), True
 
