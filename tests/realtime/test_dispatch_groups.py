@@ -133,6 +133,7 @@ def drop_column_behind_the_servers_back(srv: LiveServer, collection: str, column
 
     async def run() -> None:
         async with srv.runtime.engine.begin() as conn:
-            await conn.execute(sa.text(f'ALTER TABLE "{collection}" DROP COLUMN "{column}"'))
+            quote = conn.dialect.identifier_preparer.quote
+            await conn.execute(sa.text(f"ALTER TABLE {quote(collection)} DROP COLUMN {quote(column)}"))
 
     srv.run(run())
