@@ -443,7 +443,7 @@ def _deliver(sub: Subscription, event: ChangeEvent, result: GroupResult) -> None
             if uid is not None
             else error_message("subscribe", result.error)
         )
-        sub.client.send(encode(message))
+        sub.client.send(encode(message), batch=event.seq)
         return
     for out in outgoing_for(sub, event, result):
         sub.deliver(out)
