@@ -226,7 +226,7 @@ def perform(admin: httpx.Client, world: World, step: tuple[str, int, str, int, i
     return [str(k) for k in (chosen if action.endswith("many") else single)]
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     grants=st.lists(permission_sets, min_size=USERS, max_size=USERS),
     public=st.one_of(st.none(), st.tuples(field_lists, rules)),

@@ -94,3 +94,21 @@ def test_three_thousand_pipelined_subscribes_end_with_clear_errors(server: LiveS
         assert [r["uid"] for r in refused] == [f"p{n}" for n in range(cap, total)]
         assert all(r["error"] == LIMIT_EXCEEDED for r in refused)
         assert ws.request({"type": "items", "collection": "messages", "action": "read", "uid": "r"})["uid"] == "r"
+
+
+def test_three_thousand_pipelined_reads_are_all_answered(server: LiveServer, admin: httpx.Client) -> None:
+    """Replies made by the lanes wait for room too: a client that reads is never closed for its backlog."""
+    create_messages(admin)
+    ok(admin.post("/items/messages", json=[{"text": "x" * 200} for _ in range(20)]))
+    total = 3000
+    with WS(f"{server.ws_url}?access_token={ADMIN_TOKEN}") as ws:
+        frames = [{"type": "items", "collection": "messages", "action": "read", "uid": n} for n in range(total)]
+        sender = threading.Thread(target=lambda: [ws.send(f) for f in frames], daemon=True)
+        sender.start()
+        replies = [ws.recv(timeout=30) for _ in range(total)]
+        sender.join(30)
+        answered = [r["uid"] for r in replies if r.get("type") == "items" and "data" in r]
+        refused = [r for r in replies if r.get("status") == "error"]
+        assert answered == sorted(answered) and len(answered) + len(refused) == total
+        assert all(r["error"]["code"] == "REQUESTS_EXCEEDED" for r in refused)
+        assert ws.request({"type": "items", "collection": "messages", "action": "read", "uid": "r"})["uid"] == "r"
