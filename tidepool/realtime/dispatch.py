@@ -351,7 +351,7 @@ class Dispatcher:
         for access_key, batch in list(batches.items()):
             if len(batch) < 2:  # a batch of one is the group's own read
                 alone.extend(index for index, _, _ in batches.pop(access_key))
-        jobs = [self._evaluate_batch(batch, event) for batch in batches.values()]
+        jobs = [self._evaluate_batch_guarded(batch, event) for batch in batches.values()]
         jobs += [self._evaluate_alone(index, heads[index][1], event) for index in alone]
         results: dict[int, GroupResult] = {}
         for done in await asyncio.gather(*jobs):
@@ -373,6 +373,19 @@ class Dispatcher:
         except Exception as exc:
             self.faults.report("event read", event.collection, group, exc)
             return {index: GroupResult(error=TidepoolError())}
+
+    async def _evaluate_batch_guarded(
+        self, batch: list[tuple[int, Group, batching.Plain]], event: ChangeEvent
+    ) -> dict[int, GroupResult]:
+        """The batch, or, if anything in it fails unexpectedly, each of its groups on its own (isolated)."""
+        try:
+            return await self._evaluate_batch(batch, event)
+        except Exception as exc:
+            log.debug("batch on %s failed (%s); reading per group", event.collection, exc)
+            done: dict[int, GroupResult] = {}
+            for index, group, _ in batch:
+                done.update(await self._evaluate_alone(index, group, event))
+            return done
 
     async def _evaluate_batch(
         self, batch: list[tuple[int, Group, batching.Plain]], event: ChangeEvent
