@@ -172,7 +172,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("WEBSOCKETS_REST_CONN_LIMIT", None, parse_optional_int, "Most open WebSocket connections."),
     Setting("WEBSOCKETS_HEARTBEAT_ENABLED", "true", parse_bool, "Ping clients and close silent ones."),
     Setting("WEBSOCKETS_HEARTBEAT_PERIOD", "30", parse_seconds, "Seconds between pings (and reply timeout)."),
-    Setting("WEBSOCKETS_SEND_QUEUE_LIMIT", "1024", parse_int, "Frames queued per socket before it is dropped."),
+    Setting(
+        "WEBSOCKETS_SEND_QUEUE_LIMIT",
+        "1024",
+        parse_int,
+        "Entries (a reply, or one event's frames) queued per socket before it is dropped.",
+    ),
     Setting("WEBSOCKETS_SEND_QUEUE_BYTES", "16mb", parse_size, "Bytes queued per socket before it is dropped."),
     Setting(
         "WEBSOCKETS_FRAME_GAP_MS",
@@ -180,6 +185,7 @@ SETTINGS: tuple[Setting, ...] = (
         parse_seconds,
         "Least time between two frames to one socket (the official SDK drops frames that share a network read).",
     ),
+    Setting("WEBSOCKETS_SUBSCRIPTIONS_LIMIT", "100", parse_int, "Most subscriptions one socket may hold."),
     Setting("WEBSOCKETS_COMPRESSION", "false", parse_bool, "Offer permessage-deflate (costs CPU per send)."),
     Setting("REDIS", None, parse_optional_str, "Redis URL: events fan out through Redis to every process."),
     Setting("REDIS_ENABLED", "false", parse_bool, "Use Redis at REDIS_HOST/REDIS_PORT for the event bus."),

@@ -26,6 +26,7 @@ without leaking the text.
     ├── RouteNotFoundError             404 ROUTE_NOT_FOUND
     ├── ContentTooLargeError           413 CONTENT_TOO_LARGE
     ├── RequestsExceededError          429 REQUESTS_EXCEEDED
+    ├── LimitExceededError             403 LIMIT_EXCEEDED
     ├── ServiceUnavailableError        503 SERVICE_UNAVAILABLE
     ├── VerbatimPayloadError, ParseError   INVALID_PAYLOAD on the WebSocket (texts sent as Directus words them)
     ├── AuthFailedError                    AUTH_FAILED (WebSocket)
@@ -250,6 +251,16 @@ class RequestsExceededError(TidepoolError):
 
     def __init__(self, retry_after_ms: int, what: str = "requests") -> None:
         super().__init__(f"Too many {what}, retry after {retry_after_ms}ms.", limit=None, reset=retry_after_ms)
+
+
+class LimitExceededError(TidepoolError):
+    """A configured per-client limit (``category``: e.g. "Subscriptions"), worded as Directus's error."""
+
+    code = "LIMIT_EXCEEDED"
+    status = 403
+
+    def __init__(self, category: str) -> None:
+        super().__init__(f"{category} limit exceeded.", category=category)
 
 
 class ServiceUnavailableError(TidepoolError):

@@ -179,6 +179,20 @@ def test_errors_echo_uid_and_schema_errors_do_not(srv: LiveServer) -> None:
     wait_until(lambda: registered(srv) == 0)
 
 
+@pytest.mark.parametrize("fields", [["*.*"], ["*.*", "text"]])
+def test_wildcard_paths_keep_the_primary_key_in_events(srv: LiveServer, rest: httpx.Client, fields: list[str]) -> None:
+    """``*.*`` includes the primary key in init and REST; events too (issue 7, item 8)."""
+    with ws(srv) as a:
+        init = a.request({"type": "subscribe", "collection": "messages", "query": {"fields": fields}, "uid": "all"})
+        assert all("id" in row for row in init["data"]), init
+        key = create(rest, text="wild")
+        created = a.recv()
+        expected = rest.get(f"/items/messages/{key}", params={"fields": ",".join(fields)}).json()["data"]
+        assert created["event"] == "create" and created["data"] == [expected] and expected["id"] == key
+        rest.patch(f"/items/messages/{key}", json={"text": "wilder"})
+        assert a.recv()["data"] == [{**expected, "text": "wilder"}]
+
+
 # ------------------------------------------------------------------------------- improvements
 
 

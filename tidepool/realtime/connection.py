@@ -3,9 +3,20 @@
 Every frame for a client goes through ``Client.send``, which only appends to this client's bounded queue;
 a writer task, started by the first queued frame and ended once the queue is empty, drains it onto the wire
 (an idle socket holds neither a queue nor a task). So a reader that stops reading fills its own queue
-and nothing else: when the queue exceeds ``WEBSOCKETS_SEND_QUEUE_LIMIT`` frames (or its byte cap) the
+and nothing else: when the queue exceeds ``WEBSOCKETS_SEND_QUEUE_LIMIT`` entries (or its byte cap) the
 client is dropped with close code 1008 "send queue overflow", and the dispatcher that fans an event out to
 thousands of sockets is never delayed by one of them.
+
+A client that reads at normal speed is never dropped:
+
+* **One event, one entry.** The frames one event makes for one socket (one per subscription it matches,
+  up to ``WEBSOCKETS_SUBSCRIPTIONS_LIMIT`` × update/create/delete) are sent with the event's ``batch``
+  number and queued as one entry, so the entry limit counts events a client is behind, not subscriptions.
+* **Replies wait for room.** Before a socket's next request is handled, ``drained()`` waits while its queue
+  is past half of either limit: a client that pipelines thousands of requests gets its replies at the pace
+  it reads them, and the requests wait in its TCP stream instead of as replies in our memory. Only a peer
+  whose queue makes no progress at all for ``STALL_TIMEOUT`` seconds is dropped (1008), as it has stopped
+  reading.
 
 Frames to one socket are spaced by at least ``WEBSOCKETS_FRAME_GAP_MS`` (2 ms by default; 0 turns it off). The official
 ``@directus/sdk`` reads messages with one-shot listeners that are re-armed only after a microtask, so when
@@ -38,6 +49,7 @@ AsgiSend = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 OVERFLOW_CLOSE_CODE = 1008
 OVERFLOW_CLOSE_REASON = "send queue overflow"
 _CLOSE_GRACE = 2.0  # seconds a close frame may wait for a stalled socket before the transport is dropped
+STALL_TIMEOUT = 10.0  # seconds a request may wait for a queue that drains not at all (see ``drained``)
 _NUMBERS = itertools.count(1)  # ``Client.id``: short, unique in the process, cheaper than a uuid
 
 
@@ -71,6 +83,9 @@ class Client:
         "_last_sent",
         "_writer",
         "_done",
+        "_batch",
+        "_written",
+        "_room",
     )
 
     def __init__(
@@ -91,13 +106,16 @@ class Client:
         self._asgi_send = asgi_send
         self._queue_limit = max(1, queue_limit)
         self._byte_limit = max(1, byte_limit)
-        self._frames: deque[str | _Close] | None = None  # only while frames wait
+        self._frames: deque[str | list[str] | _Close] | None = None  # only while frames wait
         self._bytes = 0
         self._overflowed = False
         self._frame_gap = frame_gap
         self._last_sent = 0.0
         self._writer: asyncio.Task[None] | None = None  # only while frames wait
         self._done = False
+        self._batch: int | None = None  # the batch number of the queue's last entry, if it is a batch
+        self._written = 0  # frames written so far: progress, for ``drained``
+        self._room: asyncio.Event | None = None  # only while a request waits in ``drained``
 
     @property
     def accountability(self) -> Accountability:
@@ -111,16 +129,28 @@ class Client:
 
     # ---------------------------------------------------------------------------------------- sending
 
-    def send(self, frame: bytes | str) -> None:
-        """Queue one text frame; never blocks. Dropped silently once the client is closed."""
+    def send(self, frame: bytes | str, *, batch: int | None = None) -> None:
+        """Queue one text frame; never blocks. Dropped silently once the client is closed.
+
+        Frames sent back to back with the same ``batch`` number (one event's frames) share one queue entry.
+        """
         if self.closed:
             return
         text = frame.decode() if isinstance(frame, bytes) else frame
-        if self.queued >= self._queue_limit or self._bytes + len(text) > self._byte_limit:
+        if self._bytes + len(text) > self._byte_limit:
+            self._overflow()
+            return
+        frames = self._frames
+        if batch is not None and batch == self._batch and frames and isinstance(frames[-1], list):
+            self._bytes += len(text)
+            frames[-1].append(text)
+            return
+        if self.queued >= self._queue_limit:
             self._overflow()
             return
         self._bytes += len(text)
-        self._enqueue(text)
+        self._batch = batch
+        self._enqueue(text if batch is None else [text])
 
     def send_message(self, message: Mapping[str, Any]) -> None:
         self.send(encode(message))
@@ -134,10 +164,28 @@ class Client:
 
     @property
     def queued(self) -> int:
-        """Frames waiting to be written (for tests and metrics)."""
+        """Entries waiting to be written (for tests and metrics)."""
         return 0 if self._frames is None else len(self._frames)
 
-    def _enqueue(self, item: str | _Close) -> None:
+    async def drained(self) -> None:
+        """Wait until the queue is under half of both limits (see the module docstring); drop the client as
+        overflowed if it makes no progress at all for ``STALL_TIMEOUT`` seconds."""
+        progress = self._written
+        while not self.closed and self._crowded():
+            if self._room is None:
+                self._room = asyncio.Event()
+            try:
+                await asyncio.wait_for(self._room.wait(), STALL_TIMEOUT)
+            except TimeoutError:
+                if self._written == progress and self._crowded() and not self.closed:
+                    self._overflow()
+                    return
+                progress = self._written
+
+    def _crowded(self) -> bool:
+        return self.queued * 2 > self._queue_limit or self._bytes * 2 > self._byte_limit
+
+    def _enqueue(self, item: str | list[str] | _Close) -> None:
         """Append, and start a writer if none is running: an idle socket has neither queue nor task."""
         if self._frames is None:
             self._frames = deque()
@@ -147,11 +195,12 @@ class Client:
 
     def _overflow(self) -> None:
         """The peer stopped reading: drop its frames and close it without waiting for the stuck writer."""
-        log.warning("websocket %s dropped: send queue overflow (%d frames queued)", self.id, self.queued)
+        log.warning("websocket %s dropped: send queue overflow (%d entries queued)", self.id, self.queued)
         self.closed = True
         self._overflowed = True
         self._frames = None
         self._bytes = 0
+        self._wake()
         if self._writer is not None:
             self._writer.cancel()
         asyncio.get_running_loop().create_task(self._send_close_with_grace(OVERFLOW_CLOSE_CODE, OVERFLOW_CLOSE_REASON))
@@ -176,10 +225,8 @@ class Client:
                     await asyncio.wait_for(self._raw_close(item.code, item.reason), _CLOSE_GRACE)
                     self._finish()
                     return
-                self._bytes -= len(item)
-                await self._pace()
-                await self._asgi_send({"type": "websocket.send", "text": item})
-                self._last_sent = asyncio.get_running_loop().time()
+                for text in item if isinstance(item, list) else (item,):
+                    await self._write(text)
             self._frames = None
         except asyncio.CancelledError:
             raise
@@ -188,6 +235,21 @@ class Client:
             self._finish()
         finally:
             self._writer = None
+
+    async def _write(self, text: str) -> None:
+        """One frame onto the wire (paced), then wake a request waiting for room if there is room now."""
+        self._bytes -= len(text)
+        await self._pace()
+        await self._asgi_send({"type": "websocket.send", "text": text})
+        self._last_sent = asyncio.get_running_loop().time()
+        self._written += 1
+        if self._room is not None and not self._crowded():
+            self._wake()
+
+    def _wake(self) -> None:
+        if self._room is not None:
+            self._room.set()
+            self._room = None
 
     async def _pace(self) -> None:
         """Wait until ``frame_gap`` has passed since the previous frame (see the module docstring)."""
@@ -207,6 +269,7 @@ class Client:
         self.closed = True
         self._frames = None
         self._bytes = 0
+        self._wake()
         if self._writer is not None:
             self._writer.cancel()
         self._finish()

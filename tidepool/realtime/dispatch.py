@@ -30,7 +30,8 @@ from typing import TYPE_CHECKING, Any
 import orjson
 import sqlalchemy as sa
 
-from tidepool.context import Access, Action
+from tidepool.context import Action
+from tidepool.db.schema import CollectionInfo
 from tidepool.errors import TidepoolError
 from tidepool.events import ChangeEvent
 from tidepool.query.model import Query
@@ -38,10 +39,13 @@ from tidepool.query.search import search_filter
 from tidepool.query.visibility import grants
 from tidepool.realtime import batching
 from tidepool.realtime.bus.base import BusOverflowError, Consumer
+from tidepool.realtime.grouping import AccessKeys, GroupFaults
 from tidepool.realtime.protocol import encode, error_message, js_string
 from tidepool.realtime.reads import compile_filter, matches, read_many, read_meta
 from tidepool.services import permissions
 from tidepool.services.base import ServiceContext
+from tidepool.services.payload import bindable
+from tidepool.services.payload_cast import cast_value
 
 if TYPE_CHECKING:
     from tidepool.realtime.bus.base import Bus
@@ -50,45 +54,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("tidepool.realtime")
 
+Group = list["Subscription"]  # the subscriptions that share one read (same event query, same access)
+
 # Serve the plain groups of one access with one shared read (tests turn it off to compare frames).
 BATCHING = True
-
-
-# ------------------------------------------------------------------------------------ access keys
-
-
-class AccessKeys:
-    """A hashable fingerprint of an ``Access``'s read rules: equal fingerprints read identically.
-
-    Computed once per ``Access`` object (sockets keep theirs until re-auth), so grouping 1,000 subscribers
-    costs 1,000 dictionary lookups, not 1,000 serializations.
-    """
-
-    def __init__(self, limit: int = 10_000) -> None:
-        self._cache: dict[int, tuple[Access, Hashable]] = {}
-        self._limit = limit
-
-    def key(self, access: Access) -> Hashable:
-        cached = self._cache.get(id(access))
-        if cached is not None and cached[0] is access:
-            return cached[1]
-        fingerprint = self._fingerprint(access)
-        if len(self._cache) >= self._limit:
-            self._cache.clear()
-        self._cache[id(access)] = (access, fingerprint)
-        return fingerprint
-
-    @staticmethod
-    def _fingerprint(access: Access) -> Hashable:
-        if access.admin:
-            return b"admin"
-        reads = sorted(
-            [p.collection, sorted(p.fields) if p.fields is not None else None, p.rule]
-            for (_, action), perms in access.permissions.items()
-            if action == Action.READ
-            for p in perms
-        )
-        return orjson.dumps(reads, option=orjson.OPT_SORT_KEYS, default=str)
 
 
 # ------------------------------------------------------------------------------------ per group
@@ -204,7 +173,8 @@ class GroupReader:
         Any failure (a value that cannot be bound back, an engine quirk) counts as "not visible": the
         subscriber then misses one message rather than seeing something it may not."""
         table = self.info.table
-        values = [sa.literal(_db_value(row.get(c.name)), type_=c.type).label(c.name) for c in table.columns]
+        stored = _stored_row(self.info, row, self.ctx.dialect)
+        values = [sa.literal(stored.get(c.name), type_=c.type).label(c.name) for c in table.columns]
         derived = sa.select(*values).subquery(table.name)
         try:
             where = compile_filter(condition, self.ctx.as_admin(), self.event.collection, derived)
@@ -223,15 +193,30 @@ def after_bytes(event: ChangeEvent, rows: Sequence[tuple[Any, Mapping[str, Any]]
     return {key: encode(by_key[key]) for key in dict.fromkeys(ordered)}
 
 
-def _db_value(value: Any) -> Any:
-    """JSON values of the before image, back to what a bound parameter accepts."""
-    return orjson.dumps(value).decode() if isinstance(value, dict | list) else value
+def _stored_row(info: CollectionInfo, row: Mapping[str, Any], dialect: str) -> dict[str, Any]:
+    """The before image (serialized as the reader returns it: timestamps as ISO strings, csv as lists,
+    decimals as strings) back to what each column binds, with the same casts a write uses. A masked
+    (concealed) value stays as it is: it matches what a filter on it matches, nothing."""
+    values: dict[str, Any] = {}
+    for name, value in row.items():
+        meta = info.fields.get(name)
+        if meta is None or value is None or meta.concealed:
+            values[name] = value
+            continue
+        try:
+            values[name] = cast_value(info, meta, value)
+        except TidepoolError:
+            values[name] = value
+    return bindable(info, values, dialect)
 
 
 def _with_primary_key(query: Query, pk: str) -> tuple[Query, bool]:
-    """The event read must return each row's key (to tell which key entered/left); strip it if not asked."""
+    """The event read must return each row's key (to tell which key entered/left); strip it if not asked.
+
+    Asked means named, or covered by a root wildcard: ``*``, and ``*.*`` / ``*.x`` too, whose root part is the
+    same ``*`` (the field planner splits every path at its first dot the same way)."""
     fields = query.fields
-    if fields is None or pk in fields or any(f == "*" for f in fields):
+    if fields is None or pk in fields or any(f.strip().partition(".")[0] == "*" for f in fields):
         return query, False
     return query.replace(fields=(*fields, pk)), True
 
@@ -311,6 +296,7 @@ class Dispatcher:
         self.manager = manager
         self.bus = bus
         self.access_keys = AccessKeys()
+        self.faults = GroupFaults()
         pool = int(runtime.settings.get("DB_POOL_SIZE") or 4)
         self._reads = asyncio.Semaphore(1 if runtime.engine.dialect.name == "sqlite" else max(1, pool - 2))
         self.last_seq = 0  # the last event handled (tests and metrics wait on it)
@@ -348,29 +334,30 @@ class Dispatcher:
         groups: dict[tuple[bytes, Hashable], list[Subscription]] = {}
         for sub in subs:
             groups.setdefault((sub.query_key, self.access_keys.key(sub.client.access)), []).append(sub)
-        members = list(groups.values())
-        results = await self._evaluate_groups([(key[1], group[0]) for key, group in groups.items()], event)
-        for group, result in zip(members, results, strict=True):
-            for sub in group:
-                _deliver(sub, event, result)
+        heads = [(key[1], group) for key, group in groups.items()]
+        results = await self._evaluate_groups(heads, event)
+        for (_, group), result in zip(heads, results, strict=True):
+            try:
+                for sub in group:
+                    _deliver(sub, event, result)
+            except Exception as exc:
+                self.faults.report("delivery", event.collection, group, exc)
 
-    async def _evaluate_groups(
-        self, heads: list[tuple[Hashable, Subscription]], event: ChangeEvent
-    ) -> list[GroupResult]:
+    async def _evaluate_groups(self, heads: list[tuple[Hashable, Group]], event: ChangeEvent) -> list[GroupResult]:
         """One result per group (in order): a shared read per access for its plain groups, one read per
-        other group, all run concurrently."""
-        batches: dict[Hashable, list[tuple[int, Subscription, batching.Plain]]] = {}
+        other group, all run concurrently. Never raises: a failing group gets an error result of its own."""
+        batches: dict[Hashable, list[tuple[int, Group, batching.Plain]]] = {}
         alone: list[int] = []
-        for index, (access_key, sub) in enumerate(heads):
-            found = self._plain(sub, event)
+        for index, (access_key, group) in enumerate(heads):
+            found = self._plain(group[0], event)
             if found is None:
                 alone.append(index)
             else:
-                batches.setdefault(access_key, []).append((index, sub, found))
+                batches.setdefault(access_key, []).append((index, group, found))
         for access_key, batch in list(batches.items()):
             if len(batch) < 2:  # a batch of one is the group's own read
                 alone.extend(index for index, _, _ in batches.pop(access_key))
-        jobs = [self._evaluate_batch(batch, event) for batch in batches.values()]
+        jobs = [self._evaluate_batch_guarded(batch, event) for batch in batches.values()]
         jobs += [self._evaluate_alone(index, heads[index][1], event) for index in alone]
         results: dict[int, GroupResult] = {}
         for done in await asyncio.gather(*jobs):
@@ -383,16 +370,38 @@ class Dispatcher:
         schema = self.runtime.schemas.current
         return batching.plain(sub.shape, sub.event_query, event.collection, schema)
 
-    async def _evaluate_alone(self, index: int, sub: Subscription, event: ChangeEvent) -> dict[int, GroupResult]:
-        return {index: await self._evaluate(sub, event)}
+    async def _evaluate_alone(self, index: int, group: Group, event: ChangeEvent) -> dict[int, GroupResult]:
+        """The group's own read; any failure that is not a client-facing error stays in this group."""
+        try:
+            async with self._reads:
+                ctx = self.runtime.context(group[0].client.access)
+                return {index: await GroupReader(ctx, group[0], event).run()}
+        except Exception as exc:
+            self.faults.report("event read", event.collection, group, exc)
+            return {index: GroupResult(error=TidepoolError())}
+
+    async def _evaluate_batch_guarded(
+        self, batch: list[tuple[int, Group, batching.Plain]], event: ChangeEvent
+    ) -> dict[int, GroupResult]:
+        """The batch, or, if anything in it fails unexpectedly, each of its groups on its own (isolated)."""
+        try:
+            return await self._evaluate_batch(batch, event)
+        except Exception as exc:
+            log.debug("batch on %s failed (%s); reading per group", event.collection, exc)
+            done: dict[int, GroupResult] = {}
+            for index, group, _ in batch:
+                done.update(await self._evaluate_alone(index, group, event))
+            return done
 
     async def _evaluate_batch(
-        self, batch: list[tuple[int, Subscription, batching.Plain]], event: ChangeEvent
+        self, batch: list[tuple[int, Group, batching.Plain]], event: ChangeEvent
     ) -> dict[int, GroupResult]:
-        """One read for the batch's groups (same access); a failed read falls back to each group's own."""
-        ctx = self.runtime.context(batch[0][1].client.access)
+        """One read for the batch's groups (same access); a group the shared rows cannot serve (its filter is
+        not evaluable on them, or anything fails) falls back to its own read, after the shared one is done."""
+        ctx = self.runtime.context(batch[0][1][0].client.access)
         pk = ctx.schema.collections[event.collection].primary_key
         union = batching.union_fields([plain for _, _, plain in batch], pk)
+        done: dict[int, GroupResult] = {}
         async with self._reads:
             try:
                 rows = await read_many(ctx, event.collection, event.keys, Query(fields=union))
@@ -401,13 +410,14 @@ class Dispatcher:
                 rows = None
             if rows is not None:
                 wildcard = batching.wildcard_keys(rows, union)
-                done = {i: await self._batched(ctx, sub, plain, rows, wildcard, event) for i, sub, plain in batch}
-                return {i: result for i, result in done.items() if result is not None} | {
-                    i: await GroupReader(self.runtime.context(sub.client.access), sub, event).run()
-                    for i, sub, _ in batch
-                    if done[i] is None
-                }
-        return {i: await self._evaluate(sub, event) for i, sub, _ in batch}
+                for index, group, plain in batch:
+                    found = await self._batched(ctx, group[0], plain, rows, wildcard, event)
+                    if found is not None:
+                        done[index] = found
+        for index, group, _ in batch:
+            if index not in done:
+                done.update(await self._evaluate_alone(index, group, event))
+        return done
 
     @staticmethod
     async def _batched(
@@ -418,20 +428,16 @@ class Dispatcher:
         wildcard: Sequence[str],
         event: ChangeEvent,
     ) -> GroupResult | None:
-        """One group's result from the shared rows; ``None`` if its filter cannot be evaluated on them."""
+        """One group's result from the shared rows; ``None`` if they cannot serve it (its own read decides)."""
         pk = ctx.schema.collections[event.collection].primary_key
         try:
             kept = batching.select(plain, rows, event.collection, ctx.schema)
-        except Exception:
+            keys = batching.output_keys(plain, wildcard)
+            after = after_bytes(event, [(row.get(pk), batching.project(row, keys)) for row in kept])
+            return await GroupReader(ctx, sub, event).run(after)
+        except Exception as exc:
+            log.debug("batched result on %s failed (%s); reading for the group alone", event.collection, exc)
             return None
-        keys = batching.output_keys(plain, wildcard)
-        after = after_bytes(event, [(row.get(pk), batching.project(row, keys)) for row in kept])
-        return await GroupReader(ctx, sub, event).run(after)
-
-    async def _evaluate(self, sub: Subscription, event: ChangeEvent) -> GroupResult:
-        async with self._reads:
-            ctx = self.runtime.context(sub.client.access)
-            return await GroupReader(ctx, sub, event).run()
 
 
 def _invalidate_access(collection: str, runtime: Runtime) -> None:
@@ -460,7 +466,7 @@ def _deliver(sub: Subscription, event: ChangeEvent, result: GroupResult) -> None
             if uid is not None
             else error_message("subscribe", result.error)
         )
-        sub.client.send(encode(message))
+        sub.client.send(encode(message), batch=event.seq)
         return
     for out in outgoing_for(sub, event, result):
         sub.deliver(out)

@@ -2,7 +2,11 @@
 
 ``ping`` answers at once; ``items`` runs on the socket's ``items`` lane (replies keep request order);
 ``subscribe``/``unsubscribe`` are schema-checked here, then handed to the event side's
-``SubscriptionManager`` on the ``subscriptions`` lane.
+``SubscriptionManager`` on the ``subscriptions`` lane (a subscribe past the socket's subscription limit is
+answered here, at once, without waiting for the lane).
+
+Every handler first waits until the socket's send queue has room (``Client.drained``): a request's reply is
+only queued for a client that is reading its earlier replies, so pipelining never overflows a reading client.
 """
 
 from __future__ import annotations
@@ -61,7 +65,13 @@ async def _subscribe(session: Session, message: dict[str, Any]) -> None:
     except TidepoolError as exc:  # schema errors carry no uid (Directus's zod path)
         session.client.send_message(error_message("subscribe", exc))
         return
-    _to_manager(session, message, "handle_subscribe")
+    manager = session.hub.subscriptions()
+    if manager is None:
+        _to_manager(session, message, "handle_subscribe")  # answers "not running"
+        return
+    claim = manager.admit(session.client, message)
+    if claim is not None:
+        _to_manager(session, message, "handle_subscribe", claim)
 
 
 async def _unsubscribe(session: Session, message: dict[str, Any]) -> None:
@@ -73,7 +83,7 @@ async def _unsubscribe(session: Session, message: dict[str, Any]) -> None:
     _to_manager(session, message, "handle_unsubscribe")
 
 
-def _to_manager(session: Session, message: dict[str, Any], method: str) -> None:
+def _to_manager(session: Session, message: dict[str, Any], method: str, *extra: Any) -> None:
     async def job() -> None:
         if not await session.settled():
             return
@@ -81,17 +91,29 @@ def _to_manager(session: Session, message: dict[str, Any], method: str) -> None:
         if manager is None:
             unavailable = ServiceUnavailableError("realtime", "Subscriptions are not running")
             session.client.send_message(error_message("subscribe", unavailable, uid_of(message)))
+            for claim in extra:
+                claim.release()
             return
-        await getattr(manager, method)(session.client, message)
+        await getattr(manager, method)(session.client, message, *extra)
 
     session.in_lane("subscriptions", job)
 
 
 Route = Callable[["Session", dict[str, Any]], Awaitable[None]]  # Session imports DISPATCH: a forward reference
 
+
+def _when_drained(route: Route) -> Route:
+    """The route, run once the socket's send queue has room for its reply (see the module docstring)."""
+
+    async def run(session: Session, message: dict[str, Any]) -> None:
+        await session.client.drained()
+        if not session.client.closed:
+            await route(session, message)
+
+    return run
+
+
 DISPATCH: dict[str, Route] = {
-    "ping": _ping,
-    "items": _items,
-    "subscribe": _subscribe,
-    "unsubscribe": _unsubscribe,
+    name: _when_drained(route)
+    for name, route in {"ping": _ping, "items": _items, "subscribe": _subscribe, "unsubscribe": _unsubscribe}.items()
 }

@@ -2,17 +2,28 @@
 
 The branches follow Directus 12.4.1's handler (spec §4.7) including its quirks, because clients rely on the
 reply shapes: ``update`` by ``id`` ignores ``query``; ``delete`` answers the ``id``/``ids`` exactly as sent;
-a falsy ``id`` (``0``, ``""``) counts as absent; a created row that the caller cannot read answers
-``FORBIDDEN`` although it was created. Replies carry no ``status`` and no ``event`` key.
+a falsy ``id`` (``0``, ``""``) counts as absent. Replies carry no ``status`` and no ``event`` key.
+
+One deliberate difference: Directus reads the written rows back as the caller and, when the caller may not
+read them, answers ``FORBIDDEN`` although the write was committed (so a retrying client writes twice). Here
+a committed write is never reported as an error: that read-back answers ``"data": null`` instead, the
+socket's form of the ``204`` REST gives in the same case (``http/writes.read_back``, same rule: only
+``FORBIDDEN`` becomes "no content").
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import TYPE_CHECKING, Any
 
 from tidepool.db.system import is_system_collection
-from tidepool.errors import InvalidCollectionError, InvalidPayloadError, InvalidQueryError, VerbatimPayloadError
+from tidepool.errors import (
+    ForbiddenError,
+    InvalidCollectionError,
+    InvalidPayloadError,
+    InvalidQueryError,
+    VerbatimPayloadError,
+)
 from tidepool.query.model import Query
 from tidepool.realtime.protocol import ITEMS, MISSING, validate
 from tidepool.services.base import ServiceContext
@@ -73,14 +84,23 @@ async def _meta(service: ItemsService, query: Query) -> Mapping[str, Any] | None
     return await service.read_meta(query) if query.meta else None
 
 
+async def _read_back(read: Coroutine[Any, Any, Any]) -> Any:
+    """A read after a committed write: ``None`` (the reply's ``"data": null``) when the caller may not read
+    what it wrote, never an error (see the module docstring)."""
+    try:
+        return await read
+    except ForbiddenError:
+        return None
+
+
 async def _create(service: ItemsService, message: Mapping[str, Any], ctx: ServiceContext) -> Result:
     query = _query(ctx, message.get("query", MISSING))
     data = message.get("data", MISSING)
     if isinstance(data, list):
         keys = await service.create_many([_item(entry) for entry in data])
-        return await service.read_many(keys, query), None
+        return await _read_back(service.read_many(keys, query)), None
     key = await service.create_one(_item(data))
-    return await service.read_one(key, query), None
+    return await _read_back(service.read_one(key, query)), None
 
 
 async def _read(service: ItemsService, message: Mapping[str, Any], ctx: ServiceContext) -> Result:
@@ -102,18 +122,17 @@ async def _update(service: ItemsService, message: Mapping[str, Any], ctx: Servic
     data = message.get("data", MISSING)
     if _truthy(message.get("id", MISSING)):
         await service.update_one(message["id"], _item(data))
-        return await service.read_one(message["id"], Query()), None
+        return await _read_back(service.read_one(message["id"], Query())), None
     if _present(message.get("ids", MISSING)):
         keys = await service.update_many(message["ids"], _item(data))
-        return await service.read_many(keys, query), await _meta(service, query)
-    if _is_singleton(ctx, message["collection"]):
+    elif _is_singleton(ctx, message["collection"]):
         await service.upsert_singleton(_item(data))
-        return await service.read_singleton(query), None
-    if isinstance(data, list):
+        return await _read_back(service.read_singleton(query)), None
+    elif isinstance(data, list):
         keys = await service.update_batch([_item(entry) for entry in data])
     else:
         keys = await service.update_by_query(query, _item(data))
-    return await service.read_many(keys, query), await _meta(service, query)
+    return await _read_back(service.read_many(keys, query)), await _read_back(_meta(service, query))
 
 
 async def _delete(service: ItemsService, message: Mapping[str, Any], ctx: ServiceContext) -> Result:

@@ -29,9 +29,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 import orjson
 
 from tidepool.context import Access, Action
-from tidepool.errors import ForbiddenError, InvalidPayloadError, TidepoolError
+from tidepool.errors import ForbiddenError, InvalidPayloadError, LimitExceededError, TidepoolError
 from tidepool.query.model import Query
 from tidepool.realtime import reads
+from tidepool.realtime.places import Claim, Places
 from tidepool.realtime.protocol import (
     NO_UID,
     SUBSCRIBE,
@@ -68,7 +69,7 @@ class Subscriber(Protocol):
     @property
     def closed(self) -> bool: ...
 
-    def send(self, frame: bytes | str) -> None: ...
+    def send(self, frame: bytes | str, *, batch: int | None = None) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -165,7 +166,7 @@ class Subscription:
             if not held.isdisjoint(touched):
                 self.snapshot_keys = (held - touched) or None  # copy on write: the old set may be shared
         if items:
-            self.client.send(out.frame(self, items))
+            self.client.send(out.frame(self, items), batch=out.seq)  # one event's frames: one queue entry
 
 
 _FORGETS_SNAPSHOT_KEYS = frozenset({"create", "delete"})
@@ -202,6 +203,7 @@ class SubscriptionManager:
         self._shapes: weakref.WeakValueDictionary[bytes, Shape] = weakref.WeakValueDictionary()
         self._snapshots: weakref.WeakValueDictionary[bytes, frozenset[str]] = weakref.WeakValueDictionary()
         self._counter = 0
+        self.places = Places(int(runtime.settings.get("WEBSOCKETS_SUBSCRIPTIONS_LIMIT") or 100))
 
     # ------------------------------------------------------------------------------------------ queries
 
@@ -217,7 +219,25 @@ class SubscriptionManager:
 
     # ----------------------------------------------------------------------------------------- messages
 
-    async def handle_subscribe(self, client: Subscriber, message: dict[str, Any]) -> None:
+    def admit(self, client: Subscriber, message: Mapping[str, Any]) -> Claim | None:
+        """At intake, before the subscribe waits its turn: a place under ``WEBSOCKETS_SUBSCRIPTIONS_LIMIT``
+        (``realtime/places.py``), or ``LIMIT_EXCEEDED`` with its uid at once and ``None``. So a client that
+        pipelines thousands of subscribes queues at most ``limit`` of them, and the others cost no read."""
+        uid = uid_of(message)
+        if self.places.full(client.id, self._by_client.get(client.id, {}), uid, waiting=True):
+            client.send(encode(error_message("subscribe", LimitExceededError("Subscriptions"), uid)))
+            return None
+        return self.places.claim(client.id)
+
+    async def handle_subscribe(self, client: Subscriber, message: dict[str, Any], claim: Claim | None = None) -> None:
+        """Run a subscribe; its claim (from ``admit``) ends when it is registered or when it fails."""
+        try:
+            await self._subscribe(client, message, claim)
+        finally:
+            if claim is not None:
+                claim.release()
+
+    async def _subscribe(self, client: Subscriber, message: dict[str, Any], claim: Claim | None) -> None:
         try:
             _validate_subscribe(message)
         except ValidationError as exc:
@@ -231,8 +251,10 @@ class SubscriptionManager:
         try:
             async with turn.lock:
                 try:
+                    if self.places.full(client.id, self._by_client.get(client.id, {}), uid, waiting=False):
+                        raise LimitExceededError("Subscriptions")
                     sub = await self._build(client, message)
-                    await self._open(sub)
+                    await self._open(sub, claim)
                 except TidepoolError as exc:
                     client.send(encode(error_message("subscribe", exc, uid)))
                 except Exception:  # not a Directus error: Directus answers nothing, we log it
@@ -257,6 +279,7 @@ class SubscriptionManager:
 
     def remove_client(self, client: Subscriber) -> None:
         """Drop every subscription of a socket, pending ones included (called when it closes)."""
+        self.places.forget(client.id)
         for sub in list(self._by_client.pop(client.id, {}).values()):
             self._remove(sub)
 
@@ -318,10 +341,12 @@ class SubscriptionManager:
             held = self._snapshots[key] = frozenset(keys)
         return held
 
-    async def _open(self, sub: Subscription) -> None:
+    async def _open(self, sub: Subscription, claim: Claim | None) -> None:
         """Register pending, read the snapshot, answer init, flush buffered events, go live."""
         if not self._register(sub):
             return
+        if claim is not None:
+            claim.release()  # the registration now holds the place the claim held
         try:
             init = await self._init_message(sub)
         except BaseException:

@@ -1,0 +1,114 @@
+"""Subscriptions per socket and the send queue (issue 7, item 12).
+
+A socket may hold ``WEBSOCKETS_SUBSCRIPTIONS_LIMIT`` subscriptions; one more gets a ``LIMIT_EXCEEDED`` error
+naming its uid and the socket stays usable. A client that reads at normal speed is never closed: one event's
+frames to one socket count as one entry of its send queue (so fanning out to every subscription of the socket
+cannot overflow it), and while a socket's queue is past its high-water mark its next request waits instead of
+adding replies to it (so pipelined requests are answered at the pace the client reads).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.http.accounts_support import create_messages, ok
+from tests.realtime.test_subscriptions_helpers import wait_dispatched
+from tests.realtime.wsclient import WS
+from tests.support.live import ADMIN_TOKEN, LiveServer, live_server, scratch_database
+
+CAP = 60
+LIMIT_EXCEEDED = {"code": "LIMIT_EXCEEDED", "message": "Subscriptions limit exceeded."}
+
+
+@pytest.fixture(scope="module")
+def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """A queue of 20 entries, smaller than the cap: one event to every subscription is still one entry."""
+    env = {
+        "WEBSOCKETS_HEARTBEAT_ENABLED": "false",
+        "WEBSOCKETS_SUBSCRIPTIONS_LIMIT": str(CAP),
+        "WEBSOCKETS_SEND_QUEUE_LIMIT": "20",
+    }
+    with scratch_database(tmp_path_factory.mktemp("caps")) as db_env, live_server({**db_env, **env}) as server:
+        with server.client() as admin:
+            create_messages(admin)
+        yield server
+
+
+def subscribe(ws: WS, uid: str) -> Any:
+    return ws.request({"type": "subscribe", "collection": "messages", "query": {"fields": ["id"]}, "uid": uid})
+
+
+def test_subscribing_past_the_cap_is_an_error_and_the_socket_stays_usable(srv: LiveServer) -> None:
+    with WS(srv.ws_url) as ws:
+        assert ws.request({"type": "auth", "access_token": ADMIN_TOKEN})["status"] == "ok"
+        for n in range(CAP):
+            assert subscribe(ws, f"s{n}")["event"] == "init"
+        refused = subscribe(ws, "extra")
+        assert refused == {"type": "subscribe", "status": "error", "error": LIMIT_EXCEEDED, "uid": "extra"}
+        assert subscribe(ws, "s0")["event"] == "init"  # replacing one of its own is not one more
+        unsubscribed = ws.request({"type": "unsubscribe", "uid": "s1"})
+        assert unsubscribed == {"type": "subscription", "event": "unsubscribe", "uid": "s1"}
+        assert subscribe(ws, "extra")["event"] == "init"
+        read = ws.request({"type": "items", "collection": "messages", "action": "read", "uid": "r"})
+        assert read == {"type": "items", "data": [], "uid": "r"}
+
+
+def test_one_event_to_every_subscription_of_a_reading_client_does_not_close_it(
+    srv: LiveServer,
+) -> None:
+    with WS(srv.ws_url) as ws, srv.client() as admin:
+        assert ws.request({"type": "auth", "access_token": ADMIN_TOKEN})["status"] == "ok"
+        for n in range(CAP):
+            assert subscribe(ws, f"f{n}")["event"] == "init"
+        for turn in range(3):
+            key = ok(admin.post("/items/messages", json={"text": f"fan {turn}"}))["id"]
+            got = {(f["uid"], f["event"], f["data"][0]["id"]) for f in (ws.recv() for _ in range(CAP))}
+            assert got == {(f"f{n}", "create", key) for n in range(CAP)}
+        wait_dispatched(srv)
+        read = ws.request({"type": "items", "collection": "messages", "action": "read", "uid": "alive"})
+        assert read["uid"] == "alive" and "error" not in read
+
+
+@pytest.fixture
+def server_env() -> dict[str, str]:
+    return {"WEBSOCKETS_HEARTBEAT_ENABLED": "false"}  # otherwise the defaults: 100 subscriptions, 1024 frames
+
+
+def test_three_thousand_pipelined_subscribes_end_with_clear_errors(server: LiveServer, admin: httpx.Client) -> None:
+    create_messages(admin)
+    total, cap = 3000, 100
+    with WS(f"{server.ws_url}?access_token={ADMIN_TOKEN}") as ws:
+        frames = [{"type": "subscribe", "collection": "messages", "uid": f"p{n}"} for n in range(total)]
+        sender = threading.Thread(target=lambda: [ws.send(f) for f in frames], daemon=True)
+        sender.start()
+        replies = [ws.recv(timeout=30) for _ in range(total)]
+        sender.join(30)
+        inits = [r["uid"] for r in replies if r.get("event") == "init"]
+        refused = [r for r in replies if r.get("status") == "error"]
+        assert inits == [f"p{n}" for n in range(cap)]
+        assert [r["uid"] for r in refused] == [f"p{n}" for n in range(cap, total)]
+        assert all(r["error"] == LIMIT_EXCEEDED for r in refused)
+        assert ws.request({"type": "items", "collection": "messages", "action": "read", "uid": "r"})["uid"] == "r"
+
+
+def test_three_thousand_pipelined_reads_are_all_answered(server: LiveServer, admin: httpx.Client) -> None:
+    """Replies made by the lanes wait for room too: a client that reads is never closed for its backlog."""
+    create_messages(admin)
+    ok(admin.post("/items/messages", json=[{"text": "x" * 200} for _ in range(20)]))
+    total = 3000
+    with WS(f"{server.ws_url}?access_token={ADMIN_TOKEN}") as ws:
+        frames = [{"type": "items", "collection": "messages", "action": "read", "uid": n} for n in range(total)]
+        sender = threading.Thread(target=lambda: [ws.send(f) for f in frames], daemon=True)
+        sender.start()
+        replies = [ws.recv(timeout=30) for _ in range(total)]
+        sender.join(30)
+        answered = [r["uid"] for r in replies if r.get("type") == "items" and "data" in r]
+        refused = [r for r in replies if r.get("status") == "error"]
+        assert answered == sorted(answered) and len(answered) + len(refused) == total
+        assert all(r["error"]["code"] == "REQUESTS_EXCEEDED" for r in refused)
+        assert ws.request({"type": "items", "collection": "messages", "action": "read", "uid": "r"})["uid"] == "r"
