@@ -315,6 +315,10 @@ class Session:
             await self.hub.revalidator.settle()
         return not self.client.closed
 
+    def holds_session(self) -> bool:
+        """Whether this socket's credential is a session-mode JWT, valid only while its session lives."""
+        return self.client.access.accountability.session is not None
+
     async def revalidate(self) -> None:
         """Resolve this socket's access again, as a new request with the same credential would get it."""
         if self.client.closed or not self.registered:
