@@ -83,7 +83,9 @@ async def _unsubscribe(session: Session, message: dict[str, Any]) -> None:
 
 def _to_manager(session: Session, message: dict[str, Any], method: str, *extra: Any) -> None:
     async def job() -> None:
-        if not await session.settled():
+        if not await session.settled():  # the socket closed while the job waited
+            for claim in extra:
+                claim.release()
             return
         manager = session.hub.subscriptions()
         if manager is None:
@@ -94,7 +96,9 @@ def _to_manager(session: Session, message: dict[str, Any], method: str, *extra: 
             return
         await getattr(manager, method)(session.client, message, *extra)
 
-    session.in_lane("subscriptions", job)
+    if not session.in_lane("subscriptions", job):  # refused: the subscribe's place is free again
+        for claim in extra:
+            claim.release()
 
 
 Route = Callable[["Session", dict[str, Any]], Awaitable[None]]  # Session imports DISPATCH: a forward reference

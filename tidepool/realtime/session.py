@@ -207,14 +207,18 @@ class Session:
         if route is not None:
             await route(self, message)
 
-    def in_lane(self, name: str, job: Job) -> None:
+    def in_lane(self, name: str, job: Job) -> bool:
+        """Queue ``job`` in the lane ``name``; ``False`` when the lane is full and the job was refused (the
+        client got ``REQUESTS_EXCEEDED``): the caller then gives back whatever it took for the job."""
         if self.lanes is None:
             self.lanes = {}
         lane = self.lanes.get(name)
         if lane is None:
             lane = self.lanes[name] = Lane(self.hub.settings["WEBSOCKETS_SEND_QUEUE_LIMIT"], self._lane_idle)
-        if not lane.submit(self._guarded(job)):
-            self.client.send_message(error_message("server", RequestsExceededError(0, what="messages")))
+        if lane.submit(self._guarded(job)):
+            return True
+        self.client.send_message(error_message("server", RequestsExceededError(0, what="messages")))
+        return False
 
     def _lane_idle(self, lane: Lane) -> None:
         """A lane ran out of work: forget it (the next job of its kind starts a fresh one)."""
