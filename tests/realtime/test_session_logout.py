@@ -9,7 +9,9 @@ logout moved no version counter and nothing re-checked the sockets. Now it gets 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from contextlib import closing
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -17,7 +19,8 @@ import pytest
 
 from tests.http.accounts_support import create_messages, make_policy, ok
 from tests.realtime.wsclient import WS
-from tests.support.live import ADMIN_TOKEN, LiveServer
+from tests.support import live
+from tests.support.live import ADMIN_TOKEN, LiveServer, live_server, scratch_database
 
 REVOKED = 4401
 COOKIE = "directus_session_token"
@@ -92,3 +95,28 @@ def test_a_session_mode_refresh_ends_the_old_session_for_its_sockets(server: Liv
             assert old.recv(timeout=3)["error"]["code"] == "INVALID_CREDENTIALS"
             assert old.wait_closed(timeout=3) == REVOKED
             assert _read(new) == {"type": "items", "data": [], "uid": "r"}
+
+
+@pytest.fixture
+def pair(tmp_path: Path) -> Iterator[tuple[LiveServer, LiveServer]]:
+    """Two servers on one database, without Redis: only the ``sessions`` version marker connects them."""
+    if live.test_db_client() == "sqlite3":
+        pytest.skip("needs TIDEPOOL_TEST_DB=pg or mysql")
+    env = {"WEBSOCKETS_HEARTBEAT_ENABLED": "false"}
+    with scratch_database(tmp_path) as db_env, live_server({**db_env, **env}) as one:
+        with live_server({**db_env, **env}) as two:
+            yield one, two
+
+
+def test_a_logout_on_one_server_closes_the_socket_on_the_other(pair: tuple[LiveServer, LiveServer]) -> None:
+    one, two = pair
+    with one.client() as admin:
+        create_messages(admin)
+        email, password = _user(admin)
+    client = _session_login(one, email, password)
+    with closing(client), _socket(two, str(client.cookies.get(COOKIE))) as ws, _socket(two, ADMIN_TOKEN) as static:
+        assert _read(ws) == {"type": "items", "data": [], "uid": "r"}
+        assert client.post("/auth/logout", json={"mode": "session"}).status_code == 204
+        assert ws.recv(timeout=3)["error"]["code"] == "INVALID_CREDENTIALS"
+        assert ws.wait_closed(timeout=3) == REVOKED
+        assert _read(static) == {"type": "items", "data": [], "uid": "r"}
