@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
@@ -18,10 +18,9 @@ from tidepool.db.errors import OUTAGES
 from tidepool.errors import RouteNotFoundError, TidepoolError
 from tidepool.http.responses import error_response
 from tidepool.http.routes import build_routes
+from tidepool.http.unexpected import UnexpectedErrors
 from tidepool.logs import install_redaction
 from tidepool.runtime import Runtime, open_runtime
-
-log = logging.getLogger("tidepool")
 
 
 class TidepoolApp(Starlette):
@@ -71,8 +70,8 @@ def create_app(settings: Settings) -> Starlette:
         exception_handlers={
             TidepoolError: _tidepool_error,
             HTTPException: _http_error,
-            Exception: _unexpected_error,
         },
+        middleware=[Middleware(UnexpectedErrors)],  # inside Starlette's ServerErrorMiddleware, which re-raises
     )
     app.state.settings = settings
     if settings["WEBSOCKETS_ENABLED"] and settings["WEBSOCKETS_REST_ENABLED"]:
@@ -120,8 +119,3 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     if exc.status_code == 405:
         return error_response([RouteNotFoundError(request.url.path)])
     return error_response([TidepoolError(exc.detail)])
-
-
-async def _unexpected_error(request: Request, exc: Exception) -> Response:
-    log.exception("unexpected error on %s %s", request.method, request.url.path)
-    return error_response([TidepoolError()])

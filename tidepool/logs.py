@@ -80,3 +80,40 @@ def configure_logging(settings: Settings) -> None:
     root.handlers[:] = [handler]
     root.setLevel(_LEVELS[settings["LOG_LEVEL"]])
     root.propagate = False
+
+
+UNEXPECTED_LOG_WINDOW = 60.0  # seconds during which one kind of unexpected error is logged at most once
+
+
+class UnexpectedLog:
+    """Logs an unexpected error (a bug, or a database error nothing maps) once per kind per window.
+
+    The kind is the exception's type and the place it was raised (innermost frame), so one broken query
+    repeated on every request gives one traceback a minute, not one per request, while two different faults
+    are both seen. The client is answered the same way every time (``INTERNAL_SERVER_ERROR``); only the log is
+    rate-limited.
+    """
+
+    def __init__(self, window: float = UNEXPECTED_LOG_WINDOW) -> None:
+        from tidepool.ratelimit import RateLimiter
+
+        self._limiter = RateLimiter(1, window)
+
+    def report(self, where: str, exc: BaseException) -> None:
+        """Log ``exc`` (raised while serving ``where``) with its traceback, unless its kind was logged lately."""
+        frame = exc.__traceback__
+        while frame is not None and frame.tb_next is not None:
+            frame = frame.tb_next
+        origin = f"{frame.tb_frame.f_code.co_filename}:{frame.tb_lineno}" if frame is not None else "?"
+        kind = f"{type(exc).__module__}.{type(exc).__qualname__}@{origin}"
+        if self._limiter.consume(kind) is not None:
+            return
+        logging.getLogger("tidepool").error(
+            "unexpected error on %s (answered INTERNAL_SERVER_ERROR; this kind is not logged again for %.0f s)",
+            where,
+            self._limiter.duration,
+            exc_info=exc,
+        )
+
+
+UNEXPECTED = UnexpectedLog()

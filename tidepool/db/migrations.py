@@ -113,12 +113,13 @@ async def _version_markers(conn: AsyncConnection) -> None:
         await conn.execute(system.versions.insert(), missing)
 
 
-VERSION_KINDS = ("schema", "access")
+VERSION_KINDS = ("schema", "access", "sessions")
 
 MIGRATIONS: list[Migration] = [
     ("0001-system-tables", _create_system_tables),
     ("0002-account-metadata", _account_metadata),
     ("0003-version-markers", _version_markers),
+    ("0004-sessions-marker", _version_markers),  # adds the ``sessions`` row to an existing database
 ]
 
 

@@ -11,11 +11,11 @@ only queued for a client that is reading its earlier replies, so pipelining neve
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from tidepool.errors import ServiceUnavailableError, TidepoolError
+from tidepool.logs import UNEXPECTED
 from tidepool.realtime.items import run_items
 from tidepool.realtime.protocol import (
     SUBSCRIBE,
@@ -28,8 +28,6 @@ from tidepool.realtime.protocol import (
 
 if TYPE_CHECKING:
     from tidepool.realtime.session import Session
-
-log = logging.getLogger("tidepool.realtime")
 
 
 async def _ping(session: Session, message: dict[str, Any]) -> None:
@@ -49,8 +47,8 @@ async def _items(session: Session, message: dict[str, Any]) -> None:
         except TidepoolError as exc:
             session.client.send_message(error_message("items", exc, uid))
             return
-        except Exception:
-            log.exception("items message failed")
+        except Exception as exc:  # a bug or an unmapped database error: Directus's 500, the socket stays open
+            UNEXPECTED.report(f"websocket items {message.get('action')!r}", exc)
             session.client.send_message(error_message("items", TidepoolError(), uid))
             return
         body: dict[str, Any] = {"data": data} if meta is None else {"data": data, "meta": meta}
@@ -85,7 +83,9 @@ async def _unsubscribe(session: Session, message: dict[str, Any]) -> None:
 
 def _to_manager(session: Session, message: dict[str, Any], method: str, *extra: Any) -> None:
     async def job() -> None:
-        if not await session.settled():
+        if not await session.settled():  # the socket closed while the job waited
+            for claim in extra:
+                claim.release()
             return
         manager = session.hub.subscriptions()
         if manager is None:
@@ -96,7 +96,9 @@ def _to_manager(session: Session, message: dict[str, Any], method: str, *extra: 
             return
         await getattr(manager, method)(session.client, message, *extra)
 
-    session.in_lane("subscriptions", job)
+    if not session.in_lane("subscriptions", job):  # refused: the subscribe's place is free again
+        for claim in extra:
+            claim.release()
 
 
 Route = Callable[["Session", dict[str, Any]], Awaitable[None]]  # Session imports DISPATCH: a forward reference

@@ -13,6 +13,11 @@ socket is re-authenticated with the credential it holds, exactly as a new reques
   public access, gets ``{"type":"auth","status":"error","error":{"code":"INVALID_CREDENTIALS",...}}`` and is
   closed with ``4401`` (in ``public`` mode it stays open as public).
 
+A session that ends (``/auth/logout``, a session-mode refresh, here or in another process) moves a second,
+cheaper signal (``SchemaStore.sessions_ended``, from the ``sessions`` version marker): it drops no cache, and
+only the sockets holding a session-mode token (``Accountability.session``) are re-authenticated; the one whose
+session ended is refused like a suspended user's.
+
 Before each incoming ``items``/``subscribe`` job and before each event is dispatched, ``settle`` waits for a
 pending re-resolution; when nothing changed it is one integer comparison. The version watcher also calls
 ``schedule`` after each change, so a socket that neither sends nor receives is told within an interval.
@@ -43,11 +48,15 @@ class Revalidator:
     def __init__(self, schemas: SchemaStore, sessions: Callable[[], Iterable[Session]]) -> None:
         self.schemas = schemas
         self.sessions = sessions
-        self._seen = permissions.generation(schemas)
+        self._seen = self._marks()
         self._task: asyncio.Task[None] | None = None
 
+    def _marks(self) -> tuple[int, int]:
+        """(access generation, sessions ended): what a socket's access was last checked against."""
+        return permissions.generation(self.schemas), self.schemas.sessions_ended
+
     def current(self) -> bool:
-        return self._seen == permissions.generation(self.schemas)
+        return self._seen == self._marks()
 
     async def settle(self) -> None:
         """Return once every socket's access is as of the current generation."""
@@ -65,10 +74,12 @@ class Revalidator:
         return self._task
 
     async def _refresh(self) -> None:
-        generation = permissions.generation(self.schemas)
+        marks = generation, ended = self._marks()
+        session_ended = ended != self._seen[1]
         try:
             for session in list(self.sessions()):
-                if session.stamp == generation:  # resolved after the change already (a new socket, a re-auth)
+                # resolved after the change already (a new socket, a re-auth), and no session it may hold ended
+                if session.stamp == generation and not (session_ended and session.holds_session()):
                     continue
                 try:
                     await session.revalidate()
@@ -79,5 +90,5 @@ class Revalidator:
                     log.exception("re-resolving the access of websocket %s failed", session.client.id)
                     session.client.close(CHECK_FAILED_CLOSE_CODE, "access check failed")
         finally:
-            self._seen = generation
+            self._seen = marks
             self._task = None

@@ -207,14 +207,18 @@ class Session:
         if route is not None:
             await route(self, message)
 
-    def in_lane(self, name: str, job: Job) -> None:
+    def in_lane(self, name: str, job: Job) -> bool:
+        """Queue ``job`` in the lane ``name``; ``False`` when the lane is full and the job was refused (the
+        client got ``REQUESTS_EXCEEDED``): the caller then gives back whatever it took for the job."""
         if self.lanes is None:
             self.lanes = {}
         lane = self.lanes.get(name)
         if lane is None:
             lane = self.lanes[name] = Lane(self.hub.settings["WEBSOCKETS_SEND_QUEUE_LIMIT"], self._lane_idle)
-        if not lane.submit(self._guarded(job)):
-            self.client.send_message(error_message("server", RequestsExceededError(0, what="messages")))
+        if lane.submit(self._guarded(job)):
+            return True
+        self.client.send_message(error_message("server", RequestsExceededError(0, what="messages")))
+        return False
 
     def _lane_idle(self, lane: Lane) -> None:
         """A lane ran out of work: forget it (the next job of its kind starts a fresh one)."""
@@ -314,6 +318,10 @@ class Session:
         if self.hub.revalidator is not None:
             await self.hub.revalidator.settle()
         return not self.client.closed
+
+    def holds_session(self) -> bool:
+        """Whether this socket's credential is a session-mode JWT, valid only while its session lives."""
+        return self.client.access.accountability.session is not None
 
     async def revalidate(self) -> None:
         """Resolve this socket's access again, as a new request with the same credential would get it."""

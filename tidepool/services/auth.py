@@ -27,6 +27,7 @@ import sqlalchemy as sa
 from tidepool.db import system
 from tidepool.errors import InvalidCredentialsError, RequestsExceededError, UserSuspendedError
 from tidepool.security import hash_token, verify_password
+from tidepool.services import versions
 from tidepool.services.authn import as_utc, issue_access_token, verify_access_token
 from tidepool.services.base import ServiceContext
 
@@ -123,7 +124,9 @@ async def logout(ctx: ServiceContext, refresh_token: str | None = None, *, sessi
         return
     async with ctx.transaction() as tx_ctx:
         assert tx_ctx.tx is not None
-        await tx_ctx.tx.conn.execute(system.sessions.delete().where(system.sessions.c.token == key))
+        deleted = await tx_ctx.tx.conn.execute(system.sessions.delete().where(system.sessions.c.token == key))
+        if deleted.rowcount:  # sockets holding this session's token are re-checked (``versions.SESSIONS``)
+            tx_ctx.tx.touch(versions.SESSIONS)
 
 
 def spend_login_attempt(ctx: ServiceContext, where: Mapping[str, str | None], email: str | None = None) -> None:
@@ -161,6 +164,8 @@ async def _rotate(ctx: ServiceContext, key: str, where: Mapping[str, str | None]
         deleted = await conn.execute(sessions.delete().where(sessions.c.token == key))
         if deleted.rowcount != 1:  # a concurrent refresh won the race
             raise InvalidCredentialsError()
+        if session:  # the old session-mode token is dead now: sockets holding it are re-checked
+            tx_ctx.tx.touch(versions.SESSIONS)
         if row.status != "active":
             _require_active(row.status)
         tokens = await _open_session(tx_ctx, str(row.id), row.role, where, session=session)

@@ -64,6 +64,7 @@ class SchemaStore:
         self.version = 0
         self.seen: dict[str, int] = dict(seen or {})  # the version markers this process's state reflects
         self.access_generation = 0  # moved by ``permissions.invalidate(schemas)``
+        self.sessions_ended = 0  # moved when the ``sessions`` version marker moves (a logout, here or elsewhere)
         self._reloads_started = 0
         self._reload_applied = 0
 

@@ -38,6 +38,11 @@ log = logging.getLogger("tidepool")
 
 SCHEMA = "schema"
 ACCESS = "access"
+# Moved when a session ends (logout, a session-mode refresh). Nothing is cached about sessions, so it drops no
+# cache: it only tells the realtime layer to re-check the sockets that hold a session-mode token
+# (``SchemaStore.sessions_ended``), without the cost of re-resolving every socket's access.
+SESSIONS = "sessions"
+CACHED = frozenset({SCHEMA, ACCESS})  # the kinds whose change drops the access caches
 
 # Which counter a write to a system collection moves (events are recorded per collection).
 KIND_OF_COLLECTION: Mapping[str, str] = {
@@ -70,8 +75,10 @@ def committed(schemas: SchemaStore, kinds: Collection[str], values: Mapping[str,
     is reloaded by ``schema_change`` itself), and remember ``values`` so the watcher does not redo it."""
     from tidepool.services import permissions
 
-    if kinds:
+    if CACHED.intersection(kinds):
         permissions.invalidate(schemas)
+    if SESSIONS in kinds:
+        schemas.sessions_ended += 1
     schemas.saw_versions(values)
 
 
@@ -79,7 +86,7 @@ class VersionWatcher:
     """One per running server: checks the counters every ``interval`` seconds and applies what moved.
 
     ``on_change`` callbacks run (synchronously, in the loop) after each check that found the access
-    generation changed, whether by this watcher, by a local write or by a bus event.
+    generation changed or a session ended, whether by this watcher, by a local write or by a bus event.
     """
 
     def __init__(self, engine: AsyncEngine, schemas: SchemaStore, interval: float) -> None:
@@ -109,10 +116,12 @@ class VersionWatcher:
         moved = self.schemas.saw_versions(values)
         if SCHEMA in moved:
             await self.schemas.reload()
-        if moved:
+        if CACHED.intersection(moved):
             from tidepool.services import permissions
 
             permissions.invalidate(self.schemas)
+        if SESSIONS in moved:
+            self.schemas.sessions_ended += 1
         self._announce()
 
     def _announce(self) -> None:
@@ -124,7 +133,8 @@ class VersionWatcher:
             callback()
 
 
-def _generation(schemas: SchemaStore) -> int:
+def _generation(schemas: SchemaStore) -> tuple[int, int]:
+    """What the listeners react to: the access generation, and how many times a session ended."""
     from tidepool.services import permissions
 
-    return permissions.generation(schemas)
+    return permissions.generation(schemas), schemas.sessions_ended

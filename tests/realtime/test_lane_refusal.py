@@ -1,0 +1,67 @@
+"""A subscribe refused because its socket's subscriptions lane is full gives its place back.
+
+A subscribe takes a place under ``WEBSOCKETS_SUBSCRIPTIONS_LIMIT`` at intake (``realtime/places.py``), before
+it waits its turn in the socket's ``subscriptions`` lane (``realtime/lanes.py``, at most
+``WEBSOCKETS_SEND_QUEUE_LIMIT`` waiting jobs). When the lane refused the job (``REQUESTS_EXCEEDED``), the
+place stayed taken until the socket closed, so each refusal lowered that socket's limit by one for good.
+
+The refusal is produced for real: the frames of a burst are written in one TCP write, so the server takes
+them in one network read and admits them all before its lane runs any.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.http.accounts_support import create_messages
+from tests.realtime.wsclient import WS
+from tests.support.live import ADMIN_TOKEN, LiveServer, live_server, scratch_database
+
+LANE = 8  # WEBSOCKETS_SEND_QUEUE_LIMIT: the most jobs one lane holds
+CAP = 20  # WEBSOCKETS_SUBSCRIPTIONS_LIMIT
+
+
+@pytest.fixture(scope="module")
+def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    env = {
+        "WEBSOCKETS_HEARTBEAT_ENABLED": "false",
+        "WEBSOCKETS_SUBSCRIPTIONS_LIMIT": str(CAP),
+        "WEBSOCKETS_SEND_QUEUE_LIMIT": str(LANE),
+        "WEBSOCKETS_FRAME_GAP_MS": "0",
+    }
+    with scratch_database(tmp_path_factory.mktemp("lanes")) as db_env, live_server({**db_env, **env}) as server:
+        with server.client() as admin:
+            create_messages(admin)
+        yield server
+
+
+def _subscribe(uid: str) -> dict[str, Any]:
+    return {"type": "subscribe", "collection": "messages", "query": {"fields": ["id"]}, "uid": uid}
+
+
+def send_in_one_write(ws: WS, messages: list[dict[str, Any]]) -> None:
+    """Every message as its own WebSocket frame, all written to the socket at once."""
+    conn = ws.conn
+    with conn.protocol_mutex:
+        for message in messages:
+            conn.protocol.send_text(json.dumps(message).encode())
+        conn.socket.sendall(b"".join(conn.protocol.data_to_send()))
+
+
+def test_a_subscribe_refused_by_a_full_lane_gives_its_place_back(srv: LiveServer) -> None:
+    with WS(srv.ws_url) as ws:
+        assert ws.request({"type": "auth", "access_token": ADMIN_TOKEN})["status"] == "ok"
+        send_in_one_write(ws, [_subscribe(f"f{n}") for n in range(LANE)] + [_subscribe("refused")])
+        frames = [ws.recv() for _ in range(LANE + 1)]
+        refusals = [f for f in frames if f.get("type") == "server"]
+        assert [f["error"]["code"] for f in refusals] == ["REQUESTS_EXCEEDED"], frames
+        assert sorted(f["uid"] for f in frames if f.get("event") == "init") == sorted(f"f{n}" for n in range(LANE))
+        granted = 0
+        while (reply := ws.request(_subscribe(f"g{granted}")))["type"] == "subscription":
+            granted += 1
+        assert reply["error"]["code"] == "LIMIT_EXCEEDED", reply
+        assert LANE + granted == CAP  # the refused subscribe holds no place
