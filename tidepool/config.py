@@ -180,6 +180,12 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("WEBSOCKETS_SEND_QUEUE_BYTES", "16mb", parse_size, "Bytes queued per socket before it is dropped."),
     Setting(
+        "WEBSOCKETS_SEND_STALL_TIMEOUT",
+        "10",
+        parse_seconds,
+        "Seconds a socket's crowded send queue may make no progress before the socket is dropped (1008).",
+    ),
+    Setting(
         "WEBSOCKETS_FRAME_GAP_MS",
         "2",
         parse_seconds,

@@ -65,3 +65,31 @@ def test_a_subscribe_refused_by_a_full_lane_gives_its_place_back(srv: LiveServer
             granted += 1
         assert reply["error"]["code"] == "LIMIT_EXCEEDED", reply
         assert LANE + granted == CAP  # the refused subscribe holds no place
+
+
+@pytest.fixture(scope="module")
+def slow_writer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """Frames leave 150 ms apart, so the replies of one burst are all queued before many are written."""
+    env = {
+        "WEBSOCKETS_HEARTBEAT_ENABLED": "false",
+        "WEBSOCKETS_SEND_QUEUE_LIMIT": str(LANE),
+        "WEBSOCKETS_FRAME_GAP_MS": "150",
+    }
+    with scratch_database(tmp_path_factory.mktemp("gap")) as db_env, live_server({**db_env, **env}) as server:
+        with server.client() as admin:
+            create_messages(admin)
+        yield server
+
+
+def test_replies_made_in_a_lane_wait_for_room_so_a_reading_client_is_not_closed(slow_writer: LiveServer) -> None:
+    """A burst of ``LANE + 5`` reads: five are refused at once (five replies queued), the lane holds the other
+    ``LANE``. Their replies used to be queued as fast as the reads ran, past the queue limit, and the client,
+    which reads everything, was closed with 1008; now each job waits until the queue is under half."""
+    with WS(slow_writer.ws_url) as ws:
+        assert ws.request({"type": "auth", "access_token": ADMIN_TOKEN})["status"] == "ok"
+        read = {"type": "items", "collection": "messages", "action": "read"}
+        send_in_one_write(ws, [{**read, "uid": n} for n in range(LANE + 5)])
+        frames = [ws.recv() for _ in range(LANE + 5)]
+        assert sorted(f["uid"] for f in frames if f.get("type") == "items") == list(range(LANE))
+        assert [f["error"]["code"] for f in frames if f.get("type") == "server"] == ["REQUESTS_EXCEEDED"] * 5
+        assert ws.request({**read, "uid": "after"}) == {"type": "items", "data": [], "uid": "after"}

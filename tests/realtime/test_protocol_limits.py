@@ -20,6 +20,7 @@ def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
         "WEBSOCKETS_REST_CONN_LIMIT": "3",
         "MAX_PAYLOAD_SIZE": "64kb",
         "WEBSOCKETS_SEND_QUEUE_LIMIT": "8",
+        "WEBSOCKETS_SEND_STALL_TIMEOUT": "1",
         "PUBLIC_URL": "https://app.example.com/",
         "CORS_ENABLED": "true",
         "CORS_ORIGIN": "https://trusted.example,/\\.partner\\.example$/",
@@ -88,22 +89,27 @@ def test_protocol_ping_is_answered(srv: LiveServer) -> None:
 
 
 def test_stalled_reader_is_dropped_and_others_are_unaffected(srv: LiveServer) -> None:
-    big = "y" * 60_000
+    """A subscriber that stops reading while events keep coming: once the transport and then its own queue are
+    full it is dropped with 1008 "send queue overflow", and another client is served at once throughout."""
+    hub = srv.app.state.websocket
+    create = {"type": "items", "collection": "messages", "action": "create"}
     with authed(srv) as writer:
-        for _ in range(4):
-            writer.request({"type": "items", "collection": "messages", "action": "create", "data": {"text": big}})
+        rows = writer.request({**create, "data": [{"text": "y" * 250} for _ in range(200)]})["data"]
+        ids = [row["id"] for row in rows]
+        before = set(hub.sockets)
         stalled = authed(srv, max_queue=1)
-        read = {"type": "items", "collection": "messages", "action": "read", "query": {"limit": -1}}
-        try:
-            for _ in range(200):
-                stalled.send(read)
-        except ConnectionClosed:
-            pass
-        started = time.monotonic()
-        assert writer.request({"type": "ping", "uid": 1}) == {"type": "pong", "uid": 1}
-        assert time.monotonic() - started < 1
-        deadline = time.monotonic() + 20
+        (client,) = set(hub.sockets) - before
+        stalled.request({"type": "subscribe", "collection": "messages", "query": {"fields": ["text"]}})
+        update = {"type": "items", "collection": "messages", "action": "update", "ids": ids}
+        for n in range(600):  # events of ~50 KB each: far more than the loopback buffers hold
+            if client.closed:
+                break
+            started = time.monotonic()
+            reply = writer.request({**update, "data": {"text": f"{n:03}" + "z" * 247}})
+            assert reply.get("status") != "error" and time.monotonic() - started < 1, reply
+        assert client.closed
         closed = None
+        deadline = time.monotonic() + 20
         while time.monotonic() < deadline and closed is None:
             try:
                 stalled.conn.recv(timeout=0.5)
@@ -112,3 +118,4 @@ def test_stalled_reader_is_dropped_and_others_are_unaffected(srv: LiveServer) ->
             except ConnectionClosed:
                 closed = stalled.conn.protocol.close_rcvd
         assert closed is not None and closed.code == 1008 and closed.reason == "send queue overflow"
+        assert writer.request({"type": "ping", "uid": 2}) == {"type": "pong", "uid": 2}

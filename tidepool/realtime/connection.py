@@ -12,11 +12,12 @@ A client that reads at normal speed is never dropped:
 * **One event, one entry.** The frames one event makes for one socket (one per subscription it matches,
   up to ``WEBSOCKETS_SUBSCRIPTIONS_LIMIT`` × update/create/delete) are sent with the event's ``batch``
   number and queued as one entry, so the entry limit counts events a client is behind, not subscriptions.
-* **Replies wait for room.** Before a socket's next request is handled, ``drained()`` waits while its queue
-  is past half of either limit: a client that pipelines thousands of requests gets its replies at the pace
-  it reads them, and the requests wait in its TCP stream instead of as replies in our memory. Only a peer
-  whose queue makes no progress at all for ``STALL_TIMEOUT`` seconds is dropped (1008), as it has stopped
-  reading.
+* **Replies wait for room.** Before a socket's next request is read, and again before a lane runs a job it
+  admitted earlier, ``drained()`` waits while its queue is past half of either limit: a client that
+  pipelines thousands of requests gets its replies at the pace it reads them, and the requests wait in its
+  TCP stream instead of as replies in our memory. Only a peer whose queue makes no progress at all for
+  ``WEBSOCKETS_SEND_STALL_TIMEOUT`` seconds is dropped (1008), as it has stopped reading; a peer that
+  stops reading while events keep coming overflows with events first.
 
 Frames to one socket are spaced by at least ``WEBSOCKETS_FRAME_GAP_MS`` (2 ms by default; 0 turns it off). The official
 ``@directus/sdk`` reads messages with one-shot listeners that are re-armed only after a microtask, so when
@@ -49,7 +50,6 @@ AsgiSend = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 OVERFLOW_CLOSE_CODE = 1008
 OVERFLOW_CLOSE_REASON = "send queue overflow"
 _CLOSE_GRACE = 2.0  # seconds a close frame may wait for a stalled socket before the transport is dropped
-STALL_TIMEOUT = 10.0  # seconds a request may wait for a queue that drains not at all (see ``drained``)
 _NUMBERS = itertools.count(1)  # ``Client.id``: short, unique in the process, cheaper than a uuid
 
 
@@ -76,6 +76,7 @@ class Client:
         "_asgi_send",
         "_queue_limit",
         "_byte_limit",
+        "_stall_timeout",
         "_frames",
         "_bytes",
         "_overflowed",
@@ -95,6 +96,7 @@ class Client:
         *,
         queue_limit: int,
         byte_limit: int,
+        stall_timeout: float = 10.0,
         frame_gap: float = 0.0,
         on_finished: Callable[[], None] | None = None,
     ) -> None:
@@ -106,6 +108,7 @@ class Client:
         self._asgi_send = asgi_send
         self._queue_limit = max(1, queue_limit)
         self._byte_limit = max(1, byte_limit)
+        self._stall_timeout = stall_timeout
         self._frames: deque[str | list[str] | _Close] | None = None  # only while frames wait
         self._bytes = 0
         self._overflowed = False
@@ -169,13 +172,13 @@ class Client:
 
     async def drained(self) -> None:
         """Wait until the queue is under half of both limits (see the module docstring); drop the client as
-        overflowed if it makes no progress at all for ``STALL_TIMEOUT`` seconds."""
+        overflowed if it makes no progress at all for ``WEBSOCKETS_SEND_STALL_TIMEOUT`` seconds."""
         progress = self._written
         while not self.closed and self._crowded():
             if self._room is None:
                 self._room = asyncio.Event()
             try:
-                await asyncio.wait_for(self._room.wait(), STALL_TIMEOUT)
+                await asyncio.wait_for(self._room.wait(), self._stall_timeout)
             except TimeoutError:
                 if self._written == progress and self._crowded() and not self.closed:
                     self._overflow()

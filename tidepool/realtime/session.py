@@ -73,6 +73,7 @@ class Session:
             Access(Accountability.public(**where)),
             queue_limit=hub.settings["WEBSOCKETS_SEND_QUEUE_LIMIT"],
             byte_limit=hub.settings["WEBSOCKETS_SEND_QUEUE_BYTES"],
+            stall_timeout=hub.settings["WEBSOCKETS_SEND_STALL_TIMEOUT"],
             frame_gap=hub.settings["WEBSOCKETS_FRAME_GAP_MS"] / 1000,
             on_finished=self._stop_reading,
         )
@@ -231,8 +232,14 @@ class Session:
             self.lanes = None
 
     def _guarded(self, job: Job) -> Job:
+        """``job`` as a lane runs it: after waiting for room in the send queue, as intake does, because the
+        jobs a lane holds were admitted while the queue had room and would otherwise all reply at once (a
+        lane holds up to ``WEBSOCKETS_SEND_QUEUE_LIMIT`` jobs: together with the replies already queued, more
+        than the queue takes, and a client that reads everything was closed for it); a failure is logged."""
+
         async def run() -> None:
             try:
+                await self.client.drained()
                 await job()
             except Exception:
                 log.exception("websocket handler failed")
