@@ -164,7 +164,7 @@ class _Compiler:
     def same_row(self, items: Sequence[Any], scope: _Scope) -> list[Any]:
         """Directus: conditions on one o2m field without ``_some``/``_none`` in one ``_and`` group must hold on the
         same related row (``{comments: {votes: 1, author: 3}}``, which the parser splits into an ``_and``), so
-        they become one ``_some`` over their ``_and``, in the place of the first of them."""
+        they become one bare filter over their ``_and``, in the place of the first of them."""
         out: list[Any] = []
         groups: dict[str, list[Any]] = {}
         for item in items:
@@ -174,7 +174,7 @@ class _Compiler:
                 continue
             if key not in groups:
                 groups[key] = []
-                out.append({key: {"_some": {"_and": groups[key]}}})
+                out.append({key: {"_and": groups[key]}})  # still bare: the LEFT JOIN reading holds
             groups[key].append(item[key])
         return out
 
@@ -246,24 +246,51 @@ class _Compiler:
         return relational_count(child.table, relation.field, parent_key, self.rule(child))
 
     def m2o(self, relation: RelationInfo, key: str, nested: Filter, scope: _Scope) -> Condition:
+        """Directus LEFT JOINs the related row: where there is none (a null or dangling key, or a row the caller
+        may not read) the filter is asked about a row of NULLs, so ``{author: {name: {_null: true}}}`` also
+        matches posts without an author."""
         related = self.related(relation.related_collection, f"{scope.path}.{key}")
+        pk = related.table.c[related.info.primary_key]
         where = self.restricted(self.node(nested, related), related)
-        keys = sa.select(related.table.c[related.info.primary_key]).where(where)
-        return scope.value(key).in_(keys)
+        value = scope.value(key)
+        missing = sa.or_(value.is_(None), value.not_in(self.visible_keys(related, pk)))
+        return sa.or_(value.in_(sa.select(pk).where(where)), sa.and_(self.on_nulls(nested, related), missing))
+
+    def visible_keys(self, scope: _Scope, column: sa.ColumnElement[Any]) -> sa.Select[Any]:
+        """``column`` of the rows of ``scope`` the caller may see (non-null values only)."""
+        return sa.select(column).where(self.restricted(column.is_not(None), scope))
+
+    def on_nulls(self, nested: Filter, related: _Scope) -> Condition:
+        """Whether ``nested`` holds for a missing related row: a constant ``EXISTS`` over the one row of NULLs
+        that ``(SELECT 1) LEFT JOIN <table> ON false`` yields, so every operator answers with each engine's
+        own NULL semantics and the columns keep their types."""
+        one = sa.select(sa.literal(1).label("one")).subquery()
+        nulls = related.info.table.alias()
+        row = _Scope(related.info, nulls, related.readable, related.path)
+        joined = one.outerjoin(nulls, sa.false())
+        return sa.exists(sa.select(sa.literal(1)).select_from(joined).where(self.node(nested, row)))
 
     def o2m(self, relation: RelationInfo, key: str, value: Any, scope: _Scope) -> Condition:
+        """``_some``/``_none`` are subqueries; a bare filter (no quantifier) is Directus's LEFT JOIN, so a parent
+        without (visible) related rows is asked about one row of NULLs."""
         quantifier, sub_filter = split_quantifier(key, value)
+        bare = quantifier == "_some" and not _quantified(value)
         child = self.related(relation.collection, f"{scope.path}.{key}")
         foreign_key = child.table.c[relation.field]
         where = self.restricted(sa.and_(foreign_key.is_not(None), self.node(sub_filter, child)), child)
         parent_key = scope.table.c[scope.info.primary_key]
         matching = sa.select(foreign_key).where(where)
         condition = parent_key.in_(matching) if quantifier == "_some" else parent_key.not_in(matching)
+        # Where the list reads as null it has no rows: ``_some`` fails, ``_none`` holds, a bare filter asks NULLs.
+        empty: Condition = sa.true() if quantifier == "_none" else sa.false()
+        if bare:
+            empty = self.on_nulls(sub_filter, child)
+            childless = sa.or_(parent_key.is_(None), parent_key.not_in(self.visible_keys(child, foreign_key)))
+            condition = sa.or_(condition, sa.and_(empty, childless))
         shown = scope.shown(key)
         if shown is None:
             return condition
-        # Where the list reads as null it has no rows: ``_some`` fails and ``_none`` holds.
-        return sa.case((shown, condition), else_=sa.true() if quantifier == "_none" else sa.false())
+        return sa.case((shown, condition), else_=empty)
 
     def restricted(self, condition: Condition, scope: _Scope) -> Condition:
         rule = self.rule(scope)
@@ -294,6 +321,10 @@ def _bare_relational_key(item: Any) -> str | None:
     return None if any(str(k).startswith("_") for k in value) else str(key)
 
 
+def _quantified(value: Any) -> bool:
+    return isinstance(value, Mapping) and len(value) == 1 and next(iter(value)) in QUANTIFIERS
+
+
 def split_quantifier(key: str, value: Any) -> tuple[str, Any]:
     """An o2m filter as (quantifier, filter on the related rows); no quantifier means ``_some``."""
     if not isinstance(value, Mapping):
@@ -302,6 +333,6 @@ def split_quantifier(key: str, value: Any) -> tuple[str, Any]:
         quantifier = str(next(iter(value)))
         return quantifier, value[quantifier]
     operators = [k for k in value if str(k).startswith("_")]
-    if operators:
+    if operators and value.keys() != {"_and"}:  # {"_and": [...]} is ``same_row``'s group of bare filters
         raise not_allowed("alias", str(operators[0]))
     return "_some", value
