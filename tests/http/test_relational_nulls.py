@@ -140,3 +140,20 @@ def test_a_related_row_the_caller_cannot_read_counts_as_missing(
 ) -> None:
     server, token = world
     assert ids(server, case[0], case[1], token) == case[2]
+
+
+# A logical group under an m2o inside ``_some``/``_none`` (which no parser lifts out). Directus 12.4.1 drops a
+# quantifier with a logical group inside and answers every author; Tidepool evaluates it, as documented in
+# docs/query-language.md (it answered 400 "integer" field type does not contain the "_or" filter operator).
+QUANTIFIED_GROUPS: list[tuple[dict[str, Any], list[int]]] = [
+    ({"posts": {"_some": {"author": {"_or": [{"name": {"_eq": "Ann"}}, {"name": {"_eq": "Bob"}}]}}}}, [1, 4]),
+    ({"posts": {"_some": {"author": {"_and": [{"name": {"_nnull": True}}, {"id": {"_gt": 1}}]}}}}, [3, 4]),
+    ({"posts": {"_none": {"author": {"_or": [{"name": {"_eq": "Ann"}}, {"name": {"_eq": "Bob"}}]}}}}, [2, 3, 5]),
+]
+
+
+@pytest.mark.parametrize("case", QUANTIFIED_GROUPS, ids=lambda c: str(c[0]))
+def test_a_logical_group_under_an_m2o_inside_a_quantifier(
+    world: tuple[LiveServer, str], case: tuple[dict[str, Any], list[int]]
+) -> None:
+    assert ids(world[0], "authors", case[0]) == case[1]

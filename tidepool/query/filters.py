@@ -185,7 +185,7 @@ class _Compiler:
         return field
 
     def column(self, field: FieldInfo, value: Any, scope: _Scope) -> Condition:
-        operations, nested = _split(value)
+        operations, nested = split_field_filter(value)
         conditions: list[Condition] = []
         if nested:
             relation = self.schema.m2o(scope.info.name, field.name)
@@ -253,44 +253,41 @@ class _Compiler:
         pk = related.table.c[related.info.primary_key]
         where = self.restricted(self.node(nested, related), related)
         value = scope.value(key)
-        missing = sa.or_(value.is_(None), value.not_in(self.visible_keys(related, pk)))
-        return sa.or_(value.in_(sa.select(pk).where(where)), sa.and_(self.on_nulls(nested, related), missing))
+        matching = value.in_(sa.select(pk).where(where))
+        if not self.on_nulls(nested, related):
+            return matching
+        return sa.or_(matching, value.is_(None), value.not_in(self.visible_keys(related, pk)))
 
     def visible_keys(self, scope: _Scope, column: sa.ColumnElement[Any]) -> sa.Select[Any]:
         """``column`` of the rows of ``scope`` the caller may see (non-null values only)."""
         return sa.select(column).where(self.restricted(column.is_not(None), scope))
 
-    def on_nulls(self, nested: Filter, related: _Scope) -> Condition:
-        """Whether ``nested`` holds for a missing related row: a constant ``EXISTS`` over the one row of NULLs
-        that ``(SELECT 1) LEFT JOIN <table> ON false`` yields, so every operator answers with each engine's
-        own NULL semantics and the columns keep their types."""
-        one = sa.select(sa.literal(1).label("one")).subquery()
-        nulls = related.info.table.alias()
-        row = _Scope(related.info, nulls, related.readable, related.path)
-        joined = one.outerjoin(nulls, sa.false())
-        return sa.exists(sa.select(sa.literal(1)).select_from(joined).where(self.node(nested, row)))
+    def on_nulls(self, nested: Any, related: _Scope) -> bool:
+        """Whether ``nested`` holds for a missing related row: a constant, decided by the Python twin of the
+        operators (``evaluate.holds_for_missing_row``), so the SQL grows by one ``OR`` at most."""
+        from tidepool.query.evaluate import holds_for_missing_row  # evaluate builds on this module
+
+        return holds_for_missing_row(nested, related.info.name, self.schema)
 
     def o2m(self, relation: RelationInfo, key: str, value: Any, scope: _Scope) -> Condition:
         """``_some``/``_none`` are subqueries; a bare filter (no quantifier) is Directus's LEFT JOIN, so a parent
         without (visible) related rows is asked about one row of NULLs."""
         quantifier, sub_filter = split_quantifier(key, value)
-        bare = quantifier == "_some" and not _quantified(value)
         child = self.related(relation.collection, f"{scope.path}.{key}")
         foreign_key = child.table.c[relation.field]
         where = self.restricted(sa.and_(foreign_key.is_not(None), self.node(sub_filter, child)), child)
         parent_key = scope.table.c[scope.info.primary_key]
         matching = sa.select(foreign_key).where(where)
-        condition = parent_key.in_(matching) if quantifier == "_some" else parent_key.not_in(matching)
-        # Where the list reads as null it has no rows: ``_some`` fails, ``_none`` holds, a bare filter asks NULLs.
-        empty: Condition = sa.true() if quantifier == "_none" else sa.false()
-        if bare:
-            empty = self.on_nulls(sub_filter, child)
-            childless = sa.or_(parent_key.is_(None), parent_key.not_in(self.visible_keys(child, foreign_key)))
-            condition = sa.or_(condition, sa.and_(empty, childless))
+        condition: Condition = parent_key.in_(matching) if quantifier == "_some" else parent_key.not_in(matching)
+        bare = not quantified(value) and self.on_nulls(sub_filter, child)
         shown = scope.shown(key)
+        # Where the list reads as null it has no rows: ``_some`` fails, ``_none`` holds, a bare filter that
+        # holds for a row of NULLs holds.
+        if bare:
+            condition = sa.or_(condition, parent_key.not_in(self.visible_keys(child, foreign_key)))
         if shown is None:
             return condition
-        return sa.case((shown, condition), else_=empty)
+        return sa.case((shown, condition), else_=sa.true() if quantifier == "_none" or bare else sa.false())
 
     def restricted(self, condition: Condition, scope: _Scope) -> Condition:
         rule = self.rule(scope)
@@ -301,12 +298,14 @@ class _Compiler:
         return None if scope.visibility is None else scope.visibility.rows()
 
 
-def _split(value: Any) -> tuple[dict[str, Any], dict[str, Any]]:
-    """A field's value as (operators, nested relational filter); a bare value means ``_eq``."""
+def split_field_filter(value: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A field's value as (operators, nested relational filter); a bare value means ``_eq``. ``_and``/``_or``
+    belong to the nested filter: ``{author: {_or: [...]}}`` is a logical group over the author's fields (where
+    no parser lifted it out first: inside ``_some``, in permission rules)."""
     if not isinstance(value, Mapping):
         return {"_eq": value}, {}
-    operations = {str(k): v for k, v in value.items() if str(k).startswith("_")}
-    nested = {str(k): v for k, v in value.items() if not str(k).startswith("_")}
+    operations = {str(k): v for k, v in value.items() if str(k).startswith("_") and k not in LOGICAL}
+    nested = {str(k): v for k, v in value.items() if not str(k).startswith("_") or k in LOGICAL}
     return operations, nested
 
 
@@ -321,7 +320,8 @@ def _bare_relational_key(item: Any) -> str | None:
     return None if any(str(k).startswith("_") for k in value) else str(key)
 
 
-def _quantified(value: Any) -> bool:
+def quantified(value: Any) -> bool:
+    """``{"_some": ...}`` or ``{"_none": ...}``: an explicit quantifier, not a bare o2m filter."""
     return isinstance(value, Mapping) and len(value) == 1 and next(iter(value)) in QUANTIFIERS
 
 
