@@ -6,9 +6,13 @@ the field's type and bound as a parameter. Relational filters become subqueries 
 related collection's read rule inside, so filtering on a relation can never reveal rows the caller
 cannot read:
 
-- m2o ``{author: {name: {...}}}`` → ``author IN (SELECT id FROM authors WHERE ... AND <rule>)``
-- o2m ``{comments: {...}}`` / ``{comments: {_some: {...}}}`` → ``id IN (SELECT post FROM comments ...)``,
-  ``{comments: {_none: {...}}}`` → ``id NOT IN (...)``
+- m2o ``{author: {name: {...}}}`` → ``author IN (SELECT id FROM authors WHERE ... AND <rule>)``, plus
+  ``OR author IS NULL OR author NOT IN (<visible ids>)`` when the filter holds for a row of NULLs (Directus
+  LEFT JOINs: a missing or hidden author is a row of NULLs; decided once, in Python, by
+  ``evaluate.holds_for_missing_row``)
+- o2m ``{comments: {_some: {...}}}`` → ``id IN (SELECT post FROM comments ...)``, ``{comments: {_none: {...}}}``
+  → ``id NOT IN (...)``; a bare ``{comments: {...}}`` is ``_some`` plus, when the filter holds for a row of
+  NULLs, ``OR id NOT IN (<posts with visible comments>)``
 - functions in keys: ``{"year(date)": {"_eq": 2024}}``, ``{"count(comments)": {"_gt": 2}}``
 """
 
