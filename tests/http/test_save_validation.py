@@ -56,6 +56,8 @@ def saved(admin: httpx.Client, **permission: Any) -> httpx.Response:
         ({"permissions": {"nope": {"_eq": 1}}}, '"permissions": field "nope" does not exist in collection "messages"'),
         ({"permissions": {"text": {"_bogus": 1}}}, '"permissions": "string" field type does not contain the "_bogus"'),
         ({"permissions": {"number": {"_eq": "abc"}}}, '"permissions": Invalid value for field "number"'),
+        ({"permissions": {"text": {"_lt": "m"}}}, '"permissions": "string" field type does not contain the "_lt"'),
+        ({"validation": {"text": {"_ieq": "a"}}}, '"validation": "string" field type does not contain the "_ieq"'),
         ({"validation": "x"}, '"validation" must be a filter object'),
         ({"validation": {"_or": []}}, '"validation": "_or" must be a non-empty array'),
         ({"presets": "x"}, '"presets" must be an object'),
@@ -110,6 +112,7 @@ def _insert_raw(srv: LiveServer, policy: str, column_values: dict[str, Any]) -> 
         '{"_or": []}',
         '{"nope": {"_eq": 1}}',
         '{"text": {"_bogus": 1}}',
+        '{"text": {"_between": ["a", "z"]}}',  # taken before Directus's operator table was followed
         "[1]",
         '{"_and": 5}',
     ],

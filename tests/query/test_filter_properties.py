@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.query.conftest import ITEM_TYPES, UUIDS, QueryDb, api_rows, items
-from tidepool.query.evaluate import matches
+from tidepool.query.evaluate import holds_for_missing_row, matches
 from tidepool.query.operators import OPERATORS, Kind
 
 ALPHABET = "aAbzZ %_!*?[]\\'éÉ😀,"
@@ -138,3 +138,36 @@ def test_sql_equals_python(db: QueryDb, data: list[dict[str, Any]], filter: dict
     stored = api_rows(db, items, ITEM_TYPES)
     from_python = [row["id"] for row in stored if matches(filter, row, "items", db.schema)]
     assert from_sql == from_python, filter
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    report_multiple_bugs=False,
+)
+@given(data=rows, parents=st.lists(st.integers(0, 8), min_size=8, max_size=8), filter=filters)
+def test_sql_equals_python_through_an_m2o_with_missing_rows(
+    db: QueryDb, data: list[dict[str, Any]], parents: list[int], filter: dict[str, Any]
+) -> None:
+    """``{"parent": F}`` (the self-relation ``items.parent``) matches a row whose parent matches ``F``, and a row
+    without a parent exactly when ``F`` holds for a row of NULLs (Directus's LEFT JOIN), which the compiler
+    decides with ``holds_for_missing_row``: the SQL and that Python answer must agree."""
+    count = len(data)
+    db.replace_rows(
+        {
+            items: [
+                {"id": i + 1, **row, "parent": parents[i] if 0 < parents[i] <= count else None}
+                for i, row in enumerate(data)
+            ]
+        }
+    )
+    from_sql = db.ids({"parent": filter})
+    stored = {row["id"]: row for row in api_rows(db, items, ITEM_TYPES)}
+    missing = holds_for_missing_row(filter, "items", db.schema)
+    expected = [
+        i
+        for i, row in stored.items()
+        if (missing if row["parent"] is None else matches(filter, stored[row["parent"]], "items", db.schema))
+    ]
+    assert from_sql == expected, filter

@@ -40,7 +40,6 @@ STRING_CASES: list[tuple[dict[str, Any], list[int]]] = [
     ({"s": {"_contains": "world"}}, [2]),
     ({"s": {"_ncontains": "World"}}, [2, 3, 4, 6, 7]),
     ({"s": {"_icontains": "WORLD"}}, [1, 2]),
-    ({"s": {"_nicontains": "world"}}, [3, 4, 6, 7]),
     ({"s": {"_contains": "%"}}, [3]),  # wildcards are literal
     ({"s": {"_contains": "_"}}, [3]),
     ({"s": {"_contains": "[x]*?"}}, [3]),
@@ -54,8 +53,6 @@ STRING_CASES: list[tuple[dict[str, Any], list[int]]] = [
     ({"s": {"_iends_with": "WORLD"}}, [1, 2]),
     ({"s": {"_nends_with": " "}}, [1, 2, 3, 4, 6]),
     ({"s": {"_niends_with": "world"}}, [3, 4, 6, 7]),
-    ({"s": {"_ieq": "HELLO WORLD"}}, [1, 2]),
-    ({"s": {"_nieq": "hello world"}}, [3, 4, 6, 7]),
     ({"s": {"_icontains": "ÜBER"}}, [4]),  # case folding beyond ASCII, on every engine
     ({"s": {"_istarts_with": "ärger"}}, [4]),
     ({"t": {"_contains": "ÜBER"}}, [4]),
@@ -64,10 +61,6 @@ STRING_CASES: list[tuple[dict[str, Any], list[int]]] = [
     ({"s": {"_in": ["Hello World", "trailing "]}}, [1, 7]),
     ({"s": {"_in": "Hello World,"}}, [1, 6]),  # CSV string form
     ({"s": {"_nin": ["Hello World"]}}, [2, 3, 4, 6, 7]),
-    ({"s": {"_lt": "a"}}, [1, 3, 6]),  # code-point order: "H" < "a" < "h" < "Ä"
-    ({"s": {"_gte": "hello"}}, [2, 4, 7]),
-    ({"s": {"_between": ["a", "i"]}}, [2]),
-    ({"s": {"_nbetween": ["a", "i"]}}, [1, 3, 4, 6, 7]),
 ]
 
 NUMBER_CASES: list[tuple[dict[str, Any], list[int]]] = [
@@ -375,7 +368,7 @@ def test_hostile_operators_are_invalid(db: QueryDb, operator: str) -> None:
 
 
 @pytest.mark.parametrize("value", HOSTILE_VALUES)
-@pytest.mark.parametrize("operator", ["_eq", "_contains", "_icontains", "_starts_with", "_nends_with", "_in", "_lt"])
+@pytest.mark.parametrize("operator", ["_eq", "_contains", "_icontains", "_starts_with", "_nends_with", "_in", "_neq"])
 def test_hostile_values_match_literally(db: QueryDb, operator: str, value: str) -> None:
     ids = db.ids({"s": {operator: value}})
     expected = {

@@ -16,7 +16,7 @@ from tidepool.db.schema import CollectionInfo, FieldInfo, SchemaOverview
 from tidepool.errors import ForbiddenError, InvalidQueryError
 from tidepool.query import json_filter, regex
 from tidepool.query.casting import row_value
-from tidepool.query.filters import LOGICAL, QUANTIFIERS, split_quantifier
+from tidepool.query.filters import LOGICAL, QUANTIFIERS, quantified, split_field_filter, split_quantifier
 from tidepool.query.functions import check_filter_type, parse_function, python_date_part
 from tidepool.query.operators import NULL_REWRITES, OPERATORS, TEXT_FORMS, Kind, fold, lookup, not_allowed, prepare
 
@@ -58,14 +58,25 @@ class _Evaluator:
             field = self.field(call.field)
             check_filter_type(call, field.type, self.info.name)
             if call.name == "count":
-                raise NotEvaluable(key)
+                return self.operations("integer", (), call.key, self.count(key), value)
             part = python_date_part(call.name, row_value(field.type, self.row.get(field.name)))
             return self.operations("integer", (), call.key, part, value)
         field = self.field(key)
-        if self.schema.o2m(self.info.name, key) is not None:
-            split_quantifier(key, value)  # the compiler's errors first
-            raise NotEvaluable(key)
+        relation = self.schema.o2m(self.info.name, key)
+        if relation is not None:
+            quantifier, sub_filter = split_quantifier(key, value)  # the compiler's errors first
+            return self.o2m(relation.collection, key, quantifier if quantified(value) else None, sub_filter)
         return self.column(field, value)
+
+    # Relational parts need other rows: the database answers them (``_MissingRow`` knows there are none).
+    def o2m(self, collection: str, key: str, quantifier: str | None, sub_filter: Any) -> bool:
+        raise NotEvaluable(key)
+
+    def count(self, key: str) -> int:
+        raise NotEvaluable(key)
+
+    def m2o(self, field: FieldInfo, value: Mapping[str, Any]) -> bool:
+        raise NotEvaluable(field.name)
 
     def logical(self, key: str, value: Any) -> bool:
         if not isinstance(value, Sequence) or isinstance(value, str):
@@ -84,11 +95,10 @@ class _Evaluator:
         return field
 
     def column(self, field: FieldInfo, value: Any) -> bool:
-        if isinstance(value, Mapping) and any(not str(k).startswith("_") for k in value):
-            nested = next(str(k) for k in value if not str(k).startswith("_"))
+        if split_field_filter(value)[1]:
             if self.schema.m2o(self.info.name, field.name) is None:
-                raise not_allowed(field.type, nested)
-            raise NotEvaluable(field.name)
+                raise not_allowed(field.type, next(iter(split_field_filter(value)[1])))
+            return self.m2o(field, value)
         raw = self.row.get(field.name)
         if isinstance(raw, Mapping) and self.schema.m2o(self.info.name, field.name) is not None:
             raise NotEvaluable(field.name)  # an expanded m2o: the key is not at hand
@@ -120,6 +130,44 @@ class _Evaluator:
             raise not_allowed(field_type, str(next(iter(operations))))
         results = [leaf(field_type, special, name, current, str(op), v) for op, v in operations.items()]
         return all(results)
+
+
+def holds_for_missing_row(filter: Mapping[str, Any], collection: str, schema: SchemaOverview) -> bool:
+    """Whether ``filter`` holds for a related row that is not there: Directus LEFT JOINs related rows, so a
+    missing one (no key, no related rows, or rows the caller may not read) is a row of NULLs to the filter."""
+    info = schema.collection(collection)
+    if info is None:
+        raise ForbiddenError.collection(collection)
+    return _MissingRow(schema, info).node(filter)
+
+
+class _MissingRow(_Evaluator):
+    """A row of NULLs whose relations lead to rows of NULLs again: the constant the compiler needs, so its
+    SQL stays as deep as before (a constant per nesting level, not a second subquery)."""
+
+    def __init__(self, schema: SchemaOverview, info: CollectionInfo) -> None:
+        super().__init__(schema, info, {})
+
+    def related(self, collection: str | None) -> _MissingRow:
+        info = self.schema.collection(collection) if collection else None
+        if info is None or collection is None:
+            raise ForbiddenError.collection(collection or "")
+        return _MissingRow(self.schema, info)
+
+    def o2m(self, collection: str, key: str, quantifier: str | None, sub_filter: Any) -> bool:
+        if quantifier is not None:  # no related rows: ``_some`` fails, ``_none`` holds
+            return quantifier == "_none"
+        return self.related(collection).node(sub_filter)
+
+    def count(self, key: str) -> int:
+        return 0
+
+    def m2o(self, field: FieldInfo, value: Mapping[str, Any]) -> bool:
+        relation = self.schema.m2o(self.info.name, field.name)
+        assert relation is not None
+        operations, nested = split_field_filter(value)
+        own = [self.operations(field.type, field.special, field.name, None, operations)] if operations else []
+        return all([*own, self.related(relation.related_collection).node(nested)])
 
 
 def leaf(field_type: str, special: Sequence[str], name: str, current: Any, operator: str, value: Any) -> bool:
@@ -256,7 +304,6 @@ PREDICATES: dict[str, Predicate] = {
     "_contains": _present(_contains),
     "_ncontains": _not(_present(_contains)),
     "_icontains": _present(_icontains),
-    "_nicontains": _not(_present(_icontains)),
     "_starts_with": _present(_starts),
     "_nstarts_with": _not(_present(_starts)),
     "_istarts_with": _present(_istarts),
@@ -265,8 +312,6 @@ PREDICATES: dict[str, Predicate] = {
     "_nends_with": _not(_present(_ends)),
     "_iends_with": _present(_iends),
     "_niends_with": _not(_present(_iends)),
-    "_ieq": _present(lambda a, b: fold(a) == fold(b)),
-    "_nieq": _present(lambda a, b: fold(a) != fold(b)),
     "_intersects": _in,
     "_nintersects": _nin,
     "_regex": _regex,

@@ -6,9 +6,13 @@ the field's type and bound as a parameter. Relational filters become subqueries 
 related collection's read rule inside, so filtering on a relation can never reveal rows the caller
 cannot read:
 
-- m2o ``{author: {name: {...}}}`` → ``author IN (SELECT id FROM authors WHERE ... AND <rule>)``
-- o2m ``{comments: {...}}`` / ``{comments: {_some: {...}}}`` → ``id IN (SELECT post FROM comments ...)``,
-  ``{comments: {_none: {...}}}`` → ``id NOT IN (...)``
+- m2o ``{author: {name: {...}}}`` → ``author IN (SELECT id FROM authors WHERE ... AND <rule>)``, plus
+  ``OR author IS NULL OR author NOT IN (<visible ids>)`` when the filter holds for a row of NULLs (Directus
+  LEFT JOINs: a missing or hidden author is a row of NULLs; decided once, in Python, by
+  ``evaluate.holds_for_missing_row``)
+- o2m ``{comments: {_some: {...}}}`` → ``id IN (SELECT post FROM comments ...)``, ``{comments: {_none: {...}}}``
+  → ``id NOT IN (...)``; a bare ``{comments: {...}}`` is ``_some`` plus, when the filter holds for a row of
+  NULLs, ``OR id NOT IN (<posts with visible comments>)``
 - functions in keys: ``{"year(date)": {"_eq": 2024}}``, ``{"count(comments)": {"_gt": 2}}``
 """
 
@@ -164,7 +168,7 @@ class _Compiler:
     def same_row(self, items: Sequence[Any], scope: _Scope) -> list[Any]:
         """Directus: conditions on one o2m field without ``_some``/``_none`` in one ``_and`` group must hold on the
         same related row (``{comments: {votes: 1, author: 3}}``, which the parser splits into an ``_and``), so
-        they become one ``_some`` over their ``_and``, in the place of the first of them."""
+        they become one bare filter over their ``_and``, in the place of the first of them."""
         out: list[Any] = []
         groups: dict[str, list[Any]] = {}
         for item in items:
@@ -174,7 +178,7 @@ class _Compiler:
                 continue
             if key not in groups:
                 groups[key] = []
-                out.append({key: {"_some": {"_and": groups[key]}}})
+                out.append({key: {"_and": groups[key]}})  # still bare: the LEFT JOIN reading holds
             groups[key].append(item[key])
         return out
 
@@ -185,7 +189,7 @@ class _Compiler:
         return field
 
     def column(self, field: FieldInfo, value: Any, scope: _Scope) -> Condition:
-        operations, nested = _split(value)
+        operations, nested = split_field_filter(value)
         conditions: list[Condition] = []
         if nested:
             relation = self.schema.m2o(scope.info.name, field.name)
@@ -246,24 +250,48 @@ class _Compiler:
         return relational_count(child.table, relation.field, parent_key, self.rule(child))
 
     def m2o(self, relation: RelationInfo, key: str, nested: Filter, scope: _Scope) -> Condition:
+        """Directus LEFT JOINs the related row: where there is none (a null or dangling key, or a row the caller
+        may not read) the filter is asked about a row of NULLs, so ``{author: {name: {_null: true}}}`` also
+        matches posts without an author."""
         related = self.related(relation.related_collection, f"{scope.path}.{key}")
+        pk = related.table.c[related.info.primary_key]
         where = self.restricted(self.node(nested, related), related)
-        keys = sa.select(related.table.c[related.info.primary_key]).where(where)
-        return scope.value(key).in_(keys)
+        value = scope.value(key)
+        matching = value.in_(sa.select(pk).where(where))
+        if not self.on_nulls(nested, related):
+            return matching
+        return sa.or_(matching, value.is_(None), value.not_in(self.visible_keys(related, pk)))
+
+    def visible_keys(self, scope: _Scope, column: sa.ColumnElement[Any]) -> sa.Select[Any]:
+        """``column`` of the rows of ``scope`` the caller may see (non-null values only)."""
+        return sa.select(column).where(self.restricted(column.is_not(None), scope))
+
+    def on_nulls(self, nested: Any, related: _Scope) -> bool:
+        """Whether ``nested`` holds for a missing related row: a constant, decided by the Python twin of the
+        operators (``evaluate.holds_for_missing_row``), so the SQL grows by one ``OR`` at most."""
+        from tidepool.query.evaluate import holds_for_missing_row  # evaluate builds on this module
+
+        return holds_for_missing_row(nested, related.info.name, self.schema)
 
     def o2m(self, relation: RelationInfo, key: str, value: Any, scope: _Scope) -> Condition:
+        """``_some``/``_none`` are subqueries; a bare filter (no quantifier) is Directus's LEFT JOIN, so a parent
+        without (visible) related rows is asked about one row of NULLs."""
         quantifier, sub_filter = split_quantifier(key, value)
         child = self.related(relation.collection, f"{scope.path}.{key}")
         foreign_key = child.table.c[relation.field]
         where = self.restricted(sa.and_(foreign_key.is_not(None), self.node(sub_filter, child)), child)
         parent_key = scope.table.c[scope.info.primary_key]
         matching = sa.select(foreign_key).where(where)
-        condition = parent_key.in_(matching) if quantifier == "_some" else parent_key.not_in(matching)
+        condition: Condition = parent_key.in_(matching) if quantifier == "_some" else parent_key.not_in(matching)
+        bare = not quantified(value) and self.on_nulls(sub_filter, child)
         shown = scope.shown(key)
+        # Where the list reads as null it has no rows: ``_some`` fails, ``_none`` holds, a bare filter that
+        # holds for a row of NULLs holds.
+        if bare:
+            condition = sa.or_(condition, parent_key.not_in(self.visible_keys(child, foreign_key)))
         if shown is None:
             return condition
-        # Where the list reads as null it has no rows: ``_some`` fails and ``_none`` holds.
-        return sa.case((shown, condition), else_=sa.true() if quantifier == "_none" else sa.false())
+        return sa.case((shown, condition), else_=sa.true() if quantifier == "_none" or bare else sa.false())
 
     def restricted(self, condition: Condition, scope: _Scope) -> Condition:
         rule = self.rule(scope)
@@ -274,12 +302,14 @@ class _Compiler:
         return None if scope.visibility is None else scope.visibility.rows()
 
 
-def _split(value: Any) -> tuple[dict[str, Any], dict[str, Any]]:
-    """A field's value as (operators, nested relational filter); a bare value means ``_eq``."""
+def split_field_filter(value: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A field's value as (operators, nested relational filter); a bare value means ``_eq``. ``_and``/``_or``
+    belong to the nested filter: ``{author: {_or: [...]}}`` is a logical group over the author's fields (where
+    no parser lifted it out first: inside ``_some``, in permission rules)."""
     if not isinstance(value, Mapping):
         return {"_eq": value}, {}
-    operations = {str(k): v for k, v in value.items() if str(k).startswith("_")}
-    nested = {str(k): v for k, v in value.items() if not str(k).startswith("_")}
+    operations = {str(k): v for k, v in value.items() if str(k).startswith("_") and k not in LOGICAL}
+    nested = {str(k): v for k, v in value.items() if not str(k).startswith("_") or k in LOGICAL}
     return operations, nested
 
 
@@ -294,6 +324,11 @@ def _bare_relational_key(item: Any) -> str | None:
     return None if any(str(k).startswith("_") for k in value) else str(key)
 
 
+def quantified(value: Any) -> bool:
+    """``{"_some": ...}`` or ``{"_none": ...}``: an explicit quantifier, not a bare o2m filter."""
+    return isinstance(value, Mapping) and len(value) == 1 and next(iter(value)) in QUANTIFIERS
+
+
 def split_quantifier(key: str, value: Any) -> tuple[str, Any]:
     """An o2m filter as (quantifier, filter on the related rows); no quantifier means ``_some``."""
     if not isinstance(value, Mapping):
@@ -302,6 +337,6 @@ def split_quantifier(key: str, value: Any) -> tuple[str, Any]:
         quantifier = str(next(iter(value)))
         return quantifier, value[quantifier]
     operators = [k for k in value if str(k).startswith("_")]
-    if operators:
+    if operators and value.keys() != {"_and"}:  # {"_and": [...]} is ``same_row``'s group of bare filters
         raise not_allowed("alias", str(operators[0]))
     return "_some", value

@@ -300,25 +300,17 @@ def _null(operand: Operand, flag: bool) -> Condition:
 def _empty(operand: Operand, flag: bool) -> Condition:
     if not flag:
         return _empty_negated(operand)
-    return sa.or_(operand.expr.is_(None), exact(operand) == _text(""))
+    return sa.or_(operand.expr.is_(None), exact(text_form(operand)) == _text(""))
 
 
 def _empty_negated(operand: Operand) -> Condition:
-    return sa.and_(operand.expr.is_not(None), exact(operand) != _text(""))
-
-
-def _ieq(operand: Operand, value: str) -> Condition:
-    return _folded(operand) == _folded_value(operand, value)
-
-
-def _nieq(operand: Operand, value: str) -> Condition:
-    return _folded(operand) != _folded_value(operand, value)
+    return sa.and_(operand.expr.is_not(None), exact(text_form(operand)) != _text(""))
 
 
 # ---------------------------------------------------------------- text forms of non-text fields
 
-# ``_contains`` and friends on a timestamp or a uuid match the text the API returns for it
-# (``2024-03-05T10:20:30.000Z``, the lowercase uuid): (SQL expression of that text, per dialect; Python form).
+# ``_contains``/``_ncontains`` (and ``_empty``) on a timestamp match the text the API returns for it
+# (``2024-03-05T10:20:30.000Z``): (SQL expression of that text, per dialect; Python form).
 _TIMESTAMP_TEXT: dict[str, Callable[[sa.ColumnElement[Any]], sa.ColumnElement[Any]]] = {
     "sqlite": lambda e: sa.func.strftime("%Y-%m-%dT%H:%M:%fZ", e, type_=sa.String()),
     "postgresql": lambda e: sa.func.to_char(
@@ -330,18 +322,13 @@ _TIMESTAMP_TEXT: dict[str, Callable[[sa.ColumnElement[Any]], sa.ColumnElement[An
 }
 
 
-def _uuid_text(expr: sa.ColumnElement[Any], dialect: str) -> sa.ColumnElement[Any]:
-    return sa.cast(expr, sa.String()) if dialect == "postgresql" else expr
-
-
 TEXT_FORMS: dict[str, tuple[Callable[[sa.ColumnElement[Any], str], sa.ColumnElement[Any]], Callable[[Any], str]]] = {
     "timestamp": (lambda e, d: _TIMESTAMP_TEXT.get(d, _TIMESTAMP_TEXT["sqlite"])(e), api_timestamp),
-    "uuid": (_uuid_text, str),
 }
 
 
 def text_form(operand: Operand) -> Operand:
-    """The operand as the text the API shows, for the pattern operators on timestamps and uuids."""
+    """The operand as the text the API shows, for the pattern operators on timestamps."""
     form = TEXT_FORMS.get(operand.type)
     if form is None:
         return operand
@@ -372,11 +359,15 @@ def _neg(flagged: Callable[[Operand, bool], Condition]) -> Callable[[Operand, bo
     return lambda operand, flag: flagged(operand, not flag)
 
 
+# Which types take which operators: Directus 12.4.1's ``getFilterOperatorsForType``, checked against a live
+# instance (tests/http/test_operator_matrix.py). Strings are not ordered (no ``_lt``, no ``_between``); uuids
+# take equality only; ``_nicontains``, ``_ieq`` and ``_nieq`` are taken by no type, so they are not here.
+_COMPARED_TYPES = NUMBERS | DATES | UNKNOWN
 _EQ_TYPES = ORDERED | {"uuid", "boolean"}
 _IN_TYPES = ORDERED | {"uuid"}
-_EMPTY_TYPES = STRINGS | UNKNOWN | {"hash"}
-_CONTAINS_TYPES = STRINGS | UNKNOWN | {"timestamp", "uuid"}  # Directus: timestamps take these two only
-_PATTERN_TYPES = STRINGS | {"uuid"}
+_EMPTY_TYPES = STRINGS | UNKNOWN | {"hash", "timestamp"}
+_CONTAINS_TYPES = STRINGS | UNKNOWN | {"timestamp"}  # Directus: timestamps take these two only
+_PATTERN_TYPES = STRINGS
 
 
 def _op(name: str, kind: Kind, types: frozenset[str], sql: Callable[[Operand, Any], Condition] | None) -> Operator:
@@ -388,14 +379,14 @@ OPERATORS: dict[str, Operator] = {
     for op in (
         _op("_eq", Kind.VALUE, _EQ_TYPES, _eq),
         _op("_neq", Kind.VALUE, _EQ_TYPES, _neq),
-        _op("_lt", Kind.VALUE, ORDERED, _comparison(lambda a, b: a < b)),
-        _op("_lte", Kind.VALUE, ORDERED, _comparison(lambda a, b: a <= b)),
-        _op("_gt", Kind.VALUE, ORDERED, _comparison(lambda a, b: a > b)),
-        _op("_gte", Kind.VALUE, ORDERED, _comparison(lambda a, b: a >= b)),
+        _op("_lt", Kind.VALUE, _COMPARED_TYPES, _comparison(lambda a, b: a < b)),
+        _op("_lte", Kind.VALUE, _COMPARED_TYPES, _comparison(lambda a, b: a <= b)),
+        _op("_gt", Kind.VALUE, _COMPARED_TYPES, _comparison(lambda a, b: a > b)),
+        _op("_gte", Kind.VALUE, _COMPARED_TYPES, _comparison(lambda a, b: a >= b)),
         _op("_in", Kind.LIST, _IN_TYPES, _in),
         _op("_nin", Kind.LIST, _IN_TYPES, _nin),
-        _op("_between", Kind.PAIR, ORDERED, _between),
-        _op("_nbetween", Kind.PAIR, ORDERED, _nbetween),
+        _op("_between", Kind.PAIR, _COMPARED_TYPES, _between),
+        _op("_nbetween", Kind.PAIR, _COMPARED_TYPES, _nbetween),
         _op("_null", Kind.FLAG, COLUMN_TYPES, _null),
         _op("_nnull", Kind.FLAG, COLUMN_TYPES, _neg(_null)),
         _op("_empty", Kind.FLAG, _EMPTY_TYPES, _empty),
@@ -403,7 +394,6 @@ OPERATORS: dict[str, Operator] = {
         _op("_contains", Kind.TEXT, _CONTAINS_TYPES, _matching(_contains)),
         _op("_ncontains", Kind.TEXT, _CONTAINS_TYPES, _matching(_contains, negated=True)),
         _op("_icontains", Kind.TEXT, _PATTERN_TYPES, _matching(_contains, folded=True)),
-        _op("_nicontains", Kind.TEXT, _PATTERN_TYPES, _matching(_contains, folded=True, negated=True)),
         _op("_starts_with", Kind.TEXT, _PATTERN_TYPES, _matching(_starts)),
         _op("_nstarts_with", Kind.TEXT, _PATTERN_TYPES, _matching(_starts, negated=True)),
         _op("_istarts_with", Kind.TEXT, _PATTERN_TYPES, _matching(_starts, folded=True)),
@@ -412,8 +402,6 @@ OPERATORS: dict[str, Operator] = {
         _op("_nends_with", Kind.TEXT, _PATTERN_TYPES, _matching(_ends, negated=True)),
         _op("_iends_with", Kind.TEXT, _PATTERN_TYPES, _matching(_ends, folded=True)),
         _op("_niends_with", Kind.TEXT, _PATTERN_TYPES, _matching(_ends, folded=True, negated=True)),
-        _op("_ieq", Kind.TEXT, STRINGS, _ieq),
-        _op("_nieq", Kind.TEXT, STRINGS, _nieq),
         _op("_intersects", Kind.LIST, frozenset({"csv"}), _in),
         _op("_nintersects", Kind.LIST, frozenset({"csv"}), _nin),
         _op("_regex", Kind.TEXT, STRINGS, None),  # validation rules only, as in Directus
