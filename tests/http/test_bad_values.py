@@ -34,6 +34,9 @@ STOCK = {
         {"field": "name", "type": "string", "schema": {}},
         {"field": "body", "type": "text", "schema": {}},
         {"field": "checked", "type": "integer", "schema": {}, "meta": {"validation": {"checked": {"_gt": 0}}}},
+        {"field": "at", "type": "timestamp", "schema": {}},
+        {"field": "day", "type": "date", "schema": {}},
+        {"field": "moment", "type": "dateTime", "schema": {}},
     ],
 }
 
@@ -228,6 +231,11 @@ def test_long_text_operators_match_what_they_should(srv: LiveServer) -> None:
         ({"checked": "abc"}, "FAILED_VALIDATION"),  # a validation rule compares it with a number
         ({"checked": "1e999999999"}, "FAILED_VALIDATION"),
         ({"checked": [1]}, "FAILED_VALIDATION"),
+        ({"at": 253402300800000.0}, "INVALID_PAYLOAD"),  # epoch ms past year 9999 (found by the fuzz test)
+        ({"at": -1e20}, "INVALID_PAYLOAD"),
+        ({"at": "9999-12-31T23:00:00-05:00"}, "INVALID_PAYLOAD"),  # in UTC it is past year 9999
+        ({"day": 1e300}, "INVALID_PAYLOAD"),
+        ({"moment": 253402300800000}, "INVALID_PAYLOAD"),
     ],
 )
 def test_bad_payload_value_is_a_400(srv: LiveServer, body: dict[str, Any], code: str) -> None:

@@ -123,7 +123,10 @@ def _uuid(field: FieldInfo, value: Any) -> str:
 def _parse_datetime(value: Any) -> dt.datetime:
     """An ISO 8601 string (``Z`` allowed) or epoch milliseconds, as Directus's clients send them."""
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return dt.datetime.fromtimestamp(value / 1000, tz=dt.UTC)
+        try:
+            return dt.datetime.fromtimestamp(value / 1000, tz=dt.UTC)
+        except (OverflowError, ValueError, OSError):  # past year 9999, or not a finite number
+            raise _Invalid("must be a valid date") from None
     if not isinstance(value, str):
         raise _Invalid("must be a valid date")
     text = value.strip()
@@ -163,7 +166,10 @@ def _date_time(field: FieldInfo, value: Any) -> dt.datetime:
 def _timestamp(field: FieldInfo, value: Any) -> dt.datetime:
     """``timestamp`` is an instant: normalized to UTC (a value without offset is taken as UTC)."""
     parsed = _parse_datetime(value)
-    return parsed.replace(tzinfo=dt.UTC) if parsed.tzinfo is None else parsed.astimezone(dt.UTC)
+    try:
+        return parsed.replace(tzinfo=dt.UTC) if parsed.tzinfo is None else parsed.astimezone(dt.UTC)
+    except OverflowError:  # an offset that moves 9999-12-31 past the last representable instant
+        raise _Invalid("must be a valid date") from None
 
 
 def _json(field: FieldInfo, value: Any) -> Any:
