@@ -393,7 +393,7 @@ class SubscriptionManager:
         if sub.event is not None:
             await reads.read_by_query(ctx, sub.collection, sub.query.replace(limit=1, meta=None))  # validates
         elif sub.item is not None:
-            row = await reads.read_one(ctx, sub.collection, sub.item_raw, sub.query.replace(meta=None))
+            row = await reads.read_item(ctx, sub.collection, sub.item_raw, sub.query.replace(meta=None))
             message["data"] = row
             sub.snapshot_keys = self._snapshot([sub.item])
         else:
