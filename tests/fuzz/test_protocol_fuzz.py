@@ -26,9 +26,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+from websockets.exceptions import ConnectionClosed
 
-from tests.realtime.wsclient import USER_TOKEN, WS, seed_messages
-from tests.support.live import LiveServer, live_server, scratch_database
+from tests.realtime.wsclient import USER_EMAIL, USER_PASSWORD, USER_TOKEN, WS, seed_messages
+from tests.support.live import ADMIN_EMAIL, ADMIN_PASSWORD, ADMIN_TOKEN, LiveServer, live_server, scratch_database
 
 LEAKS = re.compile(r"Traceback|File \"|object at 0x|<class '|Error\(|sqlalchemy|sqlite3|asyncpg|asyncmy")
 LOGGERS = ("tidepool", "uvicorn", "uvicorn.error", "asyncio")
@@ -77,12 +80,18 @@ def checked(raw: str | bytes, sent: Any) -> Any:
 
 
 def answers_ping(ws: WS, sent: Any, timeout: float = 10) -> None:
-    """The socket still works: a ``ping`` is answered with ``pong`` (every frame before it is checked)."""
+    """The socket still works: a ``ping`` gets its ``pong``, and a marker on each lane (an ``unsubscribe`` of an
+    unknown uid, an ``items`` read) gets its reply, so every job ``sent`` queued has run (and logged, if it
+    failed) before the caller looks at the log; every frame received meanwhile is checked."""
     ws.send({"type": "ping", "uid": "alive"})
-    while True:
+    ws.send({"type": "unsubscribe", "uid": "alive-sub"})
+    ws.send({"type": "items", "collection": "messages", "action": "read", "query": {"limit": 1}, "uid": "alive-items"})
+    waiting = {"alive", "alive-sub", "alive-items"}
+    while waiting:
         frame = checked(ws.conn.recv(timeout=timeout), sent)
-        if frame == {"type": "pong", "uid": "alive"}:
-            return
+        marker = frame.get("uid") if isinstance(frame, dict) else None
+        if marker in waiting and frame["type"] == {"alive": "pong", "alive-sub": "subscription"}.get(marker, "items"):
+            waiting.discard(frame["uid"])
 
 
 def mode_server(tmp_path_factory: pytest.TempPathFactory, mode: str) -> Iterator[LiveServer]:
@@ -113,4 +122,136 @@ def test_subscribe_to_an_item_no_key_can_hold(handshake_server: LiveServer, capt
                 "subscribe", "error", "FORBIDDEN", "s",
             )  # fmt: skip
             answers_ping(ws, item)
+    assert captured.take() == []
+
+
+# --------------------------------------------------------------------------------------- strategies
+
+TYPES = ("auth", "subscribe", "unsubscribe", "items", "ping", "pong")
+UIDS = st.sampled_from(["s", "t", 1, "1", 1.0, 0, "", 2**70, -(2**70), 1e300, None, True, [], {}, {"a": 1}, "u" * 2000])
+SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=20),
+    st.sampled_from(["messages", "secrets", "directus_users", "directus_fields", "*", "*.*", "$CURRENT_USER"]),
+    st.sampled_from(["create", "read", "update", "delete", "init", "id", "text", "fields=id", '{"id":1}']),
+    st.integers(min_value=1000, max_value=300_000).map(lambda n: "x" * n),  # huge, under MAX_PAYLOAD_SIZE
+)
+ANY_JSON = st.recursive(
+    SCALARS,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4),
+        st.dictionaries(st.sampled_from(["id", "text", "user", "fields", "filter", "limit", "_eq", "_in"]), inner),
+    ),
+    max_leaves=12,
+)
+DEEP = st.integers(min_value=1, max_value=3000).map(lambda n: json.loads("[" * min(n, 900) + "]" * min(n, 900)))
+KEY_VALUES: dict[str, Any] = {
+    "uid": UIDS,
+    "collection": st.one_of(st.sampled_from(["messages", "secrets", "directus_users", "nope"]), ANY_JSON),
+    "query": st.one_of(st.sampled_from([{}, {"fields": ["*"]}, {"limit": -1}, "fields=id", "{"]), ANY_JSON, DEEP),
+    "event": st.one_of(st.sampled_from(["create", "update", "delete", "init", "CREATE"]), ANY_JSON),
+    "item": st.one_of(st.sampled_from([1, "1", 2**70, 1e300, 1.5, -1, "abc"]), ANY_JSON),
+    "action": st.one_of(st.sampled_from(["create", "read", "update", "delete", "upsert"]), ANY_JSON),
+    "data": st.one_of(st.sampled_from([{"text": "fz"}, [{"text": "fz"}], {"id": 2**70}, {"text": 2**70}]), ANY_JSON),
+    "id": st.one_of(st.sampled_from([1, "1", 2**70, 1e300, 1.5, 0]), ANY_JSON),
+    "ids": st.one_of(st.lists(st.sampled_from([1, "1", 2**70, 1e300, 1.5, -1, "abc"]), max_size=4), ANY_JSON),
+    "keys": ANY_JSON,
+    "access_token": st.one_of(st.sampled_from([ADMIN_TOKEN, USER_TOKEN, "bad", ""]), ANY_JSON),
+    "email": st.one_of(st.sampled_from([ADMIN_EMAIL, USER_EMAIL, "a@b.co", "not-an-email"]), ANY_JSON),
+    "password": st.one_of(st.sampled_from([ADMIN_PASSWORD, USER_PASSWORD, "wrong"]), ANY_JSON),
+    "refresh_token": st.one_of(st.sampled_from(["bad", ""]), ANY_JSON),
+}
+MESSAGES = st.builds(
+    lambda type_, keys: {"type": type_, **keys},
+    st.one_of(st.sampled_from(TYPES), st.text(max_size=10), ANY_JSON),
+    st.lists(st.sampled_from(sorted(KEY_VALUES)), unique=True, max_size=6).flatmap(
+        lambda names: st.fixed_dictionaries({name: KEY_VALUES[name] for name in names})
+    ),
+)
+# Well-formed messages on one uid, so that subscribes, unsubscribes, writes that fire events and re-auths
+# (good, as another user, bad) interleave on the same subscription.
+CHOREOGRAPHY = [
+    {"type": "subscribe", "collection": "messages", "uid": "s"},
+    {"type": "subscribe", "collection": "messages", "uid": "s", "item": 1, "query": {"fields": ["id"]}},
+    {"type": "subscribe", "collection": "messages", "uid": "s", "event": "create"},
+    {"type": "subscribe", "collection": "secrets", "uid": "s"},
+    {"type": "unsubscribe", "uid": "s"},
+    {"type": "unsubscribe"},
+    {"type": "items", "collection": "messages", "action": "create", "data": {"text": "fz"}, "uid": "s"},
+    {"type": "items", "collection": "messages", "action": "update", "id": 1, "data": {"text": "fz"}},
+    {"type": "auth", "access_token": ADMIN_TOKEN, "uid": "s"},
+    {"type": "auth", "access_token": USER_TOKEN},
+    {"type": "auth", "email": USER_EMAIL, "password": USER_PASSWORD},
+    {"type": "auth", "access_token": "bad", "uid": "s"},
+    {"type": "pong"},
+]
+FRAMES: st.SearchStrategy[str | bytes] = st.one_of(
+    st.sampled_from(CHOREOGRAPHY).map(json.dumps),
+    MESSAGES.map(json.dumps),
+    MESSAGES.map(lambda m: json.dumps(m).encode()),  # the same as a binary frame
+    st.text(max_size=40),  # mostly not JSON
+    st.binary(max_size=40),  # mostly not UTF-8
+    ANY_JSON.map(json.dumps),  # scalars and arrays
+    st.integers(min_value=1, max_value=20_000).map(lambda n: "[" * n + "]" * n),  # deeper than any parser
+    st.integers(min_value=1, max_value=20_000).map(lambda n: '{"type":"ping","a":' + "[" * n + "]" * n + "}"),
+)
+FUZZ = settings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck))
+
+
+def is_auth(frame: str | bytes) -> bool:
+    try:
+        message = json.loads(frame)
+    except ValueError:
+        return False
+    return isinstance(message, dict) and message.get("type") == "auth"
+
+
+@pytest.fixture(scope="module", params=["handshake", "public", "strict"])
+def mode(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, LiveServer]]:
+    for server in mode_server(tmp_path_factory, request.param):
+        yield request.param, server
+
+
+def open_socket(mode: str, server: LiveServer, authenticated: bool) -> WS:
+    """A socket of ``mode``: authenticated as the messages user, or as far as the mode lets it be without."""
+    if mode == "strict" or (authenticated and mode == "public"):
+        return WS(f"{server.ws_url}?access_token={USER_TOKEN}")
+    ws = WS(server.ws_url)
+    if authenticated:
+        assert ws.request({"type": "auth", "access_token": USER_TOKEN}) == {"type": "auth", "status": "ok"}
+    return ws
+
+
+# Frames that once failed (kept so that every run sends them): an ``item`` no key column can hold.
+ITEM_TOO_BIG = '{"type":"subscribe","collection":"messages","uid":"s","item":1180591620717411303424}'
+
+
+@FUZZ
+@given(frames=st.lists(FRAMES, min_size=1, max_size=6), authenticated=st.booleans())
+@example(frames=[ITEM_TOO_BIG], authenticated=True)
+@example(frames=[ITEM_TOO_BIG.replace("1180591620717411303424", "1e300")], authenticated=True)
+def test_random_frames(
+    mode: tuple[str, LiveServer], captured: Captured, frames: list[str | bytes], authenticated: bool
+) -> None:
+    name, server = mode
+    with WS(f"{server.ws_url}?access_token={ADMIN_TOKEN}") as other, open_socket(name, server, authenticated) as ws:
+        handshaking = name == "handshake" and not authenticated
+        for frame in frames:
+            ws.send(frame)
+            try:
+                if handshaking:  # the first frame must be a good auth, else AUTH_FAILED (no uid) and a close
+                    reply = checked(ws.conn.recv(timeout=10), frame)
+                    if reply.get("status") == "error":
+                        assert reply["type"] == "auth" and "uid" not in reply, (frame, reply)
+                        assert ws.wait_closed(10) == 1005
+                        break
+                    handshaking = False
+                answers_ping(ws, frame)
+            except ConnectionClosed:  # only a failed auth closes a socket, and only outside public mode
+                assert is_auth(frame) and name != "public", frame
+                break
+        answers_ping(other, frames)
     assert captured.take() == []
