@@ -273,3 +273,28 @@ def test_pipelined_frames(mode: tuple[str, LiveServer], captured: Captured, fram
             ws.send(frame)
         answers_ping(ws, frames)
     assert captured.take() == []
+
+
+def test_subscribe_query_must_be_a_record(handshake_server: LiveServer) -> None:
+    """A subscribe ``query`` that is not an object fails Directus's zod schema (``z.record``) word for word,
+    ``null`` included and joined with the message's other issues, as Directus 12.4.1 answers."""
+    record = 'Invalid input: expected record, received {} at \\"query\\"'
+    with WS(f"{handshake_server.ws_url}?access_token={USER_TOKEN}") as ws:
+        for query, kind in (
+            ("null", "null"),
+            ("5", "number"),
+            ("true", "boolean"),
+            ('"abc"', "string"),
+            ("[]", "array"),
+        ):
+            ws.send('{"type":"subscribe","collection":"messages","uid":"s","query":' + query + "}")
+            assert ws.recv_raw() == (
+                '{"type":"subscribe","status":"error","error":{"code":"INVALID_PAYLOAD",'
+                f'"message":"Validation error: {record.format(kind)}"}}}}'
+            )
+        ws.send('{"type":"subscribe","collection":5,"uid":"s","query":"abc"}')
+        assert ws.recv()["error"]["message"] == (
+            'Validation error: Invalid input: expected string, received number at "collection"; '
+            'Invalid input: expected record, received string at "query"'
+        )
+        answers_ping(ws, "record")
