@@ -171,6 +171,11 @@ def anything(value: Any, path: str) -> list[str]:
     return []
 
 
+def record(value: Any, path: str) -> list[str]:
+    """zod's ``z.record``: a JSON object (a subscribe's ``query``); ``null`` and arrays are not."""
+    return [] if isinstance(value, dict) else _expected("record", value, path)
+
+
 def literal(expected: str) -> Check:
     def check(value: Any, path: str) -> list[str]:
         return (
@@ -257,7 +262,7 @@ SUBSCRIBE: Final = obj(
     ("collection", string),
     ("event", optional(union(literal("create"), literal("update"), literal("delete")))),
     ("item", optional(STRING_OR_NUMBER)),
-    ("query", anything),
+    ("query", optional(record)),
 )
 
 UNSUBSCRIBE: Final = obj(("type", literal("unsubscribe")), ("uid", optional(STRING_OR_NUMBER)))

@@ -15,7 +15,8 @@ from tidepool.query.model import Query
 from tidepool.query.parse import parse_query
 from tidepool.services import dynamic
 from tidepool.services.base import ServiceContext
-from tidepool.services.reader import check_read, read_by_query, read_many, read_meta, read_one
+from tidepool.services.items import ItemsService
+from tidepool.services.reader import check_read, read_by_query, read_many, read_meta
 
 __all__ = [
     "check_read",
@@ -26,7 +27,7 @@ __all__ = [
     "read_by_query",
     "read_many",
     "read_meta",
-    "read_one",
+    "read_item",
     "resolve_dynamic",
 ]
 
@@ -46,6 +47,13 @@ def lost_read_access(ctx: ServiceContext, collection: str, query: Query) -> Tide
     except TidepoolError as exc:
         return exc
     return None
+
+
+async def read_item(ctx: ServiceContext, collection: str, key: Any, query: Query) -> dict[str, Any]:
+    """One item by a key as a client sent it (a subscription's ``item``): cast to the primary key's type by
+    the rule every read by key uses, so a key no column can hold (2**70, 1.5) is FORBIDDEN, as a read of a
+    missing row, instead of reaching the driver."""
+    return await ItemsService(ctx, collection).read_one(key, query)
 
 
 async def resolve_dynamic(ctx: ServiceContext, value: Any) -> Any:

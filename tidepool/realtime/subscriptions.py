@@ -239,7 +239,7 @@ class SubscriptionManager:
 
     async def _subscribe(self, client: Subscriber, message: dict[str, Any], claim: Claim | None) -> None:
         try:
-            _validate_subscribe(message)
+            validate(SUBSCRIBE, message)
         except ValidationError as exc:
             client.send(encode(error_message("subscribe", exc)))
             return
@@ -393,7 +393,7 @@ class SubscriptionManager:
         if sub.event is not None:
             await reads.read_by_query(ctx, sub.collection, sub.query.replace(limit=1, meta=None))  # validates
         elif sub.item is not None:
-            row = await reads.read_one(ctx, sub.collection, sub.item_raw, sub.query.replace(meta=None))
+            row = await reads.read_item(ctx, sub.collection, sub.item_raw, sub.query.replace(meta=None))
             message["data"] = row
             sub.snapshot_keys = self._snapshot([sub.item])
         else:
@@ -420,14 +420,3 @@ class _Turn:
 
 def _row_keys(primary_key: str, rows: list[dict[str, Any]]) -> list[str]:
     return [js_string(row[primary_key]) for row in rows if primary_key in row]
-
-
-def _validate_subscribe(message: Mapping[str, Any]) -> None:
-    """The zod schema, plus "query must be an object" (Directus's ``z.custom<Query>`` of an object)."""
-    validate(SUBSCRIBE, message)
-    query = message.get("query")
-    if query is not None and not isinstance(query, dict):
-        kind = {list: "array", str: "string", bool: "boolean", int: "number", float: "number"}.get(
-            type(query), "object"
-        )
-        raise ValidationError([f'Invalid input: expected object, received {kind} at "query"'])
