@@ -195,6 +195,7 @@ async def _has_meta_row(conn: Any, name: str) -> bool:
 
 def _collection_row(name: str, meta: Mapping[str, Any]) -> dict[str, Any]:
     row: dict[str, Any] = {k: meta[k] for k in _META_COLUMNS if k in meta}
+    schema_checks.check_meta_row(system.collections, row)
     row["hidden"] = bool(row.get("hidden", False))
     row["singleton"] = bool(row.get("singleton", False))
     extra = {k: v for k, v in meta.items() if k not in _META_COLUMNS and k not in ("collection", "system")}
