@@ -111,15 +111,43 @@ def _keyed(prefix: str) -> st.SearchStrategy[Any]:
     return st.dictionaries(st.sampled_from(KEYS[prefix]), values, max_size=5)
 
 
+# Valid bodies with one key (top level or in meta/schema) replaced: these get past the first checks, so the
+# wrong value reaches the deeper layers (how the metadata 500s of test_system_meta_types.py were found).
+VALID: dict[str, dict[str, Any]] = {
+    "/collections": {"collection": "c", "meta": {"note": "n", "sort_field": None, "hidden": False}, "schema": {}},
+    "/fields": {"field": "f", "type": "integer", "meta": {"note": None, "sort": 1}, "schema": {"default_value": 1}},
+    "/roles": {"name": "r", "parent": None, "icon": "x"},
+    "/policies": {"name": "p", "admin_access": False, "app_access": True, "ip_access": None},
+    "/users": {"email": "m@example.com", "first_name": "a", "role": None},
+}
+
+
+def _mutated(prefix: str) -> st.SearchStrategy[Any]:
+    base = VALID[prefix]
+
+    def replace(key: str, sub: str | None, value: Any) -> dict[str, Any]:
+        name = f"{prefix[1]}{uuid.uuid4().hex[:8]}"
+        body = {
+            **base,
+            **({"collection": name} if "collection" in base else {"field": name} if "field" in base else {}),
+        }
+        if sub is not None and isinstance(body.get(key), dict):
+            return {**body, key: {**body[key], sub: value}}
+        return {**body, key: value}
+
+    return st.builds(replace, st.sampled_from(list(base)), st.one_of(st.none(), st.sampled_from(NESTED_KEYS)), WRONG)
+
+
 def bodies(prefix: str) -> st.SearchStrategy[str]:
     """Request bodies as JSON text: the endpoint's keys with wrong values, lists of them, any JSON, deep nesting."""
     keyed = _keyed(prefix)
-    return st.one_of(st.one_of(keyed, st.lists(keyed, max_size=3), WRONG).map(json.dumps), DEEP)
+    shapes = [keyed, st.lists(keyed, max_size=3), WRONG] + ([_mutated(prefix)] * 2 if prefix in VALID else [])
+    return st.one_of(st.one_of(*shapes).map(json.dumps), DEEP)
 
 
 # TIDEPOOL_FUZZ_EXAMPLES raises the count for a longer hunt; the default keeps the file to seconds.
 FUZZ = settings(
-    max_examples=int(os.environ.get("TIDEPOOL_FUZZ_EXAMPLES", "40")),
+    max_examples=int(os.environ.get("TIDEPOOL_FUZZ_EXAMPLES", "60")),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
@@ -261,10 +289,17 @@ WRITES = (
 def test_random_bodies_on_system_writes(clients: Clients, write: tuple[str, str, str], who: int, data: Any) -> None:
     method, path, prefix = write
     body = data.draw(bodies(prefix))
-    if path == "/users/me":  # the limited user keeps its token, status and login to the end
+    if path == "/users/me":  # the admin keeps its rights; the limited user its token, status and login
+        who = max(who, 1)
         loaded = json.loads(body) if not body.startswith(("[[", '{"a":{')) else None
         if isinstance(loaded, dict):
-            body = json.dumps({k: v for k, v in loaded.items() if k not in ("token", "status", "email", "password")})
+            body = json.dumps(
+                {
+                    k: v
+                    for k, v in loaded.items()
+                    if k not in ("token", "status", "email", "password", "role", "policies")
+                }
+            )
     for key, value in clients.ids.items():
         path = path.replace("{" + key + "}", value)
     client = clients.each()[who]
