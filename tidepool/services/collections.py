@@ -127,6 +127,7 @@ async def create_collection(ctx: ServiceContext, payload: Any) -> str:
     meta = body.get("meta")
     if meta is not None and not isinstance(meta, dict):
         raise InvalidPayloadError('"meta" must be an object')
+    meta_row = None if meta is None else _collection_row(name, meta)  # checked before any DDL (MariaDB's is not undone)
     schema = body.get("schema")
     fields = _fields_of(body) if isinstance(schema, dict) else []
     names = frozenset(f["field"] for f in fields if isinstance(f, dict) and isinstance(f.get("field"), str))
@@ -143,8 +144,8 @@ async def create_collection(ctx: ServiceContext, payload: Any) -> str:
         if isinstance(schema, dict):
             await ddl.create_table(conn, name, columns)
             await insert_meta_rows(conn, name, _sorted_rows([row for _, row in parsed]))
-        if meta is not None:
-            await conn.execute(system.collections.insert().values(_collection_row(name, meta)))
+        if meta_row is not None:
+            await conn.execute(system.collections.insert().values(meta_row))
         record(tx, ChangeEvent("directus_collections", "create", (name,), payload=body))
     return name
 
@@ -195,6 +196,7 @@ async def _has_meta_row(conn: Any, name: str) -> bool:
 
 def _collection_row(name: str, meta: Mapping[str, Any]) -> dict[str, Any]:
     row: dict[str, Any] = {k: meta[k] for k in _META_COLUMNS if k in meta}
+    schema_checks.check_meta_row(system.collections, row)
     row["hidden"] = bool(row.get("hidden", False))
     row["singleton"] = bool(row.get("singleton", False))
     extra = {k: v for k, v in meta.items() if k not in _META_COLUMNS and k not in ("collection", "system")}

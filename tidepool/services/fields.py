@@ -244,7 +244,7 @@ def parse_field(
     specials = specials_of(meta)
     if field_type is None:
         field_type = "alias" if set(specials) & ALIAS_SPECIALS else None
-    if field_type != "alias" and field_type not in COLUMN_TYPES:
+    if field_type != "alias" and (not isinstance(field_type, str) or field_type not in COLUMN_TYPES):
         raise InvalidPayloadError(f'"type" must be one of {", ".join(sorted(COLUMN_TYPES | {"alias"}))}')
     schema_checks.check_definition(name, field_type, meta, schema, set(known))
     specials = _with_flags(ctx, field_type, specials)
@@ -293,6 +293,7 @@ def meta_row(name: str, field_type: str | None, specials: list[str], meta: Mappi
     for key in _META_COLUMNS:
         if key in meta:
             row[key] = meta[key]
+    schema_checks.check_meta_row(system.fields, row)
     for key in ("readonly", "hidden", "required"):
         row[key] = bool(row.get(key, False))
     extra = {k: v for k, v in meta.items() if k not in _META_SKIP}

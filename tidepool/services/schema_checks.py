@@ -94,6 +94,37 @@ def check_meta(meta: Mapping[str, Any], known_fields: set[str]) -> None:
         rule_checks.check_field_validation(meta["validation"], known_fields)
 
 
+# column type -> (what a JSON value for it must be, the words for it); JSON columns take anything
+_ROW_SHAPES: dict[type, tuple[type | tuple[type, ...], str]] = {
+    sa.String: (str, "a string"),
+    sa.Boolean: (bool, "a boolean"),
+    sa.Integer: (int, "an integer"),
+}
+_INT32 = 2**31
+
+
+def check_meta_row(table: sa.Table, row: Mapping[str, Any]) -> None:
+    """A metadata row for ``directus_collections``/``directus_fields`` holds only what its columns can store:
+    read off the table, so a new column is covered without a second list (a list in ``note`` or a 2**63
+    ``sort`` would otherwise reach the driver and answer 500)."""
+    for key, value in row.items():
+        column = table.columns.get(key)
+        if value is None or column is None:
+            continue
+        shape = next((s for kind, s in _ROW_SHAPES.items() if isinstance(column.type, kind)), None)
+        if shape is None:
+            continue
+        wanted, words = shape
+        wrong = not isinstance(value, wanted) or (wanted is int and isinstance(value, bool))
+        if not wrong and isinstance(value, int) and not isinstance(value, bool):
+            wrong = not -_INT32 <= value < _INT32
+        length = getattr(column.type, "length", None)
+        if not wrong and isinstance(value, str) and length is not None and len(value) > length:
+            words, wrong = f"a string of at most {length} characters", True
+        if wrong:
+            raise InvalidPayloadError(f'"meta.{key}" must be {words}')
+
+
 def check_definition(
     name: str, field_type: str, meta: Mapping[str, Any], schema: Mapping[str, Any], known_fields: set[str]
 ) -> None:
