@@ -10,6 +10,7 @@ import time
 import orjson
 
 from tidepool.config import Settings
+from tidepool.ratelimit import RateLimiter
 
 _LEVELS = {
     "fatal": logging.CRITICAL,
@@ -95,8 +96,6 @@ class UnexpectedLog:
     """
 
     def __init__(self, window: float = UNEXPECTED_LOG_WINDOW) -> None:
-        from tidepool.ratelimit import RateLimiter
-
         self._limiter = RateLimiter(1, window)
 
     def report(self, where: str, exc: BaseException) -> None:

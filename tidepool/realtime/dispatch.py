@@ -302,7 +302,7 @@ class Dispatcher:
         self.last_seq = 0  # the last event handled (tests and metrics wait on it)
         # Awaited before each event: the WebSocket side re-resolves sockets' access here after a change
         # (``realtime/revalidate.py``), so no event is computed with access that was revoked.
-        self.before_event: Callable[[], Awaitable[None]] = _nothing
+        self.before_event: Callable[[], Awaitable[None]] | None = None  # awaited before each event when set
 
     async def run(self) -> None:
         consumer = self.bus.consumer()
@@ -320,7 +320,8 @@ class Dispatcher:
         async for event in consumer:
             try:
                 _invalidate_access(event.collection, self.runtime)
-                await self.before_event()
+                if self.before_event is not None:
+                    await self.before_event()
                 await self.dispatch(event)
             except Exception:
                 log.exception("dispatch of %s %s failed", event.action, event.collection)
@@ -444,10 +445,6 @@ def _invalidate_access(collection: str, runtime: Runtime) -> None:
     """A change to roles/policies/permissions (made by any process) must reach this process's access cache
     before the next read, or subscribers would be checked against stale rules."""
     permissions.invalidate_for(collection, runtime.schemas)
-
-
-async def _nothing() -> None:
-    return None
 
 
 def _wants(sub: Subscription, event: ChangeEvent, seq: int) -> bool:

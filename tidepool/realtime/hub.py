@@ -71,10 +71,6 @@ def _follow_access_changes(app: Starlette, runtime: Runtime, revalidator: Revali
     after each change); ``None`` unhooks it at shutdown."""
     state = getattr(app.state, "realtime", None)
     if state is not None:
-        state.dispatcher.before_event = revalidator.settle if revalidator is not None else _nothing
+        state.dispatcher.before_event = revalidator.settle if revalidator is not None else None
     if runtime.watcher is not None:
         runtime.watcher.on_change[:] = [revalidator.schedule] if revalidator is not None else []
-
-
-async def _nothing() -> None:
-    return None
