@@ -7,6 +7,7 @@ server.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ class Runtime:
     bootstrap_result: BootstrapResult | None = None
     watcher: VersionWatcher | None = None  # while a server runs: sees other processes' schema/access changes
     login_limiter: LoginLimiter | None = None
+    origin: str = field(default_factory=lambda: uuid.uuid4().hex)  # this process, in the events it logs
 
     def __post_init__(self) -> None:
         if self.login_limiter is None and self.settings["RATE_LIMITER_LOGIN_ENABLED"]:
@@ -48,6 +50,7 @@ class Runtime:
             access or Access.full(),
             self.events,
             login_limiter=self.login_limiter,
+            origin=self.origin,
         )
 
 

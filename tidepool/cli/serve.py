@@ -14,7 +14,7 @@ from tidepool.config import Settings
 from tidepool.db.bootstrap import bootstrap
 from tidepool.db.engine import create_engine
 from tidepool.logs import configure_logging
-from tidepool.realtime.bus import create_bus
+from tidepool.realtime.bus import RedisNotifier, redis_url
 
 
 def serve(settings: Settings) -> None:
@@ -28,9 +28,9 @@ def serve(settings: Settings) -> None:
             print_bootstrap(await bootstrap(engine, settings), settings)
         finally:
             await engine.dispose()
-        bus = create_bus(settings)
-        await bus.start()
-        await bus.stop()
+        url = redis_url(settings)
+        if url is not None:
+            await RedisNotifier(url, settings["REDIS_BUS_NAMESPACE"], "start-up check").check()
 
     asyncio.run(run_bootstrap())
     click.echo(f"Tidepool listening on {server_url(settings)}  (WebSocket: {settings['WEBSOCKETS_REST_PATH']})")
