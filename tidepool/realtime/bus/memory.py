@@ -23,6 +23,10 @@ class MemoryBus:
     def last_seq(self) -> int:
         return self._seq
 
+    @property
+    def last_published(self) -> int:
+        return self._seq
+
     async def start(self) -> None:
         return None
 

@@ -108,6 +108,7 @@ class RedisBus:
         self._stream_key = f"{namespace}:events"
         self._consumers: list[Consumer] = []
         self._last_seq = 0
+        self._last_published = 0
         self._last_id = "0-0"
         self._writer: aioredis.Redis | None = None
         self._task: asyncio.Task[None] | None = None
@@ -117,6 +118,10 @@ class RedisBus:
     @property
     def last_seq(self) -> int:
         return self._last_seq
+
+    @property
+    def last_published(self) -> int:
+        return self._last_published
 
     async def start(self) -> None:
         """Connect, and start reading after the newest entry (earlier events are not ours to deliver).
@@ -152,7 +157,8 @@ class RedisBus:
             return
         assert self._script is not None, "RedisBus.publish before start"
         payloads = [encode_event(replace(e, origin=e.origin or self.origin)) for e in events]
-        await self._script(keys=[self._seq_key, self._stream_key], args=[STREAM_MAXLEN, *payloads])
+        last = await self._script(keys=[self._seq_key, self._stream_key], args=[STREAM_MAXLEN, *payloads])
+        self._last_published = max(self._last_published, int(last))
 
     def consumer(self, maxsize: int = DEFAULT_CONSUMER_SIZE) -> Consumer:
         consumer = Consumer(maxsize)
