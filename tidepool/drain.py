@@ -37,6 +37,8 @@ async def drain(app: Starlette, deadline: float, give_up: Callable[[], bool] = l
     hub = getattr(app.state, "websocket", None)
     if hub is not None:
         hub.draining = True
+    left = deadline - asyncio.get_running_loop().time()
+    log.info("stopping: draining %d socket(s) for up to %.3g s", len(hub.sockets) if hub else 0, left)
     finished_work = await _until(lambda: _idle(app), deadline, give_up)
     dispatched = await _until(_dispatched_so_far(app), deadline, give_up)
     clients: list[Client] = list(hub.sockets) if hub is not None else []
