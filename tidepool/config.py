@@ -101,6 +101,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("HOST", "0.0.0.0", parse_str, "Interface the server listens on."),
     Setting("PORT", "8055", parse_int, "Port the server listens on."),
     Setting("PUBLIC_URL", "/", parse_str, "Public URL of the server (used for the WebSocket Origin check)."),
+    Setting(
+        "SERVER_SHUTDOWN_TIMEOUT",
+        "1000",
+        parse_duration,
+        "Most time (ms) a stopping server spends finishing writes and delivering their events before it closes "
+        "what is left.",
+    ),
     Setting("DB_CLIENT", "sqlite3", parse_choice("sqlite3", "pg", "postgres", "mysql"), "sqlite3, pg or mysql."),
     Setting("DB_FILENAME", "./data/tidepool.db", parse_str, "SQLite database file."),
     Setting("DB_CONNECTION_STRING", None, parse_optional_str, "Full database URL (overrides DB_HOST etc.)."),
@@ -218,7 +225,12 @@ SETTINGS: tuple[Setting, ...] = (
         parse_int,
         "Most logged events one `since` resume replays; a longer absence gets a fresh `init`.",
     ),
-    Setting("REDIS", None, parse_optional_str, "Redis URL: events fan out through Redis to every process."),
+    Setting(
+        "REDIS",
+        None,
+        parse_optional_str,
+        "Redis URL: news of every process's events reaches the others at once (the database's event log stays the truth).",
+    ),
     Setting("REDIS_ENABLED", "false", parse_bool, "Use Redis at REDIS_HOST/REDIS_PORT for the event bus."),
     Setting("REDIS_HOST", "127.0.0.1", parse_str, "Redis host when REDIS is unset."),
     Setting("REDIS_PORT", "6379", parse_int, "Redis port when REDIS is unset."),

@@ -52,6 +52,8 @@ AsgiSend = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 RESUME_CLOSE_CODE = 1013
 OVERFLOW_CLOSE_CODE = RESUME_CLOSE_CODE
 OVERFLOW_CLOSE_REASON = "send queue overflow"
+SHUTDOWN_CLOSE_CODE = 1001  # the server is stopping (``tidepool/drain.py``)
+SHUTDOWN_CLOSE_REASON = "server shutting down"
 _CLOSE_GRACE = 2.0  # seconds a close frame may wait for a stalled socket before the transport is dropped
 _NUMBERS = itertools.count(1)  # ``Client.id``: short, unique in the process, cheaper than a uuid
 
@@ -202,14 +204,23 @@ class Client:
     def _overflow(self) -> None:
         """The peer stopped reading: drop its frames and close it without waiting for the stuck writer."""
         log.warning("websocket %s dropped: send queue overflow (%d entries queued)", self.id, self.queued)
-        self.closed = True
         self._overflowed = True
+        self._drop(OVERFLOW_CLOSE_CODE, OVERFLOW_CLOSE_REASON)
+
+    def abort(self, code: int, reason: str) -> None:
+        """Close at once, dropping the frames still queued (and a close queued behind them): a stopping server
+        whose grace time ran out (``tidepool/drain.py``)."""
+        if not self._done:
+            self._drop(code, reason)
+
+    def _drop(self, code: int, reason: str) -> None:
+        self.closed = True
         self._frames = None
         self._bytes = 0
         self._wake()
         if self._writer is not None:
             self._writer.cancel()
-        asyncio.get_running_loop().create_task(self._send_close_with_grace(OVERFLOW_CLOSE_CODE, OVERFLOW_CLOSE_REASON))
+        asyncio.get_running_loop().create_task(self._send_close_with_grace(code, reason))
 
     async def _send_close_with_grace(self, code: int | None, reason: str) -> None:
         try:

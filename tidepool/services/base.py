@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import weakref
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 
@@ -38,6 +38,23 @@ def write_gate(engine: AsyncEngine) -> contextlib.AbstractAsyncContextManager[ob
     if lock is None:
         lock = _SQLITE_WRITERS[engine] = asyncio.Lock()
     return lock
+
+
+@dataclass
+class OpenWrites:
+    """How many write transactions are open, from ``begin`` until their events are handed to the sink: a
+    stopping server waits for none before it closes its sockets (``tidepool/drain.py``), so the events of a
+    write that is answered are never cut off."""
+
+    count: int = 0
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator[None]:
+        self.count += 1
+        try:
+            yield
+        finally:
+            self.count -= 1
 
 
 @dataclass
@@ -108,6 +125,7 @@ class ServiceContext:
     tx: Transaction | None = None
     login_limiter: LoginLimiter | None = None  # the runtime's; None when RATE_LIMITER_LOGIN_ENABLED is off
     origin: str | None = None  # which process writes (the runtime's id), recorded with its events
+    writes: OpenWrites = field(default_factory=OpenWrites)  # the runtime's: shared by every context it makes
 
     @property
     def schema(self) -> SchemaOverview:
@@ -134,15 +152,16 @@ class ServiceContext:
         if self.tx is not None:
             yield self
             return
-        async with write_gate(self.engine), self.engine.begin() as conn:
-            tx = Transaction(conn)
-            yield replace(self, tx=tx)
-            marked = await versions.bump(conn, tx.touched) if tx.touched else None
-            await tx.log_events(self.origin)  # the last statement: numbering waits for the commit only
-        if marked is not None:
-            versions.committed(self.schemas, tx.touched, marked)
-        if tx.events:
-            await self.events.emit(tx.events)
+        with self.writes.held():
+            async with write_gate(self.engine), self.engine.begin() as conn:
+                tx = Transaction(conn)
+                yield replace(self, tx=tx)
+                marked = await versions.bump(conn, tx.touched) if tx.touched else None
+                await tx.log_events(self.origin)  # the last statement: numbering waits for the commit only
+            if marked is not None:
+                versions.committed(self.schemas, tx.touched, marked)
+            if tx.events:
+                await self.events.emit(tx.events)
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[AsyncConnection]:
