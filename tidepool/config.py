@@ -229,7 +229,7 @@ SETTINGS: tuple[Setting, ...] = (
         "REDIS",
         None,
         parse_optional_str,
-        "Redis URL: news of every process's events reaches the others at once (the database's event log stays the truth).",
+        "Redis URL: news of every process's events reaches the others at once (the event log stays the truth).",
     ),
     Setting("REDIS_ENABLED", "false", parse_bool, "Use Redis at REDIS_HOST/REDIS_PORT for the event bus."),
     Setting("REDIS_HOST", "127.0.0.1", parse_str, "Redis host when REDIS is unset."),
