@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import orjson
 
-from bench import rest_bench, stall_bench, ws_bench
+from bench import eventlog_bench, rest_bench, stall_bench, ws_bench
 from bench.procs import ceiling_server, create_messages_collection, raise_fd_limit, tidepool_server
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -97,6 +97,7 @@ SCENARIOS = {
     "rest": rest_bench.run_rest,
     "permissions": rest_bench.run_permissions,
     "stall": stall_bench.run_stall,
+    "eventlog": eventlog_bench.run_eventlog,
 }
 
 
