@@ -7,6 +7,7 @@ import argparse
 import asyncio
 import json
 import os
+import signal
 import time
 from pathlib import Path
 from typing import Any
@@ -101,11 +102,16 @@ SCENARIOS = {
 }
 
 
+def _stop(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--quick", action="store_true", help="shorter runs, no 10,000-socket fan-out")
     parser.add_argument("--only", nargs="*", choices=sorted(SCENARIOS), help="run only these scenarios")
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, _stop)  # clean up (servers, scratch databases, worktrees) as on Ctrl-C
     raise_fd_limit()
     report: dict[str, Any] = {"started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     for name in args.only or SCENARIOS:

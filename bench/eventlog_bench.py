@@ -54,7 +54,7 @@ def plan(quick: bool) -> Plan:
 
 
 @contextmanager
-def baseline_checkout(commit: str = BASELINE) -> Iterator[Path]:
+def checkout(commit: str = BASELINE) -> Iterator[Path]:
     """``commit`` in a temporary worktree of this repository, removed afterwards (also on failure)."""
     parent = Path(tempfile.mkdtemp(prefix="tidepool-baseline-"))
     tree = parent / "tree"
@@ -187,9 +187,8 @@ def _ratios(results: dict[str, dict[str, float]], keys: tuple[str, ...]) -> dict
     return {f"{key}_x": current[key] / base[key] for key in keys}
 
 
-async def _eventlog_on(database: str, baseline: Path, steps: Plan) -> dict[str, Any]:
+async def _eventlog_on(database: str, codes: dict[str, Path], commits: dict[str, str], steps: Plan) -> dict[str, Any]:
     started = time.monotonic()
-    codes = {"baseline": baseline, "current": ROOT}
     with ExitStack() as stack:
         procs: dict[str, Proc] = {}
         for name in VARIANTS:
@@ -209,6 +208,7 @@ async def _eventlog_on(database: str, baseline: Path, steps: Plan) -> dict[str, 
     fanout_row = {**fanout, "vs_baseline": _ratios(fanout, ("p50_ms", "p99_ms"))}
     row = {
         "database": database,
+        "commits": commits,
         "machine": machine(),
         "rounds": steps.rounds,
         "window_s": steps.window,
@@ -222,7 +222,8 @@ async def _eventlog_on(database: str, baseline: Path, steps: Plan) -> dict[str, 
 
 
 def _print(row: dict[str, Any]) -> None:
-    print(f"-- eventlog on {row['database']} (current ÷ baseline {BASELINE}; load {row['machine']['loadavg_1m']})")
+    sides = f"{row['commits']['current']} ÷ {row['commits']['baseline']}"
+    print(f"-- eventlog on {row['database']} ({sides}; load average {row['machine']['loadavg_1m']})")
     print(f"   {'load':<14}{'':>9}{'per s':>8}{'p50 ms':>9}{'p99 ms':>9}{'cpu us':>9}")
     for r in row["creates"]:
         for name in VARIANTS:
@@ -250,12 +251,20 @@ def _print(row: dict[str, Any]) -> None:
 
 
 async def run_eventlog(quick: bool) -> list[dict[str, Any]]:
-    """Current code vs ``BASELINE``, on SQLite and PostgreSQL."""
+    """Current code vs ``BASELINE``, on SQLite and PostgreSQL. ``BENCH_EVENTLOG_BASELINE`` and
+    ``BENCH_EVENTLOG_CURRENT`` compare other commits (the current side is this working tree by default)."""
     steps = plan(quick)
-    with baseline_checkout() as baseline:
-        imported = {"baseline": imported_from(baseline), "current": imported_from(ROOT)}
-        rows = [await _eventlog_on(database, baseline, steps) for database in DATABASES]
+    commits = {
+        "baseline": os.environ.get("BENCH_EVENTLOG_BASELINE", BASELINE),
+        "current": os.environ.get("BENCH_EVENTLOG_CURRENT", "working tree"),
+    }
+    with ExitStack() as trees:
+        codes = {
+            name: ROOT if commit == "working tree" else trees.enter_context(checkout(commit))
+            for name, commit in commits.items()
+        }
+        imported = {name: imported_from(code) for name, code in codes.items()}
+        rows = [await _eventlog_on(database, codes, commits, steps) for database in DATABASES]
     for row in rows:
         row["imported"] = imported
-        row["baseline_commit"] = BASELINE
     return rows

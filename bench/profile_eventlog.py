@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import ws_bench
-from bench.eventlog_bench import BASELINE, Tally, _creates, baseline_checkout
+from bench.eventlog_bench import BASELINE, Tally, _creates, checkout
 from bench.procs import ROOT, cpu_seconds, create_messages_collection, tidepool_server
 from bench.rest_bench import DATABASES
 
@@ -120,7 +120,7 @@ def _print(database: str, results: dict[str, dict[str, Any]]) -> None:
 
 async def run(databases: list[str], seconds: float, with_baseline: bool) -> dict[str, Any]:
     report: dict[str, Any] = {}
-    with baseline_checkout() as baseline:
+    with checkout() as baseline:
         for database in databases:
             codes = {"baseline": baseline, "current": ROOT} if with_baseline else {"current": ROOT}
             results = {name: await profile_one(database, code, seconds) for name, code in codes.items()}
