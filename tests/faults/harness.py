@@ -51,7 +51,7 @@ from tests.support.seed import USER_TOKEN, seed_guide
 # fell behind: send queue overflow). Chosen by the event-log core; 1008 is the code before it.
 RESUME_CLOSE_CODE = 1008
 ABNORMAL_CLOSE = 1006  # no close frame at all: the process died or the connection was cut
-QUERY = {"fields": ["id", "text"], "limit": -1}
+QUERY = {"fields": ["id", "text", "body"], "limit": -1}  # body: the padding of large frames
 ACTIONS = ("create", "update", "delete")
 
 
@@ -167,6 +167,9 @@ def cluster(
         group.servers.append(spawn(server_env, log=tmp_path / "tidepool-0.log"))
         with httpx.Client(base_url=group.servers[0].url, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}) as admin:
             seed_guide(admin, actions=ACTIONS + ("read",))
+            admin.post(
+                "/fields/messages", json={"field": "body", "type": "text", "meta": {}, "schema": {}}
+            ).raise_for_status()
         for index in range(1, processes):
             group.servers.append(spawn(server_env, log=tmp_path / f"tidepool-{index}.log"))
         yield group
@@ -223,9 +226,10 @@ class Writer(threading.Thread):
             action, key = self._next()
             version = 0 if action == "create" else self.rows.get(key, 0) + 1
             self.count += 1
-            text = f"{self.label}-{self.count}#{version}" + (f"~{os.urandom(self.pad // 2).hex()}" if self.pad else "")
+            text = f"{self.label}-{self.count}#{version}"
+            values = {"text": text, "body": os.urandom(self.pad // 2).hex() if self.pad else None}
             try:
-                key = self.call(action, key, text)
+                key = self.call(action, key, values)
             except Unacknowledged:
                 self.unacked += 1
                 self.rows.pop(key, None)  # its state is unknown now: leave the row alone
@@ -248,7 +252,7 @@ class Writer(threading.Thread):
             return "delete", self.rng.choice(list(self.rows))
         return "create", 0
 
-    def call(self, action: str, key: int, text: str) -> int:
+    def call(self, action: str, key: int, values: dict[str, Any]) -> int:
         """Do one write; the row's key on success, ``Unacknowledged`` otherwise."""
         raise NotImplementedError
 
@@ -259,11 +263,11 @@ class Writer(threading.Thread):
 class RestWriter(Writer):
     """Writes as the admin over REST."""
 
-    def call(self, action: str, key: int, text: str) -> int:
+    def call(self, action: str, key: int, values: dict[str, Any]) -> int:
         base = f"{self.urls[self.current]}/items/messages"
         request = {
-            "create": ("POST", base, {"text": text, "user": self.label}),
-            "update": ("PATCH", f"{base}/{key}", {"text": text}),
+            "create": ("POST", base, {**values, "user": self.label}),
+            "update": ("PATCH", f"{base}/{key}", values),
             "delete": ("DELETE", f"{base}/{key}", None),
         }[action]
         try:
@@ -282,12 +286,12 @@ class SocketWriter(Writer):
 
     conn: ClientConnection | None = None
 
-    def call(self, action: str, key: int, text: str) -> int:
+    def call(self, action: str, key: int, values: dict[str, Any]) -> int:
         message: dict[str, Any] = {"type": "items", "collection": "messages", "action": action, "uid": self.count}
         if action != "create":
             message["id"] = key
         if action != "delete":
-            message["data"] = {"text": text, "user": self.label} if action == "create" else {"text": text}
+            message["data"] = {**values, "user": self.label} if action == "create" else values
         try:
             conn = self.conn = self.conn or _open(self.urls[self.current])
             conn.send(json.dumps(message))
