@@ -381,6 +381,11 @@ class Subscriber(threading.Thread):
         with self.lock:
             return dict(self.model)
 
+    def events(self) -> int:
+        """How many change events (not ``init``/``resume``) arrived so far."""
+        with self.lock:
+            return sum(frame.body.get("event") in EVENTS for frame in self.frames)
+
     def run(self) -> None:
         attempt = 0
         while not self.stop.is_set():
