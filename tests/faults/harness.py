@@ -217,6 +217,7 @@ class Writer(threading.Thread):
         self.current = 0
         self.acked: list[Write] = []
         self.unacked = 0
+        self.failures: list[str] = []  # the first few, for the report
         self.rows: dict[int, int] = {}  # key → version, of rows whose state this writer knows
         self.rng = random.Random(name)
         self.count = 0
@@ -230,8 +231,10 @@ class Writer(threading.Thread):
             values = {"text": text, "body": os.urandom(self.pad // 2).hex() if self.pad else None}
             try:
                 key = self.call(action, key, values)
-            except Unacknowledged:
+            except Exception as exc:  # Unacknowledged, or an answer this writer cannot read
                 self.unacked += 1
+                if len(self.failures) < 5:
+                    self.failures.append(f"{action} {key}: {exc!r}"[:300])
                 self.rows.pop(key, None)  # its state is unknown now: leave the row alone
                 self.current = (self.current + 1) % len(self.urls)
                 time.sleep(0.05)
@@ -387,12 +390,18 @@ class Subscriber(threading.Thread):
             return sum(frame.body.get("event") in EVENTS for frame in self.frames)
 
     def run(self) -> None:
+        try:
+            self._run()
+        except Exception as exc:  # reported as an error rather than a thread that silently stopped
+            self.errors.append(f"subscriber crashed: {exc!r}")
+
+    def _run(self) -> None:
         attempt = 0
         while not self.stop.is_set():
             url = self.urls[(self.home + attempt) % len(self.urls)]
             try:
                 conn = _open(url, self.rcvbuf)
-            except (OSError, TimeoutError, ConnectionError, ConnectionClosed, InvalidHandshake):
+            except Exception:  # refused, reset, timed out, handshake failed: try the next process
                 attempt += 1
                 self.stop.wait(0.1)
                 continue
@@ -537,6 +546,9 @@ def report(title: str, writers: list[Writer], database: dict[int, str], accounts
         f"{'subscriber':<12}{'events':>7}{'missing':>9}{'dupl.':>7}{'order':>7}{'reused':>8}{'conns':>7}"
         f"{'re-init':>8}{'errors':>8}  state==db  closes",
     ]
+    for writer in writers:
+        if writer.failures:
+            lines.append(f"unacknowledged by {writer.label}, e.g. {'; '.join(writer.failures[:2])}")
     for a in accounts:
         lines.append(
             f"{a.name:<12}{a.events:>7}{a.missing:>9}{a.duplicates:>7}{a.out_of_order:>7}{a.reused:>8}"
