@@ -48,8 +48,9 @@ from tests.support.process import Started, restart, spawn
 from tests.support.seed import USER_TOKEN, seed_guide
 
 # The close code that tells a client to reconnect and resume with ``since`` (a socket dropped because it
-# fell behind: send queue overflow). Chosen by the event-log core; 1008 is the code before it.
-RESUME_CLOSE_CODE = 1008
+# fell behind: send queue overflow, or its process lost events); before the event log it was 1008.
+RESUME_CLOSE_CODE = 1013
+OVERFLOW_LOG = "send queue overflow"  # what the server logs when it drops a socket that stopped reading
 ABNORMAL_CLOSE = 1006  # no close frame at all: the process died or the connection was cut
 QUERY = {"fields": ["id", "text", "body"], "limit": -1}  # body: the padding of large frames
 ACTIONS = ("create", "update", "delete")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.faults.harness import RESUME_CLOSE_CODE, Subscriber, assert_clean, cluster, load, wait_until
+from tests.faults.harness import OVERFLOW_LOG, RESUME_CLOSE_CODE, Subscriber, assert_clean, cluster, load, wait_until
 
 QUEUE_LIMIT = 8
 
@@ -26,7 +26,7 @@ def test_a_subscriber_closed_for_overflow_resumes_with_since(
         run.wait_writes(40)
         slow.paused.set()
         paused = time.monotonic()
-        wait_until(lambda: "send queue overflow" in group.servers[0].output(), 60, "the overflow close")
+        wait_until(lambda: OVERFLOW_LOG in group.servers[0].output(), 60, "the overflow close")
         stalled = time.monotonic() - paused
         slow.paused.clear()
         run.wait_writes(40)
