@@ -45,7 +45,8 @@ run: $(STAMP) ## start the server on SQLite (./data/tidepool.db) with a ready ad
 # including the multi-process Redis fan-out, which needs a shared server database.
 ENGINE_SUITES := tests/query tests/http tests/db tests/services tests/realtime/test_subscriptions.py \
 	tests/realtime/test_subscriptions_redis.py tests/realtime/test_subscriptions_cost.py \
-	tests/realtime/test_access_revocation.py tests/realtime/test_session_logout.py tests/cli/test_live_changes.py
+	tests/realtime/test_access_revocation.py tests/realtime/test_session_logout.py tests/cli/test_live_changes.py \
+	tests/realtime/test_bus.py tests/realtime/test_resume.py tests/faults/test_shutdown.py
 
 test: $(STAMP) e2e-deps ## the whole suite: SQLite, then the database suites on PostgreSQL and MariaDB
 	$(BIN)/pytest -q -p no:cacheprovider

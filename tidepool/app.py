@@ -33,6 +33,7 @@ class TidepoolApp(Starlette):
     """
 
     websocket_path: str | None = None
+    requests_in_flight: int = 0  # HTTP requests being served: a stopping server answers them (``tidepool/drain.py``)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket" and _route_path(scope) == self.websocket_path:
@@ -41,7 +42,14 @@ class TidepoolApp(Starlette):
             scope["app"] = self
             await serve_websocket(self, scope, receive, send)
             return
-        await super().__call__(scope, receive, send)
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        self.requests_in_flight += 1
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self.requests_in_flight -= 1
 
 
 def _route_path(scope: Scope) -> str:

@@ -7,6 +7,7 @@ server.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from tidepool.db.introspect import load_schema
 from tidepool.events import EventSink, NullSink
 from tidepool.ratelimit import LoginLimiter
 from tidepool.services import versions
-from tidepool.services.base import SchemaStore, ServiceContext
+from tidepool.services.base import OpenWrites, SchemaStore, ServiceContext
 from tidepool.services.versions import VersionWatcher
 
 
@@ -34,6 +35,8 @@ class Runtime:
     bootstrap_result: BootstrapResult | None = None
     watcher: VersionWatcher | None = None  # while a server runs: sees other processes' schema/access changes
     login_limiter: LoginLimiter | None = None
+    origin: str = field(default_factory=lambda: uuid.uuid4().hex)  # this process, in the events it logs
+    writes: OpenWrites = field(default_factory=OpenWrites)  # write transactions in flight (a stopping server waits)
 
     def __post_init__(self) -> None:
         if self.login_limiter is None and self.settings["RATE_LIMITER_LOGIN_ENABLED"]:
@@ -48,6 +51,8 @@ class Runtime:
             access or Access.full(),
             self.events,
             login_limiter=self.login_limiter,
+            origin=self.origin,
+            writes=self.writes,
         )
 
 

@@ -90,7 +90,8 @@ def test_protocol_ping_is_answered(srv: LiveServer) -> None:
 
 def test_stalled_reader_is_dropped_and_others_are_unaffected(srv: LiveServer) -> None:
     """A subscriber that stops reading while events keep coming: once the transport and then its own queue are
-    full it is dropped with 1008 "send queue overflow", and another client is served at once throughout."""
+    full it is dropped with 1013 "send queue overflow" (try again later: resume with ``since``), and another
+    client is served at once throughout."""
     hub = srv.app.state.websocket
     create = {"type": "items", "collection": "messages", "action": "create"}
     with authed(srv) as writer:
@@ -117,5 +118,5 @@ def test_stalled_reader_is_dropped_and_others_are_unaffected(srv: LiveServer) ->
                 continue
             except ConnectionClosed:
                 closed = stalled.conn.protocol.close_rcvd
-        assert closed is not None and closed.code == 1008 and closed.reason == "send queue overflow"
+        assert closed is not None and closed.code == 1013 and closed.reason == "send queue overflow"
         assert writer.request({"type": "ping", "uid": 2}) == {"type": "pong", "uid": 2}

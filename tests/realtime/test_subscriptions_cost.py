@@ -190,7 +190,7 @@ def _checked(srv: LiveServer, state: Any, consumer: Any, sockets: dict[str, WS],
     response = write()
     assert response.status_code in (200, 204), response.text
     wait_dispatched(srv)
-    events: list[ChangeEvent] = srv.run(_events_until(consumer, state.bus.last_seq))
+    events: list[ChangeEvent] = srv.run(_events_until(consumer, state.bus.head))
     batched = {token: sorted(_drain(conn)) for token, conn in sockets.items()}
     counter = StatementCounter(srv)
     with counter:
@@ -216,7 +216,8 @@ async def _events_until(consumer: Any, seq: int) -> list[ChangeEvent]:
     """The write's events on ``messages`` (one per created item), up to ``seq``."""
     events: list[ChangeEvent] = []
     while not events or (events[-1].seq or 0) < seq:
-        event: ChangeEvent = await consumer.get()
+        event = await consumer.get()
+        assert isinstance(event, ChangeEvent), event
         events.append(event)
     return [event for event in events if event.collection == "messages"]
 

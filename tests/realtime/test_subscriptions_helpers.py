@@ -77,4 +77,4 @@ def wait_until(predicate: Any, timeout: float = 5.0) -> None:
 def wait_dispatched(server: LiveServer, timeout: float = 5.0) -> None:
     """Until the dispatcher has handled every event numbered so far."""
     state = realtime(server)
-    wait_until(lambda: state.dispatcher.last_seq >= state.bus.last_seq, timeout)
+    wait_until(lambda: state.dispatcher.last_seq >= state.bus.head, timeout)

@@ -1,20 +1,27 @@
-"""``tidepool start``: bootstrap, print where to connect, run uvicorn."""
+"""``tidepool start``: bootstrap, print where to connect, run uvicorn, and stop gracefully on SIGTERM/SIGINT."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import signal
+import socket
+import sys
+from types import FrameType
 
 import click
 import uvicorn
+from starlette.applications import Starlette
+from uvicorn.config import STARTUP_FAILURE
 
 from tidepool.app import create_app
 from tidepool.cli.output import print_bootstrap, server_url
 from tidepool.config import Settings
 from tidepool.db.bootstrap import bootstrap
 from tidepool.db.engine import create_engine
+from tidepool.drain import drain
 from tidepool.logs import configure_logging
-from tidepool.realtime.bus import create_bus
+from tidepool.realtime.bus import RedisNotifier, redis_url
 
 
 def serve(settings: Settings) -> None:
@@ -28,14 +35,15 @@ def serve(settings: Settings) -> None:
             print_bootstrap(await bootstrap(engine, settings), settings)
         finally:
             await engine.dispose()
-        bus = create_bus(settings)
-        await bus.start()
-        await bus.stop()
+        url = redis_url(settings)
+        if url is not None:
+            await RedisNotifier(url, settings["REDIS_BUS_NAMESPACE"], "start-up check").check()
 
     asyncio.run(run_bootstrap())
     click.echo(f"Tidepool listening on {server_url(settings)}  (WebSocket: {settings['WEBSOCKETS_REST_PATH']})")
-    uvicorn.run(
-        create_app(settings),
+    app = create_app(settings)
+    config = uvicorn.Config(
+        app,
         host=settings["HOST"],
         port=settings["PORT"],
         ws="websockets-sansio",
@@ -46,3 +54,61 @@ def serve(settings: Settings) -> None:
         access_log=settings["LOG_LEVEL"] in ("debug", "trace"),
         lifespan="on",
     )
+    server = DrainingServer(config, app, settings["SERVER_SHUTDOWN_TIMEOUT"])
+    server.run()
+    if not server.started:
+        sys.exit(STARTUP_FAILURE)
+
+
+class DrainingServer(uvicorn.Server):
+    """uvicorn, stopping in Tidepool's order: first stop accepting, then ``tidepool.drain.drain`` (finish what
+    started, deliver every event, close each socket with 1001), then uvicorn's own shutdown, all within
+    ``grace`` seconds (``SERVER_SHUTDOWN_TIMEOUT``). A clean stop exits 0."""
+
+    def __init__(self, config: uvicorn.Config, app: Starlette, grace: float) -> None:
+        super().__init__(config)
+        self.app = app
+        self.grace = grace
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        """uvicorn's, without remembering the signal: uvicorn raises it again once stopped, and the process
+        then dies of it (-15 for SIGTERM, 1 for SIGINT) after a clean stop. A second Ctrl+C still forces."""
+        if self.should_exit and sig == signal.SIGINT:
+            self.force_exit = True
+        else:
+            self.should_exit = True
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.grace
+        self._stop_accepting()
+        await drain(self.app, deadline, lambda: self.force_exit)
+        if loop.time() >= deadline:
+            await asyncio.sleep(0.01)  # the closes the drain sent at the deadline reach the transports
+            self._drop_stalled_sockets()
+        # What is left for uvicorn (HTTP requests still running past the grace time): at most the rest of it.
+        # uvicorn's annotation says int; the value only ever reaches ``asyncio.wait_for``.
+        self.config.timeout_graceful_shutdown = max(deadline - loop.time(), 0.1)  # type: ignore[assignment]
+        await super().shutdown(sockets)
+
+    def _stop_accepting(self) -> None:
+        """Close the listening sockets and every idle HTTP keep-alive connection; a request in flight is
+        answered, then its connection closes (uvicorn's ``shutdown`` of an HTTP connection). Sockets are
+        left to the drain: uvicorn's ``shutdown`` of one closes it with 1012 at once."""
+        for server in self.servers:
+            server.close()
+        websocket = self.config.ws_protocol_class
+        for connection in list(self.server_state.connections):
+            if websocket is None or not isinstance(connection, websocket):
+                connection.shutdown()
+
+    def _drop_stalled_sockets(self) -> None:
+        """Past the grace time: a socket whose peer stopped reading has data waiting above a full kernel
+        buffer, so not even a close frame reaches it, and uvicorn would wait for it to flush until its own
+        timeout (without one, for ever). Such connections are dropped (what the kernel holds is still sent);
+        every other socket has its 1001 on the way."""
+        websocket = self.config.ws_protocol_class
+        for connection in list(self.server_state.connections):
+            stalled = connection.transport.get_write_buffer_size() > 0
+            if stalled and websocket is not None and isinstance(connection, websocket):
+                connection.transport.abort()

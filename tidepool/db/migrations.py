@@ -115,11 +115,23 @@ async def _version_markers(conn: AsyncConnection) -> None:
 
 VERSION_KINDS = ("schema", "access", "sessions")
 
+
+async def _event_log(conn: AsyncConnection) -> None:
+    """``tidepool_events`` and its counters at 0 (a fresh database already has both tables from 0001)."""
+    await conn.run_sync(lambda c: system.event_log.create(c, checkfirst=True))
+    await conn.run_sync(lambda c: system.event_counters.create(c, checkfirst=True))
+    present = set((await conn.execute(sa.select(system.event_counters.c.name))).scalars())
+    missing = [{"name": name, "value": 0} for name in ("last", "pruned") if name not in present]
+    if missing:
+        await conn.execute(system.event_counters.insert(), missing)
+
+
 MIGRATIONS: list[Migration] = [
     ("0001-system-tables", _create_system_tables),
     ("0002-account-metadata", _account_metadata),
     ("0003-version-markers", _version_markers),
     ("0004-sessions-marker", _version_markers),  # adds the ``sessions`` row to an existing database
+    ("0005-event-log", _event_log),
 ]
 
 

@@ -11,6 +11,7 @@ column types are ambiguous (SQLite stores timestamps, json and csv all as text).
 from __future__ import annotations
 
 import sqlalchemy as sa
+import sqlalchemy.dialects.mysql
 
 metadata = sa.MetaData()
 
@@ -31,6 +32,30 @@ versions = sa.Table(
     "tidepool_versions",
     metadata,
     sa.Column("name", sa.String(32), primary_key=True),
+    sa.Column("value", sa.BigInteger, nullable=False),
+)
+
+# The event log (``tidepool.eventlog``): every committed write's change events, written in the write's own
+# transaction and numbered at its commit, so a subscriber can learn what it missed and no committed change
+# can lose its event. ``body`` is the event as JSON (keys, the ``before`` rows, origin); ``created_at`` is
+# milliseconds since the epoch (the age window of retention). Engine-neutral types on purpose.
+event_log = sa.Table(
+    "tidepool_events",
+    metadata,
+    sa.Column("seq", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("collection", sa.String(64), nullable=False),
+    sa.Column("action", sa.String(16), nullable=False),
+    sa.Column("body", sa.Text().with_variant(sa.dialects.mysql.LONGTEXT(), "mysql"), nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+)
+
+# Two counters of the event log: ``last`` (the highest number given out; its row lock, taken as the last
+# statement of every write, is what orders numbering with commit) and ``pruned`` (every seq at or below it
+# may have been deleted by retention).
+event_counters = sa.Table(
+    "tidepool_event_counters",
+    metadata,
+    sa.Column("name", sa.String(16), primary_key=True),
     sa.Column("value", sa.BigInteger, nullable=False),
 )
 

@@ -4,8 +4,8 @@ Every frame for a client goes through ``Client.send``, which only appends to thi
 a writer task, started by the first queued frame and ended once the queue is empty, drains it onto the wire
 (an idle socket holds neither a queue nor a task). So a reader that stops reading fills its own queue
 and nothing else: when the queue exceeds ``WEBSOCKETS_SEND_QUEUE_LIMIT`` entries (or its byte cap) the
-client is dropped with close code 1008 "send queue overflow", and the dispatcher that fans an event out to
-thousands of sockets is never delayed by one of them.
+client is dropped with close code 1013 "send queue overflow" (resume with ``since``), and the dispatcher
+that fans an event out to thousands of sockets is never delayed by one of them.
 
 A client that reads at normal speed is never dropped:
 
@@ -16,7 +16,7 @@ A client that reads at normal speed is never dropped:
   admitted earlier, ``drained()`` waits while its queue is past half of either limit: a client that
   pipelines thousands of requests gets its replies at the pace it reads them, and the requests wait in its
   TCP stream instead of as replies in our memory. Only a peer whose queue makes no progress at all for
-  ``WEBSOCKETS_SEND_STALL_TIMEOUT`` seconds is dropped (1008), as it has stopped reading; a peer that
+  ``WEBSOCKETS_SEND_STALL_TIMEOUT`` seconds is dropped (1013), as it has stopped reading; a peer that
   stops reading while events keep coming overflows with events first.
 
 Frames to one socket are spaced by at least ``WEBSOCKETS_FRAME_GAP_MS`` (2 ms by default; 0 turns it off). The official
@@ -47,8 +47,13 @@ log = logging.getLogger("tidepool.realtime")
 
 AsgiSend = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
-OVERFLOW_CLOSE_CODE = 1008
+# "Try again later": the socket missed events it cannot be sent any more; reconnect and subscribe with
+# ``since`` (the last ``seq`` seen) to get exactly what was missed (docs/realtime-events.md, Resuming).
+RESUME_CLOSE_CODE = 1013
+OVERFLOW_CLOSE_CODE = RESUME_CLOSE_CODE
 OVERFLOW_CLOSE_REASON = "send queue overflow"
+SHUTDOWN_CLOSE_CODE = 1001  # the server is stopping (``tidepool/drain.py``)
+SHUTDOWN_CLOSE_REASON = "server shutting down"
 _CLOSE_GRACE = 2.0  # seconds a close frame may wait for a stalled socket before the transport is dropped
 _NUMBERS = itertools.count(1)  # ``Client.id``: short, unique in the process, cheaper than a uuid
 
@@ -199,14 +204,23 @@ class Client:
     def _overflow(self) -> None:
         """The peer stopped reading: drop its frames and close it without waiting for the stuck writer."""
         log.warning("websocket %s dropped: send queue overflow (%d entries queued)", self.id, self.queued)
-        self.closed = True
         self._overflowed = True
+        self._drop(OVERFLOW_CLOSE_CODE, OVERFLOW_CLOSE_REASON)
+
+    def abort(self, code: int, reason: str) -> None:
+        """Close at once, dropping the frames still queued (and a close queued behind them): a stopping server
+        whose grace time ran out (``tidepool/drain.py``)."""
+        if not self._done:
+            self._drop(code, reason)
+
+    def _drop(self, code: int, reason: str) -> None:
+        self.closed = True
         self._frames = None
         self._bytes = 0
         self._wake()
         if self._writer is not None:
             self._writer.cancel()
-        asyncio.get_running_loop().create_task(self._send_close_with_grace(OVERFLOW_CLOSE_CODE, OVERFLOW_CLOSE_REASON))
+        asyncio.get_running_loop().create_task(self._send_close_with_grace(code, reason))
 
     async def _send_close_with_grace(self, code: int | None, reason: str) -> None:
         try:

@@ -38,7 +38,8 @@ from tidepool.query.model import Query
 from tidepool.query.search import search_filter
 from tidepool.query.visibility import grants
 from tidepool.realtime import batching
-from tidepool.realtime.bus.base import BusOverflowError, Consumer
+from tidepool.realtime.bus.base import Gap
+from tidepool.realtime.connection import RESUME_CLOSE_CODE
 from tidepool.realtime.grouping import AccessKeys, GroupFaults
 from tidepool.realtime.protocol import encode, error_message, js_string
 from tidepool.realtime.reads import compile_filter, matches, read_many, read_meta
@@ -307,25 +308,39 @@ class Dispatcher:
     async def run(self) -> None:
         consumer = self.bus.consumer()
         self.last_seq = self.bus.last_seq
-        while True:
+        async for item in consumer:
+            if isinstance(item, Gap):
+                self._lost(item)
+                continue
             try:
-                await self._drain(consumer)
-                return
-            except BusOverflowError:
-                log.error("realtime dispatcher fell behind; events were dropped, continuing with new ones")
-                self.bus.remove_consumer(consumer)
-                consumer = self.bus.consumer()
-
-    async def _drain(self, consumer: Consumer) -> None:
-        async for event in consumer:
-            try:
-                _invalidate_access(event.collection, self.runtime)
+                _invalidate_access(item.collection, self.runtime)
                 if self.before_event is not None:
                     await self.before_event()
-                await self.dispatch(event)
+                await self.dispatch(item)
             except Exception:
-                log.exception("dispatch of %s %s failed", event.action, event.collection)
-            self.last_seq = event.seq or self.last_seq
+                log.exception("dispatch of %s %s failed", item.action, item.collection)
+            self.last_seq = item.seq or self.last_seq
+
+    async def replay(self, sub: Subscription, events: Sequence[ChangeEvent]) -> list[bytes]:
+        """The frames a resuming subscription gets for logged events it missed: computed exactly as live
+        ones (its group of one, its current access, rows as they are now), in ``seq`` order."""
+        frames: list[bytes] = []
+        for event in events:
+            if not _wants(sub, event, None) or event.collection not in self.runtime.schemas.current.collections:
+                continue
+            result = (await self._evaluate_alone(0, [sub], event))[0]
+            if result.error is not None:
+                frames.append(encode(_error_for(sub, result.error)))
+                continue
+            frames += [out.frame(sub, out.items) for out in outgoing_for(sub, event, result) if sub.wants(out)]
+        return frames
+
+    def _lost(self, gap: Gap) -> None:
+        """Events this process can never read (retention removed them first): every subscriber may have
+        missed some, so each socket is closed with the resume code; resubscribing with ``since`` then
+        answers a fresh ``init``, as the log no longer reaches that far back."""
+        self.manager.close_all(RESUME_CLOSE_CODE, "events lost")
+        self.last_seq = gap.last
 
     async def dispatch(self, event: ChangeEvent) -> None:
         seq = event.seq or 0
@@ -447,8 +462,9 @@ def _invalidate_access(collection: str, runtime: Runtime) -> None:
     permissions.invalidate_for(collection, runtime.schemas)
 
 
-def _wants(sub: Subscription, event: ChangeEvent, seq: int) -> bool:
-    if sub.removed or sub.from_seq >= seq:
+def _wants(sub: Subscription, event: ChangeEvent, seq: int | None) -> bool:
+    """Whether ``sub`` takes part in ``event`` (``seq`` None: a replay, which precedes ``from_seq``)."""
+    if sub.removed or (seq is not None and sub.from_seq >= seq):
         return False
     return sub.item is None or any(js_string(k) == sub.item for k in event.keys)
 
@@ -457,13 +473,12 @@ def _deliver(sub: Subscription, event: ChangeEvent, result: GroupResult) -> None
     if sub.removed:
         return
     if result.error is not None:
-        uid: Any = sub.uid if sub.uid is not None else None
-        message = (
-            error_message("subscribe", result.error, uid)
-            if uid is not None
-            else error_message("subscribe", result.error)
-        )
-        sub.client.send(encode(message), batch=event.seq)
+        sub.client.send(encode(_error_for(sub, result.error)), batch=event.seq)
         return
     for out in outgoing_for(sub, event, result):
         sub.deliver(out)
+
+
+def _error_for(sub: Subscription, error: TidepoolError) -> dict[str, Any]:
+    """The frame that replaces an event a subscription's group could not compute."""
+    return error_message("subscribe", error) if sub.uid is None else error_message("subscribe", error, sub.uid)

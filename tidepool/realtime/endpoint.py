@@ -66,6 +66,9 @@ async def serve_websocket(app: Starlette, scope: Scope, receive: Receive, send: 
 
 async def _upgrade(ws: WebSocket, hub: WebSocketHub) -> tuple[auth.AuthResult | None, Where] | None:
     """The checks of spec §2, then accept: (upgrade auth, where) or ``None`` once refused."""
+    if hub.draining:  # the server is stopping (``tidepool/drain.py``)
+        await deny(ws, 503)
+        return None
     if not hub.has_room():
         await deny(ws, 403)
         return None

@@ -38,7 +38,7 @@ async def _ping(session: Session, message: dict[str, Any]) -> None:
 
 async def _items(session: Session, message: dict[str, Any]) -> None:
     async def job() -> None:
-        if not await session.settled():
+        if not await session.settled() or session.refused(message):
             return
         uid = uid_of(message)
         ctx = session.hub.runtime.context(session.client.access)
@@ -83,7 +83,7 @@ async def _unsubscribe(session: Session, message: dict[str, Any]) -> None:
 
 def _to_manager(session: Session, message: dict[str, Any], method: str, *extra: Any) -> None:
     async def job() -> None:
-        if not await session.settled():  # the socket closed while the job waited
+        if not await session.settled() or session.refused(message):  # closed, or stopping, while the job waited
             for claim in extra:
                 claim.release()
             return

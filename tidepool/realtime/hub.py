@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.applications import Starlette
 
 from tidepool.config import Settings
-from tidepool.realtime.connection import Client
+from tidepool.realtime.connection import SHUTDOWN_CLOSE_CODE, SHUTDOWN_CLOSE_REASON, Client
 from tidepool.realtime.heartbeat import Heartbeat
 from tidepool.realtime.limits import MessageLimiter, limiter_for
 from tidepool.realtime.revalidate import Revalidator
@@ -36,6 +36,8 @@ class WebSocketHub:
     sockets: dict[Client, Session] = field(default_factory=dict)  # every open socket, with its session
     reserved: int = 0  # upgrades being checked, counted against the connection limit
     revalidator: Revalidator | None = None  # re-resolves sockets' access after a change (while running)
+    draining: bool = False  # the server is stopping: no new upgrade, no new request (``tidepool/drain.py``)
+    running: int = 0  # lane jobs running now (an ``items`` write until its reply is queued); a stop waits for 0
 
     def has_room(self) -> bool:
         limit: int | None = self.settings["WEBSOCKETS_REST_CONN_LIMIT"]
@@ -61,7 +63,7 @@ async def websocket_service(app: Starlette, runtime: Runtime) -> AsyncIterator[N
     finally:
         _follow_access_changes(app, runtime, None)
         for client in list(hub.sockets):
-            client.close(1001, "server shutting down")
+            client.close(SHUTDOWN_CLOSE_CODE, SHUTDOWN_CLOSE_REASON)
         if heartbeat is not None:
             await heartbeat.stop()
 

@@ -167,6 +167,12 @@ def number(value: Any, path: str) -> list[str]:
     return [] if ok else _expected("number", value, path)
 
 
+def sequence_number(value: Any, path: str) -> list[str]:
+    """A ``seq`` as events carry it: a whole number, 0 or more."""
+    ok = isinstance(value, int) and not isinstance(value, bool) and value >= 0
+    return [] if ok else [f"Invalid input: expected a non-negative integer, received {_js_type(value)}{_at(path)}"]
+
+
 def anything(value: Any, path: str) -> list[str]:
     return []
 
@@ -263,6 +269,7 @@ SUBSCRIBE: Final = obj(
     ("event", optional(union(literal("create"), literal("update"), literal("delete")))),
     ("item", optional(STRING_OR_NUMBER)),
     ("query", optional(record)),
+    ("since", optional(sequence_number)),  # Tidepool's resume (docs/realtime-events.md); Directus ignores it
 )
 
 UNSUBSCRIBE: Final = obj(("type", literal("unsubscribe")), ("uid", optional(STRING_OR_NUMBER)))

@@ -1,9 +1,10 @@
 """Starts and stops the realtime event side with the app: bus, sink on the runtime, dispatcher.
 
-Every committed write reaches ``BusSink.emit`` (the runtime's event sink), which publishes to the bus; the
-bus numbers the events and hands them back to this process's dispatcher (with Redis, to every process's),
-which fans them out to subscribers. The writer never dispatches directly, so one server and several
-servers behave the same.
+Every write logs its events in its own transaction (``tidepool.eventlog``, numbered at commit); after the
+commit they reach ``BusSink.emit`` (the runtime's event sink), which tells the bus. The bus follows the log
+and hands every logged event, in order, to this process's dispatcher (events of other processes come from
+the log, sooner with Redis), which fans them out to subscribers. The writer never dispatches directly, so
+one server and several servers behave the same.
 """
 
 from __future__ import annotations
@@ -49,10 +50,11 @@ class RealtimeState:
 
 @asynccontextmanager
 async def realtime_service(app: Starlette, runtime: Runtime) -> AsyncIterator[None]:
-    bus = create_bus(runtime.settings)
+    bus = create_bus(runtime.settings, runtime.engine, runtime.origin)
     await bus.start()
     manager = SubscriptionManager(runtime, bus)
     dispatcher = Dispatcher(runtime, manager, bus)
+    manager.replay = dispatcher.replay
     task = asyncio.create_task(dispatcher.run(), name="tidepool-realtime-dispatch")
     previous: EventSink = runtime.events
     runtime.events = BusSink(bus)

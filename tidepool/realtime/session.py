@@ -9,6 +9,8 @@
   error envelope leaves it.
 * a JWT's ``exp`` drops the socket to public access (``TOKEN_EXPIRED``), then closes it unless the client
   re-authenticates in time.
+* while the server stops (``tidepool/drain.py``), a request (``auth`` or a handled type) read from the socket,
+  or waiting in a lane, is answered ``SERVICE_UNAVAILABLE`` instead of run (``Session.refused``).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from tidepool.errors import (
     HandshakeFailedError,
     ParseError,
     RequestsExceededError,
+    ServiceUnavailableError,
     TidepoolError,
     TokenExpiredError,
 )
@@ -194,6 +197,8 @@ class Session:
         if message is _INVALID:
             self.client.send_message(error_message("server", ParseError()))
             return
+        if _is_request(message) and self.refused(message):
+            return
         if isinstance(message, dict) and message.get("type") == "auth":
             await self.on_auth(message)
             return
@@ -207,6 +212,14 @@ class Session:
         route = DISPATCH.get(message["type"])
         if route is not None:
             await route(self, message)
+
+    def refused(self, message: Mapping[str, Any]) -> bool:
+        """While the server stops (``tidepool/drain.py``) no request starts: it is answered at once with
+        ``SERVICE_UNAVAILABLE`` (its type and uid), so the client knows it was not done. False otherwise."""
+        if not self.hub.draining:
+            return False
+        self.client.send_message(error_message(str(message["type"]), _STOPPING, uid_of(message)))
+        return True
 
     def in_lane(self, name: str, job: Job) -> bool:
         """Queue ``job`` in the lane ``name``; ``False`` when the lane is full and the job was refused (the
@@ -240,7 +253,11 @@ class Session:
         async def run() -> None:
             try:
                 await self.client.drained()
-                await job()
+                self.hub.running += 1  # a stopping server waits for the job and its reply
+                try:
+                    await job()
+                finally:
+                    self.hub.running -= 1
             except Exception:
                 log.exception("websocket handler failed")
 
@@ -381,6 +398,13 @@ REVOKED_CLOSE_CODE = 4401
 REVOKED_CLOSE_REASON = "credentials revoked"
 
 _INVALID = object()
+_STOPPING = ServiceUnavailableError("server", "The server is shutting down")
+
+
+def _is_request(message: Any) -> bool:
+    """A message that would start work (``auth`` or a handled type): refused while the server stops."""
+    kind = message.get("type") if isinstance(message, dict) else None
+    return isinstance(kind, str) and (kind == "auth" or kind in DISPATCH)
 
 
 def _text_of(message: Mapping[str, Any]) -> str:

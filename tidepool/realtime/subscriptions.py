@@ -22,14 +22,16 @@ import asyncio
 import logging
 import sys
 import weakref
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
 
+from tidepool import eventlog
 from tidepool.context import Access, Action
 from tidepool.errors import ForbiddenError, InvalidPayloadError, LimitExceededError, TidepoolError
+from tidepool.events import ChangeEvent
 from tidepool.query.model import Query
 from tidepool.realtime import reads
 from tidepool.realtime.places import Claim, Places
@@ -70,6 +72,8 @@ class Subscriber(Protocol):
     def closed(self) -> bool: ...
 
     def send(self, frame: bytes | str, *, batch: int | None = None) -> None: ...
+
+    def close(self, code: int | None = None, reason: str = "") -> None: ...
 
 
 @dataclass(frozen=True)
@@ -140,9 +144,13 @@ class Subscription:
     def uid_bytes(self) -> bytes:
         return b"" if self.uid is None else b',"uid":' + orjson.dumps(self.uid)
 
+    def wants(self, out: Outgoing) -> bool:
+        """Whether this subscription takes this kind of message (its ``event``, if it named one)."""
+        return self.event is None or out.event == self.event
+
     def deliver(self, out: Outgoing) -> None:
         """Send one event message now, or buffer it while the init snapshot is being answered."""
-        if self.removed or (self.event is not None and out.event != self.event):
+        if self.removed or not self.wants(out):
             return
         if self.pending is not None:
             self.pending.append(out)
@@ -204,6 +212,8 @@ class SubscriptionManager:
         self._snapshots: weakref.WeakValueDictionary[bytes, frozenset[str]] = weakref.WeakValueDictionary()
         self._counter = 0
         self.places = Places(int(runtime.settings.get("WEBSOCKETS_SUBSCRIPTIONS_LIMIT") or 100))
+        # Computes a resuming subscription's missed frames (``Dispatcher.replay``, set when both exist).
+        self.replay: Callable[[Subscription, Sequence[ChangeEvent]], Awaitable[list[bytes]]] | None = None
 
     # ------------------------------------------------------------------------------------------ queries
 
@@ -254,7 +264,7 @@ class SubscriptionManager:
                     if self.places.full(client.id, self._by_client.get(client.id, {}), uid, waiting=False):
                         raise LimitExceededError("Subscriptions")
                     sub = await self._build(client, message)
-                    await self._open(sub, claim)
+                    await self._open(sub, claim, message.get("since"))
                 except TidepoolError as exc:
                     client.send(encode(error_message("subscribe", exc, uid)))
                 except Exception:  # not a Directus error: Directus answers nothing, we log it
@@ -282,6 +292,12 @@ class SubscriptionManager:
         self.places.forget(client.id)
         for sub in list(self._by_client.pop(client.id, {}).values()):
             self._remove(sub)
+
+    def close_all(self, code: int, reason: str) -> None:
+        """Close every socket that holds a subscription (their subscriptions go when they close)."""
+        clients = {sub.client.id: sub.client for subs in self._by_collection.values() for sub in subs.values()}
+        for client in clients.values():
+            client.close(code, reason)
 
     def revalidate(self, client: Subscriber) -> None:
         """After ``client``'s access changed: end each subscription it may no longer read (an error frame naming
@@ -341,21 +357,48 @@ class SubscriptionManager:
             held = self._snapshots[key] = frozenset(keys)
         return held
 
-    async def _open(self, sub: Subscription, claim: Claim | None) -> None:
-        """Register pending, read the snapshot, answer init, flush buffered events, go live."""
+    async def _open(self, sub: Subscription, claim: Claim | None, since: int | None) -> None:
+        """Register pending, answer with ``resume`` + the missed events or with ``init``, flush buffered
+        events, go live."""
         if not self._register(sub):
             return
         if claim is not None:
             claim.release()  # the registration now holds the place the claim held
         try:
-            init = await self._init_message(sub)
+            opening = None if since is None else await self._resume(sub, since)
+            if opening is None:
+                opening = [encode(await self._init_message(sub))]
         except BaseException:
             self._remove(sub)
             raise
         if sub.removed:  # closed or unsubscribed while the snapshot was read: nothing stays behind
             return
-        sub.client.send(encode(init))
+        for frame in opening:
+            sub.client.send(frame, batch=-sub.number)  # one queue entry, however many events it replays
         sub.go_live()
+
+    async def _resume(self, sub: Subscription, since: int) -> list[bytes] | None:
+        """``resume`` and the frames of every logged change after ``since`` this subscription may see, or
+        None when the log cannot answer (``since`` beyond retention or the log's head, or more than
+        ``WEBSOCKETS_RESUME_LIMIT`` events to replay): the caller answers a fresh ``init`` instead.
+
+        Registration fixed ``from_seq`` (every later event is buffered for the subscription); the log
+        supplies ``since < seq <= from_seq``, so the two meet without a gap or an overlap."""
+        if self.replay is None:
+            return None
+        limit = max(0, int(self.runtime.settings["WEBSOCKETS_RESUME_LIMIT"]))
+        upto = sub.from_seq
+        async with self.runtime.engine.connect() as conn:
+            events = await eventlog.read_after(conn, since, upto=upto, collection=sub.collection, limit=limit + 1)
+            marks = await eventlog.counters(conn)  # read after the events: retention moves it first
+        if since < marks[eventlog.PRUNED] or since > marks[eventlog.LAST] or len(events) > limit:
+            return None
+        sub.from_seq = max(upto, since)  # a client ahead of this process has seen (upto, since] already
+        message: dict[str, Any] = {"type": "subscription", "event": "resume"}
+        if sub.uid is not None:
+            message["uid"] = sub.uid
+        message["seq"] = since
+        return [encode(message), *await self.replay(sub, events)]
 
     def _register(self, sub: Subscription) -> bool:
         """Synchronous: a closed socket is never registered, and ``from_seq`` matches the registration."""

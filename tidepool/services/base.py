@@ -2,7 +2,8 @@
 
 Services take a ``ServiceContext`` explicitly; nothing reaches for a global. A write opens a
 ``Transaction`` through ``ctx.transaction()``: nested calls join the outer transaction, and the events they
-record are emitted once, after the outermost commit, so a rolled-back write never produces an event.
+record are appended to the event log as its last statement (``tidepool.eventlog``: they commit or roll back
+with the data) and emitted once, numbered, after the outermost commit.
 """
 
 from __future__ import annotations
@@ -10,12 +11,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import weakref
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from tidepool import eventlog
 from tidepool.config import Settings
 from tidepool.context import Access, Accountability
 from tidepool.db.schema import SchemaOverview
@@ -26,7 +28,7 @@ from tidepool.services import versions
 _SQLITE_WRITERS: weakref.WeakKeyDictionary[AsyncEngine, asyncio.Lock] = weakref.WeakKeyDictionary()
 
 
-def _write_gate(engine: AsyncEngine) -> contextlib.AbstractAsyncContextManager[object]:
+def write_gate(engine: AsyncEngine) -> contextlib.AbstractAsyncContextManager[object]:
     """SQLite lets one writer in at a time; queue this process's writers on a lock instead of letting them
     collide on the database lock, whose busy handler sleeps with growing back-off (measured: p99 of
     WebSocket creates 1.0 s with 16 concurrent writers). Other engines lock rows, not the database."""
@@ -36,6 +38,23 @@ def _write_gate(engine: AsyncEngine) -> contextlib.AbstractAsyncContextManager[o
     if lock is None:
         lock = _SQLITE_WRITERS[engine] = asyncio.Lock()
     return lock
+
+
+@dataclass
+class OpenWrites:
+    """How many write transactions are open, from ``begin`` until their events are handed to the sink: a
+    stopping server waits for none before it closes its sockets (``tidepool/drain.py``), so the events of a
+    write that is answered are never cut off."""
+
+    count: int = 0
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator[None]:
+        self.count += 1
+        try:
+            yield
+        finally:
+            self.count -= 1
 
 
 @dataclass
@@ -53,6 +72,12 @@ class Transaction:
     def touch(self, kind: str) -> None:
         """This transaction changes cached ``kind`` state (see ``tidepool.services.versions``)."""
         self.touched.add(kind)
+
+    async def log_events(self, origin: str | None) -> None:
+        """Append the recorded events to the event log (``tidepool.eventlog``), numbered: to be called as the
+        transaction's last statement, so the numbering lock is held only until the commit."""
+        if self.events:
+            self.events = await eventlog.append(self.conn, self.events, origin)
 
 
 class SchemaStore:
@@ -99,6 +124,8 @@ class ServiceContext:
     events: EventSink = field(default_factory=NullSink)
     tx: Transaction | None = None
     login_limiter: LoginLimiter | None = None  # the runtime's; None when RATE_LIMITER_LOGIN_ENABLED is off
+    origin: str | None = None  # which process writes (the runtime's id), recorded with its events
+    writes: OpenWrites = field(default_factory=OpenWrites)  # the runtime's: shared by every context it makes
 
     @property
     def schema(self) -> SchemaOverview:
@@ -125,14 +152,16 @@ class ServiceContext:
         if self.tx is not None:
             yield self
             return
-        async with _write_gate(self.engine), self.engine.begin() as conn:
-            tx = Transaction(conn)
-            yield replace(self, tx=tx)
-            marked = await versions.bump(conn, tx.touched) if tx.touched else None
-        if marked is not None:
-            versions.committed(self.schemas, tx.touched, marked)
-        if tx.events:
-            await self.events.emit(tx.events)
+        with self.writes.held():
+            async with write_gate(self.engine), self.engine.begin() as conn:
+                tx = Transaction(conn)
+                yield replace(self, tx=tx)
+                marked = await versions.bump(conn, tx.touched) if tx.touched else None
+                await tx.log_events(self.origin)  # the last statement: numbering waits for the commit only
+            if marked is not None:
+                versions.committed(self.schemas, tx.touched, marked)
+            if tx.events:
+                await self.events.emit(tx.events)
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[AsyncConnection]:

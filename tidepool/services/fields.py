@@ -51,6 +51,7 @@ async def schema_change(ctx: ServiceContext) -> AsyncIterator[ServiceContext]:
                 tx = Transaction(conn, touched={versions.SCHEMA})
                 yield replace(ctx, tx=tx)
                 marked = await versions.bump(conn, tx.touched)
+                await tx.log_events(ctx.origin)
         finally:
             if marked is None and ctx.dialect == "mysql":  # its DDL commits statement by statement
                 marked = await _bump_alone(ctx)

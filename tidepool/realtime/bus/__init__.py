@@ -1,18 +1,26 @@
-"""Event buses: in-process (one server) or Redis (several processes, one global order)."""
+"""The event bus: the database's event log followed by every process, with Redis (optional) as the news."""
 
 from __future__ import annotations
 
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from tidepool.config import Settings
-from tidepool.realtime.bus.base import Bus, BusOverflowError, Consumer
-from tidepool.realtime.bus.memory import MemoryBus
-from tidepool.realtime.bus.redis import RedisBus, redis_url
+from tidepool.realtime.bus.base import Bus, Consumer, Gap
+from tidepool.realtime.bus.log import LogBus
+from tidepool.realtime.bus.redis import RedisNotifier, redis_url
 
-__all__ = ["Bus", "BusOverflowError", "Consumer", "MemoryBus", "RedisBus", "create_bus"]
+__all__ = ["Bus", "Consumer", "Gap", "LogBus", "RedisNotifier", "create_bus", "redis_url"]
 
 
-def create_bus(settings: Settings) -> Bus:
-    """Redis when ``REDIS`` or ``REDIS_ENABLED`` is set, else the in-process bus."""
+def create_bus(settings: Settings, engine: AsyncEngine, origin: str) -> LogBus:
+    """A follower of ``engine``'s event log, told of other processes' events by Redis when ``REDIS`` or
+    ``REDIS_ENABLED`` is set (else it reads the log every ``EVENT_LOG_POLL_INTERVAL``)."""
     url = redis_url(settings)
-    if url is None:
-        return MemoryBus()
-    return RedisBus(url, settings["REDIS_BUS_NAMESPACE"])
+    notifier = None if url is None else RedisNotifier(url, settings["REDIS_BUS_NAMESPACE"], origin)
+    return LogBus(
+        engine,
+        poll_interval=settings["EVENT_LOG_POLL_INTERVAL"],
+        retention=(settings["EVENT_LOG_RETENTION_COUNT"], settings["EVENT_LOG_RETENTION_AGE"]),
+        prune_interval=settings["EVENT_LOG_PRUNE_INTERVAL"],
+        notifier=notifier,
+    )

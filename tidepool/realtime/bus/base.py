@@ -1,78 +1,80 @@
-"""The event bus contract: numbered, ordered delivery of committed changes to every consumer.
+"""The bus contract: every logged event, once, in ``seq`` order, to every consumer of this process.
 
-A write's ``ChangeEvent``s reach the bus after their transaction commits. The bus gives each event a
-sequence number (``seq``) that is global across every process sharing the bus, and delivers events to each
-consumer in exactly that order. Dispatch to WebSocket subscribers only ever happens from a consumer, never
-from the writer, so the writing process and every other process see the same stream.
-
-Consumers are bounded: a consumer that falls more than ``maxsize`` events behind loses its place and gets
-``BusOverflowError`` from its iterator (it must then resynchronise, e.g. drop its subscribers), instead of
-letting a slow reader grow memory without limit or slow the writers down.
+Events are numbered in the database by the write that makes them (``tidepool.eventlog``). The bus only
+brings them to this process's consumers (the dispatcher), in order, without gaps: from the writer's own
+commit when that is the next number (no read at all), else from the log. Consumers are bounded and the bus
+waits for room instead of dropping: a consumer that falls behind makes the bus read later from the log,
+which holds what memory would have. The one loss possible is retention removing events before this process
+read them; consumers then get a ``Gap`` and must make their subscribers resynchronise.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Protocol
 
 from tidepool.events import ChangeEvent
 
-DEFAULT_CONSUMER_SIZE = 10_000
+DEFAULT_CONSUMER_SIZE = 1_000
 
 
-class BusOverflowError(Exception):
-    """A consumer fell too far behind and events were dropped for it."""
+@dataclass(frozen=True)
+class Gap:
+    """Events ``first..last`` were removed from the log before this process could read them."""
+
+    first: int
+    last: int
 
 
 class Consumer:
-    """One reader's bounded queue of numbered events, filled by the bus, drained with ``async for``."""
+    """One reader's bounded queue of numbered events (and gaps), filled by the bus, drained with ``async for``."""
 
     def __init__(self, maxsize: int = DEFAULT_CONSUMER_SIZE) -> None:
-        self._queue: asyncio.Queue[ChangeEvent | None] = asyncio.Queue(maxsize)
-        self.overflowed = False
+        self._queue: asyncio.Queue[ChangeEvent | Gap | None] = asyncio.Queue(maxsize)
         self.closed = False
 
-    def offer(self, event: ChangeEvent) -> None:
-        """Queue one event without waiting; on overflow mark the consumer lost (it learns on next read)."""
-        if self.closed or self.overflowed:
-            return
-        try:
-            self._queue.put_nowait(event)
-        except asyncio.QueueFull:
-            self.overflowed = True
+    async def put(self, item: ChangeEvent | Gap) -> None:
+        """Queue one event, waiting for room (the bus's backpressure)."""
+        if not self.closed:
+            await self._queue.put(item)
 
     def close(self) -> None:
-        """End iteration after the events already queued."""
+        """End iteration after the items already queued."""
         self.closed = True
         if self._queue.full():
             self._queue.get_nowait()
         self._queue.put_nowait(None)
 
-    async def get(self) -> ChangeEvent | None:
-        """The next event, or None once closed; raises ``BusOverflowError`` once events were lost."""
-        if self.overflowed:
-            raise BusOverflowError("event consumer overflowed")
+    async def get(self) -> ChangeEvent | Gap | None:
+        """The next item, or None once closed."""
         return await self._queue.get()
 
-    def __aiter__(self) -> AsyncIterator[ChangeEvent]:
+    def __aiter__(self) -> AsyncIterator[ChangeEvent | Gap]:
         return self._iterate()
 
-    async def _iterate(self) -> AsyncIterator[ChangeEvent]:
-        while (event := await self.get()) is not None:
-            yield event
+    async def _iterate(self) -> AsyncIterator[ChangeEvent | Gap]:
+        while (item := await self.get()) is not None:
+            yield item
 
 
 class Bus(Protocol):
-    """What the realtime layer needs from an event bus (in-process or Redis)."""
+    """What the realtime layer needs from the bus."""
 
     @property
     def last_seq(self) -> int:
-        """The highest sequence number this process has numbered or received so far.
+        """The highest number handed to this process's consumers so far.
 
-        Every event with a higher number reaches this process's consumers after this call, which is what
-        lets a subscription's ``init`` snapshot be aligned with the events that follow it.
+        Every event with a higher number reaches the consumers after this call, which is what lets a
+        subscription's ``init`` snapshot, or a resume from the log, be aligned with the events that follow.
         """
+        ...
+
+    @property
+    def head(self) -> int:
+        """The highest number this process knows to be committed: its own writes' as soon as they are
+        published, so a stopping server waits for the dispatcher to reach it."""
         ...
 
     async def start(self) -> None: ...
@@ -80,11 +82,12 @@ class Bus(Protocol):
     async def stop(self) -> None: ...
 
     async def publish(self, events: list[ChangeEvent]) -> None:
-        """Number ``events`` (consecutively, in list order) and deliver them to every consumer."""
+        """News of ``events``, numbered and committed by this process: deliver them soon. Never blocks on
+        consumers or on other processes."""
         ...
 
     def consumer(self, maxsize: int = DEFAULT_CONSUMER_SIZE) -> Consumer:
-        """A new bounded consumer that receives every event published from now on."""
+        """A new bounded consumer that receives every event after ``last_seq``."""
         ...
 
     def remove_consumer(self, consumer: Consumer) -> None: ...

@@ -1,54 +1,45 @@
-"""The Redis bus: one global order for every process, and no event lost across a reconnect.
+"""Redis as the news channel between processes: fast, and never needed for correctness.
 
-Design: a single Redis **stream** per namespace (``<ns>:events``) plus a counter (``<ns>:seq``). A writer
-publishes with one Lua script that, for each event, ``INCR``s the counter and ``XADD``s the event with that
-number. Redis runs a script atomically, so stream order is exactly ``seq`` order, and the events of one
-transaction get consecutive numbers. Every process (the writer included) reads the stream with
-``XREAD BLOCK`` from the last entry id it saw and dispatches only what it reads, so all processes deliver
-the same events in the same order. After a connection error the reader reconnects and resumes from that id,
-so a short Redis outage delays events rather than dropping them (the stream keeps the last ~100k entries).
+Every process publishes the events it committed (already numbered by the event log) on one pub/sub channel
+(``<REDIS_BUS_NAMESPACE>:events``) and hands what it hears from the others to its log follower
+(``realtime/bus/log.py``), which delivers them from memory when they are the next numbers and reads the log
+for anything else. So Redis decides nothing: numbers come from the database, order from the follower, and
+what Redis loses (it is down, frozen, restarted without persistence, a message too large) the follower
+reads from the log at its next poll.
+
+Publishing never delays a write: announcements wait in a bounded queue drained by one task; when Redis is
+unreachable they are dropped (one log line per outage) and the subscriber task reconnects with back-off.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import datetime as dt
-import decimal
+import contextlib
 import logging
-import uuid
-from collections.abc import Mapping
-from dataclasses import replace
+from collections import deque
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from tidepool import eventlog
 from tidepool.config import Settings
 from tidepool.errors import ServiceUnavailableError
 from tidepool.events import ChangeEvent
-from tidepool.realtime.bus.base import DEFAULT_CONSUMER_SIZE, Consumer
+from tidepool.realtime.bus.log import NewsHandler
 
 log = logging.getLogger("tidepool.realtime.bus")
 
-STREAM_MAXLEN = 100_000
-BLOCK_MS = 1000
 RETRY_SECONDS = (0.1, 0.25, 0.5, 1.0, 2.0)
-
-# KEYS[1] counter, KEYS[2] stream; ARGV[1] maxlen, ARGV[2..] one serialized event each.
-_PUBLISH_SCRIPT = """
-local last = 0
-for i = 2, #ARGV do
-  last = redis.call('INCR', KEYS[1])
-  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[1], '*', 'seq', last, 'event', ARGV[i])
-end
-return last
-"""
+MAX_PENDING = 1_000  # announcements waiting to be published
+MAX_MESSAGE = 256 * 1024  # larger announcements carry only their numbers (the log has the rest)
+TIMEOUT = 2.0  # seconds for Redis to answer before it counts as down (a frozen server too)
 
 
 def redis_url(settings: Settings) -> str | None:
-    """The Redis URL the bus should use, or None for the in-process bus (``REDIS`` or ``REDIS_ENABLED``)."""
+    """The Redis URL the bus should use, or None for none (``REDIS`` or ``REDIS_ENABLED``)."""
     url: str | None = settings.get("REDIS")
     if url:
         return url
@@ -57,143 +48,127 @@ def redis_url(settings: Settings) -> str | None:
     return None
 
 
-def _json_default(value: Any) -> Any:
-    """Values a database row may hold that JSON has no type for: sent in their usual text form."""
-    converters: dict[type, Any] = {
-        decimal.Decimal: str,
-        bytes: lambda b: base64.b64encode(b).decode(),
-        dt.timedelta: lambda d: d.total_seconds(),
-        frozenset: list,
-        set: list,
-        tuple: list,
-    }
-    for kind, convert in converters.items():
-        if isinstance(value, kind):
-            return convert(value)
-    return str(value)
+def encode_news(origin: str, events: Sequence[ChangeEvent]) -> bytes:
+    items = [[e.seq, e.collection, e.action, orjson.Fragment(eventlog.encode_body(e))] for e in events]
+    message = orjson.dumps({"origin": origin, "events": items})
+    if len(message) > MAX_MESSAGE:  # only the numbers: the follower reads the events from the log
+        message = orjson.dumps({"origin": origin, "head": max(e.seq or 0 for e in events)})
+    return message
 
 
-def encode_event(event: ChangeEvent) -> bytes:
-    body = {
-        "collection": event.collection,
-        "action": event.action,
-        "keys": list(event.keys),
-        "before": list(event.before),
-        "payload": event.payload,
-        "origin": event.origin,
-        "extra": event.extra,
-    }
-    return orjson.dumps(body, default=_json_default, option=orjson.OPT_NON_STR_KEYS)
+def decode_news(raw: bytes) -> tuple[str, list[ChangeEvent], int]:
+    """(origin, events carried, the highest number announced)."""
+    body: dict[str, Any] = orjson.loads(raw)
+    events = [
+        eventlog.decode_event(seq, name, action, orjson.dumps(rest))
+        for seq, name, action, rest in body.get("events", [])
+    ]
+    head = max([e.seq or 0 for e in events] + [int(body.get("head", 0))])
+    return str(body.get("origin")), events, head
 
 
-def decode_event(raw: bytes, seq: int) -> ChangeEvent:
-    body: Mapping[str, Any] = orjson.loads(raw)
-    return ChangeEvent(
-        collection=body["collection"],
-        action=body["action"],
-        keys=tuple(body["keys"]),
-        before=tuple(body["before"]),
-        payload=body["payload"],
-        seq=seq,
-        origin=body["origin"],
-        extra=body["extra"] or {},
-    )
-
-
-class RedisBus:
-    def __init__(self, url: str, namespace: str, origin: str | None = None) -> None:
+class RedisNotifier:
+    def __init__(self, url: str, namespace: str, origin: str) -> None:
         self.url = url
-        self.origin = origin or uuid.uuid4().hex
-        self._seq_key = f"{namespace}:seq"
-        self._stream_key = f"{namespace}:events"
-        self._consumers: list[Consumer] = []
-        self._last_seq = 0
-        self._last_id = "0-0"
-        self._writer: aioredis.Redis | None = None
-        self._task: asyncio.Task[None] | None = None
-        self._script: Any = None
-        self._stopping = False
+        self.origin = origin
+        self.channel = f"{namespace}:events"
+        self._pending: deque[bytes] = deque(maxlen=MAX_PENDING)
+        self._ready = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._on_news: NewsHandler | None = None
+        self._down = False
 
-    @property
-    def last_seq(self) -> int:
-        return self._last_seq
+    def _client(self) -> aioredis.Redis:
+        return aioredis.Redis.from_url(self.url, socket_connect_timeout=TIMEOUT, socket_timeout=TIMEOUT)
 
-    async def start(self) -> None:
-        """Connect, and start reading after the newest entry (earlier events are not ours to deliver).
-        Redis unreachable: ``ServiceUnavailableError`` (``tidepool start`` prints it as one line)."""
-        self._writer = aioredis.Redis.from_url(self.url)
-        self._script = self._writer.register_script(_PUBLISH_SCRIPT)
+    async def check(self) -> None:
+        """Redis answers, or ``ServiceUnavailableError`` (``tidepool start`` prints it as one line and exits)."""
+        client = self._client()
         try:
-            newest: Any = await self._writer.xrevrange(self._stream_key, count=1)
+            await client.ping()
         except (RedisError, OSError) as exc:
-            await self._writer.aclose()
-            self._writer = None
             raise ServiceUnavailableError("redis", "Could not connect to Redis", str(exc)) from None
-        if newest:
-            entry_id, fields = newest[0]
-            self._last_id = entry_id.decode()
-            self._last_seq = int(fields[b"seq"])
-        self._task = asyncio.create_task(self._receive_loop(), name="tidepool-redis-bus")
+        finally:
+            await client.aclose()
+
+    async def start(self, on_news: NewsHandler) -> None:
+        """Check that Redis answers (see ``check``), then listen and publish."""
+        await self.check()
+        self._on_news = on_news
+        self._tasks = [
+            asyncio.create_task(self._listen_forever(), name="tidepool-redis-listen"),
+            asyncio.create_task(self._publish_forever(), name="tidepool-redis-publish"),
+        ]
 
     async def stop(self) -> None:
-        self._stopping = True
-        if self._task is not None:
-            # redis-py may absorb a cancellation inside a blocking read; the flag ends the loop regardless
-            self._task.cancel()
-            await asyncio.wait([self._task], timeout=BLOCK_MS / 1000 + 1)
-        if self._writer is not None:
-            await self._writer.aclose()
-        for consumer in self._consumers:
-            consumer.close()
-        self._consumers.clear()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
-    async def publish(self, events: list[ChangeEvent]) -> None:
-        if not events:
-            return
-        assert self._script is not None, "RedisBus.publish before start"
-        payloads = [encode_event(replace(e, origin=e.origin or self.origin)) for e in events]
-        await self._script(keys=[self._seq_key, self._stream_key], args=[STREAM_MAXLEN, *payloads])
+    def announce(self, events: Sequence[ChangeEvent]) -> None:
+        if events:
+            self._pending.append(encode_news(self.origin, events))
+            self._ready.set()
 
-    def consumer(self, maxsize: int = DEFAULT_CONSUMER_SIZE) -> Consumer:
-        consumer = Consumer(maxsize)
-        self._consumers.append(consumer)
-        return consumer
-
-    def remove_consumer(self, consumer: Consumer) -> None:
-        if consumer in self._consumers:
-            self._consumers.remove(consumer)
-        consumer.close()
-
-    async def _receive_loop(self) -> None:
-        """Read the stream for ever; on a connection error reconnect and resume from the last id."""
-        attempt = 0
-        while not self._stopping:
-            reader = aioredis.Redis.from_url(self.url)
-            try:
-                await self._read_until_error(reader)
-            except (RedisError, OSError) as exc:
-                delay = RETRY_SECONDS[min(attempt, len(RETRY_SECONDS) - 1)]
-                log.warning("redis bus: %s; reconnecting in %.2fs", exc, delay)
-                attempt += 1
-                await asyncio.sleep(delay)
-            finally:
-                await reader.aclose()
-
-    async def _read_until_error(self, reader: aioredis.Redis) -> None:
-        while not self._stopping:
-            batches: Any = await reader.xread({self._stream_key: self._last_id}, block=BLOCK_MS, count=500)
-            for _stream, entries in batches:
-                for entry_id, fields in entries:
-                    self._deliver(entry_id.decode(), fields)
-
-    def _deliver(self, entry_id: str, fields: Mapping[bytes, bytes]) -> None:
-        self._last_id = entry_id
-        seq = int(fields[b"seq"])
+    async def _publish_forever(self) -> None:
+        client = self._client()
         try:
-            event = decode_event(fields[b"event"], seq)
-        except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
-            log.error("redis bus: undecodable entry %s: %s", entry_id, exc)
-            return
-        self._last_seq = seq
-        for consumer in self._consumers:
-            consumer.offer(event)
+            while True:
+                await self._ready.wait()
+                self._ready.clear()
+                while self._pending:
+                    message = self._pending[0]
+                    try:
+                        await client.publish(self.channel, message)
+                    except (RedisError, OSError) as exc:
+                        self._outage(exc, dropped=len(self._pending))
+                        self._pending.clear()
+                        break
+                    self._pending.popleft()
+                    self._back()
+        finally:
+            await client.aclose()
+
+    async def _listen_forever(self) -> None:
+        attempt = 0
+        while True:
+            client = self._client()
+            try:
+                async with client.pubsub() as pubsub:
+                    await pubsub.subscribe(self.channel)
+                    attempt = 0
+                    self._back()
+                    await self._listen(pubsub)
+            except (RedisError, OSError) as exc:
+                self._outage(exc)
+                await asyncio.sleep(RETRY_SECONDS[min(attempt, len(RETRY_SECONDS) - 1)])
+                attempt += 1
+            finally:
+                await client.aclose()
+
+    async def _listen(self, pubsub: Any) -> None:
+        while True:
+            message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+            if message is None or message.get("type") != "message":
+                continue
+            try:
+                origin, events, head = decode_news(message["data"])
+            except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+                log.error("redis bus: undecodable message: %s", exc)
+                continue
+            if origin != self.origin and self._on_news is not None:
+                self._on_news(events or [ChangeEvent("", "create", (), seq=head)])
+
+    def _outage(self, exc: BaseException, dropped: int = 0) -> None:
+        if not self._down:
+            log.warning("redis bus: %s; events still reach this process's subscribers, others read the log", exc)
+        if dropped:
+            log.debug("redis bus: %d announcement(s) not sent", dropped)
+        self._down = True
+
+    def _back(self) -> None:
+        if self._down:
+            log.warning("redis bus: connected again")
+        self._down = False

@@ -1,0 +1,317 @@
+"""SIGTERM with writers and subscribers open (issue 8, part 4): a real ``tidepool start`` process is stopped
+mid-stream.
+
+* Every write acknowledged to a writer (REST ``200``, WebSocket ``items`` reply) has its event delivered to
+  every subscriber, every socket is closed with **1001** "server shutting down", and the process exits 0 well
+  within ``SERVER_SHUTDOWN_TIMEOUT``. A WebSocket write the draining server refused (``SERVICE_UNAVAILABLE``)
+  did not happen.
+* A subscriber that never reads holds the shutdown no longer than ``SERVER_SHUTDOWN_TIMEOUT``.
+
+Runs on SQLite by default and on PostgreSQL / MariaDB with ``TIDEPOOL_TEST_DB``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import signal
+import socket
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.client import ClientProtocol
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Response
+from websockets.uri import parse_uri
+
+from tests.support.live import ADMIN_TOKEN, base_env, scratch_database
+from tests.support.process import Started, started
+from tidepool.config import load_settings
+from tidepool.db.engine import create_engine
+
+SHUTTING_DOWN = 1001
+STREAM_SECONDS = 1.0  # writers write this long before the SIGTERM
+BOUND = 15.0  # no client loop in this file runs longer than this
+STALLED_EVENTS = 140
+
+
+@pytest.fixture
+def db_env(tmp_path: Path) -> Iterator[dict[str, str]]:
+    with scratch_database(tmp_path) as env:
+        yield env
+
+
+# ------------------------------------------------------------------------------------------- clients
+
+
+@dataclass
+class Subscriber:
+    name: str
+    ids: list[int] = field(default_factory=list)
+    close_code: int | None = None
+
+
+@dataclass
+class Writer:
+    name: str
+    acked: list[int] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)  # texts of writes answered SERVICE_UNAVAILABLE
+    close_code: int | None = None  # WebSocket writers only
+    ended_by: str = ""
+
+
+def _ws_url(server: Started) -> str:
+    return f"ws://127.0.0.1:{server.port}/websocket"
+
+
+async def _open(server: Started) -> ClientConnection:
+    ws = await connect(_ws_url(server), ping_interval=None, max_size=None, close_timeout=2)
+    await ws.send(json.dumps({"type": "auth", "access_token": ADMIN_TOKEN}))
+    assert json.loads(await ws.recv())["status"] == "ok"
+    return ws
+
+
+def _close_code(ws: ClientConnection) -> int | None:
+    rcvd = ws.protocol.close_rcvd
+    return None if rcvd is None else int(rcvd.code)
+
+
+async def subscribe(server: Started, name: str, collection: str, fields: list[str]) -> tuple[Subscriber, Any]:
+    """A subscriber with its ``init`` received; the returned task reads create events until the close."""
+    sub = Subscriber(name)
+    ws = await _open(server)
+    await ws.send(json.dumps({"type": "subscribe", "collection": collection, "query": {"fields": fields}, "uid": name}))
+    assert json.loads(await ws.recv())["event"] == "init"
+
+    async def read() -> None:
+        try:
+            async for raw in ws:
+                frame = json.loads(raw)
+                if frame.get("type") == "subscription" and frame.get("event") == "create":
+                    sub.ids.extend(int(row["id"]) for row in frame["data"])
+        except ConnectionClosed:
+            pass
+        sub.close_code = _close_code(ws)
+
+    return sub, asyncio.create_task(read())
+
+
+async def rest_writer(server: Started, name: str) -> Writer:
+    """POSTs one message after another on one keep-alive connection until the server stops answering."""
+    writer = Writer(name)
+    headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    async with httpx.AsyncClient(base_url=server.url, headers=headers, timeout=BOUND) as client:
+        deadline = time.monotonic() + BOUND
+        for i in itertools.count():
+            if time.monotonic() > deadline:
+                writer.ended_by = "time"
+                break
+            try:
+                response = await client.post("/items/messages", json={"text": f"{name}-{i}"})
+            except httpx.TransportError as exc:
+                writer.ended_by = type(exc).__name__
+                break
+            if response.status_code != 200:
+                writer.ended_by = f"HTTP {response.status_code}"
+                break
+            writer.acked.append(int(response.json()["data"]["id"]))
+    return writer
+
+
+async def ws_writer(server: Started, name: str, in_flight: int = 4) -> Writer:
+    """Pipelines ``items`` creates (up to ``in_flight`` unanswered) on one socket until the server closes it."""
+    writer = Writer(name)
+    ws = await _open(server)
+    room = asyncio.Semaphore(in_flight)
+
+    async def send() -> None:
+        for i in itertools.count():
+            await room.acquire()
+            text = f"{name}-{i}"
+            message = {"type": "items", "collection": "messages", "action": "create", "data": {"text": text}}
+            await ws.send(json.dumps({**message, "uid": text}))
+
+    sender = asyncio.create_task(send())
+    try:
+        async for raw in ws:
+            frame = json.loads(raw)
+            if frame.get("type") != "items":
+                continue
+            room.release()
+            if frame.get("status") == "error":
+                assert frame["error"]["code"] == "SERVICE_UNAVAILABLE", frame
+                writer.refused.append(frame["uid"])
+            else:
+                writer.acked.append(int(frame["data"]["id"]))
+    except ConnectionClosed:
+        pass
+    finally:
+        sender.cancel()
+        await asyncio.gather(sender, return_exceptions=True)
+    writer.close_code = _close_code(ws)
+    writer.ended_by = f"close {writer.close_code}"
+    return writer
+
+
+async def wait_exit(server: Started, since: float, limit: float) -> float:
+    """Seconds from ``since`` until the process exited (fails past ``limit``)."""
+    while server.process.poll() is None:
+        if time.monotonic() - since > limit:
+            raise AssertionError(f"tidepool start still running {limit} s after SIGTERM")
+        await asyncio.sleep(0.01)
+    return time.monotonic() - since
+
+
+def _collection(admin: httpx.Client, name: str, text_type: str) -> None:
+    body = {
+        "collection": name,
+        "meta": {},
+        "schema": {},
+        "fields": [
+            {"field": "id", "type": "integer", "schema": {"is_primary_key": True, "has_auto_increment": True}},
+            {"field": "text", "type": text_type, "meta": {}, "schema": {}},
+        ],
+    }
+    response = admin.post("/collections", json=body)
+    assert response.status_code == 200, response.text
+
+
+def _admin(server: Started) -> httpx.Client:
+    return httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=30)
+
+
+async def _stored_texts(env: dict[str, str]) -> dict[int, str]:
+    """The rows of ``messages`` as the database holds them after the server is gone."""
+    engine = create_engine(load_settings({**base_env(), **env}, env_file=None))
+    try:
+        async with engine.connect() as conn:
+            rows = (await conn.execute(sa.text("SELECT id, text FROM messages"))).all()
+    finally:
+        await engine.dispose()
+    return {int(row[0]): str(row[1]) for row in rows}
+
+
+# --------------------------------------------------------------------------------------------- tests
+
+
+@pytest.mark.parametrize("bus", ["memory", "redis"])
+def test_sigterm_delivers_every_acknowledged_write_then_closes_1001(db_env: dict[str, str], bus: str) -> None:
+    """With Redis, the process's own last events reach its dispatcher only once read back from the stream."""
+    grace = 5.0
+    env = {**db_env, "SERVER_SHUTDOWN_TIMEOUT": str(int(grace * 1000))}
+    if bus == "redis":
+        env |= {"REDIS": "redis://127.0.0.1:6379/0", "REDIS_BUS_NAMESPACE": f"tidepool-test:{uuid.uuid4().hex}"}
+    with started(env) as server:
+        with _admin(server) as admin:
+            _collection(admin, "messages", "string")
+        subs, writers, exited = asyncio.run(_stream_then_sigterm(server, grace))
+        out, err = server.process.communicate(timeout=10)
+        code = server.process.returncode
+
+    acked = {i for w in writers for i in w.acked}
+    refused = [t for w in writers for t in w.refused]
+    print(f"\nexit {code} after {exited:.2f} s (grace {grace} s)")
+    for w in writers:
+        print(f"  writer {w.name}: {len(w.acked)} acknowledged, {len(w.refused)} refused, ended by {w.ended_by}")
+    missing = {s.name: sorted(acked - set(s.ids)) for s in subs}
+    for s in subs:
+        dupes = len(s.ids) - len(set(s.ids))
+        print(f"  subscriber {s.name}: {len(s.ids)} events, {len(missing[s.name])} missing, {dupes} duplicated, "
+              f"closed {s.close_code}")  # fmt: skip
+    print(f"  acknowledged writes: {len(acked)}, refused while draining: {len(refused)}")
+
+    assert len(acked) > 50, "the writers barely wrote: the stream did not run"
+    assert {s.name: len(m) for s, m in zip(subs, missing.values(), strict=True)} == {s.name: 0 for s in subs}, missing
+    assert all(len(s.ids) == len(set(s.ids)) for s in subs)
+    assert [s.close_code for s in subs] == [SHUTTING_DOWN] * len(subs)
+    assert [w.close_code for w in writers if w.name.startswith("ws")] == [SHUTTING_DOWN] * 2
+    assert code == 0, err
+    assert exited < grace, f"exit took {exited:.2f} s"
+    assert "Traceback" not in out + err, err
+
+    stored = asyncio.run(_stored_texts(db_env))
+    assert acked <= set(stored), "an acknowledged write is not in the database"
+    assert not set(refused) & set(stored.values()), "a write refused while draining was run"
+
+
+async def _stream_then_sigterm(server: Started, grace: float) -> tuple[list[Subscriber], list[Writer], float]:
+    opened = [await subscribe(server, f"sub{n}", "messages", ["id"]) for n in range(3)]
+    jobs = [asyncio.create_task(rest_writer(server, f"rest{n}")) for n in range(2)]
+    jobs += [asyncio.create_task(ws_writer(server, f"ws{n}")) for n in range(2)]
+    await asyncio.sleep(STREAM_SECONDS)
+    server.process.send_signal(signal.SIGTERM)
+    since = time.monotonic()
+    writers = await asyncio.wait_for(asyncio.gather(*jobs), BOUND)
+    await asyncio.wait_for(asyncio.gather(*(task for _, task in opened)), BOUND)
+    exited = await wait_exit(server, since, grace + 5)
+    return [sub for sub, _ in opened], list(writers), exited
+
+
+def test_a_subscriber_that_never_reads_holds_shutdown_only_for_the_grace_time(db_env: dict[str, str]) -> None:
+    grace = 1.5
+    with started({**db_env, "SERVER_SHUTDOWN_TIMEOUT": str(int(grace * 1000))}) as server:
+        with _admin(server) as admin:
+            _collection(admin, "bulk", "text")
+        reader, exited = asyncio.run(_stalled_subscriber_then_sigterm(server, grace))
+        _, err = server.process.communicate(timeout=10)
+        code = server.process.returncode
+    print(f"\nexit {code} after {exited:.2f} s (grace {grace} s); reading subscriber closed {reader.close_code}")
+    assert code == 0, err
+    assert reader.close_code == SHUTTING_DOWN
+    assert exited >= grace * 0.8, "shutdown did not wait for the stalled subscriber: the test proves nothing"
+    assert exited < grace + 1.5, f"a stalled subscriber held shutdown {exited:.2f} s"
+
+
+async def _stalled_subscriber_then_sigterm(server: Started, grace: float) -> tuple[Subscriber, float]:
+    stalled = _never_reading_subscriber(server, "bulk")
+    try:
+        reader, task = await subscribe(server, "reader", "bulk", ["id"])
+        body = "x" * 60_000  # MariaDB's TEXT holds 64 KB
+        with _admin(server) as admin:  # more than the kernel buffers of both ends take
+            for _ in range(STALLED_EVENTS):
+                assert admin.post("/items/bulk", json={"text": body}).status_code == 200
+        await asyncio.sleep(0.3)
+        server.process.send_signal(signal.SIGTERM)
+        since = time.monotonic()
+        await asyncio.wait_for(task, BOUND)
+        return reader, await wait_exit(server, since, grace + 5)
+    finally:
+        stalled.close()
+
+
+def _never_reading_subscriber(server: Started, collection: str) -> socket.socket:
+    """A WebSocket, authenticated and subscribed to ``collection`` (all fields), that then never reads again;
+    its receive buffer is as small as the kernel allows."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect(("127.0.0.1", server.port))
+    sock.settimeout(5)
+    protocol = ClientProtocol(parse_uri(_ws_url(server)))
+    protocol.send_request(protocol.connect())
+    sock.sendall(b"".join(protocol.data_to_send()))
+    _read_until(sock, protocol, lambda event: isinstance(event, Response) and event.status_code == 101)
+    subscribe = {"type": "subscribe", "collection": collection, "query": {"fields": ["*"]}, "uid": "stalled"}
+    for message in ({"type": "auth", "access_token": ADMIN_TOKEN}, subscribe):
+        protocol.send_text(json.dumps(message).encode())
+    sock.sendall(b"".join(protocol.data_to_send()))
+    _read_until(sock, protocol, lambda event: json.loads(event.data).get("event") == "init")
+    return sock
+
+
+def _read_until(sock: socket.socket, protocol: ClientProtocol, done: Any) -> None:
+    """Feed what the socket brings to ``protocol`` until an event satisfies ``done``."""
+    while True:
+        data = sock.recv(65536)
+        assert data, "the server closed the connection"
+        protocol.receive_data(data)
+        if any(done(event) for event in protocol.events_received()):
+            return

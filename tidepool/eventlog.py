@@ -1,0 +1,155 @@
+"""The event log: every committed change, numbered in commit order, kept in the database itself.
+
+A write's ``ChangeEvent``s are appended to ``tidepool_events`` **inside the write's own transaction**, as its
+last statement (``append``), so they commit or roll back with the data: no committed write can lose its
+event to a crash, a SIGTERM, a Redis outage or a full queue. Everything downstream (the in-process fast
+path, Redis, other processes polling) only carries the news; the log is the truth a subscriber resumes from.
+
+**Numbering.** ``append`` moves the ``last`` counter row by the number of events (``UPDATE ... SET value =
+value + n``) and numbers the events from the new value. That UPDATE takes the counter row's lock, which is
+held until the transaction ends, so two writers number one after the other, and the second one can only
+take the lock (and read the counter) after the first has committed. Hence:
+
+- numbers follow commit order: if transaction B began after A committed, B's numbers are higher, and more
+  strongly, of any two numbered transactions the one numbered first also committed first;
+- the committed numbers are always a gap-free prefix ``1..last``: a reader that sees ``n`` committed sees
+  every number below it (the one holding ``n - 1`` committed before ``n`` could be given out); a rolled-back
+  transaction takes its counter move back with it, so nothing visible is ever numbered twice;
+- numbers only grow, across restarts of every process and of Redis: the counter is a database row.
+
+The lock is held from the UPDATE to the commit only (the append is the write's last statement), so writers
+serialise on numbering and committing, not on their work. SQLite has a single writer anyway.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import decimal
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from tidepool.db import system
+from tidepool.events import ChangeEvent
+
+LAST = "last"  # the highest number given out
+PRUNED = "pruned"  # every number at or below it may have been removed by retention
+
+_log = system.event_log
+_counters = system.event_counters
+
+# Values a database row may hold that JSON has no type for: stored in their usual text form.
+_JSON_FALLBACKS: tuple[tuple[type, Callable[[Any], Any]], ...] = (
+    (decimal.Decimal, str),
+    (bytes, lambda b: base64.b64encode(b).decode()),
+    (dt.timedelta, lambda d: d.total_seconds()),
+    (frozenset, list),
+    (set, list),
+    (tuple, list),
+    (uuid.UUID, str),
+)
+
+
+def _json_default(value: Any) -> Any:
+    for kind, convert in _JSON_FALLBACKS:
+        if isinstance(value, kind):
+            return convert(value)
+    return str(value)
+
+
+def encode_body(event: ChangeEvent) -> bytes:
+    """What a subscriber must learn about a change besides its collection and action (the write's payload
+    is not kept: nothing downstream reads it, and it may be large)."""
+    body = {"keys": list(event.keys), "before": list(event.before), "origin": event.origin, "extra": event.extra}
+    return orjson.dumps(body, default=_json_default, option=orjson.OPT_NON_STR_KEYS)
+
+
+def decode_event(seq: int, collection: str, action: str, body: bytes | str) -> ChangeEvent:
+    data: Mapping[str, Any] = orjson.loads(body)
+    return ChangeEvent(
+        collection=collection,
+        action=action,  # type: ignore[arg-type]  # written by ``append`` from an EventAction
+        keys=tuple(data["keys"]),
+        before=tuple(data["before"]),
+        seq=seq,
+        origin=data.get("origin"),
+        extra=data.get("extra") or {},
+    )
+
+
+async def append(conn: AsyncConnection, events: Sequence[ChangeEvent], origin: str | None) -> list[ChangeEvent]:
+    """Number ``events`` (consecutively, in order) and add them to the log; the last statement of a write.
+    Returns the numbered events (``seq`` and ``origin`` set)."""
+    count = len(events)
+    await conn.execute(sa.update(_counters).where(_counters.c.name == LAST).values(value=_counters.c.value + count))
+    last = int((await conn.execute(sa.select(_counters.c.value).where(_counters.c.name == LAST))).scalar_one())
+    numbered = [replace(e, seq=last - count + 1 + i, origin=e.origin or origin) for i, e in enumerate(events)]
+    now = int(time.time() * 1000)
+    rows = [
+        {
+            "seq": e.seq,
+            "collection": e.collection,
+            "action": e.action,
+            "body": encode_body(e).decode(),
+            "created_at": now,
+        }
+        for e in numbered
+    ]
+    await conn.execute(sa.insert(_log), rows)
+    return numbered
+
+
+async def read_after(
+    conn: AsyncConnection,
+    after: int,
+    *,
+    upto: int | None = None,
+    collection: str | None = None,
+    limit: int = 500,
+) -> list[ChangeEvent]:
+    """Logged events numbered above ``after`` (and at most ``upto``), oldest first, at most ``limit``."""
+    query = sa.select(_log.c.seq, _log.c.collection, _log.c.action, _log.c.body).where(_log.c.seq > after)
+    if upto is not None:
+        query = query.where(_log.c.seq <= upto)
+    if collection is not None:
+        query = query.where(_log.c.collection == collection)
+    rows = await conn.execute(query.order_by(_log.c.seq).limit(limit))
+    return [decode_event(int(seq), name, action, body) for seq, name, action, body in rows]
+
+
+async def counters(conn: AsyncConnection) -> dict[str, int]:
+    """``{"last": ..., "pruned": ...}`` as committed now."""
+    rows = await conn.execute(sa.select(_counters.c.name, _counters.c.value))
+    return {str(name): int(value) for name, value in rows}
+
+
+async def prune(conn: AsyncConnection, keep_count: int, keep_seconds: float) -> int:
+    """Apply retention inside the caller's transaction: keep at most ``keep_count`` of the newest events and
+    none older than ``keep_seconds`` (0 turns either bound off). Moves ``pruned`` first, so a reader that checks
+    it after reading knows whether what it read was complete. Returns the new ``pruned`` value."""
+    marks = await counters(conn)
+    through = marks[LAST] - keep_count if keep_count > 0 else 0
+    if keep_seconds > 0:
+        through = max(through, await _older_than(conn, time.time() - keep_seconds, marks[PRUNED], marks[LAST]))
+    if through <= marks[PRUNED]:
+        return marks[PRUNED]
+    moved = _counters.c.name == PRUNED
+    await conn.execute(sa.update(_counters).where(moved, _counters.c.value < through).values(value=through))
+    await conn.execute(sa.delete(_log).where(_log.c.seq <= through))
+    return through
+
+
+async def _older_than(conn: AsyncConnection, cutoff: float, pruned: int, last: int) -> int:
+    """The number below which every event was logged before ``cutoff``: the log is walked in ``seq`` order
+    from its start to the first younger event (numbers follow commit order, so ages follow numbers up to
+    the writers' clock skew), which costs the expired rows only, with no index on ``created_at``."""
+    first_young = sa.select(_log.c.seq).where(_log.c.seq > pruned, _log.c.created_at >= int(cutoff * 1000))
+    found = (await conn.execute(first_young.order_by(_log.c.seq).limit(1))).scalar()
+    return last if found is None else int(found) - 1
