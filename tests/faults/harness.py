@@ -27,6 +27,7 @@ import json
 import os
 import random
 import re
+import signal
 import socket
 import subprocess
 import threading
@@ -85,10 +86,19 @@ class PrivateRedis:
             time.sleep(0.02)
 
     def kill(self) -> None:
-        """SIGKILL: the data set is gone, and a restart begins empty (``--save ""``, no AOF)."""
+        """SIGKILL (a frozen one too): the data set is gone, and a restart begins empty (``--save ""``, no AOF)."""
         if self.process is not None and self.process.poll() is None:
             self.process.kill()
             self.process.wait(timeout=10)
+
+    def freeze(self) -> None:
+        """SIGSTOP: connections stay open but nothing answers (a hung host, a GC pause, a full disk)."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGCONT)
 
     def ping(self) -> bool:
         try:
