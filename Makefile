@@ -43,6 +43,8 @@ run: $(STAMP) ## start the server on SQLite (./data/tidepool.db) with a ready ad
 
 # The suites that touch SQL run again on PostgreSQL and MariaDB (scratch databases on the local servers),
 # including the multi-process Redis fan-out, which needs a shared server database.
+# tests/realtime/test_commit_order.py is not listed: it starts a PostgreSQL cluster of its own (the shared one
+# has track_commit_timestamp off), so the first run covers it whatever TIDEPOOL_TEST_DB says.
 ENGINE_SUITES := tests/query tests/http tests/db tests/services tests/realtime/test_subscriptions.py \
 	tests/realtime/test_subscriptions_redis.py tests/realtime/test_subscriptions_cost.py \
 	tests/realtime/test_access_revocation.py tests/realtime/test_session_logout.py tests/cli/test_live_changes.py \
