@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help run test test-sqlite test-pg test-mysql check lint bench clean e2e-deps
+.PHONY: help run test test-sqlite test-pg test-mysql faults check lint bench clean e2e-deps
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -54,6 +54,11 @@ test: $(STAMP) e2e-deps ## the whole suite: SQLite, then the database suites on 
 	$(BIN)/pytest -q -p no:cacheprovider
 	TIDEPOOL_TEST_DB=pg $(BIN)/pytest -q -p no:cacheprovider $(ENGINE_SUITES)
 	TIDEPOOL_TEST_DB=mysql $(BIN)/pytest -q -p no:cacheprovider $(ENGINE_SUITES)
+
+# The slow fault tests (tests/faults marked `faults`: Redis outages, SIGKILLed processes, MariaDB variants);
+# the fast ones run in `make test`. A plain `pytest` deselects the marker (pyproject.toml's addopts).
+faults: $(STAMP) ## the slow fault tests: real processes, a private Redis killed and restarted
+	$(BIN)/pytest -q -p no:cacheprovider -m faults tests/faults
 
 test-sqlite: $(STAMP) e2e-deps ## only the SQLite run
 	$(BIN)/pytest -q
