@@ -37,15 +37,14 @@ def _event(n: int, collection: str = "c") -> ChangeEvent:
 
 
 @asynccontextmanager
-async def _database(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
-    with scratch_database(tmp_path) as db_env:
-        settings = load_settings({**base_env(), **db_env}, env_file=None)
-        engine = create_engine(settings)
-        try:
-            await bootstrap(engine, settings)
-            yield engine
-        finally:
-            await engine.dispose()
+async def _database(db_env: dict[str, str]) -> AsyncIterator[AsyncEngine]:
+    settings = load_settings({**base_env(), **db_env}, env_file=None)
+    engine = create_engine(settings)
+    try:
+        await bootstrap(engine, settings)
+        yield engine
+    finally:
+        await engine.dispose()
 
 
 async def _write(engine: AsyncEngine, events: list[ChangeEvent], bus: LogBus | None = None) -> list[ChangeEvent]:
@@ -80,11 +79,12 @@ async def _take(consumer: Consumer, count: int, timeout: float = 10.0) -> list[C
 
 
 def _run(tmp_path: Path, scenario: Callable[[AsyncEngine], Awaitable[None]]) -> None:
-    async def main() -> None:
-        async with _database(tmp_path) as engine:
+    async def main(db_env: dict[str, str]) -> None:
+        async with _database(db_env) as engine:
             await scenario(engine)
 
-    asyncio.run(main())
+    with scratch_database(tmp_path) as db_env:  # outside the loop: it runs its own for PG/MariaDB
+        asyncio.run(main(db_env))
 
 
 def test_concurrent_writers_get_consecutive_numbers_with_no_gap_and_no_reuse(tmp_path: Path) -> None:

@@ -192,3 +192,29 @@ async def _pruned(server: LiveServer) -> int:
 
     async with server.runtime.engine.connect() as conn:
         return (await eventlog.counters(conn))[eventlog.PRUNED]
+
+
+def test_a_server_that_fell_behind_retention_closes_its_subscribers_with_1013_and_they_resync(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """Server ``slow`` reads the log rarely; server ``fast`` (same database) writes and prunes to 3 events. The
+    events ``slow`` never read are gone: its subscribers are closed with 1013 "events lost", and resuming
+    from their last ``seq`` answers a fresh ``init`` holding the database's rows."""
+    quiet = {"WEBSOCKETS_HEARTBEAT_ENABLED": "false"}
+    slow_env = {**quiet, "EVENT_LOG_POLL_INTERVAL": "1500", "EVENT_LOG_PRUNE_INTERVAL": "1h"}
+    fast_env = {**quiet, "EVENT_LOG_RETENTION_COUNT": "3", "EVENT_LOG_PRUNE_INTERVAL": "50"}
+    with scratch_database(tmp_path_factory.mktemp("behind")) as db_env, live_server({**db_env, **slow_env}) as slow:
+        seed_messages(slow)
+        with live_server({**db_env, **fast_env}) as fast:
+            fast.run(fast.runtime.schemas.reload())
+            with ws(slow) as conn:
+                since = subscribe(conn)["seq"]
+                with fast.client() as rest:
+                    for n in range(8):
+                        create(rest, text=f"while behind {n}", user="ann")
+                assert conn.wait_closed(timeout=10) == 1013
+            with ws(slow) as again, slow.client() as rest:
+                reply = subscribe(again, since, query={"fields": ["id", "text", "user"], "limit": -1})
+                assert reply["event"] == "init"
+                rows = rest.get("/items/messages", params={"limit": -1, "fields": "id,text,user"}).json()["data"]
+                assert reply["data"] == rows and len(rows) == 8

@@ -1,8 +1,10 @@
-"""``tidepool start`` as a real subprocess: for what only the command shows (its log output, its exit)."""
+"""``tidepool start`` as a real subprocess: for what only the command shows (its log output, its exit), and for
+faults only a real process can have (SIGKILL mid-write, a restart on the same port)."""
 
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -10,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import httpx
 
@@ -23,12 +26,33 @@ class Started:
     process: subprocess.Popen[str]
     url: str
     port: int
+    env: dict[str, str]
+    log: Path | None = None
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}{self.env.get('WEBSOCKETS_REST_PATH', '/websocket')}"
+
+    @property
+    def alive(self) -> bool:
+        return self.process.poll() is None
 
     def stop(self) -> tuple[str, str]:
-        """Stop the server (SIGTERM, a graceful shutdown) and return its stdout and stderr."""
+        """Stop the server (SIGTERM, a graceful shutdown) and return its stdout and stderr (both in the log
+        file's text, under stdout, when the output went to a file)."""
         self.process.terminate()
         out, err = self.process.communicate(timeout=20)
-        return out, err
+        return (self.output(), "") if self.log else (out, err)
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown code runs, as when the machine or the OOM killer takes the process."""
+        if self.alive:
+            self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def output(self) -> str:
+        """What the process wrote so far, when its output goes to a file."""
+        return self.log.read_text(errors="replace") if self.log else ""
 
 
 def command_env(env: dict[str, str]) -> dict[str, str]:
@@ -36,33 +60,61 @@ def command_env(env: dict[str, str]) -> dict[str, str]:
     return {**os.environ, **base_env(), "PYTHONPATH": str(ROOT), **env}
 
 
-@contextmanager
-def started(env: dict[str, str]) -> Iterator[Started]:
-    """``python -m tidepool start`` on a free port, waited for until ``/server/ping`` answers."""
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tidepool", "start"],
-        cwd=ROOT,
-        env=command_env({"HOST": "127.0.0.1", "PORT": str(port), **env}),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    handle = Started(process, f"http://127.0.0.1:{port}", port)
+def spawn(env: dict[str, str], port: int | None = None, log: Path | None = None) -> Started:
+    """``python -m tidepool start`` on ``port`` (a free one by default), waited for until ``/server/ping``
+    answers. With ``log``, stdout and stderr are appended to that file instead of pipes, so a long run
+    never blocks on a full pipe and a restarted process continues the same file."""
+    port = port or free_port()
+    sink: IO[str] | int = open(log, "a") if log else subprocess.PIPE  # closed below: the child keeps its copy
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"tidepool start exited: {process.communicate()}")
-            try:
-                if httpx.get(f"{handle.url}/server/ping", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                if time.monotonic() > deadline:
-                    raise
-            time.sleep(0.05)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "tidepool", "start"],
+            cwd=ROOT,
+            env=command_env({"HOST": "127.0.0.1", "PORT": str(port), **env}),
+            stdout=sink,
+            stderr=subprocess.STDOUT if log else subprocess.PIPE,
+            text=True,
+        )
+    finally:
+        if not isinstance(sink, int):
+            sink.close()
+    handle = Started(process, f"http://127.0.0.1:{port}", port, env, log)
+    try:
+        _wait_ready(handle)
+    except BaseException:
+        handle.kill()
+        raise
+    return handle
+
+
+def restart(handle: Started) -> Started:
+    """The same command again, on the same port, with the same environment and log file."""
+    handle.kill()
+    return spawn(handle.env, handle.port, handle.log)
+
+
+def _wait_ready(handle: Started) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        if handle.process.poll() is not None:
+            out = handle.output() if handle.log else handle.process.communicate()
+            raise RuntimeError(f"tidepool start exited: {out}")
+        try:
+            if httpx.get(f"{handle.url}/server/ping", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            if time.monotonic() > deadline:
+                raise
+        time.sleep(0.05)
+
+
+@contextmanager
+def started(env: dict[str, str], port: int | None = None, log: Path | None = None) -> Iterator[Started]:
+    """``spawn`` for the length of a ``with`` block; the process is killed if still running at its end."""
+    handle = spawn(env, port, log)
+    try:
         yield handle
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate(timeout=10)
+        if handle.alive:
+            handle.process.kill()
+            handle.process.communicate(timeout=10)

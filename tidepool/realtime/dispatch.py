@@ -317,8 +317,8 @@ class Dispatcher:
                 if self.before_event is not None:
                     await self.before_event()
                 await self.dispatch(item)
-            except Exception:
-                log.exception("dispatch of %s %s failed", item.action, item.collection)
+            except Exception as exc:  # not one group's failure (those are reported per group): the whole event
+                self.faults.report(f"dispatch of {item.action}", item.collection, [], exc)
             self.last_seq = item.seq or self.last_seq
 
     async def replay(self, sub: Subscription, events: Sequence[ChangeEvent]) -> list[bytes]:

@@ -74,6 +74,16 @@ class GroupFaults:
         kind = f"{stage}:{type(exc).__module__}.{type(exc).__qualname__}"
         if self._limiter.consume(f"{kind}\x00{collection}") is not None:
             return
+        if not group:
+            log.error(
+                "realtime %s failed on %s; not logged again on %s for %.0f s",
+                stage,
+                collection,
+                collection,
+                self._limiter.duration,
+                exc_info=exc,
+            )
+            return
         head = group[0]
         log.error(
             "realtime %s failed on %s for a group of %d subscriber(s) (first: %r, query %s); they get an error "
