@@ -18,7 +18,11 @@ take the lock (and read the counter) after the first has committed. Hence:
 - numbers only grow, across restarts of every process and of Redis: the counter is a database row.
 
 The lock is held from the UPDATE to the commit only (the append is the write's last statement), so writers
-serialise on numbering and committing, not on their work. SQLite has a single writer anyway.
+serialise on numbering and committing, not on their work. SQLite has a single writer anyway. To keep that
+section short, the bodies are encoded before the UPDATE and the statements after it are as few as the
+dialect allows: on PostgreSQL one (the UPDATE ... RETURNING and the INSERT in one ``WITH``), on SQLite two
+(UPDATE ... RETURNING, INSERT), on MariaDB three (UPDATE, SELECT, INSERT). See bench/README.md (``eventlog``)
+for what they cost.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ import datetime as dt
 import decimal
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -86,24 +90,69 @@ def decode_event(seq: int, collection: str, action: str, body: bytes | str) -> C
 
 async def append(conn: AsyncConnection, events: Sequence[ChangeEvent], origin: str | None) -> list[ChangeEvent]:
     """Number ``events`` (consecutively, in order) and add them to the log; the last statement of a write.
-    Returns the numbered events (``seq`` and ``origin`` set)."""
-    count = len(events)
-    await conn.execute(sa.update(_counters).where(_counters.c.name == LAST).values(value=_counters.c.value + count))
-    last = int((await conn.execute(sa.select(_counters.c.value).where(_counters.c.name == LAST))).scalar_one())
-    numbered = [replace(e, seq=last - count + 1 + i, origin=e.origin or origin) for i, e in enumerate(events)]
-    now = int(time.time() * 1000)
-    rows = [
-        {
-            "seq": e.seq,
-            "collection": e.collection,
-            "action": e.action,
-            "body": encode_body(e).decode(),
-            "created_at": now,
-        }
-        for e in numbered
-    ]
-    await conn.execute(sa.insert(_log), rows)
-    return numbered
+    Returns the numbered events (``seq`` and ``origin`` set).
+
+    Everything that does not need the number (each event's body) is encoded before the counter is moved:
+    from that UPDATE to the commit, every other writer waits for this one."""
+    stamped = [replace(e, origin=e.origin or origin) for e in events]
+    rows = [{"collection": e.collection, "action": e.action, "body": encode_body(e).decode()} for e in stamped]
+    log_rows = _LOGGERS.get(conn.dialect.name, _log_portably)
+    last = await log_rows(conn, rows, int(time.time() * 1000))
+    first = last - len(rows) + 1
+    return [replace(e, seq=first + i) for i, e in enumerate(stamped)]
+
+
+_BUMP = (
+    sa.update(_counters)
+    .where(_counters.c.name == LAST)
+    .values(value=_counters.c.value + sa.bindparam("count", type_=sa.BigInteger))
+)
+_BUMP_RETURNING = _BUMP.returning(_counters.c.value)
+_READ_LAST = sa.select(_counters.c.value).where(_counters.c.name == LAST)
+_INSERT = sa.insert(_log)
+
+# PostgreSQL: the counter's move and the rows in one statement, so a writer holds the counter's lock for one
+# round trip and the commit (a data-modifying WITH runs once and to completion even if nothing reads it).
+_PG_LOG = sa.text(
+    f"WITH bump AS (UPDATE {_counters.name} SET value = value + CAST(:count AS BIGINT) WHERE name = :name "
+    "RETURNING value), "
+    f"logged AS (INSERT INTO {_log.name} (seq, collection, action, body, created_at) "
+    "SELECT bump.value - CAST(:count AS BIGINT) + e.n, e.collection, e.action, e.body, CAST(:now AS BIGINT) "
+    "FROM bump, unnest(CAST(:collections AS TEXT[]), CAST(:actions AS TEXT[]), CAST(:bodies AS TEXT[])) "
+    "WITH ORDINALITY AS e(collection, action, body, n)) "
+    "SELECT value FROM bump"
+)
+
+
+async def _log_portably(conn: AsyncConnection, rows: list[dict[str, Any]], now: int) -> int:
+    """Move the counter (reading it back in the same statement where the dialect has UPDATE ... RETURNING:
+    SQLite; MariaDB needs a SELECT), then insert the numbered rows; the new counter value."""
+    count = len(rows)
+    if conn.dialect.update_returning:
+        last = int((await conn.execute(_BUMP_RETURNING, {"count": count})).scalar_one())
+    else:
+        await conn.execute(_BUMP, {"count": count})
+        last = int((await conn.execute(_READ_LAST)).scalar_one())
+    first = last - count + 1
+    await conn.execute(_INSERT, [row | {"seq": first + i, "created_at": now} for i, row in enumerate(rows)])
+    return last
+
+
+async def _log_postgresql(conn: AsyncConnection, rows: list[dict[str, Any]], now: int) -> int:
+    params = {
+        "count": len(rows),
+        "name": LAST,
+        "now": now,
+        "collections": [row["collection"] for row in rows],
+        "actions": [row["action"] for row in rows],
+        "bodies": [row["body"] for row in rows],
+    }
+    return int((await conn.execute(_PG_LOG, params)).scalar_one())
+
+
+_LOGGERS: dict[str, Callable[[AsyncConnection, list[dict[str, Any]], int], Awaitable[int]]] = {
+    "postgresql": _log_postgresql,
+}
 
 
 async def read_after(
