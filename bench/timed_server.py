@@ -20,6 +20,7 @@ import re
 import signal
 import time
 from collections import defaultdict
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
@@ -85,10 +86,13 @@ def _exit(signum: int, frame: Any) -> None:
 def _time_append() -> None:
     """The current code's ``eventlog.append`` (absent before the event log), timed from call to return: on
     SQLite its statements go to aiosqlite directly, where the cursor events above do not see them."""
-    try:
-        from tidepool import eventlog
-    except ImportError:
+    import tidepool
+
+    # Not ``try: import``: the venv's editable install would supply a missing module from the main checkout.
+    if not (Path(tidepool.__file__).parent / "eventlog.py").exists():
         return
+    from tidepool import eventlog
+
     append = eventlog.append
 
     async def timed(*args: Any, **kwargs: Any) -> Any:
