@@ -38,8 +38,8 @@ LOG_STATEMENTS = (
 )
 
 
-async def _measure(proc_pid: int, url_proc: Any, seconds: float) -> dict[str, float]:
-    conns = [await ws_bench.tidepool_socket(url_proc, subscribe=False)]
+async def _measure(proc_pid: int, url_proc: Any, seconds: float, sockets: int) -> dict[str, float]:
+    conns = await ws_bench.open_many(sockets, lambda: ws_bench.tidepool_socket(url_proc, subscribe=False))
     try:
         await _creates(conns, 1.0, [])  # warm-up: plan caches, prepared statements
         os.kill(proc_pid, signal.SIGUSR1)
@@ -66,14 +66,14 @@ def _append_profile(prof: Path) -> dict[str, Any]:
     return found
 
 
-async def profile_one(database: str, code: Path, seconds: float) -> dict[str, Any]:
+async def profile_one(database: str, code: Path, seconds: float, sockets: int = 1) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "timings.json"
         with DATABASES[database]() as db_env:
             server = tidepool_server(db_env, code=code, command=(str(TIMED_SERVER),), BENCH_TIMINGS=str(out))
             with server as proc:
                 create_messages_collection(proc.url)
-                figures = await _measure(proc.popen.pid, proc, seconds)
+                figures = await _measure(proc.popen.pid, proc, seconds, sockets)
         totals = json.loads(out.read_text())
         creates = max(int(figures["creates"]), 1)
         statements = {
@@ -99,9 +99,9 @@ async def profile_one(database: str, code: Path, seconds: float) -> dict[str, An
     }
 
 
-def _print(database: str, results: dict[str, dict[str, Any]]) -> None:
+def _print(database: str, sockets: int, results: dict[str, dict[str, Any]]) -> None:
     base, current = results.get("baseline"), results["current"]
-    print(f"-- one WebSocket create on {database} (1 socket, ms per create)")
+    print(f"-- one WebSocket create on {database} ({sockets} socket(s), ms per create)")
     print(f"   {'':<46}{'baseline':>10}{'current':>10}")
 
     def line(label: str, key: str) -> None:
@@ -126,13 +126,13 @@ def _print(database: str, results: dict[str, dict[str, Any]]) -> None:
     line("eventlog.append, loop thread CPU (cProfile)", "append_python_ms")
 
 
-async def run(databases: list[str], seconds: float, with_baseline: bool) -> dict[str, Any]:
+async def run(databases: list[str], seconds: float, with_baseline: bool, sockets: int) -> dict[str, Any]:
     report: dict[str, Any] = {}
     with checkout() as baseline:
         for database in databases:
             codes = {"baseline": baseline, "current": ROOT} if with_baseline else {"current": ROOT}
-            results = {name: await profile_one(database, code, seconds) for name, code in codes.items()}
-            _print(database, results)
+            results = {name: await profile_one(database, code, seconds, sockets) for name, code in codes.items()}
+            _print(database, sockets, results)
             report[database] = results
     return report
 
@@ -141,9 +141,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.profile_eventlog")
     parser.add_argument("--database", nargs="*", choices=sorted(DATABASES), default=sorted(DATABASES))
     parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--sockets", type=int, default=1, help="concurrent writers (wall times then overlap)")
     parser.add_argument("--no-baseline", action="store_true", help=f"profile the current code only, not {BASELINE}")
     args = parser.parse_args()
-    report = asyncio.run(run(args.database, args.seconds, not args.no_baseline))
+    report = asyncio.run(run(args.database, args.seconds, not args.no_baseline, args.sockets))
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / f"eventlog-profile-{time.strftime('%Y%m%d-%H%M%S')}.json"
     out.write_text(json.dumps(report, indent=2))

@@ -21,7 +21,7 @@ The lock is held from the UPDATE to the commit only (the append is the write's l
 serialise on numbering and committing, not on their work. SQLite has a single writer anyway. To keep that
 section short, the bodies are encoded before the UPDATE and the statements after it are as few as the
 dialect allows: on PostgreSQL one (the UPDATE ... RETURNING and the INSERT in one ``WITH``), on SQLite two
-(UPDATE ... RETURNING, INSERT, one trip to aiosqlite's thread each), on MariaDB three (UPDATE, SELECT,
+(UPDATE ... RETURNING, INSERT, in one trip to aiosqlite's thread), on MariaDB three (UPDATE, SELECT,
 INSERT). See bench/README.md (``eventlog``)
 for what they cost.
 """
@@ -31,6 +31,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import decimal
+import sqlite3
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -151,20 +152,34 @@ async def _log_postgresql(conn: AsyncConnection, rows: list[dict[str, Any]], now
     return int((await conn.execute(_PG_LOG, params)).scalar_one())
 
 
-# SQLite: the same two statements as ``_log_portably``, sent to aiosqlite directly. Through SQLAlchemy's
-# adapter each statement costs three or four trips to aiosqlite's thread (cursor, execute, fetch, close), each
-# an event-loop turn while this write holds the write gate; here each costs one (bench/README.md, eventlog).
+# SQLite: the same two statements as ``_log_portably``, run together in aiosqlite's thread. Through
+# SQLAlchemy's adapter each statement costs three or four trips to that thread (cursor, execute, fetch, close),
+# and each trip waits for a turn of the event loop while this write holds the write gate: with 16 writers that
+# wait made the log cost 40 % of create throughput (bench/README.md, ``eventlog``). ``Connection._execute``
+# (queue a function for the thread) is aiosqlite's own, not public: without it, one public call per statement.
 _SQLITE_BUMP = f"UPDATE {_counters.name} SET value = value + ? WHERE name = ? RETURNING value"
 _SQLITE_INSERT = f"INSERT INTO {_log.name} (seq, collection, action, body, created_at) VALUES (?, ?, ?, ?, ?)"
 
 
+def _sqlite_rows(last: int, rows: list[dict[str, Any]], now: int) -> list[tuple[Any, ...]]:
+    first = last - len(rows) + 1
+    return [(first + i, row["collection"], row["action"], row["body"], now) for i, row in enumerate(rows)]
+
+
+def _log_sqlite_in_thread(db: sqlite3.Connection, rows: list[dict[str, Any]], now: int) -> int:
+    [(last,)] = db.execute(_SQLITE_BUMP, (len(rows), LAST)).fetchall()
+    db.executemany(_SQLITE_INSERT, _sqlite_rows(int(last), rows, now))
+    return int(last)
+
+
 async def _log_sqlite(conn: AsyncConnection, rows: list[dict[str, Any]], now: int) -> int:
     driver: Any = (await conn.get_raw_connection()).driver_connection  # aiosqlite's, in the same transaction
-    count = len(rows)
-    [(last,)] = await driver.execute_fetchall(_SQLITE_BUMP, (count, LAST))
-    first = int(last) - count + 1
-    values = [(first + i, row["collection"], row["action"], row["body"], now) for i, row in enumerate(rows)]
-    await driver.executemany(_SQLITE_INSERT, values)
+    run_in_thread = getattr(driver, "_execute", None)
+    db = getattr(driver, "_conn", None)
+    if run_in_thread is not None and isinstance(db, sqlite3.Connection):
+        return int(await run_in_thread(_log_sqlite_in_thread, db, rows, now))
+    [(last,)] = await driver.execute_fetchall(_SQLITE_BUMP, (len(rows), LAST))
+    await driver.executemany(_SQLITE_INSERT, _sqlite_rows(int(last), rows, now))
     return int(last)
 
 
