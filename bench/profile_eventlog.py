@@ -19,6 +19,7 @@ import shutil
 import signal
 import tempfile
 import time
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -126,11 +127,14 @@ def _print(database: str, sockets: int, results: dict[str, dict[str, Any]]) -> N
     line("eventlog.append, loop thread CPU (cProfile)", "append_python_ms")
 
 
-async def run(databases: list[str], seconds: float, with_baseline: bool, sockets: int) -> dict[str, Any]:
+async def run(
+    databases: list[str], seconds: float, with_baseline: bool, sockets: int, current: str | None
+) -> dict[str, Any]:
     report: dict[str, Any] = {}
-    with checkout() as baseline:
+    with checkout() as baseline, ExitStack() as trees:
+        tree = ROOT if current is None else trees.enter_context(checkout(current))
         for database in databases:
-            codes = {"baseline": baseline, "current": ROOT} if with_baseline else {"current": ROOT}
+            codes = {"baseline": baseline, "current": tree} if with_baseline else {"current": tree}
             results = {name: await profile_one(database, code, seconds, sockets) for name, code in codes.items()}
             _print(database, sockets, results)
             report[database] = results
@@ -141,10 +145,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.profile_eventlog")
     parser.add_argument("--database", nargs="*", choices=sorted(DATABASES), default=sorted(DATABASES))
     parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--current", help="profile this commit (in a temporary worktree) instead of this tree")
     parser.add_argument("--sockets", type=int, default=1, help="concurrent writers (wall times then overlap)")
     parser.add_argument("--no-baseline", action="store_true", help=f"profile the current code only, not {BASELINE}")
     args = parser.parse_args()
-    report = asyncio.run(run(args.database, args.seconds, not args.no_baseline, args.sockets))
+    report = asyncio.run(run(args.database, args.seconds, not args.no_baseline, args.sockets, args.current))
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / f"eventlog-profile-{time.strftime('%Y%m%d-%H%M%S')}.json"
     out.write_text(json.dumps(report, indent=2))
