@@ -20,7 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -129,12 +129,13 @@ async def _window(proc: Proc, conns: list[ClientConnection], seconds: float, tal
     tally.server_cpu += cpu_seconds(proc.popen.pid) - cpu_before
 
 
+def _opener(proc: Proc, subscribe: bool) -> Callable[[], Awaitable[ClientConnection]]:
+    return lambda: ws_bench.tidepool_socket(proc, subscribe=subscribe)
+
+
 async def compare_creates(procs: dict[str, Proc], sockets: int, steps: Plan) -> dict[str, dict[str, float]]:
     """``sockets`` writers per server; windows alternate between the servers after one warm-up each."""
-    pools = {
-        name: await ws_bench.open_many(sockets, lambda p=proc: ws_bench.tidepool_socket(p, subscribe=False))
-        for name, proc in procs.items()
-    }
+    pools = {name: await ws_bench.open_many(sockets, _opener(proc, subscribe=False)) for name, proc in procs.items()}
     tallies = {name: Tally() for name in procs}
     try:
         for name in procs:
@@ -156,7 +157,7 @@ async def compare_fanout(procs: dict[str, Proc], n: int, steps: Plan) -> dict[st
     try:
         for name, proc in procs.items():
             writers[name] = await ws_bench.tidepool_socket(proc, subscribe=False)
-            subscribers[name] = await ws_bench.open_many(n, lambda p=proc: ws_bench.tidepool_socket(p, subscribe=True))
+            subscribers[name] = await ws_bench.open_many(n, _opener(proc, subscribe=True))
         await asyncio.sleep(0.5)
         for _ in range(steps.rounds):
             for name in procs:
@@ -197,7 +198,7 @@ async def _eventlog_on(database: str, codes: dict[str, Path], commits: dict[str,
             create_messages_collection(procs[name].url)
         creates = {sockets: await compare_creates(procs, sockets, steps) for sockets in SOCKETS}
         fanout = await compare_fanout(procs, FANOUT, steps)
-    create_rows = [
+    create_rows: list[dict[str, Any]] = [
         {
             "sockets": sockets,
             **results,
