@@ -190,7 +190,7 @@ SETTINGS: tuple[Setting, ...] = (
         "WEBSOCKETS_SEND_STALL_TIMEOUT",
         "10",
         parse_seconds,
-        "Seconds a socket's crowded send queue may make no progress before the socket is dropped (1008).",
+        "Seconds a socket's crowded send queue may make no progress before the socket is dropped (1013).",
     ),
     Setting(
         "WEBSOCKETS_FRAME_GAP_MS",
