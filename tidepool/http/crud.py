@@ -68,8 +68,9 @@ class Crud(Generic[S]):
     """The seven handlers, with the hooks where collections differ.
 
     ``service`` builds the request's service (and may refuse the request first); ``singleton`` answers the
-    service's singleton item when the collection is one, which turns the list routes into the item's own
-    (``GET``/``PATCH``) and the routes that name or add a key into ``ROUTE_NOT_FOUND``, as in Directus.
+    service's singleton item when the collection is one: then ``GET`` and ``PATCH`` on the collection read and
+    upsert that item, and ``POST`` on it or ``PATCH`` of one key is ``ROUTE_NOT_FOUND``, as in Directus (reads
+    and deletes by key, and ``DELETE`` on the collection, stay as for any collection).
     """
 
     service: Callable[[Request], Awaitable[S]]
