@@ -103,7 +103,7 @@ async def _version_watcher(runtime: Runtime) -> AsyncIterator[None]:
     from tidepool.services.versions import VersionWatcher
 
     interval: float = runtime.settings["CACHE_SYNC_INTERVAL"]
-    runtime.watcher = VersionWatcher(runtime.engine, runtime.schemas, interval)
+    runtime.watcher = VersionWatcher(runtime.engine, runtime.schemas, runtime.access_cache, interval)
     task = asyncio.create_task(runtime.watcher.run(), name="tidepool-version-watcher") if interval > 0 else None
     try:
         yield

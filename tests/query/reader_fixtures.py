@@ -223,13 +223,14 @@ class Reader:
 
     @contextmanager
     def statements(self) -> Iterator[list[str]]:
-        """Every SQL statement the server's engine runs inside the block, except the version watcher's read of
-        ``tidepool_versions``, which runs on its own timer and may land in any block."""
+        """Every SQL statement the server's engine runs inside the block, except the background reads on their
+        own timers that may land in any block: the version watcher's (``tidepool_versions``) and the event log
+        follower's (``tidepool_event``...)."""
         seen: list[str] = []
         engine = self.server.runtime.engine.sync_engine
 
         def record(conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool) -> None:
-            if "tidepool_versions" not in statement:
+            if "tidepool_versions" not in statement and "tidepool_event" not in statement:
                 seen.append(statement)
 
         sa.event.listen(engine, "before_cursor_execute", record)

@@ -218,3 +218,15 @@ def test_a_server_that_fell_behind_retention_closes_its_subscribers_with_1013_an
                 assert reply["event"] == "init"
                 rows = rest.get("/items/messages", params={"limit": -1, "fields": "id,text,user"}).json()["data"]
                 assert reply["data"] == rows and len(rows) == 8
+
+
+@pytest.mark.parametrize("table", ["tidepool_events", "tidepool_event_counters"])
+def test_the_event_log_is_no_collection_not_even_for_the_admin(srv: LiveServer, rest: httpx.Client, table: str) -> None:
+    """The log holds the ``before`` rows of every collection: readable through any API, it would leak them."""
+    assert table not in {c["collection"] for c in rest.get("/collections").json()["data"]}
+    assert rest.get(f"/items/{table}").status_code == 403
+    assert rest.post(f"/items/{table}", json={"seq": 10**9}).status_code == 403
+    assert rest.get(f"/fields/{table}").status_code in (403, 404)
+    with ws(srv) as conn:
+        reply = conn.request({"type": "subscribe", "collection": table, "uid": "x"})
+        assert reply["status"] == "error" and reply["error"]["code"] == "FORBIDDEN"

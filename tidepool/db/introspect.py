@@ -27,7 +27,11 @@ from tidepool.db import system
 from tidepool.db.schema import CollectionInfo, FieldInfo, RelationInfo, SchemaOverview
 from tidepool.db.types import ALIAS_SPECIALS, data_type_name, directus_type_of, parse_default, sql_type_for
 
-_HIDDEN_TABLES = frozenset({"tidepool_migrations", "tidepool_versions", "sqlite_sequence"})
+# Tidepool's own bookkeeping (migrations, version markers, the event log, which holds the ``before`` rows of
+# every collection) is never a collection: no API, admin included, can read or write it.
+_HIDDEN_TABLES = frozenset(
+    {name for name in system.SYSTEM_TABLES if name.startswith("tidepool_")} | {"sqlite_sequence"}
+)
 Row = Mapping[str, Any]
 TableKey = tuple[str | None, str]
 
