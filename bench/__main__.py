@@ -7,6 +7,7 @@ import argparse
 import asyncio
 import json
 import os
+import signal
 import time
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from typing import Any
 import httpx
 import orjson
 
-from bench import rest_bench, stall_bench, ws_bench
+from bench import eventlog_bench, rest_bench, stall_bench, ws_bench
 from bench.procs import ceiling_server, create_messages_collection, raise_fd_limit, tidepool_server
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -97,7 +98,12 @@ SCENARIOS = {
     "rest": rest_bench.run_rest,
     "permissions": rest_bench.run_permissions,
     "stall": stall_bench.run_stall,
+    "eventlog": eventlog_bench.run_eventlog,
 }
+
+
+def _stop(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def main() -> None:
@@ -105,6 +111,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="shorter runs, no 10,000-socket fan-out")
     parser.add_argument("--only", nargs="*", choices=sorted(SCENARIOS), help="run only these scenarios")
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, _stop)  # clean up (servers, scratch databases, worktrees) as on Ctrl-C
     raise_fd_limit()
     report: dict[str, Any] = {"started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     for name in args.only or SCENARIOS:

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -73,8 +73,16 @@ def _wait_for_port(port: int, popen: subprocess.Popen[bytes], timeout: float = 6
 
 
 @contextmanager
-def tidepool_server(db_env: dict[str, str] | None = None, **extra_env: str) -> Iterator[Proc]:
-    """A ``tidepool start`` process on a scratch SQLite file (or the given database settings)."""
+def tidepool_server(
+    db_env: dict[str, str] | None = None,
+    code: Path = ROOT,
+    command: Sequence[str] = ("-m", "tidepool", "start"),
+    **extra_env: str,
+) -> Iterator[Proc]:
+    """A ``tidepool start`` process on a scratch SQLite file (or the given database settings), running the
+    ``tidepool`` package found in ``code`` (this checkout by default; another checkout of the repository, such
+    as an older commit's worktree, runs that commit's code with this venv). ``command`` is what the venv's
+    Python runs (a wrapper script may start the server itself)."""
     port = free_port()
     with tempfile.TemporaryDirectory() as tmp:
         env = {
@@ -92,8 +100,10 @@ def tidepool_server(db_env: dict[str, str] | None = None, **extra_env: str) -> I
             "WEBSOCKETS_SEND_QUEUE_LIMIT": "100000",
             **(db_env or {}),
             **extra_env,
+            "PYTHONPATH": str(code),  # ahead of the venv's editable install of the main checkout
         }
-        popen = subprocess.Popen([sys.executable, "-m", "tidepool", "start"], env=env, cwd=ROOT)
+        # ``-m`` puts the working directory first on sys.path: it must be ``code`` too.
+        popen = subprocess.Popen([sys.executable, *command], env=env, cwd=code)
         try:
             _wait_for_port(port, popen)
             yield Proc(popen, port)

@@ -91,10 +91,11 @@ async def _listen(ws: ClientConnection, marker: bytes, state: dict[str, Any]) ->
         return
 
 
-async def fanout(
+async def fanout_times(
     sockets: list[ClientConnection], trigger: Callable[[], Awaitable[None]], trials: int, marker: bytes
-) -> dict[str, float]:
-    """Trigger ``trials`` events; time from trigger to the last subscriber's delivery, per trial."""
+) -> tuple[list[float], int]:
+    """Trigger ``trials`` events; per trial the time (s) from trigger to the last subscriber's delivery, and
+    the deliveries that never came."""
     state: dict[str, Any] = {"current": Arrivals(len(sockets))}
     listeners = [asyncio.create_task(_listen(ws, marker, state)) for ws in sockets]
     lasts: list[float] = []
@@ -118,6 +119,14 @@ async def fanout(
     sample = state.get("sample")
     if isinstance(sample, bytes):
         SAMPLES.append(sample)
+    return lasts, lost
+
+
+async def fanout(
+    sockets: list[ClientConnection], trigger: Callable[[], Awaitable[None]], trials: int, marker: bytes
+) -> dict[str, float]:
+    """Trigger ``trials`` events; time from trigger to the last subscriber's delivery, per trial."""
+    lasts, lost = await fanout_times(sockets, trigger, trials, marker)
     return {
         "p50_ms": percentile(lasts, 50) * 1000,
         "p99_ms": percentile(lasts, 99) * 1000,

@@ -18,7 +18,12 @@ take the lock (and read the counter) after the first has committed. Hence:
 - numbers only grow, across restarts of every process and of Redis: the counter is a database row.
 
 The lock is held from the UPDATE to the commit only (the append is the write's last statement), so writers
-serialise on numbering and committing, not on their work. SQLite has a single writer anyway.
+serialise on numbering and committing, not on their work. SQLite has a single writer anyway. To keep that
+section short, the bodies are encoded before the UPDATE and the statements after it are as few as the
+dialect allows: on PostgreSQL one (the UPDATE ... RETURNING and the INSERT in one ``WITH``), on SQLite two
+(UPDATE ... RETURNING, INSERT, in one trip to aiosqlite's thread), on MariaDB three (UPDATE, SELECT,
+INSERT). See bench/README.md (``eventlog``)
+for what they cost.
 """
 
 from __future__ import annotations
@@ -26,9 +31,10 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import decimal
+import sqlite3
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -86,24 +92,107 @@ def decode_event(seq: int, collection: str, action: str, body: bytes | str) -> C
 
 async def append(conn: AsyncConnection, events: Sequence[ChangeEvent], origin: str | None) -> list[ChangeEvent]:
     """Number ``events`` (consecutively, in order) and add them to the log; the last statement of a write.
-    Returns the numbered events (``seq`` and ``origin`` set)."""
-    count = len(events)
-    await conn.execute(sa.update(_counters).where(_counters.c.name == LAST).values(value=_counters.c.value + count))
-    last = int((await conn.execute(sa.select(_counters.c.value).where(_counters.c.name == LAST))).scalar_one())
-    numbered = [replace(e, seq=last - count + 1 + i, origin=e.origin or origin) for i, e in enumerate(events)]
-    now = int(time.time() * 1000)
-    rows = [
-        {
-            "seq": e.seq,
-            "collection": e.collection,
-            "action": e.action,
-            "body": encode_body(e).decode(),
-            "created_at": now,
-        }
-        for e in numbered
-    ]
-    await conn.execute(sa.insert(_log), rows)
-    return numbered
+    Returns the numbered events (``seq`` and ``origin`` set).
+
+    Everything that does not need the number (each event's body) is encoded before the counter is moved:
+    from that UPDATE to the commit, every other writer waits for this one."""
+    stamped = [replace(e, origin=e.origin or origin) for e in events]
+    rows = [{"collection": e.collection, "action": e.action, "body": encode_body(e).decode()} for e in stamped]
+    log_rows = _LOGGERS.get(conn.dialect.name, _log_portably)
+    last = await log_rows(conn, rows, int(time.time() * 1000))
+    first = last - len(rows) + 1
+    return [replace(e, seq=first + i) for i, e in enumerate(stamped)]
+
+
+_BUMP = (
+    sa.update(_counters)
+    .where(_counters.c.name == LAST)
+    .values(value=_counters.c.value + sa.bindparam("count", type_=sa.BigInteger))
+)
+_BUMP_RETURNING = _BUMP.returning(_counters.c.value)
+_READ_LAST = sa.select(_counters.c.value).where(_counters.c.name == LAST)
+_INSERT = sa.insert(_log)
+
+# PostgreSQL: the counter's move and the rows in one statement, so a writer holds the counter's lock for one
+# round trip and the commit (a data-modifying WITH runs once and to completion even if nothing reads it).
+_PG_LOG = (
+    f"WITH bump AS (UPDATE {_counters.name} SET value = value + CAST($1 AS BIGINT) WHERE name = $2 "
+    "RETURNING value), "
+    f"logged AS (INSERT INTO {_log.name} (seq, collection, action, body, created_at) "
+    "SELECT bump.value - CAST($1 AS BIGINT) + e.n, e.collection, e.action, e.body, CAST($3 AS BIGINT) "
+    "FROM bump, unnest(CAST($4 AS TEXT[]), CAST($5 AS TEXT[]), CAST($6 AS TEXT[])) "
+    "WITH ORDINALITY AS e(collection, action, body, n)) "
+    "SELECT value FROM bump"
+)
+
+
+async def _log_portably(conn: AsyncConnection, rows: list[dict[str, Any]], now: int) -> int:
+    """Move the counter (reading it back in the same statement where the dialect has UPDATE ... RETURNING:
+    SQLite; MariaDB needs a SELECT), then insert the numbered rows; the new counter value."""
+    count = len(rows)
+    if conn.dialect.update_returning:
+        last = int((await conn.execute(_BUMP_RETURNING, {"count": count})).scalar_one())
+    else:
+        await conn.execute(_BUMP, {"count": count})
+        last = int((await conn.execute(_READ_LAST)).scalar_one())
+    first = last - count + 1
+    await conn.execute(_INSERT, [row | {"seq": first + i, "created_at": now} for i, row in enumerate(rows)])
+    return last
+
+
+async def _log_postgresql(conn: AsyncConnection, rows: list[dict[str, Any]], now: int) -> int:
+    """``_PG_LOG``, sent to asyncpg directly once SQLAlchemy has begun the transaction on it (it begins
+    lazily, at the first statement): that skips SQLAlchemy's execution path, about a third of the CPU the log
+    costs a create (bench/README.md, ``eventlog``)."""
+    args = (
+        len(rows),
+        LAST,
+        now,
+        [row["collection"] for row in rows],
+        [row["action"] for row in rows],
+        [row["body"] for row in rows],
+    )
+    driver: Any = (await conn.get_raw_connection()).driver_connection  # asyncpg's
+    if driver.is_in_transaction():
+        return int(await driver.fetchval(_PG_LOG, *args))
+    return int((await conn.exec_driver_sql(_PG_LOG, args)).scalar_one())
+
+
+# SQLite: the same two statements as ``_log_portably``, run together in aiosqlite's thread. Through
+# SQLAlchemy's adapter each statement costs three or four trips to that thread (cursor, execute, fetch, close),
+# and each trip waits for a turn of the event loop while this write holds the write gate: with 16 writers that
+# wait made the log cost 40 % of create throughput (bench/README.md, ``eventlog``). ``Connection._execute``
+# (queue a function for the thread) is aiosqlite's own, not public: without it, one public call per statement.
+_SQLITE_BUMP = f"UPDATE {_counters.name} SET value = value + ? WHERE name = ? RETURNING value"
+_SQLITE_INSERT = f"INSERT INTO {_log.name} (seq, collection, action, body, created_at) VALUES (?, ?, ?, ?, ?)"
+
+
+def _sqlite_rows(last: int, rows: list[dict[str, Any]], now: int) -> list[tuple[Any, ...]]:
+    first = last - len(rows) + 1
+    return [(first + i, row["collection"], row["action"], row["body"], now) for i, row in enumerate(rows)]
+
+
+def _log_sqlite_in_thread(db: sqlite3.Connection, rows: list[dict[str, Any]], now: int) -> int:
+    [(last,)] = db.execute(_SQLITE_BUMP, (len(rows), LAST)).fetchall()
+    db.executemany(_SQLITE_INSERT, _sqlite_rows(int(last), rows, now))
+    return int(last)
+
+
+async def _log_sqlite(conn: AsyncConnection, rows: list[dict[str, Any]], now: int) -> int:
+    driver: Any = (await conn.get_raw_connection()).driver_connection  # aiosqlite's, in the same transaction
+    run_in_thread = getattr(driver, "_execute", None)
+    db = getattr(driver, "_conn", None)
+    if run_in_thread is not None and isinstance(db, sqlite3.Connection):
+        return int(await run_in_thread(_log_sqlite_in_thread, db, rows, now))
+    [(last,)] = await driver.execute_fetchall(_SQLITE_BUMP, (len(rows), LAST))
+    await driver.executemany(_SQLITE_INSERT, _sqlite_rows(int(last), rows, now))
+    return int(last)
+
+
+_LOGGERS: dict[str, Callable[[AsyncConnection, list[dict[str, Any]], int], Awaitable[int]]] = {
+    "postgresql": _log_postgresql,
+    "sqlite": _log_sqlite,
+}
 
 
 async def read_after(
