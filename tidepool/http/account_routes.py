@@ -16,6 +16,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from tidepool.http.context import request_context
+from tidepool.http.query import query_from_body, query_from_request
 from tidepool.http.requests import json_body
 from tidepool.http.responses import data_response, no_content
 from tidepool.http.writes import delete_from_body, read_back, update_from_body
@@ -28,14 +29,10 @@ Handler = Callable[[Request], Awaitable[Response]]
 
 
 def request_query(request: Request) -> Query:
-    from tidepool.http.query import query_from_request
-
     return query_from_request(request)
 
 
 def body_query(request: Request, raw: Any) -> Query:
-    from tidepool.http.query import query_from_body
-
     return query_from_body(raw, request.app.state.runtime.settings)
 
 

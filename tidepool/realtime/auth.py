@@ -16,9 +16,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from tidepool.context import Access, Accountability
+from tidepool.context import Access
 from tidepool.errors import RequestsExceededError, ServiceUnavailableError, TidepoolError
 from tidepool.runtime import Runtime
+from tidepool.services import auth as auth_service
 from tidepool.services import authn, permissions
 
 log = logging.getLogger("tidepool.realtime")
@@ -51,20 +52,10 @@ class AuthFailed(Exception):
 _TOLD = (RequestsExceededError, ServiceUnavailableError)
 
 
-async def access_for(runtime: Runtime, accountability: Accountability) -> Access:
-    """The permission service's access, or the skeleton's while that service is not installed."""
-    ctx = runtime.context()
-    try:
-        from tidepool.services import permissions
-    except ImportError:  # pragma: no cover - only while the accounts work is being merged
-        return await authn.access_for(ctx, accountability)
-    return await permissions.access_for(ctx, accountability)
-
-
 async def public_access(runtime: Runtime, where: Mapping[str, str | None]) -> Access:
     """What an unauthenticated socket may do: the Public policy, seeded with the upgrade's ip/agent/origin."""
     accountability = await authn.authenticate(runtime.context(), None, **where)
-    return await access_for(runtime, accountability)
+    return await permissions.access_for(runtime.context(), accountability)
 
 
 async def from_token(runtime: Runtime, token: str, where: Mapping[str, str | None]) -> AuthResult:
@@ -77,7 +68,7 @@ async def from_token(runtime: Runtime, token: str, where: Mapping[str, str | Non
     if accountability.is_public:
         raise AuthFailed("token resolves to the public role")
     expiry = authn.token_expiry(token)
-    access = await access_for(runtime, accountability)
+    access = await permissions.access_for(runtime.context(), accountability)
     return AuthResult(access, None if expiry is None else float(expiry), token=token, generation=generation)
 
 
@@ -97,8 +88,6 @@ async def from_message(runtime: Runtime, message: Mapping[str, Any], where: Mapp
 
 async def _login(runtime: Runtime, email: str, password: str, where: Mapping[str, str | None]) -> tuple[str, str]:
     """E-mail/password login through the auth service (a new session, as a REST login)."""
-    from tidepool.services import auth as auth_service
-
     try:
         tokens = await auth_service.login(runtime.context(), email, password, **where)
     except TidepoolError as exc:
@@ -108,8 +97,6 @@ async def _login(runtime: Runtime, email: str, password: str, where: Mapping[str
 
 async def _refresh(runtime: Runtime, refresh_token: str, where: Mapping[str, str | None]) -> tuple[str, str]:
     """Refresh-token login: rotates the refresh token, so the old one is dead afterwards."""
-    from tidepool.services import auth as auth_service
-
     try:
         tokens = await auth_service.refresh(runtime.context(), refresh_token, **where)
     except TidepoolError as exc:

@@ -25,7 +25,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 import sqlalchemy as sa
@@ -38,24 +38,21 @@ from tidepool.query.model import Query
 from tidepool.query.search import search_filter
 from tidepool.query.visibility import grants
 from tidepool.realtime import batching
-from tidepool.realtime.bus.base import Gap
+from tidepool.realtime.bus.base import Bus, Gap
 from tidepool.realtime.connection import RESUME_CLOSE_CODE
 from tidepool.realtime.grouping import AccessKeys, GroupFaults
 from tidepool.realtime.protocol import encode, error_message, js_string
 from tidepool.realtime.reads import compile_filter, matches, read_many, read_meta
+from tidepool.realtime.subscriptions import Outgoing, Subscription, SubscriptionManager
+from tidepool.runtime import Runtime
 from tidepool.services import permissions
 from tidepool.services.base import ServiceContext
 from tidepool.services.payload import bindable
 from tidepool.services.payload_cast import cast_value
 
-if TYPE_CHECKING:
-    from tidepool.realtime.bus.base import Bus
-    from tidepool.realtime.subscriptions import Outgoing, Subscription, SubscriptionManager
-    from tidepool.runtime import Runtime
-
 log = logging.getLogger("tidepool.realtime")
 
-Group = list["Subscription"]  # the subscriptions that share one read (same event query, same access)
+Group = list[Subscription]  # the subscriptions that share one read (same event query, same access)
 
 # Serve the plain groups of one access with one shared read (tests turn it off to compare frames).
 BATCHING = True
@@ -244,8 +241,6 @@ def outgoing_for(sub: Subscription, event: ChangeEvent, result: GroupResult) -> 
 
 
 def _collection_outgoing(event: ChangeEvent, result: GroupResult) -> list[Outgoing]:
-    from tidepool.realtime.subscriptions import Outgoing
-
     seq = event.seq or 0
     before = result.before or set()
     if event.action == "delete":
@@ -267,8 +262,6 @@ def _collection_outgoing(event: ChangeEvent, result: GroupResult) -> list[Outgoi
 
 def _item_outgoing(sub: Subscription, event: ChangeEvent, result: GroupResult) -> list[Outgoing]:
     """Item subscriptions: object data for create/update, the item id string for delete."""
-    from tidepool.realtime.subscriptions import Outgoing
-
     item = sub.item or ""
     seq = event.seq or 0
     was = item in (result.before or set())

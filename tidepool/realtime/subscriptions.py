@@ -24,7 +24,7 @@ import sys
 import weakref
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 import orjson
 
@@ -34,6 +34,7 @@ from tidepool.errors import ForbiddenError, InvalidPayloadError, LimitExceededEr
 from tidepool.events import ChangeEvent
 from tidepool.query.model import Query
 from tidepool.realtime import reads
+from tidepool.realtime.bus.base import Bus
 from tidepool.realtime.places import Claim, Places
 from tidepool.realtime.protocol import (
     NO_UID,
@@ -47,10 +48,7 @@ from tidepool.realtime.protocol import (
     uid_of,
     validate,
 )
-
-if TYPE_CHECKING:
-    from tidepool.realtime.bus.base import Bus
-    from tidepool.runtime import Runtime
+from tidepool.runtime import Runtime
 
 log = logging.getLogger("tidepool.realtime")
 

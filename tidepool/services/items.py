@@ -26,11 +26,12 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from tidepool.context import Action, Permission
+from tidepool.context import Access, Action, Permission
 from tidepool.db.errors import Candidates, translate
 from tidepool.db.schema import NUMERIC_TYPES, CollectionInfo
 from tidepool.errors import ForbiddenError, InvalidPayloadError
 from tidepool.events import ChangeEvent, EventAction
+from tidepool.query.filters import compile_filter
 from tidepool.query.model import Query
 from tidepool.services import payload as payloads
 from tidepool.services import reader
@@ -254,9 +255,6 @@ class ItemsService:
     def _rule_condition(self, info: CollectionInfo, rules: Sequence[Permission]) -> sa.ColumnElement[bool]:
         if any(not rule.rule for rule in rules):
             return sa.true()
-        from tidepool.context import Access
-        from tidepool.query.filters import compile_filter
-
         admin = Access.full(self.ctx.accountability)
         return sa.or_(
             *(

@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from tidepool.db import system
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # services.base imports this module
     from tidepool.services.base import SchemaStore
 
 log = logging.getLogger("tidepool")
@@ -73,7 +73,7 @@ async def read(conn: AsyncConnection) -> dict[str, int]:
 def committed(schemas: SchemaStore, kinds: Collection[str], values: Mapping[str, int]) -> None:
     """After the commit of a write that touched ``kinds``: drop this process's access caches now (the schema
     is reloaded by ``schema_change`` itself), and remember ``values`` so the watcher does not redo it."""
-    from tidepool.services import permissions
+    from tidepool.services import permissions  # it builds on services.base, which imports this module
 
     if CACHED.intersection(kinds):
         permissions.invalidate(schemas)
@@ -117,7 +117,7 @@ class VersionWatcher:
         if SCHEMA in moved:
             await self.schemas.reload()
         if CACHED.intersection(moved):
-            from tidepool.services import permissions
+            from tidepool.services import permissions  # it builds on services.base, which imports this module
 
             permissions.invalidate(self.schemas)
         if SESSIONS in moved:
@@ -135,6 +135,6 @@ class VersionWatcher:
 
 def _generation(schemas: SchemaStore) -> tuple[int, int]:
     """What the listeners react to: the access generation, and how many times a session ended."""
-    from tidepool.services import permissions
+    from tidepool.services import permissions  # it builds on services.base, which imports this module
 
     return permissions.generation(schemas), schemas.sessions_ended
