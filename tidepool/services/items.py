@@ -36,6 +36,9 @@ from tidepool.query.model import Query
 from tidepool.services import payload as payloads
 from tidepool.services import reader
 from tidepool.services.base import ServiceContext
+from tidepool.services.payload_cast import cast_key
+from tidepool.services.payload_rules import check_payload
+from tidepool.services.payload_specials import WriteAction
 
 Key = Any
 Item = Mapping[str, Any]
@@ -54,14 +57,14 @@ class ItemsService:
         return await reader.read_by_query(self.ctx, self.collection, query)
 
     async def read_one(self, key: Key, query: Query | None = None) -> dict[str, Any]:
-        stored = payloads.cast_key(self._info(), key)
+        stored = cast_key(self._info(), key)
         if stored is None:
             raise ForbiddenError()
         return await reader.read_one(self.ctx, self.collection, stored, query or Query())
 
     async def read_many(self, keys: Sequence[Key], query: Query | None = None) -> list[dict[str, Any]]:
         info = self._info()
-        stored = [k for k in (payloads.cast_key(info, key) for key in keys) if k is not None]
+        stored = [k for k in (cast_key(info, key) for key in keys) if k is not None]
         return await reader.read_many(self.ctx, self.collection, stored, query or Query())
 
     async def read_meta(self, query: Query) -> dict[str, Any]:
@@ -227,14 +230,14 @@ class ItemsService:
         """Permitted fields only, presets filled in, field and permission validation passed."""
         rules = self._rules(action)
         merged = dict(item) if rules is None else _with_presets(info, item, rules)
-        write: payloads.WriteAction = "create" if action == Action.CREATE else "update"
+        write: WriteAction = "create" if action == Action.CREATE else "update"
         validations = [] if rules is None else [r.validation for r in rules]
-        payloads.check_payload(info, self.ctx.schema, merged, write, validations)
+        check_payload(info, self.ctx.schema, merged, write, validations)
         return merged
 
     def _stored_keys(self, info: CollectionInfo, keys: Sequence[Key]) -> list[Key]:
         """Keys as the column stores them; a key that cannot be one is FORBIDDEN, like a missing item."""
-        stored = [payloads.cast_key(info, key) for key in keys]
+        stored = [cast_key(info, key) for key in keys]
         if any(key is None for key in stored):
             raise ForbiddenError()
         return stored
@@ -275,7 +278,7 @@ class ItemsService:
         info = self._info()
         keys_only = query.replace(fields=(info.primary_key,), aggregate=None, group_by=None)
         rows = await reader.read_by_query(tx, self.collection, keys_only)
-        stored = [payloads.cast_key(info, row[info.primary_key]) for row in rows]
+        stored = [cast_key(info, row[info.primary_key]) for row in rows]
         return [key for key in stored if key is not None]
 
     async def _before(self, tx: ServiceContext, info: CollectionInfo, keys: Sequence[Key]) -> tuple[Item, ...]:
