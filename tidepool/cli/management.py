@@ -24,19 +24,12 @@ import sqlalchemy as sa
 
 from tidepool.context import Action
 from tidepool.db import system
-from tidepool.errors import TidepoolError
+from tidepool.errors import CliError
 from tidepool.runtime import open_runtime
 from tidepool.security import new_token
 from tidepool.services.base import ServiceContext
 
 T = TypeVar("T")
-
-
-class CliError(TidepoolError):
-    """A management command that cannot do what was asked (unknown role, unknown user ...)."""
-
-    code = "CLI_ERROR"
-    status = 400
 
 
 def run(work: Callable[[ServiceContext], Awaitable[T]]) -> T:

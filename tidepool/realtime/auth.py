@@ -5,8 +5,9 @@ then the permission service's ``access_for``), so a socket can never see more th
 over REST. Failures of any kind collapse into one ``AUTH_FAILED`` (Directus never tells a socket *why*),
 except refusals that say nothing about the credential and that the client must act on differently: the
 login rate limit (``REQUESTS_EXCEEDED``) and a database outage (``SERVICE_UNAVAILABLE``) travel as
-``AuthFailed.told`` and are sent as they are. An expired JWT inside an ``auth`` frame is a failure too, not
-``TOKEN_EXPIRED``: that code is only pushed by the server when a token that was valid runs out (spec §3.5).
+``CredentialRejectedError.told`` (``tidepool.errors``) and are sent as they are. An expired JWT inside an
+``auth`` frame is a failure too, not ``TOKEN_EXPIRED``: that code is only pushed by the server when a token
+that was valid runs out (spec §3.5).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tidepool.context import Access
-from tidepool.errors import RequestsExceededError, ServiceUnavailableError, TidepoolError
+from tidepool.errors import CredentialRejectedError, TidepoolError
 from tidepool.runtime import Runtime
 from tidepool.services import auth as auth_service
 from tidepool.services import authn, permissions
@@ -34,24 +35,6 @@ class AuthResult:
     generation: int = 0  # the access generation when resolving began (``permissions.generation``)
 
 
-class AuthFailed(Exception):
-    """Any reason a credential was not accepted; the reason itself is only logged. ``error`` is the error REST
-    would answer for the same credential, when there is one; ``told`` is that error when it is no verdict on the
-    credential (the caller's pace, the database) and is sent as it is instead of AUTH_FAILED."""
-
-    def __init__(self, reason: str, error: TidepoolError | None = None) -> None:
-        super().__init__(reason)
-        self.error = error
-
-    @property
-    def told(self) -> TidepoolError | None:
-        return self.error if isinstance(self.error, _TOLD) else None
-
-
-# Refusals that are about the server or the caller's pace, not about the credential.
-_TOLD = (RequestsExceededError, ServiceUnavailableError)
-
-
 async def public_access(runtime: Runtime, where: Mapping[str, str | None]) -> Access:
     """What an unauthenticated socket may do: the Public policy, seeded with the upgrade's ip/agent/origin."""
     accountability = await authn.authenticate(runtime.context(), None, **where)
@@ -59,14 +42,15 @@ async def public_access(runtime: Runtime, where: Mapping[str, str | None]) -> Ac
 
 
 async def from_token(runtime: Runtime, token: str, where: Mapping[str, str | None]) -> AuthResult:
-    """A static token or JWT (``?access_token=``, session cookie, ``auth`` frame); ``AuthFailed`` when bad."""
+    """A static token or JWT (``?access_token=``, session cookie, ``auth`` frame); ``CredentialRejectedError``
+    when bad."""
     generation = permissions.generation(runtime.schemas)
     try:
         accountability = await authn.authenticate(runtime.context(), token, **where)
     except TidepoolError as exc:
-        raise AuthFailed(exc.code, exc) from None
+        raise CredentialRejectedError(exc.code, exc) from None
     if accountability.is_public:
-        raise AuthFailed("token resolves to the public role")
+        raise CredentialRejectedError("token resolves to the public role")
     expiry = authn.token_expiry(token)
     access = await permissions.access_for(runtime.context(), accountability)
     return AuthResult(access, None if expiry is None else float(expiry), token=token, generation=generation)
@@ -91,7 +75,7 @@ async def _login(runtime: Runtime, email: str, password: str, where: Mapping[str
     try:
         tokens = await auth_service.login(runtime.context(), email, password, **where)
     except TidepoolError as exc:
-        raise AuthFailed(exc.code, exc) from None
+        raise CredentialRejectedError(exc.code, exc) from None
     return tokens.access_token, _require(tokens.refresh_token)
 
 
@@ -100,11 +84,11 @@ async def _refresh(runtime: Runtime, refresh_token: str, where: Mapping[str, str
     try:
         tokens = await auth_service.refresh(runtime.context(), refresh_token, **where)
     except TidepoolError as exc:
-        raise AuthFailed(exc.code, exc) from None
+        raise CredentialRejectedError(exc.code, exc) from None
     return tokens.access_token, _require(tokens.refresh_token)
 
 
 def _require(value: str | None) -> str:
     if not value:
-        raise AuthFailed("the auth service returned no refresh token")
+        raise CredentialRejectedError("the auth service returned no refresh token")
     return value

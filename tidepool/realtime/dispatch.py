@@ -34,6 +34,7 @@ from tidepool.context import Action
 from tidepool.db.schema import CollectionInfo
 from tidepool.errors import TidepoolError
 from tidepool.events import ChangeEvent
+from tidepool.query.evaluate import NotEvaluable
 from tidepool.query.model import Query
 from tidepool.query.search import search_filter
 from tidepool.query.visibility import grants
@@ -159,11 +160,11 @@ class GroupReader:
         """``matches`` in Python; for relational parts, the same filter in SQL on the row as a derived table."""
         try:
             return matches(condition, row, self.event.collection, self.ctx.schema)
+        except NotEvaluable:
+            return await self._holds_in_sql(condition, row)
         except Exception as exc:
-            if type(exc).__name__ != "NotEvaluable":
-                log.warning("filter evaluation failed on %s: %s", self.event.collection, exc)
-                return False
-        return await self._holds_in_sql(condition, row)
+            log.warning("filter evaluation failed on %s: %s", self.event.collection, exc)
+            return False
 
     async def _holds_in_sql(self, condition: Mapping[str, Any], row: Mapping[str, Any]) -> bool:
         """A one-row ``SELECT`` of the old values under the table's name: relational subqueries still work.

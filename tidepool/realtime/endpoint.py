@@ -22,6 +22,7 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from tidepool.config import Settings
+from tidepool.errors import CredentialRejectedError
 from tidepool.realtime import auth
 from tidepool.realtime.hub import WebSocketHub
 from tidepool.realtime.session import Session
@@ -75,7 +76,7 @@ async def _upgrade(ws: WebSocket, hub: WebSocketHub) -> tuple[auth.AuthResult | 
     hub.reserved += 1
     try:
         pre_auth = await upgrade_auth(ws, hub)
-    except auth.AuthFailed as exc:
+    except CredentialRejectedError as exc:
         await deny(ws, exc.told.status if exc.told is not None else 401)  # 429 / 503 when told
         return None
     finally:

@@ -17,12 +17,12 @@ import datetime as dt
 import decimal
 import math
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 import orjson
 
-from tidepool.errors import TidepoolError
+from tidepool.errors import InvalidMessageError, TidepoolError
 
 
 class _Missing:
@@ -109,19 +109,6 @@ def reply(type_: str, uid: Any = NO_UID, **fields: Any) -> dict[str, Any]:
 def error_message(type_: str, error: TidepoolError, uid: Any = NO_UID) -> dict[str, Any]:
     """The error envelope ``{"type", "status":"error", "error":{"code","message"}, "uid"?}``."""
     return with_uid({"type": type_, "status": "error", "error": error.to_ws()}, uid)
-
-
-# ------------------------------------------------------------------------------------- realtime errors
-
-
-class ValidationError(TidepoolError):
-    """A message that fails its schema: ``INVALID_PAYLOAD`` with zod's sentence, not the REST prefix."""
-
-    code = "INVALID_PAYLOAD"
-    status = 400
-
-    def __init__(self, issues: Sequence[str]) -> None:
-        super().__init__("Validation error: " + "; ".join(issues))
 
 
 # ------------------------------------------------------------------------------------ miniature of zod
@@ -235,10 +222,10 @@ def obj(*fields: tuple[str, Check]) -> Check:
 
 
 def validate(schema: Check, value: Any) -> None:
-    """Raise ``ValidationError`` with zod's text when ``value`` fails ``schema``."""
+    """Raise ``InvalidMessageError`` with zod's text when ``value`` fails ``schema``."""
     issues = schema(value, "")
     if issues:
-        raise ValidationError(issues)
+        raise InvalidMessageError(issues)
 
 
 def is_valid(schema: Check, value: Any) -> bool:

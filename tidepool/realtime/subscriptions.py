@@ -30,7 +30,7 @@ import orjson
 
 from tidepool import eventlog
 from tidepool.context import Access, Action
-from tidepool.errors import ForbiddenError, InvalidPayloadError, LimitExceededError, TidepoolError
+from tidepool.errors import ForbiddenError, InvalidMessageError, InvalidPayloadError, LimitExceededError, TidepoolError
 from tidepool.events import ChangeEvent
 from tidepool.query.model import Query
 from tidepool.realtime import reads
@@ -40,7 +40,6 @@ from tidepool.realtime.protocol import (
     NO_UID,
     SUBSCRIBE,
     UNSUBSCRIBE,
-    ValidationError,
     encode,
     error_message,
     js_string,
@@ -248,7 +247,7 @@ class SubscriptionManager:
     async def _subscribe(self, client: Subscriber, message: dict[str, Any], claim: Claim | None) -> None:
         try:
             validate(SUBSCRIBE, message)
-        except ValidationError as exc:
+        except InvalidMessageError as exc:
             client.send(encode(error_message("subscribe", exc)))
             return
         uid = uid_of(message)
@@ -275,7 +274,7 @@ class SubscriptionManager:
     async def handle_unsubscribe(self, client: Subscriber, message: dict[str, Any]) -> None:
         try:
             validate(UNSUBSCRIBE, message)
-        except ValidationError as exc:
+        except InvalidMessageError as exc:
             client.send(encode(error_message("unsubscribe", exc)))
             return
         uid = uid_of(message)
