@@ -23,6 +23,7 @@ from typing import Any, Final
 import orjson
 
 from tidepool.errors import InvalidMessageError, TidepoolError
+from tidepool.seams import translated
 
 
 class _Missing:
@@ -64,8 +65,9 @@ def encode(message: Any) -> bytes:
 
 
 def decode(frame: str | bytes) -> Any:
-    """Parse one frame; ``ValueError`` (``orjson.JSONDecodeError``) when it is not JSON."""
-    return orjson.loads(frame)
+    """Parse one frame; ``ParseError`` when it is not JSON."""
+    with translated("websocket frame"):
+        return orjson.loads(frame)
 
 
 # ------------------------------------------------------------------------------------------- uid rules

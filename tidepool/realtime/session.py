@@ -421,7 +421,7 @@ def _text_of(message: Mapping[str, Any]) -> str:
 def _decode_or_none(frame: str, invalid: Any = None) -> Any:
     try:
         return decode(frame)
-    except ValueError:
+    except ParseError:
         return invalid
 
 

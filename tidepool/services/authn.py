@@ -26,7 +26,8 @@ import sqlalchemy as sa
 from tidepool.config import Settings
 from tidepool.context import Accountability
 from tidepool.db import system
-from tidepool.errors import InvalidCredentialsError, InvalidTokenError, TokenExpiredError
+from tidepool.errors import InvalidCredentialsError, InvalidTokenError
+from tidepool.seams import translated
 from tidepool.security import hash_token
 from tidepool.services.base import ServiceContext
 from tidepool.services.permissions import identity_cache, policies_for
@@ -60,7 +61,7 @@ def token_expiry(token: str | None) -> int | None:
 
 def verify_access_token(settings: Settings, token: str, *, allow_expired: bool = False) -> dict[str, Any]:
     """Check signature, issuer and expiry: ``TOKEN_EXPIRED`` when expired, ``INVALID_TOKEN`` otherwise."""
-    try:
+    with translated("access token"):
         claims: dict[str, Any] = jwt.decode(
             token,
             settings["SECRET"],
@@ -68,10 +69,6 @@ def verify_access_token(settings: Settings, token: str, *, allow_expired: bool =
             issuer=JWT_ISSUER,
             options={"require": ["exp", "iss"], "verify_exp": not allow_expired},
         )
-    except jwt.ExpiredSignatureError:
-        raise TokenExpiredError() from None
-    except jwt.PyJWTError:
-        raise InvalidTokenError() from None
     if not isinstance(claims.get("id"), str):
         raise InvalidTokenError()
     return claims

@@ -27,12 +27,13 @@ from typing import Any
 import sqlalchemy as sa
 
 from tidepool.context import Access, Action, Permission
-from tidepool.db.errors import Candidates, translate
+from tidepool.db.errors import Candidates
 from tidepool.db.schema import NUMERIC_TYPES, CollectionInfo
 from tidepool.errors import ForbiddenError, InvalidPayloadError
 from tidepool.events import ChangeEvent, EventAction
 from tidepool.query.filters import compile_filter
 from tidepool.query.model import Query
+from tidepool.seams import translated
 from tidepool.services import payload as payloads
 from tidepool.services import reader
 from tidepool.services.base import ServiceContext
@@ -294,13 +295,14 @@ class ItemsService:
     ) -> sa.CursorResult[Any]:
         """Run one write; a constraint the database enforces becomes Directus's error for it."""
         assert tx.tx is not None
-        try:
+        with translated(
+            "database write",
+            collection=info,
+            dialect=self.ctx.dialect,
+            candidates=self._candidates(info, values),
+            values=values,
+        ):
             return await tx.tx.conn.execute(statement)
-        except sa.exc.DBAPIError as exc:
-            mapped = translate(exc, info, self.ctx.dialect, self._candidates(info, values), values)
-            if mapped is None:
-                raise
-            raise mapped from None
 
     async def _advance_sequence(self, tx: ServiceContext, info: CollectionInfo) -> None:
         """After an explicit key on PostgreSQL, move the key's sequence past it (as Directus does), so the
