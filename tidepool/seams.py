@@ -84,7 +84,8 @@ def _first(rows: Rows, exc: BaseException, context: dict[str, Any]) -> TidepoolE
 class translated:  # lower case: it reads as part of a statement, ``with translated("request body"):``
     """Run the block as ``seam``: a foreign exception a row takes is raised as ours (its traceback is not
     carried along: the client's error stands alone, and the driver's text may hold the statement's values).
-    Anything else passes through unchanged; nothing is ever swallowed."""
+    Anything else passes through unchanged; nothing is ever swallowed. It keeps no state of one use, so a hot
+    path may build it once and reuse it."""
 
     __slots__ = ("rows", "context")
 

@@ -64,9 +64,12 @@ def encode(message: Any) -> bytes:
     return orjson.dumps(message, default=_default, option=orjson.OPT_NON_STR_KEYS)
 
 
+_FRAME = translated("websocket frame")  # built once: a frame is read for every message
+
+
 def decode(frame: str | bytes) -> Any:
     """Parse one frame; ``ParseError`` when it is not JSON."""
-    with translated("websocket frame"):
+    with _FRAME:
         return orjson.loads(frame)
 
 
