@@ -100,7 +100,7 @@ async def _started_services(app: Starlette, runtime: Runtime) -> AsyncIterator[N
 async def _version_watcher(runtime: Runtime) -> AsyncIterator[None]:
     """Schema and access changes made by other processes reach this one (``tidepool.services.versions``)."""
     interval: float = runtime.settings["CACHE_SYNC_INTERVAL"]
-    runtime.watcher = VersionWatcher(runtime.engine, runtime.schemas, interval)
+    runtime.watcher = VersionWatcher(runtime.engine, runtime.schemas, runtime.access_cache, interval)
     task = asyncio.create_task(runtime.watcher.run(), name="tidepool-version-watcher") if interval > 0 else None
     try:
         yield

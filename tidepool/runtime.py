@@ -22,7 +22,9 @@ from tidepool.db.introspect import load_schema
 from tidepool.events import EventSink, NullSink
 from tidepool.ratelimit import LoginLimiter
 from tidepool.services import versions
-from tidepool.services.base import OpenWrites, SchemaStore, ServiceContext
+from tidepool.services.base import OpenWrites, SchemaStore, ServiceContext, WriteGate
+from tidepool.services.permissions import AccessCache
+from tidepool.services.plans import PlanCache
 from tidepool.services.versions import VersionWatcher
 
 
@@ -37,8 +39,13 @@ class Runtime:
     login_limiter: LoginLimiter | None = None
     origin: str = field(default_factory=lambda: uuid.uuid4().hex)  # this process, in the events it logs
     writes: OpenWrites = field(default_factory=OpenWrites)  # write transactions in flight (a stopping server waits)
+    # State of this runtime alone, never of the module or the process (two runtimes share none of it):
+    write_gate: WriteGate = field(init=False)  # where its writers queue (one at a time on SQLite)
+    access_cache: AccessCache = field(default_factory=AccessCache)  # its access snapshot and generation
+    plans: PlanCache = field(default_factory=PlanCache)  # its kept read plans
 
     def __post_init__(self) -> None:
+        self.write_gate = WriteGate(self.engine)
         if self.login_limiter is None and self.settings["RATE_LIMITER_LOGIN_ENABLED"]:
             points, duration = self.settings["RATE_LIMITER_LOGIN_POINTS"], self.settings["RATE_LIMITER_LOGIN_DURATION"]
             self.login_limiter = LoginLimiter(points, duration)
@@ -53,6 +60,9 @@ class Runtime:
             login_limiter=self.login_limiter,
             origin=self.origin,
             writes=self.writes,
+            write_gate=self.write_gate,
+            access_cache=self.access_cache,
+            plans=self.plans,
         )
 
 

@@ -8,13 +8,12 @@ from collections.abc import Iterator
 import httpx
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.services import articles, authors, clear, items_server, rows
 from tests.support.live import LiveServer
 from tidepool.db import system
+from tidepool.runtime import Runtime
 from tidepool.security import hash_token
-from tidepool.services import permissions
 
 
 @pytest.fixture(scope="module")
@@ -208,10 +207,10 @@ def test_anonymous_caller_cannot_write(srv: LiveServer) -> None:
 WRITER_TOKEN = "items-writer-token"
 
 
-async def _grant_create_only(engine: AsyncEngine) -> str:
+async def _grant_create_only(runtime: Runtime) -> str:
     """A user whose only permission is creating articles with two fields (rows written as an admin tool would)."""
     user, policy = str(uuid.uuid4()), str(uuid.uuid4())
-    async with engine.begin() as conn:
+    async with runtime.engine.begin() as conn:
         await conn.execute(sa.insert(system.policies).values(id=policy, name="Writers"))
         await conn.execute(
             sa.insert(system.users).values(
@@ -224,12 +223,12 @@ async def _grant_create_only(engine: AsyncEngine) -> str:
                 collection="articles", action="create", fields="title,views", policy=policy, permissions={}
             )
         )
-    permissions.invalidate()
+    runtime.access_cache.invalidate()
     return user
 
 
 def test_writer_without_read_permission_gets_204_and_the_row_is_written(api: httpx.Client, srv: LiveServer) -> None:
-    user = srv.run(_grant_create_only(srv.runtime.engine))
+    user = srv.run(_grant_create_only(srv.runtime))
     with srv.client(token=WRITER_TOKEN) as writer:
         created = writer.post("/items/articles", json={"title": "blind", "views": 1})
         assert (created.status_code, created.content) == (204, b"")

@@ -22,7 +22,6 @@ from tests.realtime.wsclient import WS
 from tests.support import live
 from tests.support.live import LiveServer, live_server, scratch_database
 from tidepool.db import system
-from tidepool.services import permissions as access_model
 
 READ = {"collection": "messages", "action": "read", "fields": ["*"]}
 
@@ -101,7 +100,7 @@ def _insert_raw(srv: LiveServer, policy: str, column_values: dict[str, Any]) -> 
             )
 
     srv.run(run())
-    access_model.invalidate()
+    srv.runtime.access_cache.invalidate()
 
 
 @pytest.mark.parametrize(

@@ -21,7 +21,6 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-import tidepool.query.operators  # noqa: F401  (registers tidepool_lower on SQLite connections)
 from tests.support.live import base_env, scratch_database
 from tidepool.config import load_settings
 from tidepool.context import Access

@@ -341,8 +341,7 @@ def test_default_limit_is_capped_by_query_limit_max(rd: Reader) -> None:
 
 
 def test_repeated_reads_reuse_one_plan_and_stay_correct(rd: Reader) -> None:
-    from tidepool.services import plans
-
+    plans = rd.server.runtime.plans
     query = {"fields": ("id", "title", "comments.body"), "filter": {"status": {"_eq": "published"}}}
     first = rd.query("posts", **query)
     before = plans.size()

@@ -23,7 +23,7 @@ from tests.realtime.test_subscriptions_helpers import add_reader, realtime, regi
 from tests.realtime.wsclient import USER_TOKEN, WS, seed_messages
 from tests.support.live import LiveServer, live_server, scratch_database
 from tidepool.events import ChangeEvent
-from tidepool.realtime import dispatch
+from tidepool.realtime.dispatch import Dispatcher
 
 SOCKETS = 10
 PER_SOCKET = 100
@@ -42,12 +42,18 @@ def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
 
 
 @pytest.fixture
-def unbatched() -> Iterator[None]:
-    dispatch.BATCHING = False
+def unbatched(srv: LiveServer) -> Iterator[None]:
+    """The server's dispatcher reads for each group alone while the test runs (switched on its own loop)."""
+    dispatcher = realtime(srv).dispatcher
+    srv.run(_batching(dispatcher, False))
     try:
         yield
     finally:
-        dispatch.BATCHING = True
+        srv.run(_batching(dispatcher, True))
+
+
+async def _batching(dispatcher: Dispatcher, on: bool) -> None:
+    dispatcher.batching = on
 
 
 class StatementCounter:
@@ -192,20 +198,21 @@ def _checked(srv: LiveServer, state: Any, consumer: Any, sockets: dict[str, WS],
     wait_dispatched(srv)
     events: list[ChangeEvent] = srv.run(_events_until(consumer, state.bus.head))
     batched = {token: sorted(_drain(conn)) for token, conn in sockets.items()}
-    counter = StatementCounter(srv)
-    with counter:
-        dispatch.BATCHING = False
-        try:
-            for event in events:
-                srv.run(state.dispatcher.dispatch(event))
-        finally:
-            dispatch.BATCHING = True
+    unbatched = srv.run(_unbatched(srv, state))
+    with StatementCounter(srv) as counter:
+        for event in events:
+            srv.run(unbatched.dispatch(event))
     plain = {token: sorted(_drain(conn)) for token, conn in sockets.items()}
     assert batched == plain
     assert all(batched.values())
     reads = sum(event.action != "delete" for event in events)  # unbatched: one read per group and event
     assert counter.count == reads * len(QUERIES) * len(sockets)
     return response
+
+
+async def _unbatched(srv: LiveServer, state: Any) -> Dispatcher:
+    """A second dispatcher of the same server and subscribers that reads for each group alone."""
+    return Dispatcher(srv.runtime, state.subscriptions, state.bus, batching=False)
 
 
 async def _consumer(state: Any) -> Any:

@@ -15,7 +15,6 @@ def add_reader(server: LiveServer, token: str, rule: dict[str, Any] | None, fiel
     """A user (static ``token``) whose only permission is ``read`` on ``messages`` with ``rule``."""
     from tidepool.db import system
     from tidepool.security import hash_token
-    from tidepool.services import permissions
 
     ids = {k: str(uuid.uuid4()) for k in ("policy", "role", "user", "access")}
 
@@ -50,7 +49,7 @@ def add_reader(server: LiveServer, token: str, rule: dict[str, Any] | None, fiel
                     provider="default",
                 )
             )
-        permissions.invalidate()
+        server.runtime.access_cache.invalidate()
 
     server.run(run())
     return ids["user"]

@@ -136,8 +136,6 @@ def seed_messages(server: Any) -> dict[str, str]:
     ]
 
     async def run() -> None:
-        from tidepool.services import permissions
-
         engine = server.runtime.engine
         async with engine.begin() as conn:
             await conn.run_sync(meta.create_all, tables=[messages, secrets])
@@ -188,7 +186,7 @@ def seed_messages(server: Any) -> dict[str, str]:
                 )
             )
         await server.runtime.schemas.reload()
-        permissions.invalidate()
+        server.runtime.access_cache.invalidate()
 
     server.run(run())
     return ids

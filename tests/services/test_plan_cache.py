@@ -3,7 +3,7 @@
 Thirty distinct large queries grew the process by 200 MB that was never released: every kept plan holds
 its query's values, and the cache kept up to 1,024 plans whatever their size. Here the budget is small
 (``PLAN_CACHE_MAX_SIZE=1mb``) so that a few dozen distinct large reads must stay within it; the figures are
-the cache's own accounting (``plans.bytes_used()``), which ``plans.estimate`` calibrates against
+the cache's own accounting (``PlanCache.bytes_used()``), which ``plans.estimate`` calibrates against
 tracemalloc (see its docstring), not the process's RSS.
 """
 
@@ -17,6 +17,7 @@ import pytest
 from tests.realtime.wsclient import WS
 from tests.support.live import ADMIN_TOKEN, LiveServer, live_server, scratch_database
 from tidepool.services import plans
+from tidepool.services.plans import PlanCache
 
 BUDGET = 1024 * 1024
 ITEMS = {
@@ -47,33 +48,40 @@ def _large(n: int) -> dict[str, object]:
     return {"filter": {"qty": {"_in": [n * 1000 + i for i in range(2, 122)] + [1]}}}
 
 
+def _kept(srv: LiveServer) -> PlanCache:
+    """The server's plan cache, emptied."""
+    kept = srv.runtime.plans
+    kept.clear()
+    return kept
+
+
 def test_many_large_distinct_queries_stay_within_the_byte_budget(srv: LiveServer) -> None:
-    plans.clear()
+    kept = _kept(srv)
     with srv.client() as admin:
         for n in range(60):
             response = admin.get("/items/items_c", params={"filter": json.dumps(_large(n)["filter"])})
             assert [row["id"] for row in response.json()["data"]] == [1]
-            assert plans.bytes_used() <= BUDGET
-    assert 0 < plans.size() < 30
-    assert plans.bytes_used() > BUDGET // 2  # the budget is used, not left empty
+            assert kept.bytes_used() <= BUDGET
+    assert 0 < kept.size() < 30
+    assert kept.bytes_used() > BUDGET // 2  # the budget is used, not left empty
 
 
 def test_a_query_too_large_for_its_share_is_not_kept(srv: LiveServer) -> None:
-    plans.clear()
+    kept = _kept(srv)
     with WS(srv.ws_url) as ws:
         assert ws.request({"type": "auth", "access_token": ADMIN_TOKEN})["status"] == "ok"
         read = {"type": "items", "collection": "items_c", "action": "read", "uid": "r"}
         reply = ws.request({**read, "query": {"search": "x" * 200_000}}, timeout=30)
         assert reply["data"] == []
-        assert plans.size() == 0 and plans.bytes_used() == 0
+        assert kept.size() == 0 and kept.bytes_used() == 0
         assert ws.request({**read, "query": {"filter": {"qty": {"_eq": 1}}}})["data"][0]["id"] == 1
-        assert plans.size() == 1  # small reads are still kept
+        assert kept.size() == 1  # small reads are still kept
 
 
 def test_kept_plans_are_still_reused(srv: LiveServer) -> None:
-    plans.clear()
+    kept = _kept(srv)
     with srv.client() as admin:
         for _ in range(3):
             response = admin.get("/items/items_c", params={"filter": json.dumps(_large(1)["filter"])})
             assert [row["id"] for row in response.json()["data"]] == [1]
-    assert plans.size() == 1 and plans.bytes_used() == plans.estimate(next(iter(plans._plans)))
+    assert kept.size() == 1 and kept.bytes_used() == plans.estimate(kept.keys()[0])

@@ -1,8 +1,9 @@
 """The async SQLAlchemy engine for the configured database, and what differs per engine at connect time.
 
 SQLite runs in WAL mode with foreign keys on and a busy timeout, so readers never block the writer and a
-second process (the CLI next to a running server) waits instead of failing. PostgreSQL and MySQL use a
-small pool sized by ``DB_POOL_SIZE``, connect within ``DB_CONNECT_TIMEOUT``, and are hooked so that a
+second process (the CLI next to a running server) waits instead of failing; every connection also gets
+Tidepool's SQL functions (``tidepool.db.sqlite_functions``), which filters compile to. PostgreSQL and MySQL
+use a small pool sized by ``DB_POOL_SIZE``, connect within ``DB_CONNECT_TIMEOUT``, and are hooked so that a
 database that cannot be reached is one ``ServiceUnavailableError`` everywhere (``tidepool.db.errors``).
 """
 
@@ -19,6 +20,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from tidepool.config import Settings
+from tidepool.db import sqlite_functions
 from tidepool.db.errors import OUTAGES
 from tidepool.errors import ConfigError
 from tidepool.seams import translate, translated
@@ -113,6 +115,7 @@ def _sqlite_engine(url: URL) -> AsyncEngine:
         for pragma in ("journal_mode=WAL", "foreign_keys=ON", "busy_timeout=30000", "synchronous=NORMAL"):
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
+        sqlite_functions.install(dbapi_connection)
 
     return engine
 

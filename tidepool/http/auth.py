@@ -15,7 +15,6 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from tidepool.config import Settings
 from tidepool.errors import InvalidPayloadError
@@ -170,10 +169,3 @@ def _clear_cookie(response: Response, name: str, settings: Settings) -> None:
         secure=settings["REFRESH_TOKEN_COOKIE_SECURE"],
         samesite=settings["REFRESH_TOKEN_COOKIE_SAME_SITE"],
     )
-
-
-routes = [
-    Route("/auth/login", login, methods=["POST"]),
-    Route("/auth/refresh", refresh, methods=["POST"]),
-    Route("/auth/logout", logout, methods=["POST"]),
-]

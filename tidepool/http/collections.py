@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
 
 from tidepool.http.context import request_context
 from tidepool.http.requests import json_body
@@ -43,12 +42,3 @@ async def delete_collection(request: Request) -> Response:
     ctx = await request_context(request)
     await service.delete_collection(ctx, request.path_params["collection"])
     return no_content()
-
-
-routes: list[BaseRoute] = [
-    Route("/collections", list_collections, methods=["GET"]),
-    Route("/collections", create_collection, methods=["POST"]),
-    Route("/collections/{collection}", read_collection, methods=["GET"]),
-    Route("/collections/{collection}", update_collection, methods=["PATCH"]),
-    Route("/collections/{collection}", delete_collection, methods=["DELETE"]),
-]

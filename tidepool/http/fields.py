@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
 
 from tidepool.errors import InvalidPayloadError
 from tidepool.http.context import request_context
@@ -63,14 +62,3 @@ async def delete_field(request: Request) -> Response:
     params = request.path_params
     await service.delete_field(ctx, params["collection"], params["field"])
     return no_content()
-
-
-routes: list[BaseRoute] = [
-    Route("/fields", list_all, methods=["GET"]),
-    Route("/fields/{collection}", list_in_collection, methods=["GET"]),
-    Route("/fields/{collection}", create_field, methods=["POST"]),
-    Route("/fields/{collection}", update_fields, methods=["PATCH"]),
-    Route("/fields/{collection}/{field}", read_field, methods=["GET"]),
-    Route("/fields/{collection}/{field}", update_field, methods=["PATCH"]),
-    Route("/fields/{collection}/{field}", delete_field, methods=["DELETE"]),
-]

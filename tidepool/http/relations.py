@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
 
 from tidepool.http.context import request_context
 from tidepool.http.requests import json_body
@@ -46,13 +45,3 @@ async def delete_relation(request: Request) -> Response:
     params = request.path_params
     await service.delete_relation(ctx, params["collection"], params["field"])
     return no_content()
-
-
-routes: list[BaseRoute] = [
-    Route("/relations", list_all, methods=["GET"]),
-    Route("/relations", create_relation, methods=["POST"]),
-    Route("/relations/{collection}", list_in_collection, methods=["GET"]),
-    Route("/relations/{collection}/{field}", read_relation, methods=["GET"]),
-    Route("/relations/{collection}/{field}", update_relation, methods=["PATCH"]),
-    Route("/relations/{collection}/{field}", delete_relation, methods=["DELETE"]),
-]

@@ -1,35 +1,91 @@
-"""Every URL the server answers, in one table: each resource module exports its ``routes``."""
+"""Every URL the server answers, in one table (``build_routes``); the handlers live in their resource modules.
+
+Starlette tries the routes in order and the first whose path and method both match answers, so a literal
+path goes before the parametrised one it would also match (``/users/me`` before ``/users/{id}``). A path
+that matches with another method is ``ROUTE_NOT_FOUND`` (``tidepool.app`` answers 404 and 405 alike).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from starlette.responses import RedirectResponse, Response
-from starlette.routing import BaseRoute, Mount
+from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
 from tidepool.config import Settings
-from tidepool.http import (
-    access,
-    auth,
-    collections,
-    fields,
-    items,
-    permissions,
-    policies,
-    relations,
-    roles,
-    server,
-    users,
-)
+from tidepool.http import auth, collections, fields, relations, server, users
+from tidepool.http.crud import ITEMS, Crud, account
 from tidepool.realtime import endpoint
+from tidepool.services.access_rows import AccessRowsService
+from tidepool.services.policies import PermissionRowsService, PoliciesService
+from tidepool.services.roles import RolesService
+from tidepool.services.users import UsersService
 
 # The example pages live in the source checkout (examples/ beside the package).
 EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "examples"
 
-_RESOURCES = (server, auth, items, collections, fields, relations, users, roles, policies, permissions, access)
+
+def build_routes(settings: Settings) -> list[BaseRoute]:
+    return [
+        *endpoint.build_routes(settings),  # WEBSOCKETS_REST_PATH, when WebSockets and their REST flavour are on
+        Route("/server/ping", server.ping, methods=["GET"]),
+        Route("/server/health", server.health, methods=["GET"]),
+        Route("/server/info", server.info, methods=["GET"]),
+        Route("/auth/login", auth.login, methods=["POST"]),
+        Route("/auth/refresh", auth.refresh, methods=["POST"]),
+        Route("/auth/logout", auth.logout, methods=["POST"]),
+        *crud_routes("/items/{collection}", ITEMS),
+        Route("/collections", collections.list_collections, methods=["GET"]),
+        Route("/collections", collections.create_collection, methods=["POST"]),
+        Route("/collections/{collection}", collections.read_collection, methods=["GET"]),
+        Route("/collections/{collection}", collections.update_collection, methods=["PATCH"]),
+        Route("/collections/{collection}", collections.delete_collection, methods=["DELETE"]),
+        Route("/fields", fields.list_all, methods=["GET"]),
+        Route("/fields/{collection}", fields.list_in_collection, methods=["GET"]),
+        Route("/fields/{collection}", fields.create_field, methods=["POST"]),
+        Route("/fields/{collection}", fields.update_fields, methods=["PATCH"]),
+        Route("/fields/{collection}/{field}", fields.read_field, methods=["GET"]),
+        Route("/fields/{collection}/{field}", fields.update_field, methods=["PATCH"]),
+        Route("/fields/{collection}/{field}", fields.delete_field, methods=["DELETE"]),
+        Route("/relations", relations.list_all, methods=["GET"]),
+        Route("/relations", relations.create_relation, methods=["POST"]),
+        Route("/relations/{collection}", relations.list_in_collection, methods=["GET"]),
+        Route("/relations/{collection}/{field}", relations.read_relation, methods=["GET"]),
+        Route("/relations/{collection}/{field}", relations.update_relation, methods=["PATCH"]),
+        Route("/relations/{collection}/{field}", relations.delete_relation, methods=["DELETE"]),
+        Route("/users/me", users.read_me, methods=["GET"]),
+        Route("/users/me", users.update_me, methods=["PATCH"]),
+        *crud_routes("/users", account(UsersService)),
+        *crud_routes("/roles", account(RolesService)),
+        *crud_routes("/policies", account(PoliciesService)),
+        *crud_routes("/permissions", account(PermissionRowsService)),
+        *crud_routes("/access", account(AccessRowsService)),
+        *examples(settings),
+    ]
+
+
+def crud_routes(prefix: str, crud: Crud[Any]) -> list[BaseRoute]:
+    """Directus's item routes under one prefix: the collection, and one item of it by ``{id}``."""
+    return [
+        Route(prefix, crud.read_list, methods=["GET"]),
+        Route(prefix, crud.create, methods=["POST"]),
+        Route(prefix, crud.update_list, methods=["PATCH"]),
+        Route(prefix, crud.delete_list, methods=["DELETE"]),
+        Route(prefix + "/{id}", crud.read_item, methods=["GET"]),
+        Route(prefix + "/{id}", crud.update_item, methods=["PATCH"]),
+        Route(prefix + "/{id}", crud.delete_item, methods=["DELETE"]),
+    ]
+
+
+def examples(settings: Settings) -> list[BaseRoute]:
+    """``/examples/``: the example pages, when ``EXAMPLES_ENABLED`` and the checkout has them."""
+    if not (settings["EXAMPLES_ENABLED"] and EXAMPLES_DIR.is_dir()):
+        return []
+    return [Mount("/examples", ExamplePages(directory=EXAMPLES_DIR, html=True), name="examples")]
 
 
 class ExamplePages(StaticFiles):
@@ -43,14 +99,3 @@ class ExamplePages(StaticFiles):
             relative = "/" + target.path.lstrip("/") + (f"?{target.query}" if target.query else "")
             response.headers["location"] = relative  # one leading slash: never a protocol-relative URL
         return response
-
-
-def build_routes(settings: Settings) -> list[BaseRoute]:
-    routes: list[BaseRoute] = []
-    if settings["WEBSOCKETS_ENABLED"]:
-        routes.extend(endpoint.build_routes(settings))
-    for module in _RESOURCES:
-        routes.extend(module.routes)
-    if settings["EXAMPLES_ENABLED"] and EXAMPLES_DIR.is_dir():
-        routes.append(Mount("/examples", ExamplePages(directory=EXAMPLES_DIR, html=True), name="examples"))
-    return routes

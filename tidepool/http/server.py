@@ -9,7 +9,6 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
-from starlette.routing import Route
 
 from tidepool import __version__
 from tidepool.config import Settings
@@ -98,10 +97,3 @@ def _websocket_info(settings: Any) -> Any:
         "collaborativeEditing": False,
         "logs": False,
     }
-
-
-routes = [
-    Route("/server/ping", ping, methods=["GET"]),
-    Route("/server/health", health, methods=["GET"]),
-    Route("/server/info", info, methods=["GET"]),
-]

@@ -13,12 +13,13 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from tidepool.db.schema import CollectionInfo, FieldInfo, SchemaOverview
+from tidepool.db.sqlite_functions import fold
 from tidepool.errors import ForbiddenError, InvalidQueryError
 from tidepool.query import json_filter, regex
 from tidepool.query.casting import row_value
 from tidepool.query.filters import LOGICAL, QUANTIFIERS, quantified, split_field_filter, split_quantifier
 from tidepool.query.functions import check_filter_type, parse_function, python_date_part
-from tidepool.query.operators import NULL_REWRITES, OPERATORS, TEXT_FORMS, Kind, fold, lookup, not_allowed, prepare
+from tidepool.query.operators import NULL_REWRITES, OPERATORS, TEXT_FORMS, Kind, lookup, not_allowed, prepare
 
 
 class NotEvaluable(Exception):

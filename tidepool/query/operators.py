@@ -9,8 +9,9 @@ ignore case, MySQL ignores trailing spaces); here
 - case-sensitive comparisons are binary (code-point order): ``CAST(col AS BINARY)`` on MySQL,
   ``COLLATE "C"`` on PostgreSQL for ordering, SQLite's default binary collation, and ``GLOB`` instead of
   ``LIKE`` on SQLite;
-- case-insensitive operators compare ``lower()`` of both sides (on SQLite a registered ``tidepool_lower``,
-  since its built-in ``lower`` folds ASCII only), with the same folding ``fold`` in Python;
+- case-insensitive operators compare ``lower()`` of both sides (on SQLite ``tidepool_lower``, registered by
+  ``db/engine.create_engine``, since its built-in ``lower`` folds ASCII only), with the same folding
+  ``tidepool.db.sqlite_functions.fold`` in Python;
 - LIKE/GLOB wildcards in values are escaped, so values always match literally.
 
 The Python twin of each operator lives in ``tidepool.query.evaluate`` (a test checks both tables agree).
@@ -24,7 +25,6 @@ from enum import Enum
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
 
 from tidepool.errors import InvalidQueryError
 from tidepool.query.casting import canonical, fits, for_dialect, out_of_range, to_text
@@ -79,31 +79,6 @@ ORDERED = STRINGS | NUMBERS | DATES | UNKNOWN
 COLUMN_TYPES = ORDERED | {"hash", "uuid", "json", "boolean"}
 
 # ---------------------------------------------------------------- string helpers, per dialect
-
-
-def fold(text: str) -> str:
-    """Lowercase one character at a time, leaving characters whose lowercase is longer (``İ``) unchanged.
-
-    Per-character folding is what PostgreSQL and MySQL ``lower()`` do; Python's ``str.lower`` also applies
-    context rules (final sigma) that SQL does not. SQLite gets this exact function as ``tidepool_lower``.
-    """
-    return "".join(low if len(low := ch.lower()) == 1 else ch for ch in text)
-
-
-def _sqlite_lower(value: Any) -> Any:
-    return fold(value) if isinstance(value, str) else value
-
-
-def install_sqlite_functions(dbapi_connection: Any) -> None:
-    """Register ``tidepool_lower`` on a SQLite connection (the engine calls this on every connect)."""
-    dbapi_connection.create_function("tidepool_lower", 1, _sqlite_lower, deterministic=True)
-
-
-@sa.event.listens_for(Engine, "connect")
-def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-    """Every SQLite connection of every engine gets ``tidepool_lower`` before its first query."""
-    if "sqlite" in type(dbapi_connection).__module__:
-        install_sqlite_functions(dbapi_connection)
 
 
 def _text(value: str) -> sa.BindParameter[str]:

@@ -32,7 +32,7 @@ class AuthResult:
     expires_at: float | None  # unix seconds the JWT expires; None for static tokens
     refresh_token: str | None = None  # only for e-mail/password and refresh-token logins
     token: str | None = None  # the access token (static or JWT) the access was resolved from
-    generation: int = 0  # the access generation when resolving began (``permissions.generation``)
+    generation: int = 0  # the access generation when resolving began (``AccessCache.generation``)
 
 
 async def public_access(runtime: Runtime, where: Mapping[str, str | None]) -> Access:
@@ -44,7 +44,7 @@ async def public_access(runtime: Runtime, where: Mapping[str, str | None]) -> Ac
 async def from_token(runtime: Runtime, token: str, where: Mapping[str, str | None]) -> AuthResult:
     """A static token or JWT (``?access_token=``, session cookie, ``auth`` frame); ``CredentialRejectedError``
     when bad."""
-    generation = permissions.generation(runtime.schemas)
+    generation = runtime.access_cache.generation
     try:
         accountability = await authn.authenticate(runtime.context(), token, **where)
     except TidepoolError as exc:

@@ -9,7 +9,7 @@ the rows its filter matches and projects them to exactly the keys, in exactly th
 would have returned. ``matches`` is property-tested equal to the SQL compiler, so the result is the same.
 
 The analysis depends only on the query and the schema, so it is computed once per (shape, schema) and
-cached weakly on the shape.
+cached weakly on the shape by the dispatcher (``PlainForms``).
 """
 
 from __future__ import annotations
@@ -43,17 +43,20 @@ class Plain:
         return "*" in self.fields
 
 
-_cache: weakref.WeakKeyDictionary[Any, tuple[SchemaOverview, Plain | None]] = weakref.WeakKeyDictionary()
+class PlainForms:
+    """The ``Plain`` form of each subscription shape, held weakly by one dispatcher (so by one runtime)."""
 
+    def __init__(self) -> None:
+        self._cache: weakref.WeakKeyDictionary[Any, tuple[SchemaOverview, Plain | None]] = weakref.WeakKeyDictionary()
 
-def plain(shape: Any, query: Query, collection: str, schema: SchemaOverview) -> Plain | None:
-    """The ``Plain`` form of a group's event query, or ``None`` if it needs its own read (cached per shape)."""
-    cached = _cache.get(shape)
-    if cached is not None and cached[0] is schema:
-        return cached[1]
-    found = _analyse(query, collection, schema)
-    _cache[shape] = (schema, found)
-    return found
+    def plain(self, shape: Any, query: Query, collection: str, schema: SchemaOverview) -> Plain | None:
+        """The ``Plain`` form of a group's event query, or ``None`` if it needs its own read (cached per shape)."""
+        cached = self._cache.get(shape)
+        if cached is not None and cached[0] is schema:
+            return cached[1]
+        found = _analyse(query, collection, schema)
+        self._cache[shape] = (schema, found)
+        return found
 
 
 def _analyse(query: Query, collection: str, schema: SchemaOverview) -> Plain | None:

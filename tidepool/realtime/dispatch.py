@@ -39,6 +39,7 @@ from tidepool.query.model import Query
 from tidepool.query.search import search_filter
 from tidepool.query.visibility import grants
 from tidepool.realtime import batching
+from tidepool.realtime.batching import PlainForms
 from tidepool.realtime.bus.base import Bus, Gap
 from tidepool.realtime.connection import RESUME_CLOSE_CODE
 from tidepool.realtime.grouping import AccessKeys, GroupFaults
@@ -46,7 +47,6 @@ from tidepool.realtime.protocol import encode, error_message, js_string
 from tidepool.realtime.reads import compile_filter, matches, read_many, read_meta
 from tidepool.realtime.subscriptions import Outgoing, Subscription, SubscriptionManager
 from tidepool.runtime import Runtime
-from tidepool.services import permissions
 from tidepool.services.base import ServiceContext
 from tidepool.services.payload import bindable
 from tidepool.services.payload_cast import cast_value
@@ -54,10 +54,6 @@ from tidepool.services.payload_cast import cast_value
 log = logging.getLogger("tidepool.realtime")
 
 Group = list[Subscription]  # the subscriptions that share one read (same event query, same access)
-
-# Serve the plain groups of one access with one shared read (tests turn it off to compare frames).
-BATCHING = True
-
 
 # ------------------------------------------------------------------------------------ per group
 
@@ -286,11 +282,14 @@ def _item_outgoing(sub: Subscription, event: ChangeEvent, result: GroupResult) -
 class Dispatcher:
     """Consumes the bus in order and fans each event out to this process's subscribers."""
 
-    def __init__(self, runtime: Runtime, manager: SubscriptionManager, bus: Bus) -> None:
+    def __init__(self, runtime: Runtime, manager: SubscriptionManager, bus: Bus, *, batching: bool = True) -> None:
         self.runtime = runtime
         self.manager = manager
         self.bus = bus
-        self.access_keys = AccessKeys()
+        # Serve the plain groups of one access with one shared read (tests turn it off to compare frames).
+        self.batching = batching
+        self.plain_forms = PlainForms()  # the plain analysis of each subscription shape
+        self.access_keys = AccessKeys(runtime.plans)
         self.faults = GroupFaults()
         pool = int(runtime.settings.get("DB_POOL_SIZE") or 4)
         self._reads = asyncio.Semaphore(1 if runtime.engine.dialect.name == "sqlite" else max(1, pool - 2))
@@ -375,10 +374,10 @@ class Dispatcher:
         return [results[index] for index in range(len(heads))]
 
     def _plain(self, sub: Subscription, event: ChangeEvent) -> batching.Plain | None:
-        if not BATCHING or event.action == "delete":  # a delete reads nothing: nothing to share
+        if not self.batching or event.action == "delete":  # a delete reads nothing: nothing to share
             return None
         schema = self.runtime.schemas.current
-        return batching.plain(sub.shape, sub.event_query, event.collection, schema)
+        return self.plain_forms.plain(sub.shape, sub.event_query, event.collection, schema)
 
     async def _evaluate_alone(self, index: int, group: Group, event: ChangeEvent) -> dict[int, GroupResult]:
         """The group's own read; any failure that is not a client-facing error stays in this group."""
@@ -453,7 +452,7 @@ class Dispatcher:
 def _invalidate_access(collection: str, runtime: Runtime) -> None:
     """A change to roles/policies/permissions (made by any process) must reach this process's access cache
     before the next read, or subscribers would be checked against stale rules."""
-    permissions.invalidate_for(collection, runtime.schemas)
+    runtime.access_cache.invalidate_for(collection)
 
 
 def _wants(sub: Subscription, event: ChangeEvent, seq: int | None) -> bool:

@@ -3,7 +3,7 @@
 **Access fingerprint.** Subscribers are grouped by (event query, read access). Two accesses may share a read
 only when every read the dispatcher makes with one returns the same as with the other, which is exactly the
 condition under which a kept read plan may be reused: so the fingerprint *is* the plan cache's access key
-(``services.plans.access_key``: the READ permissions, fields and resolved rules, serialized exactly). It is
+(``PlanCache.access_key``: the READ permissions, fields and resolved rules, serialized exactly). It is
 total over every permission shape (a ``fields`` of ``None`` beside a list, dict rules, ``$NOW`` values):
 nothing is ever ordered against anything. An access that cannot be serialized exactly gets a group of its
 own (a fingerprint only it has), which costs a read and never shares one wrongly.
@@ -23,7 +23,7 @@ from collections.abc import Hashable
 from tidepool.context import Access
 from tidepool.ratelimit import RateLimiter
 from tidepool.realtime.subscriptions import Subscription
-from tidepool.services import plans
+from tidepool.services.plans import PlanCache
 
 log = logging.getLogger("tidepool.realtime")
 
@@ -37,7 +37,8 @@ class AccessKeys:
     lookups, not 1,000 serializations.
     """
 
-    def __init__(self, limit: int = 10_000) -> None:
+    def __init__(self, plans: PlanCache, limit: int = 10_000) -> None:
+        self.plans = plans  # the runtime's, whose access-key memo this shares
         self._cache: dict[int, tuple[Access, Hashable]] = {}
         self._limit = limit
 
@@ -45,14 +46,14 @@ class AccessKeys:
         cached = self._cache.get(id(access))
         if cached is not None and cached[0] is access:
             return cached[1]
-        fingerprint = fingerprint_of(access)
+        fingerprint = fingerprint_of(access, self.plans)
         if len(self._cache) >= self._limit:
             self._cache.clear()
         self._cache[id(access)] = (access, fingerprint)
         return fingerprint
 
 
-def fingerprint_of(access: Access) -> Hashable:
+def fingerprint_of(access: Access, plans: PlanCache) -> Hashable:
     """Equal fingerprints read identically; never raises (see the module docstring)."""
     try:
         exact = plans.access_key(access)

@@ -55,7 +55,7 @@ async def websocket_service(app: Starlette, runtime: Runtime) -> AsyncIterator[N
     settings = runtime.settings
     heartbeat = Heartbeat(settings["WEBSOCKETS_HEARTBEAT_PERIOD"]) if settings["WEBSOCKETS_HEARTBEAT_ENABLED"] else None
     hub = WebSocketHub(settings, runtime, app, heartbeat, limiter_for(settings))
-    hub.revalidator = Revalidator(runtime.schemas, lambda: hub.sockets.values())
+    hub.revalidator = Revalidator(runtime.schemas, runtime.access_cache, lambda: hub.sockets.values())
     _follow_access_changes(app, runtime, hub.revalidator)
     app.state.websocket = hub
     try:

@@ -31,8 +31,8 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from tidepool.errors import TidepoolError
-from tidepool.services import permissions
 from tidepool.services.base import SchemaStore
+from tidepool.services.permissions import AccessCache
 
 if TYPE_CHECKING:  # the session imports this module
     from tidepool.realtime.session import Session
@@ -45,15 +45,16 @@ CHECK_FAILED_CLOSE_CODE = 1011  # internal error: the socket's access could not 
 class Revalidator:
     """Re-resolves the access of every open socket of one server when the access generation moves."""
 
-    def __init__(self, schemas: SchemaStore, sessions: Callable[[], Iterable[Session]]) -> None:
+    def __init__(self, schemas: SchemaStore, access: AccessCache, sessions: Callable[[], Iterable[Session]]) -> None:
         self.schemas = schemas
+        self.access = access
         self.sessions = sessions
         self._seen = self._marks()
         self._task: asyncio.Task[None] | None = None
 
     def _marks(self) -> tuple[int, int]:
         """(access generation, sessions ended): what a socket's access was last checked against."""
-        return permissions.generation(self.schemas), self.schemas.sessions_ended
+        return self.access.generation, self.schemas.sessions_ended
 
     def current(self) -> bool:
         return self._seen == self._marks()

@@ -50,7 +50,7 @@ class RealtimeState:
 
 @asynccontextmanager
 async def realtime_service(app: Starlette, runtime: Runtime) -> AsyncIterator[None]:
-    bus = create_bus(runtime.settings, runtime.engine, runtime.origin)
+    bus = create_bus(runtime.settings, runtime.engine, runtime.origin, runtime.write_gate)
     await bus.start()
     manager = SubscriptionManager(runtime, bus)
     dispatcher = Dispatcher(runtime, manager, bus)

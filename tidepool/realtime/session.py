@@ -48,7 +48,6 @@ from tidepool.realtime.protocol import (
     validate,
 )
 from tidepool.realtime.upgrade import Where
-from tidepool.services import permissions
 
 log = logging.getLogger("tidepool.realtime")
 
@@ -378,7 +377,7 @@ class Session:
             await self.revalidate()
 
     def _generation(self) -> int:
-        return permissions.generation(self.hub.runtime.schemas)
+        return self.hub.runtime.access_cache.generation
 
     async def _revoked(self, error: TidepoolError) -> None:
         """The credential no longer holds (user suspended or deleted, token replaced): say so as REST would,

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import weakref
 from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -26,19 +26,33 @@ from tidepool.events import ChangeEvent, EventSink, NullSink
 from tidepool.ratelimit import LoginLimiter
 from tidepool.services import versions
 
-_SQLITE_WRITERS: weakref.WeakKeyDictionary[AsyncEngine, asyncio.Lock] = weakref.WeakKeyDictionary()
+if TYPE_CHECKING:  # permissions and plans build on this module
+    from tidepool.services.permissions import AccessCache
+    from tidepool.services.plans import PlanCache
 
 
-def write_gate(engine: AsyncEngine) -> contextlib.AbstractAsyncContextManager[object]:
-    """SQLite lets one writer in at a time; queue this process's writers on a lock instead of letting them
+class WriteGate:
+    """Where one runtime's write transactions queue before they begin: one per engine, held by the runtime.
+
+    SQLite lets one writer in at a time; queue the runtime's writers on a lock instead of letting them
     collide on the database lock, whose busy handler sleeps with growing back-off (measured: p99 of
-    WebSocket creates 1.0 s with 16 concurrent writers). Other engines lock rows, not the database."""
-    if engine.dialect.name != "sqlite":
-        return contextlib.nullcontext()
-    lock = _SQLITE_WRITERS.get(engine)
-    if lock is None:
-        lock = _SQLITE_WRITERS[engine] = asyncio.Lock()
-    return lock
+    WebSocket creates 1.0 s with 16 concurrent writers). Other engines lock rows, not the database: the
+    gate lets every writer through at once."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._lock = asyncio.Lock() if engine.dialect.name == "sqlite" else None
+
+    def locked(self) -> bool:
+        """Whether a writer holds the gate (never, on an engine that needs none)."""
+        return self._lock is not None and self._lock.locked()
+
+    async def __aenter__(self) -> None:
+        if self._lock is not None:
+            await self._lock.acquire()
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._lock is not None:
+            self._lock.release()
 
 
 @dataclass
@@ -89,8 +103,8 @@ class SchemaStore:
         self.current = schema
         self.version = 0
         self.seen: dict[str, int] = dict(seen or {})  # the version markers this process's state reflects
-        self.access_generation = 0  # moved by ``permissions.invalidate(schemas)``
         self.sessions_ended = 0  # moved when the ``sessions`` version marker moves (a logout, here or elsewhere)
+        self.changing = asyncio.Lock()  # held by each schema change of this runtime (``fields.schema_change``)
         self._reloads_started = 0
         self._reload_applied = 0
 
@@ -125,6 +139,10 @@ class ServiceContext:
     login_limiter: LoginLimiter | None = None  # the runtime's; None when RATE_LIMITER_LOGIN_ENABLED is off
     origin: str | None = None  # which process writes (the runtime's id), recorded with its events
     writes: OpenWrites = field(default_factory=OpenWrites)  # the runtime's: shared by every context it makes
+    # The runtime's own state, shared by every context it makes (never by another runtime's):
+    write_gate: WriteGate = field(kw_only=True)  # where its writers queue
+    access_cache: AccessCache = field(kw_only=True)  # its access snapshot (``services/permissions.py``)
+    plans: PlanCache = field(kw_only=True)  # its kept read plans (``services/plans.py``)
 
     @property
     def schema(self) -> SchemaOverview:
@@ -152,13 +170,13 @@ class ServiceContext:
             yield self
             return
         with self.writes.held():
-            async with write_gate(self.engine), self.engine.begin() as conn:
+            async with self.write_gate, self.engine.begin() as conn:
                 tx = Transaction(conn)
                 yield replace(self, tx=tx)
                 marked = await versions.bump(conn, tx.touched) if tx.touched else None
                 await tx.log_events(self.origin)  # the last statement: numbering waits for the commit only
             if marked is not None:
-                versions.committed(self.schemas, tx.touched, marked)
+                versions.committed(self, tx.touched, marked)
             if tx.events:
                 await self.events.emit(tx.events)
 

@@ -9,8 +9,6 @@ exactly what the database now holds. Events for ``directus_fields`` are recorded
 
 from __future__ import annotations
 
-import asyncio
-import weakref
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import replace
@@ -25,11 +23,9 @@ from tidepool.db.types import ALIAS_SPECIALS, COLUMN_TYPES
 from tidepool.errors import ForbiddenError, InvalidPayloadError
 from tidepool.events import ChangeEvent
 from tidepool.services import schema_checks, versions
-from tidepool.services.base import SchemaStore, ServiceContext, Transaction
+from tidepool.services.base import ServiceContext, Transaction
 
 # --- shared plumbing ---------------------------------------------------------------------------------------
-
-_locks: weakref.WeakKeyDictionary[SchemaStore, asyncio.Lock] = weakref.WeakKeyDictionary()
 
 
 def require_admin(ctx: ServiceContext) -> None:
@@ -42,10 +38,9 @@ def require_admin(ctx: ServiceContext) -> None:
 async def schema_change(ctx: ServiceContext) -> AsyncIterator[ServiceContext]:
     """A context bound to one DDL transaction that also bumps the ``schema`` version marker (so every other
     process reloads too, ``tidepool.services.versions``); reload the schema afterwards, then emit the events."""
-    lock = _locks.setdefault(ctx.schemas, asyncio.Lock())
     tx: Transaction | None = None
     marked: dict[str, int] | None = None
-    async with lock:
+    async with ctx.schemas.changing:
         try:
             async with ddl.begin(ctx.engine) as conn:
                 tx = Transaction(conn, touched={versions.SCHEMA})
@@ -59,7 +54,7 @@ async def schema_change(ctx: ServiceContext) -> AsyncIterator[ServiceContext]:
                 ctx.schemas.saw_versions(marked)
             await ctx.schemas.reload()
             if marked is not None:
-                versions.committed(ctx.schemas, {versions.SCHEMA}, marked)
+                versions.committed(ctx, {versions.SCHEMA}, marked)
     if tx is not None and tx.events:
         await ctx.events.emit(tx.events)
 

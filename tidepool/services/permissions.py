@@ -12,19 +12,19 @@ validation/presets/fields cannot be used is left out, so a malformed row never a
 grants every row.
 
 Caching: the role/policy/permission tables are small and read on every request, so one snapshot of them is
-kept per server (``AccessModel``) together with the resolved permissions per (user, role, policies). Any
-write to those tables calls ``invalidate()`` after its commit: the writing process at once (the transaction
-that moved the ``access`` version marker, ``services/versions.py``), every other process when its version
-watcher sees the marker move or its dispatcher gets the write's bus event. ``generation(schemas)`` counts the
-invalidations (per runtime); the realtime layer re-resolves open sockets when it moves. A snapshot also expires after
-``SNAPSHOT_TTL`` seconds, a safety net for hand-made SQL changes that skip the marker.
+kept per runtime (``AccessModel``, held by its ``AccessCache``) together with the resolved permissions per
+(user, role, policies). Any write to those tables calls ``AccessCache.invalidate()`` after its commit: the
+writing process at once (the transaction that moved the ``access`` version marker, ``services/versions.py``),
+every other process when its version watcher sees the marker move or its dispatcher gets the write's bus
+event. ``AccessCache.generation`` counts the invalidations; the realtime layer re-resolves open sockets when
+it moves. A snapshot also expires after ``SNAPSHOT_TTL`` seconds, a safety net for hand-made SQL changes that
+skip the marker.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import time
-import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -37,7 +37,7 @@ from tidepool.db import system
 from tidepool.db.schema import SchemaOverview
 from tidepool.query.dynamic import DynamicVariables, resolve_dynamic
 from tidepool.services import dynamic, rule_checks
-from tidepool.services.base import SchemaStore, ServiceContext
+from tidepool.services.base import ServiceContext
 
 SNAPSHOT_TTL = 5.0
 MAX_CACHED_USERS = 10_000
@@ -102,8 +102,8 @@ class AccessModel:
             role = self.role_parents[role]
         return tuple(chain)
 
-    def fresh(self, schemas: SchemaStore) -> bool:
-        return self.generation == generation(schemas) and time.monotonic() - self.loaded_at < SNAPSHOT_TTL
+    def fresh(self, cache: AccessCache) -> bool:
+        return self.generation == cache.generation and time.monotonic() - self.loaded_at < SNAPSHOT_TTL
 
 
 @dataclass(frozen=True)
@@ -117,31 +117,24 @@ class _Resolved:
     schema: SchemaOverview | None = None
 
 
-_generation = 0
-_models: weakref.WeakKeyDictionary[SchemaStore, AccessModel] = weakref.WeakKeyDictionary()
+class AccessCache:
+    """One runtime's access snapshot (``AccessModel``) and how many times it was dropped (``generation``).
 
+    Held by the runtime and reached through ``ServiceContext.access_cache``, so dropping one runtime's
+    snapshot leaves every other runtime of the process (tests run several servers in threads) untouched."""
 
-def invalidate(schemas: SchemaStore | None = None) -> None:
-    """Forget cached snapshots: the next request re-reads roles, policies, access and permissions.
+    def __init__(self) -> None:
+        self.generation = 0  # a socket whose access was resolved at an older generation resolves it again
+        self.model: AccessModel | None = None
 
-    With ``schemas``, only that runtime's (one server); without, every runtime's in this process."""
-    global _generation
-    if schemas is None:
-        _generation += 1
-    else:
-        schemas.access_generation += 1
+    def invalidate(self) -> None:
+        """Forget the snapshot: the next request re-reads roles, policies, access and permissions."""
+        self.generation += 1
 
-
-def generation(schemas: SchemaStore) -> int:
-    """How many times the access caches of ``schemas``'s runtime were dropped: a socket whose access was
-    resolved at an older generation must resolve it again before it is used."""
-    return _generation + schemas.access_generation
-
-
-def invalidate_for(collection: str, schemas: SchemaStore | None = None) -> None:
-    """The hook for event consumers: invalidate when ``collection`` is one the access model depends on."""
-    if collection in ACCESS_COLLECTIONS:
-        invalidate(schemas)
+    def invalidate_for(self, collection: str) -> None:
+        """The hook for event consumers: invalidate when ``collection`` is one the access model depends on."""
+        if collection in ACCESS_COLLECTIONS:
+            self.invalidate()
 
 
 async def policies_for(ctx: ServiceContext, user: str | None, role: str | None, ip: str | None) -> Grant:
@@ -224,15 +217,15 @@ def parse_fields(raw: Any) -> frozenset[str] | None:
 
 
 async def _model(ctx: ServiceContext) -> AccessModel:
-    model = _models.get(ctx.schemas)
-    if model is None or not model.fresh(ctx.schemas):
-        model = await _load_model(ctx)
-        _models[ctx.schemas] = model
+    cache = ctx.access_cache
+    model = cache.model
+    if model is None or not model.fresh(cache):
+        model = cache.model = await _load_model(ctx)
     return model
 
 
 async def _load_model(ctx: ServiceContext) -> AccessModel:
-    loaded_at_generation = generation(ctx.schemas)
+    loaded_at_generation = ctx.access_cache.generation
     async with ctx.connection() as conn:
         policy_rows = (await conn.execute(sa.select(system.policies))).all()
         role_rows = (await conn.execute(sa.select(system.roles.c.id, system.roles.c.parent))).all()

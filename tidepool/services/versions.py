@@ -10,7 +10,7 @@ when such a change commits, whoever made it.
 A running server watches the counters with ``VersionWatcher``: one tiny ``SELECT`` of two rows every
 ``CACHE_SYNC_INTERVAL`` (250 ms by default) on a background task, never per request. When a counter moved it
 reloads the schema overview (``schema``) and drops the access and credential caches (both kinds), which
-moves ``permissions.generation``; the realtime layer re-resolves every open socket on that signal. The
+moves ``AccessCache.generation``; the realtime layer re-resolves every open socket on that signal. The
 writing process applies its own change at once after the commit (``committed``), and with Redis the bus
 event of an access write reaches the other servers' dispatchers even sooner; the counters are what makes
 the CLI and any bus-less setup work, and what a missed bus message falls back on.
@@ -31,8 +31,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from tidepool.db import system
 
-if TYPE_CHECKING:  # services.base imports this module
-    from tidepool.services.base import SchemaStore
+if TYPE_CHECKING:  # services.base imports this module, and permissions builds on base
+    from tidepool.services.base import SchemaStore, ServiceContext
+    from tidepool.services.permissions import AccessCache
 
 log = logging.getLogger("tidepool")
 
@@ -70,16 +71,14 @@ async def read(conn: AsyncConnection) -> dict[str, int]:
     return {str(name): int(value) for name, value in rows}
 
 
-def committed(schemas: SchemaStore, kinds: Collection[str], values: Mapping[str, int]) -> None:
-    """After the commit of a write that touched ``kinds``: drop this process's access caches now (the schema
+def committed(ctx: ServiceContext, kinds: Collection[str], values: Mapping[str, int]) -> None:
+    """After the commit of a write that touched ``kinds``: drop this runtime's access caches now (the schema
     is reloaded by ``schema_change`` itself), and remember ``values`` so the watcher does not redo it."""
-    from tidepool.services import permissions  # it builds on services.base, which imports this module
-
     if CACHED.intersection(kinds):
-        permissions.invalidate(schemas)
+        ctx.access_cache.invalidate()
     if SESSIONS in kinds:
-        schemas.sessions_ended += 1
-    schemas.saw_versions(values)
+        ctx.schemas.sessions_ended += 1
+    ctx.schemas.saw_versions(values)
 
 
 class VersionWatcher:
@@ -89,12 +88,13 @@ class VersionWatcher:
     generation changed or a session ended, whether by this watcher, by a local write or by a bus event.
     """
 
-    def __init__(self, engine: AsyncEngine, schemas: SchemaStore, interval: float) -> None:
+    def __init__(self, engine: AsyncEngine, schemas: SchemaStore, access: AccessCache, interval: float) -> None:
         self.engine = engine
         self.schemas = schemas
+        self.access = access
         self.interval = interval
         self.on_change: list[Callable[[], None]] = []
-        self._announced = _generation(schemas)
+        self._announced = self._marks()
         self._failing = False
 
     async def run(self) -> None:
@@ -117,24 +117,19 @@ class VersionWatcher:
         if SCHEMA in moved:
             await self.schemas.reload()
         if CACHED.intersection(moved):
-            from tidepool.services import permissions  # it builds on services.base, which imports this module
-
-            permissions.invalidate(self.schemas)
+            self.access.invalidate()
         if SESSIONS in moved:
             self.schemas.sessions_ended += 1
         self._announce()
 
     def _announce(self) -> None:
-        generation = _generation(self.schemas)
-        if generation == self._announced:
+        marks = self._marks()
+        if marks == self._announced:
             return
-        self._announced = generation
+        self._announced = marks
         for callback in self.on_change:
             callback()
 
-
-def _generation(schemas: SchemaStore) -> tuple[int, int]:
-    """What the listeners react to: the access generation, and how many times a session ended."""
-    from tidepool.services import permissions  # it builds on services.base, which imports this module
-
-    return permissions.generation(schemas), schemas.sessions_ended
+    def _marks(self) -> tuple[int, int]:
+        """What the listeners react to: the access generation, and how many times a session ended."""
+        return self.access.generation, self.schemas.sessions_ended

@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from tidepool import eventlog
 from tidepool.events import ChangeEvent
 from tidepool.realtime.bus.base import DEFAULT_CONSUMER_SIZE, Consumer, Gap
-from tidepool.services.base import write_gate
+from tidepool.services.base import WriteGate
 
 log = logging.getLogger("tidepool.realtime.bus")
 
@@ -62,8 +62,10 @@ class LogBus:
         retention: tuple[int, float] = (100_000, 86_400.0),
         prune_interval: float = 60.0,
         notifier: Notifier | None = None,
+        gate: WriteGate | None = None,
     ) -> None:
         self.engine = engine
+        self.gate = gate or WriteGate(engine)  # the runtime's: its pruning queues with its writes
         self.poll_interval = poll_interval or 0.25
         self.retention = retention
         self.prune_interval = prune_interval
@@ -237,5 +239,5 @@ class LogBus:
     async def prune(self) -> int:
         """Apply ``EVENT_LOG_RETENTION_COUNT``/``_AGE`` now (one short transaction); the new ``pruned`` mark."""
         keep_count, keep_seconds = self.retention
-        async with write_gate(self.engine), self.engine.begin() as conn:
+        async with self.gate, self.engine.begin() as conn:
             return await eventlog.prune(conn, keep_count, keep_seconds)
