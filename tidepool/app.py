@@ -20,7 +20,11 @@ from tidepool.http.responses import error_response
 from tidepool.http.routes import build_routes
 from tidepool.http.unexpected import UnexpectedErrors
 from tidepool.logs import install_redaction
+from tidepool.realtime.endpoint import serve_websocket
+from tidepool.realtime.hub import websocket_service
+from tidepool.realtime.service import realtime_service
 from tidepool.runtime import Runtime, open_runtime
+from tidepool.services.versions import VersionWatcher
 
 
 class TidepoolApp(Starlette):
@@ -37,8 +41,6 @@ class TidepoolApp(Starlette):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket" and _route_path(scope) == self.websocket_path:
-            from tidepool.realtime.endpoint import serve_websocket
-
             scope["app"] = self
             await serve_websocket(self, scope, receive, send)
             return
@@ -90,9 +92,6 @@ def create_app(settings: Settings) -> Starlette:
 @asynccontextmanager
 async def _started_services(app: Starlette, runtime: Runtime) -> AsyncIterator[None]:
     """Background services (event bus, realtime) live exactly as long as the app."""
-    from tidepool.realtime.endpoint import websocket_service
-    from tidepool.realtime.service import realtime_service
-
     async with _version_watcher(runtime), realtime_service(app, runtime), websocket_service(app, runtime):
         yield
 
@@ -100,8 +99,6 @@ async def _started_services(app: Starlette, runtime: Runtime) -> AsyncIterator[N
 @asynccontextmanager
 async def _version_watcher(runtime: Runtime) -> AsyncIterator[None]:
     """Schema and access changes made by other processes reach this one (``tidepool.services.versions``)."""
-    from tidepool.services.versions import VersionWatcher
-
     interval: float = runtime.settings["CACHE_SYNC_INTERVAL"]
     runtime.watcher = VersionWatcher(runtime.engine, runtime.schemas, runtime.access_cache, interval)
     task = asyncio.create_task(runtime.watcher.run(), name="tidepool-version-watcher") if interval > 0 else None

@@ -29,14 +29,21 @@ without leaking the text.
     ├── LimitExceededError             403 LIMIT_EXCEEDED
     ├── ServiceUnavailableError        503 SERVICE_UNAVAILABLE
     ├── VerbatimPayloadError, ParseError   INVALID_PAYLOAD on the WebSocket (texts sent as Directus words them)
+    ├── InvalidMessageError                INVALID_PAYLOAD: a WebSocket message that fails its schema (zod's text)
     ├── AuthFailedError                    AUTH_FAILED (WebSocket)
-    │   └── HandshakeFailedError
+    │   ├── HandshakeFailedError
+    │   └── CredentialRejectedError        why a socket's credential was refused (sent as AUTH_FAILED)
     ├── AuthTimeoutError                   AUTH_TIMEOUT (WebSocket)
-    └── ConfigError                    (startup only: a bad environment variable)
+    ├── ConfigError                    (startup only: a bad environment variable)
+    └── CliError                       (the ``tidepool`` command only: a management command that cannot run)
+
+Errors of other libraries (drivers, Redis, orjson, PyJWT) become these at the seams where those libraries are
+called, through one table: ``tidepool.seams``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 
@@ -283,6 +290,13 @@ class ConfigError(TidepoolError):
         super().__init__(f"{variable}: {reason}")
 
 
+class CliError(TidepoolError):
+    """A management command that cannot do what was asked (unknown role, unknown user ...): one line, exit 1."""
+
+    code = "CLI_ERROR"
+    status = 400
+
+
 # -- WebSocket-only errors: Directus sends these texts verbatim on the socket (no "Invalid payload." prefix).
 
 
@@ -299,6 +313,17 @@ class ParseError(TidepoolError):
     default_message = "Unable to parse the incoming message."
 
 
+class InvalidMessageError(TidepoolError):
+    """A WebSocket message that fails its schema: ``INVALID_PAYLOAD`` with zod's sentence, not the REST prefix
+    (``tidepool.realtime.protocol`` checks the schemas)."""
+
+    code = "INVALID_PAYLOAD"
+    status = 400
+
+    def __init__(self, issues: Sequence[str]) -> None:
+        super().__init__("Validation error: " + "; ".join(issues))
+
+
 class AuthFailedError(TidepoolError):
     code = "AUTH_FAILED"
     status = 401
@@ -307,6 +332,28 @@ class AuthFailedError(TidepoolError):
 
 class HandshakeFailedError(AuthFailedError):
     default_message = "Authentication handshake failed."
+
+
+class CredentialRejectedError(AuthFailedError):
+    """A socket's credential was not accepted (``tidepool.realtime.auth``). Directus never tells a socket why,
+    so the message stays "Authentication failed." and ``reason`` is for the server's eyes only.
+
+    ``error`` is the error REST would answer for the same credential, when there is one; ``told`` is that
+    error when it is no verdict on the credential (the caller's pace, the database): the socket is sent it as
+    it is instead of ``AUTH_FAILED``.
+    """
+
+    def __init__(self, reason: str, error: TidepoolError | None = None) -> None:
+        super().__init__()
+        self.reason = reason
+        self.error = error
+
+    @property
+    def told(self) -> TidepoolError | None:
+        return self.error if isinstance(self.error, RequestsExceededError | ServiceUnavailableError) else None
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.reason!r})"
 
 
 class AuthTimeoutError(TidepoolError):

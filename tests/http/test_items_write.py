@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from tests.services import articles, clear, codes, items_server, owned, rows, tokens
 from tests.support.live import ADMIN_EMAIL, LiveServer
 from tidepool.db import system
-from tidepool.db.errors import Candidates, translate
+from tidepool.db.errors import Candidates, constraint_error
 from tidepool.errors import NotNullViolationError, ValueOutOfRangeError, ValueTooLongError
 from tidepool.security import verify_password
 from tidepool.services.items import ItemsService
@@ -271,7 +271,7 @@ async def _db_error(srv: LiveServer, values: dict[str, Any]) -> Any:
             await conn.execute(sa.insert(info.table).values(values))
     except sa.exc.DBAPIError as exc:
         candidates = Candidates(strings=["title"], numbers=["views"])
-        return translate(exc, info, srv.runtime.engine.dialect.name, candidates)
+        return constraint_error(exc, info, srv.runtime.engine.dialect.name, candidates)
     return None
 
 

@@ -19,7 +19,8 @@ from hypothesis import strategies as st
 from tests.services import items_server
 from tidepool.errors import InvalidQueryError
 from tidepool.query.model import Query
-from tidepool.query.parse import parse_qs_items, parse_query, parse_query_params
+from tidepool.query.parse import parse_query, parse_query_params
+from tidepool.query.parse_qs import parse_qs_items
 
 
 def url(text: str, **kwargs: Any) -> Query:

@@ -10,7 +10,10 @@ from typing import Any, TypeVar
 
 import click
 
+from tidepool.cli.output import print_bootstrap
 from tidepool.config import Settings, load_settings
+from tidepool.db.bootstrap import bootstrap as run_bootstrap
+from tidepool.db.engine import create_engine
 from tidepool.errors import TidepoolError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -45,10 +48,6 @@ def main() -> None:
 @friendly_errors
 def bootstrap() -> None:
     """Create or upgrade the system tables and the first admin (safe to run on every start)."""
-    from tidepool.cli.output import print_bootstrap
-    from tidepool.db.bootstrap import bootstrap as run_bootstrap
-    from tidepool.db.engine import create_engine
-
     settings = settings_from_env()
 
     async def run() -> None:
@@ -65,13 +64,13 @@ def bootstrap() -> None:
 @friendly_errors
 def start() -> None:
     """Bootstrap if needed, then serve HTTP and WebSocket on HOST:PORT."""
-    from tidepool.cli.serve import serve
+    from tidepool.cli.serve import serve  # the server stack (uvicorn, app, realtime): only `start` loads it
 
     serve(settings_from_env())
 
 
 def _register_subcommands() -> None:
-    from tidepool.cli import collections, management
+    from tidepool.cli import collections, management  # they import this module's helpers
 
     management.register(main)
     collections.register(main)

@@ -21,8 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from tidepool.config import Settings
 from tidepool.db import sqlite_functions
-from tidepool.db.errors import OUTAGES, outage, unavailable
+from tidepool.db.errors import OUTAGES
 from tidepool.errors import ConfigError
+from tidepool.seams import translate, translated
 
 _DRIVERS = {"sqlite3": "sqlite+aiosqlite", "pg": "postgresql+asyncpg", "mysql": "mysql+asyncmy"}
 _DEFAULT_PORTS = {"pg": 5432, "mysql": 3306}
@@ -79,10 +80,8 @@ def _map_outages(engine: AsyncEngine, timeout: float) -> None:
     def _connect(dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
         driver_connect = getattr(dialect.loaded_dbapi, dialect.driver).connect  # asyncpg.connect, asyncmy.connect
         cparams["async_creator_fn"] = _bounded(driver_connect, timeout)
-        try:
+        with translated("database connect"):
             connection = dialect.connect(*cargs, **cparams)
-        except Exception as exc:
-            raise outage(exc) from exc
         OUTAGES.recovered()
         return connection
 
@@ -92,7 +91,7 @@ def _map_outages(engine: AsyncEngine, timeout: float) -> None:
             return None
         if not context.is_disconnect:
             return None
-        return unavailable(context.original_exception) or outage(context.original_exception)
+        return translate("database statement", context.original_exception)
 
 
 def _bounded(connect: Callable[..., Awaitable[Any]], timeout: float) -> Callable[..., Awaitable[Any]]:

@@ -1,4 +1,5 @@
-"""Database errors a client may cause, mapped to Directus's constraint errors naming field and collection.
+"""Database errors a client may cause, mapped to Directus's constraint errors naming field and collection:
+the database rows of ``tidepool.seams``, the one table of foreign errors.
 
 Each engine reports a broken constraint differently: SQLite in the message text (``UNIQUE constraint
 failed: table.column``), PostgreSQL in SQLSTATE codes with structured fields (asyncpg's ``column_name``,
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -48,7 +50,7 @@ _QUOTED = re.compile(r"'([^']*)'")
 _TICKED = re.compile(r"`([^`]+)`")
 
 
-def translate(
+def constraint_error(
     exc: sa.exc.DBAPIError,
     collection: CollectionInfo,
     dialect: str,
@@ -176,13 +178,19 @@ _PARSERS: dict[str, Parser] = {"sqlite": _sqlite, "postgresql": _postgres, "mysq
 #
 # Every driver says "the database is gone" in its own way (an OSError from the socket, asyncpg's
 # ConnectionDoesNotExistError, MySQL's 2003/2006/2013, SQLAlchemy's invalidated connection). ``db/engine.py``
-# hooks the engine so that all of them become one ``ServiceUnavailableError`` (503 ``SERVICE_UNAVAILABLE``)
+# hooks the engine (the "database connect" and "database statement" rows of ``tidepool.seams``) so that all
+# of them become one ``ServiceUnavailableError`` (503 ``SERVICE_UNAVAILABLE``)
 # wherever the engine is used — REST, WebSocket, health, realtime — and each kind is logged here once per
 # ``OUTAGE_LOG_INTERVAL`` instead of a traceback per request.
 
 OUTAGE_LOG_INTERVAL = 60.0
 _UNREACHABLE = "Could not connect to the database"
-_DRIVER_DISCONNECTS = frozenset({"ConnectionDoesNotExistError", "CannotConnectNowError", "ConnectionFailureError"})
+# The drivers' own "connection gone" classes, by module. They are looked up in the modules this process has
+# loaded (a driver never imported raised nothing), so a SQLite-only process never pays for importing asyncpg.
+_DRIVER_DISCONNECTS = (
+    ("asyncpg.exceptions", ("ConnectionDoesNotExistError", "CannotConnectNowError", "ConnectionFailureError")),
+)
+_MYSQL_ERRORS = ("asyncmy.errors", ("OperationalError",))  # with one of these error numbers:
 _MYSQL_DISCONNECTS = frozenset({2003, 2006, 2013, 2055})
 
 log = logging.getLogger("tidepool.db")
@@ -206,10 +214,16 @@ def _is_disconnect(exc: BaseException) -> bool:
         return True
     if isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated:
         return True
-    if type(exc).__name__ in _DRIVER_DISCONNECTS:
+    if any(isinstance(exc, _loaded(module, names)) for module, names in _DRIVER_DISCONNECTS):
         return True
     args: tuple[Any, ...] = tuple(getattr(exc, "args", ()))
-    return bool(args) and type(exc).__name__ == "OperationalError" and args[0] in _MYSQL_DISCONNECTS
+    return bool(args) and isinstance(exc, _loaded(*_MYSQL_ERRORS)) and args[0] in _MYSQL_DISCONNECTS
+
+
+def _loaded(module: str, names: tuple[str, ...]) -> tuple[type[BaseException], ...]:
+    """The classes ``names`` of ``module`` if this process has imported it, else none."""
+    found = sys.modules.get(module)
+    return () if found is None else tuple(getattr(found, name) for name in names)
 
 
 def unavailable(exc: BaseException) -> ServiceUnavailableError | None:

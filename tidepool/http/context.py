@@ -10,8 +10,9 @@ from starlette.requests import HTTPConnection
 
 from tidepool.context import Accountability
 from tidepool.runtime import Runtime
-from tidepool.services.authn import access_for, authenticate
+from tidepool.services.authn import authenticate
 from tidepool.services.base import ServiceContext
+from tidepool.services.permissions import access_for
 
 
 def runtime_of(conn: HTTPConnection) -> Runtime:

@@ -15,6 +15,7 @@ import orjson
 from starlette.requests import Request
 
 from tidepool.errors import ContentTooLargeError, InvalidPayloadError
+from tidepool.seams import translated
 
 _NOT_JSON = 'Request body must be JSON ("Content-Type: application/json")'
 
@@ -42,7 +43,5 @@ async def json_body(request: Request, *, allow_empty: bool = False) -> Any:
         if allow_empty:
             return None
         raise InvalidPayloadError("Request body is empty" if not raw.strip() else _NOT_JSON)
-    try:
+    with translated("request body"):
         return orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        raise InvalidPayloadError("Request body is not valid JSON") from None

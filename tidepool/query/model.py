@@ -8,6 +8,7 @@ subscriptions) only ever sees a ``Query``.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,6 +35,4 @@ class Query:
     extra: Mapping[str, Any] = field(default_factory=dict)  # accepted but unused keys (version, export)
 
     def replace(self, **changes: Any) -> Query:
-        from dataclasses import replace
-
-        return replace(self, **changes)
+        return dataclasses.replace(self, **changes)

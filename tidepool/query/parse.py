@@ -12,8 +12,7 @@ goes through :func:`parse_query`, which follows Directus's ``sanitize-query.ts``
 2. validate the filter's operator arguments, then the alias, then the Joi-style checks (limit/offset/page/
    meta/export/version), so the first error reported is the one Directus would report.
 
-This module is the assembly (the parameters' order and rules); the names it re-exports keep their old
-import path.
+This module is the assembly (the parameters' order and rules).
 
 Dynamic variables (``$NOW``, ``$CURRENT_USER``…) are left in place; ``tidepool.query.dynamic`` resolves them
 for the caller. Unknown parameters are ignored, as Directus ignores them.
@@ -30,17 +29,10 @@ from tidepool.query.complexity import check_complexity, check_raw_complexity
 from tidepool.query.js import MAX_SAFE_INTEGER, always, defined, js_number, js_type, load_json, truthy
 from tidepool.query.model import Query
 from tidepool.query.parse_filter import (
-    BOOLEAN_OPERATORS,
-    GEOMETRY_OPERATORS,
-    LIST_OPERATORS,
-    LOGICAL_OPERATORS,
-    QUANTIFIERS,
-    normalize_filter,
     sanitize_filter,
-    to_list,
     validate_filter,
 )
-from tidepool.query.parse_qs import QS_DEPTH, parse_qs_items, split_key
+from tidepool.query.parse_qs import parse_qs_items
 
 META_VALUES: tuple[str, ...] = ("total_count", "filter_count")
 AGGREGATE_FUNCTIONS: frozenset[str] = frozenset(
@@ -347,27 +339,3 @@ def parse_query_params(
 ) -> Query:
     """A ``Query`` from URL query-string pairs (``request.query_params.multi_items()``), bracket forms included."""
     return parse_query(parse_qs_items(items), max_limit=max_limit, max_complexity=max_complexity)
-
-
-__all__ = [
-    "AGGREGATE_FUNCTIONS",
-    "BOOLEAN_OPERATORS",
-    "EXPORT_FORMATS",
-    "GEOMETRY_OPERATORS",
-    "LIST_OPERATORS",
-    "LOGICAL_OPERATORS",
-    "MAX_SAFE_INTEGER",
-    "META_VALUES",
-    "QS_DEPTH",
-    "QUANTIFIERS",
-    "js_number",
-    "normalize_filter",
-    "parse_qs_items",
-    "parse_query",
-    "parse_query_params",
-    "split_fields",
-    "split_key",
-    "to_list",
-    "validate_alias",
-    "validate_filter",
-]

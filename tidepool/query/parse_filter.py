@@ -14,6 +14,8 @@ from typing import Any
 
 from tidepool.errors import InvalidQueryError
 from tidepool.query.js import MAX_SAFE_INTEGER, load_json
+from tidepool.query.json_filter import LOGICAL as JSON_LOGICAL
+from tidepool.query.json_filter import validate_json_filter
 from tidepool.query.model import Filter
 
 LIST_OPERATORS: frozenset[str] = frozenset(("_in", "_nin", "_between", "_nbetween"))
@@ -237,9 +239,6 @@ def _check_nested(value: Any, key: str) -> None:
 
 def _check_json(value: Any, key: str) -> None:
     """Directus's ``validateJsonFilter``: the shape, the paths, then each path's operators."""
-    from tidepool.query.json_filter import LOGICAL as JSON_LOGICAL
-    from tidepool.query.json_filter import validate_json_filter
-
     validate_json_filter(value)
     for path, inner in value.items():
         if path in JSON_LOGICAL:

@@ -5,8 +5,9 @@ then the permission service's ``access_for``), so a socket can never see more th
 over REST. Failures of any kind collapse into one ``AUTH_FAILED`` (Directus never tells a socket *why*),
 except refusals that say nothing about the credential and that the client must act on differently: the
 login rate limit (``REQUESTS_EXCEEDED``) and a database outage (``SERVICE_UNAVAILABLE``) travel as
-``AuthFailed.told`` and are sent as they are. An expired JWT inside an ``auth`` frame is a failure too, not
-``TOKEN_EXPIRED``: that code is only pushed by the server when a token that was valid runs out (spec §3.5).
+``CredentialRejectedError.told`` (``tidepool.errors``) and are sent as they are. An expired JWT inside an
+``auth`` frame is a failure too, not ``TOKEN_EXPIRED``: that code is only pushed by the server when a token
+that was valid runs out (spec §3.5).
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from tidepool.context import Access, Accountability
-from tidepool.errors import RequestsExceededError, ServiceUnavailableError, TidepoolError
+from tidepool.context import Access
+from tidepool.errors import CredentialRejectedError, TidepoolError
 from tidepool.runtime import Runtime
-from tidepool.services import authn
+from tidepool.services import auth as auth_service
+from tidepool.services import authn, permissions
 
 log = logging.getLogger("tidepool.realtime")
 
@@ -33,51 +35,24 @@ class AuthResult:
     generation: int = 0  # the access generation when resolving began (``AccessCache.generation``)
 
 
-class AuthFailed(Exception):
-    """Any reason a credential was not accepted; the reason itself is only logged. ``error`` is the error REST
-    would answer for the same credential, when there is one; ``told`` is that error when it is no verdict on the
-    credential (the caller's pace, the database) and is sent as it is instead of AUTH_FAILED."""
-
-    def __init__(self, reason: str, error: TidepoolError | None = None) -> None:
-        super().__init__(reason)
-        self.error = error
-
-    @property
-    def told(self) -> TidepoolError | None:
-        return self.error if isinstance(self.error, _TOLD) else None
-
-
-# Refusals that are about the server or the caller's pace, not about the credential.
-_TOLD = (RequestsExceededError, ServiceUnavailableError)
-
-
-async def access_for(runtime: Runtime, accountability: Accountability) -> Access:
-    """The permission service's access, or the skeleton's while that service is not installed."""
-    ctx = runtime.context()
-    try:
-        from tidepool.services import permissions
-    except ImportError:  # pragma: no cover - only while the accounts work is being merged
-        return await authn.access_for(ctx, accountability)
-    return await permissions.access_for(ctx, accountability)
-
-
 async def public_access(runtime: Runtime, where: Mapping[str, str | None]) -> Access:
     """What an unauthenticated socket may do: the Public policy, seeded with the upgrade's ip/agent/origin."""
     accountability = await authn.authenticate(runtime.context(), None, **where)
-    return await access_for(runtime, accountability)
+    return await permissions.access_for(runtime.context(), accountability)
 
 
 async def from_token(runtime: Runtime, token: str, where: Mapping[str, str | None]) -> AuthResult:
-    """A static token or JWT (``?access_token=``, session cookie, ``auth`` frame); ``AuthFailed`` when bad."""
+    """A static token or JWT (``?access_token=``, session cookie, ``auth`` frame); ``CredentialRejectedError``
+    when bad."""
     generation = runtime.access_cache.generation
     try:
         accountability = await authn.authenticate(runtime.context(), token, **where)
     except TidepoolError as exc:
-        raise AuthFailed(exc.code, exc) from None
+        raise CredentialRejectedError(exc.code, exc) from None
     if accountability.is_public:
-        raise AuthFailed("token resolves to the public role")
+        raise CredentialRejectedError("token resolves to the public role")
     expiry = authn.token_expiry(token)
-    access = await access_for(runtime, accountability)
+    access = await permissions.access_for(runtime.context(), accountability)
     return AuthResult(access, None if expiry is None else float(expiry), token=token, generation=generation)
 
 
@@ -97,27 +72,23 @@ async def from_message(runtime: Runtime, message: Mapping[str, Any], where: Mapp
 
 async def _login(runtime: Runtime, email: str, password: str, where: Mapping[str, str | None]) -> tuple[str, str]:
     """E-mail/password login through the auth service (a new session, as a REST login)."""
-    from tidepool.services import auth as auth_service
-
     try:
         tokens = await auth_service.login(runtime.context(), email, password, **where)
     except TidepoolError as exc:
-        raise AuthFailed(exc.code, exc) from None
+        raise CredentialRejectedError(exc.code, exc) from None
     return tokens.access_token, _require(tokens.refresh_token)
 
 
 async def _refresh(runtime: Runtime, refresh_token: str, where: Mapping[str, str | None]) -> tuple[str, str]:
     """Refresh-token login: rotates the refresh token, so the old one is dead afterwards."""
-    from tidepool.services import auth as auth_service
-
     try:
         tokens = await auth_service.refresh(runtime.context(), refresh_token, **where)
     except TidepoolError as exc:
-        raise AuthFailed(exc.code, exc) from None
+        raise CredentialRejectedError(exc.code, exc) from None
     return tokens.access_token, _require(tokens.refresh_token)
 
 
 def _require(value: str | None) -> str:
     if not value:
-        raise AuthFailed("the auth service returned no refresh token")
+        raise CredentialRejectedError("the auth service returned no refresh token")
     return value

@@ -25,7 +25,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 import sqlalchemy as sa
@@ -34,28 +34,26 @@ from tidepool.context import Action
 from tidepool.db.schema import CollectionInfo
 from tidepool.errors import TidepoolError
 from tidepool.events import ChangeEvent
+from tidepool.query.evaluate import NotEvaluable
 from tidepool.query.model import Query
 from tidepool.query.search import search_filter
 from tidepool.query.visibility import grants
 from tidepool.realtime import batching
 from tidepool.realtime.batching import PlainForms
-from tidepool.realtime.bus.base import Gap
+from tidepool.realtime.bus.base import Bus, Gap
 from tidepool.realtime.connection import RESUME_CLOSE_CODE
 from tidepool.realtime.grouping import AccessKeys, GroupFaults
 from tidepool.realtime.protocol import encode, error_message, js_string
 from tidepool.realtime.reads import compile_filter, matches, read_many, read_meta
+from tidepool.realtime.subscriptions import Outgoing, Subscription, SubscriptionManager
+from tidepool.runtime import Runtime
 from tidepool.services.base import ServiceContext
 from tidepool.services.payload import bindable
 from tidepool.services.payload_cast import cast_value
 
-if TYPE_CHECKING:
-    from tidepool.realtime.bus.base import Bus
-    from tidepool.realtime.subscriptions import Outgoing, Subscription, SubscriptionManager
-    from tidepool.runtime import Runtime
-
 log = logging.getLogger("tidepool.realtime")
 
-Group = list["Subscription"]  # the subscriptions that share one read (same event query, same access)
+Group = list[Subscription]  # the subscriptions that share one read (same event query, same access)
 
 # ------------------------------------------------------------------------------------ per group
 
@@ -158,11 +156,11 @@ class GroupReader:
         """``matches`` in Python; for relational parts, the same filter in SQL on the row as a derived table."""
         try:
             return matches(condition, row, self.event.collection, self.ctx.schema)
+        except NotEvaluable:
+            return await self._holds_in_sql(condition, row)
         except Exception as exc:
-            if type(exc).__name__ != "NotEvaluable":
-                log.warning("filter evaluation failed on %s: %s", self.event.collection, exc)
-                return False
-        return await self._holds_in_sql(condition, row)
+            log.warning("filter evaluation failed on %s: %s", self.event.collection, exc)
+            return False
 
     async def _holds_in_sql(self, condition: Mapping[str, Any], row: Mapping[str, Any]) -> bool:
         """A one-row ``SELECT`` of the old values under the table's name: relational subqueries still work.
@@ -240,8 +238,6 @@ def outgoing_for(sub: Subscription, event: ChangeEvent, result: GroupResult) -> 
 
 
 def _collection_outgoing(event: ChangeEvent, result: GroupResult) -> list[Outgoing]:
-    from tidepool.realtime.subscriptions import Outgoing
-
     seq = event.seq or 0
     before = result.before or set()
     if event.action == "delete":
@@ -263,8 +259,6 @@ def _collection_outgoing(event: ChangeEvent, result: GroupResult) -> list[Outgoi
 
 def _item_outgoing(sub: Subscription, event: ChangeEvent, result: GroupResult) -> list[Outgoing]:
     """Item subscriptions: object data for create/update, the item id string for delete."""
-    from tidepool.realtime.subscriptions import Outgoing
-
     item = sub.item or ""
     seq = event.seq or 0
     was = item in (result.before or set())

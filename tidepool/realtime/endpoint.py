@@ -2,8 +2,7 @@
 
 ``serve_websocket`` carries one socket from upgrade to close (``tidepool.app.TidepoolApp`` dispatches the
 WebSocket path to it ahead of Starlette's router; ``websocket_endpoint`` is the same as a router route).
-Each step of a socket's life has its own module (their names are re-exported here, so the old import paths
-keep working):
+Each step of a socket's life has its own module:
 
 * ``tidepool.realtime.hub``: ``WebSocketHub`` (what all sockets share) and the app's ``websocket_service``;
 * ``tidepool.realtime.upgrade``: the checks before any WebSocket exists (spec §2) — connection limit → 403,
@@ -23,10 +22,9 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from tidepool.config import Settings
+from tidepool.errors import CredentialRejectedError
 from tidepool.realtime import auth
-from tidepool.realtime.handlers import DISPATCH, Route
-from tidepool.realtime.hub import WebSocketHub, websocket_service
-from tidepool.realtime.lanes import Job, Lane
+from tidepool.realtime.hub import WebSocketHub
 from tidepool.realtime.session import Session
 from tidepool.realtime.upgrade import Where, deny, origin_allowed, upgrade_auth, where_of
 
@@ -78,26 +76,10 @@ async def _upgrade(ws: WebSocket, hub: WebSocketHub) -> tuple[auth.AuthResult | 
     hub.reserved += 1
     try:
         pre_auth = await upgrade_auth(ws, hub)
-    except auth.AuthFailed as exc:
+    except CredentialRejectedError as exc:
         await deny(ws, exc.told.status if exc.told is not None else 401)  # 429 / 503 when told
         return None
     finally:
         hub.reserved -= 1
     await ws.accept()
     return pre_auth, where_of(ws)
-
-
-__all__ = [
-    "DISPATCH",
-    "Job",
-    "Lane",
-    "Route",
-    "Session",
-    "Where",
-    "WebSocketHub",
-    "build_routes",
-    "origin_allowed",
-    "serve_websocket",
-    "websocket_endpoint",
-    "websocket_service",
-]

@@ -19,14 +19,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Hashable
-from typing import TYPE_CHECKING
 
 from tidepool.context import Access
 from tidepool.ratelimit import RateLimiter
+from tidepool.realtime.subscriptions import Subscription
 from tidepool.services.plans import PlanCache
-
-if TYPE_CHECKING:
-    from tidepool.realtime.subscriptions import Subscription
 
 log = logging.getLogger("tidepool.realtime")
 

@@ -26,7 +26,7 @@ from tidepool.realtime.protocol import (
     validate,
 )
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the session imports this module
     from tidepool.realtime.session import Session
 
 

@@ -20,7 +20,7 @@ from tidepool.realtime.limits import MessageLimiter, limiter_for
 from tidepool.realtime.revalidate import Revalidator
 from tidepool.runtime import Runtime
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the session imports this module
     from tidepool.realtime.session import Session
 
 

@@ -14,7 +14,7 @@ socket's form of the ``204`` REST gives in the same case (``http/writes.read_bac
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from tidepool.db.system import is_system_collection
 from tidepool.errors import (
@@ -25,14 +25,13 @@ from tidepool.errors import (
     VerbatimPayloadError,
 )
 from tidepool.query.model import Query
+from tidepool.query.parse import parse_query
 from tidepool.realtime.protocol import ITEMS, MISSING, validate
 from tidepool.services.base import ServiceContext
-
-if TYPE_CHECKING:
-    from tidepool.services.items import ItemsService
+from tidepool.services.items import ItemsService
 
 Result = tuple[Any, Mapping[str, Any] | None]  # (data, meta or None)
-Handler = Callable[["ItemsService", Mapping[str, Any], ServiceContext], Awaitable[Result]]
+Handler = Callable[[ItemsService, Mapping[str, Any], ServiceContext], Awaitable[Result]]
 
 DELETE_TARGET_REQUIRED = "Either 'ids', 'id' or 'query' is required for a DELETE request."
 
@@ -43,16 +42,12 @@ async def run_items(ctx: ServiceContext, message: Mapping[str, Any]) -> Result:
     collection: str = message["collection"]
     if is_system_collection(collection):
         raise InvalidCollectionError()
-    from tidepool.services.items import ItemsService
-
     service = ItemsService(ctx, collection)
     return await _ACTIONS[message["action"]](service, message, ctx)
 
 
 def _query(ctx: ServiceContext, raw: Any) -> Query:
     """The message's query in any of its forms (objects or the SDK's URL-string values)."""
-    from tidepool.query.parse import parse_query
-
     if raw is MISSING or raw is None:
         raw = {}
     if not isinstance(raw, Mapping):

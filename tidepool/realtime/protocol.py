@@ -17,12 +17,13 @@ import datetime as dt
 import decimal
 import math
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 import orjson
 
-from tidepool.errors import TidepoolError
+from tidepool.errors import InvalidMessageError, TidepoolError
+from tidepool.seams import translated
 
 
 class _Missing:
@@ -63,9 +64,13 @@ def encode(message: Any) -> bytes:
     return orjson.dumps(message, default=_default, option=orjson.OPT_NON_STR_KEYS)
 
 
+_FRAME = translated("websocket frame")  # built once: a frame is read for every message
+
+
 def decode(frame: str | bytes) -> Any:
-    """Parse one frame; ``ValueError`` (``orjson.JSONDecodeError``) when it is not JSON."""
-    return orjson.loads(frame)
+    """Parse one frame; ``ParseError`` when it is not JSON."""
+    with _FRAME:
+        return orjson.loads(frame)
 
 
 # ------------------------------------------------------------------------------------------- uid rules
@@ -109,19 +114,6 @@ def reply(type_: str, uid: Any = NO_UID, **fields: Any) -> dict[str, Any]:
 def error_message(type_: str, error: TidepoolError, uid: Any = NO_UID) -> dict[str, Any]:
     """The error envelope ``{"type", "status":"error", "error":{"code","message"}, "uid"?}``."""
     return with_uid({"type": type_, "status": "error", "error": error.to_ws()}, uid)
-
-
-# ------------------------------------------------------------------------------------- realtime errors
-
-
-class ValidationError(TidepoolError):
-    """A message that fails its schema: ``INVALID_PAYLOAD`` with zod's sentence, not the REST prefix."""
-
-    code = "INVALID_PAYLOAD"
-    status = 400
-
-    def __init__(self, issues: Sequence[str]) -> None:
-        super().__init__("Validation error: " + "; ".join(issues))
 
 
 # ------------------------------------------------------------------------------------ miniature of zod
@@ -235,10 +227,10 @@ def obj(*fields: tuple[str, Check]) -> Check:
 
 
 def validate(schema: Check, value: Any) -> None:
-    """Raise ``ValidationError`` with zod's text when ``value`` fails ``schema``."""
+    """Raise ``InvalidMessageError`` with zod's text when ``value`` fails ``schema``."""
     issues = schema(value, "")
     if issues:
-        raise ValidationError(issues)
+        raise InvalidMessageError(issues)
 
 
 def is_valid(schema: Check, value: Any) -> bool:

@@ -34,7 +34,7 @@ from tidepool.errors import TidepoolError
 from tidepool.services.base import SchemaStore
 from tidepool.services.permissions import AccessCache
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the session imports this module
     from tidepool.realtime.session import Session
 
 log = logging.getLogger("tidepool.realtime")

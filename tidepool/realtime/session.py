@@ -25,6 +25,7 @@ from tidepool.context import Access, Accountability
 from tidepool.errors import (
     AuthFailedError,
     AuthTimeoutError,
+    CredentialRejectedError,
     HandshakeFailedError,
     ParseError,
     RequestsExceededError,
@@ -144,12 +145,12 @@ class Session:
         message = _decode_or_none(frame)
         try:
             if not (isinstance(message, dict) and message.get("type") == "auth" and credentials_valid(message)):
-                raise auth.AuthFailed("first frame is not a valid auth message")
+                raise CredentialRejectedError("first frame is not a valid auth message")
             result = await auth.from_message(self.hub.runtime, message, self.where)
         except Exception as exc:
-            if not isinstance(exc, auth.AuthFailed):
+            if not isinstance(exc, CredentialRejectedError):
                 log.exception("websocket handshake failed unexpectedly")
-            told = exc.told if isinstance(exc, auth.AuthFailed) else None
+            told = exc.told if isinstance(exc, CredentialRejectedError) else None
             self.client.send_message(error_message("auth", told or HandshakeFailedError()))
             self.client.close()
             return False
@@ -267,7 +268,8 @@ class Session:
     async def on_auth(self, message: dict[str, Any]) -> None:
         """``auth`` on an open socket: a malformed one is ignored; a failed one drops to public (and closes
         unless the mode is ``public``); a good one replaces the identity and keeps the subscriptions. A refusal
-        that is no verdict on the credential (``AuthFailed.told``) is sent as it is and changes nothing."""
+        that is no verdict on the credential (``CredentialRejectedError.told``) is sent as it is and changes
+        nothing."""
         if self._reauth is not None:
             self._reauth.set()
         if not credentials_valid(message):
@@ -276,11 +278,11 @@ class Session:
         try:
             result = await auth.from_message(self.hub.runtime, message, self.where)
         except Exception as exc:
-            told = exc.told if isinstance(exc, auth.AuthFailed) else None
+            told = exc.told if isinstance(exc, CredentialRejectedError) else None
             if told is not None:  # rate limit or outage: no verdict on the credential, the socket stays as it was
                 self.client.send_message(error_message("auth", told, uid))
                 return
-            if not isinstance(exc, auth.AuthFailed):
+            if not isinstance(exc, CredentialRejectedError):
                 log.exception("websocket re-authentication failed unexpectedly")
             await self._drop_to_public()
             self.client.send_message(error_message("auth", AuthFailedError(), uid))
@@ -356,7 +358,7 @@ class Session:
         else:
             try:
                 result = await auth.from_token(self.hub.runtime, self.token, self.where)
-            except auth.AuthFailed as exc:
+            except CredentialRejectedError as exc:
                 if exc.told is not None:  # no verdict on the credential: the revalidator closes with 1011
                     raise exc.told from None
                 if exc.error is None or isinstance(exc.error, TokenExpiredError):
@@ -418,7 +420,7 @@ def _text_of(message: Mapping[str, Any]) -> str:
 def _decode_or_none(frame: str, invalid: Any = None) -> Any:
     try:
         return decode(frame)
-    except ValueError:
+    except ParseError:
         return invalid
 
 

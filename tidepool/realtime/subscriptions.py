@@ -24,22 +24,22 @@ import sys
 import weakref
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 import orjson
 
 from tidepool import eventlog
 from tidepool.context import Access, Action
-from tidepool.errors import ForbiddenError, InvalidPayloadError, LimitExceededError, TidepoolError
+from tidepool.errors import ForbiddenError, InvalidMessageError, InvalidPayloadError, LimitExceededError, TidepoolError
 from tidepool.events import ChangeEvent
 from tidepool.query.model import Query
 from tidepool.realtime import reads
+from tidepool.realtime.bus.base import Bus
 from tidepool.realtime.places import Claim, Places
 from tidepool.realtime.protocol import (
     NO_UID,
     SUBSCRIBE,
     UNSUBSCRIBE,
-    ValidationError,
     encode,
     error_message,
     js_string,
@@ -47,10 +47,7 @@ from tidepool.realtime.protocol import (
     uid_of,
     validate,
 )
-
-if TYPE_CHECKING:
-    from tidepool.realtime.bus.base import Bus
-    from tidepool.runtime import Runtime
+from tidepool.runtime import Runtime
 
 log = logging.getLogger("tidepool.realtime")
 
@@ -250,7 +247,7 @@ class SubscriptionManager:
     async def _subscribe(self, client: Subscriber, message: dict[str, Any], claim: Claim | None) -> None:
         try:
             validate(SUBSCRIBE, message)
-        except ValidationError as exc:
+        except InvalidMessageError as exc:
             client.send(encode(error_message("subscribe", exc)))
             return
         uid = uid_of(message)
@@ -277,7 +274,7 @@ class SubscriptionManager:
     async def handle_unsubscribe(self, client: Subscriber, message: dict[str, Any]) -> None:
         try:
             validate(UNSUBSCRIBE, message)
-        except ValidationError as exc:
+        except InvalidMessageError as exc:
             client.send(encode(error_message("unsubscribe", exc)))
             return
         uid = uid_of(message)

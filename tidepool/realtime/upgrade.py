@@ -15,6 +15,7 @@ from starlette.responses import Response
 from starlette.websockets import WebSocket
 
 from tidepool.config import Settings
+from tidepool.errors import CredentialRejectedError
 from tidepool.realtime import auth
 from tidepool.realtime.hub import WebSocketHub
 
@@ -24,20 +25,21 @@ Where = dict[str, str | None]
 
 
 async def upgrade_auth(ws: WebSocket, hub: WebSocketHub) -> auth.AuthResult | None:
-    """Token auth at the upgrade: the result, ``None`` (no token and none needed), or ``AuthFailed`` (401)."""
+    """Token auth at the upgrade: the result, ``None`` (no token and none needed), or
+    ``CredentialRejectedError`` (401)."""
     settings = hub.settings
     token = ws.query_params.get("access_token") or ws.cookies.get(settings["SESSION_COOKIE_NAME"])
     if not token:
         if settings["WEBSOCKETS_REST_AUTH"] == "strict":
-            raise auth.AuthFailed("strict mode needs a token on the upgrade")
+            raise CredentialRejectedError("strict mode needs a token on the upgrade")
         return None
     try:
         return await auth.from_token(hub.runtime, token, where_of(ws))
-    except auth.AuthFailed:
+    except CredentialRejectedError:
         raise
     except Exception:
         log.exception("websocket upgrade authentication failed unexpectedly")
-        raise auth.AuthFailed("unexpected error") from None
+        raise CredentialRejectedError("unexpected error") from None
 
 
 async def deny(ws: WebSocket, status: int) -> None:

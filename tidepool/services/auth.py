@@ -30,6 +30,7 @@ from tidepool.security import hash_token, verify_password
 from tidepool.services import versions
 from tidepool.services.authn import as_utc, issue_access_token, verify_access_token
 from tidepool.services.base import ServiceContext
+from tidepool.services.permissions import policies_for
 
 _ALPHABET = string.ascii_letters + string.digits + "_-"
 REFRESH_TOKEN_LENGTH = 64
@@ -183,8 +184,6 @@ def _require_active(status: str) -> None:
 async def _open_session(
     ctx: ServiceContext, user_id: str, role: str | None, where: Mapping[str, str | None], *, session: bool
 ) -> Tokens:
-    from tidepool.services.permissions import policies_for
-
     settings = ctx.settings
     refresh_token = new_refresh_token()
     key = hash_token(refresh_token)

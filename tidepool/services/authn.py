@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,11 +24,13 @@ import jwt
 import sqlalchemy as sa
 
 from tidepool.config import Settings
-from tidepool.context import Access, Accountability
+from tidepool.context import Accountability
 from tidepool.db import system
-from tidepool.errors import InvalidCredentialsError, InvalidTokenError, TokenExpiredError
+from tidepool.errors import InvalidCredentialsError, InvalidTokenError
+from tidepool.seams import translated
 from tidepool.security import hash_token
 from tidepool.services.base import ServiceContext
+from tidepool.services.permissions import identity_cache, policies_for
 
 JWT_ISSUER = "directus"
 JWT_ALGORITHM = "HS256"
@@ -58,7 +61,7 @@ def token_expiry(token: str | None) -> int | None:
 
 def verify_access_token(settings: Settings, token: str, *, allow_expired: bool = False) -> dict[str, Any]:
     """Check signature, issuer and expiry: ``TOKEN_EXPIRED`` when expired, ``INVALID_TOKEN`` otherwise."""
-    try:
+    with translated("access token"):
         claims: dict[str, Any] = jwt.decode(
             token,
             settings["SECRET"],
@@ -66,10 +69,6 @@ def verify_access_token(settings: Settings, token: str, *, allow_expired: bool =
             issuer=JWT_ISSUER,
             options={"require": ["exp", "iss"], "verify_exp": not allow_expired},
         )
-    except jwt.ExpiredSignatureError:
-        raise TokenExpiredError() from None
-    except jwt.PyJWTError:
-        raise InvalidTokenError() from None
     if not isinstance(claims.get("id"), str):
         raise InvalidTokenError()
     return claims
@@ -93,8 +92,6 @@ async def authenticate(ctx: ServiceContext, token: str | None, **where: str | No
 
 
 async def public_accountability(ctx: ServiceContext, **where: str | None) -> Accountability:
-    from tidepool.services.permissions import policies_for
-
     grant = await policies_for(ctx, None, None, where.get("ip"))
     return Accountability(
         policies=grant.policies, ip=where.get("ip"), user_agent=where.get("user_agent"), origin=where.get("origin")
@@ -105,8 +102,6 @@ async def accountability_for_user(
     ctx: ServiceContext, user_id: str, role: str | None, **where: str | None
 ) -> Accountability:
     """The user's role chain, the policies that pass their IP filter, and the admin/app flags they give."""
-    from tidepool.services.permissions import policies_for
-
     grant = await policies_for(ctx, user_id, role, where.get("ip"))
     return Accountability(
         user=user_id,
@@ -121,23 +116,12 @@ async def accountability_for_user(
     )
 
 
-async def access_for(ctx: ServiceContext, accountability: Accountability) -> Access:
-    """Kept here for callers that import it from authn; the permission service owns the logic."""
-    from tidepool.services import permissions
-
-    return await permissions.access_for(ctx, accountability)
-
-
 def _with_session(accountability: Accountability, session: str) -> Accountability:
-    from dataclasses import replace
-
     return replace(accountability, session=session)
 
 
 async def _static_token_user(ctx: ServiceContext, token: str) -> tuple[str, str | None]:
     """The active user holding ``token``; remembered per access snapshot (a lookup cost 14-31 % of a read)."""
-    from tidepool.services.permissions import identity_cache
-
     cache = await identity_cache(ctx)
     key = "token:" + hash_token(token)
     if key in cache:
@@ -163,8 +147,6 @@ async def _load_static_token_user(ctx: ServiceContext, token: str) -> tuple[str,
 
 async def _active_user_role(ctx: ServiceContext, user_id: str) -> str | None:
     """The role of an active user (a JWT's subject); remembered per access snapshot like static tokens."""
-    from tidepool.services.permissions import identity_cache
-
     cache = await identity_cache(ctx)
     key = "user:" + user_id
     if key not in cache:

@@ -20,12 +20,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from tidepool import eventlog
 from tidepool.config import Settings
 from tidepool.context import Access, Accountability
+from tidepool.db.introspect import load_schema
 from tidepool.db.schema import SchemaOverview
 from tidepool.events import ChangeEvent, EventSink, NullSink
 from tidepool.ratelimit import LoginLimiter
 from tidepool.services import versions
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # permissions and plans build on this module
     from tidepool.services.permissions import AccessCache
     from tidepool.services.plans import PlanCache
 
@@ -117,8 +118,6 @@ class SchemaStore:
     async def reload(self) -> SchemaOverview:
         """Read the schema again. Reloads may overlap (a DDL's own and the version watcher's): the one that
         started last read the newest state, so an older one that finishes later is dropped, never applied."""
-        from tidepool.db.introspect import load_schema
-
         self._reloads_started += 1
         ticket = self._reloads_started
         schema = await load_schema(self.engine)

@@ -140,7 +140,7 @@ async def _record(ctx: ServiceContext, collection: str, key: str | None, paths: 
     fields = known_paths(ctx.schema, collection, paths)
     if not fields:
         return {"id": key}
-    from tidepool.services.reader import read_many
+    from tidepool.services.reader import read_many  # the reader builds on this module
 
     rows = await read_many(ctx, collection, [key], Query(fields=("id", *fields)))
     return dict(rows[0]) if rows else {"id": key}
@@ -153,7 +153,7 @@ async def _records(
     fields = known_paths(ctx.schema, collection, paths)
     if not fields or not keys:
         return ()
-    from tidepool.services.reader import read_many
+    from tidepool.services.reader import read_many  # the reader builds on this module
 
     rows = await read_many(ctx, collection, list(keys), Query(fields=("id", *fields)))
     return tuple(dict(r) for r in rows)

@@ -26,15 +26,20 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from tidepool.context import Action, Permission
-from tidepool.db.errors import Candidates, translate
+from tidepool.context import Access, Action, Permission
+from tidepool.db.errors import Candidates
 from tidepool.db.schema import NUMERIC_TYPES, CollectionInfo
 from tidepool.errors import ForbiddenError, InvalidPayloadError
 from tidepool.events import ChangeEvent, EventAction
+from tidepool.query.filters import compile_filter
 from tidepool.query.model import Query
+from tidepool.seams import translated
 from tidepool.services import payload as payloads
 from tidepool.services import reader
 from tidepool.services.base import ServiceContext
+from tidepool.services.payload_cast import cast_key
+from tidepool.services.payload_rules import check_payload
+from tidepool.services.payload_specials import WriteAction
 
 Key = Any
 Item = Mapping[str, Any]
@@ -53,14 +58,14 @@ class ItemsService:
         return await reader.read_by_query(self.ctx, self.collection, query)
 
     async def read_one(self, key: Key, query: Query | None = None) -> dict[str, Any]:
-        stored = payloads.cast_key(self._info(), key)
+        stored = cast_key(self._info(), key)
         if stored is None:
             raise ForbiddenError()
         return await reader.read_one(self.ctx, self.collection, stored, query or Query())
 
     async def read_many(self, keys: Sequence[Key], query: Query | None = None) -> list[dict[str, Any]]:
         info = self._info()
-        stored = [k for k in (payloads.cast_key(info, key) for key in keys) if k is not None]
+        stored = [k for k in (cast_key(info, key) for key in keys) if k is not None]
         return await reader.read_many(self.ctx, self.collection, stored, query or Query())
 
     async def read_meta(self, query: Query) -> dict[str, Any]:
@@ -226,14 +231,14 @@ class ItemsService:
         """Permitted fields only, presets filled in, field and permission validation passed."""
         rules = self._rules(action)
         merged = dict(item) if rules is None else _with_presets(info, item, rules)
-        write: payloads.WriteAction = "create" if action == Action.CREATE else "update"
+        write: WriteAction = "create" if action == Action.CREATE else "update"
         validations = [] if rules is None else [r.validation for r in rules]
-        payloads.check_payload(info, self.ctx.schema, merged, write, validations)
+        check_payload(info, self.ctx.schema, merged, write, validations)
         return merged
 
     def _stored_keys(self, info: CollectionInfo, keys: Sequence[Key]) -> list[Key]:
         """Keys as the column stores them; a key that cannot be one is FORBIDDEN, like a missing item."""
-        stored = [payloads.cast_key(info, key) for key in keys]
+        stored = [cast_key(info, key) for key in keys]
         if any(key is None for key in stored):
             raise ForbiddenError()
         return stored
@@ -254,9 +259,6 @@ class ItemsService:
     def _rule_condition(self, info: CollectionInfo, rules: Sequence[Permission]) -> sa.ColumnElement[bool]:
         if any(not rule.rule for rule in rules):
             return sa.true()
-        from tidepool.context import Access
-        from tidepool.query.filters import compile_filter
-
         admin = Access.full(self.ctx.accountability)
         return sa.or_(
             *(
@@ -277,7 +279,7 @@ class ItemsService:
         info = self._info()
         keys_only = query.replace(fields=(info.primary_key,), aggregate=None, group_by=None)
         rows = await reader.read_by_query(tx, self.collection, keys_only)
-        stored = [payloads.cast_key(info, row[info.primary_key]) for row in rows]
+        stored = [cast_key(info, row[info.primary_key]) for row in rows]
         return [key for key in stored if key is not None]
 
     async def _before(self, tx: ServiceContext, info: CollectionInfo, keys: Sequence[Key]) -> tuple[Item, ...]:
@@ -293,13 +295,14 @@ class ItemsService:
     ) -> sa.CursorResult[Any]:
         """Run one write; a constraint the database enforces becomes Directus's error for it."""
         assert tx.tx is not None
-        try:
+        with translated(
+            "database write",
+            collection=info,
+            dialect=self.ctx.dialect,
+            candidates=self._candidates(info, values),
+            values=values,
+        ):
             return await tx.tx.conn.execute(statement)
-        except sa.exc.DBAPIError as exc:
-            mapped = translate(exc, info, self.ctx.dialect, self._candidates(info, values), values)
-            if mapped is None:
-                raise
-            raise mapped from None
 
     async def _advance_sequence(self, tx: ServiceContext, info: CollectionInfo) -> None:
         """After an explicit key on PostgreSQL, move the key's sequence past it (as Directus does), so the

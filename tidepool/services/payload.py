@@ -3,8 +3,7 @@
 ``prepare`` is the write path's one entry: known columns only, each value checked and cast per field type
 (``tidepool.services.payload_cast``), special fields applied (``tidepool.services.payload_specials``);
 ``bindable`` then adjusts values to what each driver binds. Validation (required fields, ``validation``
-filters) lives in ``tidepool.services.payload_rules``; its names are re-exported here, so callers keep using
-``payload.<name>``.
+filters) lives in ``tidepool.services.payload_rules``.
 
 Unknown fields are dropped silently, as Directus does; alias fields (o2m lists) have no column and are
 dropped too (nested relational writes are not supported).
@@ -19,9 +18,8 @@ from typing import Any
 from tidepool.context import Accountability
 from tidepool.db.schema import CollectionInfo
 from tidepool.errors import InvalidPayloadError
-from tidepool.services.payload_cast import CASTERS, Caster, cast_key, cast_value, caster_for
-from tidepool.services.payload_rules import check_payload
-from tidepool.services.payload_specials import ABSENT, GENERATE_SPECIALS, GENERATORS, Generator, WriteAction, generate
+from tidepool.services.payload_cast import cast_value
+from tidepool.services.payload_specials import ABSENT, WriteAction, generate
 
 
 def require_object(data: Any) -> Mapping[str, Any]:
@@ -73,20 +71,3 @@ def bindable(collection: CollectionInfo, values: Mapping[str, Any], dialect: str
         else:
             out[name] = value
     return out
-
-
-__all__ = [
-    "CASTERS",
-    "GENERATE_SPECIALS",
-    "GENERATORS",
-    "Caster",
-    "Generator",
-    "WriteAction",
-    "bindable",
-    "cast_key",
-    "cast_value",
-    "caster_for",
-    "check_payload",
-    "prepare",
-    "require_object",
-]

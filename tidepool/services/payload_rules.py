@@ -14,6 +14,7 @@ from typing import Any
 
 from tidepool.db.schema import CollectionInfo, FieldInfo, SchemaOverview
 from tidepool.errors import FailedValidationError, js_text
+from tidepool.query import evaluate
 from tidepool.services.payload_specials import GENERATE_SPECIALS, WriteAction
 
 Failure = FailedValidationError
@@ -234,8 +235,6 @@ def _leaf_errors(
 
 
 def _holds(collection: CollectionInfo, schema: SchemaOverview, data: Mapping[str, Any], condition: Any) -> bool:
-    from tidepool.query import evaluate
-
     try:
         return bool(evaluate.matches(condition, data, collection.name, schema))
     except evaluate.NotEvaluable:

@@ -27,6 +27,9 @@ import orjson
 from tidepool.context import Access
 from tidepool.db.schema import CollectionInfo, SchemaOverview
 from tidepool.errors import ForbiddenError, InvalidPayloadError, TidepoolError
+from tidepool.query.dynamic import DynamicVariables, resolve_dynamic
+from tidepool.query.filters import compile_filter
+from tidepool.services.payload_cast import cast_value
 
 LOGICAL = ("_and", "_or")
 
@@ -92,9 +95,6 @@ def rule_problem(value: Any, collection: str, schema: SchemaOverview, dialect: s
         return problem
     if schema.collection(collection) is None:
         return None  # a permission for a collection not created yet: nothing to check it against
-    from tidepool.query.dynamic import DynamicVariables, resolve_dynamic
-    from tidepool.query.filters import compile_filter
-
     try:
         resolved = resolve_dynamic(value, DynamicVariables(now=datetime.now(UTC)))
         compile_filter(resolved, collection, schema=schema, access=Access.full(), dialect=dialect)
@@ -112,8 +112,6 @@ def presets_problem(value: Any, info: CollectionInfo | None) -> str | None:
         return "must be an object"
     if info is None:
         return None
-    from tidepool.services.payload_cast import cast_value
-
     for name, preset in value.items():
         field = info.fields.get(name)
         if field is None:

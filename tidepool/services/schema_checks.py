@@ -24,6 +24,7 @@ from tidepool.db import ddl
 from tidepool.db.schema import CollectionInfo, FieldInfo
 from tidepool.errors import ContainsNullValuesError, InvalidPayloadError, RecordNotUniqueError
 from tidepool.services import rule_checks
+from tidepool.services.payload_cast import CASTERS
 
 RESERVED_PREFIXES = ("directus_", "sqlite_")
 _NOW = frozenset({"now()", "current_timestamp"})
@@ -67,8 +68,6 @@ def check_default(name: str, field_type: str, value: Any) -> None:
     """``default_value`` must be storable in the field: cast like a payload value of that type."""
     if value is None or (field_type in _DATE_TYPES and isinstance(value, str) and value.lower() in _NOW):
         return
-    from tidepool.services.payload_cast import CASTERS
-
     caster = CASTERS.get(field_type)
     if caster is None:
         return

@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from tidepool.db import system
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # services.base imports this module, and permissions builds on base
     from tidepool.services.base import SchemaStore, ServiceContext
     from tidepool.services.permissions import AccessCache
 

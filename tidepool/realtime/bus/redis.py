@@ -26,9 +26,9 @@ from redis.exceptions import RedisError
 
 from tidepool import eventlog
 from tidepool.config import Settings
-from tidepool.errors import ServiceUnavailableError
 from tidepool.events import ChangeEvent
 from tidepool.realtime.bus.log import NewsHandler
+from tidepool.seams import translated
 
 log = logging.getLogger("tidepool.realtime.bus")
 
@@ -85,9 +85,8 @@ class RedisNotifier:
         """Redis answers, or ``ServiceUnavailableError`` (``tidepool start`` prints it as one line and exits)."""
         client = self._client()
         try:
-            await client.ping()
-        except (RedisError, OSError) as exc:
-            raise ServiceUnavailableError("redis", "Could not connect to Redis", str(exc)) from None
+            with translated("redis"):
+                await client.ping()
         finally:
             await client.aclose()
 
