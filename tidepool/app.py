@@ -92,7 +92,11 @@ def create_app(settings: Settings) -> Starlette:
 @asynccontextmanager
 async def _started_services(app: Starlette, runtime: Runtime) -> AsyncIterator[None]:
     """Background services (event bus, realtime) live exactly as long as the app."""
-    async with _version_watcher(runtime), realtime_service(app, runtime), websocket_service(app, runtime):
+    async with (
+        _version_watcher(runtime),
+        realtime_service(app, runtime) as realtime,
+        websocket_service(app, runtime, realtime),
+    ):
         yield
 
 

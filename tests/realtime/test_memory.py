@@ -20,6 +20,7 @@ import pytest
 
 from tests.realtime.wsclient import WS, rejected_status, seed_messages
 from tests.support.live import ADMIN_TOKEN, LiveServer, live_server, scratch_database
+from tidepool.realtime.subscriptions import SubState
 
 TIDEPOOL_DIR = str(Path(__file__).resolve().parents[2] / "tidepool")
 SUBSCRIBE = {"type": "subscribe", "collection": "messages", "query": {"fields": ["*"], "limit": 1}}
@@ -84,7 +85,7 @@ def test_identical_subscriptions_share_their_query_and_snapshot(srv: LiveServer)
         assert len({id(sub.shape) for sub in subs}) == 2
         assert len({id(sub.query) for sub in subs}) == 2
         assert len({id(sub.snapshot_keys) for sub in subs if sub.query.limit == 1}) == 1
-        assert all(sub.pending is None for sub in subs)  # no buffer kept once live
+        assert all(sub.state is SubState.LIVE and sub.buffer is None for sub in subs)  # no buffer kept once live
 
 
 def test_own_allocations_per_idle_subscribed_socket_stay_within_budget(srv: LiveServer) -> None:

@@ -45,7 +45,7 @@ from tidepool.realtime.connection import RESUME_CLOSE_CODE
 from tidepool.realtime.grouping import AccessKeys, GroupFaults
 from tidepool.realtime.protocol import encode, error_message, js_string
 from tidepool.realtime.reads import compile_filter, matches, read_many, read_meta
-from tidepool.realtime.subscriptions import Outgoing, Subscription, SubscriptionManager
+from tidepool.realtime.subscriptions import Outgoing, Subscription, SubscriptionManager, SubState
 from tidepool.runtime import Runtime
 from tidepool.services.base import ServiceContext
 from tidepool.services.payload import bindable
@@ -457,13 +457,13 @@ def _invalidate_access(collection: str, runtime: Runtime) -> None:
 
 def _wants(sub: Subscription, event: ChangeEvent, seq: int | None) -> bool:
     """Whether ``sub`` takes part in ``event`` (``seq`` None: a replay, which precedes ``from_seq``)."""
-    if sub.removed or (seq is not None and sub.from_seq >= seq):
+    if sub.state is SubState.ENDED or (seq is not None and sub.from_seq >= seq):
         return False
     return sub.item is None or any(js_string(k) == sub.item for k in event.keys)
 
 
 def _deliver(sub: Subscription, event: ChangeEvent, result: GroupResult) -> None:
-    if sub.removed:
+    if sub.state is SubState.ENDED:
         return
     if result.error is not None:
         sub.client.send(encode(_error_for(sub, result.error)), batch=event.seq)

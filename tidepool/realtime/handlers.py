@@ -1,9 +1,9 @@
 """The handlers of an open socket's messages, one per ``type`` (``DISPATCH``).
 
 ``ping`` answers at once; ``items`` runs on the socket's ``items`` lane (replies keep request order);
-``subscribe``/``unsubscribe`` are schema-checked here, then handed to the event side's
-``SubscriptionManager`` on the ``subscriptions`` lane (a subscribe past the socket's subscription limit is
-answered here, at once, without waiting for the lane).
+``subscribe``/``unsubscribe`` are schema-checked here, the only check they get (a subscribe becomes a
+``SubscribeRequest``), then handed to the hub's ``SubscriptionManager`` on the ``subscriptions`` lane (a
+subscribe past the socket's subscription limit is answered here, at once, without waiting for the lane).
 
 Every handler first waits until the socket's send queue has room (``Client.drained``): a request's reply is
 only queued for a client that is reading its earlier replies, so pipelining never overflows a reading client.
@@ -14,17 +14,11 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from tidepool.errors import ServiceUnavailableError, TidepoolError
+from tidepool.errors import InvalidMessageError, TidepoolError
 from tidepool.logs import UNEXPECTED
 from tidepool.realtime.items import run_items
-from tidepool.realtime.protocol import (
-    SUBSCRIBE,
-    UNSUBSCRIBE,
-    error_message,
-    reply,
-    uid_of,
-    validate,
-)
+from tidepool.realtime.protocol import UNSUBSCRIBE, error_message, reply, uid_of, validate
+from tidepool.realtime.subscriptions import SubscribeRequest
 
 if TYPE_CHECKING:  # the session imports this module
     from tidepool.realtime.session import Session
@@ -58,47 +52,41 @@ async def _items(session: Session, message: dict[str, Any]) -> None:
 
 
 async def _subscribe(session: Session, message: dict[str, Any]) -> None:
+    """Check the message, claim a place at once, then subscribe in the ``subscriptions`` lane (in turn)."""
     try:
-        validate(SUBSCRIBE, message)
-    except TidepoolError as exc:  # schema errors carry no uid (Directus's zod path)
+        request = SubscribeRequest.parse(message)
+    except InvalidMessageError as exc:  # schema errors carry no uid (Directus's zod path)
         session.client.send_message(error_message("subscribe", exc))
         return
-    manager = session.hub.subscriptions()
-    if manager is None:
-        _to_manager(session, message, "handle_subscribe")  # answers "not running"
+    manager = session.hub.subscriptions
+    claim = manager.admit(session.client, request.uid)
+    if claim is None:  # over the limit: answered already
         return
-    claim = manager.admit(session.client, message)
-    if claim is not None:
-        _to_manager(session, message, "handle_subscribe", claim)
+
+    async def job() -> None:
+        if not await session.settled() or session.refused(message):  # closed, or stopping, while the job waited
+            claim.release()
+            return
+        await manager.subscribe(session.client, request, claim)
+
+    if not session.in_lane("subscriptions", job):  # refused: the subscribe's place is free again
+        claim.release()
 
 
 async def _unsubscribe(session: Session, message: dict[str, Any]) -> None:
+    """Check the message, then unsubscribe in the ``subscriptions`` lane (after the subscribes before it)."""
     try:
         validate(UNSUBSCRIBE, message)
-    except TidepoolError as exc:
+    except InvalidMessageError as exc:
         session.client.send_message(error_message("unsubscribe", exc))
         return
-    _to_manager(session, message, "handle_unsubscribe")
+    uid = uid_of(message)
 
-
-def _to_manager(session: Session, message: dict[str, Any], method: str, *extra: Any) -> None:
     async def job() -> None:
-        if not await session.settled() or session.refused(message):  # closed, or stopping, while the job waited
-            for claim in extra:
-                claim.release()
-            return
-        manager = session.hub.subscriptions()
-        if manager is None:
-            unavailable = ServiceUnavailableError("realtime", "Subscriptions are not running")
-            session.client.send_message(error_message("subscribe", unavailable, uid_of(message)))
-            for claim in extra:
-                claim.release()
-            return
-        await getattr(manager, method)(session.client, message, *extra)
+        if await session.settled() and not session.refused(message):
+            session.hub.subscriptions.unsubscribe(session.client, uid)
 
-    if not session.in_lane("subscriptions", job):  # refused: the subscribe's place is free again
-        for claim in extra:
-            claim.release()
+    session.in_lane("subscriptions", job)
 
 
 Route = Callable[["Session", dict[str, Any]], Awaitable[None]]  # Session imports DISPATCH: a forward reference

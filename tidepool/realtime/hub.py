@@ -1,7 +1,9 @@
-"""What the WebSocket endpoint shares across sockets: settings, runtime, heartbeat, limiter, open sockets.
+"""What the WebSocket endpoint shares across sockets: settings, runtime, the event side's subscription manager,
+heartbeat, limiter, open sockets.
 
 One ``WebSocketHub`` per app, installed on ``app.state.websocket`` by ``websocket_service`` for the app's
-lifetime (its lifespan closes the sockets left at shutdown).
+lifetime (its lifespan closes the sockets left at shutdown). It is built from the running event side
+(``realtime_service``'s ``RealtimeState``), so the manager is there for every socket's whole life.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
 
@@ -18,6 +20,8 @@ from tidepool.realtime.connection import SHUTDOWN_CLOSE_CODE, SHUTDOWN_CLOSE_REA
 from tidepool.realtime.heartbeat import Heartbeat
 from tidepool.realtime.limits import MessageLimiter, limiter_for
 from tidepool.realtime.revalidate import Revalidator
+from tidepool.realtime.service import RealtimeState
+from tidepool.realtime.subscriptions import SubscriptionManager
 from tidepool.runtime import Runtime
 
 if TYPE_CHECKING:  # the session imports this module
@@ -30,7 +34,7 @@ class WebSocketHub:
 
     settings: Settings
     runtime: Runtime
-    app: Starlette
+    subscriptions: SubscriptionManager  # the event side's registry (``RealtimeState.subscriptions``)
     heartbeat: Heartbeat | None
     limiter: MessageLimiter | None
     sockets: dict[Client, Session] = field(default_factory=dict)  # every open socket, with its session
@@ -43,36 +47,29 @@ class WebSocketHub:
         limit: int | None = self.settings["WEBSOCKETS_REST_CONN_LIMIT"]
         return limit is None or len(self.sockets) + self.reserved < limit
 
-    def subscriptions(self) -> Any:
-        """The event side's ``SubscriptionManager`` (``app.state.realtime.subscriptions``), if running."""
-        state = getattr(self.app.state, "realtime", None)
-        return getattr(state, "subscriptions", None)
-
 
 @contextlib.asynccontextmanager
-async def websocket_service(app: Starlette, runtime: Runtime) -> AsyncIterator[None]:
+async def websocket_service(app: Starlette, runtime: Runtime, realtime: RealtimeState) -> AsyncIterator[None]:
     """Install the hub on ``app.state.websocket`` for the app's lifetime; close what is left at shutdown."""
     settings = runtime.settings
     heartbeat = Heartbeat(settings["WEBSOCKETS_HEARTBEAT_PERIOD"]) if settings["WEBSOCKETS_HEARTBEAT_ENABLED"] else None
-    hub = WebSocketHub(settings, runtime, app, heartbeat, limiter_for(settings))
+    hub = WebSocketHub(settings, runtime, realtime.subscriptions, heartbeat, limiter_for(settings))
     hub.revalidator = Revalidator(runtime.schemas, runtime.access_cache, lambda: hub.sockets.values())
-    _follow_access_changes(app, runtime, hub.revalidator)
+    _follow_access_changes(realtime, runtime, hub.revalidator)
     app.state.websocket = hub
     try:
         yield
     finally:
-        _follow_access_changes(app, runtime, None)
+        _follow_access_changes(realtime, runtime, None)
         for client in list(hub.sockets):
             client.close(SHUTDOWN_CLOSE_CODE, SHUTDOWN_CLOSE_REASON)
         if heartbeat is not None:
             await heartbeat.stop()
 
 
-def _follow_access_changes(app: Starlette, runtime: Runtime, revalidator: Revalidator | None) -> None:
+def _follow_access_changes(realtime: RealtimeState, runtime: Runtime, revalidator: Revalidator | None) -> None:
     """Hook the revalidator into the event side (awaited before each event) and the version watcher (told
     after each change); ``None`` unhooks it at shutdown."""
-    state = getattr(app.state, "realtime", None)
-    if state is not None:
-        state.dispatcher.before_event = revalidator.settle if revalidator is not None else None
+    realtime.dispatcher.before_event = revalidator.settle if revalidator is not None else None
     if runtime.watcher is not None:
         runtime.watcher.on_change[:] = [revalidator.schedule] if revalidator is not None else []

@@ -41,7 +41,7 @@ class BusSink:
 
 @dataclass
 class RealtimeState:
-    """``app.state.realtime``: what the WebSocket endpoint talks to."""
+    """``app.state.realtime``, and what ``realtime_service`` yields: what the WebSocket endpoint talks to."""
 
     bus: Bus
     subscriptions: SubscriptionManager
@@ -49,7 +49,7 @@ class RealtimeState:
 
 
 @asynccontextmanager
-async def realtime_service(app: Starlette, runtime: Runtime) -> AsyncIterator[None]:
+async def realtime_service(app: Starlette, runtime: Runtime) -> AsyncIterator[RealtimeState]:
     bus = create_bus(runtime.settings, runtime.engine, runtime.origin, runtime.write_gate)
     await bus.start()
     manager = SubscriptionManager(runtime, bus)
@@ -58,9 +58,9 @@ async def realtime_service(app: Starlette, runtime: Runtime) -> AsyncIterator[No
     task = asyncio.create_task(dispatcher.run(), name="tidepool-realtime-dispatch")
     previous: EventSink = runtime.events
     runtime.events = BusSink(bus)
-    app.state.realtime = RealtimeState(bus, manager, dispatcher)
+    app.state.realtime = state = RealtimeState(bus, manager, dispatcher)
     try:
-        yield
+        yield state
     finally:
         runtime.events = previous
         await bus.stop()

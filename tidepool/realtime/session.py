@@ -175,9 +175,7 @@ class Session:
             self.hub.heartbeat.remove(self.client)
         if self.hub.limiter is not None:
             self.hub.limiter.forget(self.client.id)
-        manager = self.hub.subscriptions()
-        if manager is not None:
-            manager.remove_client(self.client)
+        self.hub.subscriptions.remove_client(self.client)
         for lane in list((self.lanes or {}).values()):
             lane.cancel()
         self.lanes = None
@@ -366,9 +364,7 @@ class Session:
                 await self._revoked(exc.error)
                 return
             self.client.access = result.access
-        manager = self.hub.subscriptions()
-        if manager is not None:
-            manager.revalidate(self.client)
+        self.hub.subscriptions.revalidate(self.client)
 
     async def _catch_up(self) -> None:
         """An access change that landed while this socket's access was being resolved (before the socket was
@@ -384,13 +380,10 @@ class Session:
         then close with ``REVOKED_CLOSE_CODE``; in ``public`` mode carry on as public instead."""
         await self._drop_to_public()
         self.client.send_message(error_message("auth", error))
-        manager = self.hub.subscriptions()
         if self.mode == "public":
-            if manager is not None:
-                manager.revalidate(self.client)
+            self.hub.subscriptions.revalidate(self.client)
             return
-        if manager is not None:
-            manager.remove_client(self.client)
+        self.hub.subscriptions.remove_client(self.client)
         self.client.close(REVOKED_CLOSE_CODE, REVOKED_CLOSE_REASON)
 
 

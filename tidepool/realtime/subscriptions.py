@@ -1,36 +1,41 @@
 """Subscriptions: what each socket asked to watch, registered so that none outlives its socket.
 
-Lifecycle of one ``subscribe`` (one at a time per socket, so a re-subscribe with the same uid never races the
-one it replaces):
+Lifecycle of one ``subscribe``, read top to bottom in ``SubscriptionManager.subscribe`` (one at a time per
+socket, so a re-subscribe with the same uid never races the one it replaces):
 
-1. Validate the message (schema errors carry no uid, like Directus's zod), check the collection, sanitize the
-   query and resolve its dynamic variables once, as the subscriber is now.
-2. Register the subscription as **pending**, recording ``from_seq`` = the bus's ``last_seq``. This is one
-   synchronous step: the socket is checked for ``closed`` in the same step, so a socket that closed earlier
-   never gets a registration, and ``remove_client`` (called on close) removes pending ones too.
-3. Read the ``init`` snapshot. Events numbered after ``from_seq`` that arrive meanwhile are computed as usual
-   but buffered on the subscription.
-4. Send ``init`` (with ``"seq": from_seq``), then the buffered events in order, then go live. Every commit
-   after the snapshot has a higher number than ``from_seq``; a commit that landed just before the snapshot
-   but was numbered after it is caught by the snapshot key set: a ``create`` for a key the client already
-   holds from ``init`` is dropped once. So init + events never leave a gap and never duplicate a row.
+0. At intake (``realtime/handlers.py``) the message is checked once against ``SUBSCRIBE`` and becomes a
+   ``SubscribeRequest`` (schema errors carry no uid, like Directus's zod); ``admit`` claims its place.
+1. Check the collection, sanitize the query and resolve its dynamic variables once, as the subscriber is now.
+2. Register the subscription as ``SubState.PENDING``, recording ``from_seq`` = the bus's ``last_seq``. This is
+   one synchronous step: the socket is checked for ``closed`` in the same step, so a socket that closed
+   earlier never gets a registration, and ``remove_client`` (called on close) ends pending ones too.
+3. Read the opening: the ``init`` snapshot, or with ``since`` the ``resume`` and the logged events it missed.
+   Events numbered after ``from_seq`` that arrive meanwhile are computed as usual but buffered on the
+   subscription.
+4. Send the opening (``init`` carries ``"seq": from_seq``), then the buffered events in order: ``LIVE``.
+   Every commit after the snapshot has a higher number than ``from_seq``; a commit that landed just before
+   the snapshot but was numbered after it is caught by the snapshot key set: a ``create`` for a key the client
+   already holds from ``init`` is dropped once. So init + events never leave a gap and never duplicate a row.
+5. ``ENDED`` (unsubscribed, replaced by the same uid, access lost, socket closed): nothing more is sent.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import enum
 import logging
 import sys
 import weakref
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, fields
 from typing import Any, Protocol
 
 import orjson
 
 from tidepool import eventlog
 from tidepool.context import Access, Action
-from tidepool.errors import ForbiddenError, InvalidMessageError, InvalidPayloadError, LimitExceededError, TidepoolError
+from tidepool.errors import ForbiddenError, InvalidPayloadError, LimitExceededError, TidepoolError
 from tidepool.events import ChangeEvent
 from tidepool.query.model import Query
 from tidepool.realtime import reads
@@ -39,7 +44,6 @@ from tidepool.realtime.places import Claim, Places
 from tidepool.realtime.protocol import (
     NO_UID,
     SUBSCRIBE,
-    UNSUBSCRIBE,
     encode,
     error_message,
     js_string,
@@ -71,6 +75,40 @@ class Subscriber(Protocol):
     def send(self, frame: bytes | str, *, batch: int | None = None) -> None: ...
 
     def close(self, code: int | None = None, reason: str = "") -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class SubscribeRequest:
+    """A ``subscribe`` message that passed ``SUBSCRIBE``: built once, at intake, and only by ``parse``, so the
+    manager never sees (or checks again) an unchecked message."""
+
+    collection: str
+    uid: Any  # ``NO_UID``, or the uid as sent (error replies echo it)
+    event: str | None = None
+    item: str | int | float | None = None
+    query: dict[str, Any] | None = None
+    since: int | None = None  # resume after this ``seq`` (docs/realtime-events.md)
+
+    @classmethod
+    def parse(cls, message: Mapping[str, Any]) -> SubscribeRequest:
+        """The request, or ``InvalidMessageError`` with zod's text (answered without a uid)."""
+        validate(SUBSCRIBE, message)
+        return cls(
+            collection=message["collection"],
+            uid=uid_of(message),
+            event=message.get("event"),
+            item=message.get("item"),
+            query=message.get("query"),
+            since=message.get("since"),
+        )
+
+
+class SubState(enum.Enum):
+    """Where a subscription is in its life, like Starlette's ``WebSocketState`` (see the module docstring)."""
+
+    PENDING = "pending"  # registered; its opening (init or resume) is being read, events are buffered
+    LIVE = "live"  # opening sent; events go straight to the client
+    ENDED = "ended"  # removed: nothing more is sent, whatever still holds it
 
 
 @dataclass(frozen=True)
@@ -118,11 +156,11 @@ class Subscription:
     item: str | None = None
     item_raw: Any = None  # the item as sent (for the init read)
     from_seq: int = 0
-    pending: list[Outgoing] | None = field(default_factory=list)  # events buffered during the init read
+    state: SubState = SubState.PENDING
+    buffer: list[Outgoing] | None = None  # events that came while PENDING (created by the first one)
     # Keys the client holds from ``init`` and may still see a ``create`` of (see the module docstring);
     # ``None`` once there are none. Immutable and interned, so identical snapshots share one set.
     snapshot_keys: frozenset[str] | None = None
-    removed: bool = False
     number: int = 0  # registration number: order within the collection
 
     @property
@@ -146,20 +184,33 @@ class Subscription:
         return self.event is None or out.event == self.event
 
     def deliver(self, out: Outgoing) -> None:
-        """Send one event message now, or buffer it while the init snapshot is being answered."""
-        if self.removed or not self.wants(out):
+        """Send one event message when ``LIVE``, buffer it while ``PENDING``, drop it once ``ENDED``."""
+        if self.state is SubState.ENDED or not self.wants(out):
             return
-        if self.pending is not None:
-            self.pending.append(out)
+        if self.state is SubState.PENDING:
+            if self.buffer is None:
+                self.buffer = []
+            self.buffer.append(out)
             return
         self._send(out)
 
     def go_live(self) -> None:
-        """Flush what was buffered during the init read (in seq order), then deliver directly."""
-        buffered, self.pending = self.pending or [], None
+        """``PENDING`` → ``LIVE``: flush what was buffered during the opening read (in seq order), then
+        deliver directly."""
+        if self.state is not SubState.PENDING:
+            return
+        buffered, self.buffer = self.buffer or [], None
+        self.state = SubState.LIVE
         for out in buffered:
             if out.seq > self.from_seq:
                 self._send(out)
+
+    def end(self) -> bool:
+        """→ ``ENDED``; False when it had ended already."""
+        if self.state is SubState.ENDED:
+            return False
+        self.state, self.buffer = SubState.ENDED, None
+        return True
 
     def _send(self, out: Outgoing) -> None:
         items = out.items
@@ -226,63 +277,56 @@ class SubscriptionManager:
 
     # ----------------------------------------------------------------------------------------- messages
 
-    def admit(self, client: Subscriber, message: Mapping[str, Any]) -> Claim | None:
+    def admit(self, client: Subscriber, uid: Any) -> Claim | None:
         """At intake, before the subscribe waits its turn: a place under ``WEBSOCKETS_SUBSCRIPTIONS_LIMIT``
         (``realtime/places.py``), or ``LIMIT_EXCEEDED`` with its uid at once and ``None``. So a client that
         pipelines thousands of subscribes queues at most ``limit`` of them, and the others cost no read."""
-        uid = uid_of(message)
         if self.places.full(client.id, self._by_client.get(client.id, {}), uid, waiting=True):
             client.send(encode(error_message("subscribe", LimitExceededError("Subscriptions"), uid)))
             return None
         return self.places.claim(client.id)
 
-    async def handle_subscribe(self, client: Subscriber, message: dict[str, Any], claim: Claim | None = None) -> None:
-        """Run a subscribe; its claim (from ``admit``) ends when it is registered or when it fails."""
+    async def subscribe(self, client: Subscriber, request: SubscribeRequest, claim: Claim | None = None) -> None:
+        """One subscribe, from its turn to ``LIVE`` (steps 1-4 of the module docstring). Its claim (from
+        ``admit``) passes to the registration, or ends when the subscribe fails; a failure is answered with
+        the request's uid."""
         try:
-            await self._subscribe(client, message, claim)
+            async with self._turn(client.id):
+                try:
+                    if self.places.full(client.id, self._by_client.get(client.id, {}), request.uid, waiting=False):
+                        raise LimitExceededError("Subscriptions")
+                    sub = await self._build(client, request)
+                    await self._open(sub, claim, request.since)
+                except TidepoolError as exc:
+                    client.send(encode(error_message("subscribe", exc, request.uid)))
+                except Exception:  # not a Directus error: Directus answers nothing, we log it
+                    log.exception("subscribe failed for %r", client)
         finally:
             if claim is not None:
                 claim.release()
 
-    async def _subscribe(self, client: Subscriber, message: dict[str, Any], claim: Claim | None) -> None:
-        try:
-            validate(SUBSCRIBE, message)
-        except InvalidMessageError as exc:
-            client.send(encode(error_message("subscribe", exc)))
-            return
-        uid = uid_of(message)
-        turn = self._locks.get(client.id)
-        if turn is None:
-            turn = self._locks[client.id] = _Turn()
-        turn.users += 1
-        try:
-            async with turn.lock:
-                try:
-                    if self.places.full(client.id, self._by_client.get(client.id, {}), uid, waiting=False):
-                        raise LimitExceededError("Subscriptions")
-                    sub = await self._build(client, message)
-                    await self._open(sub, claim, message.get("since"))
-                except TidepoolError as exc:
-                    client.send(encode(error_message("subscribe", exc, uid)))
-                except Exception:  # not a Directus error: Directus answers nothing, we log it
-                    log.exception("subscribe failed for %r", client)
-        finally:
-            turn.users -= 1
-            if turn.users == 0:  # nobody holds or awaits it: an idle socket keeps no lock
-                self._locks.pop(client.id, None)
-
-    async def handle_unsubscribe(self, client: Subscriber, message: dict[str, Any]) -> None:
-        try:
-            validate(UNSUBSCRIBE, message)
-        except InvalidMessageError as exc:
-            client.send(encode(error_message("unsubscribe", exc)))
-            return
-        uid = uid_of(message)
+    def unsubscribe(self, client: Subscriber, uid: Any) -> None:
+        """End the socket's subscription ``uid`` (every one without a uid), and confirm it either way."""
         if uid is NO_UID:
             self.remove_client(client)
         else:
             self._remove(self._by_client.get(client.id, {}).get(js_string(uid)))
         client.send(encode(reply("subscription", uid, event="unsubscribe")))
+
+    @contextlib.asynccontextmanager
+    async def _turn(self, client_id: str) -> AsyncIterator[None]:
+        """One subscribe at a time per socket; the lock exists only while a subscribe holds or awaits it."""
+        turn = self._locks.get(client_id)
+        if turn is None:
+            turn = self._locks[client_id] = _Turn()
+        turn.users += 1
+        try:
+            async with turn.lock:
+                yield
+        finally:
+            turn.users -= 1
+            if turn.users == 0:  # nobody holds or awaits it: an idle socket keeps no lock
+                self._locks.pop(client_id, None)
 
     def remove_client(self, client: Subscriber) -> None:
         """Drop every subscription of a socket, pending ones included (called when it closes)."""
@@ -308,24 +352,23 @@ class SubscriptionManager:
 
     # ------------------------------------------------------------------------------------- registration
 
-    async def _build(self, client: Subscriber, message: Mapping[str, Any]) -> Subscription:
-        collection: str = message["collection"]
+    async def _build(self, client: Subscriber, request: SubscribeRequest) -> Subscription:
+        collection = request.collection
         ctx = self.runtime.context(client.access)
         if ctx.schema.collections.get(collection) is None or not client.access.allows(collection, Action.READ):
             raise ForbiddenError.collection(collection)
-        item = message.get("item")
+        item = request.item
         if item is not None and collection in _NO_ITEM_SUBSCRIPTIONS:
             raise InvalidPayloadError(f"Cannot subscribe to a specific item in the {collection} collection.")
         settings = self.runtime.settings
         query = reads.parse_query(
-            message.get("query"),
+            request.query,
             max_limit=settings["QUERY_LIMIT_MAX"],
             max_complexity=settings["MAX_QUERY_COMPLEXITY"],
         )
         if query.filter is not None:
             query = query.replace(filter=await reads.resolve_dynamic(ctx, query.filter))
-        uid = uid_of(message)
-        event = message.get("event")
+        uid, event = request.uid, request.event
         return Subscription(
             client=client,
             collection=sys.intern(collection),
@@ -355,8 +398,8 @@ class SubscriptionManager:
         return held
 
     async def _open(self, sub: Subscription, claim: Claim | None, since: int | None) -> None:
-        """Register pending, answer with ``resume`` + the missed events or with ``init``, flush buffered
-        events, go live."""
+        """Register ``PENDING``, answer with ``resume`` + the missed events or with ``init``, flush buffered
+        events, go ``LIVE``."""
         if not self._register(sub):
             return
         if claim is not None:
@@ -368,7 +411,7 @@ class SubscriptionManager:
         except BaseException:
             self._remove(sub)
             raise
-        if sub.removed:  # closed or unsubscribed while the snapshot was read: nothing stays behind
+        if sub.state is SubState.ENDED:  # closed or unsubscribed while the opening was read: nothing stays
             return
         for frame in opening:
             sub.client.send(frame, batch=-sub.number)  # one queue entry, however many events it replays
@@ -413,9 +456,8 @@ class SubscriptionManager:
         return True
 
     def _remove(self, sub: Subscription | None) -> None:
-        if sub is None or sub.removed:
+        if sub is None or not sub.end():
             return
-        sub.removed = True
         by_collection = self._by_collection.get(sub.collection, {})
         by_collection.pop(sub.number, None)
         if not by_collection:
