@@ -197,14 +197,14 @@ def create(
 
     async def work(ctx: ServiceContext) -> list[str]:
         # loaded by the command that uses it (~70 ms off every other `tidepool` run)
-        from tidepool.services import collections as service
-        from tidepool.services import relations
+        from tidepool.services.collections import CollectionsService
+        from tidepool.services.relations import RelationsService
 
-        created = await service.create_collection(ctx, payload)
+        created = await CollectionsService(ctx).create_collection(payload)
         for field in system_fields:
             if field in _USER_FIELDS:
                 body = {"collection": created, "field": field, "related_collection": "directus_users"}
-                await relations.create_relation(ctx, body)
+                await RelationsService(ctx).create_relation(body)
         return list(ctx.schema.collections[created].fields)
 
     field_names = friendly_errors(_run)(work)
@@ -217,11 +217,11 @@ def list_() -> None:
 
     async def work(ctx: ServiceContext) -> list[str]:
         # loaded by the command that uses it (~70 ms off every other `tidepool` run)
-        from tidepool.services import collections as service
+        from tidepool.services.collections import CollectionsService
 
         return [
             c["collection"]
-            for c in await service.list_collections(ctx)
+            for c in await CollectionsService(ctx).list_collections()
             if not c["collection"].startswith(("directus_", "tidepool_"))
         ]
 
@@ -239,9 +239,9 @@ def delete(name: str) -> None:
 
     async def work(ctx: ServiceContext) -> None:
         # loaded by the command that uses it (~70 ms off every other `tidepool` run)
-        from tidepool.services import collections as service
+        from tidepool.services.collections import CollectionsService
 
-        await service.delete_collection(ctx, name)
+        await CollectionsService(ctx).delete_collection(name)
 
     friendly_errors(_run)(work)
     click.echo(f"deleted collection {name}")

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 
 from tidepool.errors import ForbiddenError, InvalidPayloadError
 from tidepool.query.model import Query
-from tidepool.services.base import ServiceContext
+from tidepool.services.base import ServiceContext, TxContext
 from tidepool.services.items import ItemsService
 
 Key = Any
@@ -152,18 +152,18 @@ class AccountItems:
         rows = await self.items.read_by_query(query.replace(fields=(pk,), limit=query.limit or -1))
         return [row[pk] for row in rows]
 
-    async def _require_existing(self, tx: ServiceContext, keys: Sequence[Key]) -> None:
+    async def _require_existing(self, tx: TxContext, keys: Sequence[Key]) -> None:
         found = await ItemsService(tx, self.collection).read_many(keys, Query(fields=(self._primary_key(),)))
         if len(found) != len(set(map(str, keys))):
             raise ForbiddenError()
 
-    async def _write_nested(self, tx: ServiceContext, key: Key, nested: Mapping[str, Any]) -> None:
+    async def _write_nested(self, tx: TxContext, key: Key, nested: Mapping[str, Any]) -> None:
         for alias, value in nested.items():
             related, fk = self.o2m[alias]
             await write_o2m(tx, related, fk, key, value, alias)
 
 
-async def write_o2m(tx: ServiceContext, related: str, fk: str, parent: Key, value: Any, alias: str) -> None:
+async def write_o2m(tx: TxContext, related: str, fk: str, parent: Key, value: Any, alias: str) -> None:
     """Apply an o2m alias value to the rows of ``related`` whose ``fk`` is ``parent``."""
     if value is None:
         value = []
@@ -188,7 +188,7 @@ async def write_o2m(tx: ServiceContext, related: str, fk: str, parent: Key, valu
     await _delete_others(tx, related, fk, parent, kept)
 
 
-async def _o2m_detailed(tx: ServiceContext, related: str, fk: str, parent: Key, value: Mapping[str, Any]) -> None:
+async def _o2m_detailed(tx: TxContext, related: str, fk: str, parent: Key, value: Mapping[str, Any]) -> None:
     service = ItemsService(tx, related)
     info = tx.schema.collection(related)
     assert info is not None
@@ -203,15 +203,14 @@ async def _o2m_detailed(tx: ServiceContext, related: str, fk: str, parent: Key, 
         await service.delete_many(deletes)
 
 
-async def _delete_others(tx: ServiceContext, related: str, fk: str, parent: Key, kept: Sequence[Key]) -> None:
+async def _delete_others(tx: TxContext, related: str, fk: str, parent: Key, kept: Sequence[Key]) -> None:
     info = tx.schema.collection(related)
     assert info is not None
     table, pk = info.table, info.table.c[info.primary_key]
     condition = table.c[fk] == parent
     if kept:
         condition = sa.and_(condition, pk.not_in([str(k) if isinstance(k, uuid.UUID) else k for k in kept]))
-    assert tx.tx is not None
-    stale = [row[0] for row in await tx.tx.conn.execute(sa.select(pk).where(condition))]
+    stale = [row[0] for row in await tx.conn.execute(sa.select(pk).where(condition))]
     if stale:
         await ItemsService(tx, related).delete_many(stale)
 

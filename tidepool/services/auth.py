@@ -29,7 +29,7 @@ from tidepool.errors import InvalidCredentialsError, RequestsExceededError, User
 from tidepool.security import hash_token, verify_password
 from tidepool.services import versions
 from tidepool.services.authn import as_utc, issue_access_token, verify_access_token
-from tidepool.services.base import ServiceContext
+from tidepool.services.base import ServiceContext, TxContext
 from tidepool.services.permissions import policies_for
 
 _ALPHABET = string.ascii_letters + string.digits + "_-"
@@ -93,8 +93,7 @@ async def _login(
     _require_active(row.status)
     async with ctx.transaction() as tx_ctx:
         tokens = await _open_session(tx_ctx, str(row.id), row.role, where, session=session)
-        assert tx_ctx.tx is not None
-        await tx_ctx.tx.conn.execute(users.update().where(users.c.id == row.id).values(last_access=_db_now(ctx)))
+        await tx_ctx.conn.execute(users.update().where(users.c.id == row.id).values(last_access=_db_now(ctx)))
     return tokens
 
 
@@ -124,8 +123,7 @@ async def logout(ctx: ServiceContext, refresh_token: str | None = None, *, sessi
     if key is None:
         return
     async with ctx.transaction() as tx_ctx:
-        assert tx_ctx.tx is not None
-        deleted = await tx_ctx.tx.conn.execute(system.sessions.delete().where(system.sessions.c.token == key))
+        deleted = await tx_ctx.conn.execute(system.sessions.delete().where(system.sessions.c.token == key))
         if deleted.rowcount:  # sockets holding this session's token are re-checked (``versions.SESSIONS``)
             tx_ctx.tx.touch(versions.SESSIONS)
 
@@ -151,8 +149,7 @@ def session_of(ctx: ServiceContext, session_jwt: str) -> str:
 async def _rotate(ctx: ServiceContext, key: str, where: Mapping[str, str | None], *, session: bool) -> Tokens:
     sessions, users = system.sessions, system.users
     async with ctx.transaction() as tx_ctx:
-        assert tx_ctx.tx is not None
-        conn = tx_ctx.tx.conn
+        conn = tx_ctx.conn
         row = (
             await conn.execute(
                 sa.select(sessions.c.expires, users.c.id, users.c.status, users.c.role)
@@ -182,7 +179,7 @@ def _require_active(status: str) -> None:
 
 
 async def _open_session(
-    ctx: ServiceContext, user_id: str, role: str | None, where: Mapping[str, str | None], *, session: bool
+    ctx: TxContext, user_id: str, role: str | None, where: Mapping[str, str | None], *, session: bool
 ) -> Tokens:
     settings = ctx.settings
     refresh_token = new_refresh_token()
@@ -190,8 +187,7 @@ async def _open_session(
     session_ttl = settings["SESSION_COOKIE_TTL"] if session else settings["REFRESH_TOKEN_TTL"]
     access_ttl = settings["SESSION_COOKIE_TTL"] if session else settings["ACCESS_TOKEN_TTL"]
     expires_at = datetime.now(UTC) + timedelta(seconds=session_ttl)
-    assert ctx.tx is not None
-    await ctx.tx.conn.execute(
+    await ctx.conn.execute(
         system.sessions.insert().values(
             token=key,
             user=user_id,

@@ -1,9 +1,11 @@
 """What every service call carries: the database, the schema, who is asking, and where events go.
 
 Services take a ``ServiceContext`` explicitly; nothing reaches for a global. A write opens a
-``Transaction`` through ``ctx.transaction()``: nested calls join the outer transaction, and the events they
-record are appended to the event log as its last statement (``tidepool.eventlog``: they commit or roll back
-with the data) and emitted once, numbered, after the outermost commit.
+``Transaction`` through ``ctx.transaction()``, which yields a ``TxContext``: the same context bound to that
+transaction, so code that writes takes a ``TxContext`` and its ``tx`` is always there. Nested calls join the
+outer transaction, and the events they record are appended to the event log as its last statement
+(``tidepool.eventlog``: they commit or roll back with the data) and emitted once, numbered, after the
+outermost commit. Schema changes bind their DDL transaction the same way (``services/schema_tx.py``).
 """
 
 from __future__ import annotations
@@ -12,8 +14,8 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field, fields, replace
+from typing import TYPE_CHECKING, Any, Self
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -104,7 +106,7 @@ class SchemaStore:
         self.version = 0
         self.seen: dict[str, int] = dict(seen or {})  # the version markers this process's state reflects
         self.sessions_ended = 0  # moved when the ``sessions`` version marker moves (a logout, here or elsewhere)
-        self.changing = asyncio.Lock()  # held by each schema change of this runtime (``fields.schema_change``)
+        self.changing = asyncio.Lock()  # held by each schema change of this runtime (``schema_tx.schema_change``)
         self._reloads_started = 0
         self._reload_applied = 0
 
@@ -135,7 +137,6 @@ class ServiceContext:
     schemas: SchemaStore
     access: Access
     events: EventSink = field(default_factory=NullSink)
-    tx: Transaction | None = None
     login_limiter: LoginLimiter | None = None  # the runtime's; None when RATE_LIMITER_LOGIN_ENABLED is off
     origin: str | None = None  # which process writes (the runtime's id), recorded with its events
     writes: OpenWrites = field(default_factory=OpenWrites)  # the runtime's: shared by every context it makes
@@ -156,23 +157,25 @@ class ServiceContext:
     def dialect(self) -> str:
         return self.engine.dialect.name
 
-    def with_access(self, access: Access) -> ServiceContext:
+    def with_access(self, access: Access) -> Self:
         return replace(self, access=access)
 
-    def as_admin(self) -> ServiceContext:
+    def as_admin(self) -> Self:
         """The same context with every check bypassed (internal reads such as resolving $CURRENT_USER)."""
         return replace(self, access=Access.full(self.accountability))
 
+    def bound(self, tx: Transaction) -> TxContext:
+        """This context bound to ``tx`` (as ``transaction()`` and ``schema_tx.schema_change`` yield it)."""
+        values: dict[str, Any] = {f.name: getattr(self, f.name) for f in fields(ServiceContext) if f.init}
+        return TxContext(**values, tx=tx)
+
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[ServiceContext]:
+    async def transaction(self) -> AsyncIterator[TxContext]:
         """Yield a context bound to one transaction; emit its events after the outermost commit."""
-        if self.tx is not None:
-            yield self
-            return
         with self.writes.held():
             async with self.write_gate, self.engine.begin() as conn:
                 tx = Transaction(conn)
-                yield replace(self, tx=tx)
+                yield self.bound(tx)
                 marked = await versions.bump(conn, tx.touched) if tx.touched else None
                 await tx.log_events(self.origin)  # the last statement: numbering waits for the commit only
             if marked is not None:
@@ -182,9 +185,33 @@ class ServiceContext:
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[AsyncConnection]:
-        """A connection for reads: the open transaction's, or a fresh one."""
-        if self.tx is not None:
-            yield self.tx.conn
-            return
+        """A connection for reads: a fresh one (a ``TxContext`` answers its transaction's)."""
         async with self.engine.connect() as conn:
             yield conn
+
+
+@dataclass(frozen=True)
+class TxContext(ServiceContext):
+    """A ``ServiceContext`` inside a transaction: ``tx`` is always there, so writers need no check.
+
+    ``transaction()`` joins it and ``connection()`` answers its connection, so a service called with a
+    ``TxContext`` reads and writes in the caller's transaction."""
+
+    tx: Transaction = field(kw_only=True)
+
+    @property
+    def conn(self) -> AsyncConnection:
+        return self.tx.conn
+
+    def record(self, event: ChangeEvent) -> None:
+        """Record ``event``: emitted after the outermost commit (``Transaction.record``)."""
+        self.tx.record(event)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[TxContext]:
+        """Nested: join the open transaction."""
+        yield self
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[AsyncConnection]:
+        yield self.tx.conn

@@ -20,17 +20,9 @@ from tidepool.db.schema import CollectionInfo
 from tidepool.errors import ForbiddenError, InvalidPayloadError
 from tidepool.events import ChangeEvent
 from tidepool.services import schema_checks
-from tidepool.services.base import ServiceContext
-from tidepool.services.fields import (
-    conn_of,
-    dict_payload,
-    drop_field_in,
-    insert_meta_rows,
-    parse_field,
-    record,
-    require_admin,
-    schema_change,
-)
+from tidepool.services.base import ServiceContext, TxContext
+from tidepool.services.fields import drop_field_in, insert_meta_rows, parse_field
+from tidepool.services.schema_tx import SchemaService, dict_payload, require_admin, schema_change
 
 _DEFAULT_META: dict[str, Any] = {
     "icon": None,
@@ -98,56 +90,106 @@ def _shape(name: str, meta: Mapping[str, Any] | None, info: CollectionInfo | Non
     }
 
 
-async def list_collections(ctx: ServiceContext) -> list[dict[str, Any]]:
-    """Collections and folders; non-admins see only collections they may read (and their folders)."""
-    metas = await _meta_rows(ctx)
-    names = list(dict.fromkeys([*metas, *ctx.schema.collections]))
-    if not ctx.access.admin:
-        readable = {n for n in ctx.schema.collections if ctx.access.allows(n, Action.READ)}
-        groups = {metas[n].get("group") for n in readable if n in metas}
-        names = [n for n in names if n in readable or n in groups]
-    return [_shape(n, metas.get(n), ctx.schema.collection(n)) for n in names]
+# --- the service ---------------------------------------------------------------------------------------------
 
 
-async def read_collection(ctx: ServiceContext, name: str) -> dict[str, Any]:
-    for item in await list_collections(ctx):
-        if item["collection"] == name:
-            return item
-    raise ForbiddenError()
+class CollectionsService(SchemaService):
+    """Collections and folders for one caller: reads as its access allows, writes (admins only) as DDL."""
+
+    async def list_collections(self) -> list[dict[str, Any]]:
+        """Collections and folders; non-admins see only collections they may read (and their folders)."""
+        metas = await _meta_rows(self.ctx)
+        names = list(dict.fromkeys([*metas, *self.ctx.schema.collections]))
+        if not self.ctx.access.admin:
+            readable = {n for n in self.ctx.schema.collections if self.ctx.access.allows(n, Action.READ)}
+            groups = {metas[n].get("group") for n in readable if n in metas}
+            names = [n for n in names if n in readable or n in groups]
+        return [_shape(n, metas.get(n), self.ctx.schema.collection(n)) for n in names]
+
+    async def read_collection(self, name: str) -> dict[str, Any]:
+        for item in await self.list_collections():
+            if item["collection"] == name:
+                return item
+        raise ForbiddenError()
+
+    async def create_collection(self, payload: Any) -> str:
+        """``POST /collections``: the table with its fields, their metadata rows and the collection's row."""
+        require_admin(self.ctx)
+        body = dict_payload(payload)
+        name = _new_name(body.get("collection"))
+        meta = body.get("meta")
+        if meta is not None and not isinstance(meta, dict):
+            raise InvalidPayloadError('"meta" must be an object')
+        # checked before any DDL (MariaDB's is not undone)
+        meta_row = None if meta is None else _collection_row(name, meta)
+        schema = body.get("schema")
+        fields = _fields_of(body) if isinstance(schema, dict) else []
+        names = frozenset(f["field"] for f in fields if isinstance(f, dict) and isinstance(f.get("field"), str))
+        parsed = [parse_field(self.ctx, f, names) for f in fields]
+        schema_checks.check_unique_names([row["field"] for _, row in parsed], name)
+        columns = [spec for spec, _ in parsed if spec is not None]
+        if sum(1 for c in columns if c.primary_key) > 1:
+            raise InvalidPayloadError("A collection can only have one primary key")
+        async with schema_change(self.ctx) as tx:
+            conn = tx.conn
+            if name in tx.schema.collections or await _has_meta_row(conn, name):
+                raise InvalidPayloadError(f'Collection "{name}" already exists')
+            schema_checks.check_new_collection(name, [*tx.schema.collections, *await _meta_names(conn)])
+            if isinstance(schema, dict):
+                await ddl.create_table(conn, name, columns)
+                await insert_meta_rows(conn, name, _sorted_rows([row for _, row in parsed]))
+            if meta_row is not None:
+                await conn.execute(system.collections.insert().values(meta_row))
+            tx.record(ChangeEvent("directus_collections", "create", (name,), payload=body))
+        return name
+
+    async def update_collection(self, name: str, payload: Any) -> str:
+        """``PATCH /collections/{name}``: only ``meta`` changes; a collection without a row gets one."""
+        require_admin(self.ctx)
+        body = dict_payload(payload)
+        current = await _meta_rows(self.ctx)
+        if name not in current and name not in self.ctx.schema.collections:
+            raise ForbiddenError()
+        meta = body.get("meta")
+        if meta is None:
+            return name
+        if not isinstance(meta, dict):
+            raise InvalidPayloadError('"meta" must be an object')
+        async with schema_change(self.ctx) as tx:
+            conn = tx.conn
+            merged = {**current.get(name, {}), **meta}
+            row = _collection_row(name, merged)
+            if name in current:
+                table = system.collections
+                await conn.execute(table.update().where(table.c.collection == name).values(row))
+            else:
+                await conn.execute(system.collections.insert().values(row))
+            tx.record(ChangeEvent("directus_collections", "update", (name,), payload=body))
+        return name
+
+    async def delete_collection(self, name: str) -> None:
+        """``DELETE /collections/{name}``: relations both ways, the m2o fields pointing here, metadata, table.
+
+        Metadata goes before the DROP TABLE so that on MySQL, where DROP commits by itself, a failure leaves
+        a table without metadata (still served by introspection) rather than metadata without a table.
+        """
+        require_admin(self.ctx)
+        metas = await _meta_rows(self.ctx)
+        info = self.ctx.schema.collection(name)
+        if info is None and name not in metas:
+            raise ForbiddenError()
+        if info is not None and info.system:
+            raise InvalidPayloadError(f'System collection "{name}" cannot be deleted')
+        async with schema_change(self.ctx) as tx:
+            conn = tx.conn
+            await _drop_incoming(tx, name)
+            await _delete_rows(conn, name)
+            if info is not None:
+                await ddl.drop_table(conn, name)
+            tx.record(ChangeEvent("directus_collections", "delete", (name,)))
 
 
 # --- create --------------------------------------------------------------------------------------------------
-
-
-async def create_collection(ctx: ServiceContext, payload: Any) -> str:
-    """``POST /collections``: the table with its fields, their metadata rows and the collection's row."""
-    require_admin(ctx)
-    body = dict_payload(payload)
-    name = _new_name(body.get("collection"))
-    meta = body.get("meta")
-    if meta is not None and not isinstance(meta, dict):
-        raise InvalidPayloadError('"meta" must be an object')
-    meta_row = None if meta is None else _collection_row(name, meta)  # checked before any DDL (MariaDB's is not undone)
-    schema = body.get("schema")
-    fields = _fields_of(body) if isinstance(schema, dict) else []
-    names = frozenset(f["field"] for f in fields if isinstance(f, dict) and isinstance(f.get("field"), str))
-    parsed = [parse_field(ctx, f, names) for f in fields]
-    schema_checks.check_unique_names([row["field"] for _, row in parsed], name)
-    columns = [spec for spec, _ in parsed if spec is not None]
-    if sum(1 for c in columns if c.primary_key) > 1:
-        raise InvalidPayloadError("A collection can only have one primary key")
-    async with schema_change(ctx) as tx:
-        conn = conn_of(tx)
-        if name in tx.schema.collections or await _has_meta_row(conn, name):
-            raise InvalidPayloadError(f'Collection "{name}" already exists')
-        schema_checks.check_new_collection(name, [*tx.schema.collections, *await _meta_names(conn)])
-        if isinstance(schema, dict):
-            await ddl.create_table(conn, name, columns)
-            await insert_meta_rows(conn, name, _sorted_rows([row for _, row in parsed]))
-        if meta_row is not None:
-            await conn.execute(system.collections.insert().values(meta_row))
-        record(tx, ChangeEvent("directus_collections", "create", (name,), payload=body))
-    return name
 
 
 def _new_name(value: Any) -> str:
@@ -203,60 +245,10 @@ def _collection_row(name: str, meta: Mapping[str, Any]) -> dict[str, Any]:
     return {**row, "collection": name, "meta": extra or None}
 
 
-# --- update --------------------------------------------------------------------------------------------------
-
-
-async def update_collection(ctx: ServiceContext, name: str, payload: Any) -> str:
-    """``PATCH /collections/{name}``: only ``meta`` changes; a collection without a row gets one."""
-    require_admin(ctx)
-    body = dict_payload(payload)
-    current = await _meta_rows(ctx)
-    if name not in current and name not in ctx.schema.collections:
-        raise ForbiddenError()
-    meta = body.get("meta")
-    if meta is None:
-        return name
-    if not isinstance(meta, dict):
-        raise InvalidPayloadError('"meta" must be an object')
-    async with schema_change(ctx) as tx:
-        conn = conn_of(tx)
-        merged = {**current.get(name, {}), **meta}
-        row = _collection_row(name, merged)
-        if name in current:
-            table = system.collections
-            await conn.execute(table.update().where(table.c.collection == name).values(row))
-        else:
-            await conn.execute(system.collections.insert().values(row))
-        record(tx, ChangeEvent("directus_collections", "update", (name,), payload=body))
-    return name
-
-
 # --- delete --------------------------------------------------------------------------------------------------
 
 
-async def delete_collection(ctx: ServiceContext, name: str) -> None:
-    """``DELETE /collections/{name}``: relations both ways, the m2o fields pointing here, metadata, table.
-
-    Metadata goes before the DROP TABLE so that on MySQL, where DROP commits by itself, a failure leaves
-    a table without metadata (still served by introspection) rather than metadata without a table.
-    """
-    require_admin(ctx)
-    metas = await _meta_rows(ctx)
-    info = ctx.schema.collection(name)
-    if info is None and name not in metas:
-        raise ForbiddenError()
-    if info is not None and info.system:
-        raise InvalidPayloadError(f'System collection "{name}" cannot be deleted')
-    async with schema_change(ctx) as tx:
-        conn = conn_of(tx)
-        await _drop_incoming(tx, name)
-        await _delete_rows(conn, name)
-        if info is not None:
-            await ddl.drop_table(conn, name)
-        record(tx, ChangeEvent("directus_collections", "delete", (name,)))
-
-
-async def _drop_incoming(tx: ServiceContext, name: str) -> None:
+async def _drop_incoming(tx: TxContext, name: str) -> None:
     """Other collections' m2o fields that point at ``name`` go too (Directus deletes those fields)."""
     for relation in tx.schema.relations:
         if relation.related_collection != name or relation.collection == name:

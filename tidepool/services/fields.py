@@ -1,17 +1,13 @@
 """Fields: read them in Directus's ``{collection, field, type, meta, schema}`` shape, add, alter and drop them.
 
-Also home of the plumbing every schema service shares (``require_admin``, ``schema_change``): a schema
-change runs as one DDL transaction (``tidepool.db.ddl.begin``), is serialized per server process (two DDLs
-racing on one SQLite file would only wait on each other's locks), and is followed by a schema reload, even
-when it failed (on MySQL a failed change may have committed part of its DDL), so the next request sees
-exactly what the database now holds. Events for ``directus_fields`` are recorded as Directus emits them.
+``FieldsService(ctx)`` is the entry point; each write runs in one ``schema_tx.schema_change``. Events for
+``directus_fields`` are recorded as Directus emits them. ``parse_field``, ``insert_meta_rows`` and
+``drop_field_in`` also serve ``CollectionsService``, which creates and drops fields with its tables.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
-from dataclasses import replace
+from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
@@ -22,67 +18,9 @@ from tidepool.db.schema import CollectionInfo, FieldInfo
 from tidepool.db.types import ALIAS_SPECIALS, COLUMN_TYPES
 from tidepool.errors import ForbiddenError, InvalidPayloadError
 from tidepool.events import ChangeEvent
-from tidepool.services import schema_checks, versions
-from tidepool.services.base import ServiceContext, Transaction
-
-# --- shared plumbing ---------------------------------------------------------------------------------------
-
-
-def require_admin(ctx: ServiceContext) -> None:
-    """Schema changes are for admins only, as in Directus."""
-    if not ctx.access.admin:
-        raise ForbiddenError()
-
-
-@asynccontextmanager
-async def schema_change(ctx: ServiceContext) -> AsyncIterator[ServiceContext]:
-    """A context bound to one DDL transaction that also bumps the ``schema`` version marker (so every other
-    process reloads too, ``tidepool.services.versions``); reload the schema afterwards, then emit the events."""
-    tx: Transaction | None = None
-    marked: dict[str, int] | None = None
-    async with ctx.schemas.changing:
-        try:
-            async with ddl.begin(ctx.engine) as conn:
-                tx = Transaction(conn, touched={versions.SCHEMA})
-                yield replace(ctx, tx=tx)
-                marked = await versions.bump(conn, tx.touched)
-                await tx.log_events(ctx.origin)
-        finally:
-            if marked is None and ctx.dialect == "mysql":  # its DDL commits statement by statement
-                marked = await _bump_alone(ctx)
-            if marked is not None:  # before the reload, so the watcher does not start a second one
-                ctx.schemas.saw_versions(marked)
-            await ctx.schemas.reload()
-            if marked is not None:
-                versions.committed(ctx, {versions.SCHEMA}, marked)
-    if tx is not None and tx.events:
-        await ctx.events.emit(tx.events)
-
-
-async def _bump_alone(ctx: ServiceContext) -> dict[str, int] | None:
-    """After a failed change on MySQL, whose DDL may have committed in part: tell the other processes too."""
-    try:
-        async with ctx.engine.begin() as conn:
-            return await versions.bump(conn, {versions.SCHEMA})
-    except Exception:
-        return None
-
-
-def conn_of(ctx: ServiceContext) -> Any:
-    assert ctx.tx is not None, "schema writes run inside schema_change()"
-    return ctx.tx.conn
-
-
-def record(ctx: ServiceContext, event: ChangeEvent) -> None:
-    assert ctx.tx is not None, "schema writes run inside schema_change()"
-    ctx.tx.record(event)
-
-
-def dict_payload(payload: Any) -> dict[str, Any]:
-    if not isinstance(payload, dict):
-        raise InvalidPayloadError("Payload must be an object")
-    return payload
-
+from tidepool.services import schema_checks
+from tidepool.services.base import ServiceContext, TxContext
+from tidepool.services.schema_tx import SchemaService, dict_payload, require_admin, schema_change
 
 # --- the REST shape ------------------------------------------------------------------------------------------
 
@@ -174,23 +112,6 @@ def _readable_fields(ctx: ServiceContext, collection: CollectionInfo) -> list[Fi
         allowed |= set(collection.fields) if permission.fields is None else set(permission.fields)
     every = "*" in allowed
     return [f for f in collection.fields.values() if every or f.name in allowed]
-
-
-def list_fields(ctx: ServiceContext, collection: str | None = None) -> list[dict[str, Any]]:
-    """Every field the caller may read, of one collection or of all."""
-    if collection is not None:
-        targets = [readable_collection(ctx, collection)]
-    else:
-        targets = [c for c in ctx.schema.collections.values() if ctx.access.allows(c.name, Action.READ)]
-    return [field_shape(ctx, c, f) for c in targets for f in _readable_fields(ctx, c)]
-
-
-def read_field(ctx: ServiceContext, collection: str, field: str) -> dict[str, Any]:
-    info = readable_collection(ctx, collection)
-    for candidate in _readable_fields(ctx, info):
-        if candidate.name == field:
-            return field_shape(ctx, info, candidate)
-    raise ForbiddenError()
 
 
 # --- parsing a field definition ------------------------------------------------------------------------------
@@ -297,6 +218,89 @@ def meta_row(name: str, field_type: str | None, specials: list[str], meta: Mappi
     return row
 
 
+# --- the service ---------------------------------------------------------------------------------------------
+
+
+class FieldsService(SchemaService):
+    """The fields of the schema for one caller: reads as its access allows, writes (admins only) as DDL."""
+
+    def list_fields(self, collection: str | None = None) -> list[dict[str, Any]]:
+        """Every field the caller may read, of one collection or of all."""
+        if collection is not None:
+            targets = [readable_collection(self.ctx, collection)]
+        else:
+            targets = [c for c in self.ctx.schema.collections.values() if self.ctx.access.allows(c.name, Action.READ)]
+        return [field_shape(self.ctx, c, f) for c in targets for f in _readable_fields(self.ctx, c)]
+
+    def read_field(self, collection: str, field: str) -> dict[str, Any]:
+        info = readable_collection(self.ctx, collection)
+        for candidate in _readable_fields(self.ctx, info):
+            if candidate.name == field:
+                return field_shape(self.ctx, info, candidate)
+        raise ForbiddenError()
+
+    async def create_field(self, collection: str, payload: Any) -> str:
+        """``POST /fields/{collection}``: add a column (or an alias) and its metadata row."""
+        info = writable_collection(self.ctx, collection)
+        spec, row = parse_field(self.ctx, payload, frozenset(info.fields))
+        name = row["field"]
+        if name not in info.fields:
+            schema_checks.check_new_field(name, collection, info.fields)
+        async with schema_change(self.ctx) as tx:
+            conn = tx.conn
+            if name in info.fields or await _meta_row_id(conn, collection, name) is not None:
+                raise InvalidPayloadError(f'Field "{name}" already exists in collection "{collection}"')
+            if spec is not None:
+                if spec.primary_key:
+                    raise InvalidPayloadError(f'Collection "{collection}" already has a primary key')
+                await schema_checks.check_rows_for_new_column(conn, info, spec)
+                await ddl.add_column(conn, collection, spec)
+            row.setdefault("sort", await _next_sort(conn, collection))
+            await insert_meta_rows(conn, collection, [row])
+            tx.record(_event("create", collection, name, row))
+        return str(name)
+
+    async def update_field(self, collection: str, field: str, payload: Any) -> str:
+        """``PATCH /fields/{collection}/{field}``: metadata, and default/nullable/max_length/unique in the database."""
+        info = writable_collection(self.ctx, collection)
+        current = info.field(field)
+        if current is None:
+            raise ForbiddenError()
+        body = dict_payload(payload)
+        new_type = body.get("type") or current.type
+        if new_type != current.type:
+            raise InvalidPayloadError("Changing the type of an existing field is not supported")
+        meta = body.get("meta")
+        schema = body.get("schema")
+        if meta is not None and not isinstance(meta, dict) or schema is not None and not isinstance(schema, dict):
+            raise InvalidPayloadError('"meta" and "schema" must be objects')
+        schema_checks.check_schema_flags(schema or {})
+        schema_checks.check_meta(meta or {}, set(info.fields))
+        if schema and "default_value" in schema and not current.is_alias:
+            schema_checks.check_default(field, current.type, schema["default_value"])
+        change = _column_change(current, schema) if schema and not current.is_alias else None
+        async with schema_change(self.ctx) as tx:
+            conn = tx.conn
+            if change is not None:
+                await schema_checks.check_rows_for_change(conn, info, field, change)
+                await ddl.alter_column(conn, collection, field, current.type, change)
+            if meta is not None:
+                await _upsert_meta(conn, collection, field, current, meta)
+            tx.record(_event("update", collection, field, {"meta": meta, "schema": schema}))
+        return field
+
+    async def delete_field(self, collection: str, field: str) -> None:
+        """``DELETE /fields/{collection}/{field}``: its relations, its column, its metadata row."""
+        info = writable_collection(self.ctx, collection)
+        current = info.field(field)
+        if current is None:
+            raise ForbiddenError()
+        if current.primary_key:
+            raise InvalidPayloadError("The primary key of a collection cannot be deleted")
+        async with schema_change(self.ctx) as tx:
+            await drop_field_in(tx, info, current)
+
+
 # --- writes --------------------------------------------------------------------------------------------------
 
 
@@ -309,28 +313,6 @@ def writable_collection(ctx: ServiceContext, name: str) -> CollectionInfo:
     if info.system:
         raise InvalidPayloadError(f'Fields of system collection "{name}" cannot be changed')
     return info
-
-
-async def create_field(ctx: ServiceContext, collection: str, payload: Any) -> str:
-    """``POST /fields/{collection}``: add a column (or an alias) and its metadata row."""
-    info = writable_collection(ctx, collection)
-    spec, row = parse_field(ctx, payload, frozenset(info.fields))
-    name = row["field"]
-    if name not in info.fields:
-        schema_checks.check_new_field(name, collection, info.fields)
-    async with schema_change(ctx) as tx:
-        conn = conn_of(tx)
-        if name in info.fields or await _meta_row_id(conn, collection, name) is not None:
-            raise InvalidPayloadError(f'Field "{name}" already exists in collection "{collection}"')
-        if spec is not None:
-            if spec.primary_key:
-                raise InvalidPayloadError(f'Collection "{collection}" already has a primary key')
-            await schema_checks.check_rows_for_new_column(conn, info, spec)
-            await ddl.add_column(conn, collection, spec)
-        row.setdefault("sort", await _next_sort(conn, collection))
-        await insert_meta_rows(conn, collection, [row])
-        record(tx, _event("create", collection, name, row))
-    return str(name)
 
 
 async def _next_sort(conn: Any, collection: str) -> int:
@@ -366,36 +348,6 @@ def _event(action: str, collection: str, field: str, payload: Mapping[str, Any] 
     return ChangeEvent("directus_fields", action, (field,), payload=body)  # type: ignore[arg-type]
 
 
-async def update_field(ctx: ServiceContext, collection: str, field: str, payload: Any) -> str:
-    """``PATCH /fields/{collection}/{field}``: metadata, and default/nullable/max_length/unique in the database."""
-    info = writable_collection(ctx, collection)
-    current = info.field(field)
-    if current is None:
-        raise ForbiddenError()
-    body = dict_payload(payload)
-    new_type = body.get("type") or current.type
-    if new_type != current.type:
-        raise InvalidPayloadError("Changing the type of an existing field is not supported")
-    meta = body.get("meta")
-    schema = body.get("schema")
-    if meta is not None and not isinstance(meta, dict) or schema is not None and not isinstance(schema, dict):
-        raise InvalidPayloadError('"meta" and "schema" must be objects')
-    schema_checks.check_schema_flags(schema or {})
-    schema_checks.check_meta(meta or {}, set(info.fields))
-    if schema and "default_value" in schema and not current.is_alias:
-        schema_checks.check_default(field, current.type, schema["default_value"])
-    change = _column_change(current, schema) if schema and not current.is_alias else None
-    async with schema_change(ctx) as tx:
-        conn = conn_of(tx)
-        if change is not None:
-            await schema_checks.check_rows_for_change(conn, info, field, change)
-            await ddl.alter_column(conn, collection, field, current.type, change)
-        if meta is not None:
-            await _upsert_meta(conn, collection, field, current, meta)
-        record(tx, _event("update", collection, field, {"meta": meta, "schema": schema}))
-    return field
-
-
 def _column_change(current: FieldInfo, schema: Mapping[str, Any]) -> ddl.ColumnChange | None:
     if current.primary_key and schema.get("is_nullable") is True:
         raise InvalidPayloadError("Primary key cannot be null")
@@ -424,25 +376,13 @@ async def _upsert_meta(conn: Any, collection: str, field: str, current: FieldInf
         await conn.execute(system.fields.update().where(system.fields.c.id == row_id).values(_storable(row)))
 
 
-async def delete_field(ctx: ServiceContext, collection: str, field: str) -> None:
-    """``DELETE /fields/{collection}/{field}``: its relations, its column, its metadata row."""
-    info = writable_collection(ctx, collection)
-    current = info.field(field)
-    if current is None:
-        raise ForbiddenError()
-    if current.primary_key:
-        raise InvalidPayloadError("The primary key of a collection cannot be deleted")
-    async with schema_change(ctx) as tx:
-        await drop_field_in(tx, info, current)
-
-
-async def drop_field_in(tx: ServiceContext, info: CollectionInfo, current: FieldInfo) -> None:
+async def drop_field_in(tx: TxContext, info: CollectionInfo, current: FieldInfo) -> None:
     """Inside an open schema change: remove a field, the relation it holds, and o2m aliases pointing at it.
 
     Metadata goes first so that on MySQL (where the DROP COLUMN commits on its own) a failure never
     leaves metadata for a missing column.
     """
-    conn = conn_of(tx)
+    conn = tx.conn
     collection, field = info.name, current.name
     relation = tx.schema.m2o(collection, field)
     await conn.execute(
@@ -460,7 +400,7 @@ async def drop_field_in(tx: ServiceContext, info: CollectionInfo, current: Field
     await _delete_meta_row(conn, collection, field)
     if not current.is_alias:
         await ddl.drop_column(conn, collection, field)  # with its foreign key and indexes
-    record(tx, ChangeEvent("directus_fields", "delete", (field,), payload={"collection": collection}))
+    tx.record(ChangeEvent("directus_fields", "delete", (field,), payload={"collection": collection}))
 
 
 async def _delete_meta_row(conn: Any, collection: str, field: str) -> None:

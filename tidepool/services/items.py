@@ -36,7 +36,7 @@ from tidepool.query.model import Query
 from tidepool.seams import translated
 from tidepool.services import payload as payloads
 from tidepool.services import reader
-from tidepool.services.base import ServiceContext
+from tidepool.services.base import ServiceContext, TxContext
 from tidepool.services.payload_cast import cast_key
 from tidepool.services.payload_rules import check_payload
 from tidepool.services.payload_specials import WriteAction
@@ -99,7 +99,7 @@ class ItemsService:
             now = self._now()
             return [await self._insert(tx, item, now) for item in batch]
 
-    async def _insert(self, tx: ServiceContext, data: Any, now: dt.datetime) -> Key:
+    async def _insert(self, tx: TxContext, data: Any, now: dt.datetime) -> Key:
         info = self._info()
         item = payloads.require_object(data)
         merged = self._checked_payload(info, item, Action.CREATE)
@@ -111,7 +111,7 @@ class ItemsService:
             key = result.inserted_primary_key[0] if result.inserted_primary_key else None
         elif info.fields[info.primary_key].auto_increment:
             await self._advance_sequence(tx, info)
-        _record(tx, ChangeEvent(self.collection, "create", (key,), payload=dict(item)))
+        tx.record(ChangeEvent(self.collection, "create", (key,), payload=dict(item)))
         return key
 
     # ---- updates ------------------------------------------------------------------------------------
@@ -153,14 +153,13 @@ class ItemsService:
         """Update the singleton's row, or create it when the collection is still empty."""
         info = self._info()
         async with self.ctx.transaction() as tx:
-            assert tx.tx is not None
-            existing = (await tx.tx.conn.execute(sa.select(info.table.c[info.primary_key]).limit(1))).first()
+            existing = (await tx.conn.execute(sa.select(info.table.c[info.primary_key]).limit(1))).first()
             if existing is None:
                 return await self._insert(tx, data, self._now())
             keys = await self._update(tx, [existing[0]], data, self._now())
             return keys[0]
 
-    async def _update(self, tx: ServiceContext, keys: Sequence[Key], data: Any, now: dt.datetime) -> list[Key]:
+    async def _update(self, tx: TxContext, keys: Sequence[Key], data: Any, now: dt.datetime) -> list[Key]:
         info = self._info()
         item = payloads.require_object(data)
         rules = self._rules(Action.UPDATE)
@@ -174,7 +173,7 @@ class ItemsService:
             pk = info.table.c[info.primary_key]
             bound = payloads.bindable(info, values, self.ctx.dialect)
             await self._execute(tx, info, sa.update(info.table).where(pk.in_(stored)).values(bound), values)
-        _record(tx, ChangeEvent(self.collection, "update", tuple(stored), before=before, payload=dict(item)))
+        tx.record(ChangeEvent(self.collection, "update", tuple(stored), before=before, payload=dict(item)))
         return stored
 
     # ---- deletes ------------------------------------------------------------------------------------
@@ -199,7 +198,7 @@ class ItemsService:
                 await self._delete(tx, keys)
             return keys
 
-    async def _delete(self, tx: ServiceContext, keys: Sequence[Key]) -> None:
+    async def _delete(self, tx: TxContext, keys: Sequence[Key]) -> None:
         info = self._info()
         rules = self._rules(Action.DELETE)
         stored = self._stored_keys(info, keys)
@@ -207,7 +206,7 @@ class ItemsService:
         before = await self._before(tx, info, stored)
         pk = info.table.c[info.primary_key]
         await self._execute(tx, info, sa.delete(info.table).where(pk.in_(stored)), {})
-        _record(tx, ChangeEvent(self.collection, "delete", tuple(keys), before=before))
+        tx.record(ChangeEvent(self.collection, "delete", tuple(keys), before=before))
 
     # ---- shared steps -------------------------------------------------------------------------------
 
@@ -244,15 +243,14 @@ class ItemsService:
         return stored
 
     async def _assert_in_rule(
-        self, tx: ServiceContext, info: CollectionInfo, keys: Sequence[Key], rules: Sequence[Permission] | None
+        self, tx: TxContext, info: CollectionInfo, keys: Sequence[Key], rules: Sequence[Permission] | None
     ) -> None:
         """Non-admins may only touch existing rows inside one of their item rules: all keys, or nothing."""
         if rules is None or not keys:
             return
-        assert tx.tx is not None
         pk = info.table.c[info.primary_key]
         statement = sa.select(pk).where(pk.in_(keys), self._rule_condition(info, rules))
-        found = {row[0] for row in await tx.tx.conn.execute(statement)}
+        found = {row[0] for row in await tx.conn.execute(statement)}
         if len(found) != len(set(keys)):
             raise ForbiddenError()
 
@@ -268,7 +266,7 @@ class ItemsService:
             )
         )
 
-    async def _keys_by_query(self, tx: ServiceContext, query: Query) -> list[Key]:
+    async def _keys_by_query(self, tx: TxContext, query: Query) -> list[Key]:
         """Keys of the rows the caller can read with ``query`` (its limit applies, as in Directus).
 
         Writes by query resolve their keys first and then write ``WHERE pk IN (<keys>)``, as Directus's
@@ -282,7 +280,7 @@ class ItemsService:
         stored = [cast_key(info, row[info.primary_key]) for row in rows]
         return [key for key in stored if key is not None]
 
-    async def _before(self, tx: ServiceContext, info: CollectionInfo, keys: Sequence[Key]) -> tuple[Item, ...]:
+    async def _before(self, tx: TxContext, info: CollectionInfo, keys: Sequence[Key]) -> tuple[Item, ...]:
         """Full rows (every column, admin view, reader serialization) as they are before the change."""
         if not keys:
             return ()
@@ -291,10 +289,9 @@ class ItemsService:
         return tuple(rows)
 
     async def _execute(
-        self, tx: ServiceContext, info: CollectionInfo, statement: sa.Executable, values: Mapping[str, Any]
+        self, tx: TxContext, info: CollectionInfo, statement: sa.Executable, values: Mapping[str, Any]
     ) -> sa.CursorResult[Any]:
         """Run one write; a constraint the database enforces becomes Directus's error for it."""
-        assert tx.tx is not None
         with translated(
             "database write",
             collection=info,
@@ -302,19 +299,18 @@ class ItemsService:
             candidates=self._candidates(info, values),
             values=values,
         ):
-            return await tx.tx.conn.execute(statement)
+            return await tx.conn.execute(statement)
 
-    async def _advance_sequence(self, tx: ServiceContext, info: CollectionInfo) -> None:
+    async def _advance_sequence(self, tx: TxContext, info: CollectionInfo) -> None:
         """After an explicit key on PostgreSQL, move the key's sequence past it (as Directus does), so the
         next generated key does not collide. SQLite and MySQL track the maximum themselves."""
         if self.ctx.dialect != "postgresql":
             return
-        assert tx.tx is not None
         pk = info.table.c[info.primary_key]
-        preparer = tx.tx.conn.dialect.identifier_preparer
+        preparer = tx.conn.dialect.identifier_preparer
         sequence = sa.func.pg_get_serial_sequence(preparer.quote(info.name), info.primary_key)
         highest = sa.select(sa.func.coalesce(sa.func.max(pk), 0) + 1).scalar_subquery()
-        await tx.tx.conn.execute(sa.select(sa.func.setval(sequence, highest, False)))
+        await tx.conn.execute(sa.select(sa.func.setval(sequence, highest, False)))
 
     def _candidates(self, info: CollectionInfo, values: Mapping[str, Any]) -> Candidates:
         written = [name for name, value in values.items() if value is not None]
@@ -369,11 +365,6 @@ def _require_list(value: Any) -> list[Any]:
     if not isinstance(value, list | tuple):
         raise InvalidPayloadError('"value" must be an array')
     return list(value)
-
-
-def _record(tx: ServiceContext, event: ChangeEvent) -> None:
-    assert tx.tx is not None
-    tx.tx.record(event)
 
 
 __all__ = ["EventAction", "ItemsService"]

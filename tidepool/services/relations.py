@@ -17,8 +17,8 @@ from tidepool.db import ddl, system
 from tidepool.db.schema import RelationInfo
 from tidepool.errors import ForbiddenError, InvalidPayloadError
 from tidepool.events import ChangeEvent
-from tidepool.services.base import ServiceContext
-from tidepool.services.fields import conn_of, dict_payload, record, require_admin, schema_change
+from tidepool.services.base import ServiceContext, TxContext
+from tidepool.services.schema_tx import SchemaService, dict_payload, require_admin, schema_change
 
 _META_KEYS = ("one_field", "one_collection_field", "junction_field", "sort_field", "one_deselect_action")
 _DESELECT = frozenset({"nullify", "delete"})
@@ -65,29 +65,91 @@ def _visible(ctx: ServiceContext, relation: RelationInfo) -> bool:
     return all(ctx.access.allows(c, Action.READ) for c in wanted)
 
 
-def list_relations(ctx: ServiceContext, collection: str | None = None) -> list[dict[str, Any]]:
-    """Relations whose both sides the caller may read (all for admins), optionally of one collection."""
-    if collection is not None and (
-        ctx.schema.collection(collection) is None or not ctx.access.allows(collection, Action.READ)
-    ):
-        raise ForbiddenError()  # an unreadable collection answers as a missing one: existence never leaks
-    return [
-        relation_shape(ctx, r)
-        for r in ctx.schema.relations
-        if (collection is None or r.collection == collection) and _visible(ctx, r)
-    ]
-
-
-def read_relation(ctx: ServiceContext, collection: str, field: str) -> dict[str, Any]:
-    relation = ctx.schema.m2o(collection, field) or _recorded(ctx, collection, field)
-    if relation is None or not _visible(ctx, relation):
-        raise ForbiddenError()
-    return relation_shape(ctx, relation)
-
-
 def _recorded(ctx: ServiceContext, collection: str, field: str) -> RelationInfo | None:
     """A relation without a related collection (an m2a) is not in the m2o index."""
     return next((r for r in ctx.schema.relations if r.collection == collection and r.field == field), None)
+
+
+class RelationsService(SchemaService):
+    """The relations of the schema for one caller: reads as its access allows, writes (admins only) as DDL."""
+
+    def list_relations(self, collection: str | None = None) -> list[dict[str, Any]]:
+        """Relations whose both sides the caller may read (all for admins), optionally of one collection."""
+        if collection is not None and (
+            self.ctx.schema.collection(collection) is None or not self.ctx.access.allows(collection, Action.READ)
+        ):
+            raise ForbiddenError()  # an unreadable collection answers as a missing one: existence never leaks
+        return [
+            relation_shape(self.ctx, r)
+            for r in self.ctx.schema.relations
+            if (collection is None or r.collection == collection) and _visible(self.ctx, r)
+        ]
+
+    def read_relation(self, collection: str, field: str) -> dict[str, Any]:
+        relation = self.ctx.schema.m2o(collection, field) or _recorded(self.ctx, collection, field)
+        if relation is None or not _visible(self.ctx, relation):
+            raise ForbiddenError()
+        return relation_shape(self.ctx, relation)
+
+    async def create_relation(self, payload: Any) -> tuple[str, str]:
+        """``POST /relations``: the ``directus_relations`` row, and a foreign key unless ``schema`` is null."""
+        require_admin(self.ctx)
+        body = dict_payload(payload)
+        collection, field = _checked_target(self.ctx, body.get("collection"), body.get("field"))
+        related = body.get("related_collection")
+        if related is not None and (not isinstance(related, str) or self.ctx.schema.collection(related) is None):
+            raise InvalidPayloadError(f'Collection "{related}" doesn\'t exist')
+        if _recorded(self.ctx, collection, field) is not None:
+            raise InvalidPayloadError(
+                f'Field "{field}" in collection "{collection}" already has an associated relationship'
+            )
+        values = _meta_values(body.get("meta"))
+        schema = body.get("schema", {})
+        if schema is not None and not isinstance(schema, dict):
+            raise InvalidPayloadError('"schema" must be an object or null')
+        async with schema_change(self.ctx) as tx:
+            conn = tx.conn
+            if related is not None and schema is not None:
+                await _add_foreign_key(tx, collection, field, related, schema.get("on_delete"))
+            row = {**values, "many_collection": collection, "many_field": field, "one_collection": related}
+            inserted = (await conn.execute(system.relations.insert().values(row))).inserted_primary_key
+            key = inserted[0] if inserted else None
+            await _mark_m2o(conn, collection, field)
+            tx.record(ChangeEvent("directus_relations", "create", (key,), payload={**row, "key": key}))
+        return collection, field
+
+    async def update_relation(self, collection: str, field: str, payload: Any) -> None:
+        """``PATCH /relations/{collection}/{field}``: any ``meta`` key, and ``schema.on_delete``."""
+        require_admin(self.ctx)
+        relation = _existing(self.ctx, collection, field)
+        body = dict_payload(payload)
+        schema = body.get("schema")
+        meta = body.get("meta")
+        async with schema_change(self.ctx) as tx:
+            conn = tx.conn
+            if isinstance(schema, dict) and "on_delete" in schema and relation.related_collection:
+                if relation.on_delete is not None:
+                    await ddl.drop_foreign_key(conn, collection, relation.constraint_name, field)
+                await _add_foreign_key(tx, collection, field, relation.related_collection, schema["on_delete"])
+            if meta is not None:
+                await _write_meta(conn, relation, _meta_values({**_current_meta(relation), **dict_payload(meta)}))
+            tx.record(ChangeEvent("directus_relations", "update", (collection, field), payload=body))
+
+    async def delete_relation(self, collection: str, field: str) -> None:
+        """``DELETE /relations/{collection}/{field}``: the foreign key and the row; the field itself stays."""
+        require_admin(self.ctx)
+        relation = _existing(self.ctx, collection, field)
+        async with schema_change(self.ctx) as tx:
+            conn = tx.conn
+            await conn.execute(
+                system.relations.delete().where(
+                    system.relations.c.many_collection == collection, system.relations.c.many_field == field
+                )
+            )
+            if relation.on_delete is not None:
+                await ddl.drop_foreign_key(conn, collection, relation.constraint_name, field)
+            payload = {"collection": collection, "fields": [field]}
+            tx.record(ChangeEvent("directus_relations", "delete", (field,), payload=payload))
 
 
 def _checked_target(ctx: ServiceContext, collection: Any, field: Any) -> tuple[str, str]:
@@ -118,34 +180,7 @@ def _meta_values(meta: Any) -> dict[str, Any]:
     return values
 
 
-async def create_relation(ctx: ServiceContext, payload: Any) -> tuple[str, str]:
-    """``POST /relations``: the ``directus_relations`` row, and a foreign key unless ``schema`` is null."""
-    require_admin(ctx)
-    body = dict_payload(payload)
-    collection, field = _checked_target(ctx, body.get("collection"), body.get("field"))
-    related = body.get("related_collection")
-    if related is not None and (not isinstance(related, str) or ctx.schema.collection(related) is None):
-        raise InvalidPayloadError(f'Collection "{related}" doesn\'t exist')
-    if _recorded(ctx, collection, field) is not None:
-        raise InvalidPayloadError(
-            f'Field "{field}" in collection "{collection}" already has an associated relationship'
-        )
-    values = _meta_values(body.get("meta"))
-    schema = body.get("schema", {})
-    if schema is not None and not isinstance(schema, dict):
-        raise InvalidPayloadError('"schema" must be an object or null')
-    async with schema_change(ctx) as tx:
-        conn = conn_of(tx)
-        if related is not None and schema is not None:
-            await _add_foreign_key(tx, collection, field, related, schema.get("on_delete"))
-        row = {**values, "many_collection": collection, "many_field": field, "one_collection": related}
-        key = (await conn.execute(system.relations.insert().values(row))).inserted_primary_key[0]
-        await _mark_m2o(conn, collection, field)
-        record(tx, ChangeEvent("directus_relations", "create", (key,), payload={**row, "key": key}))
-    return collection, field
-
-
-async def _add_foreign_key(tx: ServiceContext, collection: str, field: str, related: str, on_delete: Any) -> None:
+async def _add_foreign_key(tx: TxContext, collection: str, field: str, related: str, on_delete: Any) -> None:
     target = tx.schema.collection(related)
     source = tx.schema.collection(collection)
     assert target is not None and source is not None
@@ -159,7 +194,7 @@ async def _add_foreign_key(tx: ServiceContext, collection: str, field: str, rela
         on_delete=on_delete if isinstance(on_delete, str) else "SET NULL",
         name=ddl.index_name("foreign", collection, field),
     )
-    await ddl.add_foreign_key(conn_of(tx), collection, fk)
+    await ddl.add_foreign_key(tx.conn, collection, fk)
 
 
 async def _mark_m2o(conn: Any, collection: str, field: str) -> None:
@@ -183,24 +218,6 @@ def _existing(ctx: ServiceContext, collection: str, field: str) -> RelationInfo:
     return relation
 
 
-async def update_relation(ctx: ServiceContext, collection: str, field: str, payload: Any) -> None:
-    """``PATCH /relations/{collection}/{field}``: any ``meta`` key, and ``schema.on_delete``."""
-    require_admin(ctx)
-    relation = _existing(ctx, collection, field)
-    body = dict_payload(payload)
-    schema = body.get("schema")
-    meta = body.get("meta")
-    async with schema_change(ctx) as tx:
-        conn = conn_of(tx)
-        if isinstance(schema, dict) and "on_delete" in schema and relation.related_collection:
-            if relation.on_delete is not None:
-                await ddl.drop_foreign_key(conn, collection, relation.constraint_name, field)
-            await _add_foreign_key(tx, collection, field, relation.related_collection, schema["on_delete"])
-        if meta is not None:
-            await _write_meta(conn, relation, _meta_values({**_current_meta(relation), **dict_payload(meta)}))
-        record(tx, ChangeEvent("directus_relations", "update", (collection, field), payload=body))
-
-
 def _current_meta(relation: RelationInfo) -> dict[str, Any]:
     meta: Mapping[str, Any] = relation.meta or {}
     return {k: meta.get(k) for k in (*_META_KEYS, "one_allowed_collections") if meta.get(k) is not None}
@@ -220,24 +237,3 @@ async def _write_meta(conn: Any, relation: RelationInfo, values: dict[str, Any])
         "one_collection": relation.related_collection,
     }
     await conn.execute(system.relations.insert().values(row))
-
-
-async def delete_relation(ctx: ServiceContext, collection: str, field: str) -> None:
-    """``DELETE /relations/{collection}/{field}``: the foreign key and the row; the field itself stays."""
-    require_admin(ctx)
-    relation = _existing(ctx, collection, field)
-    async with schema_change(ctx) as tx:
-        conn = conn_of(tx)
-        await conn.execute(
-            system.relations.delete().where(
-                system.relations.c.many_collection == collection, system.relations.c.many_field == field
-            )
-        )
-        if relation.on_delete is not None:
-            await ddl.drop_foreign_key(conn, collection, relation.constraint_name, field)
-        record(
-            tx,
-            ChangeEvent(
-                "directus_relations", "delete", (field,), payload={"collection": collection, "fields": [field]}
-            ),
-        )

@@ -1,0 +1,74 @@
+"""What every schema service (collections, fields, relations) shares: who may change the schema, the shape of
+a payload, and the transaction a change runs in.
+
+A schema change runs as one DDL transaction (``tidepool.db.ddl.begin``), is serialized per runtime
+(``ctx.schemas.changing``: two DDLs racing on one SQLite file would only wait on each other's locks), and is
+followed by a schema reload, even when it failed (on MySQL a failed change may have committed part of its
+DDL), so the next request sees exactly what the database now holds. The services write through the
+``TxContext`` it yields (``tx.conn``, ``tx.record(event)``), as item writes do inside ``ctx.transaction()``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from tidepool.db import ddl
+from tidepool.errors import ForbiddenError, InvalidPayloadError
+from tidepool.services import versions
+from tidepool.services.base import ServiceContext, Transaction, TxContext
+
+
+class SchemaService:
+    """The shape of a schema service, as ``ItemsService`` is of item services: one caller's context, reads
+    filtered by its access, writes admin-only and each in one ``schema_change``."""
+
+    def __init__(self, ctx: ServiceContext) -> None:
+        self.ctx = ctx
+
+
+def require_admin(ctx: ServiceContext) -> None:
+    """Schema changes are for admins only, as in Directus."""
+    if not ctx.access.admin:
+        raise ForbiddenError()
+
+
+def dict_payload(payload: Any) -> dict[str, Any]:
+    if not isinstance(payload, dict):
+        raise InvalidPayloadError("Payload must be an object")
+    return payload
+
+
+@asynccontextmanager
+async def schema_change(ctx: ServiceContext) -> AsyncIterator[TxContext]:
+    """A context bound to one DDL transaction that also bumps the ``schema`` version marker (so every other
+    process reloads too, ``tidepool.services.versions``); reload the schema afterwards, then emit the events."""
+    tx: Transaction | None = None
+    marked: dict[str, int] | None = None
+    async with ctx.schemas.changing:
+        try:
+            async with ddl.begin(ctx.engine) as conn:
+                tx = Transaction(conn, touched={versions.SCHEMA})
+                yield ctx.bound(tx)
+                marked = await versions.bump(conn, tx.touched)
+                await tx.log_events(ctx.origin)
+        finally:
+            if marked is None and ctx.dialect == "mysql":  # its DDL commits statement by statement
+                marked = await _bump_alone(ctx)
+            if marked is not None:  # before the reload, so the watcher does not start a second one
+                ctx.schemas.saw_versions(marked)
+            await ctx.schemas.reload()
+            if marked is not None:
+                versions.committed(ctx, {versions.SCHEMA}, marked)
+    if tx is not None and tx.events:
+        await ctx.events.emit(tx.events)
+
+
+async def _bump_alone(ctx: ServiceContext) -> dict[str, int] | None:
+    """After a failed change on MySQL, whose DDL may have committed in part: tell the other processes too."""
+    try:
+        async with ctx.engine.begin() as conn:
+            return await versions.bump(conn, {versions.SCHEMA})
+    except Exception:
+        return None
