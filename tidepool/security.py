@@ -21,8 +21,9 @@ from tidepool.errors import ConfigError
 
 _hasher = PasswordHasher()
 
-# Verifying against this keeps the time of "no such user" equal to "wrong password".
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+# Verifying against this keeps the time of "no such user" equal to "wrong password". Made at the configured
+# cost by ``configure_hashing`` (at start-up), not at import: a CLI process would otherwise hash twice.
+_dummy_hash: str | None = None
 
 
 def configure_hashing(settings: Settings) -> None:
@@ -30,17 +31,17 @@ def configure_hashing(settings: Settings) -> None:
 
     Called wherever settings become a runtime (``open_runtime``, bootstrap); the dummy hash is redone with
     the same cost so that "no such user" still takes as long as "wrong password"."""
-    global _hasher, _DUMMY_HASH
+    global _hasher, _dummy_hash
     time_cost, memory_cost = settings["HASH_TIME_COST"], settings["HASH_MEMORY_COST"]
     parallelism = settings["HASH_PARALLELISM"]
     if memory_cost < 8 * parallelism:
         raise ConfigError(
             "HASH_MEMORY_COST", f"must be at least 8 KiB per lane (8 * HASH_PARALLELISM = {8 * parallelism})"
         )
-    if (time_cost, memory_cost, parallelism) == (_hasher.time_cost, _hasher.memory_cost, _hasher.parallelism):
-        return
-    _hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_cost, parallelism=parallelism)
-    _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+    if (time_cost, memory_cost, parallelism) != (_hasher.time_cost, _hasher.memory_cost, _hasher.parallelism):
+        _hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_cost, parallelism=parallelism)
+        _dummy_hash = None
+    _dummy()  # made now, so that the first "no such user" is not slower than the rest
 
 
 def hash_password(password: str) -> str:
@@ -49,9 +50,16 @@ def hash_password(password: str) -> str:
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        return _hasher.verify(password_hash or _dummy(), password) and password_hash is not None
     except (VerificationError, InvalidHashError):
         return False
+
+
+def _dummy() -> str:
+    global _dummy_hash
+    if _dummy_hash is None:
+        _dummy_hash = _hasher.hash(secrets.token_urlsafe(16))
+    return _dummy_hash
 
 
 def hash_token(token: str) -> str:
