@@ -50,7 +50,11 @@ ENGINE_SUITES := tests/query tests/http tests/db tests/services tests/realtime/t
 # `make test` leaves out the tests marked `long` (soaks) and runs every property test at a quarter of its
 # examples (HYPOTHESIS_PROFILE=quick, tests/support/examples.py). `make test-long` runs what that leaves out:
 # the long tests, and every property test at its full count, on the same three engines. CI runs both.
-PYTEST := $(BIN)/pytest -q -p no:cacheprovider
+# Each run spreads its test files over TEST_WORKERS pytest-xdist processes (a file stays on one, so its
+# module-scoped server starts once): the tests mostly wait on sockets and timers, so three beat two cores.
+# TEST_WORKERS=0 runs in one process.
+TEST_WORKERS ?= 3
+PYTEST := $(BIN)/pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile
 QUICK := -m "not long"
 LONG := HYPOTHESIS_PROFILE=long
 LONG_TESTS := -m "long or hypothesis"
