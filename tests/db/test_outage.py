@@ -199,7 +199,9 @@ def test_the_version_watcher_stops_whenever_it_is_cancelled(tmp_path: Path) -> N
     async def run(env: dict[str, str]) -> None:
         async with open_runtime(load_settings({**live.base_env(), **env}, env_file=None)) as runtime:
             for attempt in range(200):
-                task = asyncio.create_task(VersionWatcher(runtime.engine, runtime.schemas, 0.0).run())
+                task = asyncio.create_task(
+                    VersionWatcher(runtime.engine, runtime.schemas, runtime.access_cache, 0.0).run()
+                )
                 await asyncio.sleep(delays.random() * 0.01)
                 task.cancel()
                 done, _ = await asyncio.wait({task}, timeout=3)
