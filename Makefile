@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help run test test-sqlite test-pg test-mysql faults check lint bench clean e2e-deps
+.PHONY: help run test test-long test-sqlite test-pg test-mysql faults check lint bench clean e2e-deps
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -50,18 +50,36 @@ ENGINE_SUITES := tests/query tests/http tests/db tests/services tests/realtime/t
 	tests/realtime/test_access_revocation.py tests/realtime/test_session_logout.py tests/cli/test_live_changes.py \
 	tests/realtime/test_bus.py tests/realtime/test_resume.py tests/faults/test_shutdown.py
 
-test: $(STAMP) e2e-deps ## the whole suite: SQLite, then the database suites on PostgreSQL and MariaDB
-	$(BIN)/pytest -q -p no:cacheprovider
-	TIDEPOOL_TEST_DB=pg $(BIN)/pytest -q -p no:cacheprovider $(ENGINE_SUITES)
-	TIDEPOOL_TEST_DB=mysql $(BIN)/pytest -q -p no:cacheprovider $(ENGINE_SUITES)
+# `make test` leaves out the tests marked `long` (soaks) and runs every property test at a quarter of its
+# examples (HYPOTHESIS_PROFILE=quick, tests/support/examples.py). `make test-long` runs what that leaves out:
+# the long tests, and every property test at its full count, on the same three engines. CI runs both.
+# Each run spreads its test files over TEST_WORKERS pytest-xdist processes (a file stays on one, so its
+# module-scoped server starts once): the tests mostly wait on sockets and timers, so three beat two cores.
+# TEST_WORKERS=0 runs in one process.
+TEST_WORKERS ?= 3
+PYTEST := $(BIN)/pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile
+QUICK := -m "not long and not faults"
+LONG := HYPOTHESIS_PROFILE=long
+LONG_TESTS := -m "(long or hypothesis) and not faults"
+
+test: $(STAMP) e2e-deps ## the whole suite (less the long tests): SQLite, then the database suites on PostgreSQL and MariaDB
+	$(PYTEST) $(QUICK)
+	TIDEPOOL_TEST_DB=pg $(PYTEST) $(QUICK) $(ENGINE_SUITES)
+	TIDEPOOL_TEST_DB=mysql $(PYTEST) $(QUICK) $(ENGINE_SUITES)
+
+test-long: $(STAMP) ## the long tests, and every property test at its full example count, on the three engines
+	$(LONG) $(PYTEST) $(LONG_TESTS)
+	$(LONG) TIDEPOOL_TEST_DB=pg $(PYTEST) $(LONG_TESTS) $(ENGINE_SUITES)
+	$(LONG) TIDEPOOL_TEST_DB=mysql $(PYTEST) $(LONG_TESTS) $(ENGINE_SUITES)
+
+test-sqlite: $(STAMP) e2e-deps ## only the SQLite run of make test
+	$(PYTEST) $(QUICK)
 
 # The slow fault tests (tests/faults marked `faults`: Redis outages, SIGKILLed processes, MariaDB variants);
 # the fast ones run in `make test`. A plain `pytest` deselects the marker (pyproject.toml's addopts).
 faults: $(STAMP) ## the slow fault tests: real processes, a private Redis killed and restarted
-	$(BIN)/pytest -q -p no:cacheprovider -m faults tests/faults
+	$(PYTEST) -m faults tests/faults
 
-test-sqlite: $(STAMP) e2e-deps ## only the SQLite run
-	$(BIN)/pytest -q
 
 check: $(STAMP) ## ruff (format + lint) and mypy --strict
 	$(BIN)/ruff format --check tidepool tests bench

@@ -8,6 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+import tests.support.examples  # noqa: F401  (registers and loads the Hypothesis profile: HYPOTHESIS_PROFILE)
 from tests.support.live import LiveServer, live_server, scratch_database
 
 

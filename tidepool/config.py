@@ -36,6 +36,13 @@ def parse_int(raw: str) -> int:
     return int(raw.strip())
 
 
+def parse_positive_int(raw: str) -> int:
+    value = int(raw.strip())
+    if value < 1:
+        raise ValueError("must be at least 1")
+    return value
+
+
 def parse_optional_int(raw: str) -> int | None:
     return None if raw.strip() in ("", "-1", "Infinity") else int(raw.strip())
 
@@ -163,6 +170,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PLAN_CACHE_MAX_SIZE", "32mb", parse_size, "Approximate memory kept for cached read plans (0: none)."),
     Setting("LOG_LEVEL", "info", parse_choice("fatal", "error", "warn", "info", "debug", "trace", "silent"), ""),
     Setting("LOG_STYLE", "pretty", parse_choice("pretty", "json"), "pretty or json log lines."),
+    Setting("HASH_TIME_COST", "3", parse_positive_int, "argon2id passes per password hash."),
+    Setting("HASH_MEMORY_COST", "65536", parse_positive_int, "argon2id memory per password hash, in KiB."),
+    Setting("HASH_PARALLELISM", "4", parse_positive_int, "argon2id lanes per password hash."),
     Setting("ACCESS_TOKEN_TTL", "15m", parse_duration, "Lifetime of access tokens (JWT)."),
     Setting("REFRESH_TOKEN_TTL", "7d", parse_duration, "Lifetime of refresh tokens (sessions)."),
     Setting("SESSION_COOKIE_TTL", "1d", parse_duration, "Lifetime of session-mode tokens."),

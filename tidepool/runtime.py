@@ -21,6 +21,7 @@ from tidepool.db.engine import create_engine
 from tidepool.db.introspect import load_schema
 from tidepool.events import EventSink, NullSink
 from tidepool.ratelimit import LoginLimiter
+from tidepool.security import configure_hashing
 from tidepool.services import versions
 from tidepool.services.base import OpenWrites, SchemaStore, ServiceContext, WriteGate
 from tidepool.services.permissions import AccessCache
@@ -75,6 +76,7 @@ async def _versions(engine: AsyncEngine) -> dict[str, int]:
 
 @asynccontextmanager
 async def open_runtime(settings: Settings, *, run_bootstrap: bool = True) -> AsyncIterator[Runtime]:
+    configure_hashing(settings)
     engine = create_engine(settings)
     try:
         result = await bootstrap(engine, settings) if run_bootstrap else None

@@ -2,7 +2,9 @@
 
 Static tokens and refresh tokens are random strings chosen by the server or the admin; storing their SHA-256
 lets a request be looked up by an indexed equality while a database dump hands out nothing usable.
-Passwords are low-entropy and get argon2id (argon2-cffi's defaults).
+Passwords are low-entropy and get argon2id: argon2-cffi's defaults unless ``HASH_TIME_COST``,
+``HASH_MEMORY_COST`` and ``HASH_PARALLELISM`` (Directus's names) say otherwise. A hash records its own
+parameters, so changing them never locks anyone out: old hashes still verify.
 """
 
 from __future__ import annotations
@@ -14,10 +16,32 @@ import secrets
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from tidepool.config import Settings
+from tidepool.errors import ConfigError
+
 _hasher = PasswordHasher()
 
-# Verifying against this keeps the time of "no such user" equal to "wrong password".
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+# Verifying against this keeps the time of "no such user" equal to "wrong password". Made at the configured
+# cost by ``configure_hashing`` (at start-up), not at import: a CLI process would otherwise hash twice.
+_dummy_hash: str | None = None
+
+
+def configure_hashing(settings: Settings) -> None:
+    """Hash new passwords with the settings' argon2 cost (one per process: every hash goes through here).
+
+    Called wherever settings become a runtime (``open_runtime``, bootstrap); the dummy hash is redone with
+    the same cost so that "no such user" still takes as long as "wrong password"."""
+    global _hasher, _dummy_hash
+    time_cost, memory_cost = settings["HASH_TIME_COST"], settings["HASH_MEMORY_COST"]
+    parallelism = settings["HASH_PARALLELISM"]
+    if memory_cost < 8 * parallelism:
+        raise ConfigError(
+            "HASH_MEMORY_COST", f"must be at least 8 KiB per lane (8 * HASH_PARALLELISM = {8 * parallelism})"
+        )
+    if (time_cost, memory_cost, parallelism) != (_hasher.time_cost, _hasher.memory_cost, _hasher.parallelism):
+        _hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_cost, parallelism=parallelism)
+        _dummy_hash = None
+    _dummy()  # made now, so that the first "no such user" is not slower than the rest
 
 
 def hash_password(password: str) -> str:
@@ -26,9 +50,16 @@ def hash_password(password: str) -> str:
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        return _hasher.verify(password_hash or _dummy(), password) and password_hash is not None
     except (VerificationError, InvalidHashError):
         return False
+
+
+def _dummy() -> str:
+    global _dummy_hash
+    if _dummy_hash is None:
+        _dummy_hash = _hasher.hash(secrets.token_urlsafe(16))
+    return _dummy_hash
 
 
 def hash_token(token: str) -> str:

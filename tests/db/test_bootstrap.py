@@ -11,12 +11,14 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.support.live import base_env, scratch_database
+from tests.support.live import ADMIN_PASSWORD, base_env, scratch_database
 from tidepool.config import Settings, load_settings
 from tidepool.db import system
 from tidepool.db.bootstrap import bootstrap
 from tidepool.db.engine import create_engine
 from tidepool.db.migrations import MIGRATIONS, applied_versions
+from tidepool.errors import ConfigError
+from tidepool.security import configure_hashing, hash_password, verify_password
 
 
 @pytest.fixture
@@ -79,3 +81,39 @@ def test_migration_versions_are_unique_and_ordered() -> None:
     versions = [version for version, _ in MIGRATIONS]
     assert len(set(versions)) == len(versions)
     assert versions == sorted(versions)
+
+
+def test_password_hashes_use_the_configured_argon2_cost(settings: Settings) -> None:
+    """HASH_TIME_COST, HASH_MEMORY_COST and HASH_PARALLELISM reach every new hash: the first admin's at
+    bootstrap, and a user's set afterwards; a hash made at another cost still verifies."""
+    older = hash_password("made-before")  # at the cost the process had until now
+    custom = settings.with_overrides(HASH_TIME_COST=2, HASH_MEMORY_COST=32, HASH_PARALLELISM=2)
+
+    async def run() -> str:
+        engine = create_engine(custom)
+        try:
+            await bootstrap(engine, custom)
+            async with engine.connect() as conn:
+                stored: str = await conn.scalar(sa.select(system.users.c.password))
+                return stored
+        finally:
+            await engine.dispose()
+
+    stored = asyncio.run(run())
+    assert stored.startswith("$argon2id$v=19$m=32,t=2,p=2$") and verify_password(stored, ADMIN_PASSWORD)
+    assert hash_password("later").startswith("$argon2id$v=19$m=32,t=2,p=2$")
+    assert verify_password(older, "made-before") and not verify_password(older, "made-after")
+
+
+@pytest.mark.parametrize(
+    ("env", "variable"),
+    [
+        ({"HASH_TIME_COST": "0"}, "HASH_TIME_COST"),
+        ({"HASH_PARALLELISM": "-1"}, "HASH_PARALLELISM"),
+        ({"HASH_MEMORY_COST": "15", "HASH_PARALLELISM": "2"}, "HASH_MEMORY_COST"),
+    ],
+)
+def test_an_unusable_argon2_cost_is_a_config_error_naming_the_variable(env: dict[str, str], variable: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        configure_hashing(load_settings({**base_env(), **env}, env_file=None))
+    assert raised.value.variable == variable

@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from tests.realtime.wsclient import WS
+from tests.support.examples import examples
 from tests.support.live import ADMIN_TOKEN, LiveServer, live_server, scratch_database
 
 FIELDS = {
@@ -95,7 +96,7 @@ QUERIES = st.dictionaries(
     )
 )
 PAYLOADS = st.one_of(st.dictionaries(NAMES, ANY_JSON, max_size=5), ANY_JSON)
-FUZZ = settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(max_examples=examples(50), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 class Conn:

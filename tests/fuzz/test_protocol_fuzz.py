@@ -31,6 +31,7 @@ from hypothesis import strategies as st
 from websockets.exceptions import ConnectionClosed
 
 from tests.realtime.wsclient import USER_EMAIL, USER_PASSWORD, USER_TOKEN, WS, seed_messages
+from tests.support.examples import examples
 from tests.support.live import ADMIN_EMAIL, ADMIN_PASSWORD, ADMIN_TOKEN, LiveServer, live_server, scratch_database
 
 LEAKS = re.compile(r"Traceback|File \"|object at 0x|<class '|Error\(|sqlalchemy|sqlite3|asyncpg|asyncmy")
@@ -202,7 +203,7 @@ FRAMES: st.SearchStrategy[str | bytes] = st.one_of(
     st.integers(min_value=1, max_value=20_000).map(lambda n: "[" * n + "]" * n),  # deeper than any parser
     st.integers(min_value=1, max_value=20_000).map(lambda n: '{"type":"ping","a":' + "[" * n + "]" * n + "}"),
 )
-FUZZ = settings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck))
+FUZZ = settings(max_examples=examples(100), deadline=None, suppress_health_check=list(HealthCheck))
 
 
 def is_auth(frame: str | bytes) -> bool:
@@ -261,7 +262,7 @@ def test_random_frames(
     assert captured.take() == []
 
 
-@settings(FUZZ, max_examples=40)
+@settings(FUZZ, max_examples=examples(40))
 @given(frames=st.lists(FRAMES, min_size=1, max_size=12).filter(lambda frames: not any(map(is_auth, frames))))
 def test_pipelined_frames(mode: tuple[str, LiveServer], captured: Captured, frames: list[str | bytes]) -> None:
     """The same frames sent at once, without waiting for replies, as an admin: every lane's job runs against

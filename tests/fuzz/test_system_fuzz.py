@@ -26,6 +26,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.fuzz.test_input_fuzz import ANY_JSON, NUMBERS, QUERIES, _url_form
+from tests.support.examples import examples
 from tests.support.live import ADMIN_TOKEN, LiveServer, live_server, scratch_database
 
 LIST_ENDPOINTS = ("/collections", "/fields", "/relations", "/users", "/roles", "/policies", "/permissions", "/access")
@@ -145,9 +146,9 @@ def bodies(prefix: str) -> st.SearchStrategy[str]:
     return st.one_of(st.one_of(*shapes).map(json.dumps), DEEP)
 
 
-# TIDEPOOL_FUZZ_EXAMPLES raises the count for a longer hunt; the default keeps the file to seconds.
+# TIDEPOOL_FUZZ_EXAMPLES sets the count for a longer hunt; otherwise 60 (a quarter of that in the quick profile).
 FUZZ = settings(
-    max_examples=int(os.environ.get("TIDEPOOL_FUZZ_EXAMPLES", "60")),
+    max_examples=int(os.environ.get("TIDEPOOL_FUZZ_EXAMPLES", "0")) or examples(60),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )

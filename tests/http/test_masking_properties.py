@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from tests.http.accounts_support import make_policy, make_user, ok
 from tests.http.masking_reference import ids
 from tests.http.masking_support import build_schema
+from tests.support.examples import examples
 from tests.support.live import LiveServer, live_server, scratch_database
 
 NOTES = ("a-1", "a-2", "b-1", "HIDDEN-1", "")
@@ -78,7 +79,7 @@ def _store(admin: Any, rows: list[dict[str, Any]], user: str) -> None:
     ok(admin.post("/items/notes", json=stored))
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(30), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     rows=rows_strategy,
     grants=st.tuples(rules, st.tuples(field_lists, rules)).map(lambda g: [(["*"], g[0]), g[1]]),

@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.http.accounts_support import create_messages, make_policy, make_user, ok
+from tests.support.examples import examples
 from tests.support.live import LiveServer, live_server, scratch_database
 
 FIELDS = ("id", "text", "user", "number")
@@ -86,7 +87,7 @@ def expected(rows: list[dict[str, Any]], grants: list[tuple[list[str], Rule]], u
     return sorted(out, key=repr)
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(30), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(grants=permissions)
 def test_reads_match_reference_evaluation(
     world: tuple[LiveServer, str, str, str], grants: list[tuple[list[str], Rule]]

@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.query.conftest import ITEM_TYPES, UUIDS, QueryDb, api_rows, items
+from tests.support.examples import examples
 from tidepool.query.evaluate import holds_for_missing_row, matches
 from tidepool.query.operators import OPERATORS, Kind
 
@@ -126,7 +127,7 @@ def db(query_db: QueryDb) -> QueryDb:
 
 
 @settings(
-    max_examples=80,
+    max_examples=examples(80),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
     report_multiple_bugs=False,
@@ -141,7 +142,7 @@ def test_sql_equals_python(db: QueryDb, data: list[dict[str, Any]], filter: dict
 
 
 @settings(
-    max_examples=40,
+    max_examples=examples(40),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
     report_multiple_bugs=False,

@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.query.conftest import ITEM_TYPES, QueryDb, api_rows, items
+from tests.support.examples import examples
 from tidepool.query.evaluate import matches
 
 scalars = st.one_of(
@@ -83,7 +84,7 @@ def db(query_db: QueryDb) -> QueryDb:
 
 
 @settings(
-    max_examples=50,
+    max_examples=examples(50),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
     report_multiple_bugs=False,

@@ -17,6 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.services import items_server
+from tests.support.examples import examples
 from tidepool.errors import InvalidQueryError
 from tidepool.query.model import Query
 from tidepool.query.parse import parse_query, parse_query_params
@@ -551,7 +552,7 @@ def _bracket_form(raw: Mapping[str, Any]) -> list[tuple[str, str]]:
     return [pair for key, value in raw.items() for pair in _brackets(value, key)]
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(_QUERY)
 def test_json_string_and_bracket_forms_agree(raw: dict[str, Any]) -> None:
     from_json = parse_query(raw)

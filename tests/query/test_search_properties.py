@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from tests.query.conftest import ITEM_TYPES, UUIDS, QueryDb, api_rows, items
 from tests.query.test_filter_properties import ROW_VALUES, texts
+from tests.support.examples import examples
 from tidepool.context import Access, Accountability, Action, Permission
 from tidepool.query.compile import Level, conjunction
 from tidepool.query.evaluate import matches
@@ -100,7 +101,7 @@ def _python_ids(db: QueryDb, access: Access, search: str | None) -> list[int]:
 
 
 @settings(
-    max_examples=60,
+    max_examples=examples(60),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
     report_multiple_bugs=False,

@@ -29,6 +29,7 @@ from hypothesis import strategies as st
 from tests.http.accounts_support import create_messages, make_policy, make_user, ok
 from tests.realtime.test_subscriptions_helpers import registered, wait_dispatched, wait_until
 from tests.realtime.wsclient import WS
+from tests.support.examples import examples
 from tests.support.live import LiveServer, live_server, scratch_database
 
 PUBLIC_POLICY = "abf8a154-5b1c-4a46-ac9c-7300570f4f17"
@@ -219,7 +220,7 @@ def perform(admin: httpx.Client, world: World, step: tuple[str, int, str, int, i
     return [str(k) for k in (chosen if action.endswith("many") else single)]
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     grants=st.lists(permission_sets, min_size=USERS, max_size=USERS),
     public=st.one_of(st.none(), st.tuples(field_lists, rules)),

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from tests.realtime.test_subscriptions_helpers import add_reader, registered, wait_dispatched, wait_until
 from tests.realtime.wsclient import WS, seed_messages
+from tests.support.examples import examples
 from tests.support.live import LiveServer, live_server, scratch_database
 
 USERS = ("ann", "bob", "cy")
@@ -108,7 +109,7 @@ write_strategy = st.tuples(
 )
 
 
-@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(8), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     subscribers=st.lists(
         st.tuples(st.sampled_from(sorted(RULES)), st.sampled_from(range(len(FILTERS)))), min_size=1, max_size=3

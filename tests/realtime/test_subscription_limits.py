@@ -79,6 +79,7 @@ def server_env() -> dict[str, str]:
     return {"WEBSOCKETS_HEARTBEAT_ENABLED": "false"}  # otherwise the defaults: 100 subscriptions, 1024 frames
 
 
+@pytest.mark.long  # a soak: 3000 frames, three times the send queue (make test-long)
 def test_three_thousand_pipelined_subscribes_end_with_clear_errors(server: LiveServer, admin: httpx.Client) -> None:
     create_messages(admin)
     total, cap = 3000, 100
@@ -96,6 +97,7 @@ def test_three_thousand_pipelined_subscribes_end_with_clear_errors(server: LiveS
         assert ws.request({"type": "items", "collection": "messages", "action": "read", "uid": "r"})["uid"] == "r"
 
 
+@pytest.mark.long  # a soak: 3000 frames, three times the send queue (make test-long)
 def test_three_thousand_pipelined_reads_are_all_answered(server: LiveServer, admin: httpx.Client) -> None:
     """Replies made by the lanes wait for room too: a client that reads is never closed for its backlog."""
     create_messages(admin)

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from tidepool.config import Settings
 from tidepool.db import system
 from tidepool.db.migrations import migrate
-from tidepool.security import hash_password, hash_token, new_password
+from tidepool.security import configure_hashing, hash_password, hash_token, new_password
 
 DEFAULT_ADMIN_EMAIL = "admin@example.com"
 
@@ -30,6 +30,7 @@ class BootstrapResult:
 
 
 async def bootstrap(engine: AsyncEngine, settings: Settings) -> BootstrapResult:
+    configure_hashing(settings)  # the first admin's password is hashed with the configured cost
     async with engine.begin() as conn:
         applied = await migrate(conn)
         await _ensure_public_policy(conn)

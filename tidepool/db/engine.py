@@ -73,7 +73,9 @@ def _map_outages(engine: AsyncEngine, timeout: float) -> None:
     connect is made here, bounded as a whole by ``DB_CONNECT_TIMEOUT`` (asyncmy's own timeout covers only
     the TCP connect, not a server that accepts and then stalls); a connection lost mid-statement is seen by
     ``handle_error``, which replaces the error after SQLAlchemy has invalidated the connection. Pre-ping
-    failures are left alone: the pool handles them by reconnecting, which lands in ``_connect`` again.
+    failures are left alone: the pool handles them by reconnecting, which lands in ``_connect`` again. So is a
+    cancellation (SQLAlchemy counts one mid-statement as a disconnect): replaced by an ordinary exception it
+    would be swallowed, and a cancelled task (the version watcher at shutdown) would carry on.
     """
 
     @sa.event.listens_for(engine.sync_engine, "do_connect")
@@ -87,9 +89,9 @@ def _map_outages(engine: AsyncEngine, timeout: float) -> None:
 
     @sa.event.listens_for(engine.sync_engine, "handle_error")
     def _lost(context: sa.engine.ExceptionContext) -> BaseException | None:
-        if context.is_pre_ping:
+        if context.is_pre_ping or not context.is_disconnect:
             return None
-        if not context.is_disconnect:
+        if not isinstance(context.original_exception, Exception):  # CancelledError, KeyboardInterrupt
             return None
         return translate("database statement", context.original_exception)
 

@@ -98,9 +98,15 @@ class VersionWatcher:
         self._failing = False
 
     async def run(self) -> None:
-        while True:
+        """Check every ``interval`` until cancelled. A cancel that lands inside a check can be lost on the way
+        (Python 3.11's ``asyncio.wait_for``, which the drivers and the bounded connect use, drops one that
+        races the result), so the loop also asks whether a cancel is pending: otherwise a server's shutdown
+        would wait on the watcher for ever."""
+        me = asyncio.current_task()
+        while me is None or not me.cancelling():
             await asyncio.sleep(self.interval)
             await self.check()
+        raise asyncio.CancelledError
 
     async def check(self) -> None:
         """One round: read the counters (one query), apply what moved, tell the listeners."""
