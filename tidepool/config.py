@@ -303,6 +303,9 @@ class Settings:
     PLAN_CACHE_MAX_SIZE: int
     LOG_LEVEL: str
     LOG_STYLE: str
+    HASH_TIME_COST: int
+    HASH_MEMORY_COST: int
+    HASH_PARALLELISM: int
     ACCESS_TOKEN_TTL: float
     REFRESH_TOKEN_TTL: float
     SESSION_COOKIE_TTL: float
