@@ -89,3 +89,17 @@ def test_websocket_rate_window_is_parsed_at_load(raw: str, seconds: float | None
 def test_bad_websocket_rate_window_names_the_variable() -> None:
     with pytest.raises(ConfigError, match="RATE_LIMITER_WEBSOCKETS_DURATION"):
         load_settings({"RATE_LIMITER_WEBSOCKETS_DURATION": "soon"}, env_file=None)
+
+
+def test_secrets_stay_out_of_the_repr() -> None:
+    secrets = {
+        "SECRET": "s3cret-signing-key",
+        "DB_PASSWORD": "db-pass-word",
+        "DB_CONNECTION_STRING": "postgresql://u:conn-pass-word@h/d",
+        "ADMIN_PASSWORD": "admin-pass-word",
+        "ADMIN_TOKEN": "admin-static-token",
+        "REDIS": "redis://:redis-pass-word@h:6379/0",
+    }
+    shown = repr(load_settings(secrets, env_file=None))
+    assert "DB_POOL_SIZE=10" in shown
+    assert not [name for name, value in secrets.items() if value in shown]

@@ -12,7 +12,7 @@ import os
 import re
 import secrets
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal, cast, get_args
 
@@ -270,7 +270,8 @@ class Settings:
     Code reads ``settings.DB_POOL_SIZE``, so a misspelt name fails mypy instead of returning ``None`` at run
     time, and the default lives in the table only. There is deliberately no ``settings["NAME"]``. The
     attributes follow the table in order and type (the parser's return type, ``| None`` when the default is
-    unset); ``tests/test_config.py`` checks that they agree, so a new row needs its attribute here.
+    unset); ``tests/test_config.py`` checks that they agree, so a new row needs its attribute here. Secrets
+    (and URLs that may hold a password) stay out of the ``repr``.
     """
 
     HOST: str
@@ -279,20 +280,20 @@ class Settings:
     SERVER_SHUTDOWN_TIMEOUT: float
     DB_CLIENT: str
     DB_FILENAME: str
-    DB_CONNECTION_STRING: str | None
+    DB_CONNECTION_STRING: str | None = field(repr=False)
     DB_HOST: str
     DB_PORT: int | None
     DB_DATABASE: str
     DB_USER: str | None
-    DB_PASSWORD: str | None
+    DB_PASSWORD: str | None = field(repr=False)
     DB_POOL_SIZE: int
     DB_CONNECT_TIMEOUT: float
     DB_HEALTHCHECK_THRESHOLD: int
     KEY: str | None
-    SECRET: str  # filled in by load_settings when unset (FILLED_AT_LOAD)
+    SECRET: str = field(repr=False)  # filled in by load_settings when unset (FILLED_AT_LOAD)
     ADMIN_EMAIL: str | None
-    ADMIN_PASSWORD: str | None
-    ADMIN_TOKEN: str | None
+    ADMIN_PASSWORD: str | None = field(repr=False)
+    ADMIN_TOKEN: str | None = field(repr=False)
     QUERY_LIMIT_DEFAULT: int
     QUERY_LIMIT_MAX: int | None
     MAX_RELATIONAL_DEPTH: int
@@ -342,7 +343,7 @@ class Settings:
     EVENT_LOG_POLL_INTERVAL: float
     EVENT_LOG_PRUNE_INTERVAL: float
     WEBSOCKETS_RESUME_LIMIT: int
-    REDIS: str | None
+    REDIS: str | None = field(repr=False)
     REDIS_ENABLED: bool
     REDIS_HOST: str
     REDIS_PORT: int
