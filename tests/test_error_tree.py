@@ -134,7 +134,7 @@ def test_each_seam_answers_the_client_as_before(srv: LiveServer) -> None:
             403,
             {"message": "Invalid token.", "extensions": {"code": "INVALID_TOKEN"}},
         )
-        stale = anon.get("/users/me", headers=_bearer(_jwt(srv.runtime.settings["SECRET"], -60)))
+        stale = anon.get("/users/me", headers=_bearer(_jwt(srv.runtime.settings.SECRET, -60)))
         assert (stale.status_code, stale.json()["errors"][0]) == (
             401,
             {"message": "Token expired.", "extensions": {"code": "TOKEN_EXPIRED"}},

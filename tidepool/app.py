@@ -84,8 +84,8 @@ def create_app(settings: Settings) -> Starlette:
         middleware=[Middleware(UnexpectedErrors)],  # inside Starlette's ServerErrorMiddleware, which re-raises
     )
     app.state.settings = settings
-    if settings["WEBSOCKETS_ENABLED"] and settings["WEBSOCKETS_REST_ENABLED"]:
-        app.websocket_path = settings["WEBSOCKETS_REST_PATH"]
+    if settings.WEBSOCKETS_ENABLED and settings.WEBSOCKETS_REST_ENABLED:
+        app.websocket_path = settings.WEBSOCKETS_REST_PATH
     return app
 
 
@@ -103,7 +103,7 @@ async def _started_services(app: Starlette, runtime: Runtime) -> AsyncIterator[N
 @asynccontextmanager
 async def _version_watcher(runtime: Runtime) -> AsyncIterator[None]:
     """Schema and access changes made by other processes reach this one (``tidepool.services.versions``)."""
-    interval: float = runtime.settings["CACHE_SYNC_INTERVAL"]
+    interval = runtime.settings.CACHE_SYNC_INTERVAL
     runtime.watcher = VersionWatcher(runtime.engine, runtime.schemas, runtime.access_cache, interval)
     task = asyncio.create_task(runtime.watcher.run(), name="tidepool-version-watcher") if interval > 0 else None
     try:

@@ -3,6 +3,7 @@
 Every setting is one row of ``SETTINGS``: name, default, how to parse it and a line of help. The README's
 configuration table and the test that checks it read the same rows, so a setting cannot exist undocumented.
 A value that does not parse is a ``ConfigError`` naming the variable; the CLI prints it and exits 1.
+``load_settings`` turns the rows into ``Settings``, a frozen dataclass with one typed attribute per row.
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ import os
 import re
 import secrets
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, cast, get_args
 
 from dotenv import dotenv_values
 
@@ -66,6 +67,11 @@ def parse_seconds(raw: str) -> float:
     return value
 
 
+def parse_optional_seconds(raw: str) -> float | None:
+    """``parse_seconds``, or ``None`` when empty (the setting then falls back to another one)."""
+    return None if raw == "" else parse_seconds(raw)
+
+
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|mb|gb)?\s*$", re.IGNORECASE)
 _SIZE_UNITS = {"b": 1, "kb": 1024, "mb": 1024**2, "gb": 1024**3}
 
@@ -78,7 +84,7 @@ def parse_size(raw: str) -> int:
     return int(float(match.group(1)) * _SIZE_UNITS[(match.group(2) or "b").lower()])
 
 
-def parse_choice(*choices: str) -> Parser:
+def parse_choice(*choices: str) -> Callable[[str], str]:
     def parse(raw: str) -> str:
         value = raw.strip().lower()
         if value not in choices:
@@ -86,6 +92,14 @@ def parse_choice(*choices: str) -> Parser:
         return value
 
     return parse
+
+
+SameSite = Literal["lax", "strict", "none"]
+
+
+def parse_same_site(raw: str) -> SameSite:
+    """A cookie's SameSite, typed as Starlette's ``set_cookie`` takes it."""
+    return cast(SameSite, parse_choice(*get_args(SameSite))(raw))
 
 
 def parse_str(raw: str) -> str:
@@ -165,12 +179,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SESSION_COOKIE_NAME", "directus_session_token", parse_str, "Cookie of session-mode logins."),
     Setting("REFRESH_TOKEN_COOKIE_NAME", "directus_refresh_token", parse_str, "Cookie of cookie-mode logins."),
     Setting("REFRESH_TOKEN_COOKIE_SECURE", "false", parse_bool, "Mark auth cookies Secure."),
-    Setting("REFRESH_TOKEN_COOKIE_SAME_SITE", "lax", parse_choice("lax", "strict", "none"), "SameSite of cookies."),
+    Setting("REFRESH_TOKEN_COOKIE_SAME_SITE", "lax", parse_same_site, "SameSite of cookies."),
     Setting("RATE_LIMITER_ENABLED", "false", parse_bool, "Rate-limit requests and WebSocket messages."),
     Setting("RATE_LIMITER_POINTS", "50", parse_int, "Requests allowed per duration."),
     Setting("RATE_LIMITER_DURATION", "1", parse_seconds, "Rate-limit window in seconds."),
     Setting("RATE_LIMITER_WEBSOCKETS_POINTS", None, parse_optional_int, "WebSocket messages per duration."),
-    Setting("RATE_LIMITER_WEBSOCKETS_DURATION", None, parse_optional_str, "WebSocket rate-limit window (s)."),
+    Setting("RATE_LIMITER_WEBSOCKETS_DURATION", None, parse_optional_seconds, "WebSocket rate-limit window (s)."),
     Setting(
         "RATE_LIMITER_LOGIN_ENABLED",
         "true",
@@ -249,27 +263,101 @@ SETTINGS: tuple[Setting, ...] = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Settings:
-    """Parsed settings: ``settings["PORT"]`` or ``settings.get("X")``; immutable once built."""
+    """The parsed settings: one typed attribute per row of ``SETTINGS``, named as its variable; immutable.
 
-    values: Mapping[str, Any]
-    raw: Mapping[str, str] = field(default_factory=dict)
+    Code reads ``settings.DB_POOL_SIZE``, so a misspelt name fails mypy instead of returning ``None`` at run
+    time, and the default lives in the table only. There is deliberately no ``settings["NAME"]``. The
+    attributes follow the table in order and type (the parser's return type, ``| None`` when the default is
+    unset); ``tests/test_config.py`` checks that they agree, so a new row needs its attribute here. Secrets
+    (and URLs that may hold a password) stay out of the ``repr``.
+    """
 
-    def __getitem__(self, name: str) -> Any:
-        return self.values[name]
-
-    def get(self, name: str, default: Any = None) -> Any:
-        return self.values.get(name, default)
+    HOST: str
+    PORT: int
+    PUBLIC_URL: str
+    SERVER_SHUTDOWN_TIMEOUT: float
+    DB_CLIENT: str
+    DB_FILENAME: str
+    DB_CONNECTION_STRING: str | None = field(repr=False)
+    DB_HOST: str
+    DB_PORT: int | None
+    DB_DATABASE: str
+    DB_USER: str | None
+    DB_PASSWORD: str | None = field(repr=False)
+    DB_POOL_SIZE: int
+    DB_CONNECT_TIMEOUT: float
+    DB_HEALTHCHECK_THRESHOLD: int
+    KEY: str | None
+    SECRET: str = field(repr=False)  # filled in by load_settings when unset (FILLED_AT_LOAD)
+    ADMIN_EMAIL: str | None
+    ADMIN_PASSWORD: str | None = field(repr=False)
+    ADMIN_TOKEN: str | None = field(repr=False)
+    QUERY_LIMIT_DEFAULT: int
+    QUERY_LIMIT_MAX: int | None
+    MAX_RELATIONAL_DEPTH: int
+    MAX_PAYLOAD_SIZE: int
+    MAX_BATCH_MUTATION: int | None
+    CACHE_SYNC_INTERVAL: float
+    MAX_QUERY_COMPLEXITY: int | None
+    PLAN_CACHE_MAX_SIZE: int
+    LOG_LEVEL: str
+    LOG_STYLE: str
+    HASH_TIME_COST: int
+    HASH_MEMORY_COST: int
+    HASH_PARALLELISM: int
+    ACCESS_TOKEN_TTL: float
+    REFRESH_TOKEN_TTL: float
+    SESSION_COOKIE_TTL: float
+    SESSION_COOKIE_NAME: str
+    REFRESH_TOKEN_COOKIE_NAME: str
+    REFRESH_TOKEN_COOKIE_SECURE: bool
+    REFRESH_TOKEN_COOKIE_SAME_SITE: SameSite
+    RATE_LIMITER_ENABLED: bool
+    RATE_LIMITER_POINTS: int
+    RATE_LIMITER_DURATION: float
+    RATE_LIMITER_WEBSOCKETS_POINTS: int | None
+    RATE_LIMITER_WEBSOCKETS_DURATION: float | None
+    RATE_LIMITER_LOGIN_ENABLED: bool
+    RATE_LIMITER_LOGIN_POINTS: int
+    RATE_LIMITER_LOGIN_DURATION: float
+    CORS_ENABLED: bool
+    CORS_ORIGIN: str
+    WEBSOCKETS_ENABLED: bool
+    WEBSOCKETS_REST_ENABLED: bool
+    WEBSOCKETS_REST_PATH: str
+    WEBSOCKETS_REST_AUTH: str
+    WEBSOCKETS_REST_AUTH_TIMEOUT: float
+    WEBSOCKETS_REST_CONN_LIMIT: int | None
+    WEBSOCKETS_HEARTBEAT_ENABLED: bool
+    WEBSOCKETS_HEARTBEAT_PERIOD: float
+    WEBSOCKETS_SEND_QUEUE_LIMIT: int
+    WEBSOCKETS_SEND_QUEUE_BYTES: int
+    WEBSOCKETS_SEND_STALL_TIMEOUT: float
+    WEBSOCKETS_FRAME_GAP_MS: float
+    WEBSOCKETS_SUBSCRIPTIONS_LIMIT: int
+    WEBSOCKETS_COMPRESSION: bool
+    EVENT_LOG_RETENTION_COUNT: int
+    EVENT_LOG_RETENTION_AGE: float
+    EVENT_LOG_POLL_INTERVAL: float
+    EVENT_LOG_PRUNE_INTERVAL: float
+    WEBSOCKETS_RESUME_LIMIT: int
+    REDIS: str | None = field(repr=False)
+    REDIS_ENABLED: bool
+    REDIS_HOST: str
+    REDIS_PORT: int
+    REDIS_BUS_NAMESPACE: str
+    EXAMPLES_ENABLED: bool
 
     @property
     def db_client(self) -> str:
-        client: str = self.values["DB_CLIENT"]
-        return "pg" if client == "postgres" else client
+        """``DB_CLIENT`` with Directus's alias ``postgres`` read as ``pg``."""
+        return "pg" if self.DB_CLIENT == "postgres" else self.DB_CLIENT
 
     def with_overrides(self, **overrides: Any) -> Settings:
-        """A copy with some values replaced (already parsed); used by tests and the CLI."""
-        return Settings({**self.values, **overrides}, self.raw)
+        """A copy with some values replaced (already parsed); an unknown name is a ``TypeError``. Used by tests."""
+        return replace(self, **overrides)
 
 
 def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path | None = ".env") -> Settings:
@@ -282,9 +370,18 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
     for setting in SETTINGS:
         raw = source.get(setting.name, setting.default)
         values[setting.name] = None if raw is None else _parse(setting, raw)
-    if values["SECRET"] is None:
-        values["SECRET"] = secrets.token_urlsafe(48)
-    return Settings(values, dict(source))
+    for name, make in FILLED_AT_LOAD.items():
+        if values[name] is None:
+            values[name] = make()
+    return Settings(**values)
+
+
+def _random_secret() -> str:
+    return secrets.token_urlsafe(48)
+
+
+# Settings left unset that ``load_settings`` fills in, so their attribute is never ``None``.
+FILLED_AT_LOAD: Mapping[str, Callable[[], Any]] = {"SECRET": _random_secret}
 
 
 def _parse(setting: Setting, raw: str) -> Any:

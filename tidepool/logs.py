@@ -71,7 +71,7 @@ class JSONFormatter(logging.Formatter):
 
 def configure_logging(settings: Settings) -> None:
     handler = logging.StreamHandler(sys.stderr)
-    if settings["LOG_STYLE"] == "json":
+    if settings.LOG_STYLE == "json":
         handler.setFormatter(JSONFormatter())
     else:
         formatter = logging.Formatter("%(asctime)s %(levelname)-5s %(name)s: %(message)s", "%H:%M:%S")
@@ -79,7 +79,7 @@ def configure_logging(settings: Settings) -> None:
         handler.setFormatter(formatter)
     root = logging.getLogger("tidepool")
     root.handlers[:] = [handler]
-    root.setLevel(_LEVELS[settings["LOG_LEVEL"]])
+    root.setLevel(_LEVELS[settings.LOG_LEVEL])
     root.propagate = False
 
 

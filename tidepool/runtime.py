@@ -47,8 +47,8 @@ class Runtime:
 
     def __post_init__(self) -> None:
         self.write_gate = WriteGate(self.engine)
-        if self.login_limiter is None and self.settings["RATE_LIMITER_LOGIN_ENABLED"]:
-            points, duration = self.settings["RATE_LIMITER_LOGIN_POINTS"], self.settings["RATE_LIMITER_LOGIN_DURATION"]
+        if self.login_limiter is None and self.settings.RATE_LIMITER_LOGIN_ENABLED:
+            points, duration = self.settings.RATE_LIMITER_LOGIN_POINTS, self.settings.RATE_LIMITER_LOGIN_DURATION
             self.login_limiter = LoginLimiter(points, duration)
 
     def context(self, access: Access | None = None) -> ServiceContext:

@@ -32,8 +32,8 @@ def configure_hashing(settings: Settings) -> None:
     Called wherever settings become a runtime (``open_runtime``, bootstrap); the dummy hash is redone with
     the same cost so that "no such user" still takes as long as "wrong password"."""
     global _hasher, _dummy_hash
-    time_cost, memory_cost = settings["HASH_TIME_COST"], settings["HASH_MEMORY_COST"]
-    parallelism = settings["HASH_PARALLELISM"]
+    time_cost, memory_cost = settings.HASH_TIME_COST, settings.HASH_MEMORY_COST
+    parallelism = settings.HASH_PARALLELISM
     if memory_cost < 8 * parallelism:
         raise ConfigError(
             "HASH_MEMORY_COST", f"must be at least 8 KiB per lane (8 * HASH_PARALLELISM = {8 * parallelism})"

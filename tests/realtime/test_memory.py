@@ -112,7 +112,7 @@ def test_own_allocations_per_idle_subscribed_socket_stay_within_budget(srv: Live
 
 
 def test_http_and_other_paths_still_take_the_starlette_stack(srv: LiveServer) -> None:
-    response = httpx.get(f"{srv.url}{srv.settings['WEBSOCKETS_REST_PATH']}")
+    response = httpx.get(f"{srv.url}{srv.settings.WEBSOCKETS_REST_PATH}")
     assert response.status_code == 404
     assert response.json()["errors"][0]["extensions"]["code"] == "ROUTE_NOT_FOUND"
     assert rejected_status(f"ws://127.0.0.1:{srv.port}/not-a-websocket") == 403

@@ -110,7 +110,7 @@ class Replay:
     def ws_url(self, url: str) -> str:
         server = self.server_for(url)
         parts = urlsplit(self.rewrite(url))
-        return server.ws_url.replace(server.settings["WEBSOCKETS_REST_PATH"], parts.path) + (
+        return server.ws_url.replace(server.settings.WEBSOCKETS_REST_PATH, parts.path) + (
             f"?{parts.query}" if parts.query else ""
         )
 

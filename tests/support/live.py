@@ -99,7 +99,7 @@ class LiveServer:
 
     @property
     def ws_url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}{self.settings['WEBSOCKETS_REST_PATH']}"
+        return f"ws://127.0.0.1:{self.port}{self.settings.WEBSOCKETS_REST_PATH}"
 
     def client(self, token: str | None = ADMIN_TOKEN, **kwargs: Any) -> httpx.Client:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -149,8 +149,8 @@ def live_server(env: dict[str, str], port: int | None = None) -> Iterator[LiveSe
         host="127.0.0.1",
         port=port,
         ws="websockets-sansio",
-        ws_per_message_deflate=settings["WEBSOCKETS_COMPRESSION"],
-        ws_max_size=settings["MAX_PAYLOAD_SIZE"],
+        ws_per_message_deflate=settings.WEBSOCKETS_COMPRESSION,
+        ws_max_size=settings.MAX_PAYLOAD_SIZE,
         ws_ping_interval=None,
         log_level="warning",
         lifespan="on",

@@ -9,9 +9,9 @@ from tidepool.db.bootstrap import BootstrapResult
 
 
 def server_url(settings: Settings) -> str:
-    host = settings["HOST"]
+    host = settings.HOST
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
-    return f"http://{shown}:{settings['PORT']}"
+    return f"http://{shown}:{settings.PORT}"
 
 
 def print_bootstrap(result: BootstrapResult | None, settings: Settings) -> None:

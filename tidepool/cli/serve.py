@@ -37,24 +37,24 @@ def serve(settings: Settings) -> None:
             await engine.dispose()
         url = redis_url(settings)
         if url is not None:
-            await RedisNotifier(url, settings["REDIS_BUS_NAMESPACE"], "start-up check").check()
+            await RedisNotifier(url, settings.REDIS_BUS_NAMESPACE, "start-up check").check()
 
     asyncio.run(run_bootstrap())
-    click.echo(f"Tidepool listening on {server_url(settings)}  (WebSocket: {settings['WEBSOCKETS_REST_PATH']})")
+    click.echo(f"Tidepool listening on {server_url(settings)}  (WebSocket: {settings.WEBSOCKETS_REST_PATH})")
     app = create_app(settings)
     config = uvicorn.Config(
         app,
-        host=settings["HOST"],
-        port=settings["PORT"],
+        host=settings.HOST,
+        port=settings.PORT,
         ws="websockets-sansio",
-        ws_per_message_deflate=settings["WEBSOCKETS_COMPRESSION"],
-        ws_max_size=settings["MAX_PAYLOAD_SIZE"],
+        ws_per_message_deflate=settings.WEBSOCKETS_COMPRESSION,
+        ws_max_size=settings.MAX_PAYLOAD_SIZE,
         ws_ping_interval=None,
-        log_level=logging.WARNING if settings["LOG_LEVEL"] in ("warn", "error", "fatal", "silent") else logging.INFO,
-        access_log=settings["LOG_LEVEL"] in ("debug", "trace"),
+        log_level=logging.WARNING if settings.LOG_LEVEL in ("warn", "error", "fatal", "silent") else logging.INFO,
+        access_log=settings.LOG_LEVEL in ("debug", "trace"),
         lifespan="on",
     )
-    server = DrainingServer(config, app, settings["SERVER_SHUTDOWN_TIMEOUT"])
+    server = DrainingServer(config, app, settings.SERVER_SHUTDOWN_TIMEOUT)
     server.run()
     if not server.started:
         sys.exit(STARTUP_FAILURE)

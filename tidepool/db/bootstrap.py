@@ -93,12 +93,12 @@ async def _ensure_first_admin(
 ) -> BootstrapResult:
     if await conn.scalar(sa.select(sa.func.count()).select_from(system.users)):
         return BootstrapResult(applied)
-    email = settings["ADMIN_EMAIL"] or DEFAULT_ADMIN_EMAIL
-    password = settings["ADMIN_PASSWORD"]
+    email = settings.ADMIN_EMAIL or DEFAULT_ADMIN_EMAIL
+    password = settings.ADMIN_PASSWORD
     generated = password is None
     if password is None:
         password = new_password()
-    token = settings["ADMIN_TOKEN"]
+    token = settings.ADMIN_TOKEN
     await conn.execute(
         system.users.insert().values(
             id=str(uuid.uuid4()),

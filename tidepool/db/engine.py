@@ -31,22 +31,22 @@ _DEFAULT_PORTS = {"pg": 5432, "mysql": 3306}
 
 def database_url(settings: Settings) -> URL:
     client = settings.db_client
-    conn_string = settings["DB_CONNECTION_STRING"]
+    conn_string = settings.DB_CONNECTION_STRING
     if conn_string:
         url = make_url(conn_string)
         backend = url.get_backend_name()
         return url.set(drivername=_DRIVERS["pg" if backend.startswith("postgres") else backend.replace("3", "")])
     if client == "sqlite3":
-        return URL.create(_DRIVERS[client], database=str(Path(settings["DB_FILENAME"])))
+        return URL.create(_DRIVERS[client], database=str(Path(settings.DB_FILENAME)))
     if client not in _DRIVERS:
         raise ConfigError("DB_CLIENT", f"unsupported client {client!r}")
     return URL.create(
         _DRIVERS[client],
-        username=settings["DB_USER"] or ("postgres" if client == "pg" else "root"),
-        password=settings["DB_PASSWORD"],
-        host=settings["DB_HOST"],
-        port=settings["DB_PORT"] or _DEFAULT_PORTS[client],
-        database=settings["DB_DATABASE"],
+        username=settings.DB_USER or ("postgres" if client == "pg" else "root"),
+        password=settings.DB_PASSWORD,
+        host=settings.DB_HOST,
+        port=settings.DB_PORT or _DEFAULT_PORTS[client],
+        database=settings.DB_DATABASE,
         query={"charset": "utf8mb4"} if client == "mysql" else {},
     )
 
@@ -57,12 +57,12 @@ def create_engine(settings: Settings) -> AsyncEngine:
         return _sqlite_engine(url)
     engine = create_async_engine(
         url,
-        pool_size=settings["DB_POOL_SIZE"],
-        max_overflow=settings["DB_POOL_SIZE"],
+        pool_size=settings.DB_POOL_SIZE,
+        max_overflow=settings.DB_POOL_SIZE,
         pool_pre_ping=True,
         pool_recycle=1800,
     )
-    _map_outages(engine, settings["DB_CONNECT_TIMEOUT"])
+    _map_outages(engine, settings.DB_CONNECT_TIMEOUT)
     return engine
 
 

@@ -54,7 +54,7 @@ async def refresh(request: Request) -> Response:
 
 def _session_cookie(request: Request, settings: Settings) -> str:
     """The session-mode JWT from its cookie; refresh and logout need it."""
-    session_jwt = request.cookies.get(settings["SESSION_COOKIE_NAME"])
+    session_jwt = request.cookies.get(settings.SESSION_COOKIE_NAME)
     if not session_jwt:
         raise InvalidPayloadError(_MISSING_TOKEN)
     return session_jwt
@@ -70,7 +70,7 @@ async def logout(request: Request) -> Response:
     else:
         await auth.logout(ctx, _refresh_token_of(request, body, mode, settings))
     response = no_content()
-    for name in (settings["REFRESH_TOKEN_COOKIE_NAME"], settings["SESSION_COOKIE_NAME"]):
+    for name in (settings.REFRESH_TOKEN_COOKIE_NAME, settings.SESSION_COOKIE_NAME):
         if name in request.cookies:
             _clear_cookie(response, name, settings)
     return response
@@ -111,7 +111,7 @@ def _inferred_mode(body: dict[str, Any]) -> str:
 
 def _refresh_token_of(request: Request, body: dict[str, Any], mode: str, settings: Settings) -> str:
     token = body.get("refresh_token") if mode == "json" else None
-    token = token or request.cookies.get(settings["REFRESH_TOKEN_COOKIE_NAME"])
+    token = token or request.cookies.get(settings.REFRESH_TOKEN_COOKIE_NAME)
     if not isinstance(token, str) or not token:
         raise InvalidPayloadError(_MISSING_TOKEN)
     return token
@@ -143,9 +143,9 @@ def _tokens_response(request: Request, tokens: Tokens, mode: str) -> Response:
     settings = runtime_of(request).settings
     response = data_response(_PAYLOADS[mode](tokens))
     if mode == "cookie":
-        _set_cookie(response, settings["REFRESH_TOKEN_COOKIE_NAME"], tokens.refresh_token, tokens, settings)
+        _set_cookie(response, settings.REFRESH_TOKEN_COOKIE_NAME, tokens.refresh_token, tokens, settings)
     elif mode == "session":
-        _set_cookie(response, settings["SESSION_COOKIE_NAME"], tokens.access_token, tokens, settings)
+        _set_cookie(response, settings.SESSION_COOKIE_NAME, tokens.access_token, tokens, settings)
     return response
 
 
@@ -156,8 +156,8 @@ def _set_cookie(response: Response, name: str, value: str, tokens: Tokens, setti
         max_age=tokens.refresh_max_age,
         path="/",
         httponly=True,
-        secure=settings["REFRESH_TOKEN_COOKIE_SECURE"],
-        samesite=settings["REFRESH_TOKEN_COOKIE_SAME_SITE"],
+        secure=settings.REFRESH_TOKEN_COOKIE_SECURE,
+        samesite=settings.REFRESH_TOKEN_COOKIE_SAME_SITE,
     )
 
 
@@ -166,6 +166,6 @@ def _clear_cookie(response: Response, name: str, settings: Settings) -> None:
         name,
         path="/",
         httponly=True,
-        secure=settings["REFRESH_TOKEN_COOKIE_SECURE"],
-        samesite=settings["REFRESH_TOKEN_COOKIE_SAME_SITE"],
+        secure=settings.REFRESH_TOKEN_COOKIE_SECURE,
+        samesite=settings.REFRESH_TOKEN_COOKIE_SAME_SITE,
     )

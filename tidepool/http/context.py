@@ -27,7 +27,7 @@ def token_of(conn: HTTPConnection) -> str | None:
     query_token = conn.query_params.get("access_token")
     if query_token:
         return query_token
-    return conn.cookies.get(runtime_of(conn).settings["SESSION_COOKIE_NAME"]) or None
+    return conn.cookies.get(runtime_of(conn).settings.SESSION_COOKIE_NAME) or None
 
 
 def where_of(conn: HTTPConnection) -> dict[str, str | None]:

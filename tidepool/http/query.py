@@ -23,8 +23,8 @@ def query_from_request(request: HTTPConnection) -> Query:
     # Other parameters sharing the string (``access_token``) are ignored like any unknown key.
     return parse_query_params(
         request.query_params.multi_items(),
-        max_limit=settings["QUERY_LIMIT_MAX"],
-        max_complexity=settings["MAX_QUERY_COMPLEXITY"],
+        max_limit=settings.QUERY_LIMIT_MAX,
+        max_complexity=settings.MAX_QUERY_COMPLEXITY,
     )
 
 
@@ -36,6 +36,4 @@ def query_from_body(body_value: Any, settings: Settings) -> Query:
         return Query()
     if not isinstance(body_value, Mapping):
         raise InvalidPayloadError('"query" must be of type object')
-    return parse_query(
-        body_value, max_limit=settings["QUERY_LIMIT_MAX"], max_complexity=settings["MAX_QUERY_COMPLEXITY"]
-    )
+    return parse_query(body_value, max_limit=settings.QUERY_LIMIT_MAX, max_complexity=settings.MAX_QUERY_COMPLEXITY)

@@ -27,7 +27,7 @@ def is_json(content_type: str | None) -> bool:
 
 
 async def json_body(request: Request, *, allow_empty: bool = False) -> Any:
-    limit: int = request.app.state.runtime.settings["MAX_PAYLOAD_SIZE"]
+    limit: int = request.app.state.runtime.settings.MAX_PAYLOAD_SIZE
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise ContentTooLargeError()

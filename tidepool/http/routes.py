@@ -83,7 +83,7 @@ def crud_routes(prefix: str, crud: Crud[Any]) -> list[BaseRoute]:
 
 def examples(settings: Settings) -> list[BaseRoute]:
     """``/examples/``: the example pages, when ``EXAMPLES_ENABLED`` and the checkout has them."""
-    if not (settings["EXAMPLES_ENABLED"] and EXAMPLES_DIR.is_dir()):
+    if not (settings.EXAMPLES_ENABLED and EXAMPLES_DIR.is_dir()):
         return []
     return [Mount("/examples", ExamplePages(directory=EXAMPLES_DIR, html=True), name="examples")]
 

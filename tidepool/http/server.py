@@ -43,14 +43,14 @@ async def health(request: Request) -> Response:
     if ctx is None:
         body["checks"] = checks
     elif ctx.access.admin:
-        body |= {"releaseId": __version__, "serviceId": runtime.settings["PUBLIC_URL"], "checks": checks}
+        body |= {"releaseId": __version__, "serviceId": runtime.settings.PUBLIC_URL, "checks": checks}
     return JSONResponse(body, status_code=503 if status == "error" else 200, media_type="application/health+json")
 
 
 async def database_checks(engine: AsyncEngine, settings: Settings) -> dict[str, list[dict[str, Any]]]:
     """``<DB_CLIENT>:responseTime`` (a ``SELECT 1`` against ``DB_HEALTHCHECK_THRESHOLD`` ms), and the pool's
     ``connectionsAvailable`` / ``connectionsUsed``, in Directus's shape."""
-    client, threshold = settings.db_client, settings["DB_HEALTHCHECK_THRESHOLD"]
+    client, threshold = settings.db_client, settings.DB_HEALTHCHECK_THRESHOLD
     started = time.perf_counter()
     response: dict[str, Any] = {"status": "ok", "componentType": "datastore", "observedUnit": "ms"}
     try:
@@ -78,22 +78,20 @@ async def info(request: Request) -> Response:
     if not ctx.accountability.is_public:
         data["version"] = __version__
         data["websocket"] = _websocket_info(settings)
-        data["queryLimit"] = {"default": settings["QUERY_LIMIT_DEFAULT"], "max": settings["QUERY_LIMIT_MAX"] or -1}
+        data["queryLimit"] = {"default": settings.QUERY_LIMIT_DEFAULT, "max": settings.QUERY_LIMIT_MAX or -1}
     return data_response(data)
 
 
 def _websocket_info(settings: Any) -> Any:
-    if not settings["WEBSOCKETS_ENABLED"]:
+    if not settings.WEBSOCKETS_ENABLED:
         return False
-    rest = settings["WEBSOCKETS_REST_ENABLED"]
+    rest = settings.WEBSOCKETS_REST_ENABLED
     return {
-        "rest": {"authentication": settings["WEBSOCKETS_REST_AUTH"], "path": settings["WEBSOCKETS_REST_PATH"]}
+        "rest": {"authentication": settings.WEBSOCKETS_REST_AUTH, "path": settings.WEBSOCKETS_REST_PATH}
         if rest
         else False,
         "graphql": False,
-        "heartbeat": int(settings["WEBSOCKETS_HEARTBEAT_PERIOD"])
-        if settings["WEBSOCKETS_HEARTBEAT_ENABLED"]
-        else False,
+        "heartbeat": int(settings.WEBSOCKETS_HEARTBEAT_PERIOD) if settings.WEBSOCKETS_HEARTBEAT_ENABLED else False,
         "collaborativeEditing": False,
         "logs": False,
     }

@@ -291,7 +291,7 @@ class Dispatcher:
         self.plain_forms = PlainForms()  # the plain analysis of each subscription shape
         self.access_keys = AccessKeys(runtime.plans)
         self.faults = GroupFaults()
-        pool = int(runtime.settings.get("DB_POOL_SIZE") or 4)
+        pool = runtime.settings.DB_POOL_SIZE
         self._reads = asyncio.Semaphore(1 if runtime.engine.dialect.name == "sqlite" else max(1, pool - 2))
         self.last_seq = 0  # the last event handled (tests and metrics wait on it)
         # Awaited before each event: the WebSocket side re-resolves sockets' access here after a change

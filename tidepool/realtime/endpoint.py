@@ -32,9 +32,9 @@ from tidepool.realtime.upgrade import Where, deny, origin_allowed, upgrade_auth,
 def build_routes(settings: Settings) -> list[BaseRoute]:
     """The router's route: reached only when the app is mounted behind something else (``serve_websocket``
     is the usual way in, see ``tidepool.app``)."""
-    if not (settings["WEBSOCKETS_ENABLED"] and settings["WEBSOCKETS_REST_ENABLED"]):
+    if not (settings.WEBSOCKETS_ENABLED and settings.WEBSOCKETS_REST_ENABLED):
         return []
-    return [WebSocketRoute(settings["WEBSOCKETS_REST_PATH"], websocket_endpoint)]
+    return [WebSocketRoute(settings.WEBSOCKETS_REST_PATH, websocket_endpoint)]
 
 
 async def websocket_endpoint(ws: WebSocket) -> None:

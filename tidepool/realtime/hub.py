@@ -44,7 +44,7 @@ class WebSocketHub:
     running: int = 0  # lane jobs running now (an ``items`` write until its reply is queued); a stop waits for 0
 
     def has_room(self) -> bool:
-        limit: int | None = self.settings["WEBSOCKETS_REST_CONN_LIMIT"]
+        limit = self.settings.WEBSOCKETS_REST_CONN_LIMIT
         return limit is None or len(self.sockets) + self.reserved < limit
 
 
@@ -52,7 +52,7 @@ class WebSocketHub:
 async def websocket_service(app: Starlette, runtime: Runtime, realtime: RealtimeState) -> AsyncIterator[None]:
     """Install the hub on ``app.state.websocket`` for the app's lifetime; close what is left at shutdown."""
     settings = runtime.settings
-    heartbeat = Heartbeat(settings["WEBSOCKETS_HEARTBEAT_PERIOD"]) if settings["WEBSOCKETS_HEARTBEAT_ENABLED"] else None
+    heartbeat = Heartbeat(settings.WEBSOCKETS_HEARTBEAT_PERIOD) if settings.WEBSOCKETS_HEARTBEAT_ENABLED else None
     hub = WebSocketHub(settings, runtime, realtime.subscriptions, heartbeat, limiter_for(settings))
     hub.revalidator = Revalidator(runtime.schemas, runtime.access_cache, lambda: hub.sockets.values())
     _follow_access_changes(realtime, runtime, hub.revalidator)

@@ -52,9 +52,7 @@ def _query(ctx: ServiceContext, raw: Any) -> Query:
         raw = {}
     if not isinstance(raw, Mapping):
         raise InvalidQueryError("Query must be an object")
-    return parse_query(
-        raw, max_limit=ctx.settings["QUERY_LIMIT_MAX"], max_complexity=ctx.settings["MAX_QUERY_COMPLEXITY"]
-    )
+    return parse_query(raw, max_limit=ctx.settings.QUERY_LIMIT_MAX, max_complexity=ctx.settings.MAX_QUERY_COMPLEXITY)
 
 
 def _truthy(value: Any) -> bool:

@@ -9,7 +9,7 @@ this module only reads the settings and owns the per-socket key lifecycle.
 
 from __future__ import annotations
 
-from tidepool.config import Settings, parse_seconds
+from tidepool.config import Settings
 from tidepool.ratelimit import RateLimiter
 
 
@@ -29,9 +29,10 @@ class MessageLimiter:
 
 def limiter_for(settings: Settings) -> MessageLimiter | None:
     """The WebSocket limiter, or ``None`` when rate limiting is off."""
-    if not settings["RATE_LIMITER_ENABLED"]:
+    if not settings.RATE_LIMITER_ENABLED:
         return None
-    points = settings["RATE_LIMITER_WEBSOCKETS_POINTS"]
-    raw_duration = settings["RATE_LIMITER_WEBSOCKETS_DURATION"]
-    duration = parse_seconds(raw_duration) if raw_duration else settings["RATE_LIMITER_DURATION"]
-    return MessageLimiter(points if points is not None else settings["RATE_LIMITER_POINTS"], duration)
+    points = settings.RATE_LIMITER_WEBSOCKETS_POINTS
+    duration = settings.RATE_LIMITER_WEBSOCKETS_DURATION
+    if duration is None:
+        duration = settings.RATE_LIMITER_DURATION
+    return MessageLimiter(points if points is not None else settings.RATE_LIMITER_POINTS, duration)

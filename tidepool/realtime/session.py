@@ -70,14 +70,14 @@ class Session:
         self.receive = receive
         self.hub = hub
         self.where = where
-        self.mode: str = hub.settings["WEBSOCKETS_REST_AUTH"]
+        self.mode: str = hub.settings.WEBSOCKETS_REST_AUTH
         self.client = Client(
             send,
             Access(Accountability.public(**where)),
-            queue_limit=hub.settings["WEBSOCKETS_SEND_QUEUE_LIMIT"],
-            byte_limit=hub.settings["WEBSOCKETS_SEND_QUEUE_BYTES"],
-            stall_timeout=hub.settings["WEBSOCKETS_SEND_STALL_TIMEOUT"],
-            frame_gap=hub.settings["WEBSOCKETS_FRAME_GAP_MS"] / 1000,
+            queue_limit=hub.settings.WEBSOCKETS_SEND_QUEUE_LIMIT,
+            byte_limit=hub.settings.WEBSOCKETS_SEND_QUEUE_BYTES,
+            stall_timeout=hub.settings.WEBSOCKETS_SEND_STALL_TIMEOUT,
+            frame_gap=hub.settings.WEBSOCKETS_FRAME_GAP_MS / 1000,
             on_finished=self._stop_reading,
         )
         self.lanes: dict[str, Lane] | None = None  # only while some lane has work
@@ -137,7 +137,7 @@ class Session:
     async def _handshake(self) -> bool:
         """The first frame must be a valid ``auth``; the ok reply is the first thing the client receives."""
         try:
-            frame = await asyncio.wait_for(self._next_frame(), self.hub.settings["WEBSOCKETS_REST_AUTH_TIMEOUT"])
+            frame = await asyncio.wait_for(self._next_frame(), self.hub.settings.WEBSOCKETS_REST_AUTH_TIMEOUT)
         except TimeoutError:
             frame = ""
         if frame is None:
@@ -226,7 +226,7 @@ class Session:
             self.lanes = {}
         lane = self.lanes.get(name)
         if lane is None:
-            lane = self.lanes[name] = Lane(self.hub.settings["WEBSOCKETS_SEND_QUEUE_LIMIT"], self._lane_idle)
+            lane = self.lanes[name] = Lane(self.hub.settings.WEBSOCKETS_SEND_QUEUE_LIMIT, self._lane_idle)
         if lane.submit(self._guarded(job)):
             return True
         self.client.send_message(error_message("server", RequestsExceededError(0, what="messages")))
@@ -325,7 +325,7 @@ class Session:
         self.client.send_message(error_message("auth", TokenExpiredError()))
         self._reauth = asyncio.Event()
         try:
-            await asyncio.wait_for(self._reauth.wait(), self.hub.settings["WEBSOCKETS_REST_AUTH_TIMEOUT"])
+            await asyncio.wait_for(self._reauth.wait(), self.hub.settings.WEBSOCKETS_REST_AUTH_TIMEOUT)
         except TimeoutError:
             self.client.send_message(error_message("auth", AuthTimeoutError()))
             if self.mode != "public":

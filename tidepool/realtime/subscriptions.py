@@ -259,7 +259,7 @@ class SubscriptionManager:
         self._shapes: weakref.WeakValueDictionary[bytes, Shape] = weakref.WeakValueDictionary()
         self._snapshots: weakref.WeakValueDictionary[bytes, frozenset[str]] = weakref.WeakValueDictionary()
         self._counter = 0
-        self.places = Places(int(runtime.settings.get("WEBSOCKETS_SUBSCRIPTIONS_LIMIT") or 100))
+        self.places = Places(runtime.settings.WEBSOCKETS_SUBSCRIPTIONS_LIMIT)
         # Computes a resuming subscription's missed frames (``Dispatcher.replay``, set when both exist).
         self.replay: Callable[[Subscription, Sequence[ChangeEvent]], Awaitable[list[bytes]]] | None = None
 
@@ -363,8 +363,8 @@ class SubscriptionManager:
         settings = self.runtime.settings
         query = reads.parse_query(
             request.query,
-            max_limit=settings["QUERY_LIMIT_MAX"],
-            max_complexity=settings["MAX_QUERY_COMPLEXITY"],
+            max_limit=settings.QUERY_LIMIT_MAX,
+            max_complexity=settings.MAX_QUERY_COMPLEXITY,
         )
         if query.filter is not None:
             query = query.replace(filter=await reads.resolve_dynamic(ctx, query.filter))
@@ -426,7 +426,7 @@ class SubscriptionManager:
         supplies ``since < seq <= from_seq``, so the two meet without a gap or an overlap."""
         if self.replay is None:
             return None
-        limit = max(0, int(self.runtime.settings["WEBSOCKETS_RESUME_LIMIT"]))
+        limit = max(0, self.runtime.settings.WEBSOCKETS_RESUME_LIMIT)
         upto = sub.from_seq
         async with self.runtime.engine.connect() as conn:
             events = await eventlog.read_after(conn, since, upto=upto, collection=sub.collection, limit=limit + 1)

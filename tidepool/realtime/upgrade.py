@@ -28,9 +28,9 @@ async def upgrade_auth(ws: WebSocket, hub: WebSocketHub) -> auth.AuthResult | No
     """Token auth at the upgrade: the result, ``None`` (no token and none needed), or
     ``CredentialRejectedError`` (401)."""
     settings = hub.settings
-    token = ws.query_params.get("access_token") or ws.cookies.get(settings["SESSION_COOKIE_NAME"])
+    token = ws.query_params.get("access_token") or ws.cookies.get(settings.SESSION_COOKIE_NAME)
     if not token:
-        if settings["WEBSOCKETS_REST_AUTH"] == "strict":
+        if settings.WEBSOCKETS_REST_AUTH == "strict":
             raise CredentialRejectedError("strict mode needs a token on the upgrade")
         return None
     try:
@@ -57,14 +57,14 @@ def origin_allowed(origin: str | None, host: str | None, settings: Settings) -> 
     parts = urlsplit(origin)
     if host and parts.netloc.lower() == host.lower():
         return True
-    public = urlsplit(settings["PUBLIC_URL"])
+    public = urlsplit(settings.PUBLIC_URL)
     if (
         public.scheme
         and public.netloc
         and (parts.scheme, parts.netloc.lower()) == (public.scheme, public.netloc.lower())
     ):
         return True
-    return settings["CORS_ENABLED"] and _cors_allows(origin, str(settings["CORS_ORIGIN"]))
+    return settings.CORS_ENABLED and _cors_allows(origin, settings.CORS_ORIGIN)
 
 
 def _cors_allows(origin: str, configured: str) -> bool:

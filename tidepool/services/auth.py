@@ -184,8 +184,8 @@ async def _open_session(
     settings = ctx.settings
     refresh_token = new_refresh_token()
     key = hash_token(refresh_token)
-    session_ttl = settings["SESSION_COOKIE_TTL"] if session else settings["REFRESH_TOKEN_TTL"]
-    access_ttl = settings["SESSION_COOKIE_TTL"] if session else settings["ACCESS_TOKEN_TTL"]
+    session_ttl = settings.SESSION_COOKIE_TTL if session else settings.REFRESH_TOKEN_TTL
+    access_ttl = settings.SESSION_COOKIE_TTL if session else settings.ACCESS_TOKEN_TTL
     expires_at = datetime.now(UTC) + timedelta(seconds=session_ttl)
     await ctx.conn.execute(
         system.sessions.insert().values(

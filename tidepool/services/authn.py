@@ -40,7 +40,7 @@ def issue_access_token(settings: Settings, claims: Mapping[str, Any], ttl_second
     """A Directus-shaped access JWT: ``claims`` plus ``iat``, ``exp`` and ``iss``."""
     now = int(time.time())
     payload = {**claims, "iat": now, "exp": now + int(ttl_seconds), "iss": JWT_ISSUER}
-    return jwt.encode(payload, settings["SECRET"], algorithm=JWT_ALGORITHM)
+    return jwt.encode(payload, settings.SECRET, algorithm=JWT_ALGORITHM)
 
 
 def unverified_claims(token: str) -> dict[str, Any] | None:
@@ -64,7 +64,7 @@ def verify_access_token(settings: Settings, token: str, *, allow_expired: bool =
     with translated("access token"):
         claims: dict[str, Any] = jwt.decode(
             token,
-            settings["SECRET"],
+            settings.SECRET,
             algorithms=[JWT_ALGORITHM],
             issuer=JWT_ISSUER,
             options={"require": ["exp", "iss"], "verify_exp": not allow_expired},

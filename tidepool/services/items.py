@@ -321,7 +321,7 @@ class ItemsService:
         )
 
     def _check_batch(self, count: int) -> None:
-        limit = self.ctx.settings.get("MAX_BATCH_MUTATION")
+        limit = self.ctx.settings.MAX_BATCH_MUTATION
         if limit is not None and count > limit:
             raise InvalidPayloadError(f"Exceeded max batch mutation limit of {limit}")
 

@@ -148,7 +148,7 @@ def estimate(plan_key: Key) -> int:
 def put(ctx: ServiceContext, plan_key: Key | None, plan: T) -> T:
     """Keep ``plan`` in the context's runtime within ``PLAN_CACHE_MAX_SIZE`` and return it."""
     if plan_key is not None:
-        ctx.plans.put(ctx.schema, plan_key, plan, ctx.settings["PLAN_CACHE_MAX_SIZE"])
+        ctx.plans.put(ctx.schema, plan_key, plan, ctx.settings.PLAN_CACHE_MAX_SIZE)
     return plan
 
 

@@ -57,15 +57,15 @@ def _level(ctx: ServiceContext, collection: str) -> Level:
 
 def _check(ctx: ServiceContext, query: Query) -> None:
     """What Directus's ``validateQuery`` refuses before any read: paths deeper than ``MAX_RELATIONAL_DEPTH``."""
-    check_relational_depth(query, int(ctx.settings.get("MAX_RELATIONAL_DEPTH", 10)))
+    check_relational_depth(query, ctx.settings.MAX_RELATIONAL_DEPTH)
 
 
 def _default_limit(ctx: ServiceContext) -> int:
     """``QUERY_LIMIT_DEFAULT``, capped by ``QUERY_LIMIT_MAX`` when one is set (Directus's sanitizer does the
     same: a query without ``limit`` never gets more rows than an explicit one could)."""
-    default = int(ctx.settings.get("QUERY_LIMIT_DEFAULT", 100))
-    maximum = ctx.settings.get("QUERY_LIMIT_MAX")
-    return default if maximum is None or maximum < 0 else min(default, int(maximum))
+    default = ctx.settings.QUERY_LIMIT_DEFAULT
+    maximum = ctx.settings.QUERY_LIMIT_MAX
+    return default if maximum is None or maximum < 0 else min(default, maximum)
 
 
 async def read_by_query(ctx: ServiceContext, collection: str, query: Query) -> list[Item]:

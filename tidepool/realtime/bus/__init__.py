@@ -18,12 +18,12 @@ def create_bus(settings: Settings, engine: AsyncEngine, origin: str, gate: Write
     ``REDIS_ENABLED`` is set (else it reads the log every ``EVENT_LOG_POLL_INTERVAL``); it prunes the log
     through ``gate``, the runtime's write gate."""
     url = redis_url(settings)
-    notifier = None if url is None else RedisNotifier(url, settings["REDIS_BUS_NAMESPACE"], origin)
+    notifier = None if url is None else RedisNotifier(url, settings.REDIS_BUS_NAMESPACE, origin)
     return LogBus(
         engine,
-        poll_interval=settings["EVENT_LOG_POLL_INTERVAL"],
-        retention=(settings["EVENT_LOG_RETENTION_COUNT"], settings["EVENT_LOG_RETENTION_AGE"]),
-        prune_interval=settings["EVENT_LOG_PRUNE_INTERVAL"],
+        poll_interval=settings.EVENT_LOG_POLL_INTERVAL,
+        retention=(settings.EVENT_LOG_RETENTION_COUNT, settings.EVENT_LOG_RETENTION_AGE),
+        prune_interval=settings.EVENT_LOG_PRUNE_INTERVAL,
         notifier=notifier,
         gate=gate,
     )

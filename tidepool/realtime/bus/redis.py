@@ -40,11 +40,11 @@ TIMEOUT = 2.0  # seconds for Redis to answer before it counts as down (a frozen 
 
 def redis_url(settings: Settings) -> str | None:
     """The Redis URL the bus should use, or None for none (``REDIS`` or ``REDIS_ENABLED``)."""
-    url: str | None = settings.get("REDIS")
+    url = settings.REDIS
     if url:
         return url
-    if settings.get("REDIS_ENABLED"):
-        return f"redis://{settings['REDIS_HOST']}:{settings['REDIS_PORT']}/0"
+    if settings.REDIS_ENABLED:
+        return f"redis://{settings.REDIS_HOST}:{settings.REDIS_PORT}/0"
     return None
 
 
