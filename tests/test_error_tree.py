@@ -36,7 +36,7 @@ def _modules() -> list[str]:
 
 
 def _subclasses(cls: type) -> set[type]:
-    found = set(cls.__subclasses__())
+    found: set[type] = set(cls.__subclasses__())
     return found.union(*(_subclasses(sub) for sub in found)) if found else found
 
 

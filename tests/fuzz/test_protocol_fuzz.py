@@ -133,7 +133,9 @@ def test_subscribe_to_an_item_no_key_can_hold(handshake_server: LiveServer, capt
 # --------------------------------------------------------------------------------------- strategies
 
 TYPES = ("auth", "subscribe", "unsubscribe", "items", "ping", "pong")
-UIDS = st.sampled_from(["s", "t", 1, "1", 1.0, 0, "", 2**70, -(2**70), 1e300, None, True, [], {}, {"a": 1}, "u" * 2000])
+UIDS: st.SearchStrategy[object] = st.sampled_from(
+    ["s", "t", 1, "1", 1.0, 0, "", 2**70, -(2**70), 1e300, None, True, [], {}, {"a": 1}, "u" * 2000]
+)
 SCALARS = st.one_of(
     st.none(),
     st.booleans(),

@@ -16,7 +16,7 @@ from tests.services import articles, clear, codes, items_server, owned, rows, to
 from tests.support.live import ADMIN_EMAIL, LiveServer
 from tidepool.db import system
 from tidepool.db.errors import Candidates, constraint_error
-from tidepool.errors import NotNullViolationError, ValueOutOfRangeError, ValueTooLongError
+from tidepool.errors import NotNullViolationError, TidepoolError, ValueOutOfRangeError, ValueTooLongError
 from tidepool.security import verify_password
 from tidepool.services.items import ItemsService
 
@@ -283,7 +283,7 @@ async def _db_error(srv: LiveServer, values: dict[str, Any]) -> Any:
     ],
 )
 def test_engine_length_and_range_errors_map_when_checks_are_bypassed(
-    api: httpx.Client, srv: LiveServer, values: dict[str, Any], error: type[Exception], field: str
+    api: httpx.Client, srv: LiveServer, values: dict[str, Any], error: type[TidepoolError], field: str
 ) -> None:
     if srv.runtime.engine.dialect.name == "sqlite":
         pytest.skip("SQLite enforces neither length nor integer range")

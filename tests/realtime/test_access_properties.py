@@ -150,9 +150,9 @@ class Watcher:
         return {str(r["id"]): canonical(r if keep_id else {k: v for k, v in r.items() if k != "id"}) for r in rows}
 
     def rest_refused(self) -> bool:
-        params = {"fields": ",".join(self.fields), "limit": 1} | (
-            {} if self.filter is None else {"filter": json.dumps(self.filter)}
-        )
+        params: dict[str, str | int] = {"fields": ",".join(self.fields), "limit": 1}
+        if self.filter is not None:
+            params["filter"] = json.dumps(self.filter)
         return self.rest.get("/items/messages", params=params).status_code == 403
 
     def received(self) -> list[dict[str, Any]]:

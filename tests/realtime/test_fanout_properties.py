@@ -88,7 +88,10 @@ def expected_frames(before: dict[str, Any], after: dict[str, Any], keys: list[st
     stay = [k for k in keys if k in before and k in after]
     enter = [k for k in keys if k not in before and k in after]
     leave = [k for k in keys if k in before and k not in after]
-    rows = lambda ks: tuple(sorted((k, tuple(sorted(after[k].items()))) for k in ks))  # noqa: E731
+
+    def rows(ks: list[str]) -> tuple[tuple[str, tuple[tuple[str, Any], ...]], ...]:
+        return tuple(sorted((k, tuple(sorted(after[k].items()))) for k in ks))
+
     out = {("update", rows(stay)) if stay else None, ("create", rows(enter)) if enter else None}
     out.add(("delete", tuple(sorted((k, ()) for k in leave))) if leave else None)
     return {o for o in out if o is not None}

@@ -18,7 +18,7 @@ from tests.http.accounts_support import create_messages, make_policy, make_user,
 from tests.realtime.wsclient import WS
 from tests.support.live import LiveServer, live_server, scratch_database
 
-WRITES = [
+WRITES: list[dict[str, Any]] = [
     {"collection": "messages", "action": a, "fields": ["*"], "permissions": {}} for a in ("create", "update", "delete")
 ]
 READ_VISIBLE = {

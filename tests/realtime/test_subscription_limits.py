@@ -79,13 +79,19 @@ def server_env() -> dict[str, str]:
     return {"WEBSOCKETS_HEARTBEAT_ENABLED": "false"}  # otherwise the defaults: 100 subscriptions, 1024 frames
 
 
+def _send_all(ws: WS, frames: list[dict[str, Any]]) -> None:
+    """Sends every frame without waiting for a reply: the pipelined client the soaks need."""
+    for frame in frames:
+        ws.send(frame)
+
+
 @pytest.mark.long  # a soak: 3000 frames, three times the send queue (make test-long)
 def test_three_thousand_pipelined_subscribes_end_with_clear_errors(server: LiveServer, admin: httpx.Client) -> None:
     create_messages(admin)
     total, cap = 3000, 100
     with WS(f"{server.ws_url}?access_token={ADMIN_TOKEN}") as ws:
         frames = [{"type": "subscribe", "collection": "messages", "uid": f"p{n}"} for n in range(total)]
-        sender = threading.Thread(target=lambda: [ws.send(f) for f in frames], daemon=True)
+        sender = threading.Thread(target=_send_all, args=(ws, frames), daemon=True)
         sender.start()
         replies = [ws.recv(timeout=30) for _ in range(total)]
         sender.join(30)
@@ -105,7 +111,7 @@ def test_three_thousand_pipelined_reads_are_all_answered(server: LiveServer, adm
     total = 3000
     with WS(f"{server.ws_url}?access_token={ADMIN_TOKEN}") as ws:
         frames = [{"type": "items", "collection": "messages", "action": "read", "uid": n} for n in range(total)]
-        sender = threading.Thread(target=lambda: [ws.send(f) for f in frames], daemon=True)
+        sender = threading.Thread(target=_send_all, args=(ws, frames), daemon=True)
         sender.start()
         replies = [ws.recv(timeout=30) for _ in range(total)]
         sender.join(30)

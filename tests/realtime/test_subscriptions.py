@@ -52,7 +52,10 @@ def without_seq(frame: dict[str, Any]) -> dict[str, Any]:
 
 def data_without_dates(frame: dict[str, Any]) -> Any:
     rows = frame["data"]
-    strip = lambda row: {k: v for k, v in row.items() if k != "date_created"}  # noqa: E731
+
+    def strip(row: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in row.items() if k != "date_created"}
+
     return [strip(r) for r in rows] if isinstance(rows, list) else strip(rows)
 
 
