@@ -9,18 +9,17 @@ subscriber never saw. Events of one write share one ``seq``; seqs increase write
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.realtime.test_subscriptions_helpers import add_reader, registered, wait_dispatched, wait_until
 from tests.realtime.wsclient import WS, seed_messages
 from tests.support.examples import examples
-from tests.support.live import LiveServer, live_server, scratch_database
+from tests.support.live import LiveServer
+from tests.support.servers import NO_HEARTBEAT, module_server
 
 USERS = ("ann", "bob", "cy")
 TEXTS = ("a", "b", "c")
@@ -34,14 +33,12 @@ FILTERS: tuple[dict[str, Any] | None, ...] = (None, {"text": {"_neq": "a"}}, {"u
 FIELDS = "id,user,text"
 
 
-@pytest.fixture(scope="module")
-def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    env = {"WEBSOCKETS_HEARTBEAT_ENABLED": "false"}
-    with scratch_database(tmp_path_factory.mktemp("prop")) as db_env, live_server({**db_env, **env}) as server:
-        seed_messages(server)
-        for name, rule in RULES.items():
-            add_reader(server, f"prop-{name}", rule)
-        yield server
+def _readers(server: LiveServer) -> None:
+    for name, rule in RULES.items():
+        add_reader(server, f"prop-{name}", rule)
+
+
+srv = module_server("prop", env=NO_HEARTBEAT, seed=[seed_messages, _readers])
 
 
 class Watcher:

@@ -10,7 +10,6 @@ adding replies to it (so pipelined requests are answered at the pace the client 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -19,24 +18,19 @@ import pytest
 from tests.http.accounts_support import create_messages, ok
 from tests.realtime.test_subscriptions_helpers import wait_dispatched
 from tests.realtime.wsclient import WS
-from tests.support.live import ADMIN_TOKEN, LiveServer, live_server, scratch_database
+from tests.support.live import ADMIN_TOKEN, LiveServer
+from tests.support.servers import NO_HEARTBEAT, messages_collection, module_server
 
 CAP = 60
 LIMIT_EXCEEDED = {"code": "LIMIT_EXCEEDED", "message": "Subscriptions limit exceeded."}
 
 
-@pytest.fixture(scope="module")
-def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """A queue of 20 entries, smaller than the cap: one event to every subscription is still one entry."""
-    env = {
-        "WEBSOCKETS_HEARTBEAT_ENABLED": "false",
-        "WEBSOCKETS_SUBSCRIPTIONS_LIMIT": str(CAP),
-        "WEBSOCKETS_SEND_QUEUE_LIMIT": "20",
-    }
-    with scratch_database(tmp_path_factory.mktemp("caps")) as db_env, live_server({**db_env, **env}) as server:
-        with server.client() as admin:
-            create_messages(admin)
-        yield server
+# A queue of 20 entries, smaller than the cap: one event to every subscription is still one entry.
+srv = module_server(
+    "caps",
+    env={**NO_HEARTBEAT, "WEBSOCKETS_SUBSCRIPTIONS_LIMIT": str(CAP), "WEBSOCKETS_SEND_QUEUE_LIMIT": "20"},
+    seed=messages_collection,
+)
 
 
 def subscribe(ws: WS, uid: str) -> Any:
