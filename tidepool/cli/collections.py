@@ -21,54 +21,19 @@ from tidepool.services.base import ServiceContext
 
 T = TypeVar("T")
 
+
+def _stamp(kind: str, special: str, display: str, *, interface: str = "datetime", **extra: Any) -> dict[str, Any]:
+    """A field the server fills in on every write (who or when), read-only and hidden as the Data Studio makes it."""
+    meta = {"special": [special], "interface": interface, "readonly": True, "hidden": True, "width": "half"}
+    return {"type": kind, "meta": {**meta, "display": display, **extra}}
+
+
 # --flag: (field definition, relation to directus_users or None), as the Data Studio's "optional system fields".
 _SYSTEM_FIELDS: dict[str, dict[str, Any]] = {
-    "date_created": {
-        "type": "timestamp",
-        "meta": {
-            "special": ["date-created"],
-            "interface": "datetime",
-            "readonly": True,
-            "hidden": True,
-            "width": "half",
-            "display": "datetime",
-            "display_options": {"relative": True},
-        },
-    },
-    "date_updated": {
-        "type": "timestamp",
-        "meta": {
-            "special": ["date-updated"],
-            "interface": "datetime",
-            "readonly": True,
-            "hidden": True,
-            "width": "half",
-            "display": "datetime",
-            "display_options": {"relative": True},
-        },
-    },
-    "user_created": {
-        "type": "uuid",
-        "meta": {
-            "special": ["user-created"],
-            "interface": "select-dropdown-m2o",
-            "readonly": True,
-            "hidden": True,
-            "width": "half",
-            "display": "user",
-        },
-    },
-    "user_updated": {
-        "type": "uuid",
-        "meta": {
-            "special": ["user-updated"],
-            "interface": "select-dropdown-m2o",
-            "readonly": True,
-            "hidden": True,
-            "width": "half",
-            "display": "user",
-        },
-    },
+    "date_created": _stamp("timestamp", "date-created", "datetime", display_options={"relative": True}),
+    "date_updated": _stamp("timestamp", "date-updated", "datetime", display_options={"relative": True}),
+    "user_created": _stamp("uuid", "user-created", "user", interface="select-dropdown-m2o"),
+    "user_updated": _stamp("uuid", "user-updated", "user", interface="select-dropdown-m2o"),
     "sort": {"type": "integer", "meta": {"interface": "input", "hidden": True}},
     "status": {
         "type": "string",

@@ -23,6 +23,7 @@ from tidepool.http.requests import json_body
 from tidepool.http.responses import data_response, no_content
 from tidepool.services import auth
 from tidepool.services.auth import Tokens
+from tidepool.services.base import ServiceContext
 
 MODES = ("json", "cookie", "session")
 _MISSING_TOKEN = "The refresh token is required in either the payload or cookie"
@@ -40,16 +41,23 @@ async def login(request: Request) -> Response:
 
 
 async def refresh(request: Request) -> Response:
+    ctx, mode, token = await _held_token(request)
+    if mode == "session":
+        tokens = await auth.refresh_session(ctx, token, where_of(request))
+    else:
+        tokens = await auth.refresh(ctx, token, where_of(request))
+    return _tokens_response(request, tokens, mode)
+
+
+async def _held_token(request: Request) -> tuple[ServiceContext, str, str]:
+    """What refresh and logout both read: the caller's mode and the token that mode keeps (the session-mode
+    JWT from its cookie, or the refresh token from the body or its cookie)."""
     body = _object(await json_body(request, allow_empty=True) or {})
     mode = _inferred_mode(body)
     ctx = runtime_of(request).context()
-    settings = ctx.settings
     if mode == "session":
-        tokens = await auth.refresh_session(ctx, _session_cookie(request, settings), where_of(request))
-    else:
-        token = _refresh_token_of(request, body, mode, settings)
-        tokens = await auth.refresh(ctx, token, where_of(request))
-    return _tokens_response(request, tokens, mode)
+        return ctx, mode, _session_cookie(request, ctx.settings)
+    return ctx, mode, _refresh_token_of(request, body, mode, ctx.settings)
 
 
 def _session_cookie(request: Request, settings: Settings) -> str:
@@ -61,14 +69,12 @@ def _session_cookie(request: Request, settings: Settings) -> str:
 
 
 async def logout(request: Request) -> Response:
-    body = _object(await json_body(request, allow_empty=True) or {})
-    mode = _inferred_mode(body)
-    ctx = runtime_of(request).context()
-    settings = ctx.settings
+    ctx, mode, token = await _held_token(request)
     if mode == "session":
-        await auth.logout(ctx, session_key=auth.session_of(ctx, _session_cookie(request, settings)))
+        await auth.logout(ctx, session_key=auth.session_of(ctx, token))
     else:
-        await auth.logout(ctx, _refresh_token_of(request, body, mode, settings))
+        await auth.logout(ctx, token)
+    settings = ctx.settings
     response = no_content()
     for name in (settings.REFRESH_TOKEN_COOKIE_NAME, settings.SESSION_COOKIE_NAME):
         if name in request.cookies:

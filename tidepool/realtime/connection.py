@@ -214,13 +214,17 @@ class Client:
             self._drop(code, reason)
 
     def _drop(self, code: int, reason: str) -> None:
+        self._stop_writing()
+        asyncio.get_running_loop().create_task(self._send_close_with_grace(code, reason))
+
+    def _stop_writing(self) -> None:
+        """Refuse new frames, forget the queued ones and stop the writer (it may be stuck on a full socket)."""
         self.closed = True
         self._frames = None
         self._bytes = 0
         self._wake()
         if self._writer is not None:
             self._writer.cancel()
-        asyncio.get_running_loop().create_task(self._send_close_with_grace(code, reason))
 
     async def _send_close_with_grace(self, code: int | None, reason: str) -> None:
         try:
@@ -283,12 +287,7 @@ class Client:
 
     def disconnected(self) -> None:
         """The peer closed (or the transport failed): stop writing and release everything."""
-        self.closed = True
-        self._frames = None
-        self._bytes = 0
-        self._wake()
-        if self._writer is not None:
-            self._writer.cancel()
+        self._stop_writing()
         self._finish()
 
     def __repr__(self) -> str:
