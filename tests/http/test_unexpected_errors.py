@@ -15,10 +15,11 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.http.accounts_support import create_messages, ok
+from tests.http.accounts_support import ok
 from tests.realtime.test_dispatch_groups import drop_column_behind_the_servers_back
 from tests.realtime.wsclient import WS
 from tests.support.live import ADMIN_TOKEN, LiveServer
+from tests.support.seed import create_messages
 from tests.support.servers import module_server
 
 UNEXPECTED = {"errors": [{"message": "An unexpected error occurred.", "extensions": {"code": "INTERNAL_SERVER_ERROR"}}]}

@@ -40,8 +40,9 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from tests.realtime.wsclient import WS, seed_messages
+from tests.realtime.wsclient import WS
 from tests.support.live import ADMIN_TOKEN, LiveServer, base_env, free_port, live_server
+from tests.support.seed import seed_messages
 from tidepool import eventlog
 from tidepool.config import load_settings
 from tidepool.db.engine import create_engine

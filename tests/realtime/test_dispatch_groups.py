@@ -15,10 +15,11 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.http.accounts_support import create_messages, make_policy, make_user, ok
+from tests.http.accounts_support import make_policy, make_user, ok
 from tests.realtime.test_subscriptions_helpers import wait_dispatched
 from tests.realtime.wsclient import WS
 from tests.support.live import ADMIN_TOKEN, LiveServer
+from tests.support.seed import create_messages
 from tests.support.servers import NO_HEARTBEAT, messages_collection, module_server
 
 PUBLIC_POLICY = "abf8a154-5b1c-4a46-ac9c-7300570f4f17"

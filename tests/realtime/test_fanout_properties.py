@@ -16,9 +16,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.realtime.test_subscriptions_helpers import add_reader, registered, wait_dispatched, wait_until
-from tests.realtime.wsclient import WS, seed_messages
+from tests.realtime.wsclient import WS
 from tests.support.examples import examples
 from tests.support.live import LiveServer
+from tests.support.seed import seed_messages
 from tests.support.servers import NO_HEARTBEAT, module_server
 
 USERS = ("ann", "bob", "cy")

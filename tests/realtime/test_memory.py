@@ -16,8 +16,9 @@ from pathlib import Path
 
 import httpx
 
-from tests.realtime.wsclient import WS, rejected_status, seed_messages
+from tests.realtime.wsclient import WS, rejected_status
 from tests.support.live import ADMIN_TOKEN, LiveServer
+from tests.support.seed import seed_messages
 from tests.support.servers import NO_HEARTBEAT, module_server
 from tidepool.realtime.subscriptions import SubState
 

@@ -8,8 +8,9 @@ import time
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from tests.realtime.wsclient import USER_TOKEN, WS, rejected_status, seed_messages
+from tests.realtime.wsclient import WS, rejected_status
 from tests.support.live import ADMIN_TOKEN, LiveServer
+from tests.support.seed import USER_TOKEN, seed_messages
 from tests.support.servers import module_server
 
 srv = module_server(

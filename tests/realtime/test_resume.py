@@ -16,8 +16,9 @@ import httpx
 import pytest
 
 from tests.realtime.test_subscriptions_helpers import add_reader, wait_dispatched, wait_until
-from tests.realtime.wsclient import USER_TOKEN, WS, seed_messages
+from tests.realtime.wsclient import WS
 from tests.support.live import LiveServer, live_server, scratch_database
+from tests.support.seed import USER_TOKEN, seed_messages
 from tests.support.servers import NO_HEARTBEAT, module_server
 
 RESUME_LIMIT = 20

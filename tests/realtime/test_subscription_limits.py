@@ -15,10 +15,11 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.http.accounts_support import create_messages, ok
+from tests.http.accounts_support import ok
 from tests.realtime.test_subscriptions_helpers import wait_dispatched
 from tests.realtime.wsclient import WS
 from tests.support.live import ADMIN_TOKEN, LiveServer
+from tests.support.seed import create_messages
 from tests.support.servers import NO_HEARTBEAT, messages_collection, module_server
 
 CAP = 60

@@ -14,8 +14,9 @@ import httpx
 import pytest
 
 from tests.realtime.test_subscriptions_helpers import add_reader, registered, wait_dispatched, wait_until
-from tests.realtime.wsclient import USER_TOKEN, WS, seed_messages
+from tests.realtime.wsclient import WS
 from tests.support.live import ADMIN_TOKEN, LiveServer
+from tests.support.seed import USER_TOKEN, seed_messages
 from tests.support.servers import module_server
 
 

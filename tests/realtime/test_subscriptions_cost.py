@@ -20,8 +20,9 @@ import pytest
 import sqlalchemy as sa
 
 from tests.realtime.test_subscriptions_helpers import add_reader, realtime, registered, wait_dispatched, wait_until
-from tests.realtime.wsclient import USER_TOKEN, WS, seed_messages
+from tests.realtime.wsclient import WS
 from tests.support.live import LiveServer
+from tests.support.seed import USER_TOKEN, seed_messages
 from tests.support.servers import NO_HEARTBEAT, module_server
 from tidepool.events import ChangeEvent
 from tidepool.realtime.dispatch import Dispatcher

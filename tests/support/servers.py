@@ -16,8 +16,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 
 import pytest
 
-from tests.http.accounts_support import create_messages
 from tests.support.live import LiveServer, live_server, scratch_database
+from tests.support.seed import create_messages
 
 Seed = Callable[[LiveServer], object]
 
