@@ -13,7 +13,6 @@ import inspect
 import pkgutil
 import re
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import jwt
@@ -23,7 +22,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 import tidepool
 from tests.realtime.wsclient import WS
-from tests.support.live import ADMIN_TOKEN, LiveServer, live_server, scratch_database
+from tests.support.live import ADMIN_TOKEN, LiveServer
+from tests.support.servers import module_server
 from tidepool import errors
 from tidepool.errors import TidepoolError
 from tidepool.seams import SEAMS, translate, translated
@@ -36,7 +36,7 @@ def _modules() -> list[str]:
 
 
 def _subclasses(cls: type) -> set[type]:
-    found = set(cls.__subclasses__())
+    found: set[type] = set(cls.__subclasses__())
     return found.union(*(_subclasses(sub) for sub in found)) if found else found
 
 
@@ -109,10 +109,7 @@ def test_library_errors_become_ours() -> None:
     )
 
 
-@pytest.fixture(scope="module")
-def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    with scratch_database(tmp_path_factory.mktemp("seams")) as env, live_server(env) as server:
-        yield server
+srv = module_server("seams")
 
 
 def test_each_seam_answers_the_client_as_before(srv: LiveServer) -> None:

@@ -6,8 +6,9 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from tests.http.accounts_support import create_messages, error, ok
+from tests.http.accounts_support import error, ok
 from tests.support.live import base_env, live_server
+from tests.support.seed import create_messages
 from tidepool.cli import main
 
 

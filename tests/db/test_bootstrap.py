@@ -94,7 +94,8 @@ def test_password_hashes_use_the_configured_argon2_cost(settings: Settings) -> N
         try:
             await bootstrap(engine, custom)
             async with engine.connect() as conn:
-                stored: str = await conn.scalar(sa.select(system.users.c.password))
+                stored = await conn.scalar(sa.select(system.users.c.password))
+                assert isinstance(stored, str)
                 return stored
         finally:
             await engine.dispose()

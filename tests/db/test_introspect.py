@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import sqlalchemy as sa
 
-from tests.support.live import LiveServer, live_server, scratch_database
+from tests.support.live import LiveServer
+from tests.support.servers import module_server
 from tidepool.db.types import directus_type_of, parse_default
 
 # Hand-written DDL per engine, the way a user or another tool would create the tables.
@@ -41,11 +41,11 @@ HAND_MADE: dict[str, list[str]] = {
 }
 
 
-@pytest.fixture(scope="module")
-def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    with scratch_database(Path(tmp_path_factory.mktemp("db"))) as env, live_server(env) as server:
-        server.run(_create_by_hand(server))
-        yield server
+def _hand_made(server: LiveServer) -> None:
+    server.run(_create_by_hand(server))
+
+
+srv = module_server("db", seed=_hand_made)
 
 
 async def _create_by_hand(server: LiveServer) -> None:

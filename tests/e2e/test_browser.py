@@ -94,13 +94,13 @@ class PageSession:
     def close(self) -> None:
         if self.process is None:
             return
-        if self.process.stdin is not None:
-            self.process.stdin.close()
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        with self.process:  # closes its pipes and reaps it
+            if self.process.stdin is not None:
+                self.process.stdin.close()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
 
 
 def database_messages(server: LiveServer) -> list[str]:

@@ -58,6 +58,8 @@ def test_official_sdk_runs_the_guide_unchanged(tmp_path: Path) -> None:
                 process.wait(timeout=60)
         else:
             process.kill()
+        with process:  # closes its pipes and reaps it
+            pass
     assert "failed" not in steps, steps["failed"]["error"]
     _check(steps)
 

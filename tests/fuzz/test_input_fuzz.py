@@ -46,11 +46,11 @@ COLLECTION = {
         *({"field": name, "type": kind, "schema": {}} for name, kind in FIELDS.items() if name != "id"),
     ],
 }
-PARAMETERS = ("fields", "filter", "sort", "limit", "offset", "page", "search", "meta", "aggregate", "groupBy")
-PARAMETERS += ("deep", "alias", "backlink")
-OPERATORS = ("_eq", "_neq", "_lt", "_lte", "_gt", "_gte", "_in", "_nin", "_between", "_nbetween", "_null")
-OPERATORS += ("_nnull", "_contains", "_icontains", "_starts_with", "_ends_with", "_empty", "_regex", "_some")
-OPERATORS += ("_none", "_and", "_or", "_intersects", "_json", "_bogus", "_ieq")
+PARAMETERS = ["fields", "filter", "sort", "limit", "offset", "page", "search", "meta", "aggregate", "groupBy"]
+PARAMETERS += ["deep", "alias", "backlink"]
+OPERATORS = ["_eq", "_neq", "_lt", "_lte", "_gt", "_gte", "_in", "_nin", "_between", "_nbetween", "_null"]
+OPERATORS += ["_nnull", "_contains", "_icontains", "_starts_with", "_ends_with", "_empty", "_regex", "_some"]
+OPERATORS += ["_none", "_and", "_or", "_intersects", "_json", "_bogus", "_ieq"]
 SPECIAL = ["*", "*.*", "$NOW", "$NOW(-1 day)", "$CURRENT_USER", "1e309", "-1e309", "18446744073709551616", "NaN"]
 SPECIAL += ["Infinity", "0x1f", "", " ", "null", "true", "count(id)", "year(at)", "-qty", "parent.name", "{", "["]
 

@@ -30,9 +30,10 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from websockets.exceptions import ConnectionClosed
 
-from tests.realtime.wsclient import USER_EMAIL, USER_PASSWORD, USER_TOKEN, WS, seed_messages
+from tests.realtime.wsclient import WS
 from tests.support.examples import examples
 from tests.support.live import ADMIN_EMAIL, ADMIN_PASSWORD, ADMIN_TOKEN, LiveServer, live_server, scratch_database
+from tests.support.seed import USER_EMAIL, USER_PASSWORD, USER_TOKEN, seed_messages
 
 LEAKS = re.compile(r"Traceback|File \"|object at 0x|<class '|Error\(|sqlalchemy|sqlite3|asyncpg|asyncmy")
 LOGGERS = ("tidepool", "uvicorn", "uvicorn.error", "asyncio")
@@ -133,7 +134,9 @@ def test_subscribe_to_an_item_no_key_can_hold(handshake_server: LiveServer, capt
 # --------------------------------------------------------------------------------------- strategies
 
 TYPES = ("auth", "subscribe", "unsubscribe", "items", "ping", "pong")
-UIDS = st.sampled_from(["s", "t", 1, "1", 1.0, 0, "", 2**70, -(2**70), 1e300, None, True, [], {}, {"a": 1}, "u" * 2000])
+UIDS: st.SearchStrategy[object] = st.sampled_from(
+    ["s", "t", 1, "1", 1.0, 0, "", 2**70, -(2**70), 1e300, None, True, [], {}, {"a": 1}, "u" * 2000]
+)
 SCALARS = st.one_of(
     st.none(),
     st.booleans(),

@@ -1,4 +1,5 @@
-"""Helpers for the account tests: a module-scoped server, users with tokens, a messages collection."""
+"""Helpers for the account tests: users with tokens, policies, roles and clients (the collections they
+use are made by tests/support/seed.py)."""
 
 from __future__ import annotations
 
@@ -21,27 +22,6 @@ def error(response: httpx.Response, status: int, code: str) -> str:
     assert first["extensions"]["code"] == code, response.text
     message: str = first["message"]
     return message
-
-
-def create_messages(admin: httpx.Client, name: str = "messages") -> None:
-    """A user collection like the seed guide's: id, text, user (owner), number, date_created."""
-    ok(
-        admin.post(
-            "/collections",
-            json={
-                "collection": name,
-                "meta": {},
-                "schema": {},
-                "fields": [
-                    {"field": "id", "type": "integer", "schema": {"is_primary_key": True, "has_auto_increment": True}},
-                    {"field": "text", "type": "string", "meta": {}, "schema": {}},
-                    {"field": "user", "type": "string", "meta": {}, "schema": {}},
-                    {"field": "number", "type": "integer", "meta": {}, "schema": {}},
-                    {"field": "date_created", "type": "timestamp", "meta": {"special": ["date-created"]}, "schema": {}},
-                ],
-            },
-        )
-    )
 
 
 def make_policy(admin: httpx.Client, *permissions: dict[str, Any], **flags: Any) -> str:

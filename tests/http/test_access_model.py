@@ -9,18 +9,14 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.http.accounts_support import create_messages, error, make_policy, make_role, make_user, ok
-from tests.support.live import LiveServer, live_server, scratch_database
+from tests.http.accounts_support import error, make_policy, make_role, make_user, ok
+from tests.support.live import LiveServer
+from tests.support.servers import messages_collection, module_server
 
 READ_ALL = {"collection": "messages", "action": "read", "fields": ["*"], "permissions": {}}
 
 
-@pytest.fixture(scope="module")
-def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    with scratch_database(tmp_path_factory.mktemp("access")) as env, live_server(env) as server:
-        with server.client() as admin:
-            create_messages(admin)
-        yield server
+srv = module_server("access", seed=messages_collection)
 
 
 @pytest.fixture

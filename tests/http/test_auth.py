@@ -12,14 +12,12 @@ import pytest
 
 from tests.http.accounts_support import error, make_user, ok
 from tests.support.live import ADMIN_EMAIL, ADMIN_PASSWORD, LiveServer, live_server, scratch_database
+from tests.support.servers import module_server
 
 SECRET = "test-secret-with-enough-length-for-hs256-signing"
 
 
-@pytest.fixture(scope="module")
-def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    with scratch_database(tmp_path_factory.mktemp("auth")) as env, live_server(env) as server:
-        yield server
+srv = module_server("auth")
 
 
 @pytest.fixture

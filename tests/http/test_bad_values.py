@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import socket
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
@@ -19,7 +18,8 @@ import httpx
 import pytest
 
 from tests.realtime.wsclient import WS
-from tests.support.live import ADMIN_TOKEN, LiveServer, live_server, scratch_database
+from tests.support.live import ADMIN_TOKEN, LiveServer
+from tests.support.servers import module_server
 
 STOCK = {
     "collection": "stock",
@@ -41,18 +41,18 @@ STOCK = {
 }
 
 
-@pytest.fixture(scope="module")
-def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    with scratch_database(tmp_path_factory.mktemp("bad-values")) as env, live_server(env) as server:
-        with server.client() as admin:
-            assert admin.post("/collections", json=STOCK).status_code == 200
-            parent = {"field": "parent", "type": "integer", "schema": {}, "meta": {"special": ["m2o"]}}
-            assert admin.post("/fields/stock", json=parent).status_code == 200
-            relation = {"collection": "stock", "field": "parent", "related_collection": "stock"}
-            assert admin.post("/relations", json=relation).status_code == 200
-            row = {"qty": 1, "big": 5, "ratio": 1.5, "amount": "1.5", "name": "a", "body": "a", "checked": 1}
-            assert admin.post("/items/stock", json=row).status_code == 200
-        yield server
+def _stock(server: LiveServer) -> None:
+    with server.client() as admin:
+        assert admin.post("/collections", json=STOCK).status_code == 200
+        parent = {"field": "parent", "type": "integer", "schema": {}, "meta": {"special": ["m2o"]}}
+        assert admin.post("/fields/stock", json=parent).status_code == 200
+        relation = {"collection": "stock", "field": "parent", "related_collection": "stock"}
+        assert admin.post("/relations", json=relation).status_code == 200
+        row = {"qty": 1, "big": 5, "ratio": 1.5, "amount": "1.5", "name": "a", "body": "a", "checked": 1}
+        assert admin.post("/items/stock", json=row).status_code == 200
+
+
+srv = module_server("bad-values", seed=_stock)
 
 
 # ------------------------------------------------------------------------------ one keep-alive socket

@@ -10,13 +10,12 @@ treats any other body as absent (asked of the real server: a ``text/plain`` logi
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.http.accounts_support import create_messages
-from tests.support.live import LiveServer, live_server, scratch_database
+from tests.support.live import LiveServer
+from tests.support.servers import messages_collection, module_server
 
 NOT_JSON = [
     "text/plain",
@@ -27,12 +26,7 @@ NOT_JSON = [
 ]
 
 
-@pytest.fixture(scope="module")
-def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    with scratch_database(Path(tmp_path_factory.mktemp("db"))) as env, live_server(env) as server:
-        with server.client() as client:
-            create_messages(client)
-        yield server
+srv = module_server("db", seed=messages_collection)
 
 
 @pytest.fixture

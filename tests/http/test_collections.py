@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.support.live import LiveServer, live_server, scratch_database
+from tests.support.servers import module_server
 from tidepool.db import system
 from tidepool.security import hash_token
 
@@ -48,11 +49,11 @@ MESSAGES: dict[str, Any] = {
 USER_TOKEN = "plain-user-token"
 
 
-@pytest.fixture(scope="module")
-def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    with scratch_database(Path(tmp_path_factory.mktemp("db"))) as env, live_server(env) as server:
-        server.run(_add_plain_user(server))
-        yield server
+def _plain_user(server: LiveServer) -> None:
+    server.run(_add_plain_user(server))
+
+
+srv = module_server("db", seed=_plain_user)
 
 
 async def _add_plain_user(server: LiveServer) -> None:

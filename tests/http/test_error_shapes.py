@@ -17,7 +17,8 @@ import pytest
 
 from tests.http.accounts_support import ok
 from tests.realtime.wsclient import WS
-from tests.support.live import ADMIN_TOKEN, LiveServer, live_server, scratch_database
+from tests.support.live import ADMIN_TOKEN, LiveServer
+from tests.support.servers import module_server
 
 
 def _validated(name: str, field_type: str, rule: dict[str, Any]) -> dict[str, Any]:
@@ -46,18 +47,18 @@ RULES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    with scratch_database(tmp_path_factory.mktemp("error-shapes")) as env, live_server(env) as server:
-        with server.client() as admin:
-            strict = [
-                {"field": "code", "type": "string", "schema": {"is_unique": True}},
-                {"field": "n", "type": "integer", "schema": {"is_nullable": False}},
-                {"field": "m", "type": "integer", "schema": {"is_nullable": False}},
-            ]
-            ok(admin.post("/collections", json={"collection": "strict", "schema": {}, "meta": {}, "fields": strict}))
-            ok(admin.post("/collections", json={"collection": "rules", "schema": {}, "meta": {}, "fields": RULES}))
-        yield server
+def _strict_and_rules(server: LiveServer) -> None:
+    with server.client() as admin:
+        strict = [
+            {"field": "code", "type": "string", "schema": {"is_unique": True}},
+            {"field": "n", "type": "integer", "schema": {"is_nullable": False}},
+            {"field": "m", "type": "integer", "schema": {"is_nullable": False}},
+        ]
+        ok(admin.post("/collections", json={"collection": "strict", "schema": {}, "meta": {}, "fields": strict}))
+        ok(admin.post("/collections", json={"collection": "rules", "schema": {}, "meta": {}, "fields": RULES}))
+
+
+srv = module_server("error-shapes", seed=_strict_and_rules)
 
 
 @pytest.fixture

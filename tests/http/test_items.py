@@ -9,17 +9,14 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from tests.services import articles, authors, clear, items_server, rows
+from tests.services import articles, authors, clear, items_tables, rows
 from tests.support.live import LiveServer
+from tests.support.servers import module_server
 from tidepool.db import system
 from tidepool.runtime import Runtime
 from tidepool.security import hash_token
 
-
-@pytest.fixture(scope="module")
-def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    with items_server(tmp_path_factory.mktemp("items")) as server:
-        yield server
+srv = module_server("items", seed=items_tables)
 
 
 @pytest.fixture

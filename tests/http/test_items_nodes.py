@@ -9,7 +9,6 @@ resolve their keys first, as Directus does.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -17,7 +16,8 @@ import pytest
 import sqlalchemy as sa
 
 from tests.http.accounts_support import error, make_policy, make_role, make_user, ok
-from tests.support.live import LiveServer, live_server, scratch_database
+from tests.support.live import LiveServer
+from tests.support.servers import module_server
 
 FIELDS: list[dict[str, Any]] = [
     {"field": "id", "type": "integer", "schema": {"is_primary_key": True, "has_auto_increment": True}},
@@ -27,13 +27,13 @@ FIELDS: list[dict[str, Any]] = [
 ]
 
 
-@pytest.fixture(scope="module")
-def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    tmp: Path = tmp_path_factory.mktemp("nodes")
-    with scratch_database(tmp) as env, live_server(env) as server, server.client() as api:
+def _nodes(server: LiveServer) -> None:
+    with server.client() as api:
         ok(api.post("/collections", json={"collection": "nodes", "schema": {}, "fields": FIELDS}))
         ok(api.post("/relations", json={"collection": "nodes", "field": "parent", "related_collection": "nodes"}))
-        yield server
+
+
+srv = module_server("nodes", seed=_nodes)
 
 
 @pytest.fixture

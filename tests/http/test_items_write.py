@@ -12,22 +12,19 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from tests.services import articles, clear, codes, items_server, owned, rows, tokens
+from tests.services import articles, clear, codes, items_tables, owned, rows, tokens
 from tests.support.live import ADMIN_EMAIL, LiveServer
+from tests.support.servers import module_server
 from tidepool.db import system
 from tidepool.db.errors import Candidates, constraint_error
-from tidepool.errors import NotNullViolationError, ValueOutOfRangeError, ValueTooLongError
+from tidepool.errors import NotNullViolationError, TidepoolError, ValueOutOfRangeError, ValueTooLongError
 from tidepool.security import verify_password
 from tidepool.services.items import ItemsService
 
 LIMIT = 5
 
 
-@pytest.fixture(scope="module")
-def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    env = {"MAX_BATCH_MUTATION": str(LIMIT), "MAX_PAYLOAD_SIZE": "8kb"}
-    with items_server(tmp_path_factory.mktemp("items-write"), env) as server:
-        yield server
+srv = module_server("items-write", env={"MAX_BATCH_MUTATION": str(LIMIT), "MAX_PAYLOAD_SIZE": "8kb"}, seed=items_tables)
 
 
 @pytest.fixture
@@ -283,7 +280,7 @@ async def _db_error(srv: LiveServer, values: dict[str, Any]) -> Any:
     ],
 )
 def test_engine_length_and_range_errors_map_when_checks_are_bypassed(
-    api: httpx.Client, srv: LiveServer, values: dict[str, Any], error: type[Exception], field: str
+    api: httpx.Client, srv: LiveServer, values: dict[str, Any], error: type[TidepoolError], field: str
 ) -> None:
     if srv.runtime.engine.dialect.name == "sqlite":
         pytest.skip("SQLite enforces neither length nor integer range")

@@ -6,13 +6,13 @@ The same table decides permission rules (``tidepool.query.operators``), which ar
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from tests.http.accounts_support import error, ok
-from tests.support.live import LiveServer, live_server, scratch_database
+from tests.support.live import LiveServer
+from tests.support.servers import module_server
 
 STRING_OPS = {
     "_eq", "_neq", "_in", "_nin", "_null", "_nnull", "_empty", "_nempty", "_contains", "_ncontains",
@@ -74,19 +74,19 @@ def argument(field_type: str, op: str) -> Any:
     return "1" if op in TEXTS else sample
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    with scratch_database(tmp_path_factory.mktemp("opmatrix")) as env, live_server(env) as live:
-        with live.client() as admin:
-            special = {"hash": ["hash"], "csv": ["cast-csv"], "uuid": ["uuid"]}
-            fields: list[dict[str, Any]] = [
-                {"field": "id", "type": "integer", "schema": {"is_primary_key": True, "has_auto_increment": True}}
-            ]
-            for field_type in ALLOWED:
-                meta = {"special": special[field_type]} if field_type in special else {}
-                fields.append({"field": f"f_{field_type.lower()}", "type": field_type, "meta": meta, "schema": {}})
-            ok(admin.post("/collections", json={"collection": "typed", "meta": {}, "schema": {}, "fields": fields}))
-        yield live
+def _typed(live: LiveServer) -> None:
+    with live.client() as admin:
+        special = {"hash": ["hash"], "csv": ["cast-csv"], "uuid": ["uuid"]}
+        fields: list[dict[str, Any]] = [
+            {"field": "id", "type": "integer", "schema": {"is_primary_key": True, "has_auto_increment": True}}
+        ]
+        for field_type in ALLOWED:
+            meta = {"special": special[field_type]} if field_type in special else {}
+            fields.append({"field": f"f_{field_type.lower()}", "type": field_type, "meta": meta, "schema": {}})
+        ok(admin.post("/collections", json={"collection": "typed", "meta": {}, "schema": {}, "fields": fields}))
+
+
+server = module_server("opmatrix", seed=_typed)
 
 
 @pytest.mark.parametrize("field_type", list(ALLOWED))

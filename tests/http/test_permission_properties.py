@@ -10,9 +10,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.http.accounts_support import create_messages, make_policy, make_user, ok
+from tests.http.accounts_support import make_policy, make_user, ok
 from tests.support.examples import examples
 from tests.support.live import LiveServer, live_server, scratch_database
+from tests.support.seed import create_messages
 
 FIELDS = ("id", "text", "user", "number")
 TEXTS = ("a", "b", "c")

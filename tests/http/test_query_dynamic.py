@@ -9,15 +9,15 @@ Directus 12.4.1 answers these filters with the caller's values (docs/query-langu
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
-from tests.http.accounts_support import create_messages, make_policy, make_role, make_user, ok
+from tests.http.accounts_support import make_policy, make_role, make_user, ok
 from tests.realtime.wsclient import WS
-from tests.support.live import LiveServer, live_server, scratch_database
+from tests.support.live import LiveServer
+from tests.support.servers import messages_collection, module_server
 
 READ_ALL = {"collection": "messages", "action": "read", "fields": ["*"], "permissions": {}}
 
@@ -34,12 +34,7 @@ class Caller:
     policy_name: str
 
 
-@pytest.fixture(scope="module")
-def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    with scratch_database(tmp_path_factory.mktemp("dynamic")) as env, live_server(env) as server:
-        with server.client() as admin:
-            create_messages(admin)
-        yield server
+srv = module_server("dynamic", seed=messages_collection)
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,8 @@ import httpx
 import pytest
 
 from tests.http.accounts_support import error, ok
-from tests.support.live import LiveServer, live_server, scratch_database
+from tests.support.live import LiveServer
+from tests.support.servers import module_server
 
 UUID1 = "0b7e6a57-0000-4000-8000-000000000001"
 UUID2 = "0b7e6a57-0000-4000-8000-000000000002"
@@ -33,27 +34,23 @@ def _field(name: str, kind: str, **extra: Any) -> dict[str, Any]:
     return {"field": name, "type": kind, "meta": {}, "schema": {}, **extra}
 
 
-@pytest.fixture(scope="module")
-def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    with scratch_database(tmp_path_factory.mktemp("functions")) as env, live_server(env) as server:
-        with server.client() as admin:
-            pk = _field("id", "integer", schema={"is_primary_key": True, "has_auto_increment": True})
-            posts = [pk, _field("title", "string"), _field("published_at", "timestamp")]
-            posts += [_field("u", "uuid"), _field("data", "json")]
-            ok(admin.post("/collections", json={"collection": "posts", "meta": {}, "schema": {}, "fields": posts}))
-            comments = [pk, _field("body", "string"), _field("post", "integer")]
-            ok(
-                admin.post(
-                    "/collections", json={"collection": "comments", "meta": {}, "schema": {}, "fields": comments}
-                )
-            )
-            ok(admin.post("/fields/posts", json={"field": "comments", "type": "alias", "meta": {"special": ["o2m"]}}))
-            relation = {"collection": "comments", "field": "post", "related_collection": "posts"}
-            ok(admin.post("/relations", json={**relation, "meta": {"one_field": "comments"}, "schema": {}}))
-            ok(admin.post("/items/posts", json=POSTS))
-            rows = [{"body": f"c{p}-{i}", "post": p} for p, n in COMMENTS_PER_POST.items() for i in range(n)]
-            ok(admin.post("/items/comments", json=rows))
-        yield server
+def _posts_and_comments(server: LiveServer) -> None:
+    with server.client() as admin:
+        pk = _field("id", "integer", schema={"is_primary_key": True, "has_auto_increment": True})
+        posts = [pk, _field("title", "string"), _field("published_at", "timestamp")]
+        posts += [_field("u", "uuid"), _field("data", "json")]
+        ok(admin.post("/collections", json={"collection": "posts", "meta": {}, "schema": {}, "fields": posts}))
+        comments = [pk, _field("body", "string"), _field("post", "integer")]
+        ok(admin.post("/collections", json={"collection": "comments", "meta": {}, "schema": {}, "fields": comments}))
+        ok(admin.post("/fields/posts", json={"field": "comments", "type": "alias", "meta": {"special": ["o2m"]}}))
+        relation = {"collection": "comments", "field": "post", "related_collection": "posts"}
+        ok(admin.post("/relations", json={**relation, "meta": {"one_field": "comments"}, "schema": {}}))
+        ok(admin.post("/items/posts", json=POSTS))
+        rows = [{"body": f"c{p}-{i}", "post": p} for p, n in COMMENTS_PER_POST.items() for i in range(n)]
+        ok(admin.post("/items/comments", json=rows))
+
+
+srv = module_server("functions", seed=_posts_and_comments)
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -11,13 +10,10 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from tests.support.live import LiveServer, live_server, scratch_database
+from tests.support.live import LiveServer
+from tests.support.servers import module_server
 
-
-@pytest.fixture(scope="module")
-def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    with scratch_database(Path(tmp_path_factory.mktemp("db"))) as env, live_server(env) as server:
-        yield server
+srv = module_server("db")
 
 
 def collection(api: httpx.Client, name: str, *fields: dict[str, Any]) -> None:

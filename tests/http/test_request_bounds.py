@@ -10,14 +10,14 @@ syntax and meaning.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
 from tests.realtime.wsclient import WS
-from tests.support.live import ADMIN_TOKEN, LiveServer, live_server, scratch_database
+from tests.support.live import ADMIN_TOKEN, LiveServer
+from tests.support.servers import module_server
 
 RULES = {
     "word": "^[a-z]+$",
@@ -43,22 +43,14 @@ NOTES = {
 }
 
 
-def _server(tmp_path_factory: pytest.TempPathFactory, env: dict[str, str]) -> Iterator[LiveServer]:
-    with scratch_database(tmp_path_factory.mktemp("bounds")) as db, live_server({**db, **env}) as server:
-        with server.client() as admin:
-            assert admin.post("/collections", json=NOTES).status_code == 200, "collection"
-            assert admin.post("/items/notes", json={"qty": 1, "tags": ["x", "y"]}).status_code == 200
-        yield server
+def _notes(server: LiveServer) -> None:
+    with server.client() as admin:
+        assert admin.post("/collections", json=NOTES).status_code == 200, "collection"
+        assert admin.post("/items/notes", json={"qty": 1, "tags": ["x", "y"]}).status_code == 200
 
 
-@pytest.fixture(scope="module")
-def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    yield from _server(tmp_path_factory, {})
-
-
-@pytest.fixture(scope="module")
-def unlimited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    yield from _server(tmp_path_factory, {"MAX_QUERY_COMPLEXITY": "-1"})
+srv = module_server("bounds", seed=_notes)
+unlimited = module_server("bounds", env={"MAX_QUERY_COMPLEXITY": "-1"}, seed=_notes)
 
 
 def _code(response: httpx.Response) -> str:

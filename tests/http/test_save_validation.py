@@ -17,22 +17,22 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from tests.http.accounts_support import create_messages, error, make_policy, make_user, ok
+from tests.http.accounts_support import error, make_policy, make_user, ok
 from tests.realtime.wsclient import WS
 from tests.support import live
-from tests.support.live import LiveServer, live_server, scratch_database
+from tests.support.live import LiveServer
+from tests.support.servers import messages_collection, module_server
 from tidepool.db import system
 
 READ = {"collection": "messages", "action": "read", "fields": ["*"]}
 
 
-@pytest.fixture(scope="module")
-def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    with scratch_database(tmp_path_factory.mktemp("rules")) as env, live_server(env) as server:
-        with server.client() as admin:
-            create_messages(admin)
-            ok(admin.post("/items/messages", json=[{"text": "a", "number": 1}, {"text": "b", "number": 2}]))
-        yield server
+def _two_messages(server: LiveServer) -> None:
+    with server.client() as admin:
+        ok(admin.post("/items/messages", json=[{"text": "a", "number": 1}, {"text": "b", "number": 2}]))
+
+
+srv = module_server("rules", seed=[messages_collection, _two_messages])
 
 
 @pytest.fixture

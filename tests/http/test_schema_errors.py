@@ -14,16 +14,11 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.http.accounts_support import create_messages, ok
-from tests.support.live import LiveServer, live_server, scratch_database
+from tests.http.accounts_support import ok
+from tests.support.live import LiveServer
+from tests.support.servers import messages_collection, module_server
 
-
-@pytest.fixture(scope="module")
-def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    with scratch_database(tmp_path_factory.mktemp("schema-errors")) as env, live_server(env) as server:
-        with server.client() as admin:
-            create_messages(admin)
-        yield server
+srv = module_server("schema-errors", seed=messages_collection)
 
 
 @pytest.fixture

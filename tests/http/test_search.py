@@ -19,7 +19,8 @@ import pytest
 from tests.http.accounts_support import ok
 from tests.realtime.test_subscriptions_helpers import wait_dispatched
 from tests.realtime.wsclient import WS
-from tests.support.live import LiveServer, live_server, scratch_database
+from tests.support.live import LiveServer
+from tests.support.servers import module_server
 
 UUID1 = "0b7e6a57-0000-4000-8000-000000000001"
 UUID2 = "0b7e6a57-0000-4000-8000-000000000002"
@@ -69,14 +70,14 @@ CASES: list[tuple[str, list[int]]] = [
 ]
 
 
-@pytest.fixture(scope="module")
-def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    with scratch_database(tmp_path_factory.mktemp("search")) as env, live_server(env) as server:
-        with server.client() as admin:
-            fields = [{"meta": {}, "schema": {}, **f} for f in FIELDS]
-            ok(admin.post("/collections", json={"collection": "things", "meta": {}, "schema": {}, "fields": fields}))
-            ok(admin.post("/items/things", json=ROWS))
-        yield server
+def _things(server: LiveServer) -> None:
+    with server.client() as admin:
+        fields = [{"meta": {}, "schema": {}, **f} for f in FIELDS]
+        ok(admin.post("/collections", json={"collection": "things", "meta": {}, "schema": {}, "fields": fields}))
+        ok(admin.post("/items/things", json=ROWS))
+
+
+srv = module_server("search", seed=_things)
 
 
 @pytest.fixture

@@ -15,23 +15,25 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.http.accounts_support import create_messages, ok
+from tests.http.accounts_support import ok
 from tests.realtime.test_dispatch_groups import drop_column_behind_the_servers_back
 from tests.realtime.wsclient import WS
-from tests.support.live import ADMIN_TOKEN, LiveServer, live_server, scratch_database
+from tests.support.live import ADMIN_TOKEN, LiveServer
+from tests.support.seed import create_messages
+from tests.support.servers import module_server
 
 UNEXPECTED = {"errors": [{"message": "An unexpected error occurred.", "extensions": {"code": "INTERNAL_SERVER_ERROR"}}]}
 
 
-@pytest.fixture(scope="module")
-def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    env = {"CACHE_SYNC_INTERVAL": "0"}  # the schema is not reloaded under the test: the dropped column stays known
-    with scratch_database(tmp_path_factory.mktemp("unexpected")) as db_env, live_server({**db_env, **env}) as server:
-        with server.client() as admin:
-            create_messages(admin, "broken")
-            ok(admin.post("/items/broken", json={"text": "a", "number": 1}))
-        drop_column_behind_the_servers_back(server, "broken", "number")
-        yield server
+def _broken(server: LiveServer) -> None:
+    with server.client() as admin:
+        create_messages(admin, "broken")
+        ok(admin.post("/items/broken", json={"text": "a", "number": 1}))
+    drop_column_behind_the_servers_back(server, "broken", "number")
+
+
+# The schema is not reloaded under the tests (CACHE_SYNC_INTERVAL=0): the dropped column stays known.
+srv = module_server("unexpected", env={"CACHE_SYNC_INTERVAL": "0"}, seed=_broken)
 
 
 @pytest.fixture

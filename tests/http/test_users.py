@@ -9,13 +9,10 @@ import httpx
 import pytest
 
 from tests.http.accounts_support import error, make_policy, make_role, make_user, ok
-from tests.support.live import LiveServer, live_server, scratch_database
+from tests.support.live import LiveServer
+from tests.support.servers import module_server
 
-
-@pytest.fixture(scope="module")
-def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    with scratch_database(tmp_path_factory.mktemp("users")) as env, live_server(env) as server:
-        yield server
+srv = module_server("users")
 
 
 @pytest.fixture
@@ -29,7 +26,8 @@ def test_create_user_hashes_password_and_masks_secrets(srv: LiveServer, admin: h
     assert user["email"] == "ann@example.com"
     assert user["password"] == "**********" and user["token"] == "**********"
     assert user["status"] == "active" and user["provider"] == "default"
-    ok(srv.client(token=None).post("/auth/login", json={"email": "ann@example.com", "password": "s3cret"}))
+    with srv.client(token=None) as anon:
+        ok(anon.post("/auth/login", json={"email": "ann@example.com", "password": "s3cret"}))
     with srv.client(token="ann-token") as ann:
         assert ok(ann.get("/users/me"))["id"] == user["id"]
 

@@ -96,7 +96,7 @@ comments = sa.Table(
     sa.Column("visible", sa.Boolean),
 )
 
-_FIELD_ROWS = [
+_FIELD_ROWS: list[dict[str, str | None]] = [
     *(
         {"collection": "items", "field": name, "type": kind, "special": "hash,conceal" if kind == "hash" else None}
         for name, kind in ITEM_TYPES.items()
@@ -104,7 +104,7 @@ _FIELD_ROWS = [
     {"collection": "items", "field": "comments", "type": "alias", "special": "o2m"},
     {"collection": "items", "field": "children", "type": "alias", "special": "o2m"},
 ]
-_RELATION_ROWS = [
+_RELATION_ROWS: list[dict[str, str | None]] = [
     {"many_collection": "items", "many_field": "author", "one_collection": "authors", "one_field": None},
     {"many_collection": "items", "many_field": "parent", "one_collection": "items", "one_field": "children"},
     {"many_collection": "comments", "many_field": "item", "one_collection": "items", "one_field": "comments"},

@@ -85,7 +85,7 @@ FIELD_META = [
     ("authors", "posts", "alias", "o2m"),
     ("posts", "comments", "alias", "o2m"),
 ]
-RELATIONS = [
+RELATIONS: list[dict[str, str | None]] = [
     {"many_collection": "posts", "many_field": "author", "one_collection": "authors", "one_field": "posts"},
     {"many_collection": "posts", "many_field": "editor", "one_collection": "authors", "one_field": None},
     {"many_collection": "comments", "many_field": "post", "one_collection": "posts", "one_field": "comments"},
@@ -133,7 +133,7 @@ POSTS = [
     {"id": 5, "title": "Ada again", "status": "draft", "views": 1, "price": "0.75", "author": 1, "editor": 3},
 ]
 
-COMMENTS = [
+COMMENTS: list[dict[str, Any]] = [
     {"id": 1, "post": 1, "author": 2, "body": "first!", "votes": 3},
     {"id": 2, "post": 1, "author": 3, "body": "nice", "votes": 1},
     {"id": 3, "post": 1, "author": 1, "body": "thanks", "votes": 5},

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -92,7 +93,10 @@ def test_sort_on_m2o_path_joins_the_related_table(rd: Reader) -> None:
 
 
 def test_limit_offset_page_and_all(rd: Reader) -> None:
-    ids = lambda **q: [r["id"] for r in rd.query("posts", fields=("id",), **q)]  # noqa: E731
+
+    def ids(**q: Any) -> list[int]:
+        return [r["id"] for r in rd.query("posts", fields=("id",), **q)]
+
     assert ids(limit=2) == [1, 2]
     assert ids(limit=2, offset=3) == [4, 5]
     assert ids(limit=2, page=2) == [3, 4]
@@ -244,7 +248,7 @@ NASTY = [
 
 @pytest.mark.parametrize("nasty", NASTY)
 def test_injection_in_names_never_reaches_sql(rd: Reader, nasty: str) -> None:
-    attempts = [
+    attempts: list[dict[str, Any]] = [
         {"fields": (nasty,)},
         {"sort": (nasty,)},
         {"sort": ("-" + nasty,)},
@@ -342,7 +346,7 @@ def test_default_limit_is_capped_by_query_limit_max(rd: Reader) -> None:
 
 def test_repeated_reads_reuse_one_plan_and_stay_correct(rd: Reader) -> None:
     plans = rd.server.runtime.plans
-    query = {"fields": ("id", "title", "comments.body"), "filter": {"status": {"_eq": "published"}}}
+    query: dict[str, Any] = {"fields": ("id", "title", "comments.body"), "filter": {"status": {"_eq": "published"}}}
     first = rd.query("posts", **query)
     before = plans.size()
     for _ in range(3):

@@ -26,11 +26,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.http.accounts_support import create_messages, make_policy, make_user, ok
+from tests.http.accounts_support import make_policy, make_user, ok
 from tests.realtime.test_subscriptions_helpers import registered, wait_dispatched, wait_until
 from tests.realtime.wsclient import WS
 from tests.support.examples import examples
 from tests.support.live import LiveServer, live_server, scratch_database
+from tests.support.seed import create_messages
 
 PUBLIC_POLICY = "abf8a154-5b1c-4a46-ac9c-7300570f4f17"
 TEXTS = ("a", "public b", "c")
@@ -150,9 +151,9 @@ class Watcher:
         return {str(r["id"]): canonical(r if keep_id else {k: v for k, v in r.items() if k != "id"}) for r in rows}
 
     def rest_refused(self) -> bool:
-        params = {"fields": ",".join(self.fields), "limit": 1} | (
-            {} if self.filter is None else {"filter": json.dumps(self.filter)}
-        )
+        params: dict[str, str | int] = {"fields": ",".join(self.fields), "limit": 1}
+        if self.filter is not None:
+            params["filter"] = json.dumps(self.filter)
         return self.rest.get("/items/messages", params=params).status_code == 403
 
     def received(self) -> list[dict[str, Any]]:

@@ -17,11 +17,12 @@ import httpx
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from tests.http.accounts_support import create_messages, make_policy, make_role, make_user, ok
+from tests.http.accounts_support import make_policy, make_role, make_user, ok
 from tests.realtime.test_subscriptions_helpers import wait_dispatched, wait_until
 from tests.realtime.wsclient import WS
 from tests.support import live
 from tests.support.live import LiveServer, live_server, scratch_database
+from tests.support.seed import create_messages
 
 REVOKED = 4401
 READ_ALL = {"collection": "messages", "action": "read", "fields": ["*"]}

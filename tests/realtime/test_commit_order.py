@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import functools
 import glob
 import os
 import shutil
@@ -39,8 +40,9 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from tests.realtime.wsclient import WS, seed_messages
+from tests.realtime.wsclient import WS
 from tests.support.live import ADMIN_TOKEN, LiveServer, base_env, free_port, live_server
+from tests.support.seed import seed_messages
 from tidepool import eventlog
 from tidepool.config import load_settings
 from tidepool.db.engine import create_engine
@@ -231,6 +233,7 @@ class Replies:
 def rest_writer(server: LiveServer, name: str, replies: Replies, start: threading.Barrier) -> list[Ack]:
     """Creates, updates and deletes its own rows: create a, update a, create b, delete b, ..."""
     acks: list[Ack] = []
+    key = ""  # the row the last create made: steps 1 and 3 update and delete it
     with server.client() as client:
         start.wait()
         for i in range(REST_WRITES):
@@ -271,10 +274,10 @@ def run_writers(servers: Sequence[LiveServer]) -> tuple[list[Ack], float]:
     jobs: list[Callable[[threading.Barrier], list[Ack]]] = []
     for i in range(REST_WRITERS):
         server = servers[i % len(servers)]
-        jobs.append(lambda start, s=server, n=f"rest{i}": rest_writer(s, n, replies, start))
+        jobs.append(functools.partial(rest_writer, server, f"rest{i}", replies))
     for i in range(WS_WRITERS):
         server = servers[i % len(servers)]
-        jobs.append(lambda start, s=server, n=f"ws{i}": ws_writer(s, n, replies, start))
+        jobs.append(functools.partial(ws_writer, server, f"ws{i}", replies))
     start = threading.Barrier(len(jobs) + 1)
     results: list[list[Ack]] = [[] for _ in jobs]
     errors: list[BaseException] = []

@@ -15,22 +15,18 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.http.accounts_support import create_messages, make_policy, make_user, ok
+from tests.http.accounts_support import make_policy, make_user, ok
 from tests.realtime.test_subscriptions_helpers import wait_dispatched
 from tests.realtime.wsclient import WS
-from tests.support.live import ADMIN_TOKEN, LiveServer, live_server, scratch_database
+from tests.support.live import ADMIN_TOKEN, LiveServer
+from tests.support.seed import create_messages
+from tests.support.servers import NO_HEARTBEAT, messages_collection, module_server
 
 PUBLIC_POLICY = "abf8a154-5b1c-4a46-ac9c-7300570f4f17"
 OWN_ROWS = {"user": {"_eq": "$CURRENT_USER"}}
 
 
-@pytest.fixture(scope="module")
-def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    env = {"WEBSOCKETS_HEARTBEAT_ENABLED": "false"}
-    with scratch_database(tmp_path_factory.mktemp("groups")) as db_env, live_server({**db_env, **env}) as server:
-        with server.client() as admin:
-            create_messages(admin)
-        yield server
+srv = module_server("groups", env=NO_HEARTBEAT, seed=messages_collection)
 
 
 @pytest.fixture

@@ -9,18 +9,18 @@ subscriber never saw. Events of one write share one ``seq``; seqs increase write
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.realtime.test_subscriptions_helpers import add_reader, registered, wait_dispatched, wait_until
-from tests.realtime.wsclient import WS, seed_messages
+from tests.realtime.wsclient import WS
 from tests.support.examples import examples
-from tests.support.live import LiveServer, live_server, scratch_database
+from tests.support.live import LiveServer
+from tests.support.seed import seed_messages
+from tests.support.servers import NO_HEARTBEAT, module_server
 
 USERS = ("ann", "bob", "cy")
 TEXTS = ("a", "b", "c")
@@ -34,14 +34,12 @@ FILTERS: tuple[dict[str, Any] | None, ...] = (None, {"text": {"_neq": "a"}}, {"u
 FIELDS = "id,user,text"
 
 
-@pytest.fixture(scope="module")
-def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    env = {"WEBSOCKETS_HEARTBEAT_ENABLED": "false"}
-    with scratch_database(tmp_path_factory.mktemp("prop")) as db_env, live_server({**db_env, **env}) as server:
-        seed_messages(server)
-        for name, rule in RULES.items():
-            add_reader(server, f"prop-{name}", rule)
-        yield server
+def _readers(server: LiveServer) -> None:
+    for name, rule in RULES.items():
+        add_reader(server, f"prop-{name}", rule)
+
+
+srv = module_server("prop", env=NO_HEARTBEAT, seed=[seed_messages, _readers])
 
 
 class Watcher:
@@ -88,7 +86,10 @@ def expected_frames(before: dict[str, Any], after: dict[str, Any], keys: list[st
     stay = [k for k in keys if k in before and k in after]
     enter = [k for k in keys if k not in before and k in after]
     leave = [k for k in keys if k in before and k not in after]
-    rows = lambda ks: tuple(sorted((k, tuple(sorted(after[k].items()))) for k in ks))  # noqa: E731
+
+    def rows(ks: list[str]) -> tuple[tuple[str, tuple[tuple[str, Any], ...]], ...]:
+        return tuple(sorted((k, tuple(sorted(after[k].items()))) for k in ks))
+
     out = {("update", rows(stay)) if stay else None, ("create", rows(enter)) if enter else None}
     out.add(("delete", tuple(sorted((k, ()) for k in leave))) if leave else None)
     return {o for o in out if o is not None}

@@ -14,11 +14,12 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.http.accounts_support import create_messages, make_policy, make_user, ok
+from tests.http.accounts_support import make_policy, make_user, ok
 from tests.realtime.wsclient import WS
-from tests.support.live import LiveServer, live_server, scratch_database
+from tests.support.live import LiveServer
+from tests.support.servers import NO_HEARTBEAT, messages_collection, module_server
 
-WRITES = [
+WRITES: list[dict[str, Any]] = [
     {"collection": "messages", "action": a, "fields": ["*"], "permissions": {}} for a in ("create", "update", "delete")
 ]
 READ_VISIBLE = {
@@ -29,13 +30,7 @@ READ_VISIBLE = {
 }
 
 
-@pytest.fixture(scope="module")
-def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    env = {"WEBSOCKETS_HEARTBEAT_ENABLED": "false"}
-    with scratch_database(tmp_path_factory.mktemp("committed")) as db_env, live_server({**db_env, **env}) as server:
-        with server.client() as admin:
-            create_messages(admin)
-        yield server
+srv = module_server("committed", env=NO_HEARTBEAT, seed=messages_collection)
 
 
 @pytest.fixture(scope="module")

@@ -12,31 +12,26 @@ them in one network read and admits them all before its lane runs any.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
-
-from tests.http.accounts_support import create_messages
 from tests.realtime.wsclient import WS
-from tests.support.live import ADMIN_TOKEN, LiveServer, live_server, scratch_database
+from tests.support.live import ADMIN_TOKEN, LiveServer
+from tests.support.servers import NO_HEARTBEAT, messages_collection, module_server
 
 LANE = 8  # WEBSOCKETS_SEND_QUEUE_LIMIT: the most jobs one lane holds
 CAP = 20  # WEBSOCKETS_SUBSCRIPTIONS_LIMIT
 
 
-@pytest.fixture(scope="module")
-def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    env = {
-        "WEBSOCKETS_HEARTBEAT_ENABLED": "false",
+srv = module_server(
+    "lanes",
+    env={
+        **NO_HEARTBEAT,
         "WEBSOCKETS_SUBSCRIPTIONS_LIMIT": str(CAP),
         "WEBSOCKETS_SEND_QUEUE_LIMIT": str(LANE),
         "WEBSOCKETS_FRAME_GAP_MS": "0",
-    }
-    with scratch_database(tmp_path_factory.mktemp("lanes")) as db_env, live_server({**db_env, **env}) as server:
-        with server.client() as admin:
-            create_messages(admin)
-        yield server
+    },
+    seed=messages_collection,
+)
 
 
 def _subscribe(uid: str) -> dict[str, Any]:
@@ -67,18 +62,12 @@ def test_a_subscribe_refused_by_a_full_lane_gives_its_place_back(srv: LiveServer
         assert LANE + granted == CAP  # the refused subscribe holds no place
 
 
-@pytest.fixture(scope="module")
-def slow_writer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """Frames leave 150 ms apart, so the replies of one burst are all queued before many are written."""
-    env = {
-        "WEBSOCKETS_HEARTBEAT_ENABLED": "false",
-        "WEBSOCKETS_SEND_QUEUE_LIMIT": str(LANE),
-        "WEBSOCKETS_FRAME_GAP_MS": "150",
-    }
-    with scratch_database(tmp_path_factory.mktemp("gap")) as db_env, live_server({**db_env, **env}) as server:
-        with server.client() as admin:
-            create_messages(admin)
-        yield server
+# Frames leave 150 ms apart, so the replies of one burst are all queued before many are written.
+slow_writer = module_server(
+    "gap",
+    env={**NO_HEARTBEAT, "WEBSOCKETS_SEND_QUEUE_LIMIT": str(LANE), "WEBSOCKETS_FRAME_GAP_MS": "150"},
+    seed=messages_collection,
+)
 
 
 def test_replies_made_in_a_lane_wait_for_room_so_a_reading_client_is_not_closed(slow_writer: LiveServer) -> None:

@@ -11,15 +11,15 @@ import asyncio
 import gc
 import time
 import tracemalloc
-from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
-import pytest
 
-from tests.realtime.wsclient import WS, rejected_status, seed_messages
-from tests.support.live import ADMIN_TOKEN, LiveServer, live_server, scratch_database
+from tests.realtime.wsclient import WS, rejected_status
+from tests.support.live import ADMIN_TOKEN, LiveServer
+from tests.support.seed import seed_messages
+from tests.support.servers import NO_HEARTBEAT, module_server
 from tidepool.realtime.subscriptions import SubState
 
 TIDEPOOL_DIR = str(Path(__file__).resolve().parents[2] / "tidepool")
@@ -29,14 +29,12 @@ SUBSCRIBE = {"type": "subscribe", "collection": "messages", "query": {"fields": 
 OWN_BYTES_BUDGET = 4096
 
 
-@pytest.fixture(scope="module")
-def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    env = {"WEBSOCKETS_HEARTBEAT_ENABLED": "false"}
-    with scratch_database(Path(tmp_path_factory.mktemp("memory"))) as db, live_server({**db, **env}) as server:
-        seed_messages(server)
-        with server.client() as admin:
-            admin.post("/items/messages", json={"text": "hello", "user": "a"}).raise_for_status()
-        yield server
+def _hello(server: LiveServer) -> None:
+    with server.client() as admin:
+        admin.post("/items/messages", json={"text": "hello", "user": "a"}).raise_for_status()
+
+
+srv = module_server("memory", env=NO_HEARTBEAT, seed=[seed_messages, _hello])
 
 
 def subscribed(server: LiveServer, count: int, stack: ExitStack) -> list[WS]:

@@ -4,19 +4,18 @@ protocol-level pings, and the per-connection message rate limit."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from tests.realtime.wsclient import USER_TOKEN, WS, rejected_status, seed_messages
-from tests.support.live import ADMIN_TOKEN, LiveServer, live_server, scratch_database
+from tests.realtime.wsclient import WS, rejected_status
+from tests.support.live import ADMIN_TOKEN, LiveServer
+from tests.support.seed import USER_TOKEN, seed_messages
+from tests.support.servers import module_server
 
-
-@pytest.fixture(scope="module")
-def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    env = {
+srv = module_server(
+    "limits",
+    env={
         "WEBSOCKETS_REST_CONN_LIMIT": "3",
         "MAX_PAYLOAD_SIZE": "64kb",
         "WEBSOCKETS_SEND_QUEUE_LIMIT": "8",
@@ -24,10 +23,9 @@ def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
         "PUBLIC_URL": "https://app.example.com/",
         "CORS_ENABLED": "true",
         "CORS_ORIGIN": "https://trusted.example,/\\.partner\\.example$/",
-    }
-    with scratch_database(Path(tmp_path_factory.mktemp("limits"))) as db, live_server({**db, **env}) as server:
-        seed_messages(server)
-        yield server
+    },
+    seed=seed_messages,
+)
 
 
 def authed(server: LiveServer, token: str = ADMIN_TOKEN, **kwargs: object) -> WS:

@@ -4,24 +4,19 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 
 from tests.realtime.wsclient import WS
-from tests.support.live import ADMIN_TOKEN, LiveServer, live_server, scratch_database
+from tests.support.live import ADMIN_TOKEN, LiveServer
+from tests.support.servers import module_server
 
-
-@pytest.fixture(scope="module")
-def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    env = {
+srv = module_server(
+    "rl",
+    env={
         "RATE_LIMITER_ENABLED": "true",
         "RATE_LIMITER_WEBSOCKETS_POINTS": "5",
         "RATE_LIMITER_WEBSOCKETS_DURATION": "1",
-    }
-    with scratch_database(Path(tmp_path_factory.mktemp("rl"))) as db, live_server({**db, **env}) as server:
-        yield server
+    },
+)
 
 
 def test_messages_over_the_limit_are_refused_per_connection(srv: LiveServer) -> None:

@@ -16,19 +16,21 @@ import httpx
 import pytest
 
 from tests.realtime.test_subscriptions_helpers import add_reader, wait_dispatched, wait_until
-from tests.realtime.wsclient import USER_TOKEN, WS, seed_messages
+from tests.realtime.wsclient import WS
 from tests.support.live import LiveServer, live_server, scratch_database
+from tests.support.seed import USER_TOKEN, seed_messages
+from tests.support.servers import NO_HEARTBEAT, module_server
 
 RESUME_LIMIT = 20
 
 
-@pytest.fixture(scope="module")
-def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    env = {"WEBSOCKETS_RESUME_LIMIT": str(RESUME_LIMIT), "WEBSOCKETS_HEARTBEAT_ENABLED": "false"}
-    with scratch_database(tmp_path_factory.mktemp("resume")) as db_env, live_server({**db_env, **env}) as server:
-        seed_messages(server)
-        add_reader(server, "bob-token", {"user": {"_eq": "bob"}})
-        yield server
+def _bob(server: LiveServer) -> None:
+    add_reader(server, "bob-token", {"user": {"_eq": "bob"}})
+
+
+srv = module_server(
+    "resume", env={"WEBSOCKETS_RESUME_LIMIT": str(RESUME_LIMIT), **NO_HEARTBEAT}, seed=[seed_messages, _bob]
+)
 
 
 @pytest.fixture

@@ -17,11 +17,12 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.http.accounts_support import create_messages, make_policy, ok
+from tests.http.accounts_support import make_policy, ok
 from tests.realtime.test_subscriptions_helpers import wait_until
 from tests.realtime.wsclient import WS
 from tests.support import live
 from tests.support.live import ADMIN_TOKEN, LiveServer, live_server, scratch_database
+from tests.support.seed import create_messages
 
 REVOKED = 4401
 COOKIE = "directus_session_token"

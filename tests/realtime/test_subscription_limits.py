@@ -10,33 +10,28 @@ adding replies to it (so pipelined requests are answered at the pace the client 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.http.accounts_support import create_messages, ok
+from tests.http.accounts_support import ok
 from tests.realtime.test_subscriptions_helpers import wait_dispatched
 from tests.realtime.wsclient import WS
-from tests.support.live import ADMIN_TOKEN, LiveServer, live_server, scratch_database
+from tests.support.live import ADMIN_TOKEN, LiveServer
+from tests.support.seed import create_messages
+from tests.support.servers import NO_HEARTBEAT, messages_collection, module_server
 
 CAP = 60
 LIMIT_EXCEEDED = {"code": "LIMIT_EXCEEDED", "message": "Subscriptions limit exceeded."}
 
 
-@pytest.fixture(scope="module")
-def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """A queue of 20 entries, smaller than the cap: one event to every subscription is still one entry."""
-    env = {
-        "WEBSOCKETS_HEARTBEAT_ENABLED": "false",
-        "WEBSOCKETS_SUBSCRIPTIONS_LIMIT": str(CAP),
-        "WEBSOCKETS_SEND_QUEUE_LIMIT": "20",
-    }
-    with scratch_database(tmp_path_factory.mktemp("caps")) as db_env, live_server({**db_env, **env}) as server:
-        with server.client() as admin:
-            create_messages(admin)
-        yield server
+# A queue of 20 entries, smaller than the cap: one event to every subscription is still one entry.
+srv = module_server(
+    "caps",
+    env={**NO_HEARTBEAT, "WEBSOCKETS_SUBSCRIPTIONS_LIMIT": str(CAP), "WEBSOCKETS_SEND_QUEUE_LIMIT": "20"},
+    seed=messages_collection,
+)
 
 
 def subscribe(ws: WS, uid: str) -> Any:
@@ -79,13 +74,19 @@ def server_env() -> dict[str, str]:
     return {"WEBSOCKETS_HEARTBEAT_ENABLED": "false"}  # otherwise the defaults: 100 subscriptions, 1024 frames
 
 
+def _send_all(ws: WS, frames: list[dict[str, Any]]) -> None:
+    """Sends every frame without waiting for a reply: the pipelined client the soaks need."""
+    for frame in frames:
+        ws.send(frame)
+
+
 @pytest.mark.long  # a soak: 3000 frames, three times the send queue (make test-long)
 def test_three_thousand_pipelined_subscribes_end_with_clear_errors(server: LiveServer, admin: httpx.Client) -> None:
     create_messages(admin)
     total, cap = 3000, 100
     with WS(f"{server.ws_url}?access_token={ADMIN_TOKEN}") as ws:
         frames = [{"type": "subscribe", "collection": "messages", "uid": f"p{n}"} for n in range(total)]
-        sender = threading.Thread(target=lambda: [ws.send(f) for f in frames], daemon=True)
+        sender = threading.Thread(target=_send_all, args=(ws, frames), daemon=True)
         sender.start()
         replies = [ws.recv(timeout=30) for _ in range(total)]
         sender.join(30)
@@ -105,7 +106,7 @@ def test_three_thousand_pipelined_reads_are_all_answered(server: LiveServer, adm
     total = 3000
     with WS(f"{server.ws_url}?access_token={ADMIN_TOKEN}") as ws:
         frames = [{"type": "items", "collection": "messages", "action": "read", "uid": n} for n in range(total)]
-        sender = threading.Thread(target=lambda: [ws.send(f) for f in frames], daemon=True)
+        sender = threading.Thread(target=_send_all, args=(ws, frames), daemon=True)
         sender.start()
         replies = [ws.recv(timeout=30) for _ in range(total)]
         sender.join(30)

@@ -14,16 +14,17 @@ import httpx
 import pytest
 
 from tests.realtime.test_subscriptions_helpers import add_reader, registered, wait_dispatched, wait_until
-from tests.realtime.wsclient import USER_TOKEN, WS, seed_messages
-from tests.support.live import ADMIN_TOKEN, LiveServer, live_server, scratch_database
+from tests.realtime.wsclient import WS
+from tests.support.live import ADMIN_TOKEN, LiveServer
+from tests.support.seed import USER_TOKEN, seed_messages
+from tests.support.servers import module_server
 
 
-@pytest.fixture(scope="module")
-def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    with scratch_database(tmp_path_factory.mktemp("subs")) as db_env, live_server(db_env) as server:
-        seed_messages(server)
-        add_reader(server, "bob-token", {"user": {"_eq": "bob"}})
-        yield server
+def _bob(server: LiveServer) -> None:
+    add_reader(server, "bob-token", {"user": {"_eq": "bob"}})
+
+
+srv = module_server("subs", seed=[seed_messages, _bob])
 
 
 @pytest.fixture
@@ -52,7 +53,10 @@ def without_seq(frame: dict[str, Any]) -> dict[str, Any]:
 
 def data_without_dates(frame: dict[str, Any]) -> Any:
     rows = frame["data"]
-    strip = lambda row: {k: v for k, v in row.items() if k != "date_created"}  # noqa: E731
+
+    def strip(row: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in row.items() if k != "date_created"}
+
     return [strip(r) for r in rows] if isinstance(rows, list) else strip(rows)
 
 

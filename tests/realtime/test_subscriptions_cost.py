@@ -20,8 +20,10 @@ import pytest
 import sqlalchemy as sa
 
 from tests.realtime.test_subscriptions_helpers import add_reader, realtime, registered, wait_dispatched, wait_until
-from tests.realtime.wsclient import USER_TOKEN, WS, seed_messages
-from tests.support.live import LiveServer, live_server, scratch_database
+from tests.realtime.wsclient import WS
+from tests.support.live import LiveServer
+from tests.support.seed import USER_TOKEN, seed_messages
+from tests.support.servers import NO_HEARTBEAT, module_server
 from tidepool.events import ChangeEvent
 from tidepool.realtime.dispatch import Dispatcher
 
@@ -29,16 +31,12 @@ SOCKETS = 10
 PER_SOCKET = 100
 
 
-@pytest.fixture(scope="module")
-def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    with (
-        scratch_database(tmp_path_factory.mktemp("cost")) as db_env,
-        live_server({**db_env, "WEBSOCKETS_HEARTBEAT_ENABLED": "false"}) as server,
-    ):
-        seed_messages(server)
-        for n in range(SOCKETS):  # ten users with ten distinct read rules: ten distinct accesses
-            add_reader(server, f"cost-reader-{n}", {"id": {"_gte": -n}})
-        yield server
+def _readers(server: LiveServer) -> None:
+    for n in range(SOCKETS):  # ten users with ten distinct read rules: ten distinct accesses
+        add_reader(server, f"cost-reader-{n}", {"id": {"_gte": -n}})
+
+
+srv = module_server("cost", env=NO_HEARTBEAT, seed=[seed_messages, _readers])
 
 
 @pytest.fixture

@@ -14,9 +14,10 @@ from typing import Any
 import pytest
 
 from tests.realtime.test_subscriptions_helpers import wait_until
-from tests.realtime.wsclient import USER_TOKEN, WS, seed_messages
+from tests.realtime.wsclient import WS
 from tests.support import live
 from tests.support.live import LiveServer, live_server, scratch_database
+from tests.support.seed import USER_TOKEN, seed_messages
 
 pytestmark = pytest.mark.skipif(live.test_db_client() == "sqlite3", reason="needs TIDEPOOL_TEST_DB=pg or mysql")
 

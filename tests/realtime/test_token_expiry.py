@@ -3,24 +3,18 @@ the client re-authenticates in time. The expiry waits as a loop timer, not a tas
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
-
 from tests.realtime.wsclient import WS
-from tests.support.live import ADMIN_EMAIL, ADMIN_PASSWORD, LiveServer, live_server, scratch_database
+from tests.support.live import ADMIN_EMAIL, ADMIN_PASSWORD, LiveServer
+from tests.support.servers import NO_HEARTBEAT, module_server
 
-
-@pytest.fixture(scope="module")
-def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    env = {
+srv = module_server(
+    "expiry",
+    env={
         "ACCESS_TOKEN_TTL": "3s",
         "WEBSOCKETS_REST_AUTH_TIMEOUT": "2",  # the re-auth window: room for an argon2 login under load
-        "WEBSOCKETS_HEARTBEAT_ENABLED": "false",
-    }
-    with scratch_database(Path(tmp_path_factory.mktemp("expiry"))) as db, live_server({**db, **env}) as server:
-        yield server
+        **NO_HEARTBEAT,
+    },
+)
 
 
 def fresh_token(server: LiveServer) -> str:

@@ -24,8 +24,9 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from tests.realtime.wsclient import WS, rejected_status, seed_messages
+from tests.realtime.wsclient import WS, rejected_status
 from tests.support.live import LiveServer, live_server, scratch_database
+from tests.support.seed import seed_messages
 
 _DEFAULT_SPEC = Path(__file__).resolve().parents[3] / "shared" / "spec"
 SPEC = Path(os.environ.get("TIDEPOOL_SPEC_DIR", _DEFAULT_SPEC)) / "transcripts-directus-12.4.1"

@@ -120,12 +120,18 @@ async def _create(engine: AsyncEngine) -> None:
         await conn.execute(sa.insert(system.collections).values(collection="site", singleton=True))
 
 
+def items_tables(server: LiveServer) -> None:
+    """Creates the items test tables in the server's database, then reloads its schema (a seed for
+    ``tests.support.servers.module_server``)."""
+    server.run(_create(server.runtime.engine))
+    server.run(server.runtime.schemas.reload())
+
+
 @contextmanager
 def items_server(tmp_path: Path, env: dict[str, str] | None = None) -> Iterator[LiveServer]:
     """A live server whose database holds the items test tables."""
     with scratch_database(tmp_path) as db_env, live_server({**db_env, **(env or {})}) as server:
-        server.run(_create(server.runtime.engine))
-        server.run(server.runtime.schemas.reload())
+        items_tables(server)
         yield server
 
 

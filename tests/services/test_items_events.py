@@ -14,8 +14,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.services import Recorder, articles, clear, items_server, rows
+from tests.services import Recorder, articles, clear, items_tables, rows
 from tests.support.live import LiveServer
+from tests.support.servers import module_server
 from tidepool.context import Access, Accountability, Action, Permission
 from tidepool.errors import FailedValidationError, ForbiddenError
 from tidepool.query.model import Query
@@ -24,10 +25,7 @@ from tidepool.services.items import ItemsService
 USER = str(uuid.uuid4())
 
 
-@pytest.fixture(scope="module")
-def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    with items_server(tmp_path_factory.mktemp("items-events")) as server:
-        yield server
+srv = module_server("items-events", seed=items_tables)
 
 
 @pytest.fixture

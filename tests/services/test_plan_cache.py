@@ -10,12 +10,10 @@ tracemalloc (see its docstring), not the process's RSS.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-
-import pytest
 
 from tests.realtime.wsclient import WS
-from tests.support.live import ADMIN_TOKEN, LiveServer, live_server, scratch_database
+from tests.support.live import ADMIN_TOKEN, LiveServer
+from tests.support.servers import module_server
 from tidepool.services import plans
 from tidepool.services.plans import PlanCache
 
@@ -32,14 +30,13 @@ ITEMS = {
 }
 
 
-@pytest.fixture(scope="module")
-def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    env = {"PLAN_CACHE_MAX_SIZE": "1mb"}
-    with scratch_database(tmp_path_factory.mktemp("plans")) as db, live_server({**db, **env}) as server:
-        with server.client() as admin:
-            assert admin.post("/collections", json=ITEMS).status_code == 200
-            assert admin.post("/items/items_c", json={"qty": 1, "name": "a"}).status_code == 200
-        yield server
+def _items_c(server: LiveServer) -> None:
+    with server.client() as admin:
+        assert admin.post("/collections", json=ITEMS).status_code == 200
+        assert admin.post("/items/items_c", json={"qty": 1, "name": "a"}).status_code == 200
+
+
+srv = module_server("plans", env={"PLAN_CACHE_MAX_SIZE": "1mb"}, seed=_items_c)
 
 
 def _large(n: int) -> dict[str, object]:

@@ -48,7 +48,7 @@ class Started:
         """SIGKILL: no shutdown code runs, as when the machine or the OOM killer takes the process."""
         if self.alive:
             self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=10)
+        self.process.communicate(timeout=10)  # reaps it and closes its pipes (a restart drops this handle)
 
     def output(self) -> str:
         """What the process wrote so far, when its output goes to a file."""
@@ -117,4 +117,4 @@ def started(env: dict[str, str], port: int | None = None, log: Path | None = Non
     finally:
         if handle.alive:
             handle.process.kill()
-            handle.process.communicate(timeout=10)
+        handle.process.communicate(timeout=10)  # reaps it and closes its pipes, also when it ended by itself
