@@ -15,21 +15,17 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.realtime.test_subscriptions_helpers import add_reader, wait_dispatched, wait_until
+from tests.realtime.test_subscriptions_helpers import add_bob, create, wait_dispatched, wait_until, ws
 from tests.realtime.wsclient import WS
 from tests.support.live import LiveServer, live_server, scratch_database
-from tests.support.seed import USER_TOKEN, seed_messages
+from tests.support.seed import seed_messages
 from tests.support.servers import NO_HEARTBEAT, module_server
 
 RESUME_LIMIT = 20
 
 
-def _bob(server: LiveServer) -> None:
-    add_reader(server, "bob-token", {"user": {"_eq": "bob"}})
-
-
 srv = module_server(
-    "resume", env={"WEBSOCKETS_RESUME_LIMIT": str(RESUME_LIMIT), **NO_HEARTBEAT}, seed=[seed_messages, _bob]
+    "resume", env={"WEBSOCKETS_RESUME_LIMIT": str(RESUME_LIMIT), **NO_HEARTBEAT}, seed=[seed_messages, add_bob]
 )
 
 
@@ -37,19 +33,6 @@ srv = module_server(
 def rest(srv: LiveServer) -> Iterator[httpx.Client]:
     with srv.client() as client:
         yield client
-
-
-def ws(srv: LiveServer, token: str = USER_TOKEN) -> WS:
-    conn = WS(srv.ws_url)
-    assert conn.request({"type": "auth", "access_token": token}) == {"type": "auth", "status": "ok"}
-    return conn
-
-
-def create(rest: httpx.Client, **item: Any) -> int:
-    response = rest.post("/items/messages", json=item)
-    assert response.status_code == 200, response.text
-    key: int = response.json()["data"]["id"]
-    return key
 
 
 def subscribe(conn: WS, since: int | None = None, **extra: Any) -> dict[str, Any]:

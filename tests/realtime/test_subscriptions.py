@@ -13,37 +13,25 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.realtime.test_subscriptions_helpers import add_reader, registered, wait_dispatched, wait_until
-from tests.realtime.wsclient import WS
+from tests.realtime.test_subscriptions_helpers import (
+    add_bob,
+    create,
+    registered,
+    wait_dispatched,
+    wait_until,
+    ws,
+)
 from tests.support.live import ADMIN_TOKEN, LiveServer
-from tests.support.seed import USER_TOKEN, seed_messages
+from tests.support.seed import seed_messages
 from tests.support.servers import module_server
 
-
-def _bob(server: LiveServer) -> None:
-    add_reader(server, "bob-token", {"user": {"_eq": "bob"}})
-
-
-srv = module_server("subs", seed=[seed_messages, _bob])
+srv = module_server("subs", seed=[seed_messages, add_bob])
 
 
 @pytest.fixture
 def rest(srv: LiveServer) -> Iterator[httpx.Client]:
     with srv.client() as client:
         yield client
-
-
-def ws(srv: LiveServer, token: str = USER_TOKEN) -> WS:
-    conn = WS(srv.ws_url)
-    assert conn.request({"type": "auth", "access_token": token}) == {"type": "auth", "status": "ok"}
-    return conn
-
-
-def create(rest: httpx.Client, **item: Any) -> int:
-    response = rest.post("/items/messages", json=item)
-    assert response.status_code == 200, response.text
-    key: int = response.json()["data"]["id"]
-    return key
 
 
 def without_seq(frame: dict[str, Any]) -> dict[str, Any]:

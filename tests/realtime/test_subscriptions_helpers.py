@@ -1,4 +1,5 @@
-"""Helpers for the event-side tests: extra users with given read rules, and waiting for the dispatcher."""
+"""Helpers for the event-side tests: extra users with given read rules, sockets and writes as a user makes
+them, and waiting for the dispatcher."""
 
 from __future__ import annotations
 
@@ -6,9 +7,12 @@ import time
 import uuid
 from typing import Any
 
+import httpx
 import sqlalchemy as sa
 
+from tests.realtime.wsclient import WS
 from tests.support.live import LiveServer
+from tests.support.seed import USER_TOKEN
 
 
 def add_reader(server: LiveServer, token: str, rule: dict[str, Any] | None, fields: str = "*") -> str:
@@ -77,3 +81,23 @@ def wait_dispatched(server: LiveServer, timeout: float = 5.0) -> None:
     """Until the dispatcher has handled every event numbered so far."""
     state = realtime(server)
     wait_until(lambda: state.dispatcher.last_seq >= state.bus.head, timeout)
+
+
+def add_bob(server: LiveServer) -> None:
+    """A seed step: ``bob-token`` may read only the rows whose ``user`` is bob."""
+    add_reader(server, "bob-token", {"user": {"_eq": "bob"}})
+
+
+def ws(srv: LiveServer, token: str = USER_TOKEN) -> WS:
+    """A socket authenticated with ``token``."""
+    conn = WS(srv.ws_url)
+    assert conn.request({"type": "auth", "access_token": token}) == {"type": "auth", "status": "ok"}
+    return conn
+
+
+def create(rest: httpx.Client, **item: Any) -> int:
+    """A REST create of one message; its key."""
+    response = rest.post("/items/messages", json=item)
+    assert response.status_code == 200, response.text
+    key: int = response.json()["data"]["id"]
+    return key

@@ -87,7 +87,7 @@ class LogBus:
     @property
     def head(self) -> int:
         """The highest number this process knows to be committed (delivered or on its way)."""
-        return max(self._known, self._delivered)
+        return self._known  # every delivery raises it too, so it is never below ``last_seq``
 
     async def start(self) -> None:
         """Start after the newest logged event: what came before is history, for resumes to read."""
