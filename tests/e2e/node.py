@@ -8,6 +8,7 @@ into a skip (for a machine that cannot install them).
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -30,3 +31,15 @@ def require(path: Path, what: str) -> Path:
 def node() -> Path:
     require(E2E / "node_modules" / "@directus" / "sdk", "@directus/sdk")
     return require(NODE, "Node 22")
+
+
+def finish(process: subprocess.Popen[str], timeout: float) -> None:
+    """End a Node driver: close its stdin (its signal to stop), wait ``timeout`` s, kill it if need be; its
+    pipes are closed and it is reaped either way."""
+    with process:
+        if process.stdin is not None:
+            process.stdin.close()
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.node import CHROMIUM, E2E, node, require
+from tests.e2e.node import CHROMIUM, E2E, finish, node, require
 from tests.support.live import LiveServer, live_server, scratch_database
 from tests.support.seed import seed_guide
 
@@ -94,13 +94,7 @@ class PageSession:
     def close(self) -> None:
         if self.process is None:
             return
-        with self.process:  # closes its pipes and reaps it
-            if self.process.stdin is not None:
-                self.process.stdin.close()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
+        finish(self.process, 15)
 
 
 def database_messages(server: LiveServer) -> list[str]:

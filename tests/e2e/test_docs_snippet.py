@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.node import E2E, NODE, ROOT, require
+from tests.e2e.node import E2E, NODE, ROOT, finish, require
 from tests.support.live import LiveServer, live_server, scratch_database
 from tests.support.seed import seed_guide
 
@@ -59,13 +59,7 @@ class Snippet:
     def close(self) -> None:
         if self.process is None:
             return
-        with self.process:  # closes its pipes and reaps it
-            if self.process.stdin is not None:
-                self.process.stdin.close()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
+        finish(self.process, 10)
 
 
 def texts(server: LiveServer) -> list[str]:
