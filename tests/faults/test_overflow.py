@@ -33,5 +33,8 @@ def test_a_subscriber_closed_for_overflow_resumes_with_since(
         text, accounts = run.finish(f"a subscriber stops reading for {stalled:.1f} s (queue limit {QUEUE_LIMIT})")
     with capsys.disabled():
         print(text)
-    assert slow.closes == [RESUME_CLOSE_CODE] and slow.connections == 2, text
+    # Closed for overflow at least once, and only ever for that: under load the resumed socket may fall behind
+    # again while its replay and the live stream arrive, and it resumes again (each close adds a connection).
+    assert slow.closes and set(slow.closes) == {RESUME_CLOSE_CODE}, text
+    assert slow.connections == len(slow.closes) + 1, text
     assert_clean(text, accounts)
