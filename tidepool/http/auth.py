@@ -20,7 +20,7 @@ from tidepool.config import Settings
 from tidepool.errors import InvalidPayloadError
 from tidepool.http.context import runtime_of, where_of
 from tidepool.http.requests import json_body
-from tidepool.http.responses import data_response, no_content
+from tidepool.http.responses import JSONResponse, data_response, no_content
 from tidepool.services import auth
 from tidepool.services.auth import Tokens
 from tidepool.services.base import ServiceContext
@@ -80,6 +80,12 @@ async def logout(request: Request) -> Response:
         if name in request.cookies:
             _clear_cookie(response, name, settings)
     return response
+
+
+async def providers(request: Request) -> Response:
+    """``GET /auth``: the single-sign-on providers. Tidepool has none (only the e-mail/password login), so the
+    list is empty for everyone, ``?sessionOnly`` included (the Data Studio's login form asks with it)."""
+    return JSONResponse({"data": [], "disableDefault": False})
 
 
 # -- request parsing -------------------------------------------------------------------------------------

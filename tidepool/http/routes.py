@@ -17,7 +17,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
 from tidepool.config import Settings
-from tidepool.http import auth, collections, fields, relations, server, users
+from tidepool.http import auth, collections, fields, my_access, relations, server, users
 from tidepool.http.crud import ITEMS, Crud, account
 from tidepool.realtime import endpoint
 from tidepool.services.access_rows import AccessRowsService
@@ -38,6 +38,7 @@ def build_routes(settings: Settings) -> list[BaseRoute]:
         Route("/auth/login", auth.login, methods=["POST"]),
         Route("/auth/refresh", auth.refresh, methods=["POST"]),
         Route("/auth/logout", auth.logout, methods=["POST"]),
+        Route("/auth", auth.providers, methods=["GET"]),
         *crud_routes("/items/{collection}", ITEMS),
         Route("/collections", collections.list_collections, methods=["GET"]),
         Route("/collections", collections.create_collection, methods=["POST"]),
@@ -59,6 +60,12 @@ def build_routes(settings: Settings) -> list[BaseRoute]:
         Route("/relations/{collection}/{field}", relations.delete_relation, methods=["DELETE"]),
         Route("/users/me", users.read_me, methods=["GET"]),
         Route("/users/me", users.update_me, methods=["PATCH"]),
+        Route("/users/me/track/page", users.track_page, methods=["PATCH"]),
+        Route("/permissions/me", my_access.permissions_me, methods=["GET"]),
+        Route("/permissions/me/{collection}", my_access.item_permissions, methods=["GET"]),
+        Route("/permissions/me/{collection}/{id}", my_access.item_permissions, methods=["GET"]),
+        Route("/roles/me", my_access.roles_me, methods=["GET"]),
+        Route("/policies/me/globals", my_access.policy_globals, methods=["GET"]),
         *crud_routes("/users", account(UsersService)),
         *crud_routes("/roles", account(RolesService)),
         *crud_routes("/policies", account(PoliciesService)),

@@ -12,7 +12,7 @@ from starlette.responses import Response
 from tidepool.http.context import request_context
 from tidepool.http.query import query_from_request
 from tidepool.http.requests import json_body
-from tidepool.http.responses import data_response
+from tidepool.http.responses import data_response, no_content
 from tidepool.http.writes import read_back
 from tidepool.services.users import UsersService
 
@@ -27,3 +27,9 @@ async def update_me(request: Request) -> Response:
     query = query_from_request(request)
     await service.update_me(await json_body(request))
     return await read_back(lambda: service.read_me(query))
+
+
+async def track_page(request: Request) -> Response:
+    service = UsersService(await request_context(request))
+    await service.track_page(await json_body(request, allow_empty=True))
+    return no_content()
