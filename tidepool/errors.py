@@ -232,6 +232,14 @@ class ForbiddenError(TidepoolError):
         )
 
     @classmethod
+    def action(cls, action: str, collection: str) -> ForbiddenError:
+        """No permission for ``action`` on the whole collection (``/utils/sort``), in Directus's words."""
+        return cls._with_reason(
+            f'You don\'t have permission to perform "{action}" for collection "{collection}" or it does not exist.',
+            f'collection "{collection}" does not exist',
+        )
+
+    @classmethod
     def _with_reason(cls, reason: str, missing: str) -> ForbiddenError:
         error = cls(reason, reason=reason)
         error.missing = missing

@@ -17,7 +17,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
 from tidepool.config import Settings
-from tidepool.http import auth, collections, fields, my_access, relations, server, users
+from tidepool.http import auth, collections, fields, my_access, relations, server, users, utils
 from tidepool.http.crud import ITEMS, Crud, account
 from tidepool.realtime import endpoint
 from tidepool.services.access_rows import AccessRowsService
@@ -40,6 +40,11 @@ def build_routes(settings: Settings) -> list[BaseRoute]:
         Route("/auth/logout", auth.logout, methods=["POST"]),
         Route("/auth", auth.providers, methods=["GET"]),
         *crud_routes("/items/{collection}", ITEMS),
+        Route("/utils/random/string", utils.random_string, methods=["GET"]),
+        Route("/utils/hash/generate", utils.hash_generate, methods=["POST"]),
+        Route("/utils/hash/verify", utils.hash_verify, methods=["POST"]),
+        Route("/utils/sort/{collection}", utils.sort, methods=["POST"]),
+        Route("/utils/cache/clear", utils.cache_clear, methods=["POST"]),
         Route("/collections", collections.list_collections, methods=["GET"]),
         Route("/collections", collections.create_collection, methods=["POST"]),
         Route("/collections/{collection}", collections.read_collection, methods=["GET"]),
