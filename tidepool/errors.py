@@ -22,6 +22,7 @@ without leaking the text.
     ├── TokenExpiredError              401 TOKEN_EXPIRED
     ├── UserSuspendedError             401 USER_SUSPENDED
     ├── InvalidTokenError              403 INVALID_TOKEN
+    ├── InvalidInviteError             400 INVALID_INVITE
     ├── ForbiddenError                 403 FORBIDDEN
     ├── RouteNotFoundError             404 ROUTE_NOT_FOUND
     ├── ContentTooLargeError           413 CONTENT_TOO_LARGE
@@ -204,6 +205,14 @@ class InvalidTokenError(TidepoolError):
     code = "INVALID_TOKEN"
     status = 403
     default_message = "Invalid token."
+
+
+class InvalidInviteError(TidepoolError):
+    """An invitation accepted for a user who is no longer ``invited`` (already accepted, or changed)."""
+
+    code = "INVALID_INVITE"
+    status = 400
+    default_message = "This invite is no longer valid."
 
 
 class ForbiddenError(TidepoolError):

@@ -41,6 +41,8 @@ HTTP_ROUTES: list[tuple[str, str]] = [
     ("POST", "/auth/refresh"),
     ("POST", "/auth/logout"),
     ("GET", "/auth"),
+    ("POST", "/auth/password/request"),
+    ("POST", "/auth/password/reset"),
     *_crud("/items/{collection}"),
     ("GET", "/utils/random/string"),
     ("POST", "/utils/hash/generate"),
@@ -68,6 +70,8 @@ HTTP_ROUTES: list[tuple[str, str]] = [
     ("GET", "/users/me"),
     ("PATCH", "/users/me"),
     ("PATCH", "/users/me/track/page"),
+    ("POST", "/users/invite"),
+    ("POST", "/users/invite/accept"),
     ("GET", "/permissions/me"),
     ("GET", "/permissions/me/{collection}"),
     ("GET", "/permissions/me/{collection}/{id}"),
@@ -84,6 +88,7 @@ HTTP_ROUTES: list[tuple[str, str]] = [
 # Methods on a ``/<resource>/me`` path that no row lists but ``/<resource>/{id}`` answers (the id ``me``).
 TAKEN_AS_KEYS = {
     ("DELETE", "/users/me"),
+    *((method, "/users/invite") for method in ("GET", "PATCH", "DELETE")),
     *((method, path) for path in ("/permissions/me", "/roles/me") for method in ("PATCH", "DELETE")),
 }
 
