@@ -288,3 +288,24 @@ def test_without_a_transport_the_mail_is_logged_as_not_sent(
     lines = [r.getMessage() for r in caplog.records if r.name == "tidepool.mail"]
     assert lines == ["[email] not sent, no EMAIL_TRANSPORT configured: 'Password Reset Request' to quiet@example.com"]
     assert not any("token" in line for line in lines)
+
+
+def test_health_checks_the_mail_server(inbox: Inbox, admin: httpx.Client) -> None:
+    body = admin.get("/server/health").json()
+    assert body["status"] == "ok"
+    assert body["checks"]["email:connection"] == [{"status": "ok", "componentType": "email"}]
+
+
+def test_health_reports_an_unreachable_mail_server(tmp_path: Any) -> None:
+    env = {"EMAIL_TRANSPORT": "smtp", "EMAIL_SMTP_PORT": str(free_port()), "EMAIL_SMTP_TIMEOUT": "2"}
+    with scratch_database(tmp_path) as db_env, live_server({**db_env, **env}) as server, server.client() as admin:
+        response = admin.get("/server/health")
+    assert response.status_code == 503
+    check = response.json()["checks"]["email:connection"][0]
+    assert check["status"] == "error" and check["componentType"] == "email"
+    assert check["output"].startswith("Can't connect to the mail server")
+
+
+def test_no_transport_no_mail_check(mailless: LiveServer) -> None:
+    with mailless.client() as admin:
+        assert not any(name.startswith("email:") for name in admin.get("/server/health").json()["checks"])

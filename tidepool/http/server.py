@@ -37,7 +37,7 @@ async def health(request: Request) -> Response:
         ctx = None
     if ctx is not None and ctx.accountability.is_public:
         raise ForbiddenError()
-    checks = await database_checks(runtime.engine, runtime.settings)
+    checks = await database_checks(runtime.engine, runtime.settings) | await runtime.mailer.health_checks()
     statuses = {check["status"] for entries in checks.values() for check in entries}
     status = "error" if "error" in statuses else "warn" if "warn" in statuses else "ok"
     body: dict[str, Any] = {"status": status}

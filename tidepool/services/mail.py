@@ -17,8 +17,10 @@ import asyncio
 import logging
 import smtplib
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
+from typing import Any
 
 from tidepool.config import Settings
 
@@ -53,6 +55,18 @@ class Mailer:
         except (OSError, smtplib.SMTPException) as exc:
             log.error("[email] could not send %r to %s: %s", mail.subject, mail.to, type(exc).__name__)
 
+    async def health_checks(self) -> dict[str, list[dict[str, Any]]]:
+        """``email:connection`` for ``/server/health`` when a transport is configured: can the SMTP server be
+        reached (and logged in to)? The failure's kind only, never the server's words."""
+        if self.settings.EMAIL_TRANSPORT != "smtp":
+            return {}
+        check: dict[str, Any] = {"status": "ok", "componentType": "email"}
+        try:
+            await asyncio.to_thread(self._connect_and, lambda client: client.noop())
+        except (OSError, smtplib.SMTPException) as exc:
+            check |= {"status": "error", "output": f"Can't connect to the mail server ({type(exc).__name__})."}
+        return {"email:connection": [check]}
+
     async def drain(self) -> None:
         """Wait for the mails still being sent (a stopping server)."""
         if self._pending:
@@ -68,6 +82,10 @@ class Mailer:
         return message
 
     def _send_smtp(self, message: EmailMessage) -> None:
+        self._connect_and(lambda client: client.send_message(message))
+
+    def _connect_and(self, action: Callable[[smtplib.SMTP], object]) -> None:
+        """Open an SMTP session as the settings say (SMTPS, or STARTTLS when offered; a login) and run ``action``."""
         settings = self.settings
         secure = settings.EMAIL_SMTP_SECURE
         port = settings.EMAIL_SMTP_PORT or (465 if secure else 587)
@@ -86,4 +104,4 @@ class Mailer:
                     client.starttls(context=context)
             if settings.EMAIL_SMTP_USER:
                 client.login(settings.EMAIL_SMTP_USER, settings.EMAIL_SMTP_PASSWORD or "")
-            client.send_message(message)
+            action(client)
