@@ -194,7 +194,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("RATE_LIMITER_LOGIN_POINTS", "25", parse_int, "Login attempts allowed per duration."),
     Setting("RATE_LIMITER_LOGIN_DURATION", "60", parse_seconds, "Login rate-limit window in seconds."),
     Setting("CORS_ENABLED", "false", parse_bool, "Send CORS headers."),
-    Setting("CORS_ORIGIN", "false", parse_str, "Allowed origins: true, false, or a comma list of origins and /regex/."),
+    Setting(
+        "CORS_ORIGIN",
+        "false",
+        parse_str,
+        "Allowed origins: `true` (the request's origin), `false`, `*`, or a comma list of origins and `/regex/`.",
+    ),
     Setting("CORS_METHODS", "GET,POST,PATCH,DELETE", parse_str, "Methods a preflight allows (comma list)."),
     Setting("CORS_ALLOWED_HEADERS", "Content-Type,Authorization", parse_str, "Request headers a preflight allows."),
     Setting("CORS_EXPOSED_HEADERS", "Content-Range", parse_str, "Response headers a browser may read."),
