@@ -256,13 +256,22 @@ def test_invitation_of_several_with_a_custom_link(inbox: Inbox, admin: httpx.Cli
     )
 
 
-def test_invitation_needs_the_right_to_create_users(srv: LiveServer, anon: httpx.Client, admin: httpx.Client) -> None:
+def test_invitation_needs_the_right_to_create_users(
+    inbox: Inbox, srv: LiveServer, anon: httpx.Client, admin: httpx.Client
+) -> None:
     role = make_role(admin)
     _, token = make_user(admin)
+    assert admin.post("/users/invite", json={"email": "pending@example.com", "role": role}).status_code == 204
+    inbox.wait_for("pending@example.com")
     with srv.client(token=token) as user:
         for client in (user, anon):  # Directus answers 204 and does nothing
-            assert client.post("/users/invite", json={"email": "sneaky@example.com", "role": role}).status_code == 204
+            for address in ("sneaky@example.com", "pending@example.com"):
+                assert client.post("/users/invite", json={"email": address, "role": role}).status_code == 204
     assert ok(admin.get("/users", params={"filter[email][_eq]": "sneaky@example.com"})) == []
+    make_user(admin, email="marker@example.com")
+    assert anon.post("/auth/password/request", json={"email": "marker@example.com"}).status_code == 204
+    inbox.wait_for("marker@example.com")  # mails go out in order: no second invitation was sent before it
+    assert inbox.to("pending@example.com") == []
     missing_role = admin.post(
         "/users/invite", json={"email": "x@example.com", "role": "00000000-0000-4000-8000-000000000000"}
     )

@@ -3,7 +3,8 @@
 An invitation creates the user with ``status: "invited"`` and the given role (an already invited user gets
 the new role) and mails them a link (``services/account_tokens.py``, scope ``invite``,
 ``USER_INVITE_TOKEN_TTL``); an address that belongs to a user who is not invited any more gets no mail.
-Creating users is the admin's right, checked by ``UsersService`` as for ``POST /users``. Accepting sets the
+Creating users is the admin's right (as for ``POST /users``), checked first: unlike Directus, a caller
+without it cannot make the server mail an already invited user again. Accepting sets the
 password and makes the user ``active``; an invitation is good while its user is still ``invited``.
 """
 
@@ -12,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from html import escape
 
-from tidepool.errors import InvalidInviteError, InvalidPayloadError
+from tidepool.errors import ForbiddenError, InvalidInviteError, InvalidPayloadError
 from tidepool.services import account_tokens
 from tidepool.services.base import ServiceContext
 from tidepool.services.mail import Mail, Mailer
@@ -26,6 +27,8 @@ async def invite(ctx: ServiceContext, mailer: Mailer, emails: Sequence[str], rol
     settings = ctx.settings
     if url and not account_tokens.url_allowed(url, settings.USER_INVITE_URL_ALLOW_LIST):
         raise InvalidPayloadError(f'URL "{url}" can\'t be used to invite users')
+    if not ctx.access.admin:  # before anything: Directus would still re-send the mail of an invited user
+        raise ForbiddenError()
     outgoing: list[Mail] = []
     async with ctx.transaction() as tx:
         users = UsersService(tx)
