@@ -10,6 +10,7 @@ presets}``; item permissions map ``update``/``delete``/``share`` → ``{access: 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -90,8 +91,9 @@ async def _may(ctx: ServiceContext, collection: str, action: Action, key: str | 
     if key is None:
         return True
     # The item is read with the action's rules standing in for read rules: found means the action applies.
-    as_read = {(collection, Action.READ): tuple(_as_read(rule) for rule in rules)}
-    probe = ctx.with_access(type(ctx.access)(ctx.accountability, admin=False, permissions=as_read))
+    # (The caller's other permissions stay: a rule may filter through relations, read under their rules.)
+    permissions = {**ctx.access.permissions, (collection, Action.READ): tuple(_as_read(rule) for rule in rules)}
+    probe = ctx.with_access(replace(ctx.access, permissions=permissions))
     info = ctx.schema.collection(collection)
     assert info is not None
     try:
