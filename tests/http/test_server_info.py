@@ -3,8 +3,12 @@ it), with Tidepool's own values."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import sqlalchemy as sa
+
 from tests.http.accounts_support import make_user, ok
-from tests.support.live import LiveServer
+from tests.support.live import LiveServer, live_server, scratch_database
 from tests.support.servers import module_server
 from tidepool import __version__
 
@@ -78,3 +82,33 @@ def test_health_for_a_user_is_the_status_only(srv: LiveServer) -> None:
         _, token = make_user(admin)
     with srv.client(token=token) as client:
         assert client.get("/server/health").json() == {"status": "ok"}
+
+
+def test_the_project_block_comes_from_the_settings_row(tmp_path: Path) -> None:
+    """With a ``directus_settings`` table (made here by SQL if the server has none), its row's values win over
+    the defaults."""
+    with scratch_database(tmp_path) as db_env, live_server(db_env) as server:
+
+        async def set_project() -> None:
+            engine = server.runtime.engine
+            async with engine.begin() as conn:
+                tables = await conn.run_sync(lambda c: sa.inspect(c).get_table_names())
+                if "directus_settings" not in tables:
+                    await conn.execute(
+                        sa.text(
+                            "CREATE TABLE directus_settings "
+                            "(id INTEGER PRIMARY KEY, project_name VARCHAR(100), project_color VARCHAR(50))"
+                        )
+                    )
+                settings = await conn.run_sync(lambda c: sa.Table("directus_settings", sa.MetaData(), autoload_with=c))
+                values = {"project_name": "Tide Lab", "project_color": "#123456"}
+                if (await conn.execute(sa.select(sa.func.count()).select_from(settings))).scalar():
+                    await conn.execute(settings.update().values(values))
+                else:
+                    await conn.execute(settings.insert().values(id=1, **values))
+            await server.runtime.schemas.reload()
+
+        server.run(set_project())
+        with server.client(token=None) as anon:
+            project = ok(anon.get("/server/info"))["project"]
+    assert project == {**PROJECT, "project_name": "Tide Lab", "project_color": "#123456"}
