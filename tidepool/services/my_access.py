@@ -52,16 +52,12 @@ def collection_access(ctx: ServiceContext) -> dict[str, dict[str, dict[str, Any]
 
 def _action_access(rules: Sequence[Permission]) -> dict[str, Any]:
     """One action's access from the permissions granting it: ``partial`` when any has an item rule, the union
-    of their fields (``*`` absorbs the rest), their presets merged in order."""
-    partial = any(rule.rule for rule in rules)
-    info: dict[str, Any] = {"access": "partial" if partial else "full"}
-    if any(rule.fields is None or "*" in rule.fields for rule in rules):
-        info["fields"] = ["*"]
-    else:
-        info["fields"] = sorted({name for rule in rules for name in rule.fields or ()})
-    presets: dict[str, Any] = {}
-    for rule in rules:
-        presets.update(rule.presets or {})
+    of their fields, their presets merged in order."""
+    info: dict[str, Any] = {
+        "access": "partial" if any(rule.rule for rule in rules) else "full",
+        "fields": _fields(rules),
+    }
+    presets = _merged_presets(rules)
     if presets:
         info["presets"] = presets
     return info
@@ -115,7 +111,8 @@ def _merged_presets(rules: Sequence[Permission]) -> dict[str, Any] | None:
 
 
 def _fields(rules: Sequence[Permission]) -> list[str]:
-    if any(rule.fields is None for rule in rules):
+    """The union of the rules' fields; ``*`` (every field) absorbs the rest."""
+    if any(rule.fields is None or "*" in rule.fields for rule in rules):
         return ["*"]
     return sorted({name for rule in rules for name in rule.fields or ()})
 
