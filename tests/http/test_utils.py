@@ -195,6 +195,11 @@ def test_sort_refusals(srv: LiveServer, anon: httpx.Client, admin: httpx.Client)
     )
     no_field = error(admin.post("/utils/sort/messages", json=move), 400, "INVALID_PAYLOAD")
     assert no_field == 'Invalid payload. Collection "messages" doesn\'t have a sort field.'
+    # as from Directus: the body is checked before the sort field, the sort field before the caller's rights
+    assert error(admin.post("/utils/sort/messages", json={"item": 1}), 400, "INVALID_PAYLOAD").startswith(
+        "Invalid payload. Validation error:"
+    )
+    assert error(anon.post("/utils/sort/messages", json=move), 400, "INVALID_PAYLOAD") == no_field
     no_update = 'You don\'t have permission to perform "update" for collection "ranked" or it does not exist.'
     assert error(anon.post("/utils/sort/ranked", json=move), 403, "FORBIDDEN") == no_update
     reader = make_policy(admin, {"collection": "ranked", "action": "read", "fields": ["*"]})

@@ -88,7 +88,7 @@ def _string(body: Mapping[str, Any], key: str) -> str:
 async def sort(request: Request) -> Response:
     ctx = await request_context(request)
     collection = request.path_params["collection"]
-    manual_sort.sort_field_of(ctx, collection)  # an unknown collection is refused before the body is read
+    manual_sort.require_collection(ctx, collection)  # an unknown collection is refused before the body is read
     body = await json_body(request, allow_empty=True)
     item, to = _sort_payload({} if body is None else body)
     await manual_sort.move(ctx, collection, item, to)

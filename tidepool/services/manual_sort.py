@@ -26,10 +26,16 @@ from tidepool.services.items import ItemsService
 Key = Any
 
 
-def sort_field_of(ctx: ServiceContext, collection: str) -> str:
-    info = ctx.schema.collection(collection)
-    if info is None or (info.system and not ctx.access.admin):
+def require_collection(ctx: ServiceContext, collection: str) -> None:
+    """Directus's first check, before the body is read: the collection exists (whoever asks)."""
+    if ctx.schema.collection(collection) is None:
         raise ForbiddenError.collection(collection)
+
+
+def sort_field_of(ctx: ServiceContext, collection: str) -> str:
+    require_collection(ctx, collection)
+    info = ctx.schema.collection(collection)
+    assert info is not None
     field = (info.meta or {}).get("sort_field")
     if not field or field not in info.fields:
         raise InvalidPayloadError(f'Collection "{collection}" doesn\'t have a sort field')
