@@ -99,6 +99,7 @@ def test_hash_generate_and_verify(anon: httpx.Client, admin: httpx.Client) -> No
     assert error(admin.post("/utils/hash/verify", json={"string": "abc"}), 400, "INVALID_PAYLOAD") == (
         'Invalid payload. "hash" is required.'
     )
+    assert error(admin.post("/utils/hash/generate"), 400, "INVALID_PAYLOAD") == 'Invalid payload. "string" is required.'
     assert error(anon.post("/utils/hash/generate", json={"string": "abc"}), 403, "FORBIDDEN")
 
 

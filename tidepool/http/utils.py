@@ -58,7 +58,7 @@ def _query_error(issue: str) -> InvalidQueryError:
 async def hash_generate(request: Request) -> Response:
     ctx = await request_context(request)
     _require_user(ctx.accountability.user)
-    body = _object(await json_body(request))
+    body = _object(await json_body(request, allow_empty=True) or {})
     text = _string(body, "string")
     return data_response(await asyncio.to_thread(hash_password, text))
 
@@ -66,7 +66,7 @@ async def hash_generate(request: Request) -> Response:
 async def hash_verify(request: Request) -> Response:
     ctx = await request_context(request)
     _require_user(ctx.accountability.user)
-    body = _object(await json_body(request))
+    body = _object(await json_body(request, allow_empty=True) or {})
     text, stored = _string(body, "string"), _string(body, "hash")
     return data_response(await asyncio.to_thread(verify_password, stored, text))
 
