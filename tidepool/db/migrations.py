@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.schema import CreateColumn
 
 from tidepool.db import system
 
@@ -126,12 +127,37 @@ async def _event_log(conn: AsyncConnection) -> None:
         await conn.execute(system.event_counters.insert(), missing)
 
 
+async def _user_fields(conn: AsyncConnection) -> None:
+    """``directus_users.theme_light_overrides``, ``theme_dark_overrides`` (json) and ``text_direction``
+    (``auto``), as Directus 12 has them, on a database made before they were declared; and their field rows,
+    so every engine reads the overrides back as JSON."""
+    table = system.users
+    present = {c["name"] for c in await conn.run_sync(lambda c: sa.inspect(c).get_columns(table.name))}
+    preparer = conn.dialect.identifier_preparer
+    for name in system.USER_FIELDS_0006:
+        if name not in present:
+            column = CreateColumn(table.c[name]).compile(dialect=conn.dialect)
+            await conn.execute(sa.text(f"ALTER TABLE {preparer.quote(table.name)} ADD COLUMN {column}"))
+    fields = system.fields
+    known = set((await conn.execute(sa.select(fields.c.field).where(fields.c.collection == table.name))).scalars())
+    rows = [
+        {"collection": table.name, "field": name, "type": "json", "special": "cast-json"}
+        for name in ("theme_light_overrides", "theme_dark_overrides")
+        if name not in known
+    ]
+    if rows:
+        await conn.execute(
+            fields.insert(), [{**row, "readonly": False, "hidden": False, "required": False} for row in rows]
+        )
+
+
 MIGRATIONS: list[Migration] = [
     ("0001-system-tables", _create_system_tables),
     ("0002-account-metadata", _account_metadata),
     ("0003-version-markers", _version_markers),
     ("0004-sessions-marker", _version_markers),  # adds the ``sessions`` row to an existing database
     ("0005-event-log", _event_log),
+    ("0006-user-fields", _user_fields),
 ]
 
 

@@ -167,7 +167,14 @@ users = sa.Table(
     sa.Column("appearance", sa.String(255)),
     sa.Column("theme_dark", sa.String(255)),
     sa.Column("theme_light", sa.String(255)),
+    # Added by migration 0006-user-fields (the Data Studio reads them on every page):
+    sa.Column("theme_light_overrides", sa.JSON),
+    sa.Column("theme_dark_overrides", sa.JSON),
+    sa.Column("text_direction", sa.String(255), nullable=False, default="auto", server_default="auto"),
 )
+
+# The directus_users columns each migration added to a database made before it (see ``migrations``).
+USER_FIELDS_0006 = ("theme_light_overrides", "theme_dark_overrides", "text_direction")
 
 access = sa.Table(
     "directus_access",

@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+import orjson
+
 from tidepool.context import Access, Action, Permission
 from tidepool.errors import ForbiddenError, InvalidCredentialsError, InvalidPayloadError
 from tidepool.query.model import Query
@@ -26,7 +28,8 @@ SELF_READ_FIELDS = frozenset(
     {
         "id", "first_name", "last_name", "email", "password", "location", "title", "description", "tags",
         "avatar", "language", "tfa_secret", "status", "role", "last_access", "last_page", "provider",
-        "email_notifications", "appearance", "theme_dark", "theme_light",
+        "email_notifications", "appearance", "theme_dark", "theme_light", "theme_light_overrides",
+        "theme_dark_overrides", "text_direction",
     }
 )  # fmt: skip
 
@@ -34,6 +37,7 @@ SELF_UPDATE_FIELDS = frozenset(
     {
         "first_name", "last_name", "email", "password", "location", "title", "description", "avatar",
         "language", "last_page", "email_notifications", "appearance", "theme_dark", "theme_light",
+        "theme_light_overrides", "theme_dark_overrides", "text_direction",
     }
 )  # fmt: skip
 
@@ -69,6 +73,15 @@ class UsersService(AccountItems):
         admin = type(self)(self.ctx.as_admin())
         await admin.update_many([user], data)
         return user
+
+    async def track_page(self, data: Any) -> None:
+        """``PATCH /users/me/track/page``: the Data Studio records the page the user is on (``last_page``)."""
+        user = self._me()
+        page = data.get("last_page") if isinstance(data, Mapping) else None
+        if page in (None, "", 0, False):
+            raise InvalidPayloadError('"last_page" key is required')
+        value = page if isinstance(page, str) else orjson.dumps(page).decode()
+        await ItemsService(self.ctx.as_admin(), COLLECTION).update_one(user, {"last_page": value[:255]})
 
     def _me(self) -> str:
         user = self.ctx.accountability.user
