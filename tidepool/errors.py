@@ -232,6 +232,14 @@ class ForbiddenError(TidepoolError):
         )
 
     @classmethod
+    def action(cls, action: str, collection: str) -> ForbiddenError:
+        """Directus's wording where an endpoint checks one action on a whole collection (``/fields``)."""
+        return cls._with_reason(
+            f'You don\'t have permission to perform "{action}" for collection "{collection}" or it does not exist.',
+            f'collection "{collection}" does not exist',
+        )
+
+    @classmethod
     def _with_reason(cls, reason: str, missing: str) -> ForbiddenError:
         error = cls(reason, reason=reason)
         error.missing = missing

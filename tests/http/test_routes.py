@@ -66,6 +66,17 @@ HTTP_ROUTES: list[tuple[str, str]] = [
     *_crud("/policies"),
     *_crud("/permissions"),
     *_crud("/access"),
+    ("GET", "/settings"),
+    ("PATCH", "/settings"),
+    *_crud("/presets"),
+    *_crud("/translations"),
+    *_crud("/shares"),
+    *_crud("/notifications"),
+    *_crud("/dashboards"),
+    *_crud("/panels"),
+    *_crud("/flows"),
+    *_crud("/operations"),
+    ("GET", "/extensions"),
 ]
 
 

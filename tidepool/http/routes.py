@@ -17,7 +17,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
 from tidepool.config import Settings
-from tidepool.http import auth, collections, fields, relations, server, users
+from tidepool.http import auth, collections, fields, relations, server, system_items, users
 from tidepool.http.crud import ITEMS, Crud, account
 from tidepool.realtime import endpoint
 from tidepool.services.access_rows import AccessRowsService
@@ -64,6 +64,17 @@ def build_routes(settings: Settings) -> list[BaseRoute]:
         *crud_routes("/policies", account(PoliciesService)),
         *crud_routes("/permissions", account(PermissionRowsService)),
         *crud_routes("/access", account(AccessRowsService)),
+        Route("/settings", system_items.SETTINGS.read_list, methods=["GET"]),
+        Route("/settings", system_items.SETTINGS.update_list, methods=["PATCH"]),
+        *crud_routes("/presets", system_items.system_items("directus_presets")),
+        *crud_routes("/translations", system_items.system_items("directus_translations")),
+        *crud_routes("/shares", system_items.system_items("directus_shares")),
+        *crud_routes("/notifications", system_items.system_items("directus_notifications")),
+        *crud_routes("/dashboards", system_items.system_items("directus_dashboards")),
+        *crud_routes("/panels", system_items.system_items("directus_panels")),
+        *crud_routes("/flows", system_items.system_items("directus_flows")),
+        *crud_routes("/operations", system_items.system_items("directus_operations")),
+        Route("/extensions", system_items.list_extensions, methods=["GET"]),
         *examples(settings),
     ]
 
