@@ -71,6 +71,7 @@ HTTP_ROUTES: list[tuple[str, str]] = [
     *_crud("/presets"),
     *_crud("/translations"),
     *_crud("/shares"),
+    ("GET", "/shares/info/{id:uuid}"),
     *_crud("/notifications"),
     *_crud("/dashboards"),
     *_crud("/panels"),
@@ -130,6 +131,7 @@ def server_env() -> dict[str, str]:
 
 
 def _concrete(path: str) -> str:
+    path = path.replace("{id:uuid}", "6f1d2c44-0000-4000-8000-000000000000")
     return path.replace("{collection}", "things").replace("{id}", "1").replace("{field}", "name")
 
 

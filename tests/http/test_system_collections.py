@@ -155,11 +155,21 @@ def test_a_granted_update_lets_a_user_change_only_its_personal_fields(srv: LiveS
         error(client.patch("/users/me", json={"status": "active"}), 403, "FORBIDDEN")
 
 
-def test_app_users_keep_their_presets_to_themselves(ann: httpx.Client, bob: httpx.Client) -> None:
+def test_app_users_keep_their_presets_to_themselves(ann: httpx.Client, bob: httpx.Client, admin: httpx.Client) -> None:
     users = APP["users"]
     mine = ok(ann.post("/presets", json={"collection": "messages", "user": users.ann, "layout": "cards"}))
     assert mine["user"] == users.ann and mine["icon"] == "bookmark" and isinstance(mine["id"], int)
-    error(ann.post("/presets", json={"collection": "messages", "user": users.bob}), 400, "FAILED_VALIDATION")
+    refused = ann.post("/presets", json={"collection": "messages", "user": users.bob})
+    assert (
+        error(refused, 400, "FAILED_VALIDATION")
+        == f'Validation failed for field "user". Value has to be "{users.ann}".'
+    )
+    # As on Directus 12.4.1, a preset sent without "user" passes the validation and is a global one: every
+    # app user reads it, only the admin may change or delete it.
+    unowned = ok(ann.post("/presets", json={"collection": "messages"}))
+    assert unowned["user"] is None and [p["id"] for p in ok(bob.get("/presets"))] == [unowned["id"]]
+    error(ann.delete(f"/presets/{unowned['id']}"), 403, "FORBIDDEN")
+    assert admin.delete(f"/presets/{unowned['id']}").status_code == 204
     assert [p["id"] for p in ok(bob.get("/presets"))] == []
     error(bob.patch(f"/presets/{mine['id']}", json={"layout": "tabular"}), 403, "FORBIDDEN")
     error(bob.delete(f"/presets/{mine['id']}"), 403, "FORBIDDEN")
@@ -322,6 +332,31 @@ def test_shares_hash_their_password_and_record_their_author(admin: httpx.Client)
     error(admin.post("/shares", json={"collection": "messages"}), 400, "FAILED_VALIDATION")
 
 
+def test_share_info_is_public_while_the_share_is_usable(srv: LiveServer, admin: httpx.Client) -> None:
+    share = ok(admin.post("/shares", json={"collection": "messages", "item": "1", "password": "pw", "max_uses": 1}))
+    ended = ok(admin.post("/shares", json={"collection": "messages", "item": "1", "date_end": "2020-01-01T00:00:00Z"}))
+    with srv.client(token=None) as anon:
+        info = ok(anon.get(f"/shares/info/{share['id']}"))
+        assert info == {
+            "id": share["id"],
+            "collection": "messages",
+            "item": "1",
+            "password": "**********",
+            "max_uses": 1,
+            "times_used": 0,
+            "date_start": None,
+            "date_end": None,
+        }
+        assert (
+            error(anon.get(f"/shares/info/{ended['id']}"), 403, "FORBIDDEN")
+            == "You don't have permission to access this."
+        )
+        error(anon.get("/shares/info/00000000-0000-0000-0000-000000000000"), 403, "FORBIDDEN")
+        error(anon.get("/shares/info/abc"), 404, "ROUTE_NOT_FOUND")
+        ok(admin.patch(f"/shares/{share['id']}", json={"times_used": 1}))
+        error(anon.get(f"/shares/info/{share['id']}"), 403, "FORBIDDEN")  # used up
+
+
 def test_dashboards_carry_their_panels(admin: httpx.Client) -> None:
     board = ok(admin.post("/dashboards", json={"name": "Ops"}))
     assert board["icon"] == "dashboard" and board["panels"] == []
@@ -369,4 +404,3 @@ def test_extensions_is_the_empty_registry(admin: httpx.Client) -> None:
 def test_settings_have_no_item_routes(admin: httpx.Client) -> None:
     error(admin.post("/settings", json={}), 404, "ROUTE_NOT_FOUND")
     error(admin.get("/settings/1"), 404, "ROUTE_NOT_FOUND")
-

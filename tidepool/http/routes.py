@@ -69,6 +69,7 @@ def build_routes(settings: Settings) -> list[BaseRoute]:
         *crud_routes("/presets", system_items.system_items("directus_presets")),
         *crud_routes("/translations", system_items.system_items("directus_translations")),
         *crud_routes("/shares", system_items.system_items("directus_shares")),
+        Route("/shares/info/{id:uuid}", system_items.share_info, methods=["GET"]),
         *crud_routes("/notifications", system_items.system_items("directus_notifications")),
         *crud_routes("/dashboards", system_items.system_items("directus_dashboards")),
         *crud_routes("/panels", system_items.system_items("directus_panels")),

@@ -1,6 +1,6 @@
 """The project's system collections over ``http/crud``: ``/settings`` (a singleton), ``/presets``,
 ``/translations``, ``/shares``, ``/notifications``, ``/dashboards``, ``/panels``, ``/flows``,
-``/operations``, and ``/extensions`` (the empty registry).
+``/operations``, ``/extensions`` (the empty registry) and ``/shares/info/{id}``.
 
 Each is a plain ``ItemsService`` over its ``directus_*`` table with the caller's access, so lists take the
 full query language, every read and write is checked against the caller's permission rows plus, for app
@@ -17,7 +17,7 @@ from starlette.responses import Response
 from tidepool.http.context import request_context
 from tidepool.http.crud import Crud, Singleton
 from tidepool.http.responses import data_response
-from tidepool.services import system_access
+from tidepool.services import shares, system_access
 from tidepool.services.items import ItemsService
 
 
@@ -41,3 +41,9 @@ async def list_extensions(request: Request) -> Response:
     ctx = await request_context(request)
     system_access.require_read(ctx.access, "directus_extensions")
     return data_response([])
+
+
+async def share_info(request: Request) -> Response:
+    """``GET /shares/info/{id}``: a share's public facts, for anyone holding its id."""
+    ctx = await request_context(request)
+    return data_response(await shares.share_info(ctx, str(request.path_params["id"])))
