@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import pytest
@@ -15,7 +16,7 @@ from tests.http.accounts_support import error, make_policy, make_role, make_user
 from tests.support.live import LiveServer
 from tests.support.seed import USER_TOKEN, seed_guide
 from tests.support.servers import module_server
-from tidepool.services.system_access import APP_SETTINGS_FIELDS, OWN_USER_FIELDS
+from tidepool.services.system_access import APP_ACCESS_MINIMAL, APP_SETTINGS_FIELDS, OWN_USER_FIELDS
 
 
 @dataclass(frozen=True)
@@ -404,3 +405,10 @@ def test_extensions_is_the_empty_registry(admin: httpx.Client) -> None:
 def test_settings_have_no_item_routes(admin: httpx.Client) -> None:
     error(admin.post("/settings", json={}), 404, "ROUTE_NOT_FOUND")
     error(admin.get("/settings/1"), 404, "ROUTE_NOT_FOUND")
+
+
+def test_the_app_minimum_is_documented() -> None:
+    """docs/access.md tables every collection of the app-access minimum (a new row needs its line)."""
+    access_md = (Path(__file__).resolve().parents[2] / "docs" / "access.md").read_text()
+    for rule in APP_ACCESS_MINIMAL:
+        assert f"`{rule.collection}`" in access_md, rule.collection
