@@ -94,9 +94,34 @@ def test_settings_events_carry_only_the_fields_an_app_user_reads(srv: LiveServer
         ok(admin.patch("/settings", json={"project_name": "Directus", "mapbox_key": None}))
 
 
-@pytest.mark.parametrize("collection", ["directus_settings", "directus_presets", "directus_notifications"])
-def test_a_user_without_app_access_cannot_subscribe(srv: LiveServer, collection: str) -> None:
-    with ws(srv, USER_TOKEN) as socket:
+@pytest.mark.parametrize(
+    ("who", "collection"),
+    [
+        ("limited", "directus_settings"),
+        ("limited", "directus_presets"),
+        ("limited", "directus_notifications"),
+        ("ann", "directus_policies"),
+        ("ann", "directus_dashboards"),
+    ],
+)
+def test_subscribing_to_a_system_collection_one_may_not_read(srv: LiveServer, who: str, collection: str) -> None:
+    """Directus 12.4.1's reply, uid and all (the seed guide's user has no app access; ann has no row there)."""
+    token = USER_TOKEN if who == "limited" else USERS[who][1]
+    with ws(srv, token) as socket:
         reply = socket.request({"type": "subscribe", "collection": collection, "uid": "x"})
-        assert reply["type"] == "subscribe" and reply["status"] == "error", reply
-        assert reply["error"]["code"] == "FORBIDDEN" and reply["uid"] == "x"
+        message = (
+            f'You don\'t have permission to access collection "{collection}" or it does not exist. Queried in root.'
+        )
+        assert reply == {
+            "type": "subscribe",
+            "status": "error",
+            "error": {"code": "FORBIDDEN", "message": message},
+            "uid": "x",
+        }
+
+
+def test_items_messages_on_system_collections_are_refused(srv: LiveServer) -> None:
+    with ws(srv, USERS["ann"][1]) as socket:
+        reply = socket.request({"type": "items", "collection": "directus_presets", "action": "read", "uid": "1"})
+        error = {"code": "INVALID_COLLECTION", "message": "Cannot trigger an action on a system collection."}
+        assert reply == {"type": "items", "status": "error", "error": error, "uid": "1"}
