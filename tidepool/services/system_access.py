@@ -5,8 +5,8 @@ Three kinds of caller, for REST and for WebSocket subscriptions alike (both read
 
 - an **admin** (a policy with ``admin_access``) may do everything;
 - a user whose policies give **``app_access``** gets ``APP_ACCESS_MINIMAL`` (below) on top of their own
-  permission rows: read the schema, read and update a few of their own fields, their own presets and
-  notifications, the settings the app needs, the translations, their own roles;
+  permission rows: read the schema, most of their own user record (not write it), their own presets,
+  notifications, activity and comments, the settings the app needs, the translations, their own roles;
 - anyone else (no app access, or the public) gets only what their own permission rows grant: with no row
   on ``directus_collections`` even ``/collections`` is ``403``.
 
