@@ -89,6 +89,7 @@ def _no_action(collection: str) -> str:
         ("/fields/messages", _no_action("directus_fields")),
         ("/relations", _no_action("directus_relations")),
         ("/relations/messages", _no_action("directus_relations")),
+        ("/relations/directus_users/role", _no_action("directus_relations")),
         ("/settings", _no_access("directus_settings")),
         ("/presets", _no_access("directus_presets")),
         ("/translations", _no_access("directus_translations")),

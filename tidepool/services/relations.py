@@ -88,6 +88,7 @@ class RelationsService(SchemaService):
         ]
 
     def read_relation(self, collection: str, field: str) -> dict[str, Any]:
+        system_access.require_read(self.ctx.access, "directus_relations")
         relation = self.ctx.schema.m2o(collection, field) or _recorded(self.ctx, collection, field)
         if relation is None or not _visible(self.ctx, relation):
             raise ForbiddenError()
