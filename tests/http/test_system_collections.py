@@ -109,6 +109,32 @@ def test_the_limited_user_reads_no_system_collection(limited: httpx.Client, path
     assert limited.get(path).json()["errors"][0]["extensions"]["reason"] == message
 
 
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("/settings", _no_access("directus_settings")),
+        ("/extensions", _no_access("directus_extensions")),
+        ("/presets", _no_access("directus_presets")),
+        ("/roles", _no_access("directus_roles")),
+        ("/collections", _no_access("directus_collections")),
+        ("/collections/messages", _no_action("messages")),  # its own read is asked first
+        ("/collections/nope", _no_action("nope")),
+        ("/fields", _no_action("directus_fields")),
+        ("/relations/messages", _no_action("directus_relations")),
+    ],
+)
+def test_the_public_reads_no_system_collection(srv: LiveServer, path: str, message: str) -> None:
+    with srv.client(token=None) as anon:
+        assert error(anon.get(path), 403, "FORBIDDEN") == message
+
+
+def test_unreadable_collections_are_named_as_directus_names_them(ann: httpx.Client, limited: httpx.Client) -> None:
+    assert error(ann.get("/collections/messages"), 403, "FORBIDDEN") == _no_action("messages")
+    assert error(ann.get("/collections/nope"), 403, "FORBIDDEN") == _no_action("nope")
+    assert error(limited.get("/collections/nope"), 403, "FORBIDDEN") == _no_action("nope")
+    assert ok(ann.get("/collections/directus_settings"))["collection"] == "directus_settings"
+
+
 def test_the_limited_user_has_only_its_id_and_cannot_update_itself(srv: LiveServer, limited: httpx.Client) -> None:
     me = ok(limited.get("/users/me"))
     assert list(me) == ["id"]

@@ -108,6 +108,10 @@ class CollectionsService(SchemaService):
         return [_shape(n, metas.get(n), self.ctx.schema.collection(n)) for n in names]
 
     async def read_collection(self, name: str) -> dict[str, Any]:
+        """One collection; a non-admin is first asked for read on it, then on ``directus_collections``, and
+        answered in Directus's words for each (an unknown name reads as an unreadable one)."""
+        if not self.ctx.access.allows(name, Action.READ):
+            raise ForbiddenError.action(Action.READ, name)
         for item in await self.list_collections():
             if item["collection"] == name:
                 return item
