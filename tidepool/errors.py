@@ -242,7 +242,7 @@ class ForbiddenError(TidepoolError):
 
     @classmethod
     def action(cls, action: str, collection: str) -> ForbiddenError:
-        """No permission for ``action`` on the whole collection (``/utils/sort``), in Directus's words."""
+        """No permission for ``action`` on the whole collection (``/utils/sort``, ``/fields``), in Directus's words."""
         return cls._with_reason(
             f'You don\'t have permission to perform "{action}" for collection "{collection}" or it does not exist.',
             f'collection "{collection}" does not exist',

@@ -82,6 +82,18 @@ HTTP_ROUTES: list[tuple[str, str]] = [
     *_crud("/policies"),
     *_crud("/permissions"),
     *_crud("/access"),
+    ("GET", "/settings"),
+    ("PATCH", "/settings"),
+    *_crud("/presets"),
+    *_crud("/translations"),
+    *_crud("/shares"),
+    ("GET", "/shares/info/{id:uuid}"),
+    *_crud("/notifications"),
+    *_crud("/dashboards"),
+    *_crud("/panels"),
+    *_crud("/flows"),
+    *_crud("/operations"),
+    ("GET", "/extensions"),
 ]
 
 
@@ -143,6 +155,7 @@ def server_env() -> dict[str, str]:
 
 
 def _concrete(path: str) -> str:
+    path = path.replace("{id:uuid}", "6f1d2c44-0000-4000-8000-000000000000")
     return path.replace("{collection}", "things").replace("{id}", "1").replace("{field}", "name")
 
 

@@ -17,7 +17,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
 from tidepool.config import Settings
-from tidepool.http import auth, collections, fields, my_access, relations, server, users, utils
+from tidepool.http import auth, collections, fields, my_access, relations, server, system_items, users, utils
 from tidepool.http.crud import ITEMS, Crud, account
 from tidepool.realtime import endpoint
 from tidepool.services.access_rows import AccessRowsService
@@ -80,6 +80,18 @@ def build_routes(settings: Settings) -> list[BaseRoute]:
         *crud_routes("/policies", account(PoliciesService)),
         *crud_routes("/permissions", account(PermissionRowsService)),
         *crud_routes("/access", account(AccessRowsService)),
+        Route("/settings", system_items.SETTINGS.read_list, methods=["GET"]),
+        Route("/settings", system_items.SETTINGS.update_list, methods=["PATCH"]),
+        *crud_routes("/presets", system_items.system_items("directus_presets")),
+        *crud_routes("/translations", system_items.system_items("directus_translations")),
+        *crud_routes("/shares", system_items.system_items("directus_shares")),
+        Route("/shares/info/{id:uuid}", system_items.share_info, methods=["GET"]),
+        *crud_routes("/notifications", system_items.system_items("directus_notifications")),
+        *crud_routes("/dashboards", system_items.system_items("directus_dashboards")),
+        *crud_routes("/panels", system_items.system_items("directus_panels")),
+        *crud_routes("/flows", system_items.system_items("directus_flows")),
+        *crud_routes("/operations", system_items.system_items("directus_operations")),
+        Route("/extensions", system_items.list_extensions, methods=["GET"]),
         *examples(settings),
     ]
 
