@@ -177,10 +177,16 @@ def test_track_page(anon: httpx.Client, admin: httpx.Client, user: httpx.Client)
     assert ok(admin.get("/users/me", params={"fields": "last_page"})) == {"last_page": "/settings"}
 
 
-def test_users_me_carries_the_data_studio_fields(user: httpx.Client) -> None:
-    me = ok(user.get("/users/me"))
-    assert me["text_direction"] == "auto"
-    assert me["theme_light_overrides"] is None and me["theme_dark_overrides"] is None
-    overrides = {"primary": "#FF0000"}
-    changed = ok(user.patch("/users/me", json={"theme_dark_overrides": overrides, "text_direction": "rtl"}))
-    assert changed["theme_dark_overrides"] == overrides and changed["text_direction"] == "rtl"
+def test_users_me_carries_the_data_studio_fields(srv: LiveServer, user: httpx.Client) -> None:
+    """The Data Studio reads and writes these on its signed-in user (an admin here, as in the seed guide); the
+    seed guide's limited user, without app access, reads only its id and may not write (Directus 12.4.1)."""
+    with srv.client() as admin:
+        me = ok(admin.get("/users/me"))
+        assert me["text_direction"] == "auto"
+        assert me["theme_light_overrides"] is None and me["theme_dark_overrides"] is None
+        overrides = {"primary": "#FF0000"}
+        changed = ok(admin.patch("/users/me", json={"theme_dark_overrides": overrides, "text_direction": "rtl"}))
+        assert changed["theme_dark_overrides"] == overrides and changed["text_direction"] == "rtl"
+        ok(admin.patch("/users/me", json={"theme_dark_overrides": None, "text_direction": "auto"}))
+    assert set(ok(user.get("/users/me"))) == {"id"}
+    assert error(user.patch("/users/me", json={"text_direction": "rtl"}), 403, "FORBIDDEN")
