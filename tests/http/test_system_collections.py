@@ -310,7 +310,7 @@ def test_settings_are_one_object_with_directus_defaults(admin: httpx.Client) -> 
     settings = ok(admin.get("/settings"))
     expected = {
         "id": 1,
-        "project_name": "Directus",
+        "project_name": "Tidepool",  # Directus's default is "Directus"; the rest are Directus's defaults
         "project_color": "#6644FF",
         "project_url": None,
         "default_language": "en-US",
@@ -327,11 +327,11 @@ def test_settings_are_one_object_with_directus_defaults(admin: httpx.Client) -> 
     }
     assert {k: settings[k] for k in expected} == expected
     assert list(settings) == DIRECTUS_SETTINGS_KEYS and isinstance(settings["project_id"], str)
-    changed = ok(admin.patch("/settings", json={"project_name": "Tidepool", "module_bar": [{"type": "module"}]}))
-    assert (changed["id"], changed["project_name"], changed["module_bar"]) == (1, "Tidepool", [{"type": "module"}])
-    assert ok(admin.get("/settings", params={"fields": "project_name"})) == {"project_name": "Tidepool"}
+    changed = ok(admin.patch("/settings", json={"project_name": "Renamed", "module_bar": [{"type": "module"}]}))
+    assert (changed["id"], changed["project_name"], changed["module_bar"]) == (1, "Renamed", [{"type": "module"}])
+    assert ok(admin.get("/settings", params={"fields": "project_name"})) == {"project_name": "Renamed"}
     error(admin.patch("/settings", json={"auth_login_attempts": "many"}), 400, "INVALID_PAYLOAD")
-    assert ok(admin.patch("/settings", json={"project_name": "Directus", "module_bar": None}))["module_bar"] is None
+    assert ok(admin.patch("/settings", json={"project_name": "Tidepool", "module_bar": None}))["module_bar"] is None
 
 
 def test_presets_have_the_full_query_language(admin: httpx.Client) -> None:

@@ -223,7 +223,7 @@ settings = sa.Table(
     "directus_settings",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("project_name", sa.String(100), nullable=False, server_default="Directus"),
+    sa.Column("project_name", sa.String(100), nullable=False, server_default="Tidepool"),
     sa.Column("project_url", sa.String(255)),
     sa.Column("project_color", sa.String(255), nullable=False, server_default="#6644FF"),
     sa.Column("project_logo", UUID),
