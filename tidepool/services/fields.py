@@ -41,6 +41,7 @@ _DEFAULT_FIELD_META: dict[str, Any] = {
     "group": None,
     "validation": None,
     "validation_message": None,
+    "searchable": True,
 }
 
 
@@ -72,7 +73,7 @@ def _schema_shape(ctx: ServiceContext, collection: CollectionInfo, info: FieldIn
     related = ctx.schema.collection(relation.related_collection or "") if relation and has_fk else None
     if related is not None and not ctx.access.allows(related.name, Action.READ):
         related = None  # where the key points would name a collection the caller may not know exists
-    return {
+    shaped = {
         "name": info.name,
         "table": collection.name,
         "data_type": info.data_type,
@@ -84,13 +85,15 @@ def _schema_shape(ctx: ServiceContext, collection: CollectionInfo, info: FieldIn
         "generation_expression": None,
         "is_nullable": info.nullable,
         "is_unique": info.unique,
-        "is_indexed": info.unique,
+        "is_indexed": info.indexed,
         "is_primary_key": info.primary_key,
         "has_auto_increment": info.auto_increment,
         "foreign_key_table": related.name if related else None,
         "foreign_key_column": related.primary_key if related else None,
-        "comment": None,
     }
+    if ctx.dialect != "sqlite":  # SQLite columns have no comment, and Directus leaves the key out there
+        shaped["comment"] = None
+    return shaped
 
 
 # --- reads ---------------------------------------------------------------------------------------------------
@@ -246,9 +249,11 @@ class FieldsService(SchemaService):
         name = row["field"]
         if name not in info.fields:
             schema_checks.check_new_field(name, collection, info.fields)
+        # an o2m alias a relation named (``meta.one_field``) before its field was created: this records it
+        unrecorded = spec is None and name in info.fields and info.fields[name].is_alias and not info.fields[name].meta
         async with schema_change(self.ctx) as tx:
             conn = tx.conn
-            if name in info.fields or await _meta_row_id(conn, collection, name) is not None:
+            if (name in info.fields and not unrecorded) or await _meta_row_id(conn, collection, name) is not None:
                 raise InvalidPayloadError(f'Field "{name}" already exists in collection "{collection}"')
             if spec is not None:
                 if spec.primary_key:

@@ -54,7 +54,8 @@ def _schema_shape(ctx: ServiceContext, relation: RelationInfo) -> dict[str, Any]
         "column": relation.field,
         "foreign_key_table": relation.related_collection,
         "foreign_key_column": related.primary_key if related else None,
-        "constraint_name": relation.constraint_name,
+        # SQLite's foreign keys have no name Directus reads (it answers null there)
+        "constraint_name": None if ctx.dialect == "sqlite" else relation.constraint_name,
         "on_update": "NO ACTION",
         "on_delete": relation.on_delete,
     }
