@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tidepool.db import system
+from tidepool.db import system, system_meta
 from tidepool.db.schema import CollectionInfo, FieldInfo, RelationInfo, SchemaOverview
 from tidepool.db.types import ALIAS_SPECIALS, data_type_name, directus_type_of, parse_default, sql_type_for
 
@@ -59,6 +59,12 @@ def _sync_engine(url: str) -> sa.Engine:
 def _load_sqlite_file(engine: sa.Engine) -> SchemaOverview:
     with engine.connect() as conn:
         return _load(conn)
+
+
+def read_schema(conn: Connection) -> SchemaOverview:
+    """The overview as ``conn`` sees the database, uncommitted changes of its own transaction included (a
+    schema migration's later steps read what its earlier ones did: ``services/schema_tx.StepSchemas``)."""
+    return _load(conn)
 
 
 def visible_table(name: str) -> bool:
@@ -247,6 +253,9 @@ def _relations(
     for row in relation_rows:
         fk = constraints.pop((row["many_collection"], row["many_field"]), None)
         relations.append(_relation_from_row(row, fk))
+    relations += _modelled_system_relations(
+        collections, {(r.collection, r.field) for r in relations} | set(constraints)
+    )
     for (table_name, column), fk in constraints.items():
         if table_name in collections:
             relations.append(
@@ -259,6 +268,21 @@ def _relations(
                 )
             )
     return relations
+
+
+def _modelled_system_relations(
+    collections: Mapping[str, CollectionInfo], known: set[tuple[str, str]]
+) -> list[RelationInfo]:
+    """Directus's system relations that no row or foreign key names here (``system_meta.RELATIONS``), for
+    each one whose two collections and field exist: ``directus_users.avatar`` once ``directus_files`` does."""
+    return [
+        RelationInfo(collection=many, field=field, related_collection=one)
+        for many, field, one in system_meta.RELATIONS
+        if (many, field) not in known
+        and one in collections
+        and many in collections
+        and field in collections[many].fields
+    ]
 
 
 def _on_delete(fk: Row | None) -> str | None:

@@ -17,7 +17,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
 from tidepool.config import Settings
-from tidepool.http import auth, collections, fields, relations, server, users
+from tidepool.http import auth, collections, fields, relations, schema, server, users
 from tidepool.http.crud import ITEMS, Crud, account
 from tidepool.realtime import endpoint
 from tidepool.services.access_rows import AccessRowsService
@@ -57,6 +57,9 @@ def build_routes(settings: Settings) -> list[BaseRoute]:
         Route("/relations/{collection}/{field}", relations.read_relation, methods=["GET"]),
         Route("/relations/{collection}/{field}", relations.update_relation, methods=["PATCH"]),
         Route("/relations/{collection}/{field}", relations.delete_relation, methods=["DELETE"]),
+        Route("/schema/snapshot", schema.snapshot, methods=["GET"]),
+        Route("/schema/diff", schema.diff, methods=["POST"]),
+        Route("/schema/apply", schema.apply, methods=["POST"]),
         Route("/users/me", users.read_me, methods=["GET"]),
         Route("/users/me", users.update_me, methods=["PATCH"]),
         *crud_routes("/users", account(UsersService)),

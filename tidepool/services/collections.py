@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from tidepool.context import Action
-from tidepool.db import ddl, system
+from tidepool.db import ddl, system, system_meta
 from tidepool.db.introspect import collection_meta
 from tidepool.db.schema import CollectionInfo
 from tidepool.errors import ForbiddenError, InvalidPayloadError
@@ -89,13 +89,13 @@ def _table_shape(info: CollectionInfo, admin: bool) -> dict[str, Any]:
 
 
 def _shape(name: str, meta: Mapping[str, Any] | None, info: CollectionInfo | None, admin: bool) -> dict[str, Any]:
-    if meta is None and info is not None and info.system:
-        meta = {"collection": name, "system": True}
-    shaped_meta = None if meta is None else {"collection": name, **_DEFAULT_META, **meta}
-    if shaped_meta is not None:
+    if info is not None and info.system:
+        shaped_meta: dict[str, Any] | None = system_meta.collection_meta(name, meta)
+    elif meta is None:
+        shaped_meta = None
+    else:
+        shaped_meta = {"collection": name, **_DEFAULT_META, **meta}
         shaped_meta["status"] = shaped_meta.get("status") or "active"  # a row without one is active
-        if info is not None and info.system:
-            shaped_meta["system"] = True
     return {
         "collection": name,
         "meta": shaped_meta,

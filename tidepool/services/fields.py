@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from tidepool.context import Action
-from tidepool.db import ddl, system
+from tidepool.db import ddl, system, system_meta
 from tidepool.db.schema import CollectionInfo, FieldInfo
 from tidepool.db.types import ALIAS_SPECIALS, COLUMN_TYPES
 from tidepool.errors import ForbiddenError, InvalidPayloadError
@@ -46,11 +46,16 @@ _DEFAULT_FIELD_META: dict[str, Any] = {
 
 
 def field_shape(ctx: ServiceContext, collection: CollectionInfo, info: FieldInfo) -> dict[str, Any]:
+    if collection.system:  # described by Tidepool's table of system metadata, sorted in column order
+        sort = list(collection.fields).index(info.name) + 1
+        meta: dict[str, Any] | None = system_meta.field_meta(collection.name, info.name, info.type, info.special, sort)
+    else:
+        meta = _meta_shape(info.meta)
     return {
         "collection": collection.name,
         "field": info.name,
         "type": info.type,
-        "meta": _meta_shape(info.meta),
+        "meta": meta,
         "schema": None if info.is_alias else _schema_shape(ctx, collection, info),
     }
 

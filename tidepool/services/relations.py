@@ -13,8 +13,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from tidepool.context import Action
-from tidepool.db import ddl, system
+from tidepool.db import ddl, system, system_meta
 from tidepool.db.schema import RelationInfo
+from tidepool.db.system import is_system_collection
 from tidepool.errors import ForbiddenError, InvalidPayloadError
 from tidepool.events import ChangeEvent
 from tidepool.services.base import ServiceContext, TxContext
@@ -25,13 +26,18 @@ _DESELECT = frozenset({"nullify", "delete"})
 
 
 def relation_shape(ctx: ServiceContext, relation: RelationInfo) -> dict[str, Any]:
+    system = is_system_collection(relation.collection)
     return {
         "collection": relation.collection,
         "field": relation.field,
         "related_collection": relation.related_collection,
         "schema": _schema_shape(ctx, relation),
-        "meta": _meta_shape(ctx, relation.meta),
+        "meta": _system_meta(relation) if system else _meta_shape(ctx, relation.meta),
     }
+
+
+def _system_meta(relation: RelationInfo) -> dict[str, Any]:
+    return system_meta.relation_meta(relation.collection, relation.field, relation.related_collection, relation.meta)
 
 
 def _meta_shape(ctx: ServiceContext, meta: Mapping[str, Any] | None) -> dict[str, Any] | None:
