@@ -25,7 +25,7 @@ from tidepool.http.responses import data_response, dumps, no_content
 from tidepool.services.schema_apply import apply_diff
 from tidepool.services.schema_diff import MODES, check_snapshot, snapshot_diff
 from tidepool.services.schema_tx import require_admin
-from tidepool.services.snapshots import VENDORS, snapshot_hash, take_snapshot
+from tidepool.services.snapshots import VENDORS, from_yaml, snapshot_hash, take_snapshot, to_yaml
 
 _FORM_OVERHEAD = 16 * 1024  # what a multipart envelope may add around a file of MAX_PAYLOAD_SIZE
 _EXPORTS = {"json": "application/json; charset=utf-8", "yaml": "text/yaml; charset=utf-8"}
@@ -34,16 +34,6 @@ _EXPORTS = {"json": "application/json; charset=utf-8", "yaml": "text/yaml; chars
 def query_flag(value: str | None) -> bool:
     """Directus's query flags: a bare ``?force`` is true, as are ``true`` and ``1``."""
     return value is not None and value.lower() in ("", "true", "1")
-
-
-def to_yaml(value: Any) -> str:
-    """A document as YAML, keys in their order (a snapshot's order is meaningful to a reader)."""
-    return str(yaml.safe_dump(value, sort_keys=False, allow_unicode=True))
-
-
-def from_yaml(text: str) -> Any:
-    """A YAML document (``safe_load``: plain data only, never a constructed object)."""
-    return yaml.safe_load(text)
 
 
 async def snapshot(request: Request) -> Response:

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import orjson
+import yaml
 
 from tidepool.services.base import ServiceContext
 from tidepool.services.collections import CollectionsService
@@ -149,15 +150,23 @@ async def take_snapshot(ctx: ServiceContext) -> dict[str, Any]:
     system_fields = sorted(
         (f for f in fields if _indexed_system_field(f)), key=lambda f: (str(f["collection"]), str(f["field"]))
     )
-    return {
-        "version": SNAPSHOT_VERSION,
-        "directus": DIRECTUS_VERSION,
-        "vendor": VENDORS.get(ctx.dialect, ctx.dialect),
-        "collections": [sanitize_collection(sort_deep(c)) for c in kept_collections],
-        "fields": [sanitize_field(sort_deep(_without_meta_id(f))) for f in kept_fields],
-        "systemFields": [sanitize_system_field(f) for f in system_fields],
-        "relations": [sanitize_relation(sort_deep(_without_meta_id(r))) for r in kept_relations],
-    }
+    return _plain(
+        {
+            "version": SNAPSHOT_VERSION,
+            "directus": DIRECTUS_VERSION,
+            "vendor": VENDORS.get(ctx.dialect, ctx.dialect),
+            "collections": [sanitize_collection(sort_deep(c)) for c in kept_collections],
+            "fields": [sanitize_field(sort_deep(_without_meta_id(f))) for f in kept_fields],
+            "systemFields": [sanitize_system_field(f) for f in system_fields],
+            "relations": [sanitize_relation(sort_deep(_without_meta_id(r))) for r in kept_relations],
+        }
+    )
+
+
+def _plain(value: Any) -> Any:
+    """Plain JSON data (names reflected from the database are ``str`` subclasses, which YAML and hashing
+    would treat as objects)."""
+    return orjson.loads(orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS))
 
 
 def snapshot_hash(snapshot: Mapping[str, Any]) -> str:
@@ -170,3 +179,13 @@ def snapshot_hash(snapshot: Mapping[str, Any]) -> str:
         {"item": snapshot, "version": DIRECTUS_VERSION}, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
     )
     return hashlib.sha1(canonical).hexdigest()
+
+
+def to_yaml(value: Any) -> str:
+    """A snapshot as a YAML file, keys in their order (the order a reader expects: collection, field ...)."""
+    return str(yaml.safe_dump(value, sort_keys=False, allow_unicode=True))
+
+
+def from_yaml(text: str) -> Any:
+    """A YAML snapshot file (``safe_load``: plain data only, never a constructed object)."""
+    return yaml.safe_load(text)
