@@ -121,7 +121,9 @@ def snapshot_diff(current: Mapping[str, Any], after: Mapping[str, Any], mode: st
         _list(current, "collections"), _list(after, "collections"), ("collection",), _collection_changes
     )
     fields = _field_entries(_list(current, "fields"), _list(after, "fields"))
-    relations = _pair(_list(current, "relations"), _list(after, "relations"), ("collection", "field"), _item_changes)
+    relations = _pair(
+        _list(current, "relations"), _list(after, "relations"), ("collection", "field"), _relation_changes
+    )
     for entry in relations:
         entry["related_collection"] = _related(entry, current, after)
     kept = _keep(mode)
@@ -182,10 +184,10 @@ def _pair(
     return out
 
 
-def _item_changes(current: Item | None, after: Item | None) -> list[Change] | None:
+def _relation_changes(current: Item | None, after: Item | None) -> list[Change] | None:
     return _with_whole_meta(
-        sanitize_relation(current) if current is not None else None,
-        sanitize_relation(after) if after is not None else None,
+        _comparable_relation(sanitize_relation(current)) if current is not None else None,
+        _comparable_relation(sanitize_relation(after)) if after is not None else None,
     )
 
 
@@ -237,18 +239,30 @@ def _field_entries(current: Sequence[Item], after: Sequence[Item]) -> list[dict[
     return out
 
 
-# Field schema keys a migration does not carry between databases: the engine's own type name follows from the
-# field's ``type`` and the engine (Tidepool creates a uuid as VARCHAR(36) where Directus's knex makes CHAR(36),
-# JSON as TEXT on SQLite), and plain indexes are not managed by Tidepool; comparing them would leave a diff
-# that no apply can empty.
+# Schema keys a migration does not carry between databases, left out of the comparison: the engine's own type
+# name follows from the field's ``type`` and the engine (Tidepool creates a uuid as VARCHAR(36) where Directus's
+# knex makes CHAR(36), JSON as TEXT on SQLite), so does the precision of a number that is not a decimal
+# (PostgreSQL reports 53 bits for a float, SQLite nothing), so does whether a primary key is "unique", plain indexes are not managed by Tidepool, and a
+# foreign key's name is the engine's (SQLite reports none). Compared, they would leave a diff no apply empties.
 ENGINE_KEYS = ("data_type", "is_indexed")
+PRECISION_KEYS = ("numeric_precision", "numeric_scale")
 
 
 def _comparable(field: dict[str, Any]) -> dict[str, Any]:
     schema = field.get("schema")
     if isinstance(schema, dict):
-        field["schema"] = {k: v for k, v in schema.items() if k not in ENGINE_KEYS}
+        dropped = ENGINE_KEYS if field.get("type") == "decimal" else ENGINE_KEYS + PRECISION_KEYS
+        if schema.get("is_primary_key"):  # a key is always unique; engines differ in saying so
+            dropped += ("is_unique",)
+        field["schema"] = {k: v for k, v in schema.items() if k not in dropped}
     return field
+
+
+def _comparable_relation(relation: dict[str, Any]) -> dict[str, Any]:
+    schema = relation.get("schema")
+    if isinstance(schema, dict):
+        relation["schema"] = {k: v for k, v in schema.items() if k != "constraint_name"}
+    return relation
 
 
 def _schema_of(item: Item) -> Mapping[str, Any]:
