@@ -200,7 +200,7 @@ def test_apply_checks_the_hash(admin: httpx.Client) -> None:
 # --- answers recorded from Directus 12.4.1 ---------------------------------------------------------------------
 
 _BYPASS = 'You can bypass this check by passing the "force" query parameter.'
-_EMPTY_DIFF = {"collections": [], "fields": [], "systemFields": [], "relations": []}
+_EMPTY_DIFF: dict[str, list[Any]] = {"collections": [], "fields": [], "systemFields": [], "relations": []}
 
 
 def _with(**changes: Any) -> dict[str, Any]:

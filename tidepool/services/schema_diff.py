@@ -251,7 +251,9 @@ PRECISION_KEYS = ("numeric_precision", "numeric_scale")
 def _comparable(field: dict[str, Any]) -> dict[str, Any]:
     schema = field.get("schema")
     if isinstance(schema, dict):
-        dropped = ENGINE_KEYS if field.get("type") == "decimal" else ENGINE_KEYS + PRECISION_KEYS
+        dropped: tuple[str, ...] = ENGINE_KEYS
+        if field.get("type") != "decimal":
+            dropped += PRECISION_KEYS
         if schema.get("is_primary_key"):  # a key is always unique; engines differ in saying so
             dropped += ("is_unique",)
         field["schema"] = {k: v for k, v in schema.items() if k not in dropped}

@@ -150,7 +150,7 @@ async def take_snapshot(ctx: ServiceContext) -> dict[str, Any]:
     system_fields = sorted(
         (f for f in fields if _indexed_system_field(f)), key=lambda f: (str(f["collection"]), str(f["field"]))
     )
-    return _plain(
+    snapshot: dict[str, Any] = _plain(
         {
             "version": SNAPSHOT_VERSION,
             "directus": DIRECTUS_VERSION,
@@ -161,6 +161,7 @@ async def take_snapshot(ctx: ServiceContext) -> dict[str, Any]:
             "relations": [sanitize_relation(sort_deep(_without_meta_id(r))) for r in kept_relations],
         }
     )
+    return snapshot
 
 
 def _plain(value: Any) -> Any:
