@@ -241,9 +241,10 @@ def _field_entries(current: Sequence[Item], after: Sequence[Item]) -> list[dict[
 
 # Schema keys a migration does not carry between databases, left out of the comparison: the engine's own type
 # name follows from the field's ``type`` and the engine (Tidepool creates a uuid as VARCHAR(36) where Directus's
-# knex makes CHAR(36), JSON as TEXT on SQLite), so does the precision of a number that is not a decimal
-# (PostgreSQL reports 53 bits for a float, SQLite nothing), so does whether a primary key is "unique", plain indexes are not managed by Tidepool, and a
-# foreign key's name is the engine's (SQLite reports none). Compared, they would leave a diff no apply empties.
+# knex makes CHAR(36), JSON as TEXT on SQLite), so do the precision of a number that is not a decimal
+# (PostgreSQL reports 53 bits for a float, SQLite nothing) and whether a primary key is "unique"; plain
+# indexes are not managed by Tidepool, and a foreign key's name is the engine's (SQLite reports none).
+# Compared, they would leave a diff that no apply can empty.
 ENGINE_KEYS = ("data_type", "is_indexed")
 PRECISION_KEYS = ("numeric_precision", "numeric_scale")
 
