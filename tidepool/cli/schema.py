@@ -117,7 +117,10 @@ def _read(file: str) -> Any:
     try:
         return orjson.loads(text) if file.lower().endswith(".json") else from_yaml(text)
     except (ValueError, yaml.YAMLError) as exc:
-        raise CliError(f"{file} is not a valid snapshot file: {exc}") from None
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise CliError(f"{file} is not a valid snapshot file: {reason}{where}") from None
 
 
 _VERBS = {"N": "Create", "D": "Delete", "E": "Update", "A": "Update"}
