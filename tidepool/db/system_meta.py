@@ -93,6 +93,7 @@ _M2O = {"interface": "select-dropdown-m2o", "special": ["m2o"]}
 FIELDS: dict[tuple[str, str], dict[str, Any]] = {
     ("directus_users", "id"): {"special": ["uuid"]},
     ("directus_users", "password"): {"interface": "input-hash", "options": {"masked": True}},
+    ("directus_users", "tags"): {"interface": "tags"},
     ("directus_users", "avatar"): {"interface": "file"},
     ("directus_users", "language"): {"interface": "system-language"},
     ("directus_users", "tfa_secret"): {"interface": "system-mfa-setup"},
