@@ -163,8 +163,10 @@ _FIELD_KEYS = (
 
 
 def field_meta(collection: str, field: str, field_type: str, special: tuple[str, ...], sort: int) -> dict[str, Any]:
-    """A system field's ``meta``, keys in Directus's order. ``special`` is what Tidepool acts on (from its
-    metadata rows: ``conceal``, ``hash``, ``cast-json`` ...); the table may add to it, never remove."""
+    """A system field's ``meta``, keys in Directus's order. ``special`` is what Tidepool's metadata rows say
+    (``conceal``, ``hash``, ``cast-json`` ...) unless the table names Directus's (``roles.policies`` is an
+    ``m2m`` to clients, read by Tidepool as the o2m to its junction): the listing only describes; what
+    Tidepool does with the field follows its rows."""
     plain = collection in _PLAIN_COLLECTIONS
     meta: dict[str, Any] = {
         "system": True,
@@ -187,11 +189,7 @@ def field_meta(collection: str, field: str, field_type: str, special: tuple[str,
         "searchable": True,
     }
     own = FIELDS.get((collection, field), {})
-    for key, value in own.items():
-        if key == "special":
-            meta["special"] = list(dict.fromkeys([*(meta["special"] or []), *value]))
-        else:
-            meta[key] = value
+    meta.update(own)
     return {key: meta[key] for key in _FIELD_KEYS}
 
 
