@@ -197,6 +197,23 @@ def test_apply_checks_the_hash(admin: httpx.Client) -> None:
     assert ok(admin.get("/collections/schema_authors"))["meta"]["note"] == "Later"
 
 
+def test_deleting_a_collection_others_point_at(admin: httpx.Client) -> None:
+    """As Directus: the relations to it go, the fields holding its keys stay."""
+    target = copy.deepcopy(snapshot_of(admin))
+    target["collections"] = [c for c in target["collections"] if c["collection"] != "schema_authors"]
+    target["fields"] = [f for f in target["fields"] if f["collection"] != "schema_authors"]
+    target["relations"] = [r for r in target["relations"] if r["related_collection"] != "schema_authors"]
+    author = next(f for f in target["fields"] if (f["collection"], f["field"]) == ("schema_posts", "author"))
+    author["schema"].update(foreign_key_table=None, foreign_key_column=None)  # as the field now reads
+    planned = diff_of(admin, target, "")
+    assert planned is not None
+    assert admin.post("/schema/apply", json=planned).status_code == 204
+    assert admin.get("/collections/schema_authors").status_code == 403
+    assert admin.get("/relations/schema_posts/author").status_code == 403
+    assert ok(admin.get("/fields/schema_posts/author"))["schema"]["foreign_key_table"] is None
+    assert diff_of(admin, target, "") is None
+
+
 # --- answers recorded from Directus 12.4.1 ---------------------------------------------------------------------
 
 _BYPASS = 'You can bypass this check by passing the "force" query parameter.'
@@ -240,11 +257,11 @@ def _with(**changes: Any) -> dict[str, Any]:
             "/schema/apply",
             {
                 "hash": "abc",
-                "diff": {**_EMPTY_DIFF, "collections": [{"collection": "schema_authors", "diff": [{"kind": "N"}]}]},
+                "diff": {**_EMPTY_DIFF, "collections": [{"collection": "schema_posts", "diff": [{"kind": "N"}]}]},
             },
             400,
             "INVALID_PAYLOAD",
-            'Invalid payload. Provided diff is trying to create collection "schema_authors" but it already exists. '
+            'Invalid payload. Provided diff is trying to create collection "schema_posts" but it already exists. '
             "Please generate a new diff and try again.",
         ),
     ],

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Mapping
 from typing import Any
 
+from tidepool.db.system import is_system_collection
 from tidepool.errors import InvalidPayloadError
 from tidepool.services.base import ServiceContext, TxContext
 from tidepool.services.collections import CollectionsService
@@ -205,8 +206,9 @@ class _Steps:
 
     async def _delete_collection(self, name: str) -> None:
         relations = RelationsService(self.ctx)
-        for relation in list(self.ctx.schema.relations):
-            if name in (relation.collection, relation.related_collection) and relation.meta is not None:
+        for relation in list(self.ctx.schema.relations):  # as Directus: the relations go, the fields stay
+            ends = (relation.collection, relation.related_collection)
+            if name in ends and not is_system_collection(relation.collection):
                 await relations.delete_relation(relation.collection, relation.field)
         await CollectionsService(self.ctx).delete_collection(name)
 
@@ -238,7 +240,8 @@ class _Steps:
         if changes[0]["kind"] == "N":
             await service.create_relation({**changes[0]["rhs"], "collection": collection, "field": field})
         elif changes[0]["kind"] == "D":
-            await service.delete_relation(collection, field)
+            if any((r.collection, r.field) == (collection, field) for r in self.ctx.schema.relations):
+                await service.delete_relation(collection, field)  # else it went with a deleted collection
         else:
             before = _find(self.current["relations"], collection, field)
             after = apply_changes(before, changes)
