@@ -26,6 +26,7 @@ without leaking the text.
     ├── ForbiddenError                 403 FORBIDDEN
     ├── RouteNotFoundError             404 ROUTE_NOT_FOUND
     ├── ContentTooLargeError           413 CONTENT_TOO_LARGE
+    ├── UnsupportedMediaTypeError      415 UNSUPPORTED_MEDIA_TYPE
     ├── RequestsExceededError          429 REQUESTS_EXCEEDED
     ├── LimitExceededError             403 LIMIT_EXCEEDED
     ├── ServiceUnavailableError        503 SERVICE_UNAVAILABLE
@@ -267,6 +268,16 @@ class ContentTooLargeError(TidepoolError):
     code = "CONTENT_TOO_LARGE"
     status = 413
     default_message = "Uploaded content is too large."
+
+
+class UnsupportedMediaTypeError(TidepoolError):
+    """A body of a media type the endpoint does not read (``/schema/diff`` takes JSON or a file)."""
+
+    code = "UNSUPPORTED_MEDIA_TYPE"
+    status = 415
+
+    def __init__(self, media_type: str, where: str) -> None:
+        super().__init__(f'Unsupported media type "{media_type}" in {where}.', mediaType=media_type, where=where)
 
 
 class RequestsExceededError(TidepoolError):

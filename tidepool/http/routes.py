@@ -17,7 +17,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
 from tidepool.config import Settings
-from tidepool.http import auth, collections, fields, my_access, relations, server, system_items, users, utils
+from tidepool.http import auth, collections, fields, my_access, relations, schema, server, system_items, users, utils
 from tidepool.http.crud import ITEMS, Crud, account
 from tidepool.realtime import endpoint
 from tidepool.services.access_rows import AccessRowsService
@@ -65,6 +65,9 @@ def build_routes(settings: Settings) -> list[BaseRoute]:
         Route("/relations/{collection}/{field}", relations.read_relation, methods=["GET"]),
         Route("/relations/{collection}/{field}", relations.update_relation, methods=["PATCH"]),
         Route("/relations/{collection}/{field}", relations.delete_relation, methods=["DELETE"]),
+        Route("/schema/snapshot", schema.snapshot, methods=["GET"]),
+        Route("/schema/diff", schema.diff, methods=["POST"]),
+        Route("/schema/apply", schema.apply, methods=["POST"]),
         Route("/users/me", users.read_me, methods=["GET"]),
         Route("/users/me", users.update_me, methods=["PATCH"]),
         Route("/users/me/track/page", users.track_page, methods=["PATCH"]),
