@@ -153,6 +153,19 @@ def _items_singleton(service: ItemsService) -> Singleton | None:
 ITEMS: Crud[ItemsService] = Crud(_items_service, _items_singleton)
 
 
+# -- system collections served by ItemsService itself (``/activity``, ``/revisions``) ---------------------------
+
+
+def system_items(collection: str) -> Crud[ItemsService]:
+    """A system collection's handlers over plain ``ItemsService``: the caller's permissions decide, as for any
+    collection (``tidepool.http.routes`` mounts only the routes Directus has for it)."""
+
+    async def service(request: Request) -> ItemsService:
+        return ItemsService(await request_context(request), collection)
+
+    return Crud(service)
+
+
 # -- the account collections -----------------------------------------------------------------------------
 
 

@@ -18,7 +18,7 @@ from starlette.types import Scope
 
 from tidepool.config import Settings
 from tidepool.http import auth, collections, fields, relations, server, users
-from tidepool.http.crud import ITEMS, Crud, account
+from tidepool.http.crud import ITEMS, Crud, account, system_items
 from tidepool.realtime import endpoint
 from tidepool.services.access_rows import AccessRowsService
 from tidepool.services.policies import PermissionRowsService, PoliciesService
@@ -64,6 +64,8 @@ def build_routes(settings: Settings) -> list[BaseRoute]:
         *crud_routes("/policies", account(PoliciesService)),
         *crud_routes("/permissions", account(PermissionRowsService)),
         *crud_routes("/access", account(AccessRowsService)),
+        *read_routes("/activity", system_items("directus_activity")),
+        *read_routes("/revisions", system_items("directus_revisions")),
         *examples(settings),
     ]
 
@@ -78,6 +80,14 @@ def crud_routes(prefix: str, crud: Crud[Any]) -> list[BaseRoute]:
         Route(prefix + "/{id}", crud.read_item, methods=["GET"]),
         Route(prefix + "/{id}", crud.update_item, methods=["PATCH"]),
         Route(prefix + "/{id}", crud.delete_item, methods=["DELETE"]),
+    ]
+
+
+def read_routes(prefix: str, crud: Crud[Any]) -> list[BaseRoute]:
+    """The two read routes of a read-only collection (its writes are ``ROUTE_NOT_FOUND``, as in Directus)."""
+    return [
+        Route(prefix, crud.read_list, methods=["GET"]),
+        Route(prefix + "/{id}", crud.read_item, methods=["GET"]),
     ]
 
 

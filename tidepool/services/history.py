@@ -1,0 +1,153 @@
+"""Activity and revisions: the record of who changed what, written by every write in its own transaction.
+
+Every write records what it did on its transaction (``Transaction.record`` for the change events of item,
+account and schema writes; ``Transaction.note`` for actions that change no item, such as a login or a
+content version's save). When the transaction ends, ``Transaction.log_events`` hands that list here as one of
+its last statements, before the event log, so history commits or rolls back with the data and no write path
+can forget it: a new service that records its events gets its history too.
+
+What is written follows Directus's ``ItemsService`` and each collection's ``accountability`` setting
+(``directus_collections``; for a system collection without a row, Directus's own default):
+
+| ``accountability`` | ``directus_activity`` | ``directus_revisions`` |
+| --- | --- | --- |
+| ``"all"`` (default) | one row per item and action | one per created or updated item |
+| ``"activity"`` | one row per item and action | none |
+| ``null`` | none | none |
+
+A revision's ``delta`` is the payload as the caller sent it (hash and concealed fields masked); its ``data``
+is the payload too for a create, and the whole item as it is after the change for an update (read in the same
+transaction), as Directus stores them. Deletes get activity only. Writes made for the system itself (an
+``untracked`` context, e.g. a version's own bookkeeping) are not recorded, as Directus records nothing for a
+service without accountability.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+
+from tidepool.db import system
+from tidepool.db.schema import SchemaOverview
+from tidepool.events import Tracked
+from tidepool.query.model import Query
+from tidepool.query.values import CONCEALED, conceal, serializer_for
+from tidepool.services import reader
+from tidepool.services.base import TxContext
+
+# Directus's defaults for its own collections (packages/system-data collections.yaml): the history tables and
+# the presets track nothing; every other collection, system or not, tracks "all" unless its row says otherwise.
+SYSTEM_ACCOUNTABILITY: Mapping[str, str | None] = {
+    "directus_activity": None,
+    "directus_revisions": None,
+    "directus_presets": None,
+    "directus_sessions": None,
+    "directus_migrations": None,
+}
+TRACKING_MODES = ("all", "activity")
+_UPDATE_SPECIALS = frozenset({"date-updated", "user-updated", "role-updated"})
+_REVISED = frozenset({"create", "update", "version_save"})  # actions that keep a revision under "all"
+
+
+def tracking(schema: SchemaOverview, collection: str) -> str | None:
+    """The collection's ``accountability``: ``"all"``, ``"activity"`` or None (nothing recorded)."""
+    info = schema.collection(collection)
+    meta = info.meta if info is not None else None
+    if meta is not None and "accountability" in meta:
+        value = meta["accountability"]
+        return value if value in TRACKING_MODES else None
+    return SYSTEM_ACCOUNTABILITY.get(collection, "all")
+
+
+async def write(tx: TxContext, entries: Sequence[Tracked]) -> None:
+    """Write the activity (and revisions) of ``entries`` inside ``tx``; skipped per collection setting."""
+    now = dt.datetime.now(dt.UTC)
+    for entry in entries:
+        mode = tracking(tx.schema, entry.collection)
+        if mode is None or not entry.keys:
+            continue
+        revised = mode == "all" and entry.action in _REVISED
+        if not revised:
+            await tx.conn.execute(system.activity.insert(), [_activity(entry, key, now) for key in entry.keys])
+            continue
+        after = await _after(tx, entry) if entry.read_after else {}
+        sent = _masked(tx.schema, entry.collection, entry.delta)
+        for key in entry.keys:
+            result = await tx.conn.execute(system.activity.insert().values(_activity(entry, key, now)))
+            item = after.get(str(key))
+            data = sent if item is None else item
+            delta = sent if item is None else _with_generated(tx.schema, entry.collection, sent, item)
+            revision = {
+                "activity": _inserted_key(result),
+                "collection": entry.collection,
+                "item": str(key),
+                "data": data,
+                "delta": delta,
+                "version": entry.version,
+            }
+            await tx.conn.execute(system.revisions.insert().values(revision))
+
+
+def _inserted_key(result: sa.CursorResult[Any]) -> Any:
+    key = result.inserted_primary_key
+    assert key is not None  # a single-row INSERT always reports it
+    return key[0]
+
+
+def _activity(entry: Tracked, key: Any, now: dt.datetime) -> dict[str, Any]:
+    who = entry.who
+    return {
+        "action": entry.action,
+        "user": who.user,
+        "timestamp": now,
+        "ip": who.ip,
+        "user_agent": who.user_agent,
+        "collection": entry.collection,
+        "item": str(key),
+        "origin": who.origin,
+    }
+
+
+async def _after(tx: TxContext, entry: Tracked) -> dict[str, dict[str, Any]]:
+    """The items as they are now (every field, admin view, as the API serializes them), by key as text."""
+    info = tx.schema.collection(entry.collection)
+    if info is None:
+        return {}
+    keys = list(entry.keys)
+    rows = await reader.read_many(tx.as_admin(), entry.collection, keys, Query(limit=-1))
+    return {str(row.get(info.primary_key)): row for row in rows}
+
+
+def _with_generated(
+    schema: SchemaOverview, collection: str, delta: Mapping[str, Any] | None, item: Mapping[str, Any]
+) -> dict[str, Any] | None:
+    """An update's delta with the values the server filled in (``date-updated``, ``user-updated``), as
+    Directus's delta holds the payload after its special fields were applied."""
+    info = schema.collection(collection)
+    if info is None:
+        return dict(delta) if delta else None
+    filled = {
+        name: item[name]
+        for name, field in info.fields.items()
+        if name in item and _UPDATE_SPECIALS.intersection(field.special)
+    }
+    merged = {**(delta or {}), **filled}
+    return merged or None
+
+
+def _masked(schema: SchemaOverview, collection: str, delta: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The delta as Directus stores it: None when empty, secrets (hash and concealed fields) masked."""
+    if not delta:
+        return None
+    info = schema.collection(collection)
+    if info is None:
+        return dict(delta)
+    out = dict(delta)
+    for name, value in delta.items():
+        field = info.fields.get(name)
+        if field is not None and value is not None and serializer_for(field, collection) is conceal:
+            out[name] = CONCEALED
+    return out
