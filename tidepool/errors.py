@@ -232,6 +232,15 @@ class ForbiddenError(TidepoolError):
         )
 
     @classmethod
+    def action(cls, action: str, collection: str) -> ForbiddenError:
+        """Directus's ``validateAccess`` text: the caller may not ``action`` the named item(s) of a collection
+        (a comment or a content version on an item the caller cannot read)."""
+        return cls._with_reason(
+            f'You don\'t have permission to perform "{action}" for collection "{collection}" or it does not exist.',
+            f'collection "{collection}" or the item does not exist',
+        )
+
+    @classmethod
     def _with_reason(cls, reason: str, missing: str) -> ForbiddenError:
         error = cls(reason, reason=reason)
         error.missing = missing

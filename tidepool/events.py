@@ -35,7 +35,8 @@ class ChangeEvent:
 
 @dataclass(frozen=True)
 class Tracked:
-    """One action of a transaction for the activity log (``tidepool.services.history``): ``keys`` of ``collection``, done by ``who``.
+    """One action of a transaction for the activity log (``tidepool.services.history``): ``keys`` of
+    ``collection``, done by ``who``.
 
     ``delta`` is the change as sent (None for a delete or a login); ``read_after``: the revision's ``data`` is
     the item as it is after the change (updates), not the delta; ``version``: the content version saved."""

@@ -161,8 +161,8 @@ _HISTORY_RELATIONS: tuple[tuple[str, str, str, str | None, str], ...] = (
 async def _history(conn: AsyncConnection) -> None:
     """Activity, revisions, comments and content versions (a fresh database has the tables from 0001), with
     their field and relation metadata; rows another migration already wrote for them are kept."""
-    for table in (system.activity, system.content_versions, system.revisions, system.comments):
-        await conn.run_sync(lambda c, t=table: t.create(c, checkfirst=True))
+    tables = [system.activity, system.content_versions, system.revisions, system.comments]
+    await conn.run_sync(lambda c: system.metadata.create_all(c, tables=tables, checkfirst=True))
     fields, relations = system.fields, system.relations
     known = {(r[0], r[1]) for r in await conn.execute(sa.select(fields.c.collection, fields.c.field))}
     rows = [

@@ -153,26 +153,24 @@ def _items_singleton(service: ItemsService) -> Singleton | None:
 ITEMS: Crud[ItemsService] = Crud(_items_service, _items_singleton)
 
 
-# -- system collections served by ItemsService itself (``/activity``, ``/revisions``) ---------------------------
+# -- system collections: each one's service class holds what is special to it (never a singleton) ---------------
 
 
-def system_items(collection: str) -> Crud[ItemsService]:
-    """A system collection's handlers over plain ``ItemsService``: the caller's permissions decide, as for any
-    collection (``tidepool.http.routes`` mounts only the routes Directus has for it)."""
+def of_service(factory: Callable[[ServiceContext], S]) -> Crud[S]:
+    """The handlers of a collection served by ``factory``'s service, built over the request's context."""
 
-    async def service(request: Request) -> ItemsService:
-        return ItemsService(await request_context(request), collection)
-
-    return Crud(service)
-
-
-# -- the account collections -----------------------------------------------------------------------------
-
-
-def account(factory: Callable[[ServiceContext], AccountItems]) -> Crud[AccountItems]:
-    """One account collection's handlers: its service class is all that differs (never a singleton)."""
-
-    async def service(request: Request) -> AccountItems:
+    async def service(request: Request) -> S:
         return factory(await request_context(request))
 
     return Crud(service)
+
+
+def system_items(collection: str) -> Crud[ItemsService]:
+    """A system collection served by plain ``ItemsService`` (``/activity``, ``/revisions``): the caller's
+    permissions decide, as for any collection."""
+    return of_service(lambda ctx: ItemsService(ctx, collection))
+
+
+def account(factory: Callable[[ServiceContext], AccountItems]) -> Crud[AccountItems]:
+    """One account collection's handlers: its service class is all that differs."""
+    return of_service(factory)

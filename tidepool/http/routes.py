@@ -18,9 +18,10 @@ from starlette.types import Scope
 
 from tidepool.config import Settings
 from tidepool.http import auth, collections, fields, relations, server, users
-from tidepool.http.crud import ITEMS, Crud, account, system_items
+from tidepool.http.crud import ITEMS, Crud, account, of_service, system_items
 from tidepool.realtime import endpoint
 from tidepool.services.access_rows import AccessRowsService
+from tidepool.services.comments import CommentsService
 from tidepool.services.policies import PermissionRowsService, PoliciesService
 from tidepool.services.roles import RolesService
 from tidepool.services.users import UsersService
@@ -66,6 +67,7 @@ def build_routes(settings: Settings) -> list[BaseRoute]:
         *crud_routes("/access", account(AccessRowsService)),
         *read_routes("/activity", system_items("directus_activity")),
         *read_routes("/revisions", system_items("directus_revisions")),
+        *crud_routes("/comments", of_service(CommentsService)),
         *examples(settings),
     ]
 
