@@ -25,6 +25,8 @@ without leaking the text.
     ├── ForbiddenError                 403 FORBIDDEN
     ├── RouteNotFoundError             404 ROUTE_NOT_FOUND
     ├── ContentTooLargeError           413 CONTENT_TOO_LARGE
+    ├── UnprocessableContentError      422 UNPROCESSABLE_CONTENT
+    ├── VersionHashMismatchError       422 VERSION_HASH_MISMATCH (a content version's main item moved on)
     ├── RequestsExceededError          429 REQUESTS_EXCEEDED
     ├── LimitExceededError             403 LIMIT_EXCEEDED
     ├── ServiceUnavailableError        503 SERVICE_UNAVAILABLE
@@ -259,6 +261,27 @@ class ContentTooLargeError(TidepoolError):
     code = "CONTENT_TOO_LARGE"
     status = 413
     default_message = "Uploaded content is too large."
+
+
+class UnprocessableContentError(TidepoolError):
+    """``Can't process content. <reason>.``: a well-formed request the data refuses (content versions)."""
+
+    code = "UNPROCESSABLE_CONTENT"
+    status = 422
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"Can't process content. {_sentence(reason)}", reason=reason)
+
+
+class VersionHashMismatchError(TidepoolError):
+    """Promoting a content version whose main item changed since the caller compared it."""
+
+    code = "VERSION_HASH_MISMATCH"
+    status = 422
+    default_message = "Main item has changed since this version was last updated."
+
+    def __init__(self, main_hash: str) -> None:
+        super().__init__(mainHash=main_hash)
 
 
 class RequestsExceededError(TidepoolError):

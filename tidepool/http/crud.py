@@ -33,6 +33,7 @@ from tidepool.http.writes import BatchWriter, delete_from_body, read_back, updat
 from tidepool.query.model import Query
 from tidepool.services.accounts import AccountItems
 from tidepool.services.base import ServiceContext
+from tidepool.services.content_versions import versioned
 from tidepool.services.items import ItemsService
 
 
@@ -142,7 +143,7 @@ async def _items_service(request: Request) -> ItemsService:
     collection = request.path_params["collection"]
     if is_system_collection(collection):
         raise ForbiddenError()
-    return ItemsService(await request_context(request), collection)
+    return versioned(await request_context(request), collection, request.query_params.get("version"))
 
 
 def _items_singleton(service: ItemsService) -> Singleton | None:

@@ -17,11 +17,12 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
 from tidepool.config import Settings
-from tidepool.http import auth, collections, fields, relations, server, users
+from tidepool.http import auth, collections, fields, relations, server, users, versions
 from tidepool.http.crud import ITEMS, Crud, account, of_service, system_items
 from tidepool.realtime import endpoint
 from tidepool.services.access_rows import AccessRowsService
 from tidepool.services.comments import CommentsService
+from tidepool.services.content_versions import VersionsService
 from tidepool.services.policies import PermissionRowsService, PoliciesService
 from tidepool.services.roles import RolesService
 from tidepool.services.users import UsersService
@@ -68,6 +69,10 @@ def build_routes(settings: Settings) -> list[BaseRoute]:
         *read_routes("/activity", system_items("directus_activity")),
         *read_routes("/revisions", system_items("directus_revisions")),
         *crud_routes("/comments", of_service(CommentsService)),
+        Route("/versions/{id}/save", versions.save, methods=["POST"]),
+        Route("/versions/{id}/compare", versions.compare, methods=["GET"]),
+        Route("/versions/{id}/promote", versions.promote, methods=["POST"]),
+        *crud_routes("/versions", of_service(VersionsService)),
         *examples(settings),
     ]
 
