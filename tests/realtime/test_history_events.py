@@ -74,3 +74,43 @@ def test_comment_events_are_permission_checked(srv: LiveServer, admin: httpx.Cli
         assert frame["event"] == "create" and [c["comment"] for c in frame["data"]] == ["seen"]
         assert frame["data"][0]["id"] == seen["id"]
         conn.quiet(0.5)
+
+
+def test_every_write_is_heard_by_subscribers_of_activity_and_revisions(srv: LiveServer, admin: httpx.Client) -> None:
+    """As on Directus, the history rows a write adds are create events of directus_activity/directus_revisions."""
+    with ws(srv, ADMIN_TOKEN) as activity, ws(srv, ADMIN_TOKEN) as revisions:
+        _subscribe(activity, "directus_activity", "a")
+        _subscribe(revisions, "directus_revisions", "r")
+        made = ok(admin.post("/items/messages", json={"text": "tracked"}))
+        frame = activity.recv()
+        assert frame["event"] == "create" and frame["uid"] == "a"
+        (row,) = frame["data"]
+        assert (row["action"], row["collection"], row["item"]) == ("create", "messages", str(made["id"]))
+        assert len(row["revisions"]) == 1
+        frame = revisions.recv()
+        assert frame["event"] == "create" and frame["data"][0]["id"] == row["revisions"][0]
+        assert frame["data"][0]["delta"] == {"text": "tracked"}
+
+
+def test_activity_events_are_permission_checked(srv: LiveServer, admin: httpx.Client) -> None:
+    """A user who may read only its own activity hears of its own logins, never of the admin's writes."""
+    policy = make_policy(
+        admin,
+        {
+            "collection": "directus_activity",
+            "action": "read",
+            "fields": ["id", "action", "user", "collection"],
+            "permissions": {"user": {"_eq": "$CURRENT_USER"}},
+        },
+    )
+    user, token = make_user(admin, policies=(policy,))
+    email = ok(admin.get(f"/users/{user}", params={"fields": "email"}))["email"]
+    with ws(srv, token) as conn:
+        _subscribe(conn, "directus_activity", "own")
+        ok(admin.post("/items/messages", json={"text": "not yours"}))
+        with srv.client(token=None) as anon:
+            ok(anon.post("/auth/login", json={"email": email, "password": "pw-secret"}))
+        frame = conn.recv()
+        assert frame["event"] == "create"
+        assert [(r["action"], r["user"], r["collection"]) for r in frame["data"]] == [("login", user, "directus_users")]
+        conn.quiet(0.5)

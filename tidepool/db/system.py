@@ -236,7 +236,7 @@ content_versions = sa.Table(
     sa.Column("date_updated", TS, server_default=sa.func.current_timestamp()),
     sa.Column("user_created", UUID, sa.ForeignKey("directus_users.id", ondelete="SET NULL")),
     sa.Column("user_updated", UUID, sa.ForeignKey("directus_users.id")),
-    sa.Column("delta", sa.JSON),
+    sa.Column("delta", sa.JSON(none_as_null=True)),
 )
 
 revisions = sa.Table(
@@ -246,8 +246,8 @@ revisions = sa.Table(
     sa.Column("activity", sa.Integer, sa.ForeignKey("directus_activity.id", ondelete="CASCADE"), nullable=False),
     sa.Column("collection", NAME, nullable=False),
     sa.Column("item", sa.String(255), nullable=False),
-    sa.Column("data", sa.JSON),
-    sa.Column("delta", sa.JSON),
+    sa.Column("data", sa.JSON(none_as_null=True)),
+    sa.Column("delta", sa.JSON(none_as_null=True)),
     sa.Column("parent", sa.Integer, sa.ForeignKey("directus_revisions.id")),
     sa.Column("version", UUID, sa.ForeignKey("directus_versions.id", ondelete="CASCADE")),
 )

@@ -29,10 +29,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tidepool.db import system
 from tidepool.db.schema import SchemaOverview
-from tidepool.events import Tracked
+from tidepool.events import ChangeEvent, Tracked
 from tidepool.query.model import Query
 from tidepool.query.values import CONCEALED, conceal, serializer_for
 from tidepool.services import reader
@@ -63,32 +64,65 @@ def tracking(schema: SchemaOverview, collection: str) -> str | None:
 
 
 async def write(tx: TxContext, entries: Sequence[Tracked]) -> None:
-    """Write the activity (and revisions) of ``entries`` inside ``tx``; skipped per collection setting."""
+    """Write the activity (and revisions) of ``entries`` inside ``tx``, skipped per collection setting; each
+    row written is itself a create event of ``directus_activity`` / ``directus_revisions``, as on Directus
+    (subscribers of those collections hear of it, permission-checked like any collection)."""
     now = dt.datetime.now(dt.UTC)
     for entry in entries:
         mode = tracking(tx.schema, entry.collection)
         if mode is None or not entry.keys:
             continue
         revised = mode == "all" and entry.action in _REVISED
-        if not revised:
-            await tx.conn.execute(system.activity.insert(), [_activity(entry, key, now) for key in entry.keys])
-            continue
-        after = await _after(tx, entry) if entry.read_after else {}
-        sent = _masked(tx.schema, entry.collection, entry.delta)
+        after = await _after(tx, entry) if revised and entry.read_after else {}
+        sent = _masked(tx.schema, entry.collection, entry.delta) if revised else None
         for key in entry.keys:
-            result = await tx.conn.execute(system.activity.insert().values(_activity(entry, key, now)))
-            item = after.get(str(key))
-            data = sent if item is None else item
-            delta = sent if item is None else _with_generated(tx.schema, entry.collection, sent, item)
-            revision = {
-                "activity": _inserted_key(result),
-                "collection": entry.collection,
-                "item": str(key),
-                "data": data,
-                "delta": delta,
-                "version": entry.version,
-            }
-            await tx.conn.execute(system.revisions.insert().values(revision))
+            revision = None
+            if revised:
+                item = after.get(str(key))
+                revision = {
+                    "collection": entry.collection,
+                    "item": str(key),
+                    "data": sent if item is None else item,
+                    "delta": sent if item is None else _with_generated(tx.schema, entry.collection, sent, item),
+                    "version": entry.version,
+                }
+            activity_id, revision_id = await _insert(tx.conn, _activity(entry, key, now), revision)
+            tx.tx.record(ChangeEvent(system.activity.name, "create", (activity_id,)))
+            if revision_id is not None:
+                tx.tx.record(ChangeEvent(system.revisions.name, "create", (revision_id,)))
+
+
+_ACTIVITY = sa.insert(system.activity)
+_REVISION = sa.insert(system.revisions)
+
+
+async def _insert(
+    conn: AsyncConnection, activity: Mapping[str, Any], revision: Mapping[str, Any] | None
+) -> tuple[Any, Any | None]:
+    """Insert one activity row and its revision; their ids. PostgreSQL takes both in one statement (the
+    activity's INSERT ... RETURNING feeds the revision's), the others in two."""
+    if revision is None:
+        return _inserted_key(await conn.execute(_ACTIVITY, dict(activity))), None
+    if conn.dialect.name == "postgresql":
+        return await _insert_pair(conn, activity, revision)
+    activity_id = _inserted_key(await conn.execute(_ACTIVITY, dict(activity)))
+    revision_id = _inserted_key(await conn.execute(_REVISION, {**revision, "activity": activity_id}))
+    return activity_id, revision_id
+
+
+async def _insert_pair(
+    conn: AsyncConnection, activity: Mapping[str, Any], revision: Mapping[str, Any]
+) -> tuple[Any, Any]:
+    made = sa.insert(system.activity).values(activity).returning(system.activity.c.id).cte("made")
+    columns = system.revisions.c
+    values = [sa.bindparam(f"r_{name}", value, type_=columns[name].type) for name, value in revision.items()]
+    statement = (
+        sa.insert(system.revisions)
+        .from_select(["activity", *revision], sa.select(made.c.id, *values))
+        .returning(columns.id, columns.activity)
+    )
+    row = (await conn.execute(statement)).one()
+    return row.activity, row.id
 
 
 def _inserted_key(result: sa.CursorResult[Any]) -> Any:
