@@ -82,7 +82,7 @@ class Transaction:
     actions: list[Tracked] = field(default_factory=list)  # what activity and revisions will record
 
     def record(self, event: ChangeEvent, who: Accountability | None = None) -> None:
-        """Record a change: its event, and its history entry unless ``who`` is None (untracked work)."""
+        """Record a change: its event, and its history entry unless ``who`` is None (work not tracked)."""
         self.events.append(event)
         if who is not None:
             self.actions.append(Tracked.of_event(event, who))
@@ -158,7 +158,9 @@ class ServiceContext:
     write_gate: WriteGate = field(kw_only=True)  # where its writers queue
     access_cache: AccessCache = field(kw_only=True)  # its access snapshot (``services/permissions.py``)
     plans: PlanCache = field(kw_only=True)  # its kept read plans (``services/plans.py``)
-    tracked: bool = True  # whether its writes enter the history (``services/history.py``)
+    # Whether its writes enter the history (``services/history.py``): not for the system's own work (bootstrap,
+    # CLI), for which Directus records nothing either (its services run without accountability).
+    tracked: bool = True
 
     @property
     def schema(self) -> SchemaOverview:
@@ -174,10 +176,6 @@ class ServiceContext:
 
     def with_access(self, access: Access) -> Self:
         return replace(self, access=access)
-
-    def untracked(self) -> Self:
-        """The same context, whose writes keep no activity or revisions (the system's own bookkeeping)."""
-        return replace(self, tracked=False)
 
     def as_admin(self) -> Self:
         """The same context with every check bypassed (internal reads such as resolving $CURRENT_USER)."""
@@ -225,7 +223,7 @@ class TxContext(ServiceContext):
 
     def record(self, event: ChangeEvent) -> None:
         """Record ``event``: emitted after the outermost commit, and kept in the history unless this context is
-        ``untracked`` (``Transaction.record``)."""
+        not ``tracked`` (``Transaction.record``)."""
         self.tx.record(event, self.accountability if self.tracked else None)
 
     @asynccontextmanager

@@ -17,9 +17,9 @@ What is written follows Directus's ``ItemsService`` and each collection's ``acco
 
 A revision's ``delta`` is the payload as the caller sent it (hash and concealed fields masked); its ``data``
 is the payload too for a create, and the whole item as it is after the change for an update (read in the same
-transaction), as Directus stores them. Deletes get activity only. Writes made for the system itself (an
-``untracked`` context, e.g. a version's own bookkeeping) are not recorded, as Directus records nothing for a
-service without accountability.
+transaction), as Directus stores them. Deletes get activity only. The system's own writes (bootstrap, the CLI:
+a context that is not ``tracked``) are not recorded, as Directus records nothing for a service without
+accountability. Each row written is itself a create event of its collection, as on Directus.
 """
 
 from __future__ import annotations
