@@ -208,3 +208,15 @@ def test_other_users_read_by_their_permissions(srv: LiveServer, admin: httpx.Cli
         assert mine and {a["user"] for a in mine} == {reader}
         other = _activity(admin, "h_all")[0]["id"]
         assert error(user.get(f"/activity/{other}"), 403, "FORBIDDEN") == "You don't have permission to access this."
+
+
+def test_a_relation_update_is_one_activity_on_the_relation_row(admin: httpx.Client) -> None:
+    for name, extra in (("h_authors", []), ("h_posts", [{"field": "author", "type": "integer"}])):
+        fields = [{"field": "id", "type": "integer", "schema": {"is_primary_key": True, "has_auto_increment": True}}]
+        ok(admin.post("/collections", json={"collection": name, "schema": {}, "meta": {}, "fields": fields + extra}))
+    relation = {"collection": "h_posts", "field": "author", "related_collection": "h_authors", "meta": {}}
+    ok(admin.post("/relations", json=relation))
+    ok(admin.patch("/relations/h_posts/author", json={"meta": {"one_field": "posts"}}))
+    rows = _activity(admin, "directus_relations")
+    assert [a["action"] for a in rows] == ["create", "update"]
+    assert rows[0]["item"] == rows[1]["item"]  # the relation row's key, once
