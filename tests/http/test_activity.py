@@ -220,3 +220,11 @@ def test_a_relation_update_is_one_activity_on_the_relation_row(admin: httpx.Clie
     rows = _activity(admin, "directus_relations")
     assert [a["action"] for a in rows] == ["create", "update"]
     assert rows[0]["item"] == rows[1]["item"]  # the relation row's key, once
+
+
+def test_field_updates_are_recorded_on_every_engine(admin: httpx.Client) -> None:
+    """A field's events carry its name, no key of directus_fields: recording them must not break the write."""
+    _collection(admin, "h_fields")
+    ok(admin.patch("/fields/h_fields/title", json={"meta": {"note": "a note"}}))
+    rows = [a for a in _activity(admin, "directus_fields") if a["item"] == "title"]
+    assert [a["action"] for a in rows] == ["update"]

@@ -36,8 +36,8 @@ from tidepool.db.schema import SchemaOverview
 from tidepool.events import ChangeEvent, Tracked
 from tidepool.query.model import Query
 from tidepool.query.values import CONCEALED, conceal, serializer_for
-from tidepool.services import reader
 from tidepool.services.base import TxContext
+from tidepool.services.items import ItemsService
 
 # Directus's defaults for its own collections (packages/system-data collections.yaml): the history tables and
 # the presets track nothing; every other collection, system or not, tracks "all" unless its row says otherwise.
@@ -150,8 +150,8 @@ async def _after(tx: TxContext, entry: Tracked) -> dict[str, dict[str, Any]]:
     info = tx.schema.collection(entry.collection)
     if info is None:
         return {}
-    keys = list(entry.keys)
-    rows = await reader.read_many(tx.as_admin(), entry.collection, keys, Query(limit=-1))
+    # keys as the column stores them: a schema event's key may be no key of its table (a field's name)
+    rows = await ItemsService(tx.as_admin(), entry.collection).read_many(list(entry.keys), Query(limit=-1))
     return {str(row.get(info.primary_key)): row for row in rows}
 
 
