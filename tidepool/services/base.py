@@ -104,7 +104,7 @@ class Transaction:
         the numbering lock is held only until the commit. Every write path ends here, so none can forget its
         activity and revisions."""
         if self.actions:
-            from tidepool.services import history as tracker  # breaks a cycle: history reads through the reader
+            from tidepool.services import history as tracker  # a cycle: history reads through ItemsService
 
             await tracker.write(ctx, self.actions)
         if self.events:
