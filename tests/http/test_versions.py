@@ -114,6 +114,8 @@ def test_save_compare_read_and_promote(admin: httpx.Client) -> None:
         "$meta": {"version_id": made["id"]},
     }
     assert ok(admin.get("/items/v_things", params={"version": "work"})) == [read]
+    only = ok(admin.get("/items/v_things/1", params={"version": "work", "fields": "title"}))
+    assert only == {"title": "draft title", "$meta": {"version_id": made["id"]}}
     assert ok(admin.get("/items/v_things/1", params={"version": "published"}))["title"] == "a"
     assert error(admin.get("/items/v_things/1", params={"version": "nope"}), 403, "FORBIDDEN")
 

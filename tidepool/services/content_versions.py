@@ -227,9 +227,10 @@ class VersionedItems(ItemsService):
         if version is None:
             raise ForbiddenError()
         view = versions.view(version)
-        info = self._info()
-        view.pop(info.primary_key, None)
-        return {**main, **view, "$meta": {"version_id": version["id"]}}
+        view.pop(self._info().primary_key, None)
+        # only the fields the query asked for, and never over a relation it expanded
+        changed = {k: v for k, v in view.items() if k in main and not isinstance(main[k], dict | list)}
+        return {**main, **changed, "$meta": {"version_id": version["id"]}}
 
 
 def versioned(ctx: ServiceContext, collection: str, version_key: str | None) -> ItemsService:
