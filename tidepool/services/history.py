@@ -45,8 +45,6 @@ SYSTEM_ACCOUNTABILITY: Mapping[str, str | None] = {
     "directus_activity": None,
     "directus_revisions": None,
     "directus_presets": None,
-    "directus_sessions": None,
-    "directus_migrations": None,
 }
 TRACKING_MODES = ("all", "activity")
 _UPDATE_SPECIALS = frozenset({"date-updated", "user-updated", "role-updated"})
