@@ -70,42 +70,61 @@ async def write(tx: TxContext, entries: Sequence[Tracked]) -> None:
         mode = tracking(tx.schema, entry.collection)
         if mode is None or not entry.keys:
             continue
-        revised = mode == "all" and entry.action in _REVISED
-        after = await _after(tx, entry) if revised and entry.read_after else {}
-        sent = _masked(tx.schema, entry.collection, entry.delta) if revised else None
-        for key in entry.keys:
-            revision = None
-            if revised:
-                item = after.get(str(key))
-                revision = {
-                    "collection": entry.collection,
-                    "item": str(key),
-                    "data": sent if item is None else item,
-                    "delta": sent if item is None else _with_generated(tx.schema, entry.collection, sent, item),
-                    "version": entry.version,
-                }
-            activity_id, revision_id = await _insert(tx.conn, _activity(entry, key, now), revision)
-            tx.tx.record(ChangeEvent(system.activity.name, "create", (activity_id,)))
-            if revision_id is not None:
-                tx.tx.record(ChangeEvent(system.revisions.name, "create", (revision_id,)))
+        activity = [_activity(entry, key, now) for key in entry.keys]
+        revisions = await _revisions(tx, entry) if mode == "all" and entry.action in _REVISED else None
+        activity_ids, revision_ids = await _insert(tx.conn, activity, revisions)
+        for key in activity_ids:
+            tx.tx.record(ChangeEvent(system.activity.name, "create", (key,)))
+        for key in revision_ids:
+            tx.tx.record(ChangeEvent(system.revisions.name, "create", (key,)))
 
 
-_ACTIVITY = sa.insert(system.activity)
-_REVISION = sa.insert(system.revisions)
+async def _revisions(tx: TxContext, entry: Tracked) -> list[dict[str, Any]]:
+    """One revision per key: the delta as sent (masked), and for an update the whole item after it."""
+    after = await _after(tx, entry) if entry.read_after else {}
+    sent = _masked(tx.schema, entry.collection, entry.delta)
+    rows = []
+    for key in entry.keys:
+        item = after.get(str(key))
+        rows.append(
+            {
+                "collection": entry.collection,
+                "item": str(key),
+                "data": sent if item is None else item,
+                "delta": sent if item is None else _with_generated(tx.schema, entry.collection, sent, item),
+                "version": entry.version,
+            }
+        )
+    return rows
 
 
 async def _insert(
-    conn: AsyncConnection, activity: Mapping[str, Any], revision: Mapping[str, Any] | None
-) -> tuple[Any, Any | None]:
-    """Insert one activity row and its revision; their ids. PostgreSQL takes both in one statement (the
-    activity's INSERT ... RETURNING feeds the revision's), the others in two."""
-    if revision is None:
-        return _inserted_key(await conn.execute(_ACTIVITY, dict(activity))), None
-    if conn.dialect.name == "postgresql":
-        return await _insert_pair(conn, activity, revision)
-    activity_id = _inserted_key(await conn.execute(_ACTIVITY, dict(activity)))
-    revision_id = _inserted_key(await conn.execute(_REVISION, {**revision, "activity": activity_id}))
-    return activity_id, revision_id
+    conn: AsyncConnection, activity: list[dict[str, Any]], revisions: list[dict[str, Any]] | None
+) -> tuple[list[Any], list[Any]]:
+    """Insert the activity rows and their revisions (row ``i`` of each for key ``i``); their ids. Statements do
+    not grow with the keys: one INSERT per table (PostgreSQL: one in all for a single key, the activity's
+    INSERT ... RETURNING feeding the revision's)."""
+    if revisions is not None and len(activity) == 1 and conn.dialect.name == "postgresql":
+        activity_id, revision_id = await _insert_pair(conn, activity[0], revisions[0])
+        return [activity_id], [revision_id]
+    activity_ids = await _insert_rows(conn, system.activity, activity, "item")
+    if revisions is None:
+        return activity_ids, []
+    for row, activity_id in zip(revisions, activity_ids, strict=True):
+        row["activity"] = activity_id
+    return activity_ids, await _insert_rows(conn, system.revisions, revisions, "activity")
+
+
+async def _insert_rows(conn: AsyncConnection, table: sa.Table, rows: list[dict[str, Any]], by: str) -> list[Any]:
+    """Insert ``rows``; the id of each, in order. Several rows go in one INSERT ... RETURNING where the dialect
+    has it, its ids matched to the rows by the ``by`` column (an order of returned rows is not promised)."""
+    if len(rows) == 1:
+        return [_inserted_key(await conn.execute(sa.insert(table), rows[0]))]
+    if conn.dialect.insert_executemany_returning:
+        result = await conn.execute(sa.insert(table).returning(table.c.id, table.c[by]), rows)
+        ids = {str(row[1]): row[0] for row in result}
+        return [ids[str(row[by])] for row in rows]
+    return [_inserted_key(await conn.execute(sa.insert(table), row)) for row in rows]
 
 
 async def _insert_pair(
