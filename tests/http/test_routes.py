@@ -97,6 +97,15 @@ HTTP_ROUTES: list[tuple[str, str]] = [
     *_crud("/flows"),
     *_crud("/operations"),
     ("GET", "/extensions"),
+    ("GET", "/activity"),
+    ("GET", "/activity/{id}"),
+    ("GET", "/revisions"),
+    ("GET", "/revisions/{id}"),
+    *_crud("/comments"),
+    ("POST", "/versions/{id}/save"),
+    ("GET", "/versions/{id}/compare"),
+    ("POST", "/versions/{id}/promote"),
+    *_crud("/versions"),
 ]
 
 

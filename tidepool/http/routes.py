@@ -17,10 +17,24 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
 from tidepool.config import Settings
-from tidepool.http import auth, collections, fields, my_access, relations, schema, server, system_items, users, utils
-from tidepool.http.crud import ITEMS, Crud, account
+from tidepool.http import (
+    auth,
+    collections,
+    fields,
+    my_access,
+    relations,
+    schema,
+    server,
+    system_items,
+    users,
+    utils,
+    versions,
+)
+from tidepool.http.crud import ITEMS, Crud, account, of_service
 from tidepool.realtime import endpoint
 from tidepool.services.access_rows import AccessRowsService
+from tidepool.services.comments import CommentsService
+from tidepool.services.content_versions import VersionsService
 from tidepool.services.policies import PermissionRowsService, PoliciesService
 from tidepool.services.roles import RolesService
 from tidepool.services.users import UsersService
@@ -95,6 +109,13 @@ def build_routes(settings: Settings) -> list[BaseRoute]:
         *crud_routes("/flows", system_items.system_items("directus_flows")),
         *crud_routes("/operations", system_items.system_items("directus_operations")),
         Route("/extensions", system_items.list_extensions, methods=["GET"]),
+        *read_routes("/activity", system_items.system_items("directus_activity")),
+        *read_routes("/revisions", system_items.system_items("directus_revisions")),
+        *crud_routes("/comments", of_service(CommentsService)),
+        Route("/versions/{id}/save", versions.save, methods=["POST"]),
+        Route("/versions/{id}/compare", versions.compare, methods=["GET"]),
+        Route("/versions/{id}/promote", versions.promote, methods=["POST"]),
+        *crud_routes("/versions", of_service(VersionsService)),
         *examples(settings),
     ]
 
@@ -109,6 +130,14 @@ def crud_routes(prefix: str, crud: Crud[Any]) -> list[BaseRoute]:
         Route(prefix + "/{id}", crud.read_item, methods=["GET"]),
         Route(prefix + "/{id}", crud.update_item, methods=["PATCH"]),
         Route(prefix + "/{id}", crud.delete_item, methods=["DELETE"]),
+    ]
+
+
+def read_routes(prefix: str, crud: Crud[Any]) -> list[BaseRoute]:
+    """The two read routes of a read-only collection (its writes are ``ROUTE_NOT_FOUND``, as in Directus)."""
+    return [
+        Route(prefix, crud.read_list, methods=["GET"]),
+        Route(prefix + "/{id}", crud.read_item, methods=["GET"]),
     ]
 
 
