@@ -9,16 +9,14 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
-from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
-from starlette.staticfiles import StaticFiles
-from starlette.types import Scope
 
 from tidepool.config import Settings
-from tidepool.http import auth, collections, fields, relations, server, users
+from tidepool.http import auth, collections, fields, policies, relations, server, users
 from tidepool.http.crud import ITEMS, Crud, account
+from tidepool.http.static import RelativeStaticFiles
+from tidepool.http.studio import studio_routes
 from tidepool.realtime import endpoint
 from tidepool.services.access_rows import AccessRowsService
 from tidepool.services.policies import PermissionRowsService, PoliciesService
@@ -61,10 +59,12 @@ def build_routes(settings: Settings) -> list[BaseRoute]:
         Route("/users/me", users.update_me, methods=["PATCH"]),
         *crud_routes("/users", account(UsersService)),
         *crud_routes("/roles", account(RolesService)),
+        Route("/policies/me/globals", policies.my_globals, methods=["GET"]),
         *crud_routes("/policies", account(PoliciesService)),
         *crud_routes("/permissions", account(PermissionRowsService)),
         *crud_routes("/access", account(AccessRowsService)),
         *examples(settings),
+        *studio_routes(settings),
     ]
 
 
@@ -85,17 +85,4 @@ def examples(settings: Settings) -> list[BaseRoute]:
     """``/examples/``: the example pages, when ``EXAMPLES_ENABLED`` and the checkout has them."""
     if not (settings.EXAMPLES_ENABLED and EXAMPLES_DIR.is_dir()):
         return []
-    return [Mount("/examples", ExamplePages(directory=EXAMPLES_DIR, html=True), name="examples")]
-
-
-class ExamplePages(StaticFiles):
-    """Starlette's static files, with the directory redirect (``/examples/chat`` → ``/examples/chat/``) made
-    relative: Starlette builds it from the ``Host`` header, so a forged host would be echoed into ``Location``."""
-
-    async def get_response(self, path: str, scope: Scope) -> Response:
-        response = await super().get_response(path, scope)
-        if isinstance(response, RedirectResponse):
-            target = urlsplit(response.headers["location"])
-            relative = "/" + target.path.lstrip("/") + (f"?{target.query}" if target.query else "")
-            response.headers["location"] = relative  # one leading slash: never a protocol-relative URL
-        return response
+    return [Mount("/examples", RelativeStaticFiles(directory=EXAMPLES_DIR, html=True), name="examples")]
