@@ -2,7 +2,7 @@
 // static token generated in the browser and shown once.
 import { api } from './api.js';
 import { userCollections } from './app.js';
-import { h, icon, replace, labelled, busy, showError, pageHead, empty, confirmed, toast, dialog, display } from './ui.js';
+import { h, icon, replace, labelled, busy, pageHead, empty, confirmed, toast, dialog } from './ui.js';
 
 const ACTIONS = ['create', 'read', 'update', 'delete'];
 const STATUSES = ['active', 'invited', 'draft', 'suspended', 'archived'];

@@ -2,7 +2,7 @@
 // WebSocket subscription, and an item editor with an input per field type.
 import { api } from './api.js';
 import { userCollections, live } from './app.js';
-import { h, icon, replace, labelled, busy, errorBox, showError, pageHead, empty, confirmed, toast, display, loading } from './ui.js';
+import { h, icon, replace, labelled, busy, showError, pageHead, empty, confirmed, toast, display, loading } from './ui.js';
 
 const PAGE_SIZE = 25;
 const OPERATORS = [
@@ -99,7 +99,7 @@ async function renderTable(main, collection, fields, pk) {
 				const key = row[pk];
 				const href = `#/content/${encodeURIComponent(collection)}/${encodeURIComponent(key)}`;
 				return h('tr', { class: fresh.has(String(key)) ? 'clickable fresh' : 'clickable', 'data-key': key, onclick: (e) => e.target.tagName !== 'A' && (location.hash = href) },
-					fields.map((f) => h('td', {}, f.field === pk ? h('a', { href }, display(key)) : display(row[f.field]))));
+					fields.map((f) => h('td', {}, f.field === pk ? h('a', { href }, display(key)) : cell(f, row[f.field]))));
 			});
 			replace(tableBox, h('table', {}, h('caption', { class: 'skip' }, `Items of ${collection}`), h('thead', {}, head), h('tbody', {}, body)));
 		}
@@ -123,9 +123,11 @@ async function renderTable(main, collection, fields, pk) {
 	});
 	const apply = h('button', { type: 'submit', class: 'button' }, 'Filter');
 	const clear = h('button', { type: 'button', class: 'button ghost', onclick: () => { view.filter = null; value.value = ''; view.page = 1; showJson(); load(); } }, 'Clear');
-	const filterForm = h('form', { class: 'toolbar', 'aria-label': 'Filter' },
-		labelled('Search', search), labelled('Field', field), labelled('Operator', op), labelled('Value', value), apply, clear,
-		h('details', {}, h('summary', {}, 'Filter JSON'), json));
+	const filterForm = h('form', { class: 'toolbar', 'aria-label': 'Search and filter' },
+		labelled('Search', search),
+		h('details', { class: 'filters', open: Boolean(view.filter) }, h('summary', {}, 'Filter'),
+			h('div', { class: 'toolbar' }, labelled('Field', field), labelled('Operator', op), labelled('Value', value), apply, clear),
+			h('div', {}, h('small', { class: 'hint' }, 'As JSON (the filter query parameter):'), json)));
 	filterForm.addEventListener('submit', (event) => {
 		event.preventDefault();
 		view.filter = { field: field.value, op: op.value, value: value.value };
@@ -150,6 +152,15 @@ async function renderTable(main, collection, fields, pk) {
 		reload();
 	});
 	await load();
+}
+
+/** A table cell's text: times in the reader's own zone (the stored value on hover). */
+function cell(f, value) {
+	if (value && (f.type === 'timestamp' || f.type === 'dateTime')) {
+		const date = new Date(value);
+		if (!Number.isNaN(date.getTime())) return h('time', { datetime: value, title: value }, date.toLocaleString());
+	}
+	return display(value);
 }
 
 /** The input for one field, with how to read its value back (`undefined`: leave the field out). */

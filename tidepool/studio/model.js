@@ -2,7 +2,7 @@
 // collection's fields (add, edit, delete), many-to-one and one-to-many relations included.
 import { api } from './api.js';
 import { userCollections, forgetCollections } from './app.js';
-import { h, icon, replace, labelled, busy, errorBox, showError, dialog, confirmed, pageHead, empty, toast } from './ui.js';
+import { h, icon, replace, labelled, busy, dialog, confirmed, pageHead, empty, toast } from './ui.js';
 
 export const TYPES = ['string', 'text', 'integer', 'bigInteger', 'float', 'decimal', 'boolean', 'date', 'time', 'dateTime', 'timestamp', 'json', 'uuid', 'csv', 'hash'];
 
