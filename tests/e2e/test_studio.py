@@ -40,7 +40,15 @@ def test_the_studio_walks_the_seed_guide_and_shows_the_chat_live(tmp_path: Path)
         studio_url = printed.group(1)
         assert studio_url == f"{server.url}/admin/"
         done = subprocess.run(
-            [str(node()), str(E2E / "studio_flow.mjs"), studio_url, server.url, ADMIN_EMAIL, ADMIN_PASSWORD, str(SHOTS)],
+            [
+                str(node()),
+                str(E2E / "studio_flow.mjs"),
+                studio_url,
+                server.url,
+                ADMIN_EMAIL,
+                ADMIN_PASSWORD,
+                str(SHOTS),
+            ],
             capture_output=True,
             text=True,
             timeout=120,
@@ -53,7 +61,10 @@ def test_the_studio_walks_the_seed_guide_and_shows_the_chat_live(tmp_path: Path)
     assert result["failures"] == [], "the page logged errors"
     assert result["firstLoadBytes"] < FIRST_LOAD_LIMIT, result["firstLoadBytes"]
     assert result["badPassword"] == "Invalid user credentials. (INVALID_CREDENTIALS)"
-    assert result["duplicateField"] == 'Invalid payload. Field "text" already exists in collection "messages". (INVALID_PAYLOAD)'
+    assert (
+        result["duplicateField"]
+        == 'Invalid payload. Field "text" already exists in collection "messages". (INVALID_PAYLOAD)'
+    )
     assert result["fields"] == ["id", "date_created", "text", "user"]
     assert result["headers"] == ["id", "date_created", "text", "user"]
     assert [row[2:] for row in result["rows"]] == [[text, "ann"] for text in TEXTS]
