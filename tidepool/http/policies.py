@@ -3,7 +3,8 @@
 
 A session-mode sign-in keeps the JWT (which carries ``app_access``) in an httpOnly cookie, so an app cannot
 read the flags from the token: it asks here, as Directus's own Data Studio does, to tell a user without app
-access why there is nothing for them.
+access why there is nothing for them. A public caller gets ``{"app_access": false}`` and a bad token
+``INVALID_CREDENTIALS``, as from Directus 12.4.1.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from tidepool.db import system
-from tidepool.errors import InvalidCredentialsError
 from tidepool.http.context import request_context
 from tidepool.http.responses import data_response
 
@@ -22,7 +22,7 @@ async def my_globals(request: Request) -> Response:
     ctx = await request_context(request)
     caller = ctx.accountability
     if caller.is_public:
-        raise InvalidCredentialsError()
+        return data_response({"app_access": False})  # Directus 12.4.1's answer to a caller without a token
     enforce_tfa = False
     if caller.policies:
         table = system.policies
