@@ -141,6 +141,16 @@ try {
 	await studio.emulateMedia({ colorScheme: 'dark' });
 	await studio.setViewportSize({ width: 1280, height: 800 });
 	await shot(studio, 'dark');
+	await studio.emulateMedia({ colorScheme: 'light' });
+
+	// 8. Ann may use the API but has no app access: the Studio tells her so instead of showing nothing.
+	await studio.getByRole('button', { name: 'Sign out' }).click();
+	await studio.getByLabel('E-mail').fill('ann@example.com');
+	await studio.getByLabel('Password').fill('ann-password');
+	await studio.getByRole('button', { name: 'Sign in' }).click();
+	await studio.getByRole('heading', { name: 'No access to the Studio' }).waitFor();
+	result.noAccess = await studio.getByRole('main').textContent();
+	await shot(studio, 'no-app-access');
 	result.failures = failures;
 	process.stdout.write(JSON.stringify(result) + '\n');
 } finally {
