@@ -14,13 +14,14 @@ import re
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
-from tests.e2e.node import CHROMIUM, E2E, node, require
+from tests.e2e.node import CHROMIUM, E2E, finish, node, require
 from tests.support.live import ADMIN_EMAIL, ADMIN_PASSWORD, ADMIN_TOKEN
-from tests.support.process import ROOT, started
+from tests.support.process import ROOT, spawn, started
 
 pytestmark = pytest.mark.browser
 
@@ -94,3 +95,96 @@ def _check_what_the_studio_made(url: str, token: str) -> None:
         assert ann.get("/users/me").json()["data"]["email"] == "ann@example.com"
         assert [m["text"] for m in ann.get("/items/messages", params={"sort": "id"}).json()["data"]] == TEXTS
         assert ann.patch("/items/messages/1", json={"text": "edited"}).status_code == 403  # read + create only
+
+
+class LiveTable:
+    """The Studio's content table in headless Chromium (studio_live.mjs), kept open across server restarts."""
+
+    def __init__(self, url: str, stderr: Path) -> None:
+        with stderr.open("w") as sink:
+            self.process = subprocess.Popen(
+                [str(node()), str(E2E / "studio_live.mjs"), url, "messages", ADMIN_EMAIL, ADMIN_PASSWORD],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=sink,
+                text=True,
+                cwd=E2E,
+            )
+        self.stderr = stderr
+
+    def step(self) -> dict[str, Any]:
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        assert line, f"studio_live.mjs ended: {self.stderr.read_text()}"
+        step: dict[str, Any] = json.loads(line)
+        return step
+
+    def settle(self, expected: list[str]) -> dict[str, Any]:
+        assert self.process.stdin is not None
+        self.process.stdin.write(json.dumps({"expect": expected}) + "\n")
+        self.process.stdin.flush()
+        step = self.step()
+        assert step["step"] == "settled", f"the table shows {step['shown']}, not {expected}"
+        return step
+
+
+def _texts(url: str) -> list[str]:
+    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}) as admin:
+        response = admin.get("/items/messages", params={"sort": "id", "limit": "-1"})
+    return [row["text"] for row in response.json()["data"]]
+
+
+def _write(url: str, method: str, path: str, body: dict[str, Any] | None = None) -> None:
+    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}) as admin:
+        admin.request(method, path, json=body).raise_for_status()
+
+
+@pytest.mark.long  # ~50 s on a loaded machine: `make test-long` and `make test-studio` run it
+def test_the_live_table_resumes_with_since_after_a_server_restart(tmp_path: Path) -> None:
+    """The table stays open while its server is killed; another process on the same database takes creates,
+    an update and a delete. The server comes back on the same port: the Studio reconnects by itself,
+    subscribes with ``since`` (the seq it last applied), and shows exactly the database's rows, without a
+    reload; a write after that arrives live."""
+    require(E2E / "node_modules" / "playwright-core", "playwright-core")
+    require(CHROMIUM, "Debian chromium")
+    env = {"DB_CLIENT": "sqlite3", "DB_FILENAME": str(tmp_path / "tidepool.db")}
+    server = spawn(env, log=tmp_path / "server.log")
+    table: LiveTable | None = None
+    try:
+        _write(server.url, "POST", "/collections", SEED_COLLECTION)
+        for text in ("one", "two", "three"):
+            _write(server.url, "POST", "/items/messages", {"text": text, "user": "admin"})
+        table = LiveTable(f"{server.url}/admin/", tmp_path / "node.err")
+        ready = table.step()
+        assert ready["shown"] == ["one", "two", "three"]
+        server.kill()
+        with started(env) as other:
+            _write(other.url, "POST", "/items/messages", {"text": "written while the Studio's server was down"})
+            _write(other.url, "PATCH", "/items/messages/1", {"text": "one, edited"})
+            _write(other.url, "DELETE", "/items/messages/2")
+        server = spawn(env, port=server.port, log=server.log)
+        resumed = table.settle(_texts(server.url))
+        _write(server.url, "POST", "/items/messages", {"text": "written after it came back"})
+        live = table.settle(_texts(server.url))
+    finally:
+        if table is not None:
+            finish(table.process, 15)
+        server.kill()
+    assert resumed["shown"] == ["one, edited", "three", "written while the Studio's server was down"]
+    first, again = resumed["subscribes"][0], resumed["subscribes"][-1]
+    assert "since" not in first and isinstance(again.get("since"), int), resumed["subscribes"]
+    assert again["collection"] == "messages"
+    assert live["shown"][-1] == "written after it came back" and live["status"] == "live"
+    assert live["notReloaded"], "the Studio was reloaded"
+
+
+SEED_COLLECTION = {
+    "collection": "messages",
+    "schema": {},
+    "fields": [
+        {"field": "id", "type": "integer", "schema": {"is_primary_key": True, "has_auto_increment": True}},
+        {"field": "date_created", "type": "timestamp", "meta": {"special": ["date-created"], "readonly": True}},
+        {"field": "text", "type": "string"},
+        {"field": "user", "type": "string"},
+    ],
+}

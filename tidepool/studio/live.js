@@ -75,7 +75,7 @@ export class Live {
 			if (this.socket !== socket) return;
 			this.socket = null;
 			this.onStatus('reconnecting');
-			const wait = Math.min(10000, 250 * 2 ** this.attempt++) * (0.5 + Math.random() / 2);
+			const wait = Math.min(4000, 250 * 2 ** this.attempt++) * (0.5 + Math.random() / 2);
 			this.timer = setTimeout(() => this.current && this.connect(), wait);
 		};
 	}
