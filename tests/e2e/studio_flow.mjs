@@ -143,6 +143,13 @@ try {
 	await shot(studio, 'dark');
 	await studio.emulateMedia({ colorScheme: 'light' });
 
+	// The realtime inspector: the chat page's socket and the Studio's, each subscribed to messages.
+	await nav(studio, 'Realtime');
+	await studio.getByText('Events per second', { exact: true }).waitFor();
+	await studio.waitForFunction(() => document.querySelectorAll('tbody tr').length >= 3);
+	result.inspector = await studio.$$eval('table', (tables) => tables.map((t) => [...t.tBodies[0].rows].map((r) => [...r.cells].map((c) => c.textContent))));
+	await shot(studio, 'realtime-inspector');
+
 	// 8. Ann may use the API but has no app access: the Studio tells her so instead of showing nothing.
 	await studio.getByRole('button', { name: 'Sign out' }).click();
 	await studio.getByLabel('E-mail').fill('ann@example.com');

@@ -73,7 +73,7 @@ def test_the_studio_walks_the_seed_guide_and_shows_the_chat_live(tmp_path: Path)
     assert result["notReloaded"], "the Studio was reloaded"
     assert "You are signed in as ann@example.com, but none of your policies grants app access" in result["noAccess"]
     shots = sorted(p.name for p in SHOTS.glob("*.png"))
-    assert len(shots) == len(result["steps"]) == 14, shots
+    assert len(shots) == len(result["steps"]) == 15, shots
 
 
 def _check_what_the_studio_made(url: str, token: str) -> None:

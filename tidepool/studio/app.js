@@ -12,12 +12,14 @@ const SCREENS = {
 	model: ['./model.js', 'renderModel'],
 	access: ['./access.js', 'renderAccess'],
 	users: ['./access.js', 'renderUsers'],
+	realtime: ['./realtime.js', 'renderRealtime'],
 };
 const NAV = [
 	['content', 'Content'],
 	['model', 'Data model'],
 	['access', 'Access'],
 	['users', 'Users'],
+	['realtime', 'Realtime'],
 ];
 
 /** The collections a screen may list (user collections, sorted), read once per change. */
@@ -89,7 +91,7 @@ async function leave() {
 function shell() {
 	const status = h('span', { class: 'live-status', id: 'live-status', role: 'status', title: 'Realtime connection' }, '');
 	const nav = h('nav', { 'aria-label': 'Studio' },
-		h('ul', {}, NAV.map(([key, text]) => h('li', {}, h('a', { href: `#/${key}`, 'data-route': key }, icon(key), h('span', {}, text))))));
+		h('ul', {}, NAV.filter(([key]) => key !== 'realtime' || state.me.admin).map(([key, text]) => h('li', {}, h('a', { href: `#/${key}`, 'data-route': key }, icon(key), h('span', {}, text))))));
 	const who = state.me.first_name || state.me.email;
 	const top = h('header', { class: 'top' },
 		h('a', { class: 'brand', href: '#/content' }, icon('logo'), h('span', {}, 'Tidepool Studio')),
