@@ -38,6 +38,7 @@ HTTP_ROUTES: list[tuple[str, str]] = [
     ("GET", "/server/health"),
     ("GET", "/server/info"),
     ("GET", "/tidepool/realtime"),
+    ("GET", "/tidepool/view-as/{collection}"),
     ("POST", "/auth/login"),
     ("POST", "/auth/refresh"),
     ("POST", "/auth/logout"),

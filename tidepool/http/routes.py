@@ -13,7 +13,7 @@ from typing import Any
 from starlette.routing import BaseRoute, Mount, Route
 
 from tidepool.config import Settings
-from tidepool.http import auth, collections, fields, inspector, policies, relations, server, users
+from tidepool.http import auth, collections, fields, inspector, policies, relations, server, users, view_as
 from tidepool.http.crud import ITEMS, Crud, account
 from tidepool.http.static import RelativeStaticFiles
 from tidepool.http.studio import studio_routes
@@ -34,6 +34,7 @@ def build_routes(settings: Settings) -> list[BaseRoute]:
         Route("/server/health", server.health, methods=["GET"]),
         Route("/server/info", server.info, methods=["GET"]),
         Route("/tidepool/realtime", inspector.realtime, methods=["GET"]),
+        Route("/tidepool/view-as/{collection}", view_as.view_as, methods=["GET"]),
         Route("/auth/login", auth.login, methods=["POST"]),
         Route("/auth/refresh", auth.refresh, methods=["POST"]),
         Route("/auth/logout", auth.logout, methods=["POST"]),
