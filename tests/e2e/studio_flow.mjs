@@ -135,6 +135,15 @@ try {
 	await shot(studio, 'content-live');
 	result.allBytes = await transferred(studio);
 
+	// View as: the same table as Ann reads it (her role may read every field of every message).
+	await studio.getByLabel('View as').selectOption({ label: 'ann@example.com' });
+	await studio.getByText('Viewing as ann@example.com').waitFor();
+	await studio.waitForFunction(() => document.querySelectorAll('tbody tr').length === 3 && !document.querySelector('tbody a'));
+	result.viewAs = await studio.$$eval('tbody tr', (rows) => rows.map((r) => r.cells[2].textContent));
+	await shot(studio, 'view-as');
+	await studio.getByLabel('View as').selectOption({ label: 'Myself (admin)' });
+	await studio.waitForFunction(() => document.querySelector('tbody a'));
+
 	// The same screen at a phone's width and in the dark.
 	await studio.setViewportSize({ width: 390, height: 844 });
 	await shot(studio, 'phone');

@@ -71,9 +71,10 @@ def test_the_studio_walks_the_seed_guide_and_shows_the_chat_live(tmp_path: Path)
     assert [row[2:] for row in result["rows"]] == [[text, "ann"] for text in TEXTS]
     assert all(row[1] != "—" for row in result["rows"]), "date_created was not filled in"
     assert result["notReloaded"], "the Studio was reloaded"
+    assert result["viewAs"] == TEXTS
     assert "You are signed in as ann@example.com, but none of your policies grants app access" in result["noAccess"]
     shots = sorted(p.name for p in SHOTS.glob("*.png"))
-    assert len(shots) == len(result["steps"]) == 15, shots
+    assert len(shots) == len(result["steps"]) == 16, shots
 
 
 def _check_what_the_studio_made(url: str, token: str) -> None:

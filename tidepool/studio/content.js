@@ -1,7 +1,7 @@
 // Content: a table per collection (sort, filter, search, pagination) kept live by the Studio's one
 // WebSocket subscription, and an item editor with an input per field type.
 import { api } from './api.js';
-import { userCollections, live } from './app.js';
+import { userCollections, live, me } from './app.js';
 import { h, icon, replace, labelled, busy, showError, pageHead, empty, confirmed, toast, display, loading } from './ui.js';
 
 const PAGE_SIZE = 25;
@@ -47,6 +47,7 @@ async function renderTable(main, collection, fields, pk) {
 	const tableBox = h('div', { class: 'table-wrap' }, loading());
 	const pager = h('div', { class: 'pager' });
 	const fresh = new Set();
+	const banner = h('p', { class: 'viewing', role: 'status' });
 
 	const search = h('input', { type: 'search', name: 'search', value: view.search, placeholder: 'Search…' });
 	const field = h('select', { name: 'filter_field' }, fields.map((f) => h('option', { value: f.field }, f.field)));
@@ -67,10 +68,11 @@ async function renderTable(main, collection, fields, pk) {
 	const load = async () => {
 		const mine = ++generation;
 		try {
-			const result = await api('GET', `/items/${encodeURIComponent(collection)}`, {
-				full: true,
-				query: { fields: '*', limit: PAGE_SIZE, page: view.page, sort: view.sort, search: view.search, filter: filterJson(view), meta: 'filter_count' },
-			});
+			const query = { fields: '*', limit: PAGE_SIZE, page: view.page, sort: view.sort, search: view.search, filter: filterJson(view), meta: 'filter_count' };
+			// View as: the admin-only preview answers what that user or role reads over REST.
+			const path = view.as ? `/tidepool/view-as/${encodeURIComponent(collection)}` : `/items/${encodeURIComponent(collection)}`;
+			if (view.as) query[`as_${view.as.kind}`] = view.as.id;
+			const result = await api('GET', path, { full: true, query });
 			if (mine !== generation) return;
 			showError(slot, null);
 			drawTable(result.data, result.meta?.filter_count ?? result.data.length);
@@ -84,10 +86,11 @@ async function renderTable(main, collection, fields, pk) {
 	};
 
 	const drawTable = (rows, count) => {
+		const shown = view.as ? fields.filter((f) => rows.some((row) => f.field in row)) : fields;
 		if (!rows.length) {
-			replace(tableBox, empty(view.search || view.filter ? 'No items match.' : 'No items yet. They appear here as soon as anyone creates one.'));
+			replace(tableBox, empty(view.as ? `${view.as.label} sees no items here.` : view.search || view.filter ? 'No items match.' : 'No items yet. They appear here as soon as anyone creates one.'));
 		} else {
-			const head = h('tr', {}, fields.map((f) => {
+			const head = h('tr', {}, shown.map((f) => {
 				const sorted = view.sort === f.field ? 'ascending' : view.sort === `-${f.field}` ? 'descending' : 'none';
 				const flip = () => {
 					view.sort = sorted === 'ascending' ? `-${f.field}` : sorted === 'descending' ? null : f.field;
@@ -98,8 +101,9 @@ async function renderTable(main, collection, fields, pk) {
 			const body = rows.map((row) => {
 				const key = row[pk];
 				const href = `#/content/${encodeURIComponent(collection)}/${encodeURIComponent(key)}`;
+				if (view.as) return h('tr', { class: fresh.has(String(key)) ? 'fresh' : null }, shown.map((f) => h('td', {}, cell(f, row[f.field]))));
 				return h('tr', { class: fresh.has(String(key)) ? 'clickable fresh' : 'clickable', 'data-key': key, onclick: (e) => e.target.tagName !== 'A' && (location.hash = href) },
-					fields.map((f) => h('td', {}, f.field === pk ? h('a', { href }, display(key)) : cell(f, row[f.field]))));
+					shown.map((f) => h('td', {}, f.field === pk ? h('a', { href }, display(key)) : cell(f, row[f.field]))));
 			});
 			replace(tableBox, h('table', {}, h('caption', { class: 'skip' }, `Items of ${collection}`), h('thead', {}, head), h('tbody', {}, body)));
 		}
@@ -125,6 +129,7 @@ async function renderTable(main, collection, fields, pk) {
 	const clear = h('button', { type: 'button', class: 'button ghost', onclick: () => { view.filter = null; value.value = ''; view.page = 1; showJson(); load(); } }, 'Clear');
 	const filterForm = h('form', { class: 'toolbar', 'aria-label': 'Search and filter' },
 		labelled('Search', search),
+		me().admin ? viewAs(view, banner, () => load()) : null,
 		h('details', { class: 'filters', open: Boolean(view.filter) }, h('summary', {}, 'Filter'),
 			h('div', { class: 'toolbar' }, labelled('Field', field), labelled('Operator', op), labelled('Value', value), apply, clear),
 			h('div', {}, h('small', { class: 'hint' }, 'As JSON (the filter query parameter):'), json)));
@@ -140,7 +145,8 @@ async function renderTable(main, collection, fields, pk) {
 		pageHead(collection,
 			h('a', { class: 'button', href: `#/model/${encodeURIComponent(collection)}` }, 'Fields'),
 			h('a', { class: 'button primary', href: `#/content/${encodeURIComponent(collection)}/+` }, icon('plus'), 'New item')),
-		filterForm, slot, tableBox, pager);
+		filterForm, banner, slot, tableBox, pager);
+	showViewer(view, banner);
 
 	let subscribed = false;
 	live().follow(collection, { fields: [pk] }, (event, data) => {
@@ -152,6 +158,44 @@ async function renderTable(main, collection, fields, pk) {
 		reload();
 	});
 	await load();
+}
+
+function showViewer(view, banner) {
+	banner.hidden = !view.as;
+	banner.textContent = view.as ? `Viewing as ${view.as.label}: the fields and rows they read over REST, refreshed live. Read-only.` : '';
+}
+
+/** The "View as" picker: yourself, a user or a role (admins only; the server audits each preview). */
+function viewAs(view, banner, load) {
+	const select = h('select', { name: 'view_as' }, h('option', { value: '' }, 'Myself (admin)'));
+	if (view.as) select.append(h('option', { value: `${view.as.kind}:${view.as.id}` }, view.as.label));
+	select.value = view.as ? `${view.as.kind}:${view.as.id}` : '';
+	let filled = false;
+	const fill = async () => {
+		if (filled) return;
+		filled = true;
+		const [users, roles] = await Promise.all([
+			api('GET', '/users', { query: { fields: 'id,email', limit: -1, sort: 'email' } }),
+			api('GET', '/roles', { query: { fields: 'id,name', limit: -1, sort: 'name' } }),
+		]);
+		const keep = select.value;
+		replace(select, h('option', { value: '' }, 'Myself (admin)'),
+			h('optgroup', { label: 'Users' }, users.map((u) => h('option', { value: `user:${u.id}` }, u.email))),
+			h('optgroup', { label: 'Roles' }, roles.map((r) => h('option', { value: `role:${r.id}` }, `Role ${r.name}`))));
+		select.value = keep;
+	};
+	select.addEventListener('focus', fill);
+	select.addEventListener('pointerdown', fill);
+	select.addEventListener('change', () => {
+		const [kind, id] = select.value.split(':');
+		view.as = select.value ? { kind, id, label: select.selectedOptions[0].textContent } : null;
+		view.page = 1;
+		showViewer(view, banner);
+		load();
+	});
+	fill();
+	select.title = 'See the table exactly as a user or role would (admins only; each look is audited).';
+	return labelled('View as', select);
 }
 
 /** A table cell's text: times in the reader's own zone (the stored value on hover). */
