@@ -213,6 +213,12 @@ function inputFor(f, current) {
 	const disabled = Boolean(f.meta?.readonly);
 	const base = { name, disabled };
 	const type = f.type;
+	const choices = f.meta?.options?.choices;
+	if (Array.isArray(choices) && choices.length) {
+		const select = h('select', base, h('option', { value: '' }, '—'), choices.map((c) => h('option', { value: String(c.value) }, c.text ?? String(c.value))));
+		select.value = current === null || current === undefined ? '' : String(current);
+		return { node: select, read: () => (select.value === '' ? null : choices.find((c) => String(c.value) === select.value).value) };
+	}
 	if (type === 'boolean') {
 		const box = h('input', { ...base, type: 'checkbox', checked: Boolean(current) });
 		return { node: box, read: () => box.checked };
@@ -286,13 +292,21 @@ async function renderEditor(main, collection, fields, pk, key) {
 		busy(save, null, async () => {
 			const body = {};
 			try {
+				const missing = [];
 				for (const c of controls) {
 					if (c.f.meta?.readonly) continue;
 					const v = c.read();
+					// "Required" is the editor's rule, as in Directus's app: the API itself accepts an empty value.
+					if (c.f.meta?.required && (v === null || v === '') && (key === null || item[c.f.field] != null)) missing.push(c);
 					if (v === undefined) continue;
 					if (key === null && v === null && c.f.schema?.default_value === undefined) continue;
 					if (key !== null && JSON.stringify(v) === JSON.stringify(item[c.f.field] ?? null)) continue;
 					body[c.f.field] = v;
+				}
+				if (missing.length) {
+					for (const c of missing) showError(c.slot, { message: 'Value is required.' });
+					missing[0].node.focus();
+					return;
 				}
 				const path = `/items/${encodeURIComponent(collection)}`;
 				const saved = key === null ? await api('POST', path, { body }) : await api('PATCH', `${path}/${encodeURIComponent(key)}`, { body });

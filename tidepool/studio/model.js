@@ -90,7 +90,7 @@ function newCollection(main) {
 }
 
 async function renderFields(body, collection, main) {
-	const [fields, relations] = await Promise.all([api('GET', `/fields/${encodeURIComponent(collection)}`), api('GET', `/relations/${encodeURIComponent(collection)}`)]);
+	const [fields, relations] = await Promise.all([api('GET', `/fields/${encodeURIComponent(collection)}`), api('GET', '/relations')]);
 	const rows = fields.map((f) => {
 		const rel = relations.find((r) => r.collection === collection && r.field === f.field);
 		const o2m = relations.find((r) => r.related_collection === collection && r.meta?.one_field === f.field);
@@ -149,6 +149,7 @@ function fieldDialog(collection, existing, main) {
 		const relatedField = h('select', { name: 'related_field' });
 		const relatedBox = h('div', { class: 'grid2', hidden: true }, labelled('Related collection', related), h('div', { hidden: true }, labelled('Its m2o field pointing here', relatedField)));
 		const required = h('input', { type: 'checkbox', name: 'required', checked: existing?.meta?.required });
+		const notNull = h('input', { type: 'checkbox', name: 'not_null', checked: existing ? existing.schema?.is_nullable === false : false });
 		const unique = h('input', { type: 'checkbox', name: 'unique', checked: existing?.schema?.is_unique });
 		const hidden = h('input', { type: 'checkbox', name: 'hidden', checked: existing?.meta?.hidden });
 		const readonly = h('input', { type: 'checkbox', name: 'readonly', checked: existing?.meta?.readonly });
@@ -177,7 +178,8 @@ function fieldDialog(collection, existing, main) {
 			h('div', { class: 'grid2' }, labelled('Name', name), labelled('Type', type)),
 			relatedBox,
 			h('fieldset', {}, h('legend', {}, 'Options'),
-				h('label', { class: 'check' }, required, 'Required (a value must be given)'),
+				h('label', { class: 'check' }, required, 'Required (the item editor asks for a value)'),
+				h('label', { class: 'check' }, notNull, 'Not nullable (the database refuses an empty value)'),
 				h('label', { class: 'check' }, unique, 'Unique (no two items share a value)'),
 				h('label', { class: 'check' }, hidden, 'Hidden in the item editor'),
 				h('label', { class: 'check' }, readonly, 'Read-only in the item editor')),
@@ -188,7 +190,7 @@ function fieldDialog(collection, existing, main) {
 			event.preventDefault();
 			busy(submit, slot, async () => {
 				const meta = { required: required.checked, hidden: hidden.checked, readonly: readonly.checked, note: note.value.trim() || null };
-				const schema = { is_unique: unique.checked, default_value: fallback.value === '' ? null : fallback.value };
+				const schema = { is_unique: unique.checked, is_nullable: !notNull.checked, default_value: fallback.value === '' ? null : fallback.value };
 				const path = `/fields/${encodeURIComponent(collection)}`;
 				if (existing) await api('PATCH', `${path}/${encodeURIComponent(existing.field)}`, { body: { meta, schema: existing.type === 'alias' ? undefined : schema } });
 				else await createField(collection, name.value.trim(), type.value, meta, schema, related.value, relatedField.value);
