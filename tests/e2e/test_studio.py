@@ -73,7 +73,7 @@ def test_the_studio_walks_the_seed_guide_and_shows_the_chat_live(tmp_path: Path)
     assert result["notReloaded"], "the Studio was reloaded"
     assert result["viewAs"] == TEXTS
     assert "You are signed in as ann@example.com, but none of your policies grants app access" in result["noAccess"]
-    shots = sorted(p.name for p in SHOTS.glob("*.png"))
+    shots = sorted(p.name for p in SHOTS.glob("[0-9][0-9]-*.png"))
     assert len(shots) == len(result["steps"]) == 16, shots
 
 
@@ -189,3 +189,45 @@ SEED_COLLECTION = {
         {"field": "user", "type": "string"},
     ],
 }
+
+
+@pytest.mark.long  # ~25 s: `make test-long` and `make test-studio` run it
+def test_the_studio_models_edits_filters_and_grants(tmp_path: Path) -> None:
+    """Beyond the seed guide (studio_model.mjs): a UUID-keyed collection with every optional system field, an
+    m2o and its o2m, the item editor's errors next to their fields, a filter, a custom permission; then checks
+    over REST what the clicks made."""
+    require(E2E / "node_modules" / "playwright-core", "playwright-core")
+    require(CHROMIUM, "Debian chromium")
+    env = {"DB_CLIENT": "sqlite3", "DB_FILENAME": str(tmp_path / "tidepool.db")}
+    with started(env, log=tmp_path / "server.log") as server:
+        done = subprocess.run(
+            [str(node()), str(E2E / "studio_model.mjs"), f"{server.url}/admin/", ADMIN_EMAIL, ADMIN_PASSWORD, SHOTS],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=E2E,
+        )
+        assert done.returncode == 0, done.stderr
+        result = json.loads(done.stdout)
+        with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}) as admin:
+            posts = admin.get("/items/posts").json()["data"]
+            relations = admin.get("/relations").json()["data"]
+            rows = admin.get("/permissions", params={"filter": json.dumps({"collection": {"_eq": "posts"}})}).json()
+    assert result["failures"] == []
+    kinds = dict(map(tuple, result["postsFields"]))
+    assert kinds["id"] == "uuid" and kinds["user_created"] == "m2o → directus_users"
+    assert kinds["comments"] == "o2m ← comments.post"
+    assert set(kinds) >= {"status", "sort", "date_created", "date_updated", "user_created", "user_updated"}
+    assert result["requiredError"] == "Value is required."
+    assert result["jsonError"] == "This is not valid JSON."
+    assert json.loads(result["filterJson"]) == {"title": {"_contains": "Edited"}}
+    assert [(p["title"], p["status"], p["views"], p["data"]) for p in posts] == [
+        ("Edited post", "published", 12, {"a": 1})
+    ]
+    assert posts[0]["user_created"] is not None and posts[0]["date_updated"] is not None
+    post = next(r for r in relations if (r["collection"], r["field"]) == ("comments", "post"))
+    assert post["related_collection"] == "posts" and post["meta"]["one_field"] == "comments"
+    rule = {"user_created": {"_eq": "$CURRENT_USER"}}
+    assert json.loads(result["ruleJson"]) == rule
+    [update] = rows["data"]
+    assert (update["action"], update["fields"], update["permissions"]) == ("update", ["title"], rule)
