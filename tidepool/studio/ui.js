@@ -105,7 +105,8 @@ export function toast(message, kind = 'info') {
 	}
 	const node = h('p', { class: `toast ${kind}` }, message);
 	region.append(node);
-	setTimeout(() => node.remove(), 5000);
+	while (region.children.length > 2) region.firstChild.remove(); // never a pile over the page
+	setTimeout(() => node.remove(), kind === 'error' ? 6000 : 3000);
 }
 
 /** A modal <dialog> (Escape closes it, focus stays inside); `build(close)` fills it. */
