@@ -1,7 +1,8 @@
 // Tidepool Studio's content table in headless Chromium, kept open while the test restarts the server and
 // writes elsewhere. Usage: node studio_live.mjs <studio-url> <collection> <email> <password>
 // Prints {"step":"ready"} once the table is live; then for each stdin line {"expect":[texts]} prints
-// {"step":"settled"|"timeout", ...} once the table shows exactly those texts (or after 30 s). The
+// {"step":"settled"|"timeout", ...} once the table shows exactly those texts (or after 30 s), and for
+// {"refresh":true} refreshes the session as the Studio's timer does and prints {"step":"refreshed"}. The
 // `subscribes` it reports are the Studio's subscribe frames, as sent.
 import { chromium } from 'playwright-core';
 import { createInterface } from 'node:readline';
@@ -33,7 +34,16 @@ try {
 	await page.evaluate(() => (window.__notReloaded = true));
 	say({ step: 'ready', shown: await shown(page), subscribes });
 	for await (const line of createInterface({ input: process.stdin })) {
-		const { expect } = JSON.parse(line);
+		const { expect, refresh } = JSON.parse(line);
+		if (refresh) {
+			// A session refresh, as the Studio's timer makes it: the old cookie's socket is replaced.
+			const before = subscribes.length;
+			await page.evaluate(() => import('./api.js').then((api) => api.refresh()));
+			for (let waited = 0; subscribes.length === before && waited < 10000; waited += 50) await page.waitForTimeout(50);
+			await page.waitForFunction(() => document.querySelector('.live-status')?.dataset.state === 'live');
+			say({ step: 'refreshed', subscribes });
+			continue;
+		}
 		let step = 'settled';
 		try {
 			await page.waitForFunction((want) => {

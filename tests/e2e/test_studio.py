@@ -120,6 +120,14 @@ class LiveTable:
         step: dict[str, Any] = json.loads(line)
         return step
 
+    def refresh(self) -> dict[str, Any]:
+        assert self.process.stdin is not None
+        self.process.stdin.write(json.dumps({"refresh": True}) + "\n")
+        self.process.stdin.flush()
+        step = self.step()
+        assert step["step"] == "refreshed", step
+        return step
+
     def settle(self, expected: list[str]) -> dict[str, Any]:
         assert self.process.stdin is not None
         self.process.stdin.write(json.dumps({"expect": expected}) + "\n")
@@ -145,7 +153,8 @@ def test_the_live_table_resumes_with_since_after_a_server_restart(tmp_path: Path
     """The table stays open while its server is killed; another process on the same database takes creates,
     an update and a delete. The server comes back on the same port: the Studio reconnects by itself,
     subscribes with ``since`` (the seq it last applied), and shows exactly the database's rows, without a
-    reload; a write after that arrives live."""
+    reload; a write after that arrives live, and so does one after a session refresh (which replaces the
+    socket)."""
     require(E2E / "node_modules" / "playwright-core", "playwright-core")
     require(CHROMIUM, "Debian chromium")
     env = {"DB_CLIENT": "sqlite3", "DB_FILENAME": str(tmp_path / "tidepool.db")}
@@ -167,6 +176,9 @@ def test_the_live_table_resumes_with_since_after_a_server_restart(tmp_path: Path
         resumed = table.settle(_texts(server.url))
         _write(server.url, "POST", "/items/messages", {"text": "written after it came back"})
         live = table.settle(_texts(server.url))
+        refreshed = table.refresh()
+        _write(server.url, "POST", "/items/messages", {"text": "written after a session refresh"})
+        after_refresh = table.settle(_texts(server.url))
     finally:
         if table is not None:
             finish(table.process, 15)
@@ -177,6 +189,10 @@ def test_the_live_table_resumes_with_since_after_a_server_restart(tmp_path: Path
     assert again["collection"] == "messages"
     assert live["shown"][-1] == "written after it came back" and live["status"] == "live"
     assert live["notReloaded"], "the Studio was reloaded"
+    # A session refresh ends the old cookie's socket (4401): the Studio opens the next one with since at once.
+    last = refreshed["subscribes"][-1]
+    assert len(refreshed["subscribes"]) == len(live["subscribes"]) + 1 and isinstance(last.get("since"), int)
+    assert after_refresh["shown"][-1] == "written after a session refresh" and after_refresh["notReloaded"]
 
 
 SEED_COLLECTION = {
