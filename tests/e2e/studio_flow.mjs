@@ -46,8 +46,9 @@ try {
 	await studio.getByRole('button', { name: 'Sign in' }).click();
 	result.badPassword = await studio.getByRole('alert').textContent();
 	await shot(studio, 'sign-in-error');
+	// The second try by keyboard only: Enter in the password field submits the form.
 	await studio.getByLabel('Password').fill(password);
-	await studio.getByRole('button', { name: 'Sign in' }).click();
+	await studio.getByLabel('Password').press('Enter');
 	await studio.getByRole('navigation', { name: 'Studio' }).waitFor();
 	await studio.evaluate(() => (window.__notReloaded = true));
 	result.firstLoadBytes = await transferred(studio, true);
@@ -55,6 +56,12 @@ try {
 
 	// 2. The messages collection, with date_created from the optional system fields, then text and user.
 	await nav(studio, 'Data model');
+	// A dialog opens from the keyboard, takes the focus, and Escape closes it.
+	await studio.getByRole('button', { name: 'New collection' }).first().focus();
+	await studio.keyboard.press('Enter');
+	result.dialogFocus = await studio.evaluate(() => document.activeElement?.name);
+	await studio.keyboard.press('Escape');
+	await studio.getByRole('dialog').waitFor({ state: 'detached' });
 	await studio.getByRole('button', { name: 'New collection' }).first().click();
 	await studio.getByLabel('Name', { exact: true }).fill('messages');
 	await studio.getByLabel(/Created on/).check();

@@ -61,6 +61,7 @@ def test_the_studio_walks_the_seed_guide_and_shows_the_chat_live(tmp_path: Path)
     assert result["offsite"] == [], "a request left the machine"
     assert result["failures"] == [], "the page logged errors"
     assert result["firstLoadBytes"] < FIRST_LOAD_LIMIT, result["firstLoadBytes"]
+    assert result["dialogFocus"] == "collection", "the dialog did not take the focus"
     assert result["badPassword"] == "Invalid user credentials. (INVALID_CREDENTIALS)"
     assert (
         result["duplicateField"]
