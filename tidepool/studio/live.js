@@ -3,7 +3,7 @@
 // network drop, a session refresh that ends the old socket with 4401), subscribes again with `since`:
 // Tidepool answers `resume` (keep what you hold; the missed changes follow) or a fresh `init` (replace).
 
-const UID = 'studio';
+let follows = 0; // each subscription gets its own uid, so a late frame of the previous one is never taken for it
 
 export class Live {
 	constructor(onStatus) {
@@ -16,14 +16,14 @@ export class Live {
 
 	/** Follow `collection` with `query`; `handle(event, data)` gets init/resume/create/update/delete. */
 	follow(collection, query, handle) {
-		if (this.current && this.socket?.readyState === WebSocket.OPEN) this.send({ type: 'unsubscribe', uid: UID });
-		this.current = { collection, query, handle, seq: null };
+		if (this.current && this.socket?.readyState === WebSocket.OPEN) this.send({ type: 'unsubscribe', uid: this.current.uid });
+		this.current = { collection, query, handle, seq: null, uid: `studio-${++follows}` };
 		if (this.socket?.readyState === WebSocket.OPEN) this.subscribe();
 		else this.connect();
 	}
 
 	stop() {
-		if (this.current && this.socket?.readyState === WebSocket.OPEN) this.send({ type: 'unsubscribe', uid: UID });
+		if (this.current && this.socket?.readyState === WebSocket.OPEN) this.send({ type: 'unsubscribe', uid: this.current.uid });
 		this.current = null;
 	}
 
@@ -53,8 +53,8 @@ export class Live {
 	}
 
 	subscribe() {
-		const { collection, query, seq } = this.current;
-		this.send({ type: 'subscribe', collection, query, uid: UID, ...(seq !== null && { since: seq }) });
+		const { collection, query, seq, uid } = this.current;
+		this.send({ type: 'subscribe', collection, query, uid, ...(seq !== null && { since: seq }) });
 	}
 
 	connect() {
@@ -82,7 +82,7 @@ export class Live {
 
 	receive(message) {
 		if (message.type === 'ping') return this.send({ type: 'pong' });
-		if (message.uid !== UID || !this.current) return;
+		if (!this.current || message.uid !== this.current.uid) return;
 		if (message.status === 'error') return this.current.handle('error', message.error);
 		if (message.type !== 'subscription') return;
 		if (typeof message.seq === 'number') this.current.seq = message.seq;
