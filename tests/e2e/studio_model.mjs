@@ -75,6 +75,7 @@ try {
 	await page.getByLabel('views').fill('12');
 	await page.getByRole('button', { name: 'Create item' }).click();
 	await page.getByRole('heading', { name: 'posts', exact: true }).waitFor();
+	await page.locator('.live-status[data-state="live"]').waitFor(); // on the server's WEBSOCKETS_REST_PATH
 	await page.locator('tbody tr a').first().click();
 	await page.getByLabel('title').fill('Edited post');
 	await page.getByLabel('status').selectOption('published');

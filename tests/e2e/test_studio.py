@@ -211,11 +211,12 @@ SEED_COLLECTION = {
 @pytest.mark.long  # ~25 s: `make test-long` and `make test-studio` run it
 def test_the_studio_models_edits_filters_and_grants(tmp_path: Path) -> None:
     """Beyond the seed guide (studio_model.mjs): a UUID-keyed collection with every optional system field, an
-    m2o and its o2m, the item editor's errors next to their fields, a filter, a custom permission; then checks
-    over REST what the clicks made."""
+    m2o and its o2m, the item editor's errors next to their fields, a filter, a custom permission, on a server
+    whose WebSocket is not at /websocket; then checks over REST what the clicks made."""
     require(E2E / "node_modules" / "playwright-core", "playwright-core")
     require(CHROMIUM, "Debian chromium")
-    env = {"DB_CLIENT": "sqlite3", "DB_FILENAME": str(tmp_path / "tidepool.db")}
+    # A WebSocket path of its own: the Studio finds it in /server/info.
+    env = {"DB_CLIENT": "sqlite3", "DB_FILENAME": str(tmp_path / "tidepool.db"), "WEBSOCKETS_REST_PATH": "/live"}
     with started(env, log=tmp_path / "server.log") as server:
         done = subprocess.run(
             [str(node()), str(E2E / "studio_model.mjs"), f"{server.url}/admin/", ADMIN_EMAIL, ADMIN_PASSWORD, SHOTS],

@@ -4,7 +4,7 @@ import { h, icon, replace, labelled, busy, errorBox, loading } from './ui.js';
 import { Live } from './live.js';
 
 const root = document.getElementById('app');
-const state = { me: null, live: null, collections: null };
+const state = { me: null, live: null, collections: null, socketPath: null };
 
 // route prefix → [screen module, its exported render function]
 const SCREENS = {
@@ -100,8 +100,8 @@ function shell() {
 			h('span', { class: 'email', title: state.me.email }, who),
 			h('button', { type: 'button', class: 'button ghost', onclick: leave, 'aria-label': 'Sign out' }, icon('out'), h('span', { class: 'wide-only' }, 'Sign out'))));
 	replace(root, top, h('main', { id: 'main', tabindex: '-1' }));
-	state.live = new Live((value) => {
-		status.textContent = { live: '● live', connecting: '○ connecting', reconnecting: '○ reconnecting' }[value] ?? value;
+	state.live = new Live(state.socketPath, (value) => {
+		status.textContent = { live: '● live', connecting: '○ connecting', reconnecting: '○ reconnecting', off: 'live updates off' }[value] ?? value;
 		status.dataset.state = value;
 	});
 }
@@ -139,6 +139,10 @@ async function start() {
 	if (!user) return signInScreen();
 	if (!user.app) return noAccessScreen(user);
 	state.me = user;
+	// Where the realtime socket is (WEBSOCKETS_REST_PATH), or that there is none (WebSockets off).
+	const info = await api('GET', '/server/info').catch(() => null);
+	const rest = info?.websocket?.rest;
+	state.socketPath = rest && rest.path ? rest.path : null;
 	shell();
 	await route();
 }

@@ -6,7 +6,9 @@
 let follows = 0; // each subscription gets its own uid, so a late frame of the previous one is never taken for it
 
 export class Live {
-	constructor(onStatus) {
+	/** `path`: the server's WebSocket path (`/server/info`'s `websocket.rest.path`); null when it has none. */
+	constructor(path, onStatus) {
+		this.path = path;
 		this.onStatus = onStatus;
 		this.socket = null;
 		this.current = null; // { collection, query, handle, seq }
@@ -18,6 +20,7 @@ export class Live {
 	follow(collection, query, handle) {
 		if (this.current && this.socket?.readyState === WebSocket.OPEN) this.send({ type: 'unsubscribe', uid: this.current.uid });
 		this.current = { collection, query, handle, seq: null, uid: `studio-${++follows}` };
+		if (!this.path) return this.onStatus('off');
 		if (this.socket?.readyState === WebSocket.OPEN) this.subscribe();
 		else this.connect();
 	}
@@ -35,7 +38,7 @@ export class Live {
 			old.onclose = null;
 			old.close();
 		}
-		if (this.current) this.connect();
+		if (this.current && this.path) this.connect();
 	}
 
 	close() {
@@ -60,7 +63,7 @@ export class Live {
 	connect() {
 		clearTimeout(this.timer);
 		if (this.socket && this.socket.readyState <= WebSocket.OPEN) return;
-		const url = new URL('/websocket', location.href);
+		const url = new URL(this.path, location.href);
 		url.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
 		const socket = new WebSocket(url);
 		this.socket = socket;
