@@ -88,6 +88,14 @@ try {
 	await page.getByRole('button', { name: 'Filter', exact: true }).click();
 	await page.getByText('1–1 of 1').waitFor();
 	result.filterJson = await page.locator('details.filters pre').textContent();
+	// A comment on that post, picked by its title in the many-to-one field.
+	await page.goto(`${studioUrl}#/content/comments/+`);
+	const picker = page.getByLabel('post', { exact: true });
+	await picker.selectOption(await picker.evaluate((select) => [...select.options].find((o) => o.text.endsWith('· Edited post')).value));
+	await page.getByRole('button', { name: 'Create item' }).click();
+	await page.getByRole('heading', { name: 'comments', exact: true }).waitFor();
+	await page.goto(`${studioUrl}#/content/posts`);
+	await page.getByRole('heading', { name: 'posts', exact: true }).waitFor();
 	await page.getByLabel('Value', { exact: true }).fill('nothing like it');
 	await page.getByRole('button', { name: 'Filter', exact: true }).click();
 	await page.getByText('No items match.').waitFor();

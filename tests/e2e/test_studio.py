@@ -230,6 +230,7 @@ def test_the_studio_models_edits_filters_and_grants(tmp_path: Path) -> None:
         with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}) as admin:
             posts = admin.get("/items/posts").json()["data"]
             relations = admin.get("/relations").json()["data"]
+            comments = admin.get("/items/comments").json()["data"]
             rows = admin.get("/permissions", params={"filter": json.dumps({"collection": {"_eq": "posts"}})}).json()
     assert result["failures"] == []
     kinds = dict(map(tuple, result["postsFields"]))
@@ -243,6 +244,7 @@ def test_the_studio_models_edits_filters_and_grants(tmp_path: Path) -> None:
         ("Edited post", "published", 12, {"a": 1})
     ]
     assert posts[0]["user_created"] is not None and posts[0]["date_updated"] is not None
+    assert [c["post"] for c in comments] == [posts[0]["id"]]  # picked by title in the m2o select
     post = next(r for r in relations if (r["collection"], r["field"]) == ("comments", "post"))
     assert post["related_collection"] == "posts" and post["meta"]["one_field"] == "comments"
     rule = {"user_created": {"_eq": "$CURRENT_USER"}}

@@ -267,12 +267,54 @@ function localInput(date) {
 	return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}T${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}`;
 }
 
+const PICKER_LIMIT = 200;
+const LABEL_NAMES = ['title', 'name', 'label', 'email', 'text'];
+
+/** For each many-to-one field being edited: the related items to choose from, labelled by their first text
+ * field (users by e-mail); a field whose related collection cannot be read keeps its plain input. */
+async function relatedChoices(collection, fields) {
+	const choices = new Map();
+	const relations = await api('GET', `/relations/${encodeURIComponent(collection)}`).catch(() => []);
+	for (const relation of relations) {
+		if (relation.collection !== collection || !relation.related_collection || !fields.some((f) => f.field === relation.field)) continue;
+		try {
+			choices.set(relation.field, await itemsOf(relation.related_collection));
+		} catch {
+			// not readable for this user: the key is typed instead
+		}
+	}
+	return choices;
+}
+
+async function itemsOf(target) {
+	if (target === 'directus_users') {
+		const users = await api('GET', '/users', { query: { fields: 'id,email', limit: PICKER_LIMIT, sort: 'email' } });
+		return users.map((u) => [u.id, u.email]);
+	}
+	const fields = await api('GET', `/fields/${encodeURIComponent(target)}`);
+	const key = fields.find((f) => f.schema?.is_primary_key)?.field ?? 'id';
+	const texts = fields.filter((f) => ['string', 'text'].includes(f.type) && f.field !== key && !f.meta?.options?.choices);
+	const label = (texts.find((f) => LABEL_NAMES.includes(f.field)) ?? texts[0])?.field;
+	const rows = await api('GET', `/items/${encodeURIComponent(target)}`, { query: { fields: label ? `${key},${label}` : key, limit: PICKER_LIMIT, sort: key } });
+	return rows.map((row) => [row[key], label && row[label] ? `${row[key]} · ${row[label]}` : String(row[key])]);
+}
+
+function pickerFor(f, current, options) {
+	const select = h('select', { name: f.field, disabled: Boolean(f.meta?.readonly) }, h('option', { value: '' }, '—'), options.map(([value, text]) => h('option', { value: String(value) }, text)));
+	if (current !== null && current !== undefined && !options.some(([value]) => String(value) === String(current))) select.append(h('option', { value: String(current) }, String(current)));
+	select.value = current === null || current === undefined ? '' : String(current);
+	const byText = new Map(options.map(([value]) => [String(value), value]));
+	return { node: select, read: () => (select.value === '' ? null : byText.get(select.value) ?? select.value) };
+}
+
 async function renderEditor(main, collection, fields, pk, key) {
 	live().stop();
 	const item = key === null ? {} : await api('GET', `/items/${encodeURIComponent(collection)}/${encodeURIComponent(key)}`);
 	const editable = fields.filter((f) => f.type !== 'alias' && !(f.meta?.hidden && !(key !== null && f.field === pk)) && !(key === null && f.schema?.has_auto_increment));
+	const related = await relatedChoices(collection, editable);
 	const controls = editable.map((f) => {
-		const { node, read } = inputFor(f, item[f.field] ?? (key === null ? f.schema?.default_value : null));
+		const current = item[f.field] ?? (key === null ? f.schema?.default_value : null);
+		const { node, read } = related.has(f.field) ? pickerFor(f, current, related.get(f.field)) : inputFor(f, current);
 		const slot = h('div', { class: 'field-error' });
 		const hint = [f.type, f.meta?.required && 'required', f.meta?.note].filter(Boolean).join(' · ');
 		const box = node.type === 'checkbox'
