@@ -1,6 +1,5 @@
 """Tidepool Studio's files at ``/admin/``: served with revalidation caching and a same-origin-only
-Content-Security-Policy, a relative ``/admin`` redirect, nothing when ``STUDIO_ENABLED=false``; and
-``GET /policies/me/globals``, which the Studio asks after a session-mode sign-in."""
+Content-Security-Policy, a relative ``/admin`` redirect, nothing when ``STUDIO_ENABLED=false``."""
 
 from __future__ import annotations
 
@@ -56,20 +55,3 @@ def test_studio_disabled_serves_nothing(tmp_path: Path) -> None:
         with server.client(None) as anon:
             assert anon.get("/admin/").status_code == 404
             assert anon.get("/admin").status_code == 404
-
-
-def test_my_globals_answer_the_callers_flags(admin: httpx.Client, anon: httpx.Client) -> None:
-    assert admin.get("/policies/me/globals").json() == {
-        "data": {"app_access": True, "admin_access": True, "enforce_tfa": False}
-    }
-    role = admin.post("/roles", json={"name": "Readers"}).json()["data"]["id"]
-    policy = admin.post("/policies", json={"name": "Readers", "enforce_tfa": True}).json()["data"]["id"]
-    admin.post("/access", json={"role": role, "policy": policy}).raise_for_status()
-    admin.post("/users", json={"email": "r@example.com", "role": role, "token": "reader-token"}).raise_for_status()
-    reader = anon.get("/policies/me/globals", headers={"Authorization": "Bearer reader-token"})
-    assert reader.json() == {"data": {"app_access": False, "admin_access": False, "enforce_tfa": True}}
-    # As Directus 12.4.1 answers: the public gets only app_access, a bad token INVALID_CREDENTIALS.
-    assert anon.get("/policies/me/globals").json() == {"data": {"app_access": False}}
-    bad = anon.get("/policies/me/globals", headers={"Authorization": "Bearer bogus"})
-    assert bad.status_code == 401
-    assert bad.json()["errors"][0]["extensions"]["code"] == "INVALID_CREDENTIALS"
