@@ -82,8 +82,11 @@ export function onRefresh(callback) {
 	listeners.add(callback);
 }
 
+let signedInAs = null; // the e-mail typed at sign-in: a user without app access may not read their own
+
 export async function signIn(email, password) {
 	const data = await api('POST', '/auth/login', { body: { email, password, mode: 'session' } });
+	signedInAs = email;
 	schedule(data?.expires);
 }
 
@@ -100,6 +103,8 @@ export async function refresh() {
 
 export async function signOut() {
 	clearTimeout(refreshTimer);
+	refreshTimer = null;
+	signedInAs = null;
 	try {
 		await api('POST', '/auth/logout', { body: { mode: 'session' } });
 	} catch {
@@ -120,5 +125,5 @@ export async function whoAmI() {
 	}
 	if (!refreshTimer) await refresh();
 	const flags = await api('GET', '/policies/me/globals');
-	return { ...me, admin: Boolean(flags.admin_access), app: Boolean(flags.app_access) };
+	return { ...me, email: me.email ?? signedInAs, admin: Boolean(flags.admin_access), app: Boolean(flags.app_access) };
 }

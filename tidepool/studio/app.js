@@ -72,7 +72,7 @@ function noAccessScreen(user) {
 		h('section', { class: 'card signin', 'aria-labelledby': 'noaccess-title' },
 			h('div', { class: 'brand big' }, icon('logo'), h('span', {}, 'Tidepool Studio')),
 			h('h1', { id: 'noaccess-title' }, 'No access to the Studio'),
-			h('p', {}, `You are signed in as ${user.email}, but none of your policies grants app access, so there is nothing the Studio can show you.`),
+			h('p', {}, `You are signed in${user.email ? ` as ${user.email}` : ''}, but none of your policies grants app access, so there is nothing the Studio can show you.`),
 			h('p', {}, 'Your account still works with the API (REST and WebSocket) as your permissions allow. Ask an administrator for a policy with "App access" if you need the Studio.'),
 			out)));
 	out.focus();
