@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help run test test-long test-sqlite test-pg test-mysql faults check lint bench clean e2e-deps
+.PHONY: help run test test-long test-sqlite test-pg test-mysql test-studio faults check lint bench clean e2e-deps
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -75,6 +75,9 @@ test-long: $(STAMP) ## the long tests, and every property test at its full examp
 
 test-sqlite: $(STAMP) e2e-deps ## only the SQLite run of make test
 	$(PYTEST) $(QUICK)
+
+test-studio: $(STAMP) e2e-deps ## Tidepool Studio in headless Chromium: the seed guide walk and the live table across a restart
+	$(BIN)/pytest -q -p no:cacheprovider -n 0 tests/e2e/test_studio.py tests/http/test_studio.py
 
 # The slow fault tests (tests/faults marked `faults`: Redis outages, SIGKILLed processes, MariaDB variants);
 # the fast ones run in `make test`. A plain `pytest` deselects the marker (pyproject.toml's addopts).

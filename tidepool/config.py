@@ -283,6 +283,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("REDIS_PORT", "6379", parse_int, "Redis port when REDIS is unset."),
     Setting("REDIS_BUS_NAMESPACE", "tidepool:bus", parse_str, "Prefix of the Redis channels."),
     Setting("EXAMPLES_ENABLED", "false", parse_bool, "Serve the example pages under /examples/."),
+    Setting("STUDIO_ENABLED", "true", parse_bool, "Serve Tidepool Studio, the web admin, at /admin/."),
 )
 
 
@@ -390,6 +391,7 @@ class Settings:
     REDIS_PORT: int
     REDIS_BUS_NAMESPACE: str
     EXAMPLES_ENABLED: bool
+    STUDIO_ENABLED: bool
 
     @property
     def db_client(self) -> str:

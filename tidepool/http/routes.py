@@ -9,18 +9,15 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
-from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
-from starlette.staticfiles import StaticFiles
-from starlette.types import Scope
 
 from tidepool.config import Settings
 from tidepool.http import (
     auth,
     collections,
     fields,
+    inspector,
     my_access,
     relations,
     schema,
@@ -29,8 +26,11 @@ from tidepool.http import (
     users,
     utils,
     versions,
+    view_as,
 )
 from tidepool.http.crud import ITEMS, Crud, account, of_service
+from tidepool.http.static import RelativeStaticFiles
+from tidepool.http.studio import studio_routes
 from tidepool.realtime import endpoint
 from tidepool.services.access_rows import AccessRowsService
 from tidepool.services.comments import CommentsService
@@ -49,6 +49,8 @@ def build_routes(settings: Settings) -> list[BaseRoute]:
         Route("/server/ping", server.ping, methods=["GET"]),
         Route("/server/health", server.health, methods=["GET"]),
         Route("/server/info", server.info, methods=["GET"]),
+        Route("/tidepool/realtime", inspector.realtime, methods=["GET"]),
+        Route("/tidepool/view-as/{collection}", view_as.view_as, methods=["GET"]),
         Route("/auth/login", auth.login, methods=["POST"]),
         Route("/auth/refresh", auth.refresh, methods=["POST"]),
         Route("/auth/logout", auth.logout, methods=["POST"]),
@@ -117,6 +119,7 @@ def build_routes(settings: Settings) -> list[BaseRoute]:
         Route("/versions/{id}/promote", versions.promote, methods=["POST"]),
         *crud_routes("/versions", of_service(VersionsService)),
         *examples(settings),
+        *studio_routes(settings),
     ]
 
 
@@ -145,17 +148,4 @@ def examples(settings: Settings) -> list[BaseRoute]:
     """``/examples/``: the example pages, when ``EXAMPLES_ENABLED`` and the checkout has them."""
     if not (settings.EXAMPLES_ENABLED and EXAMPLES_DIR.is_dir()):
         return []
-    return [Mount("/examples", ExamplePages(directory=EXAMPLES_DIR, html=True), name="examples")]
-
-
-class ExamplePages(StaticFiles):
-    """Starlette's static files, with the directory redirect (``/examples/chat`` → ``/examples/chat/``) made
-    relative: Starlette builds it from the ``Host`` header, so a forged host would be echoed into ``Location``."""
-
-    async def get_response(self, path: str, scope: Scope) -> Response:
-        response = await super().get_response(path, scope)
-        if isinstance(response, RedirectResponse):
-            target = urlsplit(response.headers["location"])
-            relative = "/" + target.path.lstrip("/") + (f"?{target.query}" if target.query else "")
-            response.headers["location"] = relative  # one leading slash: never a protocol-relative URL
-        return response
+    return [Mount("/examples", RelativeStaticFiles(directory=EXAMPLES_DIR, html=True), name="examples")]
