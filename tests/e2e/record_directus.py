@@ -63,7 +63,8 @@ def clean_walk(base_url: str) -> None:
 
 
 def walk(base_url: str) -> None:
-    from tests.e2e.test_studio_walk import table, walk as run_walk
+    from tests.e2e.test_studio_walk import table
+    from tests.e2e.test_studio_walk import walk as run_walk
 
     clean_walk(base_url)
     try:

@@ -69,7 +69,11 @@ def studio_app(target: str) -> Starlette:
 
     async def socket(websocket: WebSocket) -> None:
         await websocket.accept()
-        url = target.replace("http", "ws", 1) + websocket.url.path + (f"?{websocket.url.query}" if websocket.url.query else "")
+        url = (
+            target.replace("http", "ws", 1)
+            + websocket.url.path
+            + (f"?{websocket.url.query}" if websocket.url.query else "")
+        )
         cookie = websocket.headers.get("cookie")
         async with websockets.connect(url, additional_headers={"cookie": cookie} if cookie else None) as upstream:
             await _pump(websocket, upstream)

@@ -88,4 +88,6 @@ def test_the_data_studio_walks_the_seed_guide_on_tidepool(tmp_path: Path) -> Non
     print(report)
     assert [s["step"] for s in steps] == STEPS
     failed = [s for s in steps if not s["ok"]]
-    assert not failed, f"{len(failed)} of {len(steps)} steps fail, the first: {failed[0]['step']}: {failed[0].get('error')}"
+    assert not failed, (
+        f"{len(failed)} of {len(steps)} steps fail, the first: {failed[0]['step']}: {failed[0].get('error')}"
+    )
