@@ -84,6 +84,40 @@ HOUR_COLLECTION = {
         {"field": "sort", "type": "integer", "meta": {"hidden": True}, "schema": {}},
     ],
 }
+# The body the Data Studio's role page saves: a new policy (with its permissions) through the access junction
+# and a new user, nested in the role's PATCH.
+NESTED_ROLE_SAVE = {
+    "policies": {
+        "create": [
+            {
+                "policy": {
+                    "name": "sw hour policy",
+                    "permissions": {
+                        "create": [
+                            {
+                                "collection": "sw_hour",
+                                "action": action,
+                                "fields": ["*"],
+                                "permissions": {},
+                                "validation": {},
+                            }
+                            for action in ("create", "read")
+                        ],
+                        "update": [],
+                        "delete": [],
+                    },
+                }
+            }
+        ],
+        "update": [],
+        "delete": [],
+    },
+    "users": {
+        "create": [{"email": "sw-hour-walker@example.com", "password": "walker-pass"}],
+        "update": [],
+        "delete": [],
+    },
+}
 PREFLIGHT = {
     "Origin": "http://app.example.com",
     "Access-Control-Request-Method": "PATCH",
@@ -218,6 +252,28 @@ STEPS: list[Step] = [
     Step(
         "the invited user", "GET", "/users?filter[email][_eq]=sw-hour-invitee@example.com&fields=email,status,role.name"
     ),
+    # What the Data Studio asks on its first screens and in the seed guide's role step (studio_walk.mjs).
+    Step("studio: extension sources", "GET", "/extensions/sources/index.js", who="anonymous"),
+    Step("studio: license", "GET", "/license", body=lambda d: {"data": sorted(d.get("data", {}))}),
+    Step(
+        "studio: a role's new policy, permissions and user in one save",
+        "PATCH",
+        lambda s: f"/roles/{s.get('role')}?fields=name",
+        lambda s: _json(NESTED_ROLE_SAVE),
+    ),
+    Step(
+        "studio: policies of a role ($FOLLOW)",
+        "GET",
+        lambda s: (
+            f"/policies?fields=name&sort=name&filter[$FOLLOW(directus_access,policy)][_some][role][_eq]={s.get('role')}"
+        ),
+    ),
+    Step(
+        "studio: user counts of roles (deep aggregate)",
+        "GET",
+        "/roles?fields[]=name&fields[]=users&deep[users][_aggregate][count]=id&deep[users][_groupBy][0]=role"
+        "&deep[users][_limit]=-1&filter[name][_eq]=sw hour role",
+    ),
     Step("CORS preflight", "OPTIONS", "/items/sw_hour", lambda s: {"headers": PREFLIGHT}, who="anonymous"),
     Step("CORS read", "GET", "/server/ping", lambda s: {"headers": {"Origin": PREFLIGHT["Origin"]}}, who="anonymous"),
     Step("metrics", "GET", "/server/metrics", body=lambda d: sorted(d) if isinstance(d, dict) else d),
@@ -253,7 +309,7 @@ def view(step: Step, response: httpx.Response) -> dict[str, Any]:
     if kind.endswith("json"):
         data = response.json()
         body = shape(step.body(data)) if response.is_success else shape(data)
-    elif kind.startswith(("text/", "application/xml", "text/xml", "application/yaml", "text/yaml")):
+    elif kind.startswith(("text/", "application/xml", "application/yaml", "application/javascript")):
         body = UUID.sub("<uuid>", response.text)
     else:
         body = {"bytes": len(response.content) > 0}
@@ -300,6 +356,8 @@ def _clean(http: httpx.Client, token: str) -> None:
         ("/files", "title", "sw hour pixel"),
         ("/files", "title", "sw hour export"),
         ("/users", "email", "sw-hour-invitee@example.com"),
+        ("/users", "email", "sw-hour-walker@example.com"),
+        ("/policies", "name", "sw hour policy"),
         ("/roles", "name", "sw hour role"),
         ("/folders", "name", "sw hour"),
         ("/presets", "bookmark", "sw hour"),
