@@ -183,9 +183,18 @@ for (const [step, run] of steps) {
 		failed = true;
 	}
 	await page.waitForTimeout(300);
+	// What the app itself shows when it gives up: its error dialogs and notices (the JavaScript error the
+	// answer of some request caused, when no request failed).
+	const shown = error
+		? await page
+				.$$eval('.v-dialog .v-card, .v-notice.danger, .notification-item, .v-error', (elements) =>
+					elements.map((e) => e.innerText.trim().replace(/\s+/g, ' ').slice(0, 300)).filter(Boolean),
+				)
+				.catch(() => [])
+		: [];
 	const file = `${shots}/${String(index).padStart(2, '0')}-${step.replace(/[^a-z0-9]+/gi, '-').toLowerCase()}.png`;
 	await page.screenshot({ path: file }).catch(() => {});
-	process.stdout.write(JSON.stringify({ step, ok: !error, ms: Date.now() - started, error, problems, screenshot: file }) + '\n');
+	process.stdout.write(JSON.stringify({ step, ok: !error, ms: Date.now() - started, error, shown, problems, screenshot: file }) + '\n');
 }
 await browser.close();
 process.exit(0);

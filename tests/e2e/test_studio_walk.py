@@ -67,6 +67,7 @@ def table(steps: list[dict[str, Any]]) -> str:
         lines.append(f"{outcome:8} {s['step']}" + (f"  ({s['ms'] / 1000:.1f} s)" if "ms" in s else ""))
         if s.get("error"):
             lines.append(f"{'':9}error: {s['error']}")
+        lines.extend(f"{'':9}the app shows: {text}" for text in s.get("shown", []))
         lines.extend(f"{'':9}{' '.join(map(str, p))}" for p in s.get("problems", []))
     return "\n".join(lines)
 
