@@ -22,6 +22,7 @@ without leaking the text.
     ├── TokenExpiredError              401 TOKEN_EXPIRED
     ├── UserSuspendedError             401 USER_SUSPENDED
     ├── InvalidTokenError              403 INVALID_TOKEN
+    ├── InvalidInviteError             400 INVALID_INVITE
     ├── ForbiddenError                 403 FORBIDDEN
     ├── RouteNotFoundError             404 ROUTE_NOT_FOUND
     ├── ContentTooLargeError           413 CONTENT_TOO_LARGE
@@ -206,6 +207,14 @@ class InvalidTokenError(TidepoolError):
     default_message = "Invalid token."
 
 
+class InvalidInviteError(TidepoolError):
+    """An invitation accepted for a user who is no longer ``invited`` (already accepted, or changed)."""
+
+    code = "INVALID_INVITE"
+    status = 400
+    default_message = "This invite is no longer valid."
+
+
 class ForbiddenError(TidepoolError):
     code = "FORBIDDEN"
     status = 403
@@ -229,6 +238,14 @@ class ForbiddenError(TidepoolError):
             f'You don\'t have permission to access field "{field}" in collection "{collection}" '
             f"or it does not exist. Queried in {path}.",
             f'field "{field}" does not exist in collection "{collection}"',
+        )
+
+    @classmethod
+    def action(cls, action: str, collection: str) -> ForbiddenError:
+        """No permission for ``action`` on the whole collection (``/utils/sort``, ``/fields``), in Directus's words."""
+        return cls._with_reason(
+            f'You don\'t have permission to perform "{action}" for collection "{collection}" or it does not exist.',
+            f'collection "{collection}" does not exist',
         )
 
     @classmethod

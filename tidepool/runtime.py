@@ -24,6 +24,7 @@ from tidepool.ratelimit import LoginLimiter
 from tidepool.security import configure_hashing
 from tidepool.services import versions
 from tidepool.services.base import OpenWrites, SchemaStore, ServiceContext, WriteGate
+from tidepool.services.mail import Mailer
 from tidepool.services.permissions import AccessCache
 from tidepool.services.plans import PlanCache
 from tidepool.services.versions import VersionWatcher
@@ -44,9 +45,11 @@ class Runtime:
     write_gate: WriteGate = field(init=False)  # where its writers queue (one at a time on SQLite)
     access_cache: AccessCache = field(default_factory=AccessCache)  # its access snapshot and generation
     plans: PlanCache = field(default_factory=PlanCache)  # its kept read plans
+    mailer: Mailer = field(init=False)  # its outgoing mail (EMAIL_*), sent in the background
 
     def __post_init__(self) -> None:
         self.write_gate = WriteGate(self.engine)
+        self.mailer = Mailer(self.settings)
         if self.login_limiter is None and self.settings.RATE_LIMITER_LOGIN_ENABLED:
             points, duration = self.settings.RATE_LIMITER_LOGIN_POINTS, self.settings.RATE_LIMITER_LOGIN_DURATION
             self.login_limiter = LoginLimiter(points, duration)
@@ -82,6 +85,10 @@ async def open_runtime(settings: Settings, *, run_bootstrap: bool = True) -> Asy
         result = await bootstrap(engine, settings) if run_bootstrap else None
         seen = await _versions(engine)
         schemas = SchemaStore(engine, await load_schema(engine), seen)
-        yield Runtime(settings, engine, schemas, bootstrap_result=result)
+        runtime = Runtime(settings, engine, schemas, bootstrap_result=result)
+        try:
+            yield runtime
+        finally:
+            await runtime.mailer.drain()
     finally:
         await engine.dispose()

@@ -19,7 +19,7 @@ from tidepool.db.introspect import collection_meta
 from tidepool.db.schema import CollectionInfo
 from tidepool.errors import ForbiddenError, InvalidPayloadError
 from tidepool.events import ChangeEvent
-from tidepool.services import schema_checks
+from tidepool.services import schema_checks, system_access
 from tidepool.services.base import ServiceContext, TxContext
 from tidepool.services.fields import drop_field_in, insert_meta_rows, parse_field
 from tidepool.services.schema_tx import SchemaService, dict_payload, require_admin, schema_change
@@ -98,6 +98,7 @@ class CollectionsService(SchemaService):
 
     async def list_collections(self) -> list[dict[str, Any]]:
         """Collections and folders; non-admins see only collections they may read (and their folders)."""
+        system_access.require_read(self.ctx.access, "directus_collections")
         metas = await _meta_rows(self.ctx)
         names = list(dict.fromkeys([*metas, *self.ctx.schema.collections]))
         if not self.ctx.access.admin:
@@ -107,6 +108,10 @@ class CollectionsService(SchemaService):
         return [_shape(n, metas.get(n), self.ctx.schema.collection(n)) for n in names]
 
     async def read_collection(self, name: str) -> dict[str, Any]:
+        """One collection; a non-admin is first asked for read on it, then on ``directus_collections``, and
+        answered in Directus's words for each (an unknown name reads as an unreadable one)."""
+        if not self.ctx.access.allows(name, Action.READ):
+            raise ForbiddenError.action(Action.READ, name)
         for item in await self.list_collections():
             if item["collection"] == name:
                 return item

@@ -18,7 +18,7 @@ from tidepool.db.schema import CollectionInfo, FieldInfo
 from tidepool.db.types import ALIAS_SPECIALS, COLUMN_TYPES
 from tidepool.errors import ForbiddenError, InvalidPayloadError
 from tidepool.events import ChangeEvent
-from tidepool.services import schema_checks
+from tidepool.services import schema_checks, system_access
 from tidepool.services.base import ServiceContext, TxContext
 from tidepool.services.schema_tx import SchemaService, dict_payload, require_admin, schema_change
 
@@ -226,6 +226,7 @@ class FieldsService(SchemaService):
 
     def list_fields(self, collection: str | None = None) -> list[dict[str, Any]]:
         """Every field the caller may read, of one collection or of all."""
+        system_access.require_read(self.ctx.access, "directus_fields")
         if collection is not None:
             targets = [readable_collection(self.ctx, collection)]
         else:

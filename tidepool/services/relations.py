@@ -17,6 +17,7 @@ from tidepool.db import ddl, system
 from tidepool.db.schema import RelationInfo
 from tidepool.errors import ForbiddenError, InvalidPayloadError
 from tidepool.events import ChangeEvent
+from tidepool.services import system_access
 from tidepool.services.base import ServiceContext, TxContext
 from tidepool.services.schema_tx import SchemaService, dict_payload, require_admin, schema_change
 
@@ -75,6 +76,7 @@ class RelationsService(SchemaService):
 
     def list_relations(self, collection: str | None = None) -> list[dict[str, Any]]:
         """Relations whose both sides the caller may read (all for admins), optionally of one collection."""
+        system_access.require_read(self.ctx.access, "directus_relations")
         if collection is not None and (
             self.ctx.schema.collection(collection) is None or not self.ctx.access.allows(collection, Action.READ)
         ):
@@ -86,6 +88,7 @@ class RelationsService(SchemaService):
         ]
 
     def read_relation(self, collection: str, field: str) -> dict[str, Any]:
+        system_access.require_read(self.ctx.access, "directus_relations")
         relation = self.ctx.schema.m2o(collection, field) or _recorded(self.ctx, collection, field)
         if relation is None or not _visible(self.ctx, relation):
             raise ForbiddenError()
