@@ -63,6 +63,10 @@ DEPARTURES: dict[str, str] = {
     "admin: updatePermission(field list)": (
         "Directus 12's free licence refuses a permission's field list (403 RESOURCE_RESTRICTED); Tidepool applies it"
     ),
+    "admin: serverInfo": "/server/info gives Tidepool's own version and false for features it lacks (README 17)",
+    "admin: authenticateShare": "share logins (/shares/auth) are not implemented (README 19)",
+    "hash": "/utils/hash/generate is served, as in Directus 10/11 (12.4.1 answers 404; README 17)",
+    "verify hash": "/utils/hash/verify is served, as in Directus 10/11 (12.4.1 answers 404; README 17)",
 }
 # Where deliberate departures are explained: shown with every departure in the printed table.
 DEPARTURES_DOC = "README.md, 'Where Tidepool deliberately differs from Directus'"
