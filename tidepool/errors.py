@@ -260,11 +260,13 @@ class ForbiddenError(TidepoolError):
 
 
 class RouteNotFoundError(TidepoolError):
+    """``Route <path> doesn't exist.``; Directus 12 also sends the ``path`` in ``extensions``."""
+
     code = "ROUTE_NOT_FOUND"
     status = 404
 
     def __init__(self, path: str) -> None:
-        super().__init__(f"Route {path} doesn't exist.")
+        super().__init__(f"Route {path} doesn't exist.", path=path)
 
 
 class ContentTooLargeError(TidepoolError):
