@@ -18,6 +18,7 @@ from tidepool.db.errors import OUTAGES
 from tidepool.errors import RouteNotFoundError, TidepoolError
 from tidepool.http.responses import error_response
 from tidepool.http.routes import build_routes
+from tidepool.http.specs import SpecCache
 from tidepool.http.unexpected import UnexpectedErrors
 from tidepool.logs import install_redaction
 from tidepool.realtime.endpoint import serve_websocket
@@ -84,6 +85,7 @@ def create_app(settings: Settings) -> Starlette:
         middleware=[Middleware(UnexpectedErrors)],  # inside Starlette's ServerErrorMiddleware, which re-raises
     )
     app.state.settings = settings
+    app.state.specs = SpecCache()  # the OpenAPI documents built so far (``/server/specs/oas``)
     if settings.WEBSOCKETS_ENABLED and settings.WEBSOCKETS_REST_ENABLED:
         app.websocket_path = settings.WEBSOCKETS_REST_PATH
     return app

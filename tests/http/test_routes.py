@@ -37,6 +37,7 @@ HTTP_ROUTES: list[tuple[str, str]] = [
     ("GET", "/server/ping"),
     ("GET", "/server/health"),
     ("GET", "/server/info"),
+    ("GET", "/server/specs/oas"),
     ("POST", "/auth/login"),
     ("POST", "/auth/refresh"),
     ("POST", "/auth/logout"),

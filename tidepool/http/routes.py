@@ -17,7 +17,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
 from tidepool.config import Settings
-from tidepool.http import auth, collections, fields, relations, server, users
+from tidepool.http import auth, collections, fields, relations, server, specs, users
 from tidepool.http.crud import ITEMS, Crud, account
 from tidepool.realtime import endpoint
 from tidepool.services.access_rows import AccessRowsService
@@ -35,6 +35,7 @@ def build_routes(settings: Settings) -> list[BaseRoute]:
         Route("/server/ping", server.ping, methods=["GET"]),
         Route("/server/health", server.health, methods=["GET"]),
         Route("/server/info", server.info, methods=["GET"]),
+        Route("/server/specs/oas", specs.oas, methods=["GET"]),
         Route("/auth/login", auth.login, methods=["POST"]),
         Route("/auth/refresh", auth.refresh, methods=["POST"]),
         Route("/auth/logout", auth.logout, methods=["POST"]),
