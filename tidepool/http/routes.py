@@ -17,7 +17,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
 from tidepool.config import Settings
-from tidepool.http import auth, collections, fields, relations, server, specs, users
+from tidepool.http import auth, collections, fields, metrics, relations, server, specs, users
 from tidepool.http.crud import ITEMS, Crud, account
 from tidepool.realtime import endpoint
 from tidepool.services.access_rows import AccessRowsService
@@ -36,6 +36,7 @@ def build_routes(settings: Settings) -> list[BaseRoute]:
         Route("/server/health", server.health, methods=["GET"]),
         Route("/server/info", server.info, methods=["GET"]),
         Route("/server/specs/oas", specs.oas, methods=["GET"]),
+        *metrics.routes(settings),  # /metrics and /server/metrics, when METRICS_ENABLED
         Route("/auth/login", auth.login, methods=["POST"]),
         Route("/auth/refresh", auth.refresh, methods=["POST"]),
         Route("/auth/logout", auth.logout, methods=["POST"]),
