@@ -20,16 +20,19 @@ from tidepool.query.visibility import grants
 
 JSON = dict[str, Any]
 
-# Directus's field type → JSON schema (its OAS table, ``fieldTypes`` in the specifications service), but for
-# ``bigInteger`` and ``decimal``: Tidepool answers them as strings on every engine (as Directus on PostgreSQL
-# does; ``tidepool.query.values``), so its document says so.
+# Directus's field type → JSON schema (its OAS table, ``fieldTypes`` in the specifications service), but where
+# its values would not conform: ``bigInteger`` and ``decimal`` are strings on every engine (as Directus on
+# PostgreSQL answers them; ``tidepool.query.values``), and ``dateTime`` and ``time`` carry no time zone
+# (``2024-01-02T03:04:05``, ``12:30:00``), which JSON Schema's ``date-time`` and ``time`` formats require, so
+# they are described by a pattern.
+_DATE = r"^-?\d{4,}-\d{2}-\d{2}"
 FIELD_TYPES: Mapping[str, JSON] = {
     "alias": {"type": "string"},
     "bigInteger": {"type": "string", "format": "int64", "pattern": r"^-?\d+$"},
     "boolean": {"type": "boolean"},
     "csv": {"type": "array", "items": {"type": "string"}},
     "date": {"type": "string", "format": "date"},
-    "dateTime": {"type": "string", "format": "date-time"},
+    "dateTime": {"type": "string", "pattern": _DATE + r"T\d{2}:\d{2}:\d{2}"},
     "decimal": {"type": "string", "format": "decimal", "pattern": r"^-?\d+(\.\d+)?$"},
     "float": {"type": "number", "format": "float"},
     "hash": {"type": "string"},
@@ -37,7 +40,7 @@ FIELD_TYPES: Mapping[str, JSON] = {
     "json": {},
     "string": {"type": "string"},
     "text": {"type": "string"},
-    "time": {"type": "string", "format": "time"},
+    "time": {"type": "string", "pattern": r"^\d{2}:\d{2}(:\d{2})?"},
     "timestamp": {"type": "string", "format": "timestamp"},
     "unknown": {},
     "uuid": {"type": "string", "format": "uuid"},

@@ -314,8 +314,9 @@ def _read_answer(data: JSON, with_meta: bool) -> JSON:
     answer = _data_answer(data, with_meta)
     json = answer["content"]["application/json"]
     json["schema"] = {"anyOf": [json["schema"], data]}
-    for media in ("text/csv", "text/xml", "text/yaml"):
+    for media in ("text/csv", "text/xml"):
         answer["content"][media] = {"schema": {"type": "string"}}
+    answer["content"]["text/yaml"] = {"schema": data}  # YAML reads back as the rows themselves
     return answer
 
 
