@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
@@ -109,12 +110,14 @@ def _fuzz(schema: OpenApiSchema, server: LiveServer, token: str, skip: str | Non
     return failures
 
 
+@pytest.mark.timeout(600)  # about 20 s alone; generous for a loaded machine (make test-long tries 4x as many)
 def test_every_operation_as_the_admin(srv: LiveServer) -> None:
     schema = _schema(srv, ADMIN_TOKEN)
     assert len(list(schema.get_all_operations())) > 40  # the document really lists the routes
     assert _fuzz(schema, srv, ADMIN_TOKEN, skip=LOCKOUT) == []
 
 
+@pytest.mark.timeout(600)
 def test_every_operation_as_the_limited_user(srv: LiveServer) -> None:
     schema = _schema(srv, USER_TOKEN)
     assert _fuzz(schema, srv, USER_TOKEN) == []
