@@ -16,6 +16,7 @@ from typing import Any
 from tidepool.context import Access, Action
 from tidepool.db.schema import CollectionInfo, FieldInfo, SchemaOverview
 from tidepool.db.system import is_system_collection
+from tidepool.query.parse import EXPORT_FORMATS
 from tidepool.query.visibility import grants
 
 JSON = dict[str, Any]
@@ -172,29 +173,38 @@ SECURITY_SCHEMES: JSON = {
 }
 
 
-def _query_parameter(name: str, description: str, schema: JSON) -> JSON:
-    return {"name": name, "in": "query", "required": False, "description": description, "schema": schema}
+def _query_parameter(name: str, description: str, schema: JSON, **how: Any) -> JSON:
+    return {"name": name, "in": "query", "required": False, "description": description, "schema": schema} | how
+
+
+def _json_parameter(name: str, description: str) -> JSON:
+    """A parameter sent as JSON text (``filter={"a":{"_eq":1}}``), as Directus documents it."""
+    content = {"application/json": {"schema": {"type": "object"}}}
+    return {"name": name, "in": "query", "required": False, "description": description, "content": content}
 
 
 _STRINGS: JSON = {"type": "array", "items": {"type": "string"}}
+_COMMAS = {"style": "form", "explode": False}  # ``fields=a,b``
+_META_NAMES: JSON = {"type": "array", "items": {"type": "string", "enum": ["total_count", "filter_count"]}}
+_META: JSON = {"oneOf": [{"type": "string"}, _META_NAMES]}
 
-# Directus's query parameters (components/parameters), in its order; descriptions are Tidepool's own.
+# Directus's query parameters (components/parameters), in its order and forms; descriptions are Tidepool's own.
 PARAMETERS: Mapping[str, JSON] = {
-    "Fields": _query_parameter("fields", "Fields to return (dot paths reach related items).", _STRINGS),
-    "Filter": _query_parameter("filter", "Only items matching this filter (JSON).", {"type": "string"}),
+    "Fields": _query_parameter("fields", "Fields to return (dot paths reach related items).", _STRINGS, **_COMMAS),
+    "Filter": _json_parameter("filter", "Only items matching this filter."),
     "Search": _query_parameter("search", "Only items with this text in a searchable field.", {"type": "string"}),
-    "Sort": _query_parameter("sort", "Sort by these fields (``-`` for descending).", _STRINGS),
-    "Limit": _query_parameter("limit", "How many items to return (-1: all).", {"type": "integer"}),
+    "Sort": _query_parameter("sort", "Sort by these fields (``-`` for descending).", _STRINGS, **_COMMAS),
+    "Limit": _query_parameter("limit", "How many items to return (-1: all).", {"type": "integer", "minimum": -1}),
     "Offset": _query_parameter("offset", "How many items to skip.", {"type": "integer"}),
     "Page": _query_parameter("page", "The page of ``limit`` items to return.", {"type": "integer"}),
-    "Aggregate": _query_parameter("aggregate", "Aggregate functions over fields (JSON).", {"type": "string"}),
-    "GroupBy": _query_parameter("groupBy", "Group the aggregates by these fields.", _STRINGS),
-    "Deep": _query_parameter("deep", "Query parameters for related items (JSON).", {"type": "string"}),
-    "Alias": _query_parameter("alias", "Other names for fields (JSON).", {"type": "string"}),
+    "Aggregate": _json_parameter("aggregate", "Aggregate functions over fields."),
+    "GroupBy": _query_parameter("groupBy", "Group the aggregates by these fields.", _STRINGS, **_COMMAS),
+    "Deep": _json_parameter("deep", "Query parameters for related items."),
+    "Alias": _json_parameter("alias", "Other names for fields."),
     "Export": _query_parameter(
-        "export", "Answer with a file in this format.", {"type": "string", "enum": ["csv", "json", "xml", "yaml"]}
+        "export", "Answer with a file in this format.", {"type": "string", "enum": list(EXPORT_FORMATS)}
     ),
-    "Meta": _query_parameter("meta", "Counts to add in ``meta``.", {"type": "string"}),
+    "Meta": _query_parameter("meta", "Counts to add in ``meta``.", _META, **_COMMAS),
     "Backlink": _query_parameter("backlink", "Whether ``*.*`` goes back along o2m links.", {"type": "boolean"}),
 }
 
