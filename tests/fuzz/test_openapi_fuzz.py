@@ -76,7 +76,7 @@ def _schema(server: LiveServer, token: str) -> OpenApiSchema:
 
 
 FUZZ = settings(
-    max_examples=examples(40),
+    max_examples=examples(32),
     deadline=None,
     suppress_health_check=list(HealthCheck),
     derandomize=True,  # the same requests every run: a failure in CI is one anyone can replay
