@@ -69,6 +69,10 @@ def _seed(server: LiveServer) -> None:
 
 srv = module_server("openapi_fuzz", seed=_seed)
 
+# The Hypothesis runs are inside the tests, so the plugin cannot see them: marked by hand, so that
+# ``make test-long`` (``-m "long or hypothesis"``) runs them again at the full count.
+pytestmark = pytest.mark.hypothesis
+
 
 def _schema(server: LiveServer, token: str) -> OpenApiSchema:
     headers = {"Authorization": f"Bearer {token}"}
