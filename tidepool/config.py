@@ -110,6 +110,11 @@ def parse_optional_str(raw: str) -> str | None:
     return raw or None
 
 
+def parse_csv(raw: str) -> tuple[str, ...]:
+    """A comma-separated list (Directus's ``array`` type), blanks dropped: ``a, b`` → ``("a", "b")``."""
+    return tuple(part.strip() for part in raw.split(",") if part.strip())
+
+
 @dataclass(frozen=True)
 class Setting:
     name: str
@@ -284,6 +289,20 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("REDIS_BUS_NAMESPACE", "tidepool:bus", parse_str, "Prefix of the Redis channels."),
     Setting("EXAMPLES_ENABLED", "false", parse_bool, "Serve the example pages under /examples/."),
     Setting("STUDIO_ENABLED", "true", parse_bool, "Serve Tidepool Studio, the web admin, at /admin/."),
+    Setting("METRICS_ENABLED", "false", parse_bool, "Serve Prometheus metrics at /metrics and /server/metrics."),
+    Setting(
+        "METRICS_TOKENS",
+        "",
+        parse_csv,
+        "Tokens that may read the metrics with `Authorization: Metrics <token>` (admins always may).",
+    ),
+    Setting(
+        "METRICS_SERVICES",
+        "database,cache,redis,storage",
+        parse_csv,
+        "Services checked at each scrape: database and redis (cache and storage have nothing to check yet).",
+    ),
+    Setting("METRICS_NAME_PREFIX", "directus_", parse_str, "Prefix of every metric name."),
 )
 
 
@@ -392,6 +411,10 @@ class Settings:
     REDIS_BUS_NAMESPACE: str
     EXAMPLES_ENABLED: bool
     STUDIO_ENABLED: bool
+    METRICS_ENABLED: bool
+    METRICS_TOKENS: tuple[str, ...] = field(repr=False)
+    METRICS_SERVICES: tuple[str, ...]
+    METRICS_NAME_PREFIX: str
 
     @property
     def db_client(self) -> str:

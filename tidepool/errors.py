@@ -283,6 +283,8 @@ class UnsupportedMediaTypeError(TidepoolError):
 
     def __init__(self, media_type: str, where: str) -> None:
         super().__init__(f'Unsupported media type "{media_type}" in {where}.', mediaType=media_type, where=where)
+
+
 class UnprocessableContentError(TidepoolError):
     """``Can't process content. <reason>.``: a well-formed request the data refuses (content versions)."""
 

@@ -20,6 +20,7 @@ from tidepool.db.bootstrap import BootstrapResult, bootstrap
 from tidepool.db.engine import create_engine
 from tidepool.db.introspect import load_schema
 from tidepool.events import EventSink, NullSink
+from tidepool.metrics import StatementStats
 from tidepool.ratelimit import LoginLimiter
 from tidepool.security import configure_hashing
 from tidepool.services import versions
@@ -46,10 +47,13 @@ class Runtime:
     access_cache: AccessCache = field(default_factory=AccessCache)  # its access snapshot and generation
     plans: PlanCache = field(default_factory=PlanCache)  # its kept read plans
     mailer: Mailer = field(init=False)  # its outgoing mail (EMAIL_*), sent in the background
+    statements: StatementStats = field(default_factory=StatementStats)  # its engine's statements (metrics)
 
     def __post_init__(self) -> None:
         self.write_gate = WriteGate(self.engine)
         self.mailer = Mailer(self.settings)
+        if self.settings.METRICS_ENABLED:
+            self.statements.watch(self.engine)
         if self.login_limiter is None and self.settings.RATE_LIMITER_LOGIN_ENABLED:
             points, duration = self.settings.RATE_LIMITER_LOGIN_POINTS, self.settings.RATE_LIMITER_LOGIN_DURATION
             self.login_limiter = LoginLimiter(points, duration)

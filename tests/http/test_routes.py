@@ -39,6 +39,7 @@ HTTP_ROUTES: list[tuple[str, str]] = [
     ("GET", "/server/info"),
     ("GET", "/tidepool/realtime"),
     ("GET", "/tidepool/view-as/{collection}"),
+    ("GET", "/server/specs/oas"),
     ("POST", "/auth/login"),
     ("POST", "/auth/refresh"),
     ("POST", "/auth/logout"),

@@ -150,6 +150,8 @@ async def _user_fields(conn: AsyncConnection) -> None:
         await conn.execute(
             fields.insert(), [{**row, "readonly": False, "hidden": False, "required": False} for row in rows]
         )
+
+
 # -- 0008-system-collections: settings, presets, translations, shares, notifications, dashboards, panels,
 # flows, operations (``tidepool.db.system.PROJECT_TABLES``) and their Directus metadata.
 
@@ -242,6 +244,8 @@ async def _project_collections(conn: AsyncConnection) -> None:
     )
     if (await conn.execute(sa.select(sa.func.count()).select_from(system.settings))).scalar_one() == 0:
         await conn.execute(system.settings.insert().values(**_SETTINGS_ROW, project_id=str(uuid.uuid4())))
+
+
 # Directus metadata for the history tables (``tidepool.services.history``), comments and content versions:
 # declared types and specials (timestamps, JSON, the special fields a write fills) and their relations.
 _HISTORY_FIELDS: tuple[tuple[str, str, str, str | None], ...] = (
