@@ -7,17 +7,19 @@ that matches with another method is ``ROUTE_NOT_FOUND`` (``tidepool.app`` answer
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
 from tidepool.config import Settings
-from tidepool.http import auth, collections, fields, relations, server, users
+from tidepool.http import assets, auth, collections, fields, files, relations, server, users
 from tidepool.http.crud import ITEMS, Crud, account
 from tidepool.realtime import endpoint
 from tidepool.services.access_rows import AccessRowsService
@@ -64,19 +66,30 @@ def build_routes(settings: Settings) -> list[BaseRoute]:
         *crud_routes("/policies", account(PoliciesService)),
         *crud_routes("/permissions", account(PermissionRowsService)),
         *crud_routes("/access", account(AccessRowsService)),
+        Route("/files/import", files.import_file, methods=["POST"]),
+        *crud_routes("/files", files.FILES, create=files.create_files, update_item=files.update_file),
+        *crud_routes("/folders", files.FOLDERS),
+        Route("/assets/{id}", assets.read_asset, methods=["GET", "HEAD"]),
+        Route("/assets/{id}/{filename}", assets.read_asset, methods=["GET", "HEAD"]),
         *examples(settings),
     ]
 
 
-def crud_routes(prefix: str, crud: Crud[Any]) -> list[BaseRoute]:
-    """Directus's item routes under one prefix: the collection, and one item of it by ``{id}``."""
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def crud_routes(
+    prefix: str, crud: Crud[Any], *, create: Handler | None = None, update_item: Handler | None = None
+) -> list[BaseRoute]:
+    """Directus's item routes under one prefix: the collection, and one item of it by ``{id}``. ``/files``
+    takes its own ``create`` and ``update_item`` (they also accept uploads) and keeps the other five."""
     return [
         Route(prefix, crud.read_list, methods=["GET"]),
-        Route(prefix, crud.create, methods=["POST"]),
+        Route(prefix, create or crud.create, methods=["POST"]),
         Route(prefix, crud.update_list, methods=["PATCH"]),
         Route(prefix, crud.delete_list, methods=["DELETE"]),
         Route(prefix + "/{id}", crud.read_item, methods=["GET"]),
-        Route(prefix + "/{id}", crud.update_item, methods=["PATCH"]),
+        Route(prefix + "/{id}", update_item or crud.update_item, methods=["PATCH"]),
         Route(prefix + "/{id}", crud.delete_item, methods=["DELETE"]),
     ]
 
