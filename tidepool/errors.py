@@ -264,7 +264,7 @@ class RangeNotSatisfiableError(TidepoolError):
         shown = f"{'' if start is None else start}-{'' if end is None else end}"
         given = {k: v for k, v in (("start", start), ("end", end)) if v is not None}  # JSON drops undefined
         super().__init__(
-            f'Range "{shown}" is invalid or the file\'s size doesn\'t match the requested range.', range=given
+            f"Range \"{shown}\" is invalid or the file's size doesn't match the requested range.", range=given
         )
 
 

@@ -7,7 +7,9 @@ Expected answers were recorded from Directus 12.4.1 (SQLite) with the same reque
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -65,7 +67,7 @@ def test_the_title_defaults_to_the_file_name_formatted(srv: LiveServer) -> None:
 
 
 def test_several_files_in_one_request_each_take_the_fields_sent_before_them(srv: LiveServer) -> None:
-    parts = [
+    parts: list[tuple[str, Any]] = [
         ("title", (None, b"first")),
         ("file", ("a.png", png(10, 10), "image/png")),
         ("title", (None, b"second")),
@@ -82,13 +84,17 @@ def test_several_files_in_one_request_each_take_the_fields_sent_before_them(srv:
     assert rows[1]["description"] is None
 
 
+INVALID = "Invalid payload."
+BIG = b"x" * (256 * 1024 + 1)  # one byte past FILES_MAX_UPLOAD_SIZE
+
+
 @pytest.mark.parametrize(
     ("kwargs", "status", "message"),
     [
-        ({"data": {"title": "x"}, "files": {"x": (None, b"")}}, 400, "Invalid payload. No files were included in the body."),
-        ({"json": {"title": "b"}}, 400, 'Invalid payload. "type" is required.'),
-        ({"files": {"file": ("a.pdf", b"%PDF", "application/pdf")}}, 400, "Invalid payload. File is of invalid content type."),
-        ({"files": {"file": ("big.txt", b"x" * (256 * 1024 + 1), "text/plain")}}, 413, "Uploaded content is too large."),
+        ({"data": {"title": "x"}, "files": {"x": (None, b"")}}, 400, f"{INVALID} No files were included in the body."),
+        ({"json": {"title": "b"}}, 400, f'{INVALID} "type" is required.'),
+        ({"files": {"file": ("a.pdf", b"%PDF", "app/pdf")}}, 400, f"{INVALID} File is of invalid content type."),
+        ({"files": {"file": ("big.txt", BIG, "text/plain")}}, 413, "Uploaded content is too large."),
     ],
     ids=["no-file", "json-without-type", "mime-not-allowed", "too-large"],
 )  # fmt: skip
@@ -187,12 +193,12 @@ def test_an_upload_streams_in_chunks(srv: LiveServer) -> None:
     """A body sent in many small chunks (headers split across them) is parsed as one."""
     boundary = "b0undary"
     body = (
-        f"--{boundary}\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\nchunked\r\n"
-        f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"c.txt\"\r\n"
+        f'--{boundary}\r\nContent-Disposition: form-data; name="title"\r\n\r\nchunked\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="c.txt"\r\n'
         f"Content-Type: text/plain\r\n\r\n{'y' * 5000}\r\n--{boundary}--\r\n"
     ).encode()
 
-    def pieces():  # type: ignore[no-untyped-def]
+    def pieces() -> Iterator[bytes]:
         for i in range(0, len(body), 7):
             yield body[i : i + 7]
 

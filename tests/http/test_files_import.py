@@ -33,7 +33,7 @@ class _Handler(BaseHTTPRequestHandler):
         "/gone": (404, {"Content-Type": "text/plain"}, b"no"),
     }
 
-    def do_GET(self) -> None:  # noqa: N802 - the http.server hook's name
+    def do_GET(self) -> None:
         status, headers, body = self.routes.get(self.path, (404, {}, b""))
         self.send_response(status)
         for name, value in {**headers, "Content-Length": str(len(body))}.items():
@@ -70,7 +70,7 @@ def test_data_overrides_and_redirects_are_followed(srv: LiveServer, origin: str)
     assert (row["title"], row["filename_download"]) == ("Given", "sunny day.png")
 
 
-UNAVAILABLE = "Service \"external-file\" is unavailable. Couldn't fetch file from URL \"{}\"."
+UNAVAILABLE = 'Service "external-file" is unavailable. Couldn\'t fetch file from URL "{}".'
 
 
 @pytest.mark.parametrize(
@@ -93,7 +93,7 @@ def test_refused_urls_are_directus_503(srv: LiveServer, origin: str, path: str, 
             "message": UNAVAILABLE.format(shown.format(origin=origin)),
             "extensions": {
                 "service": "external-file",
-                "reason": f"Couldn't fetch file from URL \"{shown.format(origin=origin)}\"",
+                "reason": f'Couldn\'t fetch file from URL "{shown.format(origin=origin)}"',
                 "code": "SERVICE_UNAVAILABLE",
             },
         }

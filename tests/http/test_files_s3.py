@@ -24,9 +24,10 @@ def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, A
     with moto_server() as endpoint:
         client = s3_client(endpoint)
         client.create_bucket(Bucket=BUCKET)
-        with scratch_database(tmp_path_factory.mktemp("files_s3")) as db_env, live_server(
-            {**db_env, **s3_env(endpoint, BUCKET), "FILES_MAX_UPLOAD_SIZE": str(LIMIT)}
-        ) as server:
+        with (
+            scratch_database(tmp_path_factory.mktemp("files_s3")) as db_env,
+            live_server({**db_env, **s3_env(endpoint, BUCKET), "FILES_MAX_UPLOAD_SIZE": str(LIMIT)}) as server,
+        ):
             yield server, client
 
 

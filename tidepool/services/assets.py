@@ -36,6 +36,7 @@ from tidepool.services.files import FilesService
 from tidepool.storage.base import Driver
 from tidepool.storage.upload import store
 
+NOT_READABLE = 'You don\'t have permission to perform "read" for collection "directus_files" or it does not exist.'
 QUERY_KEYS = ("key", "transforms", "width", "height", "format", "fit", "quality", "withoutEnlargement")
 
 # Directus's own presets (used by its app for thumbnails); always allowed.
@@ -219,7 +220,12 @@ class AssetsService:
             uuid.UUID(key)
         except ValueError:
             raise ForbiddenError() from None
-        await self.files.read_one(key, Query(fields=("id",)))  # FORBIDDEN when missing or not readable
+        try:
+            await self.files.read_one(key, Query(fields=("id",)))  # FORBIDDEN when missing or not readable
+        except ForbiddenError as exc:
+            if self.files.ctx.access.admin or exc.extensions.get("reason"):
+                raise
+            raise ForbiddenError(NOT_READABLE, reason=NOT_READABLE) from None  # Directus's words for an item
         row = await self.files.stored_row(key)
         if row is None or not row.get("filename_disk"):
             raise ForbiddenError()
