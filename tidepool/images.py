@@ -228,7 +228,7 @@ APPLY: Mapping[str, Callable[[Image.Image, tuple[Any, ...]], Image.Image]] = {
 def render(source: bytes, plan: Plan, source_type: str) -> Output:
     """The variant's bytes (blocking; run it in a worker thread). The caller has checked the source's
     dimensions against ``ASSETS_TRANSFORM_IMAGE_MAX_DIMENSION`` first, which bounds the pixels decoded."""
-    fmt = plan.format or _format_of(source_type)
+    fmt = plan.format or format_of(source_type)
     pil_format, content_type, extension, default_quality = FORMATS[fmt]
     with Image.open(io.BytesIO(source)) as opened:
         image: Image.Image = ImageOps.exif_transpose(opened)  # sharp's auto-orientation
@@ -246,6 +246,6 @@ def render(source: bytes, plan: Plan, source_type: str) -> Output:
     return Output(out.getvalue(), content_type, extension)
 
 
-def _format_of(content_type: str) -> str:
+def format_of(content_type: str) -> str:
     sub = content_type.split("/")[-1]
     return "jpg" if sub == "jpeg" else sub if sub in FORMATS else "jpg"

@@ -99,6 +99,7 @@ def test_an_unsatisfiable_range_is_416(srv: LiveServer, red: dict[str, Any]) -> 
         ({"width": "10", "height": "10", "fit": "inside"}, "image/png", (10, 5)),
         ({"width": "10", "height": "10", "fit": "outside"}, "image/png", (20, 10)),
         ({"width": "80", "height": "80", "fit": "inside", "withoutEnlargement": "true"}, "image/png", (40, 20)),
+        ({"quality": "50"}, "image/png", (40, 20)),
         ({"format": "avif"}, "image/avif", (40, 20)),
         ({"format": "tiff"}, "image/tiff", (40, 20)),
         ({"transforms": '[["rotate", 90], ["flip"]]'}, "image/png", (20, 40)),
@@ -241,4 +242,6 @@ def test_pings_are_answered_while_an_image_is_being_worked_on(srv: LiveServer) -
         worker.join()
         took = time.monotonic() - began
     assert took > 0.2  # Pillow worked long enough for the pings to mean something
-    assert slowest < 0.2
+    # Work on the event loop would hold a ping for the whole transformation; the machine's load may delay one
+    # by a fraction of it, never by most of it.
+    assert slowest < took / 2

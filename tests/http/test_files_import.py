@@ -64,6 +64,15 @@ def test_an_import_stores_the_body_with_its_name_and_type(srv: LiveServer, origi
         assert admin.get(f"/assets/{row['id']}").content == PNG
 
 
+def test_a_host_name_is_resolved_checked_and_connected_to_by_address(srv: LiveServer, origin: str) -> None:
+    """``localhost`` is resolved once, checked, and the connection goes to that address with the URL's
+    ``Host`` (the handler above serves any host)."""
+    url = origin.replace("127.0.0.1", "localhost") + "/pics/sunny%20day.png"
+    with srv.client() as admin:
+        row = data(admin.post("/files/import", json={"url": url}))
+    assert (row["filename_download"], row["filesize"]) == ("sunny day.png", str(len(PNG)))
+
+
 def test_data_overrides_and_redirects_are_followed(srv: LiveServer, origin: str) -> None:
     with srv.client() as admin:
         row = data(admin.post("/files/import", json={"url": f"{origin}/moved", "data": {"title": "Given"}}))

@@ -32,6 +32,7 @@ from tidepool.errors import (
     ServiceUnavailableError,
 )
 from tidepool.query.model import Query
+from tidepool.seams import translated
 from tidepool.services.files import FilesService
 from tidepool.storage.base import Driver
 from tidepool.storage.upload import store
@@ -158,7 +159,7 @@ def build_plan(params: Mapping[str, Any], file: Mapping[str, Any], accept: str) 
         resize = {"width": width, "height": height, "fit": params.get("fit") or "cover", "withoutEnlargement": enlarge}
         steps.append(("resize", (images.resize_step([resize]),)))
     if fmt is None and quality is not None:
-        fmt = _format(None, str(file.get("type") or ""), accept) or "jpg"
+        fmt = images.format_of(str(file.get("type") or ""))  # quality alone keeps the file's format
     return images.Plan(tuple(steps), fmt, quality)
 
 
@@ -234,7 +235,8 @@ class AssetsService:
     async def get(self, key: str, params: Mapping[str, Any], accept: str, wanted_range: Any) -> Asset:
         file = await self.readable_file(key)
         driver = self.files.storage.location(file["storage"])
-        size = await driver.size(file["filename_disk"])
+        with translated("storage read"):
+            size = await driver.size(file["filename_disk"])
         if size is None:
             raise ForbiddenError()
         plan = build_plan(params, file, accept) if params else images.Plan()
@@ -245,7 +247,7 @@ class AssetsService:
         return Asset(file, driver, file["filename_disk"], size, file_type, byte_range)
 
     async def _variant(self, file: Mapping[str, Any], driver: Driver, plan: images.Plan, file_type: str) -> Asset:
-        fmt = plan.format or images._format_of(file_type)
+        fmt = plan.format or images.format_of(file_type)
         _, content_type, extension, _ = images.FORMATS[fmt]
         digest = hashlib.sha256(plan.key().encode()).hexdigest()[:16]
         variant = f"{file['id']}__{digest}.{extension}"

@@ -1,9 +1,10 @@
 """``POST /files/import``: fetch a URL and store its body as a new file, guarded against SSRF.
 
 Every hop (the URL and each redirect, at most ``MAX_REDIRECTS``) is resolved first and refused when any of
-its addresses is in ``IMPORT_IP_DENY_LIST`` (addresses or CIDR ranges; ``0.0.0.0`` stands for every
-address of this machine: loopback, unspecified and the host's own), as Directus refuses them. The body is
-streamed into storage under ``FILES_MAX_UPLOAD_SIZE``; it is never held whole.
+its addresses is in ``IMPORT_IP_DENY_LIST`` (addresses or CIDR ranges; ``0.0.0.0`` stands for every address
+of this machine: loopback, unspecified and the host's own), as Directus refuses them; the connection then
+goes to the address that was checked. The body is streamed into storage under ``FILES_MAX_UPLOAD_SIZE``;
+it is never held whole.
 """
 
 from __future__ import annotations
@@ -69,7 +70,8 @@ def _unavailable(url: str) -> ServiceUnavailableError:
     return ServiceUnavailableError("external-file", f'Couldn\'t fetch file from URL "{url}"')
 
 
-async def _checked(url: str, denied: Sequence[Network]) -> None:
+async def _checked(url: str, denied: Sequence[Network]) -> Address:
+    """The address to connect to for ``url``: every address its host resolves to must be allowed."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise _unavailable(url)
@@ -78,19 +80,33 @@ async def _checked(url: str, denied: Sequence[Network]) -> None:
         found = await _addresses(parts.hostname, port)
     except OSError:
         raise _unavailable(url) from None
-    if any(address in net for address in found for net in denied):
+    if not found or any(address in net for address in found for net in denied):
         raise _unavailable(url)
+    return found[0]
+
+
+def _pinned(client: httpx.AsyncClient, url: str, address: Address) -> httpx.Request:
+    """A request to the checked address itself, so a second DNS answer (rebinding) cannot send the
+    connection elsewhere; ``Host`` and TLS's server name stay the URL's host, so virtual hosts and
+    certificates work as usual."""
+    parts = urlsplit(url)
+    host = f"[{address}]" if address.version == 6 else str(address)
+    netloc = host if parts.port is None else f"{host}:{parts.port}"
+    target = parts._replace(netloc=netloc).geturl()
+    hostname = parts.hostname or ""
+    host_header = parts.netloc.rpartition("@")[2]
+    return client.build_request("GET", target, headers={"Host": host_header}, extensions={"sni_hostname": hostname})
 
 
 class Download:
     """An open response whose URL passed the guard, with its final URL, type and body stream."""
 
-    def __init__(self, client: httpx.AsyncClient, response: httpx.Response) -> None:
-        self.client, self.response = client, response
+    def __init__(self, client: httpx.AsyncClient, response: httpx.Response, url: str) -> None:
+        self.client, self.response, self.url = client, response, url
 
     @property
     def filename(self) -> str:
-        return unquote(posixpath.basename(self.response.url.path))
+        return unquote(posixpath.basename(urlsplit(self.url).path))
 
     @property
     def mime(self) -> str:
@@ -110,8 +126,8 @@ async def open_url(url: str, denied: Sequence[Network]) -> Download:
     client = httpx.AsyncClient(timeout=TIMEOUT, follow_redirects=False, trust_env=False)
     try:
         for _ in range(MAX_REDIRECTS + 1):
-            await _checked(url, denied)
-            response = await client.send(client.build_request("GET", url), stream=True)
+            address = await _checked(url, denied)
+            response = await client.send(_pinned(client, url, address), stream=True)
             if response.is_redirect and "location" in response.headers:
                 await response.aclose()
                 url = urljoin(url, response.headers["location"])
@@ -119,7 +135,7 @@ async def open_url(url: str, denied: Sequence[Network]) -> Download:
             if response.status_code >= 400:
                 await response.aclose()
                 raise _unavailable(url)
-            return Download(client, response)
+            return Download(client, response, url)
         raise _unavailable(url)
     except httpx.HTTPError:
         await client.aclose()

@@ -16,6 +16,7 @@ import anyio.to_thread
 
 from tidepool.errors import ContentTooLargeError
 from tidepool.images import dimensions
+from tidepool.seams import translated
 from tidepool.storage.base import Driver, Writer
 
 BATCH = 1024 * 1024
@@ -55,7 +56,9 @@ class _Sink:
 async def store(
     driver: Driver, key: str, content_type: str, chunks: AsyncIterable[bytes], max_size: int | None
 ) -> Stored:
-    sink = _Sink(await driver.open_writer(key, content_type))
+    seam = translated("storage write", key=key)
+    with seam:
+        sink = _Sink(await driver.open_writer(key, content_type))
     buffer = bytearray()
     received = 0
     try:
@@ -66,11 +69,22 @@ async def store(
             buffer += chunk
             if len(buffer) >= BATCH:
                 data, buffer = bytes(buffer), bytearray()
-                await anyio.to_thread.run_sync(sink.write, data)
-        if buffer:
-            await anyio.to_thread.run_sync(sink.write, bytes(buffer))
-        return await anyio.to_thread.run_sync(sink.finish, content_type)
+                with seam:
+                    await anyio.to_thread.run_sync(sink.write, data)
+        with seam:
+            if buffer:
+                await anyio.to_thread.run_sync(sink.write, bytes(buffer))
+            return await anyio.to_thread.run_sync(sink.finish, content_type)
     except BaseException:
         with anyio.CancelScope(shield=True):
-            await anyio.to_thread.run_sync(sink.writer.abort)
+            await _abort(sink.writer)
         raise
+
+
+async def _abort(writer: Writer) -> None:
+    """Undo a write; a failure to undo (the storage being down is often why we are here) is not the
+    client's error to hear: the one that stopped the write is."""
+    try:
+        await anyio.to_thread.run_sync(writer.abort)
+    except Exception:
+        return
