@@ -245,3 +245,58 @@ def test_pings_are_answered_while_an_image_is_being_worked_on(srv: LiveServer) -
     # Work on the event loop would hold a ping for the whole transformation; the machine's load may delay one
     # by a fraction of it, never by most of it.
     assert slowest < took / 2
+
+
+def _project_presets(server: LiveServer, mode: str, presets: list[dict[str, Any]]) -> None:
+    """The settings row's ``storage_asset_transform`` and ``storage_asset_presets``. The settings table comes
+    with the system collections (another part of Tidepool); where it is not there yet, a minimal one with
+    these two columns stands in, as a project upgraded from Directus would have it."""
+    import orjson
+    import sqlalchemy as sa
+
+    async def run() -> None:
+        runtime = server.runtime
+        metadata = sa.MetaData()
+        table = sa.Table(
+            "directus_settings",
+            metadata,
+            sa.Column("id", sa.Integer, primary_key=True),
+            sa.Column("storage_asset_transform", sa.String(7)),
+            sa.Column("storage_asset_presets", sa.Text),
+        )
+        async with runtime.engine.begin() as conn:
+            await conn.run_sync(lambda c: metadata.create_all(c, checkfirst=True))
+            values = {"storage_asset_transform": mode, "storage_asset_presets": orjson.dumps(presets).decode()}
+            if (await conn.execute(sa.select(sa.func.count()).select_from(table))).scalar():
+                await conn.execute(sa.update(table).values(**values))
+            else:
+                await conn.execute(sa.insert(table).values(id=1, **values))
+        await runtime.context().schemas.reload()
+
+    server.run(run())
+
+
+def test_project_presets_and_the_transform_switch(srv: LiveServer, red: dict[str, Any]) -> None:
+    preset = {"key": "thumb", "width": 8, "height": 8, "fit": "cover", "format": "webp"}
+    url = f"/assets/{red['id']}"
+    try:
+        _project_presets(srv, "all", [preset])
+        with srv.client() as admin:
+            thumb = admin.get(url, params={"key": "thumb"})
+            assert (thumb.headers["content-type"], image_size(thumb.content)) == ("image/webp", (8, 8))
+            _project_presets(srv, "presets", [preset])
+            assert admin.get(url, params={"key": "thumb"}).status_code == 200
+            free = admin.get(url, params={"width": "9"})
+            assert (free.status_code, free.json()["errors"][0]["message"]) == (
+                400,
+                "Invalid query. Only configured presets can be used in asset generation.",
+            )
+            _project_presets(srv, "none", [preset])
+            off = admin.get(url, params={"key": "thumb"})
+            assert off.json()["errors"][0]["message"] == (
+                "Invalid query. Dynamic asset generation has been disabled for this project."
+            )
+            assert admin.get(url, params={"key": "system-small-cover"}).status_code == 200
+            assert admin.get(url).status_code == 200
+    finally:
+        _project_presets(srv, "all", [])

@@ -17,6 +17,7 @@ from tests.http.files_support import FILES_TOKEN, data, files_user, png, upload
 from tests.support.live import LiveServer
 from tests.support.seed import USER_TOKEN, seed_guide
 from tests.support.servers import module_server
+from tidepool.services.files import mime_allowed
 
 
 def _seed(server: LiveServer) -> None:
@@ -166,12 +167,19 @@ def test_a_user_sees_and_deletes_only_their_own_files(srv: LiveServer) -> None:
 def test_a_user_without_file_permissions_gets_directus_forbidden(srv: LiveServer) -> None:
     with srv.client() as admin, srv.client(USER_TOKEN) as user:
         row = data(upload(admin, png()))
-        for response in (user.get(f"/files/{row['id']}"), user.get(f"/assets/{row['id']}"), upload(user, png())):
+        replace = user.patch(f"/files/{row['id']}", files={"file": ("x.png", png(), "image/png")})
+        answers = (user.get(f"/files/{row['id']}"), user.get(f"/assets/{row['id']}"), upload(user, png()), replace)
+        for response in answers:
             assert response.status_code == 403
             assert response.json()["errors"][0]["message"] == (
                 'You don\'t have permission to access collection "directus_files" or it does not exist. '
                 "Queried in root."
             )
+
+
+def test_allow_list_patterns_are_globs() -> None:
+    assert mime_allowed("image/jpeg", ["image/jp*"]) and mime_allowed("x/y", ["*/*"])
+    assert not mime_allowed("image/png", ["image/jp*", "text/plain"])
 
 
 def test_folders_are_items_and_files_point_at_them(srv: LiveServer) -> None:

@@ -16,6 +16,7 @@ writes, permissions, events all as for any collection) and three things of its o
 from __future__ import annotations
 
 import datetime as dt
+import fnmatch
 import mimetypes
 import posixpath
 import uuid
@@ -55,13 +56,9 @@ def title_of(filename: str) -> str:
 
 
 def mime_allowed(mime: str, patterns: Sequence[str]) -> bool:
-    """``FILES_MIME_TYPE_ALLOW_LIST``: glob patterns such as ``image/*`` or ``*/*``."""
-    major, _, minor = mime.partition("/")
-    for pattern in patterns:
-        p_major, _, p_minor = pattern.partition("/")
-        if p_major in ("*", major) and p_minor in ("*", minor):
-            return True
-    return False
+    """``FILES_MIME_TYPE_ALLOW_LIST``: glob patterns such as ``image/*``, ``*/*`` or ``image/jp*`` (Directus
+    matches them with minimatch)."""
+    return any(fnmatch.fnmatchcase(mime, pattern) for pattern in patterns)
 
 
 def extension_of(filename: str, mime: str) -> str:
