@@ -222,3 +222,19 @@ def test_a_malformed_body_is_invalid_payload(srv: LiveServer) -> None:
         response = admin.post("/files", content=b"not multipart", headers=headers)
     assert response.status_code == 400
     assert response.json()["errors"][0]["extensions"]["code"] == "INVALID_PAYLOAD"
+
+
+@pytest.mark.parametrize("name", ["a.png\\..\\..\\evil", "../../evil.png", "x.\\..\\other.png"])
+def test_a_file_name_never_chooses_the_storage_key(srv: LiveServer, name: str) -> None:
+    with srv.client() as admin:
+        row = data(upload(admin, png(), name=name))
+    assert row["filename_disk"] == f"{row['id']}.png"
+    assert row["filename_download"] == name
+    assert (_root(srv) / row["filename_disk"]).is_file()
+
+
+def test_an_id_in_the_payload_must_be_a_uuid(srv: LiveServer) -> None:
+    with srv.client() as admin:
+        response = upload(admin, png(), id="../../escape")
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["message"] == 'Invalid payload. "id" must be a valid uuid.'

@@ -19,6 +19,7 @@ import datetime as dt
 import fnmatch
 import mimetypes
 import posixpath
+import re
 import uuid
 from collections.abc import AsyncIterable, Mapping, Sequence
 from typing import Any
@@ -61,12 +62,28 @@ def mime_allowed(mime: str, patterns: Sequence[str]) -> bool:
     return any(fnmatch.fnmatchcase(mime, pattern) for pattern in patterns)
 
 
+_EXTENSION = re.compile(r"\.[A-Za-z0-9_+-]{1,16}")
+
+
 def extension_of(filename: str, mime: str) -> str:
+    """The stored object's extension: the download name's, if it is a plain one, else the type's. Plain on
+    purpose: the key is ``<id><extension>``, and a name such as ``a.\\..\\<other id>.png`` must not reach
+    another file's key."""
     ext = posixpath.splitext(filename)[1]
-    if ext:
+    if _EXTENSION.fullmatch(ext):
         return ext
-    guessed = mimetypes.guess_extension(mime or "") or ""
-    return guessed
+    return mimetypes.guess_extension(mime or "") or ""
+
+
+def new_key(data: Mapping[str, Any]) -> str:
+    """The new file's id: the payload's, when it is a uuid (it becomes part of the storage key), else a new one."""
+    given = data.get("id")
+    if given is None:
+        return str(uuid.uuid4())
+    try:
+        return str(uuid.UUID(str(given)))
+    except ValueError:
+        raise InvalidPayloadError('"id" must be a valid uuid') from None
 
 
 class FilesService(ItemsService):
@@ -87,9 +104,8 @@ class FilesService(ItemsService):
         payload = {"storage": self.storage.default, **data}
         mime = payload.get("type") or "application/octet-stream"
         payload["type"] = mime
-        new_key = str(payload.get("id") or uuid.uuid4())
-        payload["id"] = new_key
-        filename_disk = new_key + extension_of(str(payload.get("filename_download") or ""), mime)
+        payload["id"] = key = new_key(payload)
+        filename_disk = key + extension_of(str(payload.get("filename_download") or ""), mime)
         driver = self.storage.location(payload["storage"])
         stored = await store(driver, filename_disk, mime, chunks, self.ctx.settings.FILES_MAX_UPLOAD_SIZE)
         try:
