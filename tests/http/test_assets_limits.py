@@ -1,10 +1,14 @@
 """The limits on image work: ``ASSETS_TRANSFORM_TIMEOUT`` (a transformation that runs longer is a 503 and the
-server keeps answering) and ``ASSETS_CACHE_TTL`` in ``Cache-Control``."""
+server keeps answering), ``ASSETS_TRANSFORM_MAX_CONCURRENT`` (more at once: 503 "Server too busy"),
+``ASSETS_CACHE_TTL`` in ``Cache-Control``, and a storage driver that does not exist."""
 
 from __future__ import annotations
 
 import io
+import threading
+import time
 
+import pytest
 from PIL import Image
 
 from tests.http.files_support import data, upload
@@ -32,3 +36,44 @@ def test_a_transformation_past_the_timeout_is_503(srv: LiveServer) -> None:
         plain = admin.get(f"/assets/{row['id']}")
         assert plain.status_code == 200
         assert plain.headers["cache-control"] == "private, max-age=3600"
+
+
+busy = module_server("assets_busy", env={"ASSETS_TRANSFORM_MAX_CONCURRENT": "1"})
+
+
+def test_past_the_concurrency_limit_a_transformation_is_turned_away(busy: LiveServer) -> None:
+    """With one transformation running and a limit of one, the next is Directus's 503 at once (not queued);
+    once it is done, transformations run again."""
+    with busy.client() as admin:
+        row = data(upload(admin, _noise(1500), name="busy.png"))
+    url = f"/assets/{row['id']}"
+    answers: list[int] = []
+
+    def slow() -> None:
+        with busy.client() as other:
+            answers.append(other.get(url, params={"transforms": '[["blur", 40]]', "width": "1402"}).status_code)
+
+    worker = threading.Thread(target=slow)
+    worker.start()
+    deadline = time.monotonic() + 10
+    while busy.runtime.transforms.running == 0 and worker.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.005)
+    with busy.client() as admin:
+        refused = admin.get(url, params={"width": "10"})
+    worker.join()
+    assert answers == [200]
+    assert refused.status_code == 503
+    assert refused.json()["errors"][0]["message"] == 'Service "files" is unavailable. Server too busy.'
+    with busy.client() as admin:
+        assert admin.get(url, params={"width": "10"}).status_code == 200
+
+
+def test_an_unknown_driver_stops_the_start_with_one_line() -> None:
+    from tidepool.config import load_settings
+    from tidepool.errors import ConfigError
+    from tidepool.storage.locations import build_storage
+
+    settings = load_settings({"STORAGE_LOCATIONS": "cloud", "STORAGE_CLOUD_DRIVER": "ftp"}, env_file=None)
+    with pytest.raises(ConfigError) as raised:
+        build_storage(settings)
+    assert raised.value.message == "STORAGE_CLOUD_DRIVER: expected local or s3, got 'ftp'"

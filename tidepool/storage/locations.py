@@ -19,12 +19,19 @@ def _s3(options: Mapping[str, str]) -> Driver:
 DRIVERS: Mapping[str, Callable[[Mapping[str, str]], Driver]] = {"local": LocalDriver, "s3": _s3}
 
 
+def _driver(name: str, kind: str, options: Mapping[str, str]) -> Driver:
+    variable = f"STORAGE_{name.upper()}_DRIVER"
+    make = DRIVERS.get(kind)
+    if make is None:
+        raise ConfigError(variable, f"expected local or s3, got {kind!r}")
+    try:
+        return make(options)
+    except ImportError:
+        raise ConfigError(variable, "the s3 driver needs boto3: pip install 'tidepool[s3]'") from None
+
+
 def build_storage(settings: Settings) -> Storage:
     drivers: dict[str, Driver] = {}
     for location in settings.STORAGE_LOCATIONS:
-        kind = location.options.get("driver", "")
-        make = DRIVERS.get(kind)
-        if make is None:
-            raise ConfigError(f"STORAGE_{location.name.upper()}_DRIVER", f"expected local or s3, got {kind!r}")
-        drivers[location.name] = make(location.options)
+        drivers[location.name] = _driver(location.name, location.options.get("driver", ""), location.options)
     return Storage(drivers, settings.STORAGE_LOCATIONS[0].name)
