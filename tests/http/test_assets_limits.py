@@ -77,3 +77,16 @@ def test_an_unknown_driver_stops_the_start_with_one_line() -> None:
     with pytest.raises(ConfigError) as raised:
         build_storage(settings)
     assert raised.value.message == "STORAGE_CLOUD_DRIVER: expected local or s3, got 'ftp'"
+
+
+def test_a_public_file_is_cached_publicly(busy: LiveServer) -> None:
+    """Directus's personalised ``Cache-Control``: ``public`` for the public, ``private`` for a signed-in user."""
+    from tidepool.db.system import PUBLIC_POLICY_ID
+
+    with busy.client() as admin, busy.client(None) as anon:
+        grant = {"policy": PUBLIC_POLICY_ID, "collection": "directus_files", "action": "read", "fields": ["*"]}
+        data(admin.post("/permissions", json={**grant, "permissions": {}}))
+        row = data(upload(admin, _noise(8), name="public.png"))
+        public = anon.get(f"/assets/{row['id']}")
+        assert (public.status_code, public.headers["cache-control"]) == (200, "public, max-age=2592000")
+        assert admin.get(f"/assets/{row['id']}").headers["cache-control"] == "private, max-age=2592000"

@@ -17,6 +17,7 @@ from urllib.parse import quote
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
+from tidepool.context import Accountability
 from tidepool.http.context import request_context
 from tidepool.services.assets import (
     SYSTEM_PRESETS,
@@ -36,12 +37,10 @@ def _disposition(kind: str, filename: str) -> str:
     return f"{kind}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
 
 
-def _cache_control(request: Request, ttl: float) -> str:
-    seconds = int(ttl)
-    if seconds <= 0:
-        return "no-cache"
-    scope = "private" if "authorization" in request.headers or "access_token" in request.query_params else "public"
-    return f"{scope}, max-age={seconds}"
+def _cache_control(accountability: Accountability | None, ttl: float) -> str:
+    """Directus's personalised header: ``private`` for a signed-in caller, ``public`` otherwise."""
+    signed_in = accountability is not None and (accountability.user or accountability.role)
+    return f"{'private' if signed_in else 'public'}, max-age={int(ttl)}"
 
 
 async def read_asset(request: Request) -> Response:
@@ -68,7 +67,7 @@ async def read_asset(request: Request) -> Response:
     headers = {
         "Content-Type": asset.content_type,
         "Accept-Ranges": "bytes",
-        "Cache-Control": _cache_control(request, settings.ASSETS_CACHE_TTL),
+        "Cache-Control": _cache_control(files.ctx.accountability, settings.ASSETS_CACHE_TTL),
         "Vary": ", ".join(vary),
         "Content-Security-Policy": "default-src 'none'",
         "Content-Disposition": _disposition("attachment" if "download" in params else "inline", filename),
