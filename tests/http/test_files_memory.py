@@ -1,4 +1,4 @@
-"""An upload's memory is bounded: a large multipart body streamed into a live server raises the process's
+"""An upload's memory is bounded, and one cut short leaves nothing: a large multipart body streamed into a live server raises the process's
 resident memory by far less than its size (sampled from ``/proc/self/status`` while it runs; the client in
 the same process sends from a generator, so it holds no copy either).
 
@@ -8,11 +8,14 @@ the same process sends from a generator, so it holds no copy either).
 from __future__ import annotations
 
 import os
+import socket
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from tests.support.live import LiveServer
+from tests.http.files_support import data
+from tests.support.live import ADMIN_TOKEN, LiveServer
 from tests.support.servers import module_server
 
 srv = module_server("files_memory")
@@ -64,3 +67,39 @@ def test_a_large_upload_keeps_memory_bounded(srv: LiveServer) -> None:
     delta_mb = (peak - baseline) / MB
     print(f"upload of {SIZE_MB} MB: peak RSS delta {delta_mb:.1f} MB")
     assert delta_mb < BOUND_MB
+
+
+def _listing(server: LiveServer) -> list[str]:
+    root = Path(server.runtime.settings.STORAGE_LOCATIONS[0].options["root"])
+    return sorted(p.name for p in root.iterdir()) if root.exists() else []
+
+
+def _wait(condition: Callable[[], bool], timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        time.sleep(0.01)
+
+
+def test_a_client_gone_mid_upload_leaves_nothing(srv: LiveServer) -> None:
+    """The socket closes after half the declared body, once the server has begun storing it: the partial
+    object is removed, and no row is made."""
+    with srv.client() as admin:
+        before = data(admin.get("/files", params={"aggregate[count]": "*"}))
+    stored = _listing(srv)
+    head = (
+        b'--bnd\r\nContent-Disposition: form-data; name="file"; filename="half.bin"\r\n'
+        b"Content-Type: application/octet-stream\r\n\r\n"
+    )
+    host, port = srv.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port))) as conn:
+        conn.sendall(
+            f"POST /files HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {ADMIN_TOKEN}\r\n"
+            f"Content-Type: multipart/form-data; boundary=bnd\r\nContent-Length: 3000000\r\n\r\n".encode()
+            + head
+            + b"h" * 1_500_000
+        )
+        _wait(lambda: _listing(srv) != stored)  # the first batch is on its way to the disk
+    _wait(lambda: _listing(srv) == stored)  # and gone again once the server saw the client leave
+    with srv.client() as admin:
+        assert data(admin.get("/files", params={"aggregate[count]": "*"})) == before

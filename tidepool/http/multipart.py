@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
 from tidepool.errors import ContentTooLargeError, InvalidPayloadError
 
@@ -73,6 +73,10 @@ class MultipartReader:
                 return ("eof", b"")
             try:
                 chunk = await self.chunks.__anext__()
+            except ClientDisconnect:
+                # The client went away mid-body: the upload is aborted (nothing stays), and nobody is left
+                # to hear the answer; not a bug to log.
+                raise InvalidPayloadError("The request body ended early") from None
             except StopAsyncIteration:
                 self.finished = True
                 self._feed(None)
