@@ -1,6 +1,7 @@
-"""An upload's memory is bounded, and one cut short leaves nothing: a large multipart body streamed into a live server raises the process's
-resident memory by far less than its size (sampled from ``/proc/self/status`` while it runs; the client in
-the same process sends from a generator, so it holds no copy either).
+"""An upload's memory is bounded, and one cut short leaves nothing: a large multipart body streamed into a
+live server raises the process's resident memory by far less than its size (sampled from
+``/proc/self/status`` while it runs; the client in the same process sends from a generator, so it holds no
+copy either).
 
 ``TIDEPOOL_UPLOAD_MB`` sets the size (default 64; the README's figure is from 200).
 """
