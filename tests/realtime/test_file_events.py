@@ -55,3 +55,14 @@ def test_a_user_hears_only_of_files_they_may_read(srv: LiveServer) -> None:
         event = socket.recv()
         assert (event["event"], [r["id"] for r in event["data"]]) == ("create", [mine["id"]])
         socket.quiet(0.3)
+
+
+def test_folder_writes_are_events_too(srv: LiveServer) -> None:
+    with ws(srv, ADMIN_TOKEN) as socket, srv.client() as admin:
+        init = socket.request({"type": "subscribe", "collection": "directus_folders", "query": {"fields": ["name"]}})
+        assert init["event"] == "init"
+        folder = data(admin.post("/folders", json={"name": "Live"}))
+        created = socket.recv()
+        assert (created["event"], created["data"]) == ("create", [{"name": "Live"}])
+        assert admin.delete(f"/folders/{folder['id']}").status_code == 204
+        assert socket.recv()["event"] == "delete"
