@@ -61,6 +61,7 @@ class Resize:
     height: int | None
     fit: str = "cover"
     without_enlargement: bool = False
+    focal: tuple[int, int] | None = None  # cover only: the crop is centred here (source pixels), not mid-image
 
 
 @dataclass(frozen=True)
@@ -205,7 +206,20 @@ def _apply_resize(image: Image.Image, resize: Resize) -> Image.Image:
         return image.resize(target, Image.Resampling.LANCZOS)
     if resize.fit == "contain":
         return ImageOps.pad(image, target, Image.Resampling.LANCZOS, color=_black(image))
+    if resize.focal is not None:
+        return _cover_at(image, target, resize.focal)
     return ImageOps.fit(image, target, Image.Resampling.LANCZOS)  # cover: scale to cover, crop the centre
+
+
+def _cover_at(image: Image.Image, target: tuple[int, int], focal: tuple[int, int]) -> Image.Image:
+    """Cover ``target`` with the crop centred on the focal point as far as the edges allow (Directus's
+    ``getResizeArguments``)."""
+    (width, height), (tw, th) = image.size, target
+    scale = max(tw / width, th / height)
+    sw, sh = max(tw, round(width * scale)), max(th, round(height * scale))
+    left = min(max(round(focal[0] * scale - tw / 2), 0), sw - tw)
+    top = min(max(round(focal[1] * scale - th / 2), 0), sh - th)
+    return image.resize((sw, sh), Image.Resampling.LANCZOS).crop((left, top, left + tw, top + th))
 
 
 def _black(image: Image.Image) -> Any:

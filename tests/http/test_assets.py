@@ -300,3 +300,32 @@ def test_project_presets_and_the_transform_switch(srv: LiveServer, red: dict[str
             assert admin.get(url).status_code == 200
     finally:
         _project_presets(srv, "all", [])
+
+
+def _halves() -> bytes:
+    """40×20: the left half red, the right half blue."""
+    image = Image.new("RGB", (40, 20), (255, 0, 0))
+    image.paste((0, 0, 255), (20, 0, 40, 20))
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
+
+
+def _colour_at_centre(data: bytes) -> tuple[int, ...]:
+    with Image.open(io.BytesIO(data)) as image:
+        pixel = image.convert("RGB").getpixel((image.width // 2, image.height // 2))
+    assert isinstance(pixel, tuple)
+    return pixel
+
+
+def test_a_cover_crop_centres_on_the_focal_point(srv: LiveServer) -> None:
+    with srv.client() as admin:
+        row = data(upload(admin, _halves(), name="halves.png"))
+        url = f"/assets/{row['id']}"
+        square = {"width": "10", "height": "10"}
+        right = admin.get(url, params={**square, "focal_point_x": "35", "focal_point_y": "10"})
+        assert image_size(right.content) == (10, 10)
+        assert _colour_at_centre(right.content) == (0, 0, 255)
+        data(admin.patch(f"/files/{row['id']}", json={"focal_point_x": 2, "focal_point_y": 10}))
+        left = admin.get(url, params=square)  # the file's own focal point
+        assert _colour_at_centre(left.content) == (255, 0, 0)

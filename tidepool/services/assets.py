@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import anyio
@@ -38,7 +38,10 @@ from tidepool.storage.base import Driver
 from tidepool.storage.upload import store
 
 NOT_READABLE = 'You don\'t have permission to perform "read" for collection "directus_files" or it does not exist.'
-QUERY_KEYS = ("key", "transforms", "width", "height", "format", "fit", "quality", "withoutEnlargement")
+QUERY_KEYS = (
+    "key", "transforms", "width", "height", "format", "fit", "quality", "withoutEnlargement", "focal_point_x",
+    "focal_point_y",
+)  # fmt: skip
 
 # Directus's own presets (used by its app for thumbnails); always allowed.
 SYSTEM_PRESETS: tuple[Mapping[str, Any], ...] = tuple(
@@ -155,11 +158,23 @@ def build_plan(params: Mapping[str, Any], file: Mapping[str, Any], accept: str) 
         if enlarge and file.get("width") and file.get("height"):
             width = min(width, int(file["width"])) if width is not None else None
             height = min(height, int(file["height"])) if height is not None else None
-        resize = {"width": width, "height": height, "fit": params.get("fit") or "cover", "withoutEnlargement": enlarge}
-        steps.append(("resize", (images.resize_step([resize]),)))
+        fit = params.get("fit") or "cover"
+        resize = images.resize_step([{"width": width, "height": height, "fit": fit, "withoutEnlargement": enlarge}])
+        if resize.fit == "cover" and width and height:
+            resize = replace(resize, focal=_focal_point(params, file))
+        steps.append(("resize", (resize,)))
     if fmt is None and quality is not None:
         fmt = images.format_of(str(file.get("type") or ""))  # quality alone keeps the file's format
     return images.Plan(tuple(steps), fmt, quality)
+
+
+def _focal_point(params: Mapping[str, Any], file: Mapping[str, Any]) -> tuple[int, int] | None:
+    """The query's ``focal_point_x``/``_y``, else the file's; both or none."""
+    x = params.get("focal_point_x") or file.get("focal_point_x")
+    y = params.get("focal_point_y") or file.get("focal_point_y")
+    if x in (None, "") or y in (None, ""):
+        return None
+    return _int(x, "focal_point_x"), _int(y, "focal_point_y")
 
 
 def _format(requested: Any, file_type: str, accept: str) -> str | None:

@@ -37,16 +37,9 @@ from tidepool.storage.upload import Stored, store
 
 COLLECTION = "directus_files"
 STORED_FIELDS = (
-    "id",
-    "storage",
-    "filename_disk",
-    "filename_download",
-    "type",
-    "filesize",
-    "width",
-    "height",
-    "modified_on",
-)
+    "id", "storage", "filename_disk", "filename_download", "type", "filesize", "width", "height", "modified_on",
+    "focal_point_x", "focal_point_y",
+)  # fmt: skip
 
 
 def title_of(filename: str) -> str:
