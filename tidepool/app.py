@@ -16,6 +16,7 @@ from starlette.types import Receive, Scope, Send
 from tidepool.config import Settings
 from tidepool.db.errors import OUTAGES
 from tidepool.errors import RouteNotFoundError, TidepoolError
+from tidepool.http.cors import Cors
 from tidepool.http.responses import error_response
 from tidepool.http.routes import build_routes
 from tidepool.http.unexpected import UnexpectedErrors
@@ -74,14 +75,18 @@ def create_app(settings: Settings) -> Starlette:
                 OUTAGES.arm()
                 yield
 
+    routes = build_routes(settings)
     app = TidepoolApp(
-        routes=build_routes(settings),
+        routes=routes,
         lifespan=lifespan,
         exception_handlers={
             TidepoolError: _tidepool_error,
             HTTPException: _http_error,
         },
-        middleware=[Middleware(UnexpectedErrors)],  # inside Starlette's ServerErrorMiddleware, which re-raises
+        middleware=[
+            Middleware(Cors, settings=settings, routes=routes),  # outermost: error answers get CORS headers too
+            Middleware(UnexpectedErrors),  # inside Starlette's ServerErrorMiddleware, which re-raises
+        ],
     )
     app.state.settings = settings
     if settings.WEBSOCKETS_ENABLED and settings.WEBSOCKETS_REST_ENABLED:

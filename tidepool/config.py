@@ -232,7 +232,30 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("RATE_LIMITER_LOGIN_POINTS", "25", parse_int, "Login attempts allowed per duration."),
     Setting("RATE_LIMITER_LOGIN_DURATION", "60", parse_seconds, "Login rate-limit window in seconds."),
     Setting("CORS_ENABLED", "false", parse_bool, "Send CORS headers."),
-    Setting("CORS_ORIGIN", "false", parse_str, "Allowed origins: true, or a comma-separated list."),
+    Setting(
+        "CORS_ORIGIN",
+        "false",
+        parse_str,
+        "Allowed origins: `true` (the request's origin), `false`, `*`, or a comma list of origins and `/regex/`.",
+    ),
+    Setting("CORS_METHODS", "GET,POST,PATCH,DELETE", parse_str, "Methods a preflight allows (comma list)."),
+    Setting("CORS_ALLOWED_HEADERS", "Content-Type,Authorization", parse_str, "Request headers a preflight allows."),
+    Setting("CORS_EXPOSED_HEADERS", "Content-Range", parse_str, "Response headers a browser may read."),
+    Setting("CORS_CREDENTIALS", "true", parse_bool, "Allow cookies and credentials on cross-origin requests."),
+    Setting("CORS_MAX_AGE", "18000", parse_int, "Seconds a browser may cache a preflight answer."),
+    Setting("EMAIL_TRANSPORT", "", parse_choice("", "smtp"), "smtp, or empty: mails are logged as not sent."),
+    Setting("EMAIL_FROM", "no-reply@example.com", parse_str, "Sender address of the mails Tidepool sends."),
+    Setting("EMAIL_SMTP_HOST", "127.0.0.1", parse_str, "SMTP server host."),
+    Setting("EMAIL_SMTP_PORT", None, parse_optional_int, "SMTP server port (default 465 when secure, else 587)."),
+    Setting("EMAIL_SMTP_USER", None, parse_optional_str, "SMTP login user (no login when unset)."),
+    Setting("EMAIL_SMTP_PASSWORD", None, parse_optional_str, "SMTP login password."),
+    Setting("EMAIL_SMTP_SECURE", "false", parse_bool, "Connect with TLS from the start (SMTPS)."),
+    Setting("EMAIL_SMTP_IGNORE_TLS", "false", parse_bool, "Never upgrade a plain connection with STARTTLS."),
+    Setting("EMAIL_SMTP_TIMEOUT", "10", parse_seconds, "Seconds to wait for the SMTP server."),
+    Setting("PASSWORD_RESET_URL_ALLOW_LIST", "", parse_str, "Comma list of URLs a password reset link may use."),
+    Setting("USER_INVITE_URL_ALLOW_LIST", "", parse_str, "Comma list of URLs an invitation link may use."),
+    Setting("USER_INVITE_TOKEN_TTL", "7d", parse_duration, "Lifetime of an invitation token."),
+    Setting("PASSWORD_RESET_TOKEN_TTL", "1d", parse_duration, "Lifetime of a password reset token."),
     Setting("WEBSOCKETS_ENABLED", "true", parse_bool, "Serve the WebSocket API."),
     Setting("WEBSOCKETS_REST_ENABLED", "true", parse_bool, "Serve the REST-style WebSocket endpoint."),
     Setting("WEBSOCKETS_REST_PATH", "/websocket", parse_str, "Path of the WebSocket endpoint."),
@@ -381,6 +404,24 @@ class Settings:
     RATE_LIMITER_LOGIN_DURATION: float
     CORS_ENABLED: bool
     CORS_ORIGIN: str
+    CORS_METHODS: str
+    CORS_ALLOWED_HEADERS: str
+    CORS_EXPOSED_HEADERS: str
+    CORS_CREDENTIALS: bool
+    CORS_MAX_AGE: int
+    EMAIL_TRANSPORT: str
+    EMAIL_FROM: str
+    EMAIL_SMTP_HOST: str
+    EMAIL_SMTP_PORT: int | None
+    EMAIL_SMTP_USER: str | None
+    EMAIL_SMTP_PASSWORD: str | None = field(repr=False)
+    EMAIL_SMTP_SECURE: bool
+    EMAIL_SMTP_IGNORE_TLS: bool
+    EMAIL_SMTP_TIMEOUT: float
+    PASSWORD_RESET_URL_ALLOW_LIST: str
+    USER_INVITE_URL_ALLOW_LIST: str
+    USER_INVITE_TOKEN_TTL: float
+    PASSWORD_RESET_TOKEN_TTL: float
     WEBSOCKETS_ENABLED: bool
     WEBSOCKETS_REST_ENABLED: bool
     WEBSOCKETS_REST_PATH: str

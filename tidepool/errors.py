@@ -22,11 +22,13 @@ without leaking the text.
     ├── TokenExpiredError              401 TOKEN_EXPIRED
     ├── UserSuspendedError             401 USER_SUSPENDED
     ├── InvalidTokenError              403 INVALID_TOKEN
+    ├── InvalidInviteError             400 INVALID_INVITE
     ├── ForbiddenError                 403 FORBIDDEN
     ├── RouteNotFoundError             404 ROUTE_NOT_FOUND
     ├── ContentTooLargeError           413 CONTENT_TOO_LARGE
     ├── RangeNotSatisfiableError       416 RANGE_NOT_SATISFIABLE (an asset's ``Range``)
     ├── IllegalAssetTransformationError 400 ILLEGAL_ASSET_TRANSFORMATION
+    ├── UnsupportedMediaTypeError      415 UNSUPPORTED_MEDIA_TYPE
     ├── RequestsExceededError          429 REQUESTS_EXCEEDED
     ├── LimitExceededError             403 LIMIT_EXCEEDED
     ├── ServiceUnavailableError        503 SERVICE_UNAVAILABLE
@@ -208,6 +210,14 @@ class InvalidTokenError(TidepoolError):
     default_message = "Invalid token."
 
 
+class InvalidInviteError(TidepoolError):
+    """An invitation accepted for a user who is no longer ``invited`` (already accepted, or changed)."""
+
+    code = "INVALID_INVITE"
+    status = 400
+    default_message = "This invite is no longer valid."
+
+
 class ForbiddenError(TidepoolError):
     code = "FORBIDDEN"
     status = 403
@@ -231,6 +241,14 @@ class ForbiddenError(TidepoolError):
             f'You don\'t have permission to access field "{field}" in collection "{collection}" '
             f"or it does not exist. Queried in {path}.",
             f'field "{field}" does not exist in collection "{collection}"',
+        )
+
+    @classmethod
+    def action(cls, action: str, collection: str) -> ForbiddenError:
+        """No permission for ``action`` on the whole collection (``/utils/sort``, ``/fields``), in Directus's words."""
+        return cls._with_reason(
+            f'You don\'t have permission to perform "{action}" for collection "{collection}" or it does not exist.',
+            f'collection "{collection}" does not exist',
         )
 
     @classmethod
@@ -274,6 +292,16 @@ class IllegalAssetTransformationError(TidepoolError):
 
     def __init__(self, invalid: tuple[str, ...] = ("width", "height")) -> None:
         super().__init__("Illegal asset transformation.", invalidTransformations=list(invalid))
+
+
+class UnsupportedMediaTypeError(TidepoolError):
+    """A body of a media type the endpoint does not read (``/schema/diff`` takes JSON or a file)."""
+
+    code = "UNSUPPORTED_MEDIA_TYPE"
+    status = 415
+
+    def __init__(self, media_type: str, where: str) -> None:
+        super().__init__(f'Unsupported media type "{media_type}" in {where}.', mediaType=media_type, where=where)
 
 
 class RequestsExceededError(TidepoolError):

@@ -25,6 +25,7 @@ from tidepool.security import configure_hashing
 from tidepool.services import versions
 from tidepool.services.assets import TransformLimiter
 from tidepool.services.base import OpenWrites, SchemaStore, ServiceContext, WriteGate
+from tidepool.services.mail import Mailer
 from tidepool.services.permissions import AccessCache
 from tidepool.services.plans import PlanCache
 from tidepool.services.versions import VersionWatcher
@@ -49,11 +50,13 @@ class Runtime:
     plans: PlanCache = field(default_factory=PlanCache)  # its kept read plans
     storage: Storage = field(init=False)  # its storage locations (STORAGE_LOCATIONS)
     transforms: TransformLimiter = field(init=False)  # its image transformations in flight
+    mailer: Mailer = field(init=False)  # its outgoing mail (EMAIL_*), sent in the background
 
     def __post_init__(self) -> None:
         self.write_gate = WriteGate(self.engine)
         self.storage = build_storage(self.settings)
         self.transforms = TransformLimiter(self.settings.ASSETS_TRANSFORM_MAX_CONCURRENT)
+        self.mailer = Mailer(self.settings)
         if self.login_limiter is None and self.settings.RATE_LIMITER_LOGIN_ENABLED:
             points, duration = self.settings.RATE_LIMITER_LOGIN_POINTS, self.settings.RATE_LIMITER_LOGIN_DURATION
             self.login_limiter = LoginLimiter(points, duration)
@@ -89,6 +92,10 @@ async def open_runtime(settings: Settings, *, run_bootstrap: bool = True) -> Asy
         result = await bootstrap(engine, settings) if run_bootstrap else None
         seen = await _versions(engine)
         schemas = SchemaStore(engine, await load_schema(engine), seen)
-        yield Runtime(settings, engine, schemas, bootstrap_result=result)
+        runtime = Runtime(settings, engine, schemas, bootstrap_result=result)
+        try:
+            yield runtime
+        finally:
+            await runtime.mailer.drain()
     finally:
         await engine.dispose()

@@ -87,7 +87,7 @@ def error(response: httpx.Response) -> tuple[int, str, str]:
 def test_seed_guide_messages_collection(api: httpx.Client, messages: dict[str, Any]) -> None:
     assert messages["collection"] == "messages"
     assert messages["meta"]["icon"] == "chat"
-    assert messages["schema"] == {"name": "messages", "comment": None}
+    assert messages["schema"]["name"] == "messages"  # its other keys per engine: test_schema_shapes.py
     fields = {f["field"]: f for f in api.get("/fields/messages").json()["data"]}
     assert list(fields) == ["id", "date_created", "text", "user"]
     assert fields["id"]["schema"]["is_primary_key"] and fields["id"]["schema"]["has_auto_increment"]
@@ -231,7 +231,7 @@ def test_non_admins_cannot_change_schema(srv: LiveServer, messages: dict[str, An
             )
             assert error(client.patch("/collections/messages", json={"meta": {"icon": "x"}}))[:2] == (403, "FORBIDDEN")
             assert error(client.delete("/collections/messages"))[:2] == (403, "FORBIDDEN")
-            assert client.get("/collections").json()["data"] == []
+            assert error(client.get("/collections"))[:2] == (403, "FORBIDDEN")  # no read on directus_collections
             assert error(client.get("/collections/messages"))[:2] == (403, "FORBIDDEN")
 
 

@@ -27,7 +27,7 @@ def _setup(server: LiveServer, admin: httpx.Client) -> httpx.Client:
         ok(admin.post("/fields/posts", json={"field": field, "type": "string"}))
     m2a = {"one_allowed_collections": [SECRET_NAME, "posts"], "one_collection_field": "item_collection"}
     ok(admin.post("/relations", json={"collection": "posts", "field": "item", "related_collection": None, "meta": m2a}))
-    policy = make_policy(admin, {"collection": "posts", "action": "read", "fields": ["*"]})
+    policy = make_policy(admin, {"collection": "posts", "action": "read", "fields": ["*"]}, app_access=True)
     _, token = make_user(admin, policies=(policy,))
     return server.client(token=token)
 

@@ -70,10 +70,11 @@ def start() -> None:
 
 
 def _register_subcommands() -> None:
-    from tidepool.cli import collections, management  # they import this module's helpers
+    from tidepool.cli import collections, management, schema  # they import this module's helpers
 
     management.register(main)
     collections.register(main)
+    schema.register(main)
 
 
 _register_subcommands()

@@ -97,13 +97,40 @@ def _map_outages(engine: AsyncEngine, timeout: float) -> None:
 
 
 def _bounded(connect: Callable[..., Awaitable[Any]], timeout: float) -> Callable[..., Awaitable[Any]]:
+    """``connect`` within ``timeout``, safe to cancel at any moment.
+
+    The attempt runs as a task of its own and is waited on, not awaited through ``asyncio.wait_for``: on
+    Python 3.11 a cancel that lands just as the connection is made drops the connection with its open
+    socket (nobody holds it any more, so nobody closes it). An attempt given up (cancelled, timed out) is
+    cancelled, and whatever connection it still yields is closed at once.
+    """
+
     async def bounded(*args: Any, **kwargs: Any) -> Any:
+        attempt = asyncio.ensure_future(connect(*args, **kwargs))
         try:
-            return await asyncio.wait_for(connect(*args, **kwargs), timeout)
-        except TimeoutError:
-            raise TimeoutError(f"no connection within DB_CONNECT_TIMEOUT ({timeout:g}s)") from None
+            done, _ = await asyncio.wait({attempt}, timeout=timeout)
+        except asyncio.CancelledError:
+            _abandon(attempt)
+            raise
+        if not done:
+            _abandon(attempt)
+            raise TimeoutError(f"no connection within DB_CONNECT_TIMEOUT ({timeout:g}s)")
+        return attempt.result()
 
     return bounded
+
+
+def _abandon(attempt: asyncio.Future[Any]) -> None:
+    attempt.cancel()
+    attempt.add_done_callback(_close_if_connected)
+
+
+def _close_if_connected(attempt: asyncio.Future[Any]) -> None:
+    """Close a driver connection nobody will use (asyncpg's ``terminate``, asyncmy's ``close``: both sync)."""
+    if attempt.cancelled() or attempt.exception() is not None:
+        return
+    connection = attempt.result()
+    getattr(connection, "terminate", connection.close)()
 
 
 def _sqlite_engine(url: URL) -> AsyncEngine:

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tidepool.db import system
+from tidepool.db import system, system_meta
 from tidepool.db.schema import CollectionInfo, FieldInfo, RelationInfo, SchemaOverview
 from tidepool.db.types import ALIAS_SPECIALS, data_type_name, directus_type_of, parse_default, sql_type_for
 
@@ -61,6 +61,12 @@ def _load_sqlite_file(engine: sa.Engine) -> SchemaOverview:
         return _load(conn)
 
 
+def read_schema(conn: Connection) -> SchemaOverview:
+    """The overview as ``conn`` sees the database, uncommitted changes of its own transaction included (a
+    schema migration's later steps read what its earlier ones did: ``services/schema_tx.StepSchemas``)."""
+    return _load(conn)
+
+
 def visible_table(name: str) -> bool:
     """Tables that are never collections: Tidepool's own bookkeeping and the engine's internals."""
     return name not in _HIDDEN_TABLES and not name.startswith("sqlite_")
@@ -80,9 +86,36 @@ def _load(conn: Connection) -> SchemaOverview:
         info = _collection(reflected, conn.dialect, table_name, fields_meta, collection_rows.get(table_name))
         if info is not None:
             collections[table_name] = info
+    for name, described in _table_descriptions(conn, inspector, tables).items():
+        if name in collections:
+            collections[name] = replace(collections[name], table_info=described)
     relations = _relations(reflected, tables, relation_rows, collections)
     collections = _add_alias_fields(collections, fields_meta, relations)
     return SchemaOverview.build(collections, tuple(relations))
+
+
+def _table_descriptions(conn: Connection, inspector: sa.Inspector, tables: list[str]) -> dict[str, dict[str, Any]]:
+    """Each table as Directus describes it in a collection's ``schema``, which differs per engine: SQLite gives
+    its ``CREATE TABLE`` text, PostgreSQL the schema and comment, MySQL also the collation and storage engine."""
+    dialect = conn.dialect.name
+    if dialect == "sqlite":
+        rows = conn.execute(sa.text("SELECT name, sql FROM sqlite_master WHERE type = 'table'"))
+        return {name: {"name": name, "sql": sql} for name, sql in rows}
+    if dialect == "mysql":
+        query = sa.text(
+            "SELECT TABLE_NAME, TABLE_SCHEMA, TABLE_COMMENT, TABLE_COLLATION, ENGINE FROM information_schema.tables "
+            "WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE'"
+        )
+        return {
+            row[0]: {"name": row[0], "schema": row[1], "comment": row[2], "collation": row[3], "engine": row[4]}
+            for row in conn.execute(query)
+        }
+    comments: dict[Any, Any] = dict(inspector.get_multi_table_comment(filter_names=tables or None))
+    schema = inspector.default_schema_name
+    return {
+        name: {"name": name, "schema": schema, "comment": (comments.get((None, name)) or {}).get("text")}
+        for name in tables
+    }
 
 
 class _Reflection:
@@ -116,6 +149,14 @@ class _Reflection:
                 if not options.get("ondelete") and action and action != "NO ACTION":
                     options["ondelete"] = action
 
+    def indexed_columns(self, table: str) -> set[str]:
+        """Columns with a single-column index that is not unique (Directus's ``schema.is_indexed``)."""
+        return {
+            i["column_names"][0]
+            for i in self.indexes.get((None, table), [])
+            if not i.get("unique") and len(i["column_names"]) == 1 and i["column_names"][0]
+        }
+
     def unique_columns(self, table: str) -> set[str]:
         found = {u["column_names"][0] for u in self.uniques.get((None, table), []) if len(u["column_names"]) == 1}
         found |= {
@@ -143,6 +184,10 @@ def _collection(
     if len(pk_columns) != 1:
         return None  # Directus serves single-key tables only
     unique_columns = reflected.unique_columns(table_name)
+    indexed_columns = reflected.indexed_columns(table_name)
+    # Directus reports a primary key as unique where the engine says so: PostgreSQL (its key is a unique
+    # constraint) and SQLite when the key has an index (not an INTEGER rowid key); MySQL never ("PRI", not "UNI").
+    pk_unique = dialect.name == "postgresql"
     declared = system.SYSTEM_TABLES.get(table_name)
     fields: dict[str, FieldInfo] = {}
     columns: list[sa.Column[Any]] = []
@@ -150,8 +195,10 @@ def _collection(
         name = column["name"]
         if declared is not None and name in declared.c:
             column = {**column, "type": declared.c[name].type}  # the declared type says more than SQLite's
-        info = _field(column, fields_meta.get((table_name, name)), name == pk_columns[0], name in unique_columns)
-        fields[name] = replace(info, data_type=data_type_name(column["type"], dialect))
+        is_pk = name == pk_columns[0]
+        unique = name in unique_columns or (is_pk and pk_unique)
+        info = _field(column, fields_meta.get((table_name, name)), is_pk, unique)
+        fields[name] = replace(info, data_type=data_type_name(column["type"], dialect), indexed=name in indexed_columns)
         columns.append(sa.Column(name, sql_type_for(info, column["type"]), primary_key=info.primary_key))
     table = sa.Table(table_name, sa.MetaData(), *columns)
     return CollectionInfo(
@@ -183,7 +230,7 @@ def _field(column: Row, meta: Row | None, is_pk: bool, unique: bool) -> FieldInf
         max_length=getattr(sql_type, "length", None),
         numeric_precision=getattr(sql_type, "precision", None) if not is_integer else None,
         numeric_scale=getattr(sql_type, "scale", None) if not is_integer else None,
-        unique=unique or is_pk,
+        unique=unique,
         meta=meta,
     )
 
@@ -206,6 +253,9 @@ def _relations(
     for row in relation_rows:
         fk = constraints.pop((row["many_collection"], row["many_field"]), None)
         relations.append(_relation_from_row(row, fk))
+    relations += _modelled_system_relations(
+        collections, {(r.collection, r.field) for r in relations} | set(constraints)
+    )
     for (table_name, column), fk in constraints.items():
         if table_name in collections:
             relations.append(
@@ -218,6 +268,21 @@ def _relations(
                 )
             )
     return relations
+
+
+def _modelled_system_relations(
+    collections: Mapping[str, CollectionInfo], known: set[tuple[str, str]]
+) -> list[RelationInfo]:
+    """Directus's system relations that no row or foreign key names here (``system_meta.RELATIONS``), for
+    each one whose two collections and field exist: ``directus_users.avatar`` once ``directus_files`` does."""
+    return [
+        RelationInfo(collection=many, field=field, related_collection=one)
+        for many, field, one in system_meta.RELATIONS
+        if (many, field) not in known
+        and one in collections
+        and many in collections
+        and field in collections[many].fields
+    ]
 
 
 def _on_delete(fk: Row | None) -> str | None:

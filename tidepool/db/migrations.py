@@ -7,11 +7,13 @@ a system table, add a migration at the end; never edit one that has shipped.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.schema import CreateColumn
 
 from tidepool.db import system
 
@@ -169,12 +171,132 @@ async def _file_tables(conn: AsyncConnection) -> None:
     await _insert_metadata(conn, _FILE_FIELDS, _FILE_RELATIONS)
 
 
+async def _user_fields(conn: AsyncConnection) -> None:
+    """``directus_users.theme_light_overrides``, ``theme_dark_overrides`` (json) and ``text_direction``
+    (``auto``), as Directus 12 has them, on a database made before they were declared; and their field rows,
+    so every engine reads the overrides back as JSON."""
+    table = system.users
+    present = {c["name"] for c in await conn.run_sync(lambda c: sa.inspect(c).get_columns(table.name))}
+    preparer = conn.dialect.identifier_preparer
+    for name in system.USER_FIELDS_0006:
+        if name not in present:
+            column = CreateColumn(table.c[name]).compile(dialect=conn.dialect)
+            await conn.execute(sa.text(f"ALTER TABLE {preparer.quote(table.name)} ADD COLUMN {column}"))
+    fields = system.fields
+    known = set((await conn.execute(sa.select(fields.c.field).where(fields.c.collection == table.name))).scalars())
+    rows = [
+        {"collection": table.name, "field": name, "type": "json", "special": "cast-json"}
+        for name in ("theme_light_overrides", "theme_dark_overrides")
+        if name not in known
+    ]
+    if rows:
+        await conn.execute(
+            fields.insert(), [{**row, "readonly": False, "hidden": False, "required": False} for row in rows]
+        )
+
+
+# -- 0008-system-collections: settings, presets, translations, shares, notifications, dashboards, panels,
+# flows, operations (``tidepool.db.system.PROJECT_TABLES``) and their Directus metadata.
+
+_AUTHORED = ("shares", "dashboards", "panels", "flows", "operations")  # uuid keys, date_created, user_created
+
+# (collection, field, type, special) beyond the JSON and boolean casts every such column gets.
+_PROJECT_SPECIALS: tuple[tuple[str, str, str, str], ...] = (
+    *((c, "id", "uuid", "uuid") for c in ("translations", *_AUTHORED)),
+    *((c, "date_created", "timestamp", "date-created") for c in ("shares", "dashboards", "panels")),
+    *((c, "date_created", "dateTime", "date-created") for c in ("flows", "operations")),  # as Directus: no zone
+    *((c, "user_created", "uuid", "user-created") for c in _AUTHORED),
+    ("notifications", "timestamp", "timestamp", "date-created"),
+    ("shares", "password", "hash", "hash,conceal"),
+    ("shares", "date_start", "timestamp", ""),
+    ("shares", "date_end", "timestamp", ""),
+    ("presets", "user", "uuid", "m2o"),
+    ("presets", "role", "uuid", "m2o"),
+    ("notifications", "recipient", "uuid", "m2o"),
+    ("notifications", "sender", "uuid", "m2o"),
+    ("shares", "role", "uuid", "m2o"),
+    ("panels", "dashboard", "uuid", "m2o"),
+    ("operations", "flow", "uuid", "m2o"),
+    ("operations", "resolve", "uuid", "m2o"),
+    ("operations", "reject", "uuid", "m2o"),
+    ("settings", "public_registration_role", "uuid", "m2o"),
+    ("dashboards", "panels", "alias", "o2m"),
+    ("flows", "operations", "alias", "o2m"),
+)  # fmt: skip
+
+_PROJECT_RELATIONS: tuple[tuple[str, str, str, str | None, str], ...] = (
+    ("directus_presets", "user", "directus_users", None, "nullify"),
+    ("directus_presets", "role", "directus_roles", None, "nullify"),
+    ("directus_notifications", "recipient", "directus_users", None, "nullify"),
+    ("directus_notifications", "sender", "directus_users", None, "nullify"),
+    ("directus_shares", "role", "directus_roles", None, "nullify"),
+    ("directus_shares", "user_created", "directus_users", None, "nullify"),
+    ("directus_dashboards", "user_created", "directus_users", None, "nullify"),
+    ("directus_panels", "dashboard", "directus_dashboards", "panels", "delete"),
+    ("directus_panels", "user_created", "directus_users", None, "nullify"),
+    ("directus_flows", "user_created", "directus_users", None, "nullify"),
+    ("directus_operations", "flow", "directus_flows", "operations", "delete"),
+    ("directus_operations", "resolve", "directus_operations", None, "nullify"),
+    ("directus_operations", "reject", "directus_operations", None, "nullify"),
+    ("directus_operations", "user_created", "directus_users", None, "nullify"),
+    ("directus_settings", "public_registration_role", "directus_roles", None, "nullify"),
+)
+
+# The row Directus's bootstrap writes (its project id, and the AI models a later migration fills in).
+_SETTINGS_ROW = {
+    "id": 1,
+    "ai_openai_allowed_models": ["gpt-5.4-nano", "gpt-5.4-mini", "gpt-5.4"],
+    "ai_anthropic_allowed_models": ["claude-haiku-4-5", "claude-sonnet-4-6"],
+    "ai_google_allowed_models": [
+        "gemini-3-pro-preview",
+        "gemini-3-flash-preview",
+        "gemini-2.5-pro",
+        "gemini-2.5-flash",
+    ],
+}
+
+
+def _project_field_rows() -> list[dict[str, object]]:
+    casts = {sa.JSON: ("json", "cast-json"), sa.Boolean: ("boolean", "cast-boolean")}
+    rows: dict[tuple[str, str], tuple[str, str | None]] = {}
+    for table in system.PROJECT_TABLES:
+        for column in table.c:
+            for kind, (directus_type, special) in casts.items():
+                if isinstance(column.type, kind):
+                    rows[(table.name, column.name)] = (directus_type, special)
+    for short, field, directus_type, special in _PROJECT_SPECIALS:
+        rows[(f"directus_{short}", field)] = (directus_type, special or None)
+    return [
+        {"collection": c, "field": f, "type": t, "special": s, "readonly": False, "hidden": False, "required": False}
+        for (c, f), (t, s) in rows.items()
+    ]
+
+
+async def _project_collections(conn: AsyncConnection) -> None:
+    """The project's system tables (a database made by 0001 before they existed lacks them), their field
+    and relation metadata, and the one settings row."""
+    tables = list(system.PROJECT_TABLES)
+    await conn.run_sync(lambda c: system.metadata.create_all(c, tables=tables, checkfirst=True))
+    await conn.execute(system.fields.insert(), _project_field_rows())
+    await conn.execute(
+        system.relations.insert(),
+        [
+            {"many_collection": m, "many_field": f, "one_collection": o, "one_field": of, "one_deselect_action": d}
+            for m, f, o, of, d in _PROJECT_RELATIONS
+        ],
+    )
+    if (await conn.execute(sa.select(sa.func.count()).select_from(system.settings))).scalar_one() == 0:
+        await conn.execute(system.settings.insert().values(**_SETTINGS_ROW, project_id=str(uuid.uuid4())))
+
+
 MIGRATIONS: list[Migration] = [
     ("0001-system-tables", _create_system_tables),
     ("0002-account-metadata", _account_metadata),
     ("0003-version-markers", _version_markers),
     ("0004-sessions-marker", _version_markers),  # adds the ``sessions`` row to an existing database
     ("0005-event-log", _event_log),
+    ("0006-user-fields", _user_fields),
+    ("0008-system-collections", _project_collections),
     ("0009-files", _file_tables),
 ]
 

@@ -55,7 +55,8 @@ class FieldInfo:
     max_length: int | None = None
     numeric_precision: int | None = None
     numeric_scale: int | None = None
-    unique: bool = False
+    unique: bool = False  # as Directus reports ``schema.is_unique`` on this engine (a key is not always)
+    indexed: bool = False  # a plain (not unique) index on this column alone: ``schema.is_indexed``
     meta: Mapping[str, Any] | None = None
     data_type: str | None = None  # the database's own type name (``schema.data_type`` in the REST shape)
 
@@ -98,6 +99,7 @@ class CollectionInfo:
     system: bool = False
     meta: Mapping[str, Any] | None = None
     note: str | None = None
+    table_info: Mapping[str, Any] | None = None  # the table as Directus describes it (``schema`` of a collection)
 
     def field(self, name: str) -> FieldInfo | None:
         return self.fields.get(name)

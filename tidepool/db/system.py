@@ -167,7 +167,14 @@ users = sa.Table(
     sa.Column("appearance", sa.String(255)),
     sa.Column("theme_dark", sa.String(255)),
     sa.Column("theme_light", sa.String(255)),
+    # Added by migration 0006-user-fields (the Data Studio reads them on every page):
+    sa.Column("theme_light_overrides", sa.JSON),
+    sa.Column("theme_dark_overrides", sa.JSON),
+    sa.Column("text_direction", sa.String(255), nullable=False, default="auto", server_default="auto"),
 )
+
+# The directus_users columns each migration added to a database made before it (see ``migrations``).
+USER_FIELDS_0006 = ("theme_light_overrides", "theme_dark_overrides", "text_direction")
 
 access = sa.Table(
     "directus_access",
@@ -246,6 +253,213 @@ files = sa.Table(
     sa.Column("tus_data", sa.JSON),
     sa.Column("uploaded_on", TS),
 )
+
+# -- the project's system collections (Directus 12.4.1 shapes; migration 0008-system-collections) ---------
+# Foreign keys only to tables every Tidepool database has; Directus's to directus_files/directus_folders
+# (logos, default folder, flow folders) are left out so these tables never depend on the files feature.
+
+JSON = sa.JSON
+FALSE, TRUE = sa.false(), sa.true()
+
+settings = sa.Table(
+    "directus_settings",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("project_name", sa.String(100), nullable=False, server_default="Tidepool"),
+    sa.Column("project_url", sa.String(255)),
+    sa.Column("project_color", sa.String(255), nullable=False, server_default="#6644FF"),
+    sa.Column("project_logo", UUID),
+    sa.Column("public_foreground", UUID),
+    sa.Column("public_background", UUID),
+    sa.Column("public_note", sa.Text),
+    sa.Column("auth_login_attempts", sa.Integer, server_default=sa.text("25")),
+    sa.Column("auth_password_policy", sa.String(100)),
+    sa.Column("storage_asset_transform", sa.String(7), server_default="all"),
+    sa.Column("storage_asset_presets", JSON),
+    sa.Column("custom_css", sa.Text),
+    sa.Column("storage_default_folder", UUID),
+    sa.Column("basemaps", JSON),
+    sa.Column("mapbox_key", sa.String(255)),
+    sa.Column("module_bar", JSON),
+    sa.Column("project_descriptor", sa.String(100)),
+    sa.Column("default_language", sa.String(255), nullable=False, server_default="en-US"),
+    sa.Column("custom_aspect_ratios", JSON),
+    sa.Column("public_favicon", UUID),
+    sa.Column("default_appearance", sa.String(255), nullable=False, server_default="auto"),
+    sa.Column("default_theme_light", sa.String(255)),
+    sa.Column("theme_light_overrides", JSON),
+    sa.Column("default_theme_dark", sa.String(255)),
+    sa.Column("theme_dark_overrides", JSON),
+    sa.Column("report_error_url", sa.String(255)),
+    sa.Column("report_bug_url", sa.String(255)),
+    sa.Column("report_feature_url", sa.String(255)),
+    sa.Column("public_registration", sa.Boolean, nullable=False, server_default=FALSE),
+    sa.Column("public_registration_verify_email", sa.Boolean, nullable=False, server_default=TRUE),
+    sa.Column("public_registration_role", UUID, sa.ForeignKey("directus_roles.id", ondelete="SET NULL")),
+    sa.Column("public_registration_email_filter", JSON),
+    sa.Column("visual_editor_urls", JSON),
+    sa.Column("project_id", UUID),
+    sa.Column("mcp_enabled", sa.Boolean, nullable=False, server_default=FALSE),
+    sa.Column("mcp_allow_deletes", sa.Boolean, nullable=False, server_default=FALSE),
+    sa.Column("mcp_prompts_collection", sa.String(255)),
+    sa.Column("mcp_system_prompt_enabled", sa.Boolean, nullable=False, server_default=TRUE),
+    sa.Column("mcp_system_prompt", sa.Text),
+    sa.Column("project_owner", sa.String(255)),
+    sa.Column("project_usage", sa.String(255)),
+    sa.Column("org_name", sa.String(255)),
+    sa.Column("product_updates", sa.Boolean),
+    sa.Column("project_status", sa.String(255)),
+    sa.Column("ai_openai_api_key", sa.Text),
+    sa.Column("ai_anthropic_api_key", sa.Text),
+    sa.Column("ai_system_prompt", sa.Text),
+    sa.Column("ai_google_api_key", sa.Text),
+    sa.Column("ai_openai_compatible_api_key", sa.Text),
+    sa.Column("ai_openai_compatible_base_url", sa.Text),
+    sa.Column("ai_openai_compatible_name", sa.Text),
+    sa.Column("ai_openai_compatible_models", JSON),
+    sa.Column("ai_openai_compatible_headers", JSON),
+    sa.Column("ai_openai_allowed_models", JSON),
+    sa.Column("ai_anthropic_allowed_models", JSON),
+    sa.Column("ai_google_allowed_models", JSON),
+    sa.Column("collaborative_editing_enabled", sa.Boolean, nullable=False, server_default=FALSE),
+    sa.Column("ai_translation_default_model", sa.Text),
+    sa.Column("ai_translation_glossary", JSON),
+    sa.Column("ai_translation_style_guide", sa.Text),
+    sa.Column("license_key", sa.String(255)),
+    sa.Column("license_token", sa.Text),
+    sa.Column("mcp_oauth_enabled", sa.Boolean, nullable=False, server_default=FALSE),
+    sa.Column("mcp_oauth_dcr_enabled", sa.Boolean, nullable=False, server_default=FALSE),
+    sa.Column("mcp_oauth_cimd_enabled", sa.Boolean, nullable=False, server_default=FALSE),
+    sa.Column("default_save_action", sa.String(255), nullable=False, server_default="save-and-quit"),
+)
+
+presets = sa.Table(
+    "directus_presets",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("bookmark", sa.String(255)),
+    sa.Column("user", UUID, sa.ForeignKey("directus_users.id", ondelete="CASCADE")),
+    sa.Column("role", UUID, sa.ForeignKey("directus_roles.id", ondelete="CASCADE")),
+    sa.Column("collection", NAME),
+    sa.Column("search", sa.String(100)),
+    sa.Column("layout", sa.String(100), server_default="tabular"),
+    sa.Column("layout_query", JSON),
+    sa.Column("layout_options", JSON),
+    sa.Column("refresh_interval", sa.Integer),
+    sa.Column("filter", JSON),
+    sa.Column("icon", sa.String(64), server_default="bookmark"),
+    sa.Column("color", sa.String(255)),
+)
+
+translations = sa.Table(
+    "directus_translations",
+    metadata,
+    sa.Column("id", UUID, primary_key=True),
+    sa.Column("language", sa.String(255), nullable=False),
+    sa.Column("key", sa.String(255), nullable=False),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+shares = sa.Table(
+    "directus_shares",
+    metadata,
+    sa.Column("id", UUID, primary_key=True),
+    sa.Column("name", sa.String(255)),
+    sa.Column("collection", NAME, nullable=False),
+    sa.Column("item", sa.String(255), nullable=False),
+    sa.Column("role", UUID, sa.ForeignKey("directus_roles.id", ondelete="CASCADE")),
+    sa.Column("password", sa.String(255)),
+    sa.Column("user_created", UUID, sa.ForeignKey("directus_users.id", ondelete="SET NULL")),
+    sa.Column("date_created", TS),
+    sa.Column("date_start", TS),
+    sa.Column("date_end", TS),
+    sa.Column("times_used", sa.Integer, server_default=sa.text("0")),
+    sa.Column("max_uses", sa.Integer),
+)
+
+notifications = sa.Table(
+    "directus_notifications",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("timestamp", TS),
+    sa.Column("status", sa.String(255), server_default="inbox"),
+    sa.Column("recipient", UUID, sa.ForeignKey("directus_users.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("sender", UUID, sa.ForeignKey("directus_users.id", ondelete="SET NULL")),
+    sa.Column("subject", sa.String(255), nullable=False),
+    sa.Column("message", sa.Text),
+    sa.Column("collection", NAME),
+    sa.Column("item", sa.String(255)),
+)
+
+dashboards = sa.Table(
+    "directus_dashboards",
+    metadata,
+    sa.Column("id", UUID, primary_key=True),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("icon", sa.String(64), nullable=False, server_default="dashboard"),
+    sa.Column("note", sa.Text),
+    sa.Column("date_created", TS),
+    sa.Column("user_created", UUID, sa.ForeignKey("directus_users.id", ondelete="SET NULL")),
+    sa.Column("color", sa.String(255)),
+)
+
+panels = sa.Table(
+    "directus_panels",
+    metadata,
+    sa.Column("id", UUID, primary_key=True),
+    sa.Column("dashboard", UUID, sa.ForeignKey("directus_dashboards.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("name", sa.String(255)),
+    sa.Column("icon", sa.String(64)),
+    sa.Column("color", sa.String(10)),
+    sa.Column("show_header", sa.Boolean, nullable=False, server_default=FALSE),
+    sa.Column("note", sa.Text),
+    sa.Column("type", sa.String(255), nullable=False),
+    sa.Column("position_x", sa.Integer, nullable=False),
+    sa.Column("position_y", sa.Integer, nullable=False),
+    sa.Column("width", sa.Integer, nullable=False),
+    sa.Column("height", sa.Integer, nullable=False),
+    sa.Column("options", JSON),
+    sa.Column("date_created", TS),
+    sa.Column("user_created", UUID, sa.ForeignKey("directus_users.id", ondelete="SET NULL")),
+)
+
+flows = sa.Table(
+    "directus_flows",
+    metadata,
+    sa.Column("id", UUID, primary_key=True),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("icon", sa.String(64)),
+    sa.Column("color", sa.String(255)),
+    sa.Column("description", sa.Text),
+    sa.Column("status", sa.String(255), nullable=False, server_default="active"),
+    sa.Column("trigger", sa.String(255)),
+    sa.Column("accountability", sa.String(255), server_default="all"),
+    sa.Column("options", JSON),
+    sa.Column("operation", UUID),
+    sa.Column("date_created", sa.DateTime),
+    sa.Column("user_created", UUID, sa.ForeignKey("directus_users.id", ondelete="SET NULL")),
+    sa.Column("folder", UUID),
+)
+
+operations = sa.Table(
+    "directus_operations",
+    metadata,
+    sa.Column("id", UUID, primary_key=True),
+    sa.Column("name", sa.String(255)),
+    sa.Column("key", sa.String(255), nullable=False),
+    sa.Column("type", sa.String(255), nullable=False),
+    sa.Column("position_x", sa.Integer, nullable=False),
+    sa.Column("position_y", sa.Integer, nullable=False),
+    sa.Column("options", JSON),
+    sa.Column("resolve", UUID),
+    sa.Column("reject", UUID),
+    sa.Column("flow", UUID, sa.ForeignKey("directus_flows.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("date_created", sa.DateTime),
+    sa.Column("user_created", UUID, sa.ForeignKey("directus_users.id", ondelete="SET NULL")),
+)
+
+# The tables migration 0008 creates (a database made before it has none of them).
+PROJECT_TABLES = (settings, presets, translations, shares, notifications, dashboards, panels, flows, operations)
 
 SYSTEM_TABLES = {table.name: table for table in metadata.sorted_tables}
 

@@ -20,8 +20,8 @@ from tidepool.config import Settings
 from tidepool.errors import InvalidPayloadError
 from tidepool.http.context import runtime_of, where_of
 from tidepool.http.requests import json_body
-from tidepool.http.responses import data_response, no_content
-from tidepool.services import auth
+from tidepool.http.responses import JSONResponse, data_response, no_content
+from tidepool.services import auth, passwords
 from tidepool.services.auth import Tokens
 from tidepool.services.base import ServiceContext
 
@@ -80,6 +80,35 @@ async def logout(request: Request) -> Response:
         if name in request.cookies:
             _clear_cookie(response, name, settings)
     return response
+
+
+async def providers(request: Request) -> Response:
+    """``GET /auth``: the single-sign-on providers. Tidepool has none (only the e-mail/password login), so the
+    list is empty for everyone, ``?sessionOnly`` included (the Data Studio's login form asks with it)."""
+    return JSONResponse({"data": [], "disableDefault": False})
+
+
+async def password_request(request: Request) -> Response:
+    """Always 204 (after Directus's stall) unless the body or the ``reset_url`` is wrong: a caller never learns
+    whether the address belongs to anyone."""
+    body = await json_body(request, allow_empty=True)
+    email = body.get("email") if isinstance(body, dict) else None
+    if not isinstance(email, str):
+        raise InvalidPayloadError('"email" field is required')
+    url = body.get("reset_url") if isinstance(body, dict) else None
+    runtime = runtime_of(request)
+    await passwords.request_reset(runtime.context(), runtime.mailer, email, url if isinstance(url, str) else None)
+    return no_content()
+
+
+async def password_reset(request: Request) -> Response:
+    body = await json_body(request, allow_empty=True)
+    fields = body if isinstance(body, dict) else {}
+    for key in ("token", "password"):
+        if not isinstance(fields.get(key), str):
+            raise InvalidPayloadError(f'"{key}" field is required')
+    await passwords.reset(runtime_of(request).context(), fields["token"], fields["password"])
+    return no_content()
 
 
 # -- request parsing -------------------------------------------------------------------------------------

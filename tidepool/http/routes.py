@@ -19,7 +19,20 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
 from tidepool.config import Settings
-from tidepool.http import assets, auth, collections, fields, files, relations, server, users
+from tidepool.http import (
+    assets,
+    auth,
+    collections,
+    fields,
+    files,
+    my_access,
+    relations,
+    schema,
+    server,
+    system_items,
+    users,
+    utils,
+)
 from tidepool.http.crud import ITEMS, Crud, account
 from tidepool.realtime import endpoint
 from tidepool.services.access_rows import AccessRowsService
@@ -40,7 +53,15 @@ def build_routes(settings: Settings) -> list[BaseRoute]:
         Route("/auth/login", auth.login, methods=["POST"]),
         Route("/auth/refresh", auth.refresh, methods=["POST"]),
         Route("/auth/logout", auth.logout, methods=["POST"]),
+        Route("/auth", auth.providers, methods=["GET"]),
+        Route("/auth/password/request", auth.password_request, methods=["POST"]),
+        Route("/auth/password/reset", auth.password_reset, methods=["POST"]),
         *crud_routes("/items/{collection}", ITEMS),
+        Route("/utils/random/string", utils.random_string, methods=["GET"]),
+        Route("/utils/hash/generate", utils.hash_generate, methods=["POST"]),
+        Route("/utils/hash/verify", utils.hash_verify, methods=["POST"]),
+        Route("/utils/sort/{collection}", utils.sort, methods=["POST"]),
+        Route("/utils/cache/clear", utils.cache_clear, methods=["POST"]),
         Route("/collections", collections.list_collections, methods=["GET"]),
         Route("/collections", collections.create_collection, methods=["POST"]),
         Route("/collections/{collection}", collections.read_collection, methods=["GET"]),
@@ -59,8 +80,19 @@ def build_routes(settings: Settings) -> list[BaseRoute]:
         Route("/relations/{collection}/{field}", relations.read_relation, methods=["GET"]),
         Route("/relations/{collection}/{field}", relations.update_relation, methods=["PATCH"]),
         Route("/relations/{collection}/{field}", relations.delete_relation, methods=["DELETE"]),
+        Route("/schema/snapshot", schema.snapshot, methods=["GET"]),
+        Route("/schema/diff", schema.diff, methods=["POST"]),
+        Route("/schema/apply", schema.apply, methods=["POST"]),
         Route("/users/me", users.read_me, methods=["GET"]),
         Route("/users/me", users.update_me, methods=["PATCH"]),
+        Route("/users/me/track/page", users.track_page, methods=["PATCH"]),
+        Route("/users/invite", users.invite, methods=["POST"]),
+        Route("/users/invite/accept", users.accept_invite, methods=["POST"]),
+        Route("/permissions/me", my_access.permissions_me, methods=["GET"]),
+        Route("/permissions/me/{collection}", my_access.item_permissions, methods=["GET"]),
+        Route("/permissions/me/{collection}/{id}", my_access.item_permissions, methods=["GET"]),
+        Route("/roles/me", my_access.roles_me, methods=["GET"]),
+        Route("/policies/me/globals", my_access.policy_globals, methods=["GET"]),
         *crud_routes("/users", account(UsersService)),
         *crud_routes("/roles", account(RolesService)),
         *crud_routes("/policies", account(PoliciesService)),
@@ -71,6 +103,18 @@ def build_routes(settings: Settings) -> list[BaseRoute]:
         *crud_routes("/folders", files.FOLDERS),
         Route("/assets/{id}", assets.read_asset, methods=["GET", "HEAD"]),
         Route("/assets/{id}/{filename}", assets.read_asset, methods=["GET", "HEAD"]),
+        Route("/settings", system_items.SETTINGS.read_list, methods=["GET"]),
+        Route("/settings", system_items.SETTINGS.update_list, methods=["PATCH"]),
+        *crud_routes("/presets", system_items.system_items("directus_presets")),
+        *crud_routes("/translations", system_items.system_items("directus_translations")),
+        *crud_routes("/shares", system_items.system_items("directus_shares")),
+        Route("/shares/info/{id:uuid}", system_items.share_info, methods=["GET"]),
+        *crud_routes("/notifications", system_items.system_items("directus_notifications")),
+        *crud_routes("/dashboards", system_items.system_items("directus_dashboards")),
+        *crud_routes("/panels", system_items.system_items("directus_panels")),
+        *crud_routes("/flows", system_items.system_items("directus_flows")),
+        *crud_routes("/operations", system_items.system_items("directus_operations")),
+        Route("/extensions", system_items.list_extensions, methods=["GET"]),
         *examples(settings),
     ]
 

@@ -1,4 +1,4 @@
-"""``/server/ping``, ``/server/health``, ``/server/info``."""
+"""``/server/ping``, ``/server/health``, ``/server/info`` (its content: ``tidepool.services.server_info``)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from tidepool.errors import ForbiddenError, ServiceUnavailableError
 from tidepool.http.context import request_context, runtime_of
 from tidepool.http.responses import JSONResponse, data_response
 from tidepool.services.base import ServiceContext
+from tidepool.services.server_info import server_info
 
 
 async def ping(request: Request) -> Response:
@@ -36,7 +37,7 @@ async def health(request: Request) -> Response:
         ctx = None
     if ctx is not None and ctx.accountability.is_public:
         raise ForbiddenError()
-    checks = await database_checks(runtime.engine, runtime.settings)
+    checks = await database_checks(runtime.engine, runtime.settings) | await runtime.mailer.health_checks()
     statuses = {check["status"] for entries in checks.values() for check in entries}
     status = "error" if "error" in statuses else "warn" if "warn" in statuses else "ok"
     body: dict[str, Any] = {"status": status}
@@ -72,26 +73,4 @@ async def database_checks(engine: AsyncEngine, settings: Settings) -> dict[str, 
 
 
 async def info(request: Request) -> Response:
-    ctx = await request_context(request)
-    settings = runtime_of(request).settings
-    data: dict[str, Any] = {"project": {"project_name": "Tidepool"}}
-    if not ctx.accountability.is_public:
-        data["version"] = __version__
-        data["websocket"] = _websocket_info(settings)
-        data["queryLimit"] = {"default": settings.QUERY_LIMIT_DEFAULT, "max": settings.QUERY_LIMIT_MAX or -1}
-    return data_response(data)
-
-
-def _websocket_info(settings: Any) -> Any:
-    if not settings.WEBSOCKETS_ENABLED:
-        return False
-    rest = settings.WEBSOCKETS_REST_ENABLED
-    return {
-        "rest": {"authentication": settings.WEBSOCKETS_REST_AUTH, "path": settings.WEBSOCKETS_REST_PATH}
-        if rest
-        else False,
-        "graphql": False,
-        "heartbeat": int(settings.WEBSOCKETS_HEARTBEAT_PERIOD) if settings.WEBSOCKETS_HEARTBEAT_ENABLED else False,
-        "collaborativeEditing": False,
-        "logs": False,
-    }
+    return data_response(await server_info(await request_context(request)))

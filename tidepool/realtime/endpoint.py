@@ -59,7 +59,7 @@ async def serve_websocket(app: Starlette, scope: Scope, receive: Receive, send: 
     try:
         await session.run(pre_auth)
     finally:
-        session.finish()
+        await session.finish()
 
 
 async def _upgrade(ws: WebSocket, hub: WebSocketHub) -> tuple[auth.AuthResult | None, Where] | None:

@@ -54,8 +54,8 @@ async def websocket_service(app: Starlette, runtime: Runtime, realtime: Realtime
     settings = runtime.settings
     heartbeat = Heartbeat(settings.WEBSOCKETS_HEARTBEAT_PERIOD) if settings.WEBSOCKETS_HEARTBEAT_ENABLED else None
     hub = WebSocketHub(settings, runtime, realtime.subscriptions, heartbeat, limiter_for(settings))
-    hub.revalidator = Revalidator(runtime.schemas, runtime.access_cache, lambda: hub.sockets.values())
-    _follow_access_changes(realtime, runtime, hub.revalidator)
+    hub.revalidator = revalidator = Revalidator(runtime.schemas, runtime.access_cache, lambda: hub.sockets.values())
+    _follow_access_changes(realtime, runtime, revalidator)
     app.state.websocket = hub
     try:
         yield
@@ -63,6 +63,7 @@ async def websocket_service(app: Starlette, runtime: Runtime, realtime: Realtime
         _follow_access_changes(realtime, runtime, None)
         for client in list(hub.sockets):
             client.close(SHUTDOWN_CLOSE_CODE, SHUTDOWN_CLOSE_REASON)
+        await revalidator.aclose()
         if heartbeat is not None:
             await heartbeat.stop()
 

@@ -50,7 +50,11 @@ class Lane:
         if self._on_idle is not None:
             self._on_idle(self)
 
-    def cancel(self) -> None:
+    async def aclose(self) -> None:
+        """Drop the backlog and stop the running job, returning once it has stopped: a job may hold a
+        database connection, which must go back to the pool before the pool is disposed at shutdown."""
         self._jobs.clear()
-        if self._task is not None:
-            self._task.cancel()
+        task = self._task
+        if task is not None and task is not asyncio.current_task():
+            task.cancel()
+            await asyncio.wait([task])

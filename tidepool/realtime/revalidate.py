@@ -69,6 +69,13 @@ class Revalidator:
         if not self.current():
             self._start()
 
+    async def aclose(self) -> None:
+        """Stop a re-resolution in flight and return once it has stopped (it reads the database)."""
+        task = self._task
+        if task is not None:
+            task.cancel()
+            await asyncio.wait([task])
+
     def _start(self) -> asyncio.Task[None]:
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._refresh(), name="tidepool-revalidate")

@@ -167,8 +167,9 @@ class Session:
         while await self._next_frame() is not None:
             pass
 
-    def finish(self) -> None:
-        """Release everything the socket holds: registration, subscriptions, timers, lanes."""
+    async def finish(self) -> None:
+        """Release everything the socket holds: registration, subscriptions, timers, lanes; return once the
+        socket's running jobs have stopped (so nothing of it still uses the database after it is gone)."""
         self.client.disconnected()
         self.hub.sockets.pop(self.client, None)
         if self.hub.heartbeat is not None:
@@ -176,11 +177,15 @@ class Session:
         if self.hub.limiter is not None:
             self.hub.limiter.forget(self.client.id)
         self.hub.subscriptions.remove_client(self.client)
-        for lane in list((self.lanes or {}).values()):
-            lane.cancel()
-        self.lanes = None
-        if self._expiry is not None:
-            self._expiry.cancel()
+        lanes, self.lanes = list((self.lanes or {}).values()), None
+        expiry, self._expiry = self._expiry, None
+        if expiry is not None:
+            expiry.cancel()
+        running: list[Awaitable[object]] = [lane.aclose() for lane in lanes]
+        if isinstance(expiry, asyncio.Task):
+            running.append(asyncio.wait([expiry]))
+        if running:
+            await asyncio.gather(*running)
 
     # ------------------------------------------------------------------------------------- intake
 

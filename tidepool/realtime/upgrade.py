@@ -8,7 +8,6 @@ mode no token at all → 401.
 from __future__ import annotations
 
 import logging
-import re
 from urllib.parse import urlsplit
 
 from starlette.responses import Response
@@ -16,6 +15,7 @@ from starlette.websockets import WebSocket
 
 from tidepool.config import Settings
 from tidepool.errors import CredentialRejectedError
+from tidepool.origins import OriginPolicy
 from tidepool.realtime import auth
 from tidepool.realtime.hub import WebSocketHub
 
@@ -64,21 +64,8 @@ def origin_allowed(origin: str | None, host: str | None, settings: Settings) -> 
         and (parts.scheme, parts.netloc.lower()) == (public.scheme, public.netloc.lower())
     ):
         return True
-    return settings.CORS_ENABLED and _cors_allows(origin, settings.CORS_ORIGIN)
-
-
-def _cors_allows(origin: str, configured: str) -> bool:
-    """``CORS_ORIGIN``: ``true``, or a comma list of exact origins and ``/regex/`` entries (``*`` never)."""
-    value = configured.strip()
-    if value.lower() == "true":
-        return True
-    for entry in (part.strip() for part in value.split(",")):
-        if len(entry) > 2 and entry.startswith("/") and entry.endswith("/"):
-            if re.search(entry[1:-1], origin):
-                return True
-        elif entry and entry != "*" and entry.rstrip("/") == origin.rstrip("/"):
-            return True
-    return False
+    # CORS_ORIGIN as the REST side reads it; ``*`` never admits a socket (its cookies would ride along).
+    return settings.CORS_ENABLED and OriginPolicy.parse(settings.CORS_ORIGIN).allows(origin)
 
 
 def where_of(ws: WebSocket) -> Where:

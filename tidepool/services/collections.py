@@ -14,12 +14,12 @@ from typing import Any
 import sqlalchemy as sa
 
 from tidepool.context import Action
-from tidepool.db import ddl, system
+from tidepool.db import ddl, system, system_meta
 from tidepool.db.introspect import collection_meta
 from tidepool.db.schema import CollectionInfo
 from tidepool.errors import ForbiddenError, InvalidPayloadError
 from tidepool.events import ChangeEvent
-from tidepool.services import schema_checks
+from tidepool.services import schema_checks, system_access
 from tidepool.services.base import ServiceContext, TxContext
 from tidepool.services.fields import drop_field_in, insert_meta_rows, parse_field
 from tidepool.services.schema_tx import SchemaService, dict_payload, require_admin, schema_change
@@ -44,6 +44,8 @@ _DEFAULT_META: dict[str, Any] = {
     "collapse": "open",
     "preview_url": None,
     "versioning": False,
+    "status": "active",
+    "autosave_revision_interval": None,
 }
 _META_COLUMNS = frozenset(
     {
@@ -77,16 +79,27 @@ async def _meta_rows(ctx: ServiceContext) -> dict[str, dict[str, Any]]:
         return {r.collection: collection_meta(dict(r._mapping)) for r in rows}
 
 
-def _shape(name: str, meta: Mapping[str, Any] | None, info: CollectionInfo | None) -> dict[str, Any]:
-    if meta is None and info is not None and info.system:
-        meta = {"collection": name, "system": True}
-    shaped_meta = None if meta is None else {"collection": name, **_DEFAULT_META, **meta}
-    if shaped_meta is not None and info is not None and info.system:
-        shaped_meta["system"] = True
+def _table_shape(info: CollectionInfo, admin: bool) -> dict[str, Any]:
+    """The collection's ``schema``; SQLite's ``sql`` (the CREATE TABLE text, which names the tables its foreign
+    keys point at) only for admins, so a user never learns of a collection it may not read."""
+    shaped = dict(info.table_info or {"name": info.name})
+    if not admin:
+        shaped.pop("sql", None)
+    return shaped
+
+
+def _shape(name: str, meta: Mapping[str, Any] | None, info: CollectionInfo | None, admin: bool) -> dict[str, Any]:
+    if info is not None and info.system:
+        shaped_meta: dict[str, Any] | None = system_meta.collection_meta(name, meta)
+    elif meta is None:
+        shaped_meta = None
+    else:
+        shaped_meta = {"collection": name, **_DEFAULT_META, **meta}
+        shaped_meta["status"] = shaped_meta.get("status") or "active"  # a row without one is active
     return {
         "collection": name,
         "meta": shaped_meta,
-        "schema": None if info is None else {"name": name, "comment": None},
+        "schema": None if info is None else _table_shape(info, admin),
     }
 
 
@@ -98,15 +111,21 @@ class CollectionsService(SchemaService):
 
     async def list_collections(self) -> list[dict[str, Any]]:
         """Collections and folders; non-admins see only collections they may read (and their folders)."""
+        system_access.require_read(self.ctx.access, "directus_collections")
         metas = await _meta_rows(self.ctx)
         names = list(dict.fromkeys([*metas, *self.ctx.schema.collections]))
         if not self.ctx.access.admin:
             readable = {n for n in self.ctx.schema.collections if self.ctx.access.allows(n, Action.READ)}
             groups = {metas[n].get("group") for n in readable if n in metas}
             names = [n for n in names if n in readable or n in groups]
-        return [_shape(n, metas.get(n), self.ctx.schema.collection(n)) for n in names]
+        admin = self.ctx.access.admin
+        return [_shape(n, metas.get(n), self.ctx.schema.collection(n), admin) for n in names]
 
     async def read_collection(self, name: str) -> dict[str, Any]:
+        """One collection; a non-admin is first asked for read on it, then on ``directus_collections``, and
+        answered in Directus's words for each (an unknown name reads as an unreadable one)."""
+        if not self.ctx.access.allows(name, Action.READ):
+            raise ForbiddenError.action(Action.READ, name)
         for item in await self.list_collections():
             if item["collection"] == name:
                 return item

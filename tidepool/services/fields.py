@@ -13,12 +13,12 @@ from typing import Any
 import sqlalchemy as sa
 
 from tidepool.context import Action
-from tidepool.db import ddl, system
+from tidepool.db import ddl, system, system_meta
 from tidepool.db.schema import CollectionInfo, FieldInfo
 from tidepool.db.types import ALIAS_SPECIALS, COLUMN_TYPES
 from tidepool.errors import ForbiddenError, InvalidPayloadError
 from tidepool.events import ChangeEvent
-from tidepool.services import schema_checks
+from tidepool.services import schema_checks, system_access
 from tidepool.services.base import ServiceContext, TxContext
 from tidepool.services.schema_tx import SchemaService, dict_payload, require_admin, schema_change
 
@@ -41,15 +41,21 @@ _DEFAULT_FIELD_META: dict[str, Any] = {
     "group": None,
     "validation": None,
     "validation_message": None,
+    "searchable": True,
 }
 
 
 def field_shape(ctx: ServiceContext, collection: CollectionInfo, info: FieldInfo) -> dict[str, Any]:
+    if collection.system:  # described by Tidepool's table of system metadata, sorted in column order
+        sort = list(collection.fields).index(info.name) + 1
+        meta: dict[str, Any] | None = system_meta.field_meta(collection.name, info.name, info.type, info.special, sort)
+    else:
+        meta = _meta_shape(info.meta)
     return {
         "collection": collection.name,
         "field": info.name,
         "type": info.type,
-        "meta": _meta_shape(info.meta),
+        "meta": meta,
         "schema": None if info.is_alias else _schema_shape(ctx, collection, info),
     }
 
@@ -72,7 +78,7 @@ def _schema_shape(ctx: ServiceContext, collection: CollectionInfo, info: FieldIn
     related = ctx.schema.collection(relation.related_collection or "") if relation and has_fk else None
     if related is not None and not ctx.access.allows(related.name, Action.READ):
         related = None  # where the key points would name a collection the caller may not know exists
-    return {
+    shaped = {
         "name": info.name,
         "table": collection.name,
         "data_type": info.data_type,
@@ -84,13 +90,15 @@ def _schema_shape(ctx: ServiceContext, collection: CollectionInfo, info: FieldIn
         "generation_expression": None,
         "is_nullable": info.nullable,
         "is_unique": info.unique,
-        "is_indexed": info.unique,
+        "is_indexed": info.indexed,
         "is_primary_key": info.primary_key,
         "has_auto_increment": info.auto_increment,
         "foreign_key_table": related.name if related else None,
         "foreign_key_column": related.primary_key if related else None,
-        "comment": None,
     }
+    if ctx.dialect != "sqlite":  # SQLite columns have no comment, and Directus leaves the key out there
+        shaped["comment"] = None
+    return shaped
 
 
 # --- reads ---------------------------------------------------------------------------------------------------
@@ -226,6 +234,7 @@ class FieldsService(SchemaService):
 
     def list_fields(self, collection: str | None = None) -> list[dict[str, Any]]:
         """Every field the caller may read, of one collection or of all."""
+        system_access.require_read(self.ctx.access, "directus_fields")
         if collection is not None:
             targets = [readable_collection(self.ctx, collection)]
         else:
@@ -246,9 +255,11 @@ class FieldsService(SchemaService):
         name = row["field"]
         if name not in info.fields:
             schema_checks.check_new_field(name, collection, info.fields)
+        # an o2m alias a relation named (``meta.one_field``) before its field was created: this records it
+        unrecorded = spec is None and name in info.fields and info.fields[name].is_alias and not info.fields[name].meta
         async with schema_change(self.ctx) as tx:
             conn = tx.conn
-            if name in info.fields or await _meta_row_id(conn, collection, name) is not None:
+            if (name in info.fields and not unrecorded) or await _meta_row_id(conn, collection, name) is not None:
                 raise InvalidPayloadError(f'Field "{name}" already exists in collection "{collection}"')
             if spec is not None:
                 if spec.primary_key:

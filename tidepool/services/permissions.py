@@ -38,6 +38,7 @@ from tidepool.db.schema import SchemaOverview
 from tidepool.query.dynamic import DynamicVariables, resolve_dynamic
 from tidepool.services import dynamic, rule_checks
 from tidepool.services.base import ServiceContext
+from tidepool.services.system_access import APP_ACCESS_MINIMAL, SystemRule
 
 SNAPSHOT_TTL = 5.0
 MAX_CACHED_USERS = 10_000
@@ -297,15 +298,25 @@ async def _user_policies(ctx: ServiceContext, model: AccessModel, user: str) -> 
 async def _resolve_entry(
     ctx: ServiceContext, model: AccessModel, accountability: Accountability, policies: Sequence[str]
 ) -> _Resolved:
-    raw = tuple(
-        judged for p in policies for row in model.permissions.get(p, ()) if (judged := _judged(model, row, ctx))
-    )
+    implicit = _APP_MINIMAL_ROWS if accountability.app else ()
+    stored = (row for p in policies for row in model.permissions.get(p, ()))
+    raw = tuple(judged for row in (*stored, *implicit) if (judged := _judged(model, row, ctx)))
     rules = [[r.permissions, r.validation, r.presets] for r in raw]
     variables = await dynamic.variables_for(ctx, rules, accountability=accountability, policies=policies)
     entry = _Resolved(raw, variables, static=None, schema=ctx.schema)
     if b"$NOW" in orjson.dumps(rules):
         return entry
     return replace(entry, static=_resolve(entry))
+
+
+def _implicit_row(rule: SystemRule) -> PermissionRow:
+    fields = "*" if rule.fields is None else list(rule.fields)
+    return PermissionRow(rule.collection, rule.action, fields, rule.rule, rule.validation, None)
+
+
+# The app-access minimum (``services/system_access``) as permission rows, made once: ``_judged`` caches by
+# a row's identity, so these must live as long as the process.
+_APP_MINIMAL_ROWS = tuple(_implicit_row(rule) for rule in APP_ACCESS_MINIMAL)
 
 
 def _judged(model: AccessModel, row: PermissionRow, ctx: ServiceContext) -> PermissionRow | None:

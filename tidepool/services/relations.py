@@ -13,10 +13,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from tidepool.context import Action
-from tidepool.db import ddl, system
+from tidepool.db import ddl, system, system_meta
 from tidepool.db.schema import RelationInfo
+from tidepool.db.system import is_system_collection
 from tidepool.errors import ForbiddenError, InvalidPayloadError
 from tidepool.events import ChangeEvent
+from tidepool.services import system_access
 from tidepool.services.base import ServiceContext, TxContext
 from tidepool.services.schema_tx import SchemaService, dict_payload, require_admin, schema_change
 
@@ -25,13 +27,18 @@ _DESELECT = frozenset({"nullify", "delete"})
 
 
 def relation_shape(ctx: ServiceContext, relation: RelationInfo) -> dict[str, Any]:
+    system = is_system_collection(relation.collection)
     return {
         "collection": relation.collection,
         "field": relation.field,
         "related_collection": relation.related_collection,
         "schema": _schema_shape(ctx, relation),
-        "meta": _meta_shape(ctx, relation.meta),
+        "meta": _system_meta(relation) if system else _meta_shape(ctx, relation.meta),
     }
+
+
+def _system_meta(relation: RelationInfo) -> dict[str, Any]:
+    return system_meta.relation_meta(relation.collection, relation.field, relation.related_collection, relation.meta)
 
 
 def _meta_shape(ctx: ServiceContext, meta: Mapping[str, Any] | None) -> dict[str, Any] | None:
@@ -54,7 +61,8 @@ def _schema_shape(ctx: ServiceContext, relation: RelationInfo) -> dict[str, Any]
         "column": relation.field,
         "foreign_key_table": relation.related_collection,
         "foreign_key_column": related.primary_key if related else None,
-        "constraint_name": relation.constraint_name,
+        # SQLite's foreign keys have no name Directus reads (it answers null there)
+        "constraint_name": None if ctx.dialect == "sqlite" else relation.constraint_name,
         "on_update": "NO ACTION",
         "on_delete": relation.on_delete,
     }
@@ -75,6 +83,7 @@ class RelationsService(SchemaService):
 
     def list_relations(self, collection: str | None = None) -> list[dict[str, Any]]:
         """Relations whose both sides the caller may read (all for admins), optionally of one collection."""
+        system_access.require_read(self.ctx.access, "directus_relations")
         if collection is not None and (
             self.ctx.schema.collection(collection) is None or not self.ctx.access.allows(collection, Action.READ)
         ):
@@ -86,6 +95,7 @@ class RelationsService(SchemaService):
         ]
 
     def read_relation(self, collection: str, field: str) -> dict[str, Any]:
+        system_access.require_read(self.ctx.access, "directus_relations")
         relation = self.ctx.schema.m2o(collection, field) or _recorded(self.ctx, collection, field)
         if relation is None or not _visible(self.ctx, relation):
             raise ForbiddenError()

@@ -12,12 +12,17 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from tidepool.db import ddl
+from tidepool.db.introspect import read_schema
+from tidepool.db.schema import SchemaOverview
 from tidepool.errors import ForbiddenError, InvalidPayloadError
 from tidepool.services import versions
-from tidepool.services.base import ServiceContext, Transaction, TxContext
+from tidepool.services.base import SchemaStore, ServiceContext, Transaction, TxContext
 
 
 class SchemaService:
@@ -40,10 +45,36 @@ def dict_payload(payload: Any) -> dict[str, Any]:
     return payload
 
 
+class StepSchemas(SchemaStore):
+    """The schema as one open schema change sees it, for changes made of several steps (``/schema/apply``):
+    each step's ``schema_change`` joins the open transaction and reloads this store through its connection,
+    so the next step sees the tables the previous ones created before anything is committed."""
+
+    def __init__(self, conn: AsyncConnection, schema: SchemaOverview) -> None:
+        super().__init__(conn.engine, schema)
+        self.conn = conn
+
+    async def reload(self) -> SchemaOverview:
+        self.current = await self.conn.run_sync(read_schema)
+        self.version += 1
+        return self.current
+
+
+def in_steps(tx: TxContext) -> TxContext:
+    """``tx`` (the context ``schema_change`` yields) for a change made of several service calls, each a step
+    of the one transaction (``StepSchemas``)."""
+    return replace(tx, schemas=StepSchemas(tx.conn, tx.schema))
+
+
 @asynccontextmanager
 async def schema_change(ctx: ServiceContext) -> AsyncIterator[TxContext]:
     """A context bound to one DDL transaction that also bumps the ``schema`` version marker (so every other
-    process reloads too, ``tidepool.services.versions``); reload the schema afterwards, then emit the events."""
+    process reloads too, ``tidepool.services.versions``); reload the schema afterwards, then emit the events.
+    Inside a change made of steps (``in_steps``) it joins the open transaction instead."""
+    if isinstance(ctx, TxContext) and isinstance(ctx.schemas, StepSchemas):
+        yield ctx
+        await ctx.schemas.reload()
+        return
     tx: Transaction | None = None
     marked: dict[str, int] | None = None
     async with ctx.schemas.changing:

@@ -3,17 +3,20 @@
 Passwords are argon2-hashed by the payload layer (the field's type is ``hash``); static tokens are stored as
 their SHA-256 (so ``authn`` finds them by equality and a dump reveals nothing) and read back as
 ``**********`` (the field is ``conceal``). E-mails are stored lower-cased so login is case-insensitive.
-``/users/me`` lets every signed-in user read their own record and change a few personal fields, whatever
-their policies say, as Directus's app-access minimum does.
+``/users/me`` reads and writes the caller's own record under their access, as Directus does: app access
+reads most of it (``services/system_access``), anything else needs a permission row; a caller who may not
+read it gets ``{"id"}``. Writes through ``/users/me`` are capped at the personal fields whatever a policy
+grants (role, status, token stay the admin's).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import Any
 
-from tidepool.context import Access, Action, Permission
+import orjson
+
+from tidepool.context import Action
 from tidepool.errors import ForbiddenError, InvalidCredentialsError, InvalidPayloadError
 from tidepool.query.model import Query
 from tidepool.security import hash_token
@@ -22,18 +25,11 @@ from tidepool.services.items import ItemsService
 
 COLLECTION = "directus_users"
 
-SELF_READ_FIELDS = frozenset(
-    {
-        "id", "first_name", "last_name", "email", "password", "location", "title", "description", "tags",
-        "avatar", "language", "tfa_secret", "status", "role", "last_access", "last_page", "provider",
-        "email_notifications", "appearance", "theme_dark", "theme_light",
-    }
-)  # fmt: skip
-
 SELF_UPDATE_FIELDS = frozenset(
     {
         "first_name", "last_name", "email", "password", "location", "title", "description", "avatar",
         "language", "last_page", "email_notifications", "appearance", "theme_dark", "theme_light",
+        "theme_light_overrides", "theme_dark_overrides", "text_direction",
     }
 )  # fmt: skip
 
@@ -52,23 +48,37 @@ class UsersService(AccountItems):
         return values
 
     async def read_me(self, query: Query) -> dict[str, Any]:
-        """The caller's own record, readable even without a read permission on ``directus_users``."""
+        """The caller's own record as their access allows (app access reads most of it,
+        ``services/system_access``); a caller who may not read it gets just ``{"id"}``, as in Directus."""
         user = self._me()
-        ctx = self.ctx if self.ctx.access.admin else self.ctx.with_access(_with_self_read(self.ctx.access, user))
-        return await ItemsService(ctx, COLLECTION).read_one(user, query)
+        try:
+            return await ItemsService(self.ctx, COLLECTION).read_one(user, query)
+        except ForbiddenError:
+            return {"id": user}
 
     async def update_me(self, data: Any) -> str:
-        """Change one's own personal fields; anything else (role, status, token ...) is admin-only."""
+        """Change one's own record as an ``update`` permission on ``directus_users`` allows (Directus's app
+        minimum grants none); whatever a policy says, only the personal fields, never role, status or token."""
         user = self._me()
         if not isinstance(data, Mapping):
             raise InvalidPayloadError('"value" must be of type object')
         if not self.ctx.access.admin:
+            if not self.ctx.access.allows(COLLECTION, Action.UPDATE):
+                raise ForbiddenError.collection(COLLECTION)
             for name in data:
                 if name not in SELF_UPDATE_FIELDS:
                     raise ForbiddenError.field(name, COLLECTION)
-        admin = type(self)(self.ctx.as_admin())
-        await admin.update_many([user], data)
+        await ItemsService(self.ctx, COLLECTION).update_one(user, self.prepare(data, creating=False))
         return user
+
+    async def track_page(self, data: Any) -> None:
+        """``PATCH /users/me/track/page``: the Data Studio records the page the user is on (``last_page``)."""
+        user = self._me()
+        page = data.get("last_page") if isinstance(data, Mapping) else None
+        if page in (None, "", 0, False):
+            raise InvalidPayloadError('"last_page" key is required')
+        value = page if isinstance(page, str) else orjson.dumps(page).decode()
+        await ItemsService(self.ctx.as_admin(), COLLECTION).update_one(user, {"last_page": value[:255]})
 
     def _me(self) -> str:
         user = self.ctx.accountability.user
@@ -83,11 +93,3 @@ def _hashed_token(token: Any) -> str | None:
     if not isinstance(token, str):
         raise InvalidPayloadError('"token" must be a string')
     return hash_token(token)
-
-
-def _with_self_read(access: Access, user: str) -> Access:
-    own = Permission(COLLECTION, Action.READ, fields=SELF_READ_FIELDS, rule={"id": {"_eq": user}})
-    key = (COLLECTION, Action.READ)
-    permissions = dict(access.permissions)
-    permissions[key] = (*access.rules(COLLECTION, Action.READ), own)
-    return replace(access, permissions=permissions)

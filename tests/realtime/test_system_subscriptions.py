@@ -1,0 +1,127 @@
+"""Subscriptions to the project's system collections follow the same model as REST
+(``services/system_access``): an app user's ``directus_presets`` and ``directus_notifications`` events are
+its own only, the seed guide's user (no app access) may not subscribe at all, and the admin sees every event.
+
+Silence is shown without sleeping: events reach a socket in commit order, so when the next frame a
+subscriber gets is the event of a write made *after* the others' writes, those were never sent to it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.http.accounts_support import make_policy, make_role, make_user, ok
+from tests.realtime.test_subscriptions_helpers import ws
+from tests.support.live import ADMIN_TOKEN, LiveServer
+from tests.support.seed import USER_TOKEN, seed_guide
+from tests.support.servers import NO_HEARTBEAT, module_server
+
+USERS: dict[str, tuple[str, str]] = {}  # name -> (id, token)
+
+
+def _seed(server: LiveServer) -> None:
+    with server.client() as admin:
+        seed_guide(admin)
+        role = make_role(admin, make_policy(admin, app_access=True))
+        for name in ("ann", "bob"):
+            USERS[name] = make_user(admin, role=role, first_name=name)
+
+
+srv = module_server("system_subscriptions", env=NO_HEARTBEAT, seed=_seed)
+
+
+@pytest.fixture
+def admin(srv: LiveServer) -> Iterator[httpx.Client]:
+    with srv.client() as client:
+        yield client
+
+
+def _subscribe(socket: Any, collection: str, fields: str) -> list[dict[str, Any]]:
+    init = socket.request({"type": "subscribe", "collection": collection, "query": {"fields": fields}, "uid": "u"})
+    assert (init["type"], init["event"]) == ("subscription", "init"), init
+    rows: list[dict[str, Any]] = init["data"]
+    return rows
+
+
+def _event(socket: Any) -> tuple[str, Any]:
+    frame = socket.recv()
+    assert frame["type"] == "subscription" and frame["uid"] == "u", frame
+    return frame["event"], frame["data"]
+
+
+def test_an_app_user_hears_only_its_own_presets(srv: LiveServer, admin: httpx.Client) -> None:
+    ann, bob = USERS["ann"][0], USERS["bob"][0]
+    others = ok(admin.post("/presets", json={"bookmark": "bob's before", "user": bob, "collection": "messages"}))
+    with ws(srv, USERS["ann"][1]) as socket, ws(srv, ADMIN_TOKEN) as watcher:
+        assert _subscribe(socket, "directus_presets", "id,bookmark,user") == []
+        _subscribe(watcher, "directus_presets", "id,bookmark")
+        hidden = ok(admin.post("/presets", json={"bookmark": "bob's", "user": bob, "collection": "messages"}))
+        ok(admin.patch(f"/presets/{others['id']}", json={"bookmark": "bob's, renamed"}))
+        assert admin.delete(f"/presets/{others['id']}").status_code == 204
+        mine = ok(admin.post("/presets", json={"bookmark": "ann's", "user": ann, "collection": "messages"}))
+        assert _event(socket) == ("create", [{"id": mine["id"], "bookmark": "ann's", "user": ann}])
+        ok(admin.patch(f"/presets/{hidden['id']}", json={"user": ann}))  # given to ann: it enters her view,
+        assert _event(socket) == ("create", [{"id": hidden["id"], "bookmark": "bob's", "user": ann}])  # a create
+        assert admin.delete(f"/presets/{mine['id']}").status_code == 204
+        assert _event(socket) == ("delete", [str(mine["id"])])  # the key as the URL gave it, as in Directus
+        seen = [_event(watcher)[0] for _ in range(6)]
+        assert seen == ["create", "update", "delete", "create", "update", "delete"]  # the admin hears all
+
+
+def test_an_app_user_hears_only_its_own_notifications(srv: LiveServer, admin: httpx.Client) -> None:
+    (ann, ann_token), (bob, _) = USERS["ann"], USERS["bob"]
+    with ws(srv, ann_token) as socket:
+        _subscribe(socket, "directus_notifications", "id,subject,status")
+        ok(admin.post("/notifications", json={"recipient": bob, "subject": "for bob"}))
+        sent = ok(admin.post("/notifications", json={"recipient": ann, "subject": "for ann"}))
+        assert _event(socket) == ("create", [{"id": sent["id"], "subject": "for ann", "status": "inbox"}])
+        with srv.client(token=ann_token) as client:
+            ok(client.patch(f"/notifications/{sent['id']}", json={"status": "archived"}))
+        assert _event(socket) == ("update", [{"id": sent["id"], "subject": "for ann", "status": "archived"}])
+
+
+def test_settings_events_carry_only_the_fields_an_app_user_reads(srv: LiveServer, admin: httpx.Client) -> None:
+    with ws(srv, USERS["ann"][1]) as socket:
+        [row] = _subscribe(socket, "directus_settings", "*")
+        assert "project_name" not in row and row["id"] == 1
+        ok(admin.patch("/settings", json={"project_name": "Renamed", "mapbox_key": "pk.1"}))
+        event, [changed] = _event(socket)
+        assert event == "update" and changed["mapbox_key"] == "pk.1" and "project_name" not in changed
+        ok(admin.patch("/settings", json={"project_name": "Directus", "mapbox_key": None}))
+
+
+@pytest.mark.parametrize(
+    ("who", "collection"),
+    [
+        ("limited", "directus_settings"),
+        ("limited", "directus_presets"),
+        ("limited", "directus_notifications"),
+        ("ann", "directus_policies"),
+        ("ann", "directus_dashboards"),
+    ],
+)
+def test_subscribing_to_a_system_collection_one_may_not_read(srv: LiveServer, who: str, collection: str) -> None:
+    """Directus 12.4.1's reply, uid and all (the seed guide's user has no app access; ann has no row there)."""
+    token = USER_TOKEN if who == "limited" else USERS[who][1]
+    with ws(srv, token) as socket:
+        reply = socket.request({"type": "subscribe", "collection": collection, "uid": "x"})
+        message = (
+            f'You don\'t have permission to access collection "{collection}" or it does not exist. Queried in root.'
+        )
+        assert reply == {
+            "type": "subscribe",
+            "status": "error",
+            "error": {"code": "FORBIDDEN", "message": message},
+            "uid": "x",
+        }
+
+
+def test_items_messages_on_system_collections_are_refused(srv: LiveServer) -> None:
+    with ws(srv, USERS["ann"][1]) as socket:
+        reply = socket.request({"type": "items", "collection": "directus_presets", "action": "read", "uid": "1"})
+        error = {"code": "INVALID_COLLECTION", "message": "Cannot trigger an action on a system collection."}
+        assert reply == {"type": "items", "status": "error", "error": error, "uid": "1"}

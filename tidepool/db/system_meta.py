@@ -1,0 +1,241 @@
+"""How the system collections, fields and relations are listed in ``/collections``, ``/fields`` and
+``/relations``: Directus's metadata for them, generated from Tidepool's own system tables.
+
+Which system collections and fields exist is read from the database (the tables ``tidepool.db.system``
+creates, whoever added them); this module only says how each is described, in a compact table Tidepool
+keeps: per collection the properties clients act on (``singleton``, ``display_template``, ``accountability``,
+archive and sort fields, icon), per field the interface and flags the Data Studio renders a system form with,
+and otherwise a default derived from the field's type. A system collection Directus has and Tidepool does not
+(no table) is not listed: listing it would promise items no request can read.
+
+The relations Directus models without a foreign key in Tidepool's tables (``directus_users.avatar`` ...)
+are in ``RELATIONS``; ``tidepool.db.introspect`` adds each one whose two collections and field exist.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+# --- collections ---------------------------------------------------------------------------------------------
+
+# Only what differs from ``_COLLECTION_DEFAULTS`` (``accountability`` is "all" unless said otherwise).
+COLLECTIONS: dict[str, dict[str, Any]] = {
+    "directus_access": {"icon": "admin_panel_settings", "display_template": "{{ policy.name }}", "sort_field": "sort"},
+    "directus_activity": {"accountability": None},
+    "directus_collections": {"icon": "database"},
+    "directus_fields": {"icon": "input"},
+    "directus_files": {"icon": "folder", "display_template": "{{ $thumbnail }} {{ title }}"},
+    "directus_folders": {"display_template": "{{ name }}"},
+    "directus_permissions": {"icon": "admin_panel_settings"},
+    "directus_policies": {"icon": "admin_panel_settings"},
+    "directus_presets": {"icon": "bookmark", "accountability": None},
+    "directus_relations": {"icon": "merge_type"},
+    "directus_revisions": {"accountability": None},
+    "directus_roles": {"icon": "supervised_user_circle"},
+    "directus_settings": {"singleton": True},
+    "directus_shares": {"icon": "share"},
+    "directus_users": {
+        "icon": "people_alt",
+        "display_template": "{{ first_name }} {{ last_name }}",
+        "archive_field": "status",
+        "archive_value": "archived",
+        "unarchive_value": "draft",
+    },
+}
+_COLLECTION_DEFAULTS: dict[str, Any] = {
+    "hidden": False,
+    "singleton": False,
+    "icon": None,
+    "note": None,
+    "translations": None,
+    "display_template": None,
+    "accountability": "all",
+}
+
+
+def collection_meta(name: str, row: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """A system collection's ``meta``; a ``directus_collections`` row an admin wrote for it wins."""
+    own = COLLECTIONS.get(name, {})
+    meta: dict[str, Any] = {"collection": name, **_COLLECTION_DEFAULTS, "note": f"$t:directus_collection.{name}"}
+    meta.update(own)
+    for key, value in (row or {}).items():
+        if key not in ("collection", "system") and value is not None:
+            meta[key] = value
+    meta["system"] = True
+    return meta
+
+
+# --- fields --------------------------------------------------------------------------------------------------
+
+# The interface a field of each type gets when the table below says nothing.
+INTERFACES: dict[str, str | None] = {
+    "string": "input",
+    "text": "input-multiline",
+    "integer": "input",
+    "bigInteger": "input",
+    "float": "input",
+    "decimal": "input",
+    "boolean": "boolean",
+    "timestamp": "datetime",
+    "dateTime": "datetime",
+    "date": "datetime",
+    "time": "datetime",
+    "json": "input-code",
+    "csv": "tags",
+    "uuid": "input",
+    "hash": "input-hash",
+}
+_HIDDEN = {"hidden": True}
+_READONLY = {"readonly": True}
+_M2O = {"interface": "select-dropdown-m2o", "special": ["m2o"]}
+# (collection, field) -> what differs from the type's default: the fields clients render or rely on.
+FIELDS: dict[tuple[str, str], dict[str, Any]] = {
+    ("directus_users", "id"): {"special": ["uuid"]},
+    ("directus_users", "password"): {"interface": "input-hash", "options": {"masked": True}},
+    ("directus_users", "tags"): {"interface": "tags"},
+    ("directus_users", "avatar"): {"interface": "file"},
+    ("directus_users", "language"): {"interface": "system-language"},
+    ("directus_users", "tfa_secret"): {"interface": "system-mfa-setup"},
+    ("directus_users", "status"): {"interface": "select-dropdown"},
+    ("directus_users", "role"): {**_M2O, "options": {"template": "{{ name }}"}},
+    ("directus_users", "token"): {"interface": "system-token", "width": "full"},
+    ("directus_users", "last_access"): {"interface": None, **_READONLY},
+    ("directus_users", "last_page"): {"interface": None},
+    ("directus_users", "provider"): {"interface": "select-dropdown"},
+    ("directus_users", "auth_data"): {"interface": None, **_HIDDEN},
+    ("directus_users", "appearance"): {"interface": "select-dropdown"},
+    ("directus_users", "theme_dark"): {"interface": "system-theme", "options": {"appearance": "dark"}},
+    ("directus_users", "theme_light"): {"interface": "system-theme", "options": {"appearance": "light"}},
+    ("directus_users", "policies"): {"interface": "list-m2m", "special": ["m2m"]},
+    ("directus_roles", "id"): {"special": ["uuid"], **_HIDDEN},
+    ("directus_roles", "icon"): {"interface": "select-icon"},
+    ("directus_roles", "description"): {"interface": "input"},
+    ("directus_roles", "parent"): {**_M2O, "options": {"template": "{{ name }}"}},
+    ("directus_roles", "children"): {"interface": "list-o2m-tree-view", **_HIDDEN},
+    ("directus_roles", "policies"): {"interface": "list-m2m", "special": ["m2m"]},
+    ("directus_roles", "users"): {"interface": "list-o2m", "options": {"fields": ["first_name", "last_name"]}},
+    ("directus_policies", "id"): {"special": ["uuid"], "interface": None, **_HIDDEN},
+    ("directus_policies", "name"): {"interface": None},
+    ("directus_policies", "icon"): {"interface": "select-icon"},
+    ("directus_policies", "description"): {"interface": "input"},
+    ("directus_policies", "permissions"): {"interface": "system-permissions"},
+    ("directus_access", "id"): {"special": ["uuid"], "interface": None, **_HIDDEN},
+    ("directus_access", "role"): {"special": ["m2o"], "interface": None, **_HIDDEN},
+    ("directus_access", "user"): {"special": ["m2o"], "interface": None, **_HIDDEN},
+    ("directus_access", "policy"): {"special": ["m2o"], "interface": None, **_HIDDEN},
+    ("directus_access", "sort"): {"interface": None, **_HIDDEN},
+    ("directus_permissions", "permissions"): {"interface": None, **_HIDDEN},
+    ("directus_permissions", "presets"): {"interface": None, **_HIDDEN},
+    ("directus_permissions", "policy"): {**_M2O, **_HIDDEN},
+    ("directus_collections", "collection"): {"options": {"font": "monospace"}, **_READONLY},
+    ("directus_collections", "icon"): {"interface": "select-icon"},
+    ("directus_collections", "note"): {"interface": "input"},
+    ("directus_collections", "display_template"): {"interface": "system-display-template"},
+    ("directus_collections", "archive_field"): {"interface": "system-field"},
+    ("directus_collections", "sort_field"): {"interface": "system-field"},
+    ("directus_collections", "status"): {"interface": "select-dropdown"},
+    ("directus_collections", "sort"): {"interface": None, **_HIDDEN},
+    ("directus_collections", "group"): {"interface": None, **_HIDDEN},
+}
+# Directus's system forms leave these plain: no interface, the width of half a form.
+_PLAIN_COLLECTIONS = frozenset({"directus_sessions", "directus_fields", "directus_relations", "directus_permissions"})
+_FIELD_KEYS = (
+    "system",
+    "collection",
+    "field",
+    "special",
+    "interface",
+    "options",
+    "display",
+    "display_options",
+    "readonly",
+    "hidden",
+    "sort",
+    "width",
+    "group",
+    "translations",
+    "note",
+    "conditions",
+    "required",
+    "searchable",
+)
+
+
+def field_meta(collection: str, field: str, field_type: str, special: tuple[str, ...], sort: int) -> dict[str, Any]:
+    """A system field's ``meta``, keys in Directus's order. ``special`` is what Tidepool's metadata rows say
+    (``conceal``, ``hash``, ``cast-json`` ...) unless the table names Directus's (``roles.policies`` is an
+    ``m2m`` to clients, read by Tidepool as the o2m to its junction): the listing only describes; what
+    Tidepool does with the field follows its rows."""
+    plain = collection in _PLAIN_COLLECTIONS
+    meta: dict[str, Any] = {
+        "system": True,
+        "collection": collection,
+        "field": field,
+        "special": list(special) or None,
+        "interface": None if plain else INTERFACES.get(field_type),
+        "options": None,
+        "display": None,
+        "display_options": None,
+        "readonly": False,
+        "hidden": False,
+        "sort": sort,
+        "width": "half" if plain else "full",
+        "group": None,
+        "translations": None,
+        "note": None,
+        "conditions": None,
+        "required": False,
+        "searchable": True,
+    }
+    own = FIELDS.get((collection, field), {})
+    meta.update(own)
+    return {key: meta[key] for key in _FIELD_KEYS}
+
+
+# --- relations -----------------------------------------------------------------------------------------------
+
+# (many collection, many field, one collection): relations Directus has that Tidepool's tables may hold
+# without a foreign key; each is listed when both collections and the field exist and nothing else names it.
+RELATIONS: tuple[tuple[str, str, str], ...] = (
+    ("directus_users", "avatar", "directus_files"),
+    ("directus_collections", "group", "directus_collections"),
+    ("directus_fields", "collection", "directus_collections"),
+    ("directus_fields", "group", "directus_fields"),
+    ("directus_sessions", "share", "directus_shares"),
+    ("directus_activity", "user", "directus_users"),
+    ("directus_comments", "collection", "directus_collections"),
+    ("directus_flows", "operation", "directus_operations"),
+    ("directus_presets", "user", "directus_users"),
+    ("directus_presets", "role", "directus_roles"),
+    ("directus_files", "folder", "directus_folders"),
+    ("directus_files", "uploaded_by", "directus_users"),
+    ("directus_files", "modified_by", "directus_users"),
+    ("directus_folders", "parent", "directus_folders"),
+    ("directus_revisions", "activity", "directus_activity"),
+    ("directus_revisions", "parent", "directus_revisions"),
+    ("directus_revisions", "version", "directus_versions"),
+    ("directus_settings", "project_logo", "directus_files"),
+    ("directus_settings", "public_foreground", "directus_files"),
+    ("directus_settings", "public_background", "directus_files"),
+    ("directus_settings", "public_favicon", "directus_files"),
+    ("directus_settings", "public_registration_role", "directus_roles"),
+    ("directus_settings", "storage_default_folder", "directus_folders"),
+)
+
+
+def relation_meta(collection: str, field: str, related: str | None, row: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A system relation's ``meta`` as Directus lists it (no ``id``; ``system: true``)."""
+    row = row or {}
+    return {
+        "many_collection": collection,
+        "many_field": field,
+        "one_collection": related,
+        "one_field": row.get("one_field"),
+        "one_allowed_collections": row.get("one_allowed_collections"),
+        "one_collection_field": row.get("one_collection_field"),
+        "one_deselect_action": row.get("one_deselect_action") or "nullify",
+        "junction_field": row.get("junction_field"),
+        "sort_field": row.get("sort_field"),
+        "system": True,
+    }
