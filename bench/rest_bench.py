@@ -309,3 +309,45 @@ async def _permissions_on(database: str, quick: bool) -> dict[str, Any]:
 async def run_permissions(quick: bool) -> list[dict[str, Any]]:
     """``GET /items/messages?limit=100`` as the admin vs users whose read permission has an item rule."""
     return [await _permissions_on(database, quick) for database in DATABASES]
+
+
+# -- the "history" scenario -------------------------------------------------------------------------------------
+
+HISTORY_CALLS = {
+    "create_untracked": Call("POST", "/items/untracked", body=_message),
+    "create_tracked": Call("POST", "/items/messages", body=_message),
+}
+
+
+def _untracked_collection(base_url: str) -> None:
+    """A twin of ``messages`` whose ``accountability`` is null: its creates write no activity or revision."""
+    body = {
+        "collection": "untracked",
+        "schema": {},
+        "meta": {"accountability": None},
+        "fields": [
+            {"field": "id", "type": "integer", "schema": {"is_primary_key": True, "has_auto_increment": True}},
+            {"field": "date_created", "type": "timestamp", "meta": {"special": ["date-created"]}, "schema": {}},
+            {"field": "text", "type": "string", "schema": {}},
+            {"field": "user", "type": "string", "schema": {}},
+        ],
+    }
+    headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    httpx.post(f"{base_url}/collections", json=body, headers=headers, timeout=30).raise_for_status()
+
+
+async def _history_on(database: str, quick: bool) -> dict[str, Any]:
+    timing = durations(quick)
+    with DATABASES[database]() as db_env, tidepool_server(db_env) as proc:
+        create_messages_collection(proc.url)
+        _untracked_collection(proc.url)
+        results = await compare(proc, HISTORY_CALLS, timing, rounds=ROUNDS)
+    base = results["create_untracked"]
+    vs = {"create_tracked": ratios(results["create_tracked"], base)}
+    print_table(f"history on {database} (ratios to a create with accountability null)", results, vs)
+    return {"database": database, "machine": machine(), "clients": CLIENTS, "results": results, "vs_untracked": vs}
+
+
+async def run_history(quick: bool) -> list[dict[str, Any]]:
+    """What activity + revisions cost a create: ``POST`` on a collection tracking ``all`` vs one tracking nothing."""
+    return [await _history_on(database, quick) for database in DATABASES]

@@ -340,6 +340,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ASSETS_TRANSFORM_IMAGE_MAX_DIMENSION", "6000", parse_positive_int, "Largest image side transformed."),
     Setting("ASSETS_TRANSFORM_MAX_OPERATIONS", "5", parse_positive_int, "Most steps in a `transforms` parameter."),
     Setting("ASSETS_TRANSFORM_TIMEOUT", "7500ms", parse_duration, "Longest one image transformation may take."),
+    Setting("STUDIO_ENABLED", "true", parse_bool, "Serve Tidepool Studio, the web admin, at /admin/."),
 )
 
 
@@ -456,6 +457,7 @@ class Settings:
     ASSETS_TRANSFORM_IMAGE_MAX_DIMENSION: int
     ASSETS_TRANSFORM_MAX_OPERATIONS: int
     ASSETS_TRANSFORM_TIMEOUT: float
+    STUDIO_ENABLED: bool
 
     @property
     def db_client(self) -> str:

@@ -29,6 +29,8 @@ without leaking the text.
     ├── RangeNotSatisfiableError       416 RANGE_NOT_SATISFIABLE (an asset's ``Range``)
     ├── IllegalAssetTransformationError 400 ILLEGAL_ASSET_TRANSFORMATION
     ├── UnsupportedMediaTypeError      415 UNSUPPORTED_MEDIA_TYPE
+    ├── UnprocessableContentError      422 UNPROCESSABLE_CONTENT
+    ├── VersionHashMismatchError       422 VERSION_HASH_MISMATCH (a content version's main item moved on)
     ├── RequestsExceededError          429 REQUESTS_EXCEEDED
     ├── LimitExceededError             403 LIMIT_EXCEEDED
     ├── ServiceUnavailableError        503 SERVICE_UNAVAILABLE
@@ -245,7 +247,8 @@ class ForbiddenError(TidepoolError):
 
     @classmethod
     def action(cls, action: str, collection: str) -> ForbiddenError:
-        """No permission for ``action`` on the whole collection (``/utils/sort``, ``/fields``), in Directus's words."""
+        """No permission for ``action`` on a whole collection (``/utils/sort``, ``/fields``), or on the item a
+        comment or content version is about, in Directus's words."""
         return cls._with_reason(
             f'You don\'t have permission to perform "{action}" for collection "{collection}" or it does not exist.',
             f'collection "{collection}" does not exist',
@@ -259,11 +262,13 @@ class ForbiddenError(TidepoolError):
 
 
 class RouteNotFoundError(TidepoolError):
+    """``Route <path> doesn't exist.``; Directus 12 also sends the ``path`` in ``extensions``."""
+
     code = "ROUTE_NOT_FOUND"
     status = 404
 
     def __init__(self, path: str) -> None:
-        super().__init__(f"Route {path} doesn't exist.")
+        super().__init__(f"Route {path} doesn't exist.", path=path)
 
 
 class ContentTooLargeError(TidepoolError):
@@ -302,6 +307,25 @@ class UnsupportedMediaTypeError(TidepoolError):
 
     def __init__(self, media_type: str, where: str) -> None:
         super().__init__(f'Unsupported media type "{media_type}" in {where}.', mediaType=media_type, where=where)
+class UnprocessableContentError(TidepoolError):
+    """``Can't process content. <reason>.``: a well-formed request the data refuses (content versions)."""
+
+    code = "UNPROCESSABLE_CONTENT"
+    status = 422
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"Can't process content. {_sentence(reason)}", reason=reason)
+
+
+class VersionHashMismatchError(TidepoolError):
+    """Promoting a content version whose main item changed since the caller compared it."""
+
+    code = "VERSION_HASH_MISMATCH"
+    status = 422
+    default_message = "Main item has changed since this version was last updated."
+
+    def __init__(self, main_hash: str) -> None:
+        super().__init__(mainHash=main_hash)
 
 
 class RequestsExceededError(TidepoolError):

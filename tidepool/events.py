@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+from tidepool.context import Accountability
+
 EventAction = Literal["create", "update", "delete"]
 
 
@@ -29,6 +31,27 @@ class ChangeEvent:
     seq: int | None = None  # assigned by the bus, in commit order
     origin: str | None = None  # process id of the writer (multi-process bus)
     extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Tracked:
+    """One action of a transaction for the activity log (``tidepool.services.history``): ``keys`` of
+    ``collection``, done by ``who``.
+
+    ``delta`` is the change as sent (None for a delete or a login); ``read_after``: the revision's ``data`` is
+    the item as it is after the change (updates), not the delta; ``version``: the content version saved."""
+
+    action: str
+    collection: str
+    keys: tuple[Any, ...]
+    who: Accountability
+    delta: Mapping[str, Any] | None = None
+    read_after: bool = False
+    version: str | None = None
+
+    @classmethod
+    def of_event(cls, event: ChangeEvent, who: Accountability) -> Tracked:
+        return cls(event.action, event.collection, event.keys, who, event.payload, event.action == "update")
 
 
 class EventSink(Protocol):

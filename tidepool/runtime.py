@@ -74,6 +74,7 @@ class Runtime:
             write_gate=self.write_gate,
             access_cache=self.access_cache,
             plans=self.plans,
+            tracked=access is not None,  # the system's own work (bootstrap, CLI) keeps no history, as in Directus
         )
 
 

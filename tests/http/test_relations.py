@@ -35,9 +35,20 @@ def error(response: httpx.Response) -> tuple[int, str, str]:
 
 
 def foreign_keys(srv: LiveServer, table: str) -> list[dict[str, Any]]:
+    """The table's foreign keys as a pooled connection reflects them. On SQLite the connection first reads
+    ``sqlite_master``: ``PRAGMA foreign_key_list`` answers from the connection's cached schema without checking
+    that it is current, so on a connection idle since the table was rebuilt it disagreed with the table's SQL
+    (SQLAlchemy's SAWarning, an intermittent failure here); a real statement refreshes the cache first, as
+    ``db/introspect`` does by listing the tables before anything else."""
+
+    def reflect(conn: sa.Connection) -> list[dict[str, Any]]:
+        inspector = sa.inspect(conn)
+        inspector.get_table_names()
+        return [dict(fk) for fk in inspector.get_foreign_keys(table)]
+
     async def read() -> list[dict[str, Any]]:
         async with srv.runtime.engine.connect() as conn:
-            return await conn.run_sync(lambda c: [dict(fk) for fk in sa.inspect(c).get_foreign_keys(table)])
+            return await conn.run_sync(reflect)
 
     return srv.run(read())
 

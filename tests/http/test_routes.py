@@ -37,6 +37,8 @@ HTTP_ROUTES: list[tuple[str, str]] = [
     ("GET", "/server/ping"),
     ("GET", "/server/health"),
     ("GET", "/server/info"),
+    ("GET", "/tidepool/realtime"),
+    ("GET", "/tidepool/view-as/{collection}"),
     ("POST", "/auth/login"),
     ("POST", "/auth/refresh"),
     ("POST", "/auth/logout"),
@@ -102,7 +104,18 @@ HTTP_ROUTES: list[tuple[str, str]] = [
     *_crud("/flows"),
     *_crud("/operations"),
     ("GET", "/extensions"),
+    ("GET", "/activity"),
+    ("GET", "/activity/{id}"),
+    ("GET", "/revisions"),
+    ("GET", "/revisions/{id}"),
+    *_crud("/comments"),
+    ("POST", "/versions/{id}/save"),
+    ("GET", "/versions/{id}/compare"),
+    ("POST", "/versions/{id}/promote"),
+    *_crud("/versions"),
 ]
+# Tidepool Studio (STUDIO_ENABLED, on by default): the relative redirect, then its files.
+STUDIO = [("GET", "/admin"), ("MOUNT", "/admin")]
 
 
 # Methods on a ``/<resource>/me`` path that no row lists but ``/<resource>/{id}`` answers (the id ``me``).
@@ -136,18 +149,19 @@ def _app_table(tmp_path: Path, **env: str) -> list[tuple[str, str]]:
 
 def test_the_app_serves_exactly_the_expected_table(tmp_path: Path) -> None:
     table = _app_table(tmp_path, EXAMPLES_ENABLED="true")
-    assert table == [("WEBSOCKET", "/websocket"), *HTTP_ROUTES, ("MOUNT", "/examples")]
+    assert table == [("WEBSOCKET", "/websocket"), *HTTP_ROUTES, ("MOUNT", "/examples"), *STUDIO]
 
 
 @pytest.mark.parametrize(
     ("env", "ends"),
     [
-        ({"WEBSOCKETS_ENABLED": "false"}, ([], [])),
-        ({"WEBSOCKETS_REST_ENABLED": "false"}, ([], [])),
-        ({"WEBSOCKETS_REST_PATH": "/live"}, ([("WEBSOCKET", "/live")], [])),
+        ({"WEBSOCKETS_ENABLED": "false"}, ([], STUDIO)),
+        ({"WEBSOCKETS_REST_ENABLED": "false"}, ([], STUDIO)),
+        ({"WEBSOCKETS_REST_PATH": "/live"}, ([("WEBSOCKET", "/live")], STUDIO)),
+        ({"WEBSOCKETS_ENABLED": "false", "STUDIO_ENABLED": "false"}, ([], [])),
     ],
 )
-def test_settings_add_or_remove_only_the_websocket_and_examples_routes(
+def test_settings_add_or_remove_only_the_websocket_examples_and_studio_routes(
     tmp_path: Path, env: dict[str, str], ends: tuple[list[tuple[str, str]], list[tuple[str, str]]]
 ) -> None:
     first, last = ends

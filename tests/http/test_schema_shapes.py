@@ -57,7 +57,9 @@ KEY_FLAGS = {
 def _seed(server: LiveServer) -> None:
     with server.client() as admin:
         create_schema_collections(admin)
-        policy = make_policy(admin, {"collection": "schema_posts", "action": "read", "fields": ["*"]}, app_access=False)
+        policy = make_policy(
+            admin, {"collection": "schema_posts", "action": "read", "fields": ["*"]}, app_access=True
+        )  # app access: may read /collections (Directus 11)
         role = make_role(admin, policy)
         ok(admin.post("/users", json={"email": "shapes@example.com", "role": role, "token": READER_TOKEN}))
 

@@ -13,7 +13,9 @@ def test_unknown_route_is_route_not_found(anon: httpx.Client) -> None:
     response = anon.get("/nowhere")
     assert response.status_code == 404
     assert response.json() == {
-        "errors": [{"message": "Route /nowhere doesn't exist.", "extensions": {"code": "ROUTE_NOT_FOUND"}}]
+        "errors": [
+            {"message": "Route /nowhere doesn't exist.", "extensions": {"path": "/nowhere", "code": "ROUTE_NOT_FOUND"}}
+        ]
     }
 
 

@@ -167,7 +167,10 @@ class Recorder:
 
     @property
     def events(self) -> list[ChangeEvent]:
-        return [event for batch in self.batches for event in batch]
+        """The emitted events but the history rows' own (``directus_activity``/``directus_revisions`` creates,
+        which every tracked write adds: ``tidepool/services/history.py``)."""
+        history = ("directus_activity", "directus_revisions")
+        return [event for batch in self.batches for event in batch if event.collection not in history]
 
     def clear(self) -> None:
         self.batches.clear()

@@ -20,6 +20,7 @@ from tidepool.config import Settings
 from tidepool.db.bootstrap import bootstrap
 from tidepool.db.engine import create_engine
 from tidepool.drain import drain
+from tidepool.http.studio import STUDIO_PATH
 from tidepool.logs import configure_logging
 from tidepool.realtime.bus import RedisNotifier, redis_url
 
@@ -41,6 +42,8 @@ def serve(settings: Settings) -> None:
 
     asyncio.run(run_bootstrap())
     click.echo(f"Tidepool listening on {server_url(settings)}  (WebSocket: {settings.WEBSOCKETS_REST_PATH})")
+    if settings.STUDIO_ENABLED:
+        click.echo(f"Tidepool Studio: {server_url(settings)}{STUDIO_PATH}/  (sign in as the admin)")
     app = create_app(settings)
     config = uvicorn.Config(
         app,

@@ -287,6 +287,60 @@ async def _project_collections(conn: AsyncConnection) -> None:
     )
     if (await conn.execute(sa.select(sa.func.count()).select_from(system.settings))).scalar_one() == 0:
         await conn.execute(system.settings.insert().values(**_SETTINGS_ROW, project_id=str(uuid.uuid4())))
+# Directus metadata for the history tables (``tidepool.services.history``), comments and content versions:
+# declared types and specials (timestamps, JSON, the special fields a write fills) and their relations.
+_HISTORY_FIELDS: tuple[tuple[str, str, str, str | None], ...] = (
+    ("directus_activity", "timestamp", "timestamp", "date-created,cast-timestamp"),
+    ("directus_activity", "revisions", "alias", "o2m"),
+    ("directus_revisions", "data", "json", "cast-json"),
+    ("directus_revisions", "delta", "json", "cast-json"),
+    ("directus_comments", "id", "uuid", "uuid"),
+    ("directus_comments", "date_created", "timestamp", "date-created,cast-timestamp"),
+    ("directus_comments", "date_updated", "timestamp", "date-updated,cast-timestamp"),
+    ("directus_comments", "user_created", "string", "user-created"),
+    ("directus_comments", "user_updated", "string", "user-updated"),
+    ("directus_versions", "id", "uuid", "uuid"),
+    ("directus_versions", "date_created", "timestamp", "date-created,cast-timestamp"),
+    ("directus_versions", "date_updated", "timestamp", "date-updated,cast-timestamp"),
+    ("directus_versions", "user_created", "string", "user-created"),
+    ("directus_versions", "user_updated", "string", "user-updated"),
+    ("directus_versions", "delta", "json", "cast-json"),
+)
+
+_HISTORY_RELATIONS: tuple[tuple[str, str, str, str | None, str], ...] = (
+    ("directus_activity", "user", "directus_users", None, "nullify"),
+    ("directus_revisions", "activity", "directus_activity", "revisions", "nullify"),
+    ("directus_revisions", "parent", "directus_revisions", None, "nullify"),
+    ("directus_revisions", "version", "directus_versions", None, "nullify"),
+    ("directus_comments", "user_created", "directus_users", None, "nullify"),
+    ("directus_comments", "user_updated", "directus_users", None, "nullify"),
+    ("directus_versions", "user_created", "directus_users", None, "nullify"),
+    ("directus_versions", "user_updated", "directus_users", None, "nullify"),
+)
+
+
+async def _history(conn: AsyncConnection) -> None:
+    """Activity, revisions, comments and content versions (a fresh database has the tables from 0001), with
+    their field and relation metadata; rows another migration already wrote for them are kept."""
+    tables = [system.activity, system.content_versions, system.revisions, system.comments]
+    await conn.run_sync(lambda c: system.metadata.create_all(c, tables=tables, checkfirst=True))
+    fields, relations = system.fields, system.relations
+    known = {(r[0], r[1]) for r in await conn.execute(sa.select(fields.c.collection, fields.c.field))}
+    rows = [
+        {"collection": c, "field": f, "type": t, "special": s, "readonly": False, "hidden": False, "required": False}
+        for c, f, t, s in _HISTORY_FIELDS
+        if (c, f) not in known
+    ]
+    if rows:
+        await conn.execute(fields.insert(), rows)
+    linked = {(r[0], r[1]) for r in await conn.execute(sa.select(relations.c.many_collection, relations.c.many_field))}
+    links = [
+        {"many_collection": m, "many_field": f, "one_collection": o, "one_field": of, "one_deselect_action": d}
+        for m, f, o, of, d in _HISTORY_RELATIONS
+        if (m, f) not in linked
+    ]
+    if links:
+        await conn.execute(relations.insert(), links)
 
 
 MIGRATIONS: list[Migration] = [
@@ -296,6 +350,7 @@ MIGRATIONS: list[Migration] = [
     ("0004-sessions-marker", _version_markers),  # adds the ``sessions`` row to an existing database
     ("0005-event-log", _event_log),
     ("0006-user-fields", _user_fields),
+    ("0007-history", _history),
     ("0008-system-collections", _project_collections),
     ("0009-files", _file_tables),
 ]

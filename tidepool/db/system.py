@@ -461,6 +461,66 @@ operations = sa.Table(
 # The tables migration 0008 creates (a database made before it has none of them).
 PROJECT_TABLES = (settings, presets, translations, shares, notifications, dashboards, panels, flows, operations)
 
+# History (``tidepool.services.history``): one ``directus_activity`` row per action of every tracked write, and
+# for collections with ``accountability: "all"`` one ``directus_revisions`` row holding the item's data and the
+# change, both written in the write's own transaction. Shaped as Directus 11.
+activity = sa.Table(
+    "directus_activity",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("action", sa.String(45), nullable=False),
+    sa.Column("user", UUID),
+    sa.Column("timestamp", TS, nullable=False, index=True),
+    sa.Column("ip", sa.String(50)),
+    sa.Column("user_agent", sa.Text),
+    sa.Column("collection", NAME, nullable=False),
+    sa.Column("item", sa.String(255), nullable=False),
+    sa.Column("origin", sa.String(255)),
+)
+
+# Content versions: a named draft (``key``) of one item, its unsaved changes kept in ``delta``.
+content_versions = sa.Table(
+    "directus_versions",
+    metadata,
+    sa.Column("id", UUID, primary_key=True),
+    sa.Column("key", NAME, nullable=False),
+    sa.Column("name", sa.String(255)),
+    sa.Column("collection", NAME, nullable=False),
+    sa.Column("item", sa.String(255)),
+    sa.Column("hash", sa.String(255)),
+    sa.Column("date_created", TS, server_default=sa.func.current_timestamp()),
+    sa.Column("date_updated", TS, server_default=sa.func.current_timestamp()),
+    sa.Column("user_created", UUID, sa.ForeignKey("directus_users.id", ondelete="SET NULL")),
+    sa.Column("user_updated", UUID, sa.ForeignKey("directus_users.id")),
+    sa.Column("delta", sa.JSON(none_as_null=True)),
+)
+
+revisions = sa.Table(
+    "directus_revisions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("activity", sa.Integer, sa.ForeignKey("directus_activity.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("collection", NAME, nullable=False),
+    sa.Column("item", sa.String(255), nullable=False),
+    sa.Column("data", sa.JSON(none_as_null=True)),
+    sa.Column("delta", sa.JSON(none_as_null=True)),
+    sa.Column("parent", sa.Integer, sa.ForeignKey("directus_revisions.id")),
+    sa.Column("version", UUID, sa.ForeignKey("directus_versions.id", ondelete="CASCADE")),
+)
+
+comments = sa.Table(
+    "directus_comments",
+    metadata,
+    sa.Column("id", UUID, primary_key=True),
+    sa.Column("collection", NAME, nullable=False),
+    sa.Column("item", sa.String(255), nullable=False),
+    sa.Column("comment", sa.Text, nullable=False),
+    sa.Column("date_created", TS, server_default=sa.func.current_timestamp()),
+    sa.Column("date_updated", TS, server_default=sa.func.current_timestamp()),
+    sa.Column("user_created", UUID, sa.ForeignKey("directus_users.id", ondelete="SET NULL")),
+    sa.Column("user_updated", UUID, sa.ForeignKey("directus_users.id")),
+)
+
 SYSTEM_TABLES = {table.name: table for table in metadata.sorted_tables}
 
 # Well-known ids, as in Directus (migration 20240806A-permissions-policies).

@@ -46,6 +46,6 @@ async def request_context(conn: HTTPConnection) -> ServiceContext:
     runtime = runtime_of(conn)
     base = runtime.context()
     accountability: Accountability = await authenticate(base, token_of(conn), **where_of(conn))
-    ctx = base.with_access(await access_for(base, accountability))
+    ctx = runtime.context(await access_for(base, accountability))
     conn.scope["tidepool.context"] = ctx
     return ctx

@@ -33,6 +33,7 @@ from tidepool.http.writes import BatchWriter, delete_from_body, read_back, updat
 from tidepool.query.model import Query
 from tidepool.services.accounts import AccountItems
 from tidepool.services.base import ServiceContext
+from tidepool.services.content_versions import versioned
 from tidepool.services.items import ItemsService
 
 
@@ -142,7 +143,7 @@ async def _items_service(request: Request) -> ItemsService:
     collection = request.path_params["collection"]
     if is_system_collection(collection):
         raise ForbiddenError()
-    return ItemsService(await request_context(request), collection)
+    return versioned(await request_context(request), collection, request.query_params.get("version"))
 
 
 def _items_singleton(service: ItemsService) -> Singleton | None:
@@ -153,13 +154,18 @@ def _items_singleton(service: ItemsService) -> Singleton | None:
 ITEMS: Crud[ItemsService] = Crud(_items_service, _items_singleton)
 
 
-# -- the account collections -----------------------------------------------------------------------------
+# -- system collections: each one's service class holds what is special to it (never a singleton) ---------------
 
 
-def account(factory: Callable[[ServiceContext], AccountItems]) -> Crud[AccountItems]:
-    """One account collection's handlers: its service class is all that differs (never a singleton)."""
+def of_service(factory: Callable[[ServiceContext], S]) -> Crud[S]:
+    """The handlers of a collection served by ``factory``'s service, built over the request's context."""
 
-    async def service(request: Request) -> AccountItems:
+    async def service(request: Request) -> S:
         return factory(await request_context(request))
 
     return Crud(service)
+
+
+def account(factory: Callable[[ServiceContext], AccountItems]) -> Crud[AccountItems]:
+    """One account collection's handlers: its service class is all that differs."""
+    return of_service(factory)

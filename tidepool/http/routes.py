@@ -10,13 +10,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
-from starlette.staticfiles import StaticFiles
-from starlette.types import Scope
 
 from tidepool.config import Settings
 from tidepool.http import (
@@ -25,6 +22,7 @@ from tidepool.http import (
     collections,
     fields,
     files,
+    inspector,
     my_access,
     relations,
     schema,
@@ -32,10 +30,16 @@ from tidepool.http import (
     system_items,
     users,
     utils,
+    versions,
+    view_as,
 )
-from tidepool.http.crud import ITEMS, Crud, account
+from tidepool.http.crud import ITEMS, Crud, account, of_service
+from tidepool.http.static import RelativeStaticFiles
+from tidepool.http.studio import studio_routes
 from tidepool.realtime import endpoint
 from tidepool.services.access_rows import AccessRowsService
+from tidepool.services.comments import CommentsService
+from tidepool.services.content_versions import VersionsService
 from tidepool.services.policies import PermissionRowsService, PoliciesService
 from tidepool.services.roles import RolesService
 from tidepool.services.users import UsersService
@@ -50,6 +54,8 @@ def build_routes(settings: Settings) -> list[BaseRoute]:
         Route("/server/ping", server.ping, methods=["GET"]),
         Route("/server/health", server.health, methods=["GET"]),
         Route("/server/info", server.info, methods=["GET"]),
+        Route("/tidepool/realtime", inspector.realtime, methods=["GET"]),
+        Route("/tidepool/view-as/{collection}", view_as.view_as, methods=["GET"]),
         Route("/auth/login", auth.login, methods=["POST"]),
         Route("/auth/refresh", auth.refresh, methods=["POST"]),
         Route("/auth/logout", auth.logout, methods=["POST"]),
@@ -115,7 +121,15 @@ def build_routes(settings: Settings) -> list[BaseRoute]:
         *crud_routes("/flows", system_items.system_items("directus_flows")),
         *crud_routes("/operations", system_items.system_items("directus_operations")),
         Route("/extensions", system_items.list_extensions, methods=["GET"]),
+        *read_routes("/activity", system_items.system_items("directus_activity")),
+        *read_routes("/revisions", system_items.system_items("directus_revisions")),
+        *crud_routes("/comments", of_service(CommentsService)),
+        Route("/versions/{id}/save", versions.save, methods=["POST"]),
+        Route("/versions/{id}/compare", versions.compare, methods=["GET"]),
+        Route("/versions/{id}/promote", versions.promote, methods=["POST"]),
+        *crud_routes("/versions", of_service(VersionsService)),
         *examples(settings),
+        *studio_routes(settings),
     ]
 
 
@@ -138,21 +152,16 @@ def crud_routes(
     ]
 
 
+def read_routes(prefix: str, crud: Crud[Any]) -> list[BaseRoute]:
+    """The two read routes of a read-only collection (its writes are ``ROUTE_NOT_FOUND``, as in Directus)."""
+    return [
+        Route(prefix, crud.read_list, methods=["GET"]),
+        Route(prefix + "/{id}", crud.read_item, methods=["GET"]),
+    ]
+
+
 def examples(settings: Settings) -> list[BaseRoute]:
     """``/examples/``: the example pages, when ``EXAMPLES_ENABLED`` and the checkout has them."""
     if not (settings.EXAMPLES_ENABLED and EXAMPLES_DIR.is_dir()):
         return []
-    return [Mount("/examples", ExamplePages(directory=EXAMPLES_DIR, html=True), name="examples")]
-
-
-class ExamplePages(StaticFiles):
-    """Starlette's static files, with the directory redirect (``/examples/chat`` → ``/examples/chat/``) made
-    relative: Starlette builds it from the ``Host`` header, so a forged host would be echoed into ``Location``."""
-
-    async def get_response(self, path: str, scope: Scope) -> Response:
-        response = await super().get_response(path, scope)
-        if isinstance(response, RedirectResponse):
-            target = urlsplit(response.headers["location"])
-            relative = "/" + target.path.lstrip("/") + (f"?{target.query}" if target.query else "")
-            response.headers["location"] = relative  # one leading slash: never a protocol-relative URL
-        return response
+    return [Mount("/examples", RelativeStaticFiles(directory=EXAMPLES_DIR, html=True), name="examples")]

@@ -275,6 +275,16 @@ class SubscriptionManager:
             return len(self._by_client.get(client.id, {}))
         return sum(len(subs) for subs in self._by_collection.values())
 
+    def groups(self) -> dict[str, dict[bytes, int]]:
+        """Per collection, how many registered subscriptions share each event read (``query_key``): what the
+        realtime inspector shows (one read per group and access serves every subscription in it)."""
+        overview: dict[str, dict[bytes, int]] = {}
+        for collection, subs in self._by_collection.items():
+            for sub in subs.values():
+                counts = overview.setdefault(collection, {})
+                counts[sub.query_key] = counts.get(sub.query_key, 0) + 1
+        return overview
+
     # ----------------------------------------------------------------------------------------- messages
 
     def admit(self, client: Subscriber, uid: Any) -> Claim | None:

@@ -24,8 +24,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from tidepool.context import Accountability
 from tidepool.db import system
 from tidepool.errors import InvalidCredentialsError, RequestsExceededError, UserSuspendedError
+from tidepool.events import Tracked
 from tidepool.security import hash_token, verify_password
 from tidepool.services import versions
 from tidepool.services.authn import as_utc, issue_access_token, verify_access_token
@@ -94,6 +96,10 @@ async def _login(
     async with ctx.transaction() as tx_ctx:
         tokens = await _open_session(tx_ctx, str(row.id), row.role, where, session=session)
         await tx_ctx.conn.execute(users.update().where(users.c.id == row.id).values(last_access=_db_now(ctx)))
+        who = Accountability(
+            user=str(row.id), ip=where.get("ip"), user_agent=where.get("user_agent"), origin=where.get("origin")
+        )
+        tx_ctx.tx.note(Tracked("login", "directus_users", (str(row.id),), who))  # Directus logs every login
     return tokens
 
 

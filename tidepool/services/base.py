@@ -24,7 +24,7 @@ from tidepool.config import Settings
 from tidepool.context import Access, Accountability
 from tidepool.db.introspect import load_schema
 from tidepool.db.schema import SchemaOverview
-from tidepool.events import ChangeEvent, EventSink, NullSink
+from tidepool.events import ChangeEvent, EventSink, NullSink, Tracked
 from tidepool.ratelimit import LoginLimiter
 from tidepool.services import versions
 
@@ -79,20 +79,34 @@ class Transaction:
     conn: AsyncConnection
     events: list[ChangeEvent] = field(default_factory=list)
     touched: set[str] = field(default_factory=set)  # version markers this transaction moves at its commit
+    actions: list[Tracked] = field(default_factory=list)  # what activity and revisions will record
 
-    def record(self, event: ChangeEvent) -> None:
+    def record(self, event: ChangeEvent, who: Accountability | None = None) -> None:
+        """Record a change: its event, and its history entry unless ``who`` is None (work not tracked)."""
         self.events.append(event)
+        if who is not None:
+            self.actions.append(Tracked.of_event(event, who))
         kind = versions.KIND_OF_COLLECTION.get(event.collection)
         if kind is not None:
             self.touch(kind)
+
+    def note(self, entry: Tracked) -> None:
+        """Record an action that changes no item (a login, a version's save) for the activity log."""
+        self.actions.append(entry)
 
     def touch(self, kind: str) -> None:
         """This transaction changes cached ``kind`` state (see ``tidepool.services.versions``)."""
         self.touched.add(kind)
 
-    async def log_events(self, origin: str | None) -> None:
-        """Append the recorded events to the event log (``tidepool.eventlog``), numbered: to be called as the
-        transaction's last statement, so the numbering lock is held only until the commit."""
+    async def log_events(self, ctx: TxContext, origin: str | None) -> None:
+        """Write the history of what was recorded (``tidepool.services.history``), then append the events to
+        the event log (``tidepool.eventlog``), numbered: to be called as the transaction's last statements, so
+        the numbering lock is held only until the commit. Every write path ends here, so none can forget its
+        activity and revisions."""
+        if self.actions:
+            from tidepool.services import history as tracker  # a cycle: history reads through ItemsService
+
+            await tracker.write(ctx, self.actions)
         if self.events:
             self.events = await eventlog.append(self.conn, self.events, origin)
 
@@ -144,6 +158,9 @@ class ServiceContext:
     write_gate: WriteGate = field(kw_only=True)  # where its writers queue
     access_cache: AccessCache = field(kw_only=True)  # its access snapshot (``services/permissions.py``)
     plans: PlanCache = field(kw_only=True)  # its kept read plans (``services/plans.py``)
+    # Whether its writes enter the history (``services/history.py``): not for the system's own work (bootstrap,
+    # CLI), for which Directus records nothing either (its services run without accountability).
+    tracked: bool = True
 
     @property
     def schema(self) -> SchemaOverview:
@@ -175,9 +192,10 @@ class ServiceContext:
         with self.writes.held():
             async with self.write_gate, self.engine.begin() as conn:
                 tx = Transaction(conn)
-                yield self.bound(tx)
+                bound = self.bound(tx)
+                yield bound
                 marked = await versions.bump(conn, tx.touched) if tx.touched else None
-                await tx.log_events(self.origin)  # the last statement: numbering waits for the commit only
+                await tx.log_events(bound, self.origin)  # the last statement: numbering waits for the commit only
             if marked is not None:
                 versions.committed(self, tx.touched, marked)
             if tx.events:
@@ -204,8 +222,9 @@ class TxContext(ServiceContext):
         return self.tx.conn
 
     def record(self, event: ChangeEvent) -> None:
-        """Record ``event``: emitted after the outermost commit (``Transaction.record``)."""
-        self.tx.record(event)
+        """Record ``event``: emitted after the outermost commit, and kept in the history unless this context is
+        not ``tracked`` (``Transaction.record``)."""
+        self.tx.record(event, self.accountability if self.tracked else None)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[TxContext]:

@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import sqlalchemy as sa
+
 from tidepool.context import Action
 from tidepool.db import ddl, system, system_meta
 from tidepool.db.schema import RelationInfo
@@ -143,7 +145,12 @@ class RelationsService(SchemaService):
                 await _add_foreign_key(tx, collection, field, relation.related_collection, schema["on_delete"])
             if meta is not None:
                 await _write_meta(conn, relation, _meta_values({**_current_meta(relation), **dict_payload(meta)}))
-            tx.record(ChangeEvent("directus_relations", "update", (collection, field), payload=body))
+            rows = system.relations.c
+            key = await conn.scalar(
+                sa.select(rows.id).where(rows.many_collection == collection, rows.many_field == field)
+            )  # the row's key, as every event carries (and its activity, as Directus records it)
+            item = key if key is not None else f"{collection}.{field}"  # a foreign key without a row
+            tx.record(ChangeEvent("directus_relations", "update", (item,), payload=body))
 
     async def delete_relation(self, collection: str, field: str) -> None:
         """``DELETE /relations/{collection}/{field}``: the foreign key and the row; the field itself stays."""

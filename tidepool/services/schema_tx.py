@@ -81,9 +81,10 @@ async def schema_change(ctx: ServiceContext) -> AsyncIterator[TxContext]:
         try:
             async with ddl.begin(ctx.engine) as conn:
                 tx = Transaction(conn, touched={versions.SCHEMA})
-                yield ctx.bound(tx)
+                bound = ctx.bound(tx)
+                yield bound
                 marked = await versions.bump(conn, tx.touched)
-                await tx.log_events(ctx.origin)
+                await tx.log_events(bound, ctx.origin)
         finally:
             if marked is None and ctx.dialect == "mysql":  # its DDL commits statement by statement
                 marked = await _bump_alone(ctx)

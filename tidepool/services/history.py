@@ -1,0 +1,204 @@
+"""Activity and revisions: the record of who changed what, written by every write in its own transaction.
+
+Every write records what it did on its transaction (``Transaction.record`` for the change events of item,
+account and schema writes; ``Transaction.note`` for actions that change no item, such as a login or a
+content version's save). When the transaction ends, ``Transaction.log_events`` hands that list here as one of
+its last statements, before the event log, so history commits or rolls back with the data and no write path
+can forget it: a new service that records its events gets its history too.
+
+What is written follows Directus's ``ItemsService`` and each collection's ``accountability`` setting
+(``directus_collections``; for a system collection without a row, Directus's own default):
+
+| ``accountability`` | ``directus_activity`` | ``directus_revisions`` |
+| --- | --- | --- |
+| ``"all"`` (default) | one row per item and action | one per created or updated item |
+| ``"activity"`` | one row per item and action | none |
+| ``null`` | none | none |
+
+A revision's ``delta`` is the payload as the caller sent it (hash and concealed fields masked); its ``data``
+is the payload too for a create, and the whole item as it is after the change for an update (read in the same
+transaction), as Directus stores them. Deletes get activity only. The system's own writes (bootstrap, the CLI:
+a context that is not ``tracked``) are not recorded, as Directus records nothing for a service without
+accountability. Each row written is itself a create event of its collection, as on Directus.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from tidepool.db import system
+from tidepool.db.schema import SchemaOverview
+from tidepool.events import ChangeEvent, Tracked
+from tidepool.query.model import Query
+from tidepool.query.values import CONCEALED, conceal, serializer_for
+from tidepool.services.base import TxContext
+from tidepool.services.items import ItemsService
+
+# Directus's defaults for its own collections (packages/system-data collections.yaml): the history tables and
+# the presets track nothing; every other collection, system or not, tracks "all" unless its row says otherwise.
+SYSTEM_ACCOUNTABILITY: Mapping[str, str | None] = {
+    "directus_activity": None,
+    "directus_revisions": None,
+    "directus_presets": None,
+}
+TRACKING_MODES = ("all", "activity")
+_UPDATE_SPECIALS = frozenset({"date-updated", "user-updated", "role-updated"})
+_REVISED = frozenset({"create", "update", "version_save"})  # actions that keep a revision under "all"
+
+
+def tracking(schema: SchemaOverview, collection: str) -> str | None:
+    """The collection's ``accountability``: ``"all"``, ``"activity"`` or None (nothing recorded)."""
+    info = schema.collection(collection)
+    meta = info.meta if info is not None else None
+    if meta is not None and "accountability" in meta:
+        value = meta["accountability"]
+        return value if value in TRACKING_MODES else None
+    return SYSTEM_ACCOUNTABILITY.get(collection, "all")
+
+
+async def write(tx: TxContext, entries: Sequence[Tracked]) -> None:
+    """Write the activity (and revisions) of ``entries`` inside ``tx``, skipped per collection setting; each
+    row written is itself a create event of ``directus_activity`` / ``directus_revisions``, as on Directus
+    (subscribers of those collections hear of it, permission-checked like any collection)."""
+    now = dt.datetime.now(dt.UTC)
+    for entry in entries:
+        mode = tracking(tx.schema, entry.collection)
+        if mode is None or not entry.keys:
+            continue
+        activity = [_activity(entry, key, now) for key in entry.keys]
+        revisions = await _revisions(tx, entry) if mode == "all" and entry.action in _REVISED else None
+        activity_ids, revision_ids = await _insert(tx.conn, activity, revisions)
+        for key in activity_ids:
+            tx.tx.record(ChangeEvent(system.activity.name, "create", (key,)))
+        for key in revision_ids:
+            tx.tx.record(ChangeEvent(system.revisions.name, "create", (key,)))
+
+
+async def _revisions(tx: TxContext, entry: Tracked) -> list[dict[str, Any]]:
+    """One revision per key: the delta as sent (masked), and for an update the whole item after it."""
+    after = await _after(tx, entry) if entry.read_after else {}
+    sent = _masked(tx.schema, entry.collection, entry.delta)
+    rows = []
+    for key in entry.keys:
+        item = after.get(str(key))
+        rows.append(
+            {
+                "collection": entry.collection,
+                "item": str(key),
+                "data": sent if item is None else item,
+                "delta": sent if item is None else _with_generated(tx.schema, entry.collection, sent, item),
+                "version": entry.version,
+            }
+        )
+    return rows
+
+
+async def _insert(
+    conn: AsyncConnection, activity: list[dict[str, Any]], revisions: list[dict[str, Any]] | None
+) -> tuple[list[Any], list[Any]]:
+    """Insert the activity rows and their revisions (row ``i`` of each for key ``i``); their ids. Statements do
+    not grow with the keys: one INSERT per table (PostgreSQL: one in all for a single key, the activity's
+    INSERT ... RETURNING feeding the revision's)."""
+    if revisions is not None and len(activity) == 1 and conn.dialect.name == "postgresql":
+        activity_id, revision_id = await _insert_pair(conn, activity[0], revisions[0])
+        return [activity_id], [revision_id]
+    activity_ids = await _insert_rows(conn, system.activity, activity, "item")
+    if revisions is None:
+        return activity_ids, []
+    for row, activity_id in zip(revisions, activity_ids, strict=True):
+        row["activity"] = activity_id
+    return activity_ids, await _insert_rows(conn, system.revisions, revisions, "activity")
+
+
+async def _insert_rows(conn: AsyncConnection, table: sa.Table, rows: list[dict[str, Any]], by: str) -> list[Any]:
+    """Insert ``rows``; the id of each, in order. Several rows go in one INSERT ... RETURNING where the dialect
+    has it, its ids matched to the rows by the ``by`` column (an order of returned rows is not promised)."""
+    if len(rows) == 1:
+        return [_inserted_key(await conn.execute(sa.insert(table), rows[0]))]
+    if conn.dialect.insert_executemany_returning:
+        result = await conn.execute(sa.insert(table).returning(table.c.id, table.c[by]), rows)
+        ids = {str(row[1]): row[0] for row in result}
+        return [ids[str(row[by])] for row in rows]
+    return [_inserted_key(await conn.execute(sa.insert(table), row)) for row in rows]
+
+
+async def _insert_pair(
+    conn: AsyncConnection, activity: Mapping[str, Any], revision: Mapping[str, Any]
+) -> tuple[Any, Any]:
+    made = sa.insert(system.activity).values(activity).returning(system.activity.c.id).cte("made")
+    columns = system.revisions.c
+    values = [sa.bindparam(f"r_{name}", value, type_=columns[name].type) for name, value in revision.items()]
+    statement = (
+        sa.insert(system.revisions)
+        .from_select(["activity", *revision], sa.select(made.c.id, *values))
+        .returning(columns.id, columns.activity)
+    )
+    row = (await conn.execute(statement)).one()
+    return row.activity, row.id
+
+
+def _inserted_key(result: sa.CursorResult[Any]) -> Any:
+    key = result.inserted_primary_key
+    assert key is not None  # a single-row INSERT always reports it
+    return key[0]
+
+
+def _activity(entry: Tracked, key: Any, now: dt.datetime) -> dict[str, Any]:
+    who = entry.who
+    return {
+        "action": entry.action,
+        "user": who.user,
+        "timestamp": now,
+        "ip": who.ip,
+        "user_agent": who.user_agent,
+        "collection": entry.collection,
+        "item": str(key),
+        "origin": who.origin,
+    }
+
+
+async def _after(tx: TxContext, entry: Tracked) -> dict[str, dict[str, Any]]:
+    """The items as they are now (every field, admin view, as the API serializes them), by key as text."""
+    info = tx.schema.collection(entry.collection)
+    if info is None:
+        return {}
+    # keys as the column stores them: a schema event's key may be no key of its table (a field's name)
+    rows = await ItemsService(tx.as_admin(), entry.collection).read_many(list(entry.keys), Query(limit=-1))
+    return {str(row.get(info.primary_key)): row for row in rows}
+
+
+def _with_generated(
+    schema: SchemaOverview, collection: str, delta: Mapping[str, Any] | None, item: Mapping[str, Any]
+) -> dict[str, Any] | None:
+    """An update's delta with the values the server filled in (``date-updated``, ``user-updated``), as
+    Directus's delta holds the payload after its special fields were applied."""
+    info = schema.collection(collection)
+    if info is None:
+        return dict(delta) if delta else None
+    filled = {
+        name: item[name]
+        for name, field in info.fields.items()
+        if name in item and _UPDATE_SPECIALS.intersection(field.special)
+    }
+    merged = {**(delta or {}), **filled}
+    return merged or None
+
+
+def _masked(schema: SchemaOverview, collection: str, delta: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The delta as Directus stores it: None when empty, secrets (hash and concealed fields) masked."""
+    if not delta:
+        return None
+    info = schema.collection(collection)
+    if info is None:
+        return dict(delta)
+    out = dict(delta)
+    for name, value in delta.items():
+        field = info.fields.get(name)
+        if field is not None and value is not None and serializer_for(field, collection) is conceal:
+            out[name] = CONCEALED
+    return out
