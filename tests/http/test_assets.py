@@ -248,32 +248,10 @@ def test_pings_are_answered_while_an_image_is_being_worked_on(srv: LiveServer) -
 
 
 def _project_presets(server: LiveServer, mode: str, presets: list[dict[str, Any]]) -> None:
-    """The settings row's ``storage_asset_transform`` and ``storage_asset_presets``. The settings table comes
-    with the system collections (another part of Tidepool); where it is not there yet, a minimal one with
-    these two columns stands in, as a project upgraded from Directus would have it."""
-    import orjson
-    import sqlalchemy as sa
-
-    async def run() -> None:
-        runtime = server.runtime
-        metadata = sa.MetaData()
-        table = sa.Table(
-            "directus_settings",
-            metadata,
-            sa.Column("id", sa.Integer, primary_key=True),
-            sa.Column("storage_asset_transform", sa.String(7)),
-            sa.Column("storage_asset_presets", sa.Text),
-        )
-        async with runtime.engine.begin() as conn:
-            await conn.run_sync(lambda c: metadata.create_all(c, checkfirst=True))
-            values = {"storage_asset_transform": mode, "storage_asset_presets": orjson.dumps(presets).decode()}
-            if (await conn.execute(sa.select(sa.func.count()).select_from(table))).scalar():
-                await conn.execute(sa.update(table).values(**values))
-            else:
-                await conn.execute(sa.insert(table).values(id=1, **values))
-        await runtime.context().schemas.reload()
-
-    server.run(run())
+    """The project settings' ``storage_asset_transform`` and ``storage_asset_presets``, set over REST."""
+    with server.client() as admin:
+        body = {"storage_asset_transform": mode, "storage_asset_presets": presets}
+        data(admin.patch("/settings", json=body))
 
 
 def test_project_presets_and_the_transform_switch(srv: LiveServer, red: dict[str, Any]) -> None:
