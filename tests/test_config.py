@@ -34,8 +34,8 @@ def _expected_type(setting: Setting) -> Any:
 def _holds(value: Any, hint: Any) -> bool:
     if get_origin(hint) is Literal:
         return value in get_args(hint)
-    if get_origin(hint) is tuple:  # tuple[str, ...]: a list setting
-        return isinstance(value, tuple) and all(isinstance(item, get_args(hint)[0]) for item in value)
+    if get_origin(hint) is tuple:  # tuple[X, ...]: each item an X
+        return isinstance(value, tuple) and all(_holds(item, get_args(hint)[0]) for item in value)
     return isinstance(value, hint)
 
 

@@ -88,6 +88,11 @@ HTTP_ROUTES: list[tuple[str, str]] = [
     *_crud("/policies"),
     *_crud("/permissions"),
     *_crud("/access"),
+    ("POST", "/files/import"),
+    *_crud("/files"),
+    *_crud("/folders"),
+    ("GET", "/assets/{id}"),
+    ("GET", "/assets/{id}/{filename}"),
     ("GET", "/settings"),
     ("PATCH", "/settings"),
     *_crud("/presets"),
@@ -119,6 +124,7 @@ TAKEN_AS_KEYS = {
     ("DELETE", "/users/me"),
     *((method, "/users/invite") for method in ("GET", "PATCH", "DELETE")),
     *((method, path) for path in ("/permissions/me", "/roles/me") for method in ("PATCH", "DELETE")),
+    *((method, "/files/import") for method in ("GET", "PATCH", "DELETE")),
 }
 
 
