@@ -50,7 +50,9 @@ ACTIONS: Mapping[str, Action] = {
 }
 
 # Who sees a tag that is not tied to a collection (default: everyone).
-TAG_AUDIENCE: Mapping[str, str] = {"Schema": "admin", "Utilities": "user"}
+# Who is shown the routes that no system collection governs, by tag; a tag not listed is the admin's (a new
+# route stays out of other callers' documents until it is placed here).
+TAG_AUDIENCE: Mapping[str, str] = {"Server": "public", "Authentication": "public"}  # as Directus 12.4.1 lists them
 
 ITEMS_PATH = "/items/{collection}"
 
@@ -94,9 +96,10 @@ class Endpoint:
 
 
 def endpoints(routes: Sequence[BaseRoute]) -> Iterator[Endpoint]:
-    """Every HTTP (path, method) of the table; ``HEAD`` (Starlette's twin of ``GET``), mounts and sockets left out."""
+    """Every HTTP (path, method) of the table; ``HEAD`` (Starlette's twin of ``GET``), mounts, sockets and
+    routes that are pages, not API (``include_in_schema=False``: the Studio, the examples) left out."""
     for route in routes:
-        if isinstance(route, Route):
+        if isinstance(route, Route) and route.include_in_schema:
             for method in sorted(route.methods or ()):
                 if method != "HEAD":
                     yield Endpoint(route.path, method.lower(), route.endpoint)
@@ -161,7 +164,7 @@ class Builder:
                 return
             self.tags.setdefault(tag, {"name": tag, "x-collection": collection})
         else:
-            audience = TAG_AUDIENCE.get(tag)
+            audience = TAG_AUDIENCE.get(tag, "admin")
             if (audience == "admin" and not self.access.admin) or (audience == "user" and not self.signed_in):
                 return
             self.tags.setdefault(tag, {"name": tag})
