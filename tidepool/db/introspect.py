@@ -206,7 +206,9 @@ def _collection(
         primary_key=pk_columns[0],
         fields=fields,
         table=table,
-        singleton=bool(collection_row and collection_row.get("singleton")),
+        singleton=bool(
+            collection_row.get("singleton") if collection_row else system_meta.default(table_name, "singleton")
+        ),
         system=system.is_system_collection(table_name),
         meta=collection_row,
         note=collection_row.get("note") if collection_row else None,

@@ -54,6 +54,14 @@ _COLLECTION_DEFAULTS: dict[str, Any] = {
 }
 
 
+def default(collection: str, key: str) -> Any:
+    """What a collection's ``meta`` says of ``key`` when no ``directus_collections`` row says otherwise:
+    Directus's value for its own collections (``directus_settings`` is a singleton, the history tables and
+    presets keep no history), the plain default for every other one. The schema overview (``singleton``) and
+    history (``accountability``) both ask here."""
+    return COLLECTIONS.get(collection, {}).get(key, _COLLECTION_DEFAULTS[key])
+
+
 def collection_meta(name: str, row: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """A system collection's ``meta``; a ``directus_collections`` row an admin wrote for it wins."""
     own = COLLECTIONS.get(name, {})

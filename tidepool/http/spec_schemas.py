@@ -159,6 +159,8 @@ ERROR_RESPONSES: Mapping[str, JSON] = {
     "NoContentResponse": {"description": "No content"},
 }
 
+UNSUPPORTED_MEDIA_TYPE: JSON = _error_response("Error: Unsupported media type.")
+
 # Every operation may answer these (a bad query, a bad token, no permission, no such item or route).
 ERROR_REFS: Mapping[str, JSON] = {
     "400": {"$ref": "#/components/responses/BadRequestError"},

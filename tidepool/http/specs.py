@@ -102,7 +102,12 @@ def endpoints(routes: Sequence[BaseRoute]) -> Iterator[Endpoint]:
         if isinstance(route, Route) and route.include_in_schema:
             for method in sorted(route.methods or ()):
                 if method != "HEAD":
-                    yield Endpoint(route.path, method.lower(), route.endpoint)
+                    yield Endpoint(_plain_path(route.path), method.lower(), route.endpoint)
+
+
+def _plain_path(path: str) -> str:
+    """OpenAPI's form of a Starlette path: ``/shares/info/{id:uuid}`` is ``/shares/info/{id}``."""
+    return re.sub(r"\{(\w+):\w+\}", r"{\1}", path)
 
 
 # ------------------------------------------------------------------------------------------ document
@@ -210,6 +215,7 @@ class Builder:
             operation["description"] = " ".join(doc.split())
         if endpoint.method != "get":
             operation["responses"]["204"] = {"$ref": "#/components/responses/NoContentResponse"}
+            operation["responses"]["415"] = s.UNSUPPORTED_MEDIA_TYPE  # a body of a type the route does not read
             if endpoint.method in ("post", "patch"):
                 operation["requestBody"] = {"content": {"application/json": {"schema": {}}}}
         return operation

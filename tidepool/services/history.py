@@ -31,7 +31,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tidepool.db import system
+from tidepool.db import system, system_meta
 from tidepool.db.schema import SchemaOverview
 from tidepool.events import ChangeEvent, Tracked
 from tidepool.query.model import Query
@@ -39,13 +39,6 @@ from tidepool.query.values import CONCEALED, conceal, serializer_for
 from tidepool.services.base import TxContext
 from tidepool.services.items import ItemsService
 
-# Directus's defaults for its own collections (packages/system-data collections.yaml): the history tables and
-# the presets track nothing; every other collection, system or not, tracks "all" unless its row says otherwise.
-SYSTEM_ACCOUNTABILITY: Mapping[str, str | None] = {
-    "directus_activity": None,
-    "directus_revisions": None,
-    "directus_presets": None,
-}
 TRACKING_MODES = ("all", "activity")
 _UPDATE_SPECIALS = frozenset({"date-updated", "user-updated", "role-updated"})
 _REVISED = frozenset({"create", "update", "version_save"})  # actions that keep a revision under "all"
@@ -58,7 +51,8 @@ def tracking(schema: SchemaOverview, collection: str) -> str | None:
     if meta is not None and "accountability" in meta:
         value = meta["accountability"]
         return value if value in TRACKING_MODES else None
-    return SYSTEM_ACCOUNTABILITY.get(collection, "all")
+    value = system_meta.default(collection, "accountability")  # the history tables and presets: None
+    return value if value in TRACKING_MODES else None
 
 
 async def write(tx: TxContext, entries: Sequence[Tracked]) -> None:
