@@ -48,7 +48,8 @@ run: $(STAMP) ## start the server on SQLite (./data/tidepool.db) with a ready ad
 ENGINE_SUITES := tests/query tests/http tests/db tests/services tests/realtime/test_subscriptions.py \
 	tests/realtime/test_subscriptions_redis.py tests/realtime/test_subscriptions_cost.py \
 	tests/realtime/test_access_revocation.py tests/realtime/test_session_logout.py tests/cli/test_live_changes.py \
-	tests/cli/test_schema_cli.py \
+	tests/cli/test_schema_cli.py tests/realtime/test_system_subscriptions.py tests/realtime/test_history_events.py \
+	tests/realtime/test_file_events.py tests/realtime/test_inspector.py \
 	tests/realtime/test_bus.py tests/realtime/test_resume.py tests/faults/test_shutdown.py
 
 # `make test` leaves out the tests marked `long` (soaks) and runs every property test at a quarter of its
