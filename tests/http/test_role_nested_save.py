@@ -1,0 +1,101 @@
+"""The Data Studio's role save: one PATCH that creates a policy (through the ``directus_access`` junction, its
+``policy`` given as an object with nested ``permissions``) and a user of the role. Expected answers recorded
+from Directus 12.4.1 (``wf role``/``wf policy`` on ``wf_notes``); runs on SQLite, PostgreSQL and MariaDB."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.http.accounts_support import error, ok
+from tests.support.live import LiveServer
+from tests.support.servers import messages_collection, module_server
+
+srv = module_server("rolesave", seed=messages_collection)
+
+
+def nested_save(policy: str, email: str, actions: tuple[str, ...] = ("create", "read")) -> dict[str, Any]:
+    permissions = [
+        {"collection": "messages", "action": action, "fields": ["*"], "permissions": {}, "validation": {}}
+        for action in actions
+    ]
+    return {
+        "policies": {
+            "create": [{"policy": {"name": policy, "permissions": {"create": permissions, "update": [], "delete": []}}}],
+            "update": [],
+            "delete": [],
+        },
+        "users": {"create": [{"email": email, "password": "walker-pass"}], "update": [], "delete": []},
+    }
+
+
+@pytest.fixture
+def admin(srv: LiveServer) -> Iterator[httpx.Client]:
+    with srv.client() as client:
+        yield client
+
+
+def _role(admin: httpx.Client, name: str) -> str:
+    return str(ok(admin.post("/roles", json={"name": name}))["id"])
+
+
+def test_a_role_save_creates_its_policy_permissions_and_user(srv: LiveServer, admin: httpx.Client) -> None:
+    role = _role(admin, "wf role")
+    saved = admin.patch(f"/roles/{role}", params={"fields": "name"}, json=nested_save("wf policy", "wf-a@example.com"))
+    assert ok(saved) == {"name": "wf role"}
+    fields = (
+        "name,users.email,users.status,users.role,policies.policy.name,policies.policy.permissions.action,"
+        "policies.policy.permissions.collection,policies.sort,policies.user"
+    )
+    assert ok(admin.get(f"/roles/{role}", params={"fields": fields})) == {
+        "name": "wf role",
+        "users": [{"email": "wf-a@example.com", "status": "active", "role": role}],
+        "policies": [
+            {
+                "policy": {
+                    "name": "wf policy",
+                    "permissions": [
+                        {"action": "create", "collection": "messages"},
+                        {"action": "read", "collection": "messages"},
+                    ],
+                },
+                "sort": 1,
+                "user": None,
+            }
+        ],
+    }
+    # The new user signs in (the password was hashed) and may now read and create messages.
+    login = httpx.post(f"{srv.url}/auth/login", json={"email": "wf-a@example.com", "password": "walker-pass"})
+    token = ok(login)["access_token"]
+    with srv.client(token=token) as user:
+        ok(user.post("/items/messages", json={"text": "from the nested user"}))
+        assert "from the nested user" in [row["text"] for row in ok(user.get("/items/messages"))]
+
+
+def test_a_user_deselected_from_a_role_stays_without_it(admin: httpx.Client) -> None:
+    role = _role(admin, "wf role 2")
+    ok(admin.patch(f"/roles/{role}", json=nested_save("wf policy 2", "wf-b@example.com")))
+    user = ok(admin.get("/users", params={"filter[email][_eq]": "wf-b@example.com", "fields": "id"}))[0]["id"]
+    ok(admin.patch(f"/roles/{role}", json={"users": {"create": [], "update": [], "delete": [user]}}))
+    assert ok(admin.get(f"/users/{user}", params={"fields": "email,role"})) == {"email": "wf-b@example.com", "role": None}
+
+
+def test_a_bad_nested_permission_writes_nothing(admin: httpx.Client) -> None:
+    role = _role(admin, "wf role 3")
+    body = nested_save("wf policy 3", "wf-c@example.com", actions=("read", "fly"))
+    error(admin.patch(f"/roles/{role}", json=body), 400, "INVALID_PAYLOAD")
+    assert ok(admin.get("/policies", params={"filter[name][_eq]": "wf policy 3"})) == []
+    assert ok(admin.get("/users", params={"filter[email][_eq]": "wf-c@example.com"})) == []
+    assert ok(admin.get(f"/roles/{role}", params={"fields": "policies,users"})) == {"policies": [], "users": []}
+
+
+def test_an_existing_policy_given_with_its_key_is_attached_and_updated(admin: httpx.Client) -> None:
+    role = _role(admin, "wf role 4")
+    policy = ok(admin.post("/policies", json={"name": "wf policy 4"}))["id"]
+    body = {"policies": {"create": [{"policy": {"id": policy, "app_access": True}}], "update": [], "delete": []}}
+    ok(admin.patch(f"/roles/{role}", json=body))
+    row = ok(admin.get(f"/roles/{role}", params={"fields": "policies.policy.id,policies.policy.app_access"}))
+    assert row == {"policies": [{"policy": {"id": policy, "app_access": True}}]}
