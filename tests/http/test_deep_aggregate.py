@@ -156,3 +156,16 @@ def test_the_roles_page_gets_its_user_counts(world: tuple[LiveServer, str, str])
         admins = ok(admin.get("/users", params={"filter[role][name][_eq]": "Administrator", "aggregate[count]": "id"}))
     assert roles[0]["users"] == [{"count": {"id": admins[0]["count"]["id"]}}]
     assert roles[0]["users"][0]["count"]["id"] >= 1
+
+
+def test_sorting_by_the_foreign_key_orders_nothing(world: tuple[LiveServer, str, str]) -> None:
+    """The Data Studio's roles list adds ``deep[users][_sort]=role``: one value per parent, accepted."""
+    server, _, _ = world
+    params = {
+        "fields": "id,notes",
+        "deep[notes][_aggregate][count]": "id",
+        "deep[notes][_groupBy][0]": "topic",
+        "deep[notes][_sort]": "topic",
+        "deep[notes][_limit]": "-1",
+    }
+    assert ok(_get(server, params)) == RECORDED[0][1]

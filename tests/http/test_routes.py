@@ -99,6 +99,8 @@ HTTP_ROUTES: list[tuple[str, str]] = [
     *_crud("/flows"),
     *_crud("/operations"),
     ("GET", "/extensions"),
+    ("GET", "/extensions/sources/index.js"),
+    ("GET", "/license"),
     ("GET", "/activity"),
     ("GET", "/activity/{id}"),
     ("GET", "/revisions"),

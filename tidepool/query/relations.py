@@ -295,7 +295,10 @@ def o2m_aggregate_step(branch: Branch) -> Step:
     agg = plan_aggregate(level, sub.aggregate, groups)
     agg.groups.insert(0, (PARENT_GROUP, fk, lambda value: value))
     condition = where(level, sub.filter, sub.search, keys_in(fk))
-    stmt = aggregate_statement(level, agg, condition, sub.sort, -1, 0)
+    # The foreign key is one value per parent, so ordering by it orders nothing (the Data Studio sends
+    # ``_sort=role`` with its user counts); the other sort keys order each parent's rows.
+    sort = tuple(spec for spec in sub.sort or () if spec.lstrip("-") != fk_name) or None
+    stmt = aggregate_statement(level, agg, condition, sort, -1, 0)
     return Step(projection(branch.node, fk_name), stmt, [], agg)
 
 
