@@ -390,6 +390,6 @@ def collection_meta(row: Row) -> dict[str, Any]:
 
 
 def relation_meta(row: Row) -> dict[str, Any]:
-    out = dict(row)
+    out = {**row, **system_meta.ACCOUNT_RELATIONS.get((row.get("many_collection"), row.get("many_field")), {})}
     out["one_allowed_collections"] = split_csv(row.get("one_allowed_collections"))
     return out
