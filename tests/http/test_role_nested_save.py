@@ -24,7 +24,9 @@ def nested_save(policy: str, email: str, actions: tuple[str, ...] = ("create", "
     ]
     return {
         "policies": {
-            "create": [{"policy": {"name": policy, "permissions": {"create": permissions, "update": [], "delete": []}}}],
+            "create": [
+                {"policy": {"name": policy, "permissions": {"create": permissions, "update": [], "delete": []}}}
+            ],
             "update": [],
             "delete": [],
         },
@@ -80,7 +82,10 @@ def test_a_user_deselected_from_a_role_stays_without_it(admin: httpx.Client) -> 
     ok(admin.patch(f"/roles/{role}", json=nested_save("wf policy 2", "wf-b@example.com")))
     user = ok(admin.get("/users", params={"filter[email][_eq]": "wf-b@example.com", "fields": "id"}))[0]["id"]
     ok(admin.patch(f"/roles/{role}", json={"users": {"create": [], "update": [], "delete": [user]}}))
-    assert ok(admin.get(f"/users/{user}", params={"fields": "email,role"})) == {"email": "wf-b@example.com", "role": None}
+    assert ok(admin.get(f"/users/{user}", params={"fields": "email,role"})) == {
+        "email": "wf-b@example.com",
+        "role": None,
+    }
 
 
 def test_a_bad_nested_permission_writes_nothing(admin: httpx.Client) -> None:

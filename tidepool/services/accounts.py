@@ -298,10 +298,10 @@ async def _deselect_others(rows: _Rows, fk: str, parent: Key, kept: Sequence[Key
 def account_service(collection: str) -> type[AccountItems] | None:
     """The account service writing ``collection``, if it is one of the account collections."""
     # Imported here: each of these modules builds on this one.
-    from tidepool.services.access_rows import AccessRowsService  # noqa: PLC0415
-    from tidepool.services.policies import PermissionRowsService, PoliciesService  # noqa: PLC0415
-    from tidepool.services.roles import RolesService  # noqa: PLC0415
-    from tidepool.services.users import UsersService  # noqa: PLC0415
+    from tidepool.services.access_rows import AccessRowsService
+    from tidepool.services.policies import PermissionRowsService, PoliciesService
+    from tidepool.services.roles import RolesService
+    from tidepool.services.users import UsersService
 
     services: tuple[type[AccountItems], ...] = (
         AccessRowsService, PermissionRowsService, PoliciesService, RolesService, UsersService
