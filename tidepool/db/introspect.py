@@ -390,6 +390,7 @@ def collection_meta(row: Row) -> dict[str, Any]:
 
 
 def relation_meta(row: Row) -> dict[str, Any]:
-    out = {**row, **system_meta.ACCOUNT_RELATIONS.get((row.get("many_collection"), row.get("many_field")), {})}
+    key = (str(row.get("many_collection")), str(row.get("many_field")))
+    out = {**row, **system_meta.ACCOUNT_RELATIONS.get(key, {})}
     out["one_allowed_collections"] = split_csv(row.get("one_allowed_collections"))
     return out
