@@ -133,3 +133,12 @@ def test_follow_names_are_checked(srv: LiveServer, admin: httpx.Client) -> None:
     _, token = make_user(admin, policies=(policy,))
     with srv.client(token=token) as user:
         error(_follow(user, role), 403, "FORBIDDEN")
+
+
+def test_follow_under_a_relation_reads_as_an_o2m(admin: httpx.Client) -> None:
+    """Through an m2o, a missing row is asked about ``$FOLLOW`` as about an o2m without rows."""
+    role = _role(admin, "wf role 7")
+    ok(admin.patch(f"/roles/{role}", json=nested_save("wf policy 7", "wf-g@example.com")))
+    key = f"filter[policy][$FOLLOW(directus_access,policy)][_some][role][_eq]"
+    rows = ok(admin.get("/access", params={"fields": "policy.name", key: role}))
+    assert rows == [{"policy": {"name": "wf policy 7"}}]

@@ -150,9 +150,9 @@ class _Compiler:
     def entry(self, key: str, value: Any, scope: _Scope) -> Condition:
         if key in LOGICAL:
             return self.logical(key, value, scope)
-        follow = _FOLLOW.match(key)
+        follow = followed(key)
         if follow is not None:
-            return self.follow(follow.group(1), follow.group(2), key, value, scope)
+            return self.follow(*follow, key, value, scope)
         call = parse_function(key)
         if call is not None:
             return self.function(call, value, scope)
@@ -321,6 +321,12 @@ class _Compiler:
     def rule(self, scope: _Scope) -> Condition | None:
         """The rows of a related collection the caller may see (None: all)."""
         return None if scope.visibility is None else scope.visibility.rows()
+
+
+def followed(key: str) -> tuple[str, str] | None:
+    """``$FOLLOW(collection, field)`` → (collection, field); None for any other key."""
+    found = _FOLLOW.match(key)
+    return None if found is None else (found.group(1), found.group(2))
 
 
 def split_field_filter(value: Any) -> tuple[dict[str, Any], dict[str, Any]]:
