@@ -139,6 +139,6 @@ def test_follow_under_a_relation_reads_as_an_o2m(admin: httpx.Client) -> None:
     """Through an m2o, a missing row is asked about ``$FOLLOW`` as about an o2m without rows."""
     role = _role(admin, "wf role 7")
     ok(admin.patch(f"/roles/{role}", json=nested_save("wf policy 7", "wf-g@example.com")))
-    key = f"filter[policy][$FOLLOW(directus_access,policy)][_some][role][_eq]"
+    key = "filter[policy][$FOLLOW(directus_access,policy)][_some][role][_eq]"
     rows = ok(admin.get("/access", params={"fields": "policy.name", key: role}))
     assert rows == [{"policy": {"name": "wf policy 7"}}]
