@@ -142,3 +142,19 @@ def test_follow_under_a_relation_reads_as_an_o2m(admin: httpx.Client) -> None:
     key = "filter[policy][$FOLLOW(directus_access,policy)][_some][role][_eq]"
     rows = ok(admin.get("/access", params={"fields": "policy.name", key: role}))
     assert rows == [{"policy": {"name": "wf policy 7"}}]
+
+
+def test_policies_list_their_access_rows_as_roles_and_users(admin: httpx.Client) -> None:
+    """Directus 12.4.1 answers both aliases with the policy's access rows (``roles`` and ``users`` alike; the
+    Data Studio tells them apart by the junction filter), and lists ``directus_access.policy`` twice."""
+    role = _role(admin, "wf role 8")
+    ok(admin.patch(f"/roles/{role}", json=nested_save("wf policy 8", "wf-h@example.com")))
+    policy = ok(admin.get("/policies", params={"filter[name][_eq]": "wf policy 8", "fields": "roles,users"}))[0]
+    access = ok(admin.get("/access", params={"filter[role][_eq]": role, "fields": "id"}))
+    assert policy == {"roles": [access[0]["id"]], "users": [access[0]["id"]]}
+    sides = {
+        (r["meta"]["one_field"], r["meta"]["junction_field"])
+        for r in ok(admin.get("/relations/directus_access"))
+        if r["field"] == "policy"
+    }
+    assert sides == {("roles", "role"), ("users", "user")}

@@ -252,6 +252,9 @@ def _relations(
     relations: list[RelationInfo] = []
     for row in relation_rows:
         fk = constraints.pop((row["many_collection"], row["many_field"]), None)
+        second = system_meta.ACCOUNT_SECOND_SIDES.get((row["many_collection"], row["many_field"]))
+        if second is not None:
+            relations.append(_relation_from_row({**row, **second}, fk))
         relations.append(_relation_from_row(row, fk))
     relations += _modelled_system_relations(
         collections, {(r.collection, r.field) for r in relations} | set(constraints)
