@@ -32,7 +32,11 @@ def _expected_type(setting: Setting) -> Any:
 
 
 def _holds(value: Any, hint: Any) -> bool:
-    return value in get_args(hint) if get_origin(hint) is Literal else isinstance(value, hint)
+    if get_origin(hint) is Literal:
+        return value in get_args(hint)
+    if get_origin(hint) is tuple:  # tuple[X, ...]: each item an X
+        return isinstance(value, tuple) and all(_holds(item, get_args(hint)[0]) for item in value)
+    return isinstance(value, hint)
 
 
 def test_attributes_are_the_table_rows_in_order() -> None:

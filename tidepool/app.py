@@ -19,6 +19,7 @@ from tidepool.errors import RouteNotFoundError, TidepoolError
 from tidepool.http.cors import Cors
 from tidepool.http.responses import error_response
 from tidepool.http.routes import build_routes
+from tidepool.http.specs import SpecCache
 from tidepool.http.unexpected import UnexpectedErrors
 from tidepool.logs import install_redaction
 from tidepool.realtime.endpoint import serve_websocket
@@ -89,6 +90,7 @@ def create_app(settings: Settings) -> Starlette:
         ],
     )
     app.state.settings = settings
+    app.state.specs = SpecCache()  # the OpenAPI documents built so far (``/server/specs/oas``)
     if settings.WEBSOCKETS_ENABLED and settings.WEBSOCKETS_REST_ENABLED:
         app.websocket_path = settings.WEBSOCKETS_REST_PATH
     return app

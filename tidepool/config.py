@@ -110,6 +110,44 @@ def parse_optional_str(raw: str) -> str | None:
     return raw or None
 
 
+def parse_optional_size(raw: str) -> int | None:
+    """``parse_size``, or ``None`` (no limit) when empty."""
+    return None if raw.strip() == "" else parse_size(raw)
+
+
+def parse_csv(raw: str) -> tuple[str, ...]:
+    """A comma-separated list (Directus's ``toArray``), blanks dropped."""
+    return tuple(part.strip() for part in raw.split(",") if part.strip())
+
+
+@dataclass(frozen=True)
+class StorageLocation:
+    """One of ``STORAGE_LOCATIONS`` with its ``STORAGE_<NAME>_*`` variables (lower-cased, prefix dropped:
+    ``STORAGE_S3_BUCKET`` is ``options["bucket"]``), gathered by ``load_settings``."""
+
+    name: str
+    options: Mapping[str, str] = field(default_factory=dict, repr=False)  # may hold secrets
+
+
+def parse_storage_locations(raw: str) -> tuple[StorageLocation, ...]:
+    names = parse_csv(raw)
+    if not names:
+        raise ValueError("name at least one storage location")
+    return tuple(StorageLocation(name) for name in names)
+
+
+def _gather_storage(locations: tuple[StorageLocation, ...], source: Mapping[str, str]) -> tuple[StorageLocation, ...]:
+    """Each location's ``STORAGE_<NAME>_*`` variables; the location ``local`` defaults to the local driver."""
+    gathered = []
+    for location in locations:
+        prefix = f"STORAGE_{location.name.upper()}_"
+        options = {k[len(prefix) :].lower(): v for k, v in source.items() if k.startswith(prefix)}
+        if location.name == "local":
+            options.setdefault("driver", "local")
+        gathered.append(StorageLocation(location.name, options))
+    return tuple(gathered)
+
+
 @dataclass(frozen=True)
 class Setting:
     name: str
@@ -283,7 +321,40 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("REDIS_PORT", "6379", parse_int, "Redis port when REDIS is unset."),
     Setting("REDIS_BUS_NAMESPACE", "tidepool:bus", parse_str, "Prefix of the Redis channels."),
     Setting("EXAMPLES_ENABLED", "false", parse_bool, "Serve the example pages under /examples/."),
+    Setting(
+        "STORAGE_LOCATIONS",
+        "local",
+        parse_storage_locations,
+        "Storage locations of files (the first takes uploads); each configured by STORAGE_<NAME>_* (docs/files.md).",
+    ),
+    Setting("FILES_MAX_UPLOAD_SIZE", None, parse_optional_size, "Largest file one upload or import may store."),
+    Setting("FILES_MIME_TYPE_ALLOW_LIST", "*/*", parse_csv, "MIME types (glob patterns) files may have."),
+    Setting(
+        "IMPORT_IP_DENY_LIST",
+        "0.0.0.0,169.254.169.254",
+        parse_csv,
+        "Addresses /files/import may not fetch from (0.0.0.0: every address of this machine).",
+    ),
+    Setting("ASSETS_CACHE_TTL", "30d", parse_duration, "Cache-Control max-age of /assets answers."),
+    Setting("ASSETS_TRANSFORM_MAX_CONCURRENT", "25", parse_positive_int, "Image transformations run at once."),
+    Setting("ASSETS_TRANSFORM_IMAGE_MAX_DIMENSION", "6000", parse_positive_int, "Largest image side transformed."),
+    Setting("ASSETS_TRANSFORM_MAX_OPERATIONS", "5", parse_positive_int, "Most steps in a `transforms` parameter."),
+    Setting("ASSETS_TRANSFORM_TIMEOUT", "7500ms", parse_duration, "Longest one image transformation may take."),
     Setting("STUDIO_ENABLED", "true", parse_bool, "Serve Tidepool Studio, the web admin, at /admin/."),
+    Setting("METRICS_ENABLED", "false", parse_bool, "Serve Prometheus metrics at /metrics and /server/metrics."),
+    Setting(
+        "METRICS_TOKENS",
+        "",
+        parse_csv,
+        "Tokens that may read the metrics with `Authorization: Metrics <token>` (admins always may).",
+    ),
+    Setting(
+        "METRICS_SERVICES",
+        "database,cache,redis,storage",
+        parse_csv,
+        "Services checked at each scrape: database and redis (cache and storage have nothing to check yet).",
+    ),
+    Setting("METRICS_NAME_PREFIX", "directus_", parse_str, "Prefix of every metric name."),
 )
 
 
@@ -391,7 +462,20 @@ class Settings:
     REDIS_PORT: int
     REDIS_BUS_NAMESPACE: str
     EXAMPLES_ENABLED: bool
+    STORAGE_LOCATIONS: tuple[StorageLocation, ...] = field(repr=False)  # options may hold secrets
+    FILES_MAX_UPLOAD_SIZE: int | None
+    FILES_MIME_TYPE_ALLOW_LIST: tuple[str, ...]
+    IMPORT_IP_DENY_LIST: tuple[str, ...]
+    ASSETS_CACHE_TTL: float
+    ASSETS_TRANSFORM_MAX_CONCURRENT: int
+    ASSETS_TRANSFORM_IMAGE_MAX_DIMENSION: int
+    ASSETS_TRANSFORM_MAX_OPERATIONS: int
+    ASSETS_TRANSFORM_TIMEOUT: float
     STUDIO_ENABLED: bool
+    METRICS_ENABLED: bool
+    METRICS_TOKENS: tuple[str, ...] = field(repr=False)
+    METRICS_SERVICES: tuple[str, ...]
+    METRICS_NAME_PREFIX: str
 
     @property
     def db_client(self) -> str:
@@ -416,6 +500,8 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
     for name, make in FILLED_AT_LOAD.items():
         if values[name] is None:
             values[name] = make()
+    for name, gather in GATHERED_AT_LOAD.items():
+        values[name] = gather(values[name], source)
     return Settings(**values)
 
 
@@ -425,6 +511,10 @@ def _random_secret() -> str:
 
 # Settings left unset that ``load_settings`` fills in, so their attribute is never ``None``.
 FILLED_AT_LOAD: Mapping[str, Callable[[], Any]] = {"SECRET": _random_secret}
+
+# Settings completed by ``load_settings`` from other variables of the source: a family of names, such as each
+# storage location's ``STORAGE_<NAME>_*``, that cannot be rows of their own.
+GATHERED_AT_LOAD: Mapping[str, Callable[[Any, Mapping[str, str]], Any]] = {"STORAGE_LOCATIONS": _gather_storage}
 
 
 def _parse(setting: Setting, raw: str) -> Any:

@@ -26,6 +26,8 @@ without leaking the text.
     ├── ForbiddenError                 403 FORBIDDEN
     ├── RouteNotFoundError             404 ROUTE_NOT_FOUND
     ├── ContentTooLargeError           413 CONTENT_TOO_LARGE
+    ├── RangeNotSatisfiableError       416 RANGE_NOT_SATISFIABLE (an asset's ``Range``)
+    ├── IllegalAssetTransformationError 400 ILLEGAL_ASSET_TRANSFORMATION
     ├── UnsupportedMediaTypeError      415 UNSUPPORTED_MEDIA_TYPE
     ├── UnprocessableContentError      422 UNPROCESSABLE_CONTENT
     ├── VersionHashMismatchError       422 VERSION_HASH_MISMATCH (a content version's main item moved on)
@@ -275,6 +277,28 @@ class ContentTooLargeError(TidepoolError):
     default_message = "Uploaded content is too large."
 
 
+class RangeNotSatisfiableError(TidepoolError):
+    """A ``Range`` header an asset cannot answer; Directus words it with the range as given."""
+
+    code = "RANGE_NOT_SATISFIABLE"
+    status = 416
+
+    def __init__(self, start: int | None, end: int | None) -> None:
+        shown = f"{'' if start is None else start}-{'' if end is None else end}"
+        given = {k: v for k, v in (("start", start), ("end", end)) if v is not None}  # JSON drops undefined
+        super().__init__(
+            f"Range \"{shown}\" is invalid or the file's size doesn't match the requested range.", range=given
+        )
+
+
+class IllegalAssetTransformationError(TidepoolError):
+    code = "ILLEGAL_ASSET_TRANSFORMATION"
+    status = 400
+
+    def __init__(self, invalid: tuple[str, ...] = ("width", "height")) -> None:
+        super().__init__("Illegal asset transformation.", invalidTransformations=list(invalid))
+
+
 class UnsupportedMediaTypeError(TidepoolError):
     """A body of a media type the endpoint does not read (``/schema/diff`` takes JSON or a file)."""
 
@@ -283,6 +307,8 @@ class UnsupportedMediaTypeError(TidepoolError):
 
     def __init__(self, media_type: str, where: str) -> None:
         super().__init__(f'Unsupported media type "{media_type}" in {where}.', mediaType=media_type, where=where)
+
+
 class UnprocessableContentError(TidepoolError):
     """``Can't process content. <reason>.``: a well-formed request the data refuses (content versions)."""
 

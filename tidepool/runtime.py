@@ -20,14 +20,18 @@ from tidepool.db.bootstrap import BootstrapResult, bootstrap
 from tidepool.db.engine import create_engine
 from tidepool.db.introspect import load_schema
 from tidepool.events import EventSink, NullSink
+from tidepool.metrics import StatementStats
 from tidepool.ratelimit import LoginLimiter
 from tidepool.security import configure_hashing
 from tidepool.services import versions
+from tidepool.services.assets import TransformLimiter
 from tidepool.services.base import OpenWrites, SchemaStore, ServiceContext, WriteGate
 from tidepool.services.mail import Mailer
 from tidepool.services.permissions import AccessCache
 from tidepool.services.plans import PlanCache
 from tidepool.services.versions import VersionWatcher
+from tidepool.storage.base import Storage
+from tidepool.storage.locations import build_storage
 
 
 @dataclass
@@ -45,11 +49,18 @@ class Runtime:
     write_gate: WriteGate = field(init=False)  # where its writers queue (one at a time on SQLite)
     access_cache: AccessCache = field(default_factory=AccessCache)  # its access snapshot and generation
     plans: PlanCache = field(default_factory=PlanCache)  # its kept read plans
+    storage: Storage = field(init=False)  # its storage locations (STORAGE_LOCATIONS)
+    transforms: TransformLimiter = field(init=False)  # its image transformations in flight
     mailer: Mailer = field(init=False)  # its outgoing mail (EMAIL_*), sent in the background
+    statements: StatementStats = field(default_factory=StatementStats)  # its engine's statements (metrics)
 
     def __post_init__(self) -> None:
         self.write_gate = WriteGate(self.engine)
+        self.storage = build_storage(self.settings)
+        self.transforms = TransformLimiter(self.settings.ASSETS_TRANSFORM_MAX_CONCURRENT)
         self.mailer = Mailer(self.settings)
+        if self.settings.METRICS_ENABLED:
+            self.statements.watch(self.engine)
         if self.login_limiter is None and self.settings.RATE_LIMITER_LOGIN_ENABLED:
             points, duration = self.settings.RATE_LIMITER_LOGIN_POINTS, self.settings.RATE_LIMITER_LOGIN_DURATION
             self.login_limiter = LoginLimiter(points, duration)

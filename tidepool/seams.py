@@ -66,7 +66,17 @@ SEAMS: dict[str, Rows] = {
     "websocket frame": ((orjson.JSONDecodeError, lambda exc: ParseError()),),
     # realtime/bus/redis.py's start-up check (later outages are the bus's own business: it reads the log).
     "redis": ((RedisError, _redis_down), (OSError, _redis_down)),
+    # storage/upload.py: a storage location that cannot take an object (a disk error, S3 unreachable or
+    # refusing); any driver's error, as the drivers differ (OSError, botocore's); context: the object's key.
+    "storage write": ((Exception, lambda exc, key: _storage_down("files", f"Couldn't save file {key}", exc)),),
+    # services/assets.py: a storage location that cannot say whether an object is there.
+    "storage read": ((Exception, lambda exc: _storage_down("assets", "Couldn't reach the storage location", exc)),),
 }
+
+
+def _storage_down(service: str, reason: str, exc: BaseException) -> TidepoolError:
+    """Directus's words; the driver's own (paths, bucket names) go to the log only."""
+    return ServiceUnavailableError(service, reason, f"{type(exc).__name__}: {exc}")
 
 
 def translate(seam: str, exc: BaseException, **context: Any) -> TidepoolError | None:

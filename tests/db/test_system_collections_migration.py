@@ -46,7 +46,7 @@ def test_an_older_database_gets_the_project_tables(settings: Settings) -> None:
                 names = await conn.run_sync(lambda c: set(sa.inspect(c).get_table_names()))
                 assert {t.name for t in system.PROJECT_TABLES} <= names
                 row = (await conn.execute(sa.select(system.settings))).mappings().one()
-                assert (row["id"], row["project_name"], row["project_color"]) == (1, "Directus", "#6644FF")
+                assert (row["id"], row["project_name"], row["project_color"]) == (1, "Tidepool", "#6644FF")
                 assert row["default_language"] == "en-US" and len(row["project_id"]) == 36
                 specials = await conn.execute(
                     sa.select(system.fields.c.special).where(

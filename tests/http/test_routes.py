@@ -39,6 +39,7 @@ HTTP_ROUTES: list[tuple[str, str]] = [
     ("GET", "/server/info"),
     ("GET", "/tidepool/realtime"),
     ("GET", "/tidepool/view-as/{collection}"),
+    ("GET", "/server/specs/oas"),
     ("POST", "/auth/login"),
     ("POST", "/auth/refresh"),
     ("POST", "/auth/logout"),
@@ -87,6 +88,11 @@ HTTP_ROUTES: list[tuple[str, str]] = [
     *_crud("/policies"),
     *_crud("/permissions"),
     *_crud("/access"),
+    ("POST", "/files/import"),
+    *_crud("/files"),
+    *_crud("/folders"),
+    ("GET", "/assets/{id}"),
+    ("GET", "/assets/{id}/{filename}"),
     ("GET", "/settings"),
     ("PATCH", "/settings"),
     *_crud("/presets"),
@@ -120,6 +126,7 @@ TAKEN_AS_KEYS = {
     ("DELETE", "/users/me"),
     *((method, "/users/invite") for method in ("GET", "PATCH", "DELETE")),
     *((method, path) for path in ("/permissions/me", "/roles/me") for method in ("PATCH", "DELETE")),
+    *((method, "/files/import") for method in ("GET", "PATCH", "DELETE")),
 }
 
 

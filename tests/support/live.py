@@ -44,7 +44,11 @@ def scratch_database(tmp_path: Path, client: str | None = None) -> Iterator[dict
     """Environment variables pointing at a new, empty database of the chosen engine."""
     client = client or test_db_client()
     if client == "sqlite3":
-        yield {"DB_CLIENT": "sqlite3", "DB_FILENAME": str(tmp_path / f"tp-{uuid.uuid4().hex[:8]}.db")}
+        yield {
+            "DB_CLIENT": "sqlite3",
+            "DB_FILENAME": str(tmp_path / f"tp-{uuid.uuid4().hex[:8]}.db"),
+            "STORAGE_LOCAL_ROOT": str(tmp_path / "uploads"),
+        }
         return
     name = f"tp_test_{uuid.uuid4().hex[:12]}"
     if client == "pg":
@@ -54,6 +58,7 @@ def scratch_database(tmp_path: Path, client: str | None = None) -> Iterator[dict
         server_url = "mysql://root@127.0.0.1:3306/"
         env = {"DB_CLIENT": "mysql", "DB_HOST": "127.0.0.1", "DB_PORT": "3306", "DB_USER": "root", "DB_DATABASE": name}
     _admin_sql(client, server_url, f"CREATE DATABASE {name}")
+    env["STORAGE_LOCAL_ROOT"] = str(tmp_path / "uploads")  # uploaded files, beside the test's other scratch
     try:
         yield env
     finally:

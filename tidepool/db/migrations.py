@@ -76,6 +76,15 @@ _ACCOUNT_RELATIONS: tuple[tuple[str, str, str, str | None, str], ...] = (
 
 
 async def _account_metadata(conn: AsyncConnection) -> None:
+    await _insert_metadata(conn, _ACCOUNT_FIELDS, _ACCOUNT_RELATIONS)
+
+
+async def _insert_metadata(
+    conn: AsyncConnection,
+    field_rows: tuple[tuple[str, str, str, str | None], ...],
+    relation_rows: tuple[tuple[str, str, str, str | None, str], ...],
+) -> None:
+    """``directus_fields`` rows (collection, field, type, special) and ``directus_relations`` rows."""
     await conn.execute(
         system.fields.insert(),
         [
@@ -88,7 +97,7 @@ async def _account_metadata(conn: AsyncConnection) -> None:
                 "hidden": False,
                 "required": False,
             }
-            for c, f, t, s in _ACCOUNT_FIELDS
+            for c, f, t, s in field_rows
         ],
     )
     await conn.execute(
@@ -101,7 +110,7 @@ async def _account_metadata(conn: AsyncConnection) -> None:
                 "one_field": one_field,
                 "one_deselect_action": deselect,
             }
-            for many, field, one, one_field, deselect in _ACCOUNT_RELATIONS
+            for many, field, one, one_field, deselect in relation_rows
         ],
     )
 
@@ -128,6 +137,40 @@ async def _event_log(conn: AsyncConnection) -> None:
         await conn.execute(system.event_counters.insert(), missing)
 
 
+# Directus metadata of the file tables (``0009-files``): declared types and specials, and their relations.
+_FILE_FIELDS: tuple[tuple[str, str, str, str | None], ...] = (
+    ("directus_files", "id", "uuid", "uuid"),
+    ("directus_files", "folder", "uuid", "m2o"),
+    ("directus_files", "uploaded_by", "uuid", "user-created"),
+    ("directus_files", "created_on", "timestamp", "date-created"),
+    ("directus_files", "modified_by", "uuid", "user-updated"),
+    ("directus_files", "modified_on", "timestamp", "date-created,date-updated"),
+    ("directus_files", "filesize", "bigInteger", None),
+    ("directus_files", "tags", "json", "cast-json"),
+    ("directus_files", "metadata", "json", "cast-json"),
+    ("directus_files", "tus_data", "json", "cast-json"),
+    ("directus_files", "uploaded_on", "timestamp", None),
+    ("directus_folders", "id", "uuid", "uuid"),
+    ("directus_folders", "parent", "uuid", "m2o"),
+)
+
+_FILE_RELATIONS: tuple[tuple[str, str, str, str | None, str], ...] = (
+    ("directus_files", "folder", "directus_folders", None, "nullify"),
+    ("directus_files", "uploaded_by", "directus_users", None, "nullify"),
+    ("directus_files", "modified_by", "directus_users", None, "nullify"),
+    ("directus_folders", "parent", "directus_folders", None, "nullify"),
+    ("directus_users", "avatar", "directus_files", None, "nullify"),
+)
+
+
+async def _file_tables(conn: AsyncConnection) -> None:
+    """``directus_files`` and ``directus_folders`` with their Directus metadata (a fresh database already has
+    the tables from 0001; its metadata rows come from here alike)."""
+    await conn.run_sync(lambda c: system.folders.create(c, checkfirst=True))
+    await conn.run_sync(lambda c: system.files.create(c, checkfirst=True))
+    await _insert_metadata(conn, _FILE_FIELDS, _FILE_RELATIONS)
+
+
 async def _user_fields(conn: AsyncConnection) -> None:
     """``directus_users.theme_light_overrides``, ``theme_dark_overrides`` (json) and ``text_direction``
     (``auto``), as Directus 12 has them, on a database made before they were declared; and their field rows,
@@ -150,6 +193,8 @@ async def _user_fields(conn: AsyncConnection) -> None:
         await conn.execute(
             fields.insert(), [{**row, "readonly": False, "hidden": False, "required": False} for row in rows]
         )
+
+
 # -- 0008-system-collections: settings, presets, translations, shares, notifications, dashboards, panels,
 # flows, operations (``tidepool.db.system.PROJECT_TABLES``) and their Directus metadata.
 
@@ -242,6 +287,8 @@ async def _project_collections(conn: AsyncConnection) -> None:
     )
     if (await conn.execute(sa.select(sa.func.count()).select_from(system.settings))).scalar_one() == 0:
         await conn.execute(system.settings.insert().values(**_SETTINGS_ROW, project_id=str(uuid.uuid4())))
+
+
 # Directus metadata for the history tables (``tidepool.services.history``), comments and content versions:
 # declared types and specials (timestamps, JSON, the special fields a write fills) and their relations.
 _HISTORY_FIELDS: tuple[tuple[str, str, str, str | None], ...] = (
@@ -307,6 +354,7 @@ MIGRATIONS: list[Migration] = [
     ("0006-user-fields", _user_fields),
     ("0007-history", _history),
     ("0008-system-collections", _project_collections),
+    ("0009-files", _file_tables),
 ]
 
 

@@ -212,6 +212,48 @@ sessions = sa.Table(
     sa.Column("next_token", sa.String(64)),
 )
 
+# Files and folders (``tidepool.services.files``): Directus's columns. The stored object of a file is
+# ``filename_disk`` in the storage location ``storage`` (``tidepool.storage``).
+folders = sa.Table(
+    "directus_folders",
+    metadata,
+    sa.Column("id", UUID, primary_key=True),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("parent", UUID, sa.ForeignKey("directus_folders.id", ondelete="SET NULL")),
+    sa.Column("type", sa.String(255), nullable=False, server_default="files"),
+)
+
+files = sa.Table(
+    "directus_files",
+    metadata,
+    sa.Column("id", UUID, primary_key=True),
+    sa.Column("storage", sa.String(255), nullable=False),
+    sa.Column("filename_disk", sa.String(255)),
+    sa.Column("filename_download", sa.String(255), nullable=False),
+    sa.Column("title", sa.String(255)),
+    sa.Column("type", sa.String(255)),
+    sa.Column("folder", UUID, sa.ForeignKey("directus_folders.id", ondelete="SET NULL")),
+    sa.Column("uploaded_by", UUID, sa.ForeignKey("directus_users.id", ondelete="SET NULL")),
+    sa.Column("created_on", TS, nullable=False, server_default=sa.func.current_timestamp()),
+    sa.Column("modified_by", UUID, sa.ForeignKey("directus_users.id", ondelete="SET NULL")),
+    sa.Column("modified_on", TS, nullable=False, server_default=sa.func.current_timestamp()),
+    sa.Column("charset", sa.String(50)),
+    sa.Column("filesize", sa.BigInteger),
+    sa.Column("width", sa.Integer),
+    sa.Column("height", sa.Integer),
+    sa.Column("duration", sa.Integer),
+    sa.Column("embed", sa.String(200)),
+    sa.Column("description", sa.Text),
+    sa.Column("location", sa.Text),
+    sa.Column("tags", sa.Text),
+    sa.Column("metadata", sa.JSON),
+    sa.Column("focal_point_x", sa.Integer),
+    sa.Column("focal_point_y", sa.Integer),
+    sa.Column("tus_id", sa.String(64)),
+    sa.Column("tus_data", sa.JSON),
+    sa.Column("uploaded_on", TS),
+)
+
 # -- the project's system collections (Directus 12.4.1 shapes; migration 0008-system-collections) ---------
 # Foreign keys only to tables every Tidepool database has; Directus's to directus_files/directus_folders
 # (logos, default folder, flow folders) are left out so these tables never depend on the files feature.

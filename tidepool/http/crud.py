@@ -26,6 +26,7 @@ from starlette.responses import Response
 from tidepool.db.system import is_system_collection
 from tidepool.errors import ForbiddenError, RouteNotFoundError
 from tidepool.http.context import request_context
+from tidepool.http.export import export_requested, export_response
 from tidepool.http.query import query_from_body, query_from_request
 from tidepool.http.requests import json_body
 from tidepool.http.responses import data_response, no_content
@@ -39,6 +40,9 @@ from tidepool.services.items import ItemsService
 
 class CrudService(BatchWriter, Protocol):
     """What the handlers call: ``ItemsService`` and every ``AccountItems`` have it."""
+
+    @property
+    def collection(self) -> str: ...
 
     async def read_by_query(self, query: Query, /) -> list[dict[str, Any]]: ...
     async def read_meta(self, query: Query, /) -> dict[str, Any]: ...
@@ -81,14 +85,17 @@ class Crud(Generic[S]):
         service = await self.service(request)
         query = query_from_request(request)
         if (single := self.singleton(service)) is not None:
-            return data_response(await single.read_singleton(query))
+            return _answer(service, query, await single.read_singleton(query))
         data = await service.read_by_query(query)
+        if (export := export_requested(query)) is not None:
+            return export_response(export, data, service.collection)
         meta = await service.read_meta(query) if query.meta else None
         return data_response(data, meta)
 
     async def read_item(self, request: Request) -> Response:
         service = await self.service(request)
-        return data_response(await service.read_one(request.path_params["id"], query_from_request(request)))
+        query = query_from_request(request)
+        return _answer(service, query, await service.read_one(request.path_params["id"], query))
 
     async def create(self, request: Request) -> Response:
         service = await self.service(request)
@@ -129,6 +136,13 @@ class Crud(Generic[S]):
         service = await self.service(request)
         await service.delete_one(request.path_params["id"])
         return no_content()
+
+
+def _answer(service: CrudService, query: Query, data: Any) -> Response:
+    """One item's answer: ``{"data": …}``, or the item as an ``?export=`` file."""
+    if (export := export_requested(query)) is not None:
+        return export_response(export, data, service.collection)
+    return data_response(data)
 
 
 def _body_query(request: Request, raw: Any) -> Query:

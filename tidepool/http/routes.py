@@ -7,22 +7,29 @@ that matches with another method is ``ROUTE_NOT_FOUND`` (``tidepool.app`` answer
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 
 from tidepool.config import Settings
 from tidepool.http import (
     app_support,
+    assets,
     auth,
     collections,
     fields,
+    files,
     inspector,
+    metrics,
     my_access,
     relations,
     schema,
     server,
+    specs,
     system_items,
     users,
     utils,
@@ -52,6 +59,8 @@ def build_routes(settings: Settings) -> list[BaseRoute]:
         Route("/server/info", server.info, methods=["GET"]),
         Route("/tidepool/realtime", inspector.realtime, methods=["GET"]),
         Route("/tidepool/view-as/{collection}", view_as.view_as, methods=["GET"]),
+        Route("/server/specs/oas", specs.oas, methods=["GET"]),
+        *metrics.routes(settings),  # /metrics and /server/metrics, when METRICS_ENABLED
         Route("/auth/login", auth.login, methods=["POST"]),
         Route("/auth/refresh", auth.refresh, methods=["POST"]),
         Route("/auth/logout", auth.logout, methods=["POST"]),
@@ -100,6 +109,11 @@ def build_routes(settings: Settings) -> list[BaseRoute]:
         *crud_routes("/policies", account(PoliciesService)),
         *crud_routes("/permissions", account(PermissionRowsService)),
         *crud_routes("/access", account(AccessRowsService)),
+        Route("/files/import", files.import_file, methods=["POST"]),
+        *crud_routes("/files", files.FILES, create=files.create_files, update_item=files.update_file),
+        *crud_routes("/folders", files.FOLDERS),
+        Route("/assets/{id}", assets.read_asset, methods=["GET", "HEAD"]),
+        Route("/assets/{id}/{filename}", assets.read_asset, methods=["GET", "HEAD"]),
         Route("/settings", system_items.SETTINGS.read_list, methods=["GET"]),
         Route("/settings", system_items.SETTINGS.update_list, methods=["PATCH"]),
         *crud_routes("/presets", system_items.system_items("directus_presets")),
@@ -126,15 +140,21 @@ def build_routes(settings: Settings) -> list[BaseRoute]:
     ]
 
 
-def crud_routes(prefix: str, crud: Crud[Any]) -> list[BaseRoute]:
-    """Directus's item routes under one prefix: the collection, and one item of it by ``{id}``."""
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def crud_routes(
+    prefix: str, crud: Crud[Any], *, create: Handler | None = None, update_item: Handler | None = None
+) -> list[BaseRoute]:
+    """Directus's item routes under one prefix: the collection, and one item of it by ``{id}``. ``/files``
+    takes its own ``create`` and ``update_item`` (they also accept uploads) and keeps the other five."""
     return [
         Route(prefix, crud.read_list, methods=["GET"]),
-        Route(prefix, crud.create, methods=["POST"]),
+        Route(prefix, create or crud.create, methods=["POST"]),
         Route(prefix, crud.update_list, methods=["PATCH"]),
         Route(prefix, crud.delete_list, methods=["DELETE"]),
         Route(prefix + "/{id}", crud.read_item, methods=["GET"]),
-        Route(prefix + "/{id}", crud.update_item, methods=["PATCH"]),
+        Route(prefix + "/{id}", update_item or crud.update_item, methods=["PATCH"]),
         Route(prefix + "/{id}", crud.delete_item, methods=["DELETE"]),
     ]
 

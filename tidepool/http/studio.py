@@ -38,7 +38,7 @@ def studio_routes(settings: Settings) -> list[BaseRoute]:
     if not settings.STUDIO_ENABLED:
         return []
     return [
-        Route(STUDIO_PATH, _to_studio, methods=["GET", "HEAD"]),
+        Route(STUDIO_PATH, _to_studio, methods=["GET", "HEAD"], include_in_schema=False),  # a page, not API
         Mount(STUDIO_PATH, StudioFiles(directory=STUDIO_DIR, html=True), name="studio"),
     ]
 

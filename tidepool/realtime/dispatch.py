@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,6 +35,7 @@ from tidepool.context import Action
 from tidepool.db.schema import CollectionInfo
 from tidepool.errors import TidepoolError
 from tidepool.events import ChangeEvent
+from tidepool.metrics import DispatchStats, statement_tally
 from tidepool.query.evaluate import NotEvaluable
 from tidepool.query.model import Query
 from tidepool.query.search import search_filter
@@ -294,6 +296,7 @@ class Dispatcher:
         pool = runtime.settings.DB_POOL_SIZE
         self._reads = asyncio.Semaphore(1 if runtime.engine.dialect.name == "sqlite" else max(1, pool - 2))
         self.last_seq = 0  # the last event handled (tests and metrics wait on it)
+        self.stats = DispatchStats()  # events, messages, time and statements per event (``/server/metrics``)
         # Awaited before each event: the WebSocket side re-resolves sockets' access here after a change
         # (``realtime/revalidate.py``), so no event is computed with access that was revoked.
         self.before_event: Callable[[], Awaitable[None]] | None = None  # awaited before each event when set
@@ -309,10 +312,32 @@ class Dispatcher:
                 _invalidate_access(item.collection, self.runtime)
                 if self.before_event is not None:
                     await self.before_event()
-                await self.dispatch(item)
+                await self._measured(item)
             except Exception as exc:  # not one group's failure (those are reported per group): the whole event
                 self.faults.report(f"dispatch of {item.action}", item.collection, [], exc)
             self.last_seq = item.seq or self.last_seq
+
+    async def _measured(self, event: ChangeEvent) -> None:
+        """``dispatch``, counted: its time and the statements it ran (``tidepool.metrics.statement_tally``)."""
+        tally = [0]
+        token = statement_tally.set(tally)
+        started = time.perf_counter()
+        try:
+            await self.dispatch(event)
+        finally:
+            statement_tally.reset(token)
+            self.stats.events += 1
+            self.stats.seconds.observe(time.perf_counter() - started)
+            self.stats.statements.observe(tally[0])
+
+    def groups(self) -> int:
+        """How many groups the registered subscribers form now (one read each per event of their collection)."""
+        keys = {
+            (sub.query_key, self.access_keys.key(sub.client.access))
+            for collection in self.manager.collections()
+            for sub in self.manager.subscriptions_for(collection)
+        }
+        return len(keys)
 
     async def replay(self, sub: Subscription, events: Sequence[ChangeEvent]) -> list[bytes]:
         """The frames a resuming subscription gets for logged events it missed: computed exactly as live
@@ -348,7 +373,7 @@ class Dispatcher:
         for (_, group), result in zip(heads, results, strict=True):
             try:
                 for sub in group:
-                    _deliver(sub, event, result)
+                    self.stats.messages += _deliver(sub, event, result)
             except Exception as exc:
                 self.faults.report("delivery", event.collection, group, exc)
 
@@ -462,14 +487,17 @@ def _wants(sub: Subscription, event: ChangeEvent, seq: int | None) -> bool:
     return sub.item is None or any(js_string(k) == sub.item for k in event.keys)
 
 
-def _deliver(sub: Subscription, event: ChangeEvent, result: GroupResult) -> None:
+def _deliver(sub: Subscription, event: ChangeEvent, result: GroupResult) -> int:
+    """Hand the subscriber its messages for the event; how many."""
     if sub.state is SubState.ENDED:
-        return
+        return 0
     if result.error is not None:
         sub.client.send(encode(_error_for(sub, result.error)), batch=event.seq)
-        return
-    for out in outgoing_for(sub, event, result):
+        return 1
+    messages = [out for out in outgoing_for(sub, event, result) if sub.wants(out)]
+    for out in messages:
         sub.deliver(out)
+    return len(messages)
 
 
 def _error_for(sub: Subscription, error: TidepoolError) -> dict[str, Any]:

@@ -46,6 +46,7 @@ class RealtimeState:
     bus: Bus
     subscriptions: SubscriptionManager
     dispatcher: Dispatcher
+    redis_errors: int = 0  # metrics scrapes whose Redis check failed (``<prefix>redis_connection_errors``)
 
 
 @asynccontextmanager

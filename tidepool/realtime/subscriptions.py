@@ -269,6 +269,10 @@ class SubscriptionManager:
         """Registered subscriptions of a collection, in registration order (a copy: safe across awaits)."""
         return list(self._by_collection.get(collection, {}).values())
 
+    def collections(self) -> list[str]:
+        """The collections with registered subscriptions."""
+        return [name for name, subs in self._by_collection.items() if subs]
+
     def count(self, client: Subscriber | None = None) -> int:
         """How many subscriptions are registered (for one socket, or in all): tests and metrics."""
         if client is not None:

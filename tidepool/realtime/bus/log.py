@@ -44,6 +44,10 @@ class Notifier(Protocol):
 
     async def stop(self) -> None: ...
 
+    async def check(self) -> None:
+        """Answers, or raises ``ServiceUnavailableError`` (start-up and the metrics' checks)."""
+        ...
+
     def announce(self, events: Sequence[ChangeEvent]) -> None:
         """Tell the other processes, without waiting (a lost announcement costs latency, not events)."""
         ...
