@@ -45,6 +45,9 @@ def test_bootstrap_twice_is_a_no_op(settings: Settings) -> None:
             assert second.migrations == [] and second.admin_email is None
             assert await _counts(engine) == before
             assert before["directus_users"] == 1
+            async with engine.connect() as conn:
+                names = (await conn.execute(sa.select(system.users.c.first_name, system.users.c.last_name))).one()
+            assert tuple(names) == ("Admin", "User")  # as Directus 12.4.1's bootstrap names its first admin
         finally:
             await engine.dispose()
 

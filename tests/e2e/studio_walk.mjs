@@ -89,7 +89,8 @@ const steps = [
 		await tap('.v-card button:has-text("Save")');
 		await expectOk(created, 'POST /roles');
 		await page.waitForURL(/\/admin\/settings\/roles\/[0-9a-f-]{36}/, { waitUntil: 'commit' });
-		await tap('.field:has-text("Policies") button:has-text("Create New")');
+		// The list's buttons stay disabled until the role's relations have loaded: a click before does nothing.
+		await tap('.field:has-text("Policies") button:has-text("Create New"):not([disabled])');
 		await page.locator('.v-drawer [data-field=name] input').first().fill(names.policy);
 		await tap('.v-drawer button:has-text("Add Collection")');
 		await page
@@ -108,7 +109,7 @@ const steps = [
 		await page.waitForSelector(`.field:has-text("Policies") :text("${names.policy}")`, { state: 'attached' });
 	}],
 	['create a user of that role', async () => {
-		await tap('.field:has-text("Users in Role") button:has-text("Create New")');
+		await tap('.field:has-text("Users in Role") button:has-text("Create New"):not([disabled])');
 		await page.fill('.v-drawer [data-field=email] input', names.email);
 		await page.fill('.v-drawer [data-field=password] input', names.password);
 		await tap('.v-drawer button:has-text("Save")');

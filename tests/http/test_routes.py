@@ -105,6 +105,8 @@ HTTP_ROUTES: list[tuple[str, str]] = [
     *_crud("/flows"),
     *_crud("/operations"),
     ("GET", "/extensions"),
+    ("GET", "/extensions/sources/index.js"),
+    ("GET", "/license"),
     ("GET", "/activity"),
     ("GET", "/activity/{id}"),
     ("GET", "/revisions"),

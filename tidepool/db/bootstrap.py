@@ -103,6 +103,8 @@ async def _ensure_first_admin(
         system.users.insert().values(
             id=str(uuid.uuid4()),
             email=email.lower(),
+            first_name="Admin",  # Directus's bootstrap names its first admin so
+            last_name="User",
             password=hash_password(password),
             role=admin_role,
             status="active",

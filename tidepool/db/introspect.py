@@ -254,6 +254,9 @@ def _relations(
     relations: list[RelationInfo] = []
     for row in relation_rows:
         fk = constraints.pop((row["many_collection"], row["many_field"]), None)
+        second = system_meta.ACCOUNT_SECOND_SIDES.get((row["many_collection"], row["many_field"]))
+        if second is not None:
+            relations.append(_relation_from_row({**row, **second}, fk))
         relations.append(_relation_from_row(row, fk))
     relations += _modelled_system_relations(
         collections, {(r.collection, r.field) for r in relations} | set(constraints)
@@ -392,6 +395,7 @@ def collection_meta(row: Row) -> dict[str, Any]:
 
 
 def relation_meta(row: Row) -> dict[str, Any]:
-    out = dict(row)
+    key = (str(row.get("many_collection")), str(row.get("many_field")))
+    out = {**row, **system_meta.ACCOUNT_RELATIONS.get(key, {})}
     out["one_allowed_collections"] = split_csv(row.get("one_allowed_collections"))
     return out

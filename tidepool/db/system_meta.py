@@ -123,6 +123,19 @@ FIELDS: dict[tuple[str, str], dict[str, Any]] = {
     ("directus_roles", "children"): {"interface": "list-o2m-tree-view", **_HIDDEN},
     ("directus_roles", "policies"): {"interface": "list-m2m", "special": ["m2m"]},
     ("directus_roles", "users"): {"interface": "list-o2m", "options": {"fields": ["first_name", "last_name"]}},
+    ("directus_policies", "users"): {
+        "interface": "list-m2m",
+        "special": ["m2m"],
+        "options": {
+            "template": "{{ user.first_name }} {{ user.last_name }}",
+            "junctionFilter": {"user": {"_nnull": True}},
+        },
+    },
+    ("directus_policies", "roles"): {
+        "interface": "list-m2m",
+        "special": ["m2m"],
+        "options": {"template": "{{ role.name }}", "junctionFilter": {"role": {"_nnull": True}}},
+    },
     ("directus_policies", "id"): {"special": ["uuid"], "interface": None, **_HIDDEN},
     ("directus_policies", "name"): {"interface": None},
     ("directus_policies", "icon"): {"interface": "select-icon"},
@@ -230,6 +243,23 @@ RELATIONS: tuple[tuple[str, str, str], ...] = (
     ("directus_settings", "public_registration_role", "directus_roles"),
     ("directus_settings", "storage_default_folder", "directus_folders"),
 )
+
+
+# Directus's own metadata of the access junction, whatever the stored rows say: ``directus_access`` joins roles
+# and users to policies (a many-to-many each way: ``roles.policies``, ``users.policies``, ``policies.roles``),
+# numbered by ``sort``. The Data Studio edits a role's policies only when it sees these junction fields.
+ACCOUNT_RELATIONS: dict[tuple[str, str], dict[str, Any]] = {
+    ("directus_access", "role"): {"junction_field": "policy", "sort_field": "sort"},
+    ("directus_access", "user"): {"junction_field": "policy", "sort_field": "sort"},
+    ("directus_access", "policy"): {"one_field": "roles", "junction_field": "role", "one_deselect_action": "delete"},
+}
+
+# Directus lists ``directus_access.policy`` twice: as above (``policies.roles``) and as the other side of the
+# users' junction (``policies.users``). The second is a relation of its own here (a copy of the first with
+# this metadata), listed before it so the field's many-to-one stays the first.
+ACCOUNT_SECOND_SIDES: dict[tuple[str, str], dict[str, Any]] = {
+    ("directus_access", "policy"): {"one_field": "users", "junction_field": "user"},
+}
 
 
 def relation_meta(collection: str, field: str, related: str | None, row: Mapping[str, Any] | None) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from starlette.routing import BaseRoute, Mount, Route
 
 from tidepool.config import Settings
 from tidepool.http import (
+    app_support,
     assets,
     auth,
     collections,
@@ -125,6 +126,8 @@ def build_routes(settings: Settings) -> list[BaseRoute]:
         *crud_routes("/flows", system_items.system_items("directus_flows")),
         *crud_routes("/operations", system_items.system_items("directus_operations")),
         Route("/extensions", system_items.list_extensions, methods=["GET"]),
+        Route("/extensions/sources/index.js", app_support.extension_sources, methods=["GET"]),
+        Route("/license", app_support.license_info, methods=["GET"]),
         *read_routes("/activity", system_items.system_items("directus_activity")),
         *read_routes("/revisions", system_items.system_items("directus_revisions")),
         *crud_routes("/comments", of_service(CommentsService)),

@@ -104,6 +104,10 @@ def _aggregate_terms(level: Level, function: str, names: Sequence[str]) -> list[
             terms.append(("count", None, sa.func.count()))
         else:
             column = level.value(level.require(name))
+            if function.startswith("avg") and level.dialect == "mysql" and level.info.fields[name].type != "decimal":
+                # MySQL averages integers as DECIMAL with 4 places (2.6667); over a double it is a double, as on
+                # the other engines (SQLAlchemy will not CAST to DOUBLE there, so adding 0e0 makes it one).
+                column = column + sa.literal_column("0e0")
             terms.append((function, name, _FUNCTIONS[function](column)))
     return terms
 

@@ -17,7 +17,14 @@ from tidepool.db.sqlite_functions import fold
 from tidepool.errors import ForbiddenError, InvalidQueryError
 from tidepool.query import json_filter, regex
 from tidepool.query.casting import row_value
-from tidepool.query.filters import LOGICAL, QUANTIFIERS, quantified, split_field_filter, split_quantifier
+from tidepool.query.filters import (
+    LOGICAL,
+    QUANTIFIERS,
+    followed,
+    quantified,
+    split_field_filter,
+    split_quantifier,
+)
 from tidepool.query.functions import check_filter_type, parse_function, python_date_part
 from tidepool.query.operators import NULL_REWRITES, OPERATORS, TEXT_FORMS, Kind, lookup, not_allowed, prepare
 
@@ -52,6 +59,14 @@ class _Evaluator:
     def entry(self, key: str, value: Any) -> bool:
         if key in LOGICAL:
             return self.logical(key, value)
+        follow = followed(key)
+        if follow is not None:  # the rows of another collection pointing here: an o2m without a field
+            collection, name = follow
+            info = self.schema.collection(collection)
+            if info is None or info.field(name) is None:
+                raise ForbiddenError.collection(collection)
+            quantifier, sub_filter = split_quantifier(key, value)
+            return self.o2m(collection, key, quantifier if quantified(value) else None, sub_filter)
         call = parse_function(key)
         if call is not None:
             if call.name == "json":  # as the compiler: not a filter key

@@ -48,7 +48,8 @@ class Computed:
 
 @dataclass(frozen=True)
 class SubQuery:
-    """A branch's ``deep`` options (``_limit``, ``_offset``, ``_page``, ``_sort``, ``_filter``, ``_search``)."""
+    """A branch's ``deep`` options (``_limit``, ``_offset``, ``_page``, ``_sort``, ``_filter``, ``_search``,
+    and on an o2m branch ``_aggregate``/``_groupBy``, which turn its list into aggregate rows per parent)."""
 
     limit: int | None = None
     offset: int | None = None
@@ -56,6 +57,12 @@ class SubQuery:
     sort: tuple[str, ...] | None = None
     filter: Mapping[str, Any] | None = None
     search: str | None = None
+    aggregate: Mapping[str, tuple[str, ...]] | None = None
+    group_by: tuple[str, ...] | None = None
+
+    @property
+    def aggregated(self) -> bool:
+        return bool(self.aggregate or self.group_by)
 
 
 @dataclass
@@ -296,4 +303,13 @@ def _sub_query(deep: Mapping[str, Any]) -> SubQuery:
         sort=_sort(deep.get("_sort")),
         filter=filter_ if isinstance(filter_, Mapping) else None,
         search=str(search) if search is not None else None,
+        aggregate=_aggregate(deep.get("_aggregate")),
+        group_by=_sort(deep.get("_groupBy")),
     )
+
+
+def _aggregate(value: Any) -> dict[str, tuple[str, ...]] | None:
+    """``_aggregate`` as the query parser left it (``{"count": ("id",)}``); anything else is no aggregate."""
+    if not isinstance(value, Mapping) or not value:
+        return None
+    return {str(function): tuple(str(n) for n in names) for function, names in value.items()}

@@ -14,10 +14,14 @@ cannot read:
   → ``id NOT IN (...)``; a bare ``{comments: {...}}`` is ``_some`` plus, when the filter holds for a row of
   NULLs, ``OR id NOT IN (<posts with visible comments>)``
 - functions in keys: ``{"year(date)": {"_eq": 2024}}``, ``{"count(comments)": {"_gt": 2}}``
+- the reverse of a relation with no o2m field: ``{"$FOLLOW(directus_access,policy)": {"_some": {...}}}`` reads
+  as an o2m over the rows of ``directus_access`` whose ``policy`` is this row's key (the Data Studio asks a
+  role's policies so); that collection and field are checked like any other name
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -45,6 +49,7 @@ from tidepool.query.visibility import RuleCompiler, Visibility, masked
 
 LOGICAL = ("_and", "_or")
 QUANTIFIERS = ("_some", "_none")
+_FOLLOW = re.compile(r"^\$FOLLOW\(\s*([^,()\s]+)\s*,\s*([^,()\s]+)\s*\)$")
 
 
 def readable_fields(collection: str, access: Access, path: str = "root") -> frozenset[str] | None:
@@ -145,6 +150,9 @@ class _Compiler:
     def entry(self, key: str, value: Any, scope: _Scope) -> Condition:
         if key in LOGICAL:
             return self.logical(key, value, scope)
+        follow = followed(key)
+        if follow is not None:
+            return self.follow(*follow, key, value, scope)
         call = parse_function(key)
         if call is not None:
             return self.function(call, value, scope)
@@ -153,6 +161,13 @@ class _Compiler:
         if relation is not None:
             return self.o2m(relation, key, value, scope)
         return self.column(field, value, scope)
+
+    def follow(self, collection: str, field: str, key: str, value: Any, scope: _Scope) -> Condition:
+        """``$FOLLOW(collection, field)``: the rows of ``collection`` whose ``field`` holds this row's key, as an
+        o2m (``_some``/``_none``); the caller must be able to read that collection and field."""
+        child = self.related(collection, scope.path)
+        self.field(child, field)
+        return self.reverse(child, field, key, value, scope, None)
 
     def logical(self, key: str, value: Any, scope: _Scope) -> Condition:
         if not isinstance(value, Sequence) or isinstance(value, str):
@@ -276,15 +291,21 @@ class _Compiler:
     def o2m(self, relation: RelationInfo, key: str, value: Any, scope: _Scope) -> Condition:
         """``_some``/``_none`` are subqueries; a bare filter (no quantifier) is Directus's LEFT JOIN, so a parent
         without (visible) related rows is asked about one row of NULLs."""
-        quantifier, sub_filter = split_quantifier(key, value)
         child = self.related(relation.collection, f"{scope.path}.{key}")
-        foreign_key = child.table.c[relation.field]
+        return self.reverse(child, relation.field, key, value, scope, scope.shown(key))
+
+    def reverse(
+        self, child: _Scope, field: str, key: str, value: Any, scope: _Scope, shown: Condition | None
+    ) -> Condition:
+        """The rows of ``scope`` by the rows of ``child`` whose ``field`` points at them (``shown``: where the
+        o2m list is readable at all)."""
+        quantifier, sub_filter = split_quantifier(key, value)
+        foreign_key = child.table.c[field]
         where = self.restricted(sa.and_(foreign_key.is_not(None), self.node(sub_filter, child)), child)
         parent_key = scope.table.c[scope.info.primary_key]
         matching = sa.select(foreign_key).where(where)
         condition: Condition = parent_key.in_(matching) if quantifier == "_some" else parent_key.not_in(matching)
         bare = not quantified(value) and self.on_nulls(sub_filter, child)
-        shown = scope.shown(key)
         # Where the list reads as null it has no rows: ``_some`` fails, ``_none`` holds, a bare filter that
         # holds for a row of NULLs holds.
         if bare:
@@ -300,6 +321,12 @@ class _Compiler:
     def rule(self, scope: _Scope) -> Condition | None:
         """The rows of a related collection the caller may see (None: all)."""
         return None if scope.visibility is None else scope.visibility.rows()
+
+
+def followed(key: str) -> tuple[str, str] | None:
+    """``$FOLLOW(collection, field)`` → (collection, field); None for any other key."""
+    found = _FOLLOW.match(key)
+    return None if found is None else (found.group(1), found.group(2))
 
 
 def split_field_filter(value: Any) -> tuple[dict[str, Any], dict[str, Any]]:

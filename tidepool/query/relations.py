@@ -19,6 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from tidepool.query import functions, json_filter
+from tidepool.query.aggregate import AggregatePlan, aggregate_statement, plan_aggregate
 from tidepool.query.compile import (
     ColumnExpr,
     Condition,
@@ -241,6 +242,7 @@ class Step:
     proj: Projection
     stmt: sa.Select[Any]
     children: list[tuple[Branch, Step]]
+    aggregate: AggregatePlan | None = None  # an o2m branch with a deep ``_aggregate``/``_groupBy``
 
 
 def read_steps(
@@ -264,6 +266,9 @@ def read_steps(
 def branch_steps(node: Node, default_limit: int) -> list[tuple[Branch, Step]]:
     steps: list[tuple[Branch, Step]] = []
     for branch in node.branches:
+        if branch.kind == "o2m" and branch.sub.aggregated:
+            steps.append((branch, o2m_aggregate_step(branch)))
+            continue
         if branch.kind == "m2o":
             proj = projection(branch.node)
             stmt = m2o_statement(branch, proj)
@@ -272,6 +277,42 @@ def branch_steps(node: Node, default_limit: int) -> list[tuple[Branch, Step]]:
             stmt = o2m_statement(branch, proj, default_limit)
         steps.append((branch, Step(proj, stmt, branch_steps(branch.node, default_limit))))
     return steps
+
+
+PARENT_GROUP = "\x00parent"  # the aggregate group holding the parent's key: never a field name
+
+
+def o2m_aggregate_step(branch: Branch) -> Step:
+    """A deep ``_aggregate``/``_groupBy`` on an o2m branch: the related rows of every parent at once
+    (``fk IN (:keys)``, the caller's row rules, the branch's ``_filter``/``_search``), aggregated per parent
+    (grouped by the foreign key first, then by the other ``_groupBy`` fields). Each parent gets its list of
+    aggregate rows, shaped as a top-level aggregate is (the foreign key itself is not repeated in them)."""
+    level = branch.node.level
+    sub = branch.sub
+    fk_name = branch.relation.field
+    fk = level.column(fk_name)
+    groups = tuple(name for name in sub.group_by or () if name != fk_name)
+    agg = plan_aggregate(level, sub.aggregate, groups)
+    agg.groups.insert(0, (PARENT_GROUP, fk, lambda value: value))
+    condition = where(level, sub.filter, sub.search, keys_in(fk))
+    # The foreign key is one value per parent, so ordering by it orders nothing (the Data Studio sends
+    # ``_sort=role`` with its user counts); the other sort keys order each parent's rows.
+    sort = tuple(spec for spec in sub.sort or () if spec.lstrip("-") != fk_name) or None
+    stmt = aggregate_statement(level, agg, condition, sort, -1, 0)
+    return Step(projection(branch.node, fk_name), stmt, [], agg)
+
+
+def merge_o2m_aggregate(parent: Fetched, branch: Branch, agg: AggregatePlan, rows: Sequence[Row]) -> None:
+    """Each parent's aggregate rows (an empty list when it has no related row, null when the caller may not
+    read the o2m field)."""
+    groups: dict[Any, list[Item]] = {}
+    for row in rows:
+        shaped = agg.shape(row)
+        groups.setdefault(shaped.pop(PARENT_GROUP), []).append(shaped)
+    flag = parent.proj.branch_index.get(branch.key)
+    for row, item in zip(parent.rows, parent.items, strict=True):
+        visible = flag is None or row[flag] is not None
+        item[branch.key] = groups.get(row[parent.proj.key_index], []) if visible else None
 
 
 # -- merging ---------------------------------------------------------------------------------------------------

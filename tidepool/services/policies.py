@@ -22,7 +22,11 @@ ACTIONS = tuple(a.value for a in Action)
 
 class PoliciesService(AccountItems):
     collection = "directus_policies"
-    o2m = {"permissions": ("directus_permissions", "policy")}
+    o2m = {
+        "permissions": ("directus_permissions", "policy"),
+        "roles": ("directus_access", "policy"),
+        "users": ("directus_access", "policy"),
+    }
     defaults = {"icon": "badge", "enforce_tfa": False, "admin_access": False, "app_access": False}
 
     def prepare(self, data: Mapping[str, Any], *, creating: bool) -> dict[str, Any]:

@@ -41,6 +41,7 @@ from tidepool.query.relations import (
     m2o_keys,
     merge_m2o,
     merge_o2m,
+    merge_o2m_aggregate,
     o2m_keys,
     read_steps,
     where,
@@ -180,6 +181,9 @@ async def _fetch_branches(conn: AsyncConnection, parent: Fetched, step: Step) ->
             empty_branch(parent, branch, child_step.proj)  # m2o values stay null, o2m lists are empty
             continue
         rows = (await conn.execute(child_step.stmt, {KEYS: list(keys)})).all()
+        if child_step.aggregate is not None:
+            merge_o2m_aggregate(parent, branch, child_step.aggregate, rows)
+            continue
         child = fetched(child_step.proj, rows)
         await _fetch_branches(conn, child, child_step)
         if branch.kind == "m2o":

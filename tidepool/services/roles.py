@@ -21,7 +21,8 @@ DESCENDANT_PARENT = "A role cannot have a parent that is already a descendant of
 
 class RolesService(AccountItems):
     collection = "directus_roles"
-    o2m = {"policies": ("directus_access", "role")}
+    o2m = {"policies": ("directus_access", "role"), "users": ("directus_users", "role")}
+    nullify = frozenset({"users"})  # a user taken out of a role stays, without a role (Directus: nullify)
     defaults = {"icon": "supervised_user_circle"}
 
     def prepare(self, data: Mapping[str, Any], *, creating: bool) -> dict[str, Any]:
