@@ -7,7 +7,7 @@ when the line before it is a marker comment, ``<!-- run: KIND [COLLECTION] -->``
   (``{"status": …}``), or a whole ``GET /path?…``; ``# …`` after two spaces is a comment. A line (or the next
   line) may give the answer after ``→``: an object is the first row of ``data``, a list is ``data``.
   Without ``→`` the read must simply succeed (200).
-- ``deep C``: the block is the value of ``deep`` for ``GET /items/C?fields=*.*``.
+- ``deep C``: the block is the value of ``deep`` for ``GET /items/C?fields=*.*.*``.
 - ``request``: an ``http`` block (request line, headers, blank line, body); the next fenced block is the
   answer's JSON, compared exactly.
 - ``curl``: ``curl`` commands with ``$URL`` and ``$AUTH`` (the admin), each must answer 2xx; ``<pid>``,
@@ -299,7 +299,7 @@ def run_query(admin: httpx.Client, block: Block) -> None:
 
 def run_deep(admin: httpx.Client, block: Block) -> None:
     collection = block.marker[1] if block.marker else ""
-    response = admin.get(f"/items/{collection}", params={"fields": "*.*", "deep": block.text})
+    response = admin.get(f"/items/{collection}", params={"fields": "*.*.*", "deep": block.text})
     assert response.status_code == 200, (block.key, response.text)
 
 
