@@ -10,8 +10,9 @@ when the line before it is a marker comment, ``<!-- run: KIND [COLLECTION] -->``
 - ``deep C``: the block is the value of ``deep`` for ``GET /items/C?fields=*.*.*``.
 - ``request``: an ``http`` block (request line, headers, blank line, body); the next fenced block is the
   answer's JSON, compared exactly.
-- ``curl``: ``curl`` commands with ``$URL`` and ``$AUTH`` (the admin), each must answer 2xx; ``<pid>``,
+- ``curl``: ``curl`` commands (``$URL``, ``$AUTH``, ``$TOKEN``: the admin), each must answer 2xx; ``<pid>``,
   ``<rid>`` and ``<id>`` stand for the id the last ``/policies``, ``/roles`` and ``/permissions`` write returned.
+  ``curl bare`` runs on a second server with an empty database.
 
 In an answer, ``"…"`` stands for any value (ids, dates) and a list ending in ``, …]`` for "these rows among
 others". Everything else is compared exactly. The seed is the reader tests' blog (``authors``, ``posts``,
@@ -25,6 +26,7 @@ import datetime as dt
 import json
 import re
 import shlex
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -54,7 +56,6 @@ SKIPPED: list[tuple[str, str, str]] = [  # (doc, how the block's first line star
     ("architecture.md", "uvicorn ─► app.TidepoolApp (a websocket", "a diagram"),
     ("architecture.md", "write (REST, socket, CLI", "a diagram"),
     ("client-suites.md", "PYTHONPATH=. .venv/bin/python -m tests.e2e.record_directus", "needs a real Directus"),
-    ("items.md", "curl -X PATCH http://127.0.0.1:8055/items/nodes", "the nodes tree: tests/http/test_items_nodes.py"),
     ("items.md", '{"errors": [', "an error shape of validation rules: tests/http/test_error_shapes.py"),
     ("items.md", '{"errors": [{"message": "Invalid query.', "an error shape: tests/http/test_error_shapes.py"),
     ("metrics.md", "scrape_configs:", "a Prometheus configuration"),
@@ -67,8 +68,6 @@ SKIPPED: list[tuple[str, str, str]] = [  # (doc, how the block's first line star
     ("realtime-events.md", '{"type": "subscribe"', WS_FRAMES),
     ("realtime-events.md", "REDIS=redis://", "a deployment command"),
     ("schema.md", "tidepool collections create", "CLI: tests/cli/test_schema_cli.py"),
-    ("schema.md", "curl -X POST http://127.0.0.1:8055/collections", "the guide's collection: tests/support/seed.py"),
-    ("schema.md", "curl -X POST http://127.0.0.1:8055/fields/", "schema writes: tests/http/test_schema_existence.py"),
     ("schema.md", "tidepool schema snapshot", "CLI: tests/cli/test_schema_cli.py"),
     ("studio.md", '{"data": {"enabled": true,', "the Studio's settings answer: tests/e2e/test_studio.py"),
     ("websocket.md", '{"type":"auth"', WS_FRAMES),
@@ -110,6 +109,19 @@ remarks = sa.Table(
     sa.Column("votes", sa.Integer),
     sa.Column("date_created", STAMP),
 )
+nodes = sa.Table(
+    "nodes",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("title", sa.String(100)),
+    sa.Column("parent", sa.Integer, sa.ForeignKey("nodes.id")),
+)
+NODES = [
+    {"id": 1, "title": "root", "parent": None},
+    {"id": 2, "title": "a", "parent": 1},
+    {"id": 3, "title": "b", "parent": 1},
+    {"id": 4, "title": "c", "parent": 2},
+]
 FIELD_META = [
     ("articles", "tags", "csv", "cast-csv"),
     ("articles", "data", "json", "cast-json"),
@@ -119,6 +131,7 @@ FIELD_META = [
     ("remarks", "date_created", "timestamp", "date-created"),
 ]
 RELATIONS: list[dict[str, str | None]] = [
+    {"many_collection": "nodes", "many_field": "parent", "one_collection": "nodes", "one_field": None},
     {"many_collection": "articles", "many_field": "author", "one_collection": "authors", "one_field": None},
     {"many_collection": "remarks", "many_field": "article", "one_collection": "articles", "one_field": "comments"},
     {"many_collection": "remarks", "many_field": "author", "one_collection": "authors", "one_field": None},
@@ -165,6 +178,7 @@ async def build_articles(server: LiveServer) -> None:
         await conn.run_sync(metadata.create_all)
         await conn.execute(articles.insert(), rows)
         await conn.execute(remarks.insert(), comment_rows)
+        await conn.execute(nodes.insert(), NODES)
         for collection, name, type_, special in FIELD_META:
             await conn.execute(
                 system.fields.insert().values(collection=collection, field=name, type=type_, special=special)
@@ -172,7 +186,7 @@ async def build_articles(server: LiveServer) -> None:
         for relation in RELATIONS:
             await conn.execute(system.relations.insert().values(**relation))
         if dialect == "postgresql":
-            for table in ("articles", "remarks"):
+            for table in ("articles", "remarks", "nodes"):
                 await conn.execute(
                     sa.text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
                 )
@@ -186,6 +200,7 @@ def seed(server: LiveServer) -> None:
 
 
 srv = module_server("docs-examples", seed=seed)
+bare = module_server("docs-examples-bare")  # for examples that build their own collections (schema.md)
 
 
 # -- the blocks ---------------------------------------------------------------------------------------------
@@ -314,36 +329,62 @@ def run_request(admin: httpx.Client, block: Block) -> None:
     check(expected(block.answer), response.json(), block.key)
 
 
+def curl_commands(text: str) -> Iterator[str]:
+    """The block's commands: comment lines dropped, continuation lines and quoted bodies over several lines
+    joined."""
+    pending = ""
+    for line in text.replace("\\\n", " ").splitlines():
+        if not pending and (not line.strip() or line.lstrip().startswith("#")):
+            continue
+        pending = f"{pending}\n{line}" if pending else line
+        try:
+            shlex.split(pending)
+        except ValueError:  # a quote still open: the body goes on
+            continue
+        yield pending
+        pending = ""
+    assert not pending, pending
+
+
+def curl(admin: httpx.Client, command: str) -> tuple[str, str, httpx.Response]:
+    """Send what ``command`` (a curl command line) would send."""
+    args = shlex.split(command)
+    assert args[0] == "curl", command
+    method, target, headers, body = "GET", "", {}, None
+    words = iter(args[1:])
+    for word in words:
+        if word == "-X":
+            method = next(words)
+        elif word == "-H":
+            name, _, value = next(words).partition(": ")
+            headers[name] = value
+        elif word == "-d":
+            body = next(words)
+            headers.setdefault("Content-Type", "application/x-www-form-urlencoded")  # what curl -d sends
+        else:
+            target = word
+    return method, target, admin.request(method, target, headers=headers, content=body)
+
+
 def run_curl(admin: httpx.Client, block: Block) -> None:
     ids: dict[str, str] = {}
-    text = block.text.replace("\\\n", " ")
-    for line in text.splitlines():
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        for placeholder, value in ids.items():
-            line = line.replace(placeholder, value)
-        args = shlex.split(line.replace("$URL", "").replace("$AUTH", f"Authorization: Bearer {ADMIN_TOKEN}"))
-        assert args[0] == "curl", line
-        method, target, headers, body = "GET", "", {}, None
-        words = iter(args[1:])
-        for word in words:
-            if word == "-X":
-                method = next(words)
-            elif word == "-H":
-                name, _, value = next(words).partition(": ")
-                headers[name] = value
-            elif word == "-d":
-                body = next(words)
-            else:
-                target = word
-        headers.setdefault("Content-Type", "application/x-www-form-urlencoded")  # what curl -d sends
-        response = admin.request(method, target, headers=headers, content=body)
-        assert response.is_success, (block.key, line, response.text)
+    for command in curl_commands(block.text):
+        for name, value in {**ids, **VARIABLES}.items():
+            command = command.replace(name, value)
+        method, target, response = curl(admin, command)
+        assert response.is_success, (block.key, command, response.text)
         for prefix, placeholder in (("/policies", "<pid>"), ("/roles", "<rid>"), ("/permissions", "<id>")):
             if target.startswith(prefix) and method == "POST":
                 ids[placeholder] = str(response.json()["data"]["id"])
 
 
+VARIABLES = {  # the shell variables and addresses the curl examples use
+    "http://127.0.0.1:8055": "",
+    "$URL": "",
+    "$AUTH": f"Authorization: Bearer {ADMIN_TOKEN}",
+    "$ADMIN_TOKEN": ADMIN_TOKEN,
+    "$TOKEN": ADMIN_TOKEN,
+}
 RUNNERS = {"query": run_query, "deep": run_deep, "request": run_request, "curl": run_curl}
 
 
@@ -357,8 +398,9 @@ def test_every_code_block_runs_or_says_why_not() -> None:
 
 
 @pytest.mark.parametrize("doc", sorted({block.doc for block in RUN}))
-def test_the_examples_answer_as_printed(srv: LiveServer, doc: str) -> None:
-    with srv.client() as admin:
+def test_the_examples_answer_as_printed(srv: LiveServer, bare: LiveServer, doc: str) -> None:
+    """Each block of ``doc`` in order, on the seeded server, or on the bare one when its marker says ``bare``."""
+    with srv.client() as seeded, bare.client() as empty:
         for block in RUN:
             if block.doc == doc and block.marker:
-                RUNNERS[block.marker[0]](admin, block)
+                RUNNERS[block.marker[0]](empty if block.marker[1] == "bare" else seeded, block)
