@@ -13,6 +13,9 @@ when the line before it is a marker comment, ``<!-- run: KIND [COLLECTION] -->``
 - ``curl``: ``curl`` commands (``$URL``, ``$AUTH``, ``$TOKEN``: the admin), each must answer 2xx; ``<pid>``,
   ``<rid>`` and ``<id>`` stand for the id the last ``/policies``, ``/roles`` and ``/permissions`` write returned.
   ``curl bare`` runs on a second server with an empty database.
+- ``ws C``: the block is a WebSocket frame the admin sends; the next block is the reply, the one after it the
+  events, each made by the REST write it describes on ``C`` (``seq``: a number, increasing from frame to frame: the log
+  numbers every committed event, not only those this subscriber sees, so the doc's values are illustrative).
 
 In an answer, ``"…"`` stands for any value (ids, dates) and a list ending in ``, …]`` for "these rows among
 others". Everything else is compared exactly. The seed is the reader tests' blog (``authors``, ``posts``,
@@ -37,6 +40,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
 
 from tests.query.reader_fixtures import authors, build_blog
+from tests.realtime.wsclient import WS
 from tests.support.live import ADMIN_TOKEN, LiveServer
 from tests.support.process import ROOT
 from tests.support.servers import messages_collection, module_server
@@ -60,9 +64,6 @@ SKIPPED: list[tuple[str, str, str]] = [  # (doc, how the block's first line star
     ("items.md", '{"errors": [{"message": "Invalid query.', "an error shape: tests/http/test_error_shapes.py"),
     ("metrics.md", "scrape_configs:", "a Prometheus configuration"),
     ("query-language.md", "400 INVALID_QUERY  Invalid query. Query is too", "an answer, no request"),
-    ("realtime-events.md", '{"type":"subscribe"', WS_FRAMES),
-    ("realtime-events.md", '{"type":"subscription","event":"init"', WS_FRAMES),
-    ("realtime-events.md", '{"type":"subscription","event":"create"', WS_FRAMES),
     ("realtime-events.md", "write (REST, WebSocket items", "a diagram"),
     ("realtime-events.md", '→ {"type":"subscribe"', WS_FRAMES),
     ("realtime-events.md", '{"type": "subscribe"', WS_FRAMES),
@@ -197,6 +198,8 @@ def seed(server: LiveServer) -> None:
     server.run(build_blog(server))
     server.run(build_articles(server))
     messages_collection(server)
+    with server.client() as admin:  # the row realtime-events.md's subscription starts from
+        assert admin.post("/items/messages", json={"text": "hi"}).json()["data"]["id"] == 1
 
 
 srv = module_server("docs-examples", seed=seed)
@@ -211,7 +214,7 @@ class Block:
     doc: str
     text: str
     marker: tuple[str, str] | None
-    answer: str | None  # for a ``request``: the next block's text
+    answers: tuple[str, ...]  # the blocks a ``request`` (one) or ``ws`` (two) block consumes as its answers
 
     @property
     def first(self) -> str:
@@ -225,6 +228,9 @@ class Block:
         return self.doc == doc and self.first.startswith(start)
 
 
+ANSWERS = {"request": 1, "ws": 2}  # how many following blocks a kind takes as its answers
+
+
 def blocks(path: Path) -> list[Block]:
     source = path.read_text()
     found = list(FENCE.finditer(source))
@@ -236,12 +242,10 @@ def blocks(path: Path) -> list[Block]:
         before = source[: match.start()].rstrip("\n").rsplit("\n", 1)[-1]
         marked = MARKER.search(before)
         marker = (marked.group(1), marked.group(2) or "") if marked else None
-        answer = None
-        if marker and marker[0] == "request":
-            answer = found[index + 1].group(3)
-            answered.add(index + 1)
+        taken = range(index + 1, index + 1 + ANSWERS.get(marker[0], 0)) if marker else range(0)
+        answered.update(taken)
         text = re.sub(r"^" + match.group(1), "", match.group(3), flags=re.M)
-        result.append(Block(path.name, text, marker, answer))
+        result.append(Block(path.name, text, marker, tuple(found[n].group(3) for n in taken)))
     return result
 
 
@@ -325,8 +329,7 @@ def run_request(admin: httpx.Client, block: Block) -> None:
     headers = dict(line.split(": ", 1) for line in header_lines)
     response = admin.request(method, target, headers=headers, content=body.strip() or None)
     assert response.is_success, (block.key, response.text)
-    assert block.answer is not None
-    check(expected(block.answer), response.json(), block.key)
+    check(expected(block.answers[0]), response.json(), block.key)
 
 
 def curl_commands(text: str) -> Iterator[str]:
@@ -378,6 +381,36 @@ def run_curl(admin: httpx.Client, block: Block) -> None:
                 ids[placeholder] = str(response.json()["data"]["id"])
 
 
+WRITES = {  # the REST write that makes each subscription event of a ws example
+    "create": lambda admin, c, data: admin.post(f"/items/{c}", json={k: v for k, v in data[0].items() if k != "id"}),
+    "update": lambda admin, c, data: admin.patch(f"/items/{c}/{data[0]['id']}", json=data[0]),
+    "delete": lambda admin, c, data: admin.delete(f"/items/{c}/{data[0]}"),
+}
+
+
+def run_ws(admin: httpx.Client, block: Block, url: str) -> None:
+    """Send the block's frame as the admin, compare the reply with the next block, then make each event of the
+    block after it with its REST write and compare the frame that arrives; ``seq`` must increase."""
+    collection = block.marker[1] if block.marker else ""
+    reply, events = ([json.loads(line) for line in text.splitlines() if line.strip()] for text in block.answers)
+    seqs: list[int] = []
+
+    def arrives(conn: WS, want: dict[str, Any]) -> None:
+        frame = conn.recv_until(lambda f: f.get("type") != "ping")
+        check({**want, "seq": ANY}, frame, block.key)
+        assert isinstance(frame["seq"], int) and (not seqs or frame["seq"] > seqs[-1]), (block.key, seqs, frame)
+        seqs.append(frame["seq"])
+
+    with WS(url) as conn:
+        assert conn.request({"type": "auth", "access_token": ADMIN_TOKEN})["status"] == "ok"
+        conn.send(block.text.strip())
+        for want in reply:
+            arrives(conn, want)
+        for want in events:
+            assert WRITES[want["event"]](admin, collection, want["data"]).is_success, want
+            arrives(conn, want)
+
+
 VARIABLES = {  # the shell variables and addresses the curl examples use
     "http://127.0.0.1:8055": "",
     "$URL": "",
@@ -394,7 +427,7 @@ def test_every_code_block_runs_or_says_why_not() -> None:
     assert unlisted == [], "run these (a marker) or list them in SKIPPED with a reason"
     stale = [(doc, start) for doc, start, _ in SKIPPED if not any(b.skipped_by(doc, start) for b in unmarked)]
     assert stale == [], "SKIPPED names blocks that no longer exist or now run"
-    assert {block.marker[0] for block in RUN if block.marker} <= set(RUNNERS)
+    assert {block.marker[0] for block in RUN if block.marker} <= {*RUNNERS, "ws"}
 
 
 @pytest.mark.parametrize("doc", sorted({block.doc for block in RUN}))
@@ -403,4 +436,7 @@ def test_the_examples_answer_as_printed(srv: LiveServer, bare: LiveServer, doc: 
     with srv.client() as seeded, bare.client() as empty:
         for block in RUN:
             if block.doc == doc and block.marker:
-                RUNNERS[block.marker[0]](empty if block.marker[1] == "bare" else seeded, block)
+                if block.marker[0] == "ws":
+                    run_ws(seeded, block, srv.ws_url)
+                else:
+                    RUNNERS[block.marker[0]](empty if block.marker[1] == "bare" else seeded, block)
