@@ -13,6 +13,8 @@ when the line before it is a marker comment, ``<!-- run: KIND [COLLECTION] -->``
 - ``curl``: ``curl`` commands (``$URL``, ``$AUTH``, ``$TOKEN``: the admin), each must answer 2xx; ``<pid>``,
   ``<rid>`` and ``<id>`` stand for the id the last ``/policies``, ``/roles`` and ``/permissions`` write returned.
   ``curl bare`` runs on a second server with an empty database.
+- ``frames``: each line is a WebSocket frame, sent on a socket of its own (after the admin's ``auth``
+  unless it is one), and must be answered without an error.
 - ``ws C``: the block is a WebSocket frame the admin sends; the next block is the reply, the one after it the
   events, each made by the REST write it describes on ``C`` (``seq``: a number, increasing from frame to frame: the log
   numbers every committed event, not only those this subscriber sees, so the doc's values are illustrative).
@@ -66,12 +68,10 @@ SKIPPED: list[tuple[str, str, str]] = [  # (doc, how the block's first line star
     ("query-language.md", "400 INVALID_QUERY  Invalid query. Query is too", "an answer, no request"),
     ("realtime-events.md", "write (REST, WebSocket items", "a diagram"),
     ("realtime-events.md", '→ {"type":"subscribe"', WS_FRAMES),
-    ("realtime-events.md", '{"type": "subscribe"', WS_FRAMES),
     ("realtime-events.md", "REDIS=redis://", "a deployment command"),
     ("schema.md", "tidepool collections create", "CLI: tests/cli/test_schema_cli.py"),
     ("schema.md", "tidepool schema snapshot", "CLI: tests/cli/test_schema_cli.py"),
     ("studio.md", '{"data": {"enabled": true,', "the Studio's settings answer: tests/e2e/test_studio.py"),
-    ("websocket.md", '{"type":"auth"', WS_FRAMES),
     ("websocket.md", "const rows = new Map();", "JavaScript: tests/e2e/test_docs_snippet.py runs it"),
 ]
 
@@ -198,8 +198,10 @@ def seed(server: LiveServer) -> None:
     server.run(build_blog(server))
     server.run(build_articles(server))
     messages_collection(server)
-    with server.client() as admin:  # the row realtime-events.md's subscription starts from
+    with server.client() as admin:  # the row realtime-events.md's subscription starts from, websocket.md's user
         assert admin.post("/items/messages", json={"text": "hi"}).json()["data"]["id"] == 1
+        user = {"email": FRAMES_USER[0], "password": FRAMES_USER[1], "status": "active"}
+        assert admin.post("/users", json=user).status_code == 200
 
 
 srv = module_server("docs-examples", seed=seed)
@@ -411,6 +413,24 @@ def run_ws(admin: httpx.Client, block: Block, url: str) -> None:
             arrives(conn, want)
 
 
+def run_frames(admin: httpx.Client, block: Block, url: str) -> None:
+    """Each line, on a socket of its own (after the admin's ``auth`` unless it is one), is answered without an
+    error; ``<static token or JWT>`` is the admin's token, ``<refresh token>`` a fresh one of the seed user."""
+    login = admin.post("/auth/login", json={"email": FRAMES_USER[0], "password": FRAMES_USER[1]})
+    assert login.status_code == 200, login.text
+    values = {"<static token or JWT>": ADMIN_TOKEN, "<refresh token>": login.json()["data"]["refresh_token"]}
+    for line in filter(str.strip, block.text.splitlines()):
+        for name, value in values.items():
+            line = line.replace(name, value)
+        with WS(url) as conn:
+            if json.loads(line)["type"] != "auth":
+                assert conn.request({"type": "auth", "access_token": ADMIN_TOKEN})["status"] == "ok"
+            conn.send(line)
+            reply = conn.recv_until(lambda f: f.get("type") != "ping")
+            assert reply.get("status") != "error" and reply.get("event") != "error", (block.key, line, reply)
+
+
+FRAMES_USER = ("user@example.com", "secret")  # the account websocket.md's auth frames log in with
 VARIABLES = {  # the shell variables and addresses the curl examples use
     "http://127.0.0.1:8055": "",
     "$URL": "",
@@ -427,7 +447,7 @@ def test_every_code_block_runs_or_says_why_not() -> None:
     assert unlisted == [], "run these (a marker) or list them in SKIPPED with a reason"
     stale = [(doc, start) for doc, start, _ in SKIPPED if not any(b.skipped_by(doc, start) for b in unmarked)]
     assert stale == [], "SKIPPED names blocks that no longer exist or now run"
-    assert {block.marker[0] for block in RUN if block.marker} <= {*RUNNERS, "ws"}
+    assert {block.marker[0] for block in RUN if block.marker} <= {*RUNNERS, "ws", "frames"}
 
 
 @pytest.mark.parametrize("doc", sorted({block.doc for block in RUN}))
@@ -438,5 +458,7 @@ def test_the_examples_answer_as_printed(srv: LiveServer, bare: LiveServer, doc: 
             if block.doc == doc and block.marker:
                 if block.marker[0] == "ws":
                     run_ws(seeded, block, srv.ws_url)
+                elif block.marker[0] == "frames":
+                    run_frames(seeded, block, srv.ws_url)
                 else:
                     RUNNERS[block.marker[0]](empty if block.marker[1] == "bare" else seeded, block)
