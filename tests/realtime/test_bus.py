@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis.asyncio as aioredis
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -164,6 +165,19 @@ def test_own_writes_arrive_without_waiting_for_a_poll(tmp_path: Path) -> None:
     _run(tmp_path, scenario)
 
 
+async def _subscribers(channel: str, count: int, timeout: float = 5.0) -> None:
+    """Wait until Redis itself counts ``count`` subscribers on ``channel`` (PUBSUB NUMSUB): a message
+    published before a notifier has subscribed would be lost, by Redis's design."""
+    client = aioredis.Redis.from_url(REDIS_URL)
+    try:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while (subscribed := dict(await client.pubsub_numsub(channel))).get(channel.encode(), 0) < count:
+            assert asyncio.get_running_loop().time() < deadline, (channel, subscribed)
+            await asyncio.sleep(0.01)
+    finally:
+        await client.aclose()
+
+
 def test_redis_brings_other_processes_events_without_polling(tmp_path: Path) -> None:
     async def scenario(engine: AsyncEngine) -> None:
         namespace = f"tidepool-test:{uuid.uuid4().hex}"
@@ -171,7 +185,7 @@ def test_redis_brings_other_processes_events_without_polling(tmp_path: Path) -> 
         two_notes = RedisNotifier(REDIS_URL, namespace, "two")
         async with _bus(engine, poll_interval=SLOW_POLL, notifier=one_notes) as one:
             async with _bus(engine, poll_interval=SLOW_POLL, notifier=two_notes) as two:
-                await asyncio.sleep(0.2)  # both subscribed to the channel
+                await _subscribers(one_notes.channel, 2)
                 consumer = two.consumer()
                 numbered = await _write(engine, [_event(1), _event(2)], one)
                 got = await _take(consumer, 2, timeout=3)
