@@ -59,6 +59,11 @@ MARKER = re.compile(r"<!-- run: (\w+)(?: (.+?))? -->\s*$")
 WS_FRAMES = "WebSocket frames: tests/realtime/test_transcripts.py runs such transcripts"
 SKIPPED: list[tuple[str, str, str]] = [  # (doc, how the block's first line starts, why it does not run here)
     ("access.md", "tidepool roles create", "CLI commands: tests/cli/test_management.py"),
+    (
+        "access.md",
+        '{"policies": {"create": [{"policy"',
+        "a body of PATCH /roles/{id}: tests/http/test_role_nested_save.py",
+    ),
     ("architecture.md", "uvicorn ─► app.TidepoolApp ─► http", "a diagram"),
     ("architecture.md", "uvicorn ─► app.TidepoolApp (a websocket", "a diagram"),
     ("architecture.md", "write (REST, socket, CLI", "a diagram"),
@@ -66,6 +71,11 @@ SKIPPED: list[tuple[str, str, str]] = [  # (doc, how the block's first line star
     ("items.md", '{"errors": [', "an error shape of validation rules: tests/http/test_error_shapes.py"),
     ("metrics.md", "scrape_configs:", "a Prometheus configuration"),
     ("query-language.md", "400 INVALID_QUERY  Invalid query. Query is too", "an answer, no request"),
+    (
+        "query-language.md",
+        "GET /roles?fields=name,users&deep[users]",
+        "roles the seed lacks: tests/http/test_deep_aggregate.py",
+    ),
     ("realtime-events.md", "write (REST, WebSocket items", "a diagram"),
     ("realtime-events.md", '→ {"type":"subscribe"', WS_FRAMES),
     ("realtime-events.md", "REDIS=redis://", "a deployment command"),
