@@ -25,7 +25,7 @@ async function shot(page, name) {
 try {
 	const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
 	const studio = await context.newPage();
-	studio.setDefaultTimeout(15000);
+	studio.setDefaultTimeout(45000); // a loaded CI machine
 	const origin = new URL(studioUrl).origin;
 	context.on('request', (request) => {
 		const url = new URL(request.url());

@@ -17,7 +17,7 @@ const subscribes = [];
 const say = (message) => process.stdout.write(JSON.stringify(message) + '\n');
 try {
 	const page = await browser.newPage();
-	page.setDefaultTimeout(15000);
+	page.setDefaultTimeout(45000); // a loaded CI machine (make test-long runs three workers beside it)
 	page.on('websocket', (socket) => socket.on('framesent', ({ payload }) => {
 		const frame = JSON.parse(payload);
 		if (frame.type === 'subscribe') subscribes.push(frame);

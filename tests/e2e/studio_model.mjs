@@ -16,7 +16,7 @@ const browser = await chromium.launch({
 const result = {};
 try {
 	const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-	page.setDefaultTimeout(15000);
+	page.setDefaultTimeout(45000); // a loaded CI machine (make test-long runs three workers beside it)
 	const failures = [];
 	page.on('pageerror', (e) => failures.push(String(e)));
 	const dialog = () => page.getByRole('dialog');
