@@ -52,6 +52,7 @@ HTTP_ROUTES: list[tuple[str, str]] = [
     ("POST", "/utils/hash/verify"),
     ("POST", "/utils/sort/{collection}"),
     ("POST", "/utils/cache/clear"),
+    ("POST", "/utils/export/{collection}"),
     ("GET", "/collections"),
     ("POST", "/collections"),
     ("GET", "/collections/{collection}"),

@@ -73,6 +73,7 @@ def build_routes(settings: Settings) -> list[BaseRoute]:
         Route("/utils/hash/verify", utils.hash_verify, methods=["POST"]),
         Route("/utils/sort/{collection}", utils.sort, methods=["POST"]),
         Route("/utils/cache/clear", utils.cache_clear, methods=["POST"]),
+        Route("/utils/export/{collection}", utils.export, methods=["POST"]),
         Route("/collections", collections.list_collections, methods=["GET"]),
         Route("/collections", collections.create_collection, methods=["POST"]),
         Route("/collections/{collection}", collections.read_collection, methods=["GET"]),
