@@ -14,16 +14,20 @@ import asyncio
 import re
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from tests.http.files_support import data
-from tests.support.live import LiveServer
+from tests.support.live import LiveServer, live_server, scratch_database
 from tests.support.seed import USER_EMAIL, USER_TOKEN, seed_guide
 from tests.support.servers import module_server
 from tidepool.background import Background
+from tidepool.query.model import Query
+from tidepool.runtime import open_runtime
+from tidepool.services.items import ItemsService
 
 
 def _seed(server: LiveServer) -> None:
@@ -166,3 +170,27 @@ def test_a_closing_runtime_waits_for_background_work() -> None:
 
     asyncio.run(run())
     assert finished == ["first", "second"]
+
+
+def test_a_stopping_server_finishes_the_export_it_acknowledged(tmp_path: Path) -> None:
+    """The export is still running when the server is told to stop; the file is written all the same."""
+    with scratch_database(tmp_path) as db_env:
+        with live_server({**db_env, "STORAGE_LOCAL_ROOT": str(tmp_path / "files")}) as server:
+            with server.client() as admin:
+                seed_guide(admin)
+                rows = [{"text": f"row {n} " + "x" * 200, "user": "u"} for n in range(3000)]
+                assert admin.post("/items/messages?fields=id", json=rows).status_code == 200
+                body = {"format": "json", "query": {}, "file": {"title": "export at shutdown"}}
+                assert admin.post("/utils/export/messages", json=body).status_code == 204
+            assert server.runtime.background.running == 1  # still being written as the server stops
+        settings = server.settings
+
+        async def stored() -> list[dict[str, Any]]:
+            async with open_runtime(settings, run_bootstrap=False) as runtime:
+                files = ItemsService(runtime.context(), "directus_files")
+                return await files.read_by_query(Query(filter={"title": {"_eq": "export at shutdown"}}))
+
+        found = asyncio.run(stored())
+    assert len(found) == 1 and int(found[0]["filesize"]) > 3000 * 200
+    written = (tmp_path / "files" / found[0]["filename_disk"]).read_bytes()
+    assert written.count(b'"text": "row ') == 3000
