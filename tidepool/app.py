@@ -74,7 +74,10 @@ def create_app(settings: Settings) -> Starlette:
             app.state.loop = asyncio.get_running_loop()
             async with _started_services(app, runtime):
                 OUTAGES.arm()
-                yield
+                try:
+                    yield
+                finally:  # what requests started in the background ends while its events can still be sent
+                    await runtime.background.drain()
 
     routes = build_routes(settings)
     app = TidepoolApp(

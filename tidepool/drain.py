@@ -4,6 +4,7 @@ shutdown (``tidepool/cli/serve.py`` has closed the listening sockets and the idl
 1. **Nothing new starts.** The hub refuses upgrades (HTTP 503) and answers every request a socket sends, or has
    waiting in a lane, with ``SERVICE_UNAVAILABLE`` instead of running it (``realtime/session.py``).
 2. **What started finishes and is answered:** HTTP requests in flight (``TidepoolApp.requests_in_flight``),
+   the background work they started (``Runtime.background``: exports being written to files),
    upgrades being checked, socket jobs running (an ``items`` write until its reply is queued:
    ``WebSocketHub.running``) and write transactions until their events are published (``Runtime.writes``).
 3. **Every event numbered so far is dispatched** by this process's dispatcher: its own events, and with Redis
@@ -59,13 +60,14 @@ async def drain(app: Starlette, deadline: float, give_up: Callable[[], bool] = l
 
 
 def _idle(app: Starlette) -> bool:
-    """No HTTP request, upgrade being checked, socket job or write transaction is in flight."""
+    """No HTTP request, upgrade being checked, socket job, background task (an export being written) or write
+    transaction is in flight."""
     hub = getattr(app.state, "websocket", None)
     runtime = getattr(app.state, "runtime", None)
     return (
         getattr(app, "requests_in_flight", 0) == 0
         and (hub is None or (hub.running == 0 and hub.reserved == 0))
-        and (runtime is None or runtime.writes.count == 0)
+        and (runtime is None or (runtime.writes.count == 0 and runtime.background.running == 0))
     )
 
 

@@ -236,6 +236,12 @@ def encode_yaml(data: Any) -> Iterator[str]:
 
 # ------------------------------------------------------------------------------------------ formats
 
+
+def stamp(now: dt.datetime) -> str:
+    """Directus's ``getDateTimeFormatted`` in export file names: ``YYYYMMDD-HMS``, the time not zero-padded."""
+    return f"{now.year}{now.month:02d}{now.day:02d}-{now.hour}{now.minute}{now.second}"
+
+
 FORMATS: Mapping[str, ExportFormat] = {
     "csv": ExportFormat("csv", "text/csv; charset=utf-8", encode_csv),
     "csv_utf8": ExportFormat("csv", "text/csv; charset=utf-8", encode_csv_utf8),

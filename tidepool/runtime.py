@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tidepool.background import Background
 from tidepool.config import Settings
 from tidepool.context import Access
 from tidepool.db.bootstrap import BootstrapResult, bootstrap
@@ -53,6 +54,7 @@ class Runtime:
     transforms: TransformLimiter = field(init=False)  # its image transformations in flight
     mailer: Mailer = field(init=False)  # its outgoing mail (EMAIL_*), sent in the background
     statements: StatementStats = field(default_factory=StatementStats)  # its engine's statements (metrics)
+    background: Background = field(default_factory=Background)  # work requests started (exports to files)
 
     def __post_init__(self) -> None:
         self.write_gate = WriteGate(self.engine)
@@ -101,6 +103,7 @@ async def open_runtime(settings: Settings, *, run_bootstrap: bool = True) -> Asy
         try:
             yield runtime
         finally:
+            await runtime.background.drain()
             await runtime.mailer.drain()
     finally:
         await engine.dispose()

@@ -118,8 +118,6 @@ OPEN: dict[str, str] = {
         "Tidepool records 6 activity rows where Directus records 3 for the same hour (schema writes are logged too)"
     ),
     "revisions": "as activity: 6 revisions where Directus keeps 3",
-    "export to a file": "`POST /utils/export/{collection}` (an export written into directus_files) is not built yet",
-    "CORS preflight": "Directus also routes the `SEARCH` method (a query in the body); Tidepool does not serve it yet",
 }
 # Where deliberate departures are explained: shown with every departure in the printed table.
 DEPARTURES_DOC = "README.md, 'Where Tidepool deliberately differs from Directus'"

@@ -185,7 +185,9 @@ def test_every_route_of_the_table_is_documented(admin: httpx.Client, srv: LiveSe
         path = re.sub(r"\{(\w+):\w+\}", r"{\1}", route.path)  # a path convertor is not OpenAPI's: {id:uuid} is {id}
         path = path.replace("{collection}", "messages") if path.startswith("/items/") else path
         for method in route.methods or ():
-            if method != "HEAD":
+            if method in ("HEAD", "SEARCH"):  # SEARCH: no OpenAPI 3.0 operation (Directus's document lacks it too)
+                assert (method.lower(), path) not in documented, (method, route.path)
+            else:
                 assert (method.lower(), path) in documented, (method, route.path)
     operation_ids = [op["operationId"] for ops in spec["paths"].values() for op in ops.values()]  # type: ignore[attr-defined]
     assert len(operation_ids) == len(set(operation_ids))

@@ -126,5 +126,5 @@ class Cors:
 
 def _route_methods(route: Route) -> list[str]:
     """A route's methods in a stable order, ``HEAD`` right after ``GET`` (Starlette adds it to every GET)."""
-    listed = [m for m in ("GET", "POST", "PATCH", "DELETE", "PUT") if m in (route.methods or ())]
+    listed = [m for m in ("GET", "POST", "SEARCH", "PATCH", "DELETE", "PUT") if m in (route.methods or ())]
     return [n for m in listed for n in ((m, "HEAD") if m == "GET" else (m,))]

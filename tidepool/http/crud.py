@@ -1,11 +1,11 @@
-"""The seven CRUD handlers of Directus's item endpoints, written once for ``/items/{collection}`` and the
+"""The eight CRUD handlers of Directus's item endpoints, written once for ``/items/{collection}`` and the
 account collections (``/users``, ``/roles``, ``/policies``, ``/permissions``, ``/access``).
 
 The handlers only translate HTTP to service calls and back, mirroring Directus's controllers: list (with the
-full query language and ``meta``), read one, create one or many, update one, many (``{"keys","data"}`` /
-``{"query","data"}``) or a batch of rows carrying their key, delete one or many. A create or update is read
-back with the request's own query string, and when the caller may not read the result the answer is 204
-instead of an error (the write did happen).
+full query language and ``meta``; ``SEARCH`` reads the same with the query in the body), read one, create one
+or many, update one, many (``{"keys","data"}`` / ``{"query","data"}``) or a batch of rows carrying their key,
+delete one or many. A create or update is read back with the request's own query string, and when the
+caller may not read the result the answer is 204 instead of an error (the write did happen).
 
 What differs between the endpoints is two hooks of ``Crud``: how a request finds its service, and whether
 the collection is a singleton (an object, not a list; only ``/items`` has those). ``ITEMS`` forbids the
@@ -16,7 +16,7 @@ inline o2m). ``tidepool.http.routes`` mounts each at its prefix with ``crud_rout
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -24,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from tidepool.db.system import is_system_collection
-from tidepool.errors import ForbiddenError, RouteNotFoundError
+from tidepool.errors import ForbiddenError, InvalidPayloadError, RouteNotFoundError
 from tidepool.http.context import request_context
 from tidepool.http.export import export_requested, export_response
 from tidepool.http.query import query_from_body, query_from_request
@@ -82,8 +82,26 @@ class Crud(Generic[S]):
     singleton: Callable[[S], Singleton | None] = _no_singleton
 
     async def read_list(self, request: Request) -> Response:
+        return await self._read(await self.service(request), query_from_request(request))
+
+    async def search(self, request: Request) -> Response:
+        """``SEARCH`` on the collection: ``GET``'s read, with the query (and ``keys``) in the JSON body,
+        which replaces the URL's query, as Directus reads ``{"query": …, "keys": […]}``."""
         service = await self.service(request)
-        query = query_from_request(request)
+        body = await json_body(request, allow_empty=True)
+        if body is None:
+            body = {}
+        if not isinstance(body, Mapping):
+            raise InvalidPayloadError('"value" must be of type object')
+        query = _body_query(request, body.get("query"))
+        keys = body.get("keys")
+        if keys is None:
+            return await self._read(service, query)
+        if not isinstance(keys, list):
+            raise InvalidPayloadError('"keys" must be an array')
+        return _answer(service, query, await service.read_many(keys, query))
+
+    async def _read(self, service: S, query: Query) -> Response:
         if (single := self.singleton(service)) is not None:
             return _answer(service, query, await single.read_singleton(query))
         data = await service.read_by_query(query)

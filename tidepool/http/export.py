@@ -15,7 +15,7 @@ from urllib.parse import quote
 
 from starlette.responses import Response, StreamingResponse
 
-from tidepool.exports import FORMATS
+from tidepool.exports import FORMATS, stamp
 from tidepool.query.model import Query
 
 
@@ -27,7 +27,7 @@ def export_requested(query: Query) -> str | None:
 
 def export_response(export: str, data: Any, collection: str | None) -> Response:
     fmt = FORMATS[export]
-    filename = f"{collection or 'Export'} {_stamp(dt.datetime.now())}.{fmt.extension}"
+    filename = f"{collection or 'Export'} {stamp(dt.datetime.now())}.{fmt.extension}"
     headers = {
         "Content-Disposition": _attachment(filename),
         "Cache-Control": "no-cache",
@@ -36,10 +36,6 @@ def export_response(export: str, data: Any, collection: str | None) -> Response:
     # A sync iterator: Starlette runs each step in its thread pool, so encoding never blocks the loop.
     chunks = (piece.encode("utf-8") for piece in fmt.encode(data))
     return StreamingResponse(chunks, headers=headers, media_type=fmt.content_type)
-
-
-def _stamp(now: dt.datetime) -> str:
-    return f"{now.year}{now.month:02d}{now.day:02d}-{now.hour}{now.minute}{now.second}"
 
 
 def _attachment(filename: str) -> str:

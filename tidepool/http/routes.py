@@ -67,14 +67,16 @@ def build_routes(settings: Settings) -> list[BaseRoute]:
         Route("/auth", auth.providers, methods=["GET"]),
         Route("/auth/password/request", auth.password_request, methods=["POST"]),
         Route("/auth/password/reset", auth.password_reset, methods=["POST"]),
-        *crud_routes("/items/{collection}", ITEMS),
+        *crud_routes("/items/{collection}", ITEMS, search_first=True),
         Route("/utils/random/string", utils.random_string, methods=["GET"]),
         Route("/utils/hash/generate", utils.hash_generate, methods=["POST"]),
         Route("/utils/hash/verify", utils.hash_verify, methods=["POST"]),
         Route("/utils/sort/{collection}", utils.sort, methods=["POST"]),
         Route("/utils/cache/clear", utils.cache_clear, methods=["POST"]),
-        Route("/collections", collections.list_collections, methods=["GET"]),
+        Route("/utils/export/{collection}", utils.export, methods=["POST"]),
         Route("/collections", collections.create_collection, methods=["POST"]),
+        Route("/collections", collections.list_collections, methods=["GET"]),
+        Route("/collections", collections.list_collections, methods=["SEARCH"]),
         Route("/collections/{collection}", collections.read_collection, methods=["GET"]),
         Route("/collections/{collection}", collections.update_collection, methods=["PATCH"]),
         Route("/collections/{collection}", collections.delete_collection, methods=["DELETE"]),
@@ -144,13 +146,22 @@ Handler = Callable[[Request], Awaitable[Response]]
 
 
 def crud_routes(
-    prefix: str, crud: Crud[Any], *, create: Handler | None = None, update_item: Handler | None = None
+    prefix: str,
+    crud: Crud[Any],
+    *,
+    create: Handler | None = None,
+    update_item: Handler | None = None,
+    search_first: bool = False,
 ) -> list[BaseRoute]:
-    """Directus's item routes under one prefix: the collection, and one item of it by ``{id}``. ``/files``
-    takes its own ``create`` and ``update_item`` (they also accept uploads) and keeps the other five."""
+    """Directus's item routes under one prefix: the collection (``SEARCH`` reads with the query in the body),
+    and one item of it by ``{id}``. ``/files`` takes its own ``create`` and ``update_item`` (they also accept
+    uploads) and keeps the others. The order is Directus's (Express lists a path's methods in ``Allow`` in the
+    order they were declared): ``SEARCH`` before ``GET`` on ``/items``, after it on the system collections."""
+    read = [Route(prefix, crud.read_list, methods=["GET"])]
+    search = [Route(prefix, crud.search, methods=["SEARCH"])]
     return [
-        Route(prefix, crud.read_list, methods=["GET"]),
         Route(prefix, create or crud.create, methods=["POST"]),
+        *(search + read if search_first else read + search),
         Route(prefix, crud.update_list, methods=["PATCH"]),
         Route(prefix, crud.delete_list, methods=["DELETE"]),
         Route(prefix + "/{id}", crud.read_item, methods=["GET"]),
@@ -160,8 +171,9 @@ def crud_routes(
 
 
 def read_routes(prefix: str, crud: Crud[Any]) -> list[BaseRoute]:
-    """The two read routes of a read-only collection (its writes are ``ROUTE_NOT_FOUND``, as in Directus)."""
+    """The read routes of a read-only collection (its writes are ``ROUTE_NOT_FOUND``, as in Directus)."""
     return [
+        Route(prefix, crud.search, methods=["SEARCH"]),
         Route(prefix, crud.read_list, methods=["GET"]),
         Route(prefix + "/{id}", crud.read_item, methods=["GET"]),
     ]

@@ -96,12 +96,14 @@ class Endpoint:
 
 
 def endpoints(routes: Sequence[BaseRoute]) -> Iterator[Endpoint]:
-    """Every HTTP (path, method) of the table; ``HEAD`` (Starlette's twin of ``GET``), mounts, sockets and
-    routes that are pages, not API (``include_in_schema=False``: the Studio, the examples) left out."""
+    """Every HTTP (path, method) of the table; ``HEAD`` (Starlette's twin of ``GET``), ``SEARCH`` (``GET``'s
+    read with the query in the body; OpenAPI 3.0 has no such operation, and Directus's document leaves it out
+    too), mounts, sockets and routes that are pages, not API (``include_in_schema=False``: the Studio, the
+    examples) left out."""
     for route in routes:
         if isinstance(route, Route) and route.include_in_schema:
             for method in sorted(route.methods or ()):
-                if method != "HEAD":
+                if method not in ("HEAD", "SEARCH"):
                     yield Endpoint(_plain_path(route.path), method.lower(), route.endpoint)
 
 

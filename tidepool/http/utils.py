@@ -1,4 +1,5 @@
-"""``/utils``: ``random/string``, ``hash/generate`` + ``hash/verify``, ``sort/{collection}``, ``cache/clear``.
+"""``/utils``: ``random/string``, ``hash/generate`` + ``hash/verify``, ``sort/{collection}``, ``cache/clear``,
+``export/{collection}`` (the export itself: ``tidepool.services.file_exports``).
 
 Checks and their texts are Directus 12.4.1's (its zod schemas, reported through ``zod-validation-error``), so
 an SDK sees the same ``INVALID_QUERY`` / ``INVALID_PAYLOAD`` reasons. ``hash/*`` is Directus 10/11's (12 has
@@ -20,11 +21,13 @@ from starlette.responses import Response
 
 from tidepool.errors import ForbiddenError, InvalidPayloadError, InvalidQueryError
 from tidepool.http.context import request_context, runtime_of
+from tidepool.http.query import query_from_body
 from tidepool.http.requests import json_body
-from tidepool.http.responses import data_response
+from tidepool.http.responses import data_response, no_content
 from tidepool.query.js import js_number
 from tidepool.security import hash_password, verify_password
 from tidepool.services import manual_sort
+from tidepool.services.file_exports import ExportRequest, export_to_file
 
 # nanoid's alphabet (URL-safe), what Directus's random string is drawn from.
 ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"
@@ -160,3 +163,28 @@ async def cache_clear(request: Request) -> Response:
     if "system" in request.query_params and request.query_params["system"] in ("", "true", "1"):
         await runtime.schemas.reload()
     return Response(status_code=200)
+
+
+async def export(request: Request) -> Response:
+    """``POST /utils/export/{collection}``: 204 once the body is checked; the file is written in the background
+    (Directus checks the collection, then ``query`` and ``format``; the rest fails in the notification)."""
+    ctx = await request_context(request)
+    collection = request.path_params["collection"]
+    manual_sort.require_collection(ctx, collection)
+    body = _object(await json_body(request, allow_empty=True) or {})
+    for key in ("query", "format"):
+        if body.get(key) is None:
+            raise InvalidPayloadError(f'"{key}" is required')
+    if not isinstance(body["format"], str):
+        raise InvalidPayloadError('"format" must be a string')
+    file = body.get("file")
+    runtime = runtime_of(request)
+    job = ExportRequest(
+        collection,
+        query_from_body(body["query"], runtime.settings),
+        body["format"],
+        file if isinstance(file, Mapping) else {},
+    )
+    work = export_to_file(ctx, runtime.context(), runtime.storage, job)
+    runtime.background.start(work, f"tidepool-export-{collection}")
+    return no_content()
