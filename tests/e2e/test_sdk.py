@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -26,24 +27,28 @@ def _steps(process: subprocess.Popen[str]) -> Iterator[dict[str, Any]]:
 
 
 def test_official_sdk_runs_the_guide_unchanged(tmp_path: Path) -> None:
-    with scratch_database(tmp_path, "sqlite3") as db_env:
+    with scratch_database(tmp_path, "sqlite3") as db_env, ExitStack() as cleanup:
         # A wide frame gap: the SDK loses frames that share a network read, and a loaded test machine can
         # leave the Node process unscheduled for several milliseconds (see tidepool/realtime/connection.py).
         env = {**db_env, "WEBSOCKETS_HEARTBEAT_PERIOD": "1", "WEBSOCKETS_FRAME_GAP_MS": "25"}
+        steps: dict[str, dict[str, Any]] = {}
         with live_server(env) as server:
             port = server.port
             with server.client() as admin:
                 seed = seed_guide(admin)
-            process = subprocess.Popen(
-                [str(node()), str(E2E / "sdk_flow.mjs"), server.url, seed.token, seed.email, seed.password],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                text=True,
-                cwd=E2E,
+            process = cleanup.enter_context(
+                subprocess.Popen(
+                    [str(node()), str(E2E / "sdk_flow.mjs"), server.url, seed.token, seed.email, seed.password],
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    text=True,
+                    cwd=E2E,
+                )
             )
-            steps: dict[str, dict[str, Any]] = {}
-            step_iter = _steps(process)
-            for step in step_iter:
+            # Runs first at exit, whatever failed: Node stopped, then reaped by Popen's own exit (a process
+            # left running is a ResourceWarning that fails a later test).
+            cleanup.callback(_stop, process)
+            for step in _steps(process):
                 steps[step["step"]] = step
                 if step["step"] in ("restart-me", "failed"):
                     break
@@ -53,15 +58,16 @@ def test_official_sdk_runs_the_guide_unchanged(tmp_path: Path) -> None:
                 assert process.stdin is not None
                 process.stdin.write("go\n")
                 process.stdin.flush()
-                for step in step_iter:
+                for step in _steps(process):
                     steps[step["step"]] = step
                 process.wait(timeout=60)
-        else:
-            process.kill()
-        with process:  # closes its pipes and reaps it
-            pass
     assert "failed" not in steps, steps["failed"]["error"]
     _check(steps)
+
+
+def _stop(process: subprocess.Popen[str]) -> None:
+    if process.poll() is None:
+        process.kill()
 
 
 def _check(steps: dict[str, dict[str, Any]]) -> None:
