@@ -92,11 +92,7 @@ async def project(ctx: ServiceContext) -> dict[str, Any]:
 
 
 def _mime_types(settings: Settings) -> list[str]:
-    # FILES_MIME_TYPE_ALLOW_LIST belongs to the files endpoints; until they exist every type is allowed.
-    raw = getattr(settings, "FILES_MIME_TYPE_ALLOW_LIST", "*/*")
-    if isinstance(raw, list | tuple):
-        return [str(item) for item in raw]
-    return [part.strip() for part in str(raw).split(",") if part.strip()]
+    return list(settings.FILES_MIME_TYPE_ALLOW_LIST)  # parsed once, by config (the uploads read the same)
 
 
 def _rate_limit(settings: Settings) -> dict[str, Any] | bool:
