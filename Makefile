@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help run test test-long test-sqlite test-pg test-mysql test-studio faults studio-walk check lint bench clean e2e-deps
+.PHONY: help run test test-long test-sqlite test-pg test-mysql test-studio faults studio-walk check lint bench bench-check clean e2e-deps
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -100,8 +100,11 @@ lint: $(STAMP) ## fix what ruff can fix
 	$(BIN)/ruff format tidepool tests bench
 	$(BIN)/ruff check --fix tidepool tests bench
 
-bench: $(STAMP) ## load benchmarks (see bench/README.md)
-	$(BIN)/python -m bench
+bench: $(STAMP) ## load benchmarks (see bench/README.md); make bench ARGS="--check --only rest" passes options
+	$(BIN)/python -m bench $(ARGS)
+
+bench-check: $(STAMP) ## every benchmark, exiting non-zero when a ratio misses its target (python -m bench --check)
+	$(BIN)/python -m bench --check $(ARGS)
 
 clean: ## remove the virtualenv and caches
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -1,5 +1,6 @@
-"""``make bench`` / ``python -m bench [--quick] [--only NAME ...]``: run the benchmarks, print a table,
-write the raw figures to bench/results/<time>.json."""
+"""``make bench`` / ``python -m bench [--quick] [--only NAME ...] [--check]``: run the benchmarks, print a
+table, write the raw figures to bench/results/<time>.json; with ``--check``, exit 1 when a ratio misses its
+target (``bench/targets.py``)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from typing import Any
 import httpx
 import orjson
 
-from bench import eventlog_bench, rest_bench, stall_bench, ws_bench
+from bench import eventlog_bench, rest_bench, stall_bench, targets, ws_bench
 from bench.procs import ceiling_server, create_messages_collection, raise_fd_limit, tidepool_server
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -111,6 +112,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--quick", action="store_true", help="shorter runs, no 10,000-socket fan-out")
     parser.add_argument("--only", nargs="*", choices=sorted(SCENARIOS), help="run only these scenarios")
+    parser.add_argument("--check", action="store_true", help="exit 1 when a measured ratio misses its target")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, _stop)  # clean up (servers, scratch databases, worktrees) as on Ctrl-C
     raise_fd_limit()
@@ -123,6 +125,8 @@ def main() -> None:
     out = RESULTS / f"{time.strftime('%Y%m%d-%H%M%S')}.json"
     out.write_text(json.dumps(report, indent=2))
     print(f"results written to {out}")
+    if args.check:
+        raise SystemExit(targets.check(report))
 
 
 if __name__ == "__main__":
