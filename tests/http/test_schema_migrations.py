@@ -215,6 +215,30 @@ def test_deleting_a_collection_others_point_at(admin: httpx.Client) -> None:
     assert diff_of(admin, target, "") is None
 
 
+def test_a_key_without_meta_comes_back_as_directus_brings_it_back(admin: httpx.Client) -> None:
+    """A primary key sent without ``meta`` has no row, so the snapshot leaves it out; applied where the
+    collection is gone, the collection is made again with an injected ``id`` that has its meta, as Directus
+    12.4.1 answered the same requests (hidden, numeric, read-only, sort 1; ``title`` keeps its sort 1)."""
+    key = {"field": "id", "type": "integer", "schema": {"is_primary_key": True, "has_auto_increment": True}}
+    title = {"field": "title", "type": "string", "meta": {}, "schema": {}}
+    ok(admin.post("/collections", json={"collection": "schema_bare", "schema": {}, "meta": {}, "fields": [key, title]}))
+    target = snapshot_of(admin)
+    assert [f["field"] for f in target["fields"] if f["collection"] == "schema_bare"] == ["title"]
+    assert admin.delete("/collections/schema_bare").status_code == 204
+    planned = diff_of(admin, target, "")
+    assert planned is not None
+    assert admin.post("/schema/apply", json=planned).status_code == 204
+    fields = {f["field"]: f["meta"] for f in ok(admin.get("/fields/schema_bare"))}
+    assert {k: fields["id"][k] for k in ("hidden", "interface", "readonly", "sort")} == {
+        "hidden": True,
+        "interface": "numeric",
+        "readonly": True,
+        "sort": 1,
+    }
+    assert fields["title"]["sort"] == 1
+    assert admin.delete("/collections/schema_bare").status_code == 204
+
+
 # --- answers recorded from Directus 12.4.1 ---------------------------------------------------------------------
 
 _BYPASS = 'You can bypass this check by passing the "force" query parameter.'
