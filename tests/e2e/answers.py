@@ -100,25 +100,7 @@ DEPARTURES: dict[str, str] = {
 # Calls that still answer otherwise than Directus 12.4.1 and are not meant to: known, open work, each with what
 # differs. A call here that starts to match fails the suites until it is taken off (the list only shrinks);
 # docs/client-suites.md lists the same.
-OPEN: dict[str, str] = {
-    "admin: readMe": (
-        "the recorded admin carries values from its Data Studio sessions (`language`, `last_access`, "
-        "`last_page`); re-record on a fresh Directus"
-    ),
-    "admin: updateMe": "as readMe: `last_access` and `last_page` come from the recorded admin's Studio sessions",
-    "me": "as readMe: `language` and `last_page` come from the recorded admin's Studio sessions",
-    "me, studio fields": "as readMe: `language` and `last_page` come from the recorded admin's Studio sessions",
-    "admin: schemaSnapshot": (
-        "a primary key created with its collection gets a directus_fields row, so the snapshot lists it "
-        "(Directus: no row, not listed)"
-    ),
-    "schema snapshot": "as schemaSnapshot: the primary key is listed",
-    "its fields": "as schemaSnapshot: the primary key has field meta and the sort numbers start after it",
-    "activity": (
-        "Tidepool records 6 activity rows where Directus records 3 for the same hour (schema writes are logged too)"
-    ),
-    "revisions": "as activity: 6 revisions where Directus keeps 3",
-}
+OPEN: dict[str, str] = {}
 # Where deliberate departures are explained: shown with every departure in the printed table.
 DEPARTURES_DOC = "README.md, 'Where Tidepool deliberately differs from Directus'"
 

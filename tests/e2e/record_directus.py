@@ -27,15 +27,26 @@ from tests.e2e.node import NODE
 ADMIN_TOKEN = "admin-static-token"
 
 
+def fresh_admin(base_url: str) -> None:
+    """Give the admin back what a fresh Directus has: no ``language``, no ``last_page``. Data Studio sessions
+    set both, and so do the suites themselves (``updateMe`` sets a language, the first hour tracks a page),
+    while Tidepool's runs start from a fresh admin: recorded otherwise, ``readMe`` and ``me`` would differ."""
+    auth = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    httpx.patch(f"{base_url}/users/me", json={"language": None, "last_page": None}, headers=auth, timeout=30)
+
+
 def main(base_url: str) -> None:
+    fresh_admin(base_url)
     answers, crashed = sdk_rest.run(NODE, base_url, ADMIN_TOKEN)
     if crashed:
         raise SystemExit(f"the SDK driver crashed against {base_url}: {crashed}")
     save(sdk_rest.EXPECTED, answers)
     print(f"{len(answers)} SDK calls recorded into {sdk_rest.EXPECTED}")
+    fresh_admin(base_url)
     hour = first_hour.run(base_url, ADMIN_TOKEN)
     save(first_hour.EXPECTED, hour)
     print(f"{len(hour)} first-hour requests recorded into {first_hour.EXPECTED}")
+    fresh_admin(base_url)
 
 
 WALK_NAMES = {

@@ -210,16 +210,36 @@ def test_other_users_read_by_their_permissions(srv: LiveServer, admin: httpx.Cli
         assert error(user.get(f"/activity/{other}"), 403, "FORBIDDEN") == "You don't have permission to access this."
 
 
-def test_a_relation_update_is_one_activity_on_the_relation_row(admin: httpx.Client) -> None:
-    for name, extra in (("h_authors", []), ("h_posts", [{"field": "author", "type": "integer"}])):
-        fields = [{"field": "id", "type": "integer", "schema": {"is_primary_key": True, "has_auto_increment": True}}]
-        ok(admin.post("/collections", json={"collection": name, "schema": {}, "meta": {}, "fields": fields + extra}))
+def test_schema_writes_are_logged_where_directus_logs_them(admin: httpx.Client) -> None:
+    """As Directus 12.4.1 answered the same requests: a collection's row and each field row written through
+    its items service with the caller's accountability are logged; a relation (its service has none), a field
+    sent without ``meta`` (no row) and a collection without ``meta`` are not."""
+    before = {a["id"] for a in ok(admin.get("/activity", params={"limit": -1, "fields": "id"}))}
+    key = {"field": "id", "type": "integer", "schema": {"is_primary_key": True, "has_auto_increment": True}}
+    name = {"field": "name", "type": "string", "meta": {}, "schema": {}}
+    ok(admin.post("/collections", json={"collection": "h_authors", "schema": {}, "meta": {}, "fields": [key, name]}))
+    label = {"field": "label", "type": "string", "meta": {}, "schema": {}}
+    ok(admin.post("/collections", json={"collection": "h_posts", "schema": {}, "fields": [label]}))  # id injected
+    ok(admin.post("/fields/h_posts", json={"field": "author", "type": "integer", "meta": {}}))
+    ok(admin.post("/fields/h_posts", json={"field": "bare", "type": "integer"}))
     relation = {"collection": "h_posts", "field": "author", "related_collection": "h_authors", "meta": {}}
     ok(admin.post("/relations", json=relation))
     ok(admin.patch("/relations/h_posts/author", json={"meta": {"one_field": "posts"}}))
-    rows = _activity(admin, "directus_relations")
-    assert [a["action"] for a in rows] == ["create", "update"]
-    assert rows[0]["item"] == rows[1]["item"]  # the relation row's key, once
+    assert admin.delete("/fields/h_posts/bare").status_code == 204
+    assert admin.delete("/fields/h_posts/author").status_code == 204
+    assert admin.delete("/collections/h_posts").status_code == 204
+    rows = ok(admin.get("/activity", params={"limit": -1, "sort": "id", "fields": "id,action,collection,item"}))
+    logged = [(a["action"], a["collection"], a["item"]) for a in rows if a["id"] not in before]
+    assert logged == [
+        ("create", "directus_fields", "name"),
+        ("create", "directus_collections", "h_authors"),
+        ("create", "directus_fields", "id"),  # the injected key has its meta
+        ("create", "directus_fields", "label"),
+        ("create", "directus_fields", "author"),
+        ("delete", "directus_fields", "author"),
+        ("delete", "directus_fields", "id"),
+        ("delete", "directus_fields", "label"),
+    ]
 
 
 def test_field_updates_are_recorded_on_every_engine(admin: httpx.Client) -> None:
@@ -228,3 +248,21 @@ def test_field_updates_are_recorded_on_every_engine(admin: httpx.Client) -> None
     ok(admin.patch("/fields/h_fields/title", json={"meta": {"note": "a note"}}))
     rows = [a for a in _activity(admin, "directus_fields") if a["item"] == "title"]
     assert [a["action"] for a in rows] == ["update"]
+
+
+def test_a_manual_sort_and_a_tracked_page_leave_no_history(admin: httpx.Client) -> None:
+    """As on Directus 12.4.1 (recorded: the first hour's sort leaves only its three creates, ``track/page``
+    nothing): both write without accountability there; subscribers still hear of the moved rows."""
+    key = {"field": "id", "type": "integer", "schema": {"is_primary_key": True, "has_auto_increment": True}}
+    sort = {"field": "sort", "type": "integer", "meta": {"hidden": True}, "schema": {}}
+    body = {"collection": "h_sorted", "schema": {}, "meta": {"sort_field": "sort"}, "fields": [key, sort]}
+    ok(admin.post("/collections", json=body))
+    first, second = (row["id"] for row in ok(admin.post("/items/h_sorted", json=[{"sort": 1}, {"sort": 2}])))
+    assert admin.post("/utils/sort/h_sorted", json={"item": second, "to": first}).status_code == 200
+    assert [row["sort"] for row in ok(admin.get("/items/h_sorted", params={"sort": "id"}))] == [2, 1]
+    assert [(a["action"], a["item"]) for a in _activity(admin, "h_sorted")] == [("create", "1"), ("create", "2")]
+    me = _admin_id(admin)
+    mine = [a["id"] for a in _activity(admin, "directus_users") if a["item"] == me]
+    assert admin.patch("/users/me/track/page", json={"last_page": "/content/h_sorted"}).status_code == 204
+    assert ok(admin.get("/users/me", params={"fields": "last_page"}))["last_page"] == "/content/h_sorted"
+    assert [a["id"] for a in _activity(admin, "directus_users") if a["item"] == me] == mine

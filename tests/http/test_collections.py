@@ -122,6 +122,35 @@ def test_missing_primary_key_gets_hidden_auto_increment_id(api: httpx.Client) ->
     assert field["meta"]["hidden"] and field["meta"]["readonly"] and field["meta"]["interface"] == "numeric"
 
 
+def test_a_field_sent_without_meta_gets_no_meta_row(api: httpx.Client) -> None:
+    """As Directus 12.4.1 (recorded: the first hour's ``sw_hour``): a field sent without ``meta`` has
+    ``meta: null``, the others are numbered from 1 without it, and the snapshot leaves it out. A bare field
+    whose column alone would read back as another type (json is TEXT on SQLite, uuid a VARCHAR) keeps its
+    type through a row with no sort."""
+    fields = [
+        {"field": "id", "type": "integer", "schema": {"is_primary_key": True, "has_auto_increment": True}},
+        {"field": "title", "type": "string", "meta": {}, "schema": {}},
+        {"field": "doc", "type": "json", "schema": {}},
+        {"field": "ref", "type": "uuid", "schema": {}},
+        {"field": "plain", "type": "integer", "schema": {}},
+        {"field": "sort", "type": "integer", "meta": {"hidden": True}, "schema": {}},
+    ]
+    assert api.post("/collections", json={"collection": "bare_pk", "schema": {}, "fields": fields}).status_code == 200
+    listed = {f["field"]: f for f in api.get("/fields/bare_pk").json()["data"]}
+    assert listed["id"]["meta"] is None and listed["id"]["type"] == "integer"
+    assert listed["plain"]["meta"] is None and listed["plain"]["type"] == "integer"
+    assert (listed["title"]["meta"]["sort"], listed["sort"]["meta"]["sort"]) == (1, 2)
+    assert (listed["doc"]["type"], listed["doc"]["meta"]["sort"]) == ("json", None)
+    assert (listed["ref"]["type"], listed["ref"]["meta"]["sort"]) == ("uuid", None)
+    created = api.post("/items/bare_pk", json={"title": "a", "doc": {"k": [1]}, "plain": 3}).json()["data"]
+    assert (created["id"], created["doc"]) == (1, {"k": [1]})
+    snapshot = api.get("/schema/snapshot").json()["data"]
+    assert [f["field"] for f in snapshot["fields"] if f["collection"] == "bare_pk"] == ["title", "sort", "doc", "ref"]
+    # a field added later without meta: no row either (Directus's createField)
+    assert api.post("/fields/bare_pk", json={"field": "later", "type": "string"}).status_code == 200
+    assert api.get("/fields/bare_pk/later").json()["data"]["meta"] is None
+
+
 def test_without_schema_is_a_folder_with_no_table(api: httpx.Client) -> None:
     response = api.post("/collections", json={"collection": "folder_a", "meta": {"icon": "folder"}})
     assert response.status_code == 200

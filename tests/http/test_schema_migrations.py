@@ -186,7 +186,8 @@ def test_apply_checks_the_hash(admin: httpx.Client) -> None:
     authors["meta"]["note"] = "Later"
     planned = diff_of(admin, target, "")
     assert planned is not None
-    ok(admin.post("/fields/schema_authors", json={"field": "moved", "type": "string"}))  # the schema moves on
+    # the schema moves on (a field with its meta row: one without is not in the snapshot, so not in its hash)
+    ok(admin.post("/fields/schema_authors", json={"field": "moved", "type": "string", "meta": {}}))
     message = error(admin.post("/schema/apply", json=planned), 400, "INVALID_PAYLOAD")
     assert message == (
         "Invalid payload. Provided hash does not match the current instance's schema hash, indicating the schema "
@@ -212,6 +213,30 @@ def test_deleting_a_collection_others_point_at(admin: httpx.Client) -> None:
     assert admin.get("/relations/schema_posts/author").status_code == 403
     assert ok(admin.get("/fields/schema_posts/author"))["schema"]["foreign_key_table"] is None
     assert diff_of(admin, target, "") is None
+
+
+def test_a_key_without_meta_comes_back_as_directus_brings_it_back(admin: httpx.Client) -> None:
+    """A primary key sent without ``meta`` has no row, so the snapshot leaves it out; applied where the
+    collection is gone, the collection is made again with an injected ``id`` that has its meta, as Directus
+    12.4.1 answered the same requests (hidden, numeric, read-only, sort 1; ``title`` keeps its sort 1)."""
+    key = {"field": "id", "type": "integer", "schema": {"is_primary_key": True, "has_auto_increment": True}}
+    title = {"field": "title", "type": "string", "meta": {}, "schema": {}}
+    ok(admin.post("/collections", json={"collection": "schema_bare", "schema": {}, "meta": {}, "fields": [key, title]}))
+    target = snapshot_of(admin)
+    assert [f["field"] for f in target["fields"] if f["collection"] == "schema_bare"] == ["title"]
+    assert admin.delete("/collections/schema_bare").status_code == 204
+    planned = diff_of(admin, target, "")
+    assert planned is not None
+    assert admin.post("/schema/apply", json=planned).status_code == 204
+    fields = {f["field"]: f["meta"] for f in ok(admin.get("/fields/schema_bare"))}
+    assert {k: fields["id"][k] for k in ("hidden", "interface", "readonly", "sort")} == {
+        "hidden": True,
+        "interface": "numeric",
+        "readonly": True,
+        "sort": 1,
+    }
+    assert fields["title"]["sort"] == 1
+    assert admin.delete("/collections/schema_bare").status_code == 204
 
 
 # --- answers recorded from Directus 12.4.1 ---------------------------------------------------------------------

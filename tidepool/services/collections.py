@@ -21,8 +21,15 @@ from tidepool.errors import ForbiddenError, InvalidPayloadError
 from tidepool.events import ChangeEvent
 from tidepool.services import schema_checks, system_access
 from tidepool.services.base import ServiceContext, TxContext
-from tidepool.services.fields import drop_field_in, insert_meta_rows, parse_field
-from tidepool.services.schema_tx import SchemaService, dict_payload, require_admin, schema_change
+from tidepool.services.fields import drop_field_in, insert_meta_rows, parse_field, rows_to_write, sent_meta
+from tidepool.services.schema_tx import (
+    SchemaService,
+    dict_payload,
+    note_field_rows,
+    record,
+    require_admin,
+    schema_change,
+)
 
 _DEFAULT_META: dict[str, Any] = {
     "icon": None,
@@ -144,9 +151,9 @@ class CollectionsService(SchemaService):
         schema = body.get("schema")
         fields = _fields_of(body) if isinstance(schema, dict) else []
         names = frozenset(f["field"] for f in fields if isinstance(f, dict) and isinstance(f.get("field"), str))
-        parsed = [parse_field(self.ctx, f, names) for f in fields]
-        schema_checks.check_unique_names([row["field"] for _, row in parsed], name)
-        columns = [spec for spec, _ in parsed if spec is not None]
+        parsed = [(*parse_field(self.ctx, f, names), sent_meta(f)) for f in fields]
+        schema_checks.check_unique_names([row["field"] for _, row, _ in parsed], name)
+        columns = [spec for spec, _, _ in parsed if spec is not None]
         if sum(1 for c in columns if c.primary_key) > 1:
             raise InvalidPayloadError("A collection can only have one primary key")
         async with schema_change(self.ctx) as tx:
@@ -156,10 +163,14 @@ class CollectionsService(SchemaService):
             schema_checks.check_new_collection(name, [*tx.schema.collections, *await _meta_names(conn)])
             if isinstance(schema, dict):
                 await ddl.create_table(conn, name, columns)
-                await insert_meta_rows(conn, name, _sorted_rows([row for _, row in parsed]))
+                described, kept = await rows_to_write(conn, name, parsed)
+                numbered = _sorted_rows(described)
+                await insert_meta_rows(conn, name, [*numbered, *kept])
+                note_field_rows(tx, "create", name, numbered)
             if meta_row is not None:
                 await conn.execute(system.collections.insert().values(meta_row))
-            tx.record(ChangeEvent("directus_collections", "create", (name,), payload=body))
+            event = ChangeEvent("directus_collections", "create", (name,), payload=body)
+            record(tx, event, logged=meta_row is not None)
         return name
 
     async def update_collection(self, name: str, payload: Any) -> str:
@@ -202,10 +213,12 @@ class CollectionsService(SchemaService):
         async with schema_change(self.ctx) as tx:
             conn = tx.conn
             await _drop_incoming(tx, name)
+            described = [{"field": f.name} for f in (info.fields.values() if info else ()) if f.meta is not None]
             await _delete_rows(conn, name)
             if info is not None:
                 await ddl.drop_table(conn, name)
-            tx.record(ChangeEvent("directus_collections", "delete", (name,)))
+            note_field_rows(tx, "delete", name, described)
+            record(tx, ChangeEvent("directus_collections", "delete", (name,)), logged=name in metas)
 
 
 # --- create --------------------------------------------------------------------------------------------------
@@ -237,7 +250,8 @@ def _fields_of(body: Mapping[str, Any]) -> list[Any]:
 
 
 def _sorted_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Sort 1..n in payload order (per group), unless a field brings its own ``sort``."""
+    """Sort 1..n in payload order (per group), unless a field brings its own ``sort``: the rows of the fields
+    sent with ``meta`` only, as Directus numbers them (a primary key sent without one takes no number)."""
     counters: dict[Any, int] = {}
     out = []
     for row in rows:

@@ -15,12 +15,12 @@ import sqlalchemy as sa
 from tidepool.context import Action
 from tidepool.db import ddl, system, system_meta
 from tidepool.db.schema import CollectionInfo, FieldInfo
-from tidepool.db.types import ALIAS_SPECIALS, COLUMN_TYPES
+from tidepool.db.types import ALIAS_SPECIALS, COLUMN_TYPES, directus_type_of
 from tidepool.errors import ForbiddenError, InvalidPayloadError
 from tidepool.events import ChangeEvent
 from tidepool.services import schema_checks, system_access
 from tidepool.services.base import ServiceContext, TxContext
-from tidepool.services.schema_tx import SchemaService, dict_payload, require_admin, schema_change
+from tidepool.services.schema_tx import SchemaService, dict_payload, record, require_admin, schema_change
 
 # --- the REST shape ------------------------------------------------------------------------------------------
 
@@ -266,9 +266,11 @@ class FieldsService(SchemaService):
                     raise InvalidPayloadError(f'Collection "{collection}" already has a primary key')
                 await schema_checks.check_rows_for_new_column(conn, info, spec)
                 await ddl.add_column(conn, collection, spec)
-            row.setdefault("sort", await _next_sort(conn, collection))
-            await insert_meta_rows(conn, collection, [row])
-            tx.record(_event("create", collection, name, row))
+            described, kept = await rows_to_write(conn, collection, [(spec, row, sent_meta(payload))])
+            for numbered in described:
+                numbered.setdefault("sort", await _next_sort(conn, collection))
+            await insert_meta_rows(conn, collection, [*described, *kept])
+            record(tx, _event("create", collection, name, row), logged=bool(described))
         return str(name)
 
     async def update_field(self, collection: str, field: str, payload: Any) -> str:
@@ -341,6 +343,40 @@ async def _meta_row_id(conn: Any, collection: str, field: str) -> int | None:
     return None if found is None else int(found)
 
 
+def sent_meta(payload: Any) -> bool:
+    """Whether a field definition came with a ``meta`` object: Directus writes a ``directus_fields`` row only
+    then (a field sent without one, such as a primary key given as bare ``schema``, has ``meta: null``)."""
+    return isinstance(payload, dict) and isinstance(payload.get("meta"), dict)
+
+
+async def rows_to_write(
+    conn: Any, collection: str, fields: list[tuple[ddl.ColumnSpec | None, dict[str, Any], bool]]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Of new fields (column spec or None for an alias, ``meta_row``, whether sent with ``meta``), the rows
+    ``directus_fields`` needs, in two lists: those of the fields sent with ``meta``, as Directus writes them
+    (the caller numbers them), and those of fields sent without one that the database alone would describe
+    otherwise (an alias has no column; a ``json``, ``uuid``, ``csv`` or ``hash`` column, or a SQLite
+    timestamp, reads back as another type or needs its flag). Those keep a row with no ``sort``, so Tidepool
+    still reads and writes them by their type; every other bare field has none, as on Directus."""
+    bare = [(spec, row) for spec, row, with_meta in fields if not with_meta]
+    reflected = await _column_types(conn, collection) if any(spec is not None for spec, _ in bare) else {}
+    kept = [
+        {**row, "sort": None}
+        for spec, row in bare
+        if spec is None or row.get("special") or reflected.get(row["field"]) != row["type"]
+    ]
+    return [row for _, row, with_meta in fields if with_meta], kept
+
+
+async def _column_types(conn: Any, collection: str) -> dict[str, str]:
+    """The Directus type of each column of ``collection`` as introspection reads it (no metadata row)."""
+
+    def read(sync: Any) -> dict[str, str]:
+        return {c["name"]: directus_type_of(c["type"]) for c in sa.inspect(sync).get_columns(collection)}
+
+    return dict(await conn.run_sync(read))
+
+
 async def insert_meta_rows(conn: Any, collection: str, rows: list[dict[str, Any]]) -> None:
     """Insert metadata rows; every row gets the same keys, as one executemany requires."""
     stored = [_storable({**row, "collection": collection}) for row in rows]
@@ -411,7 +447,8 @@ async def drop_field_in(tx: TxContext, info: CollectionInfo, current: FieldInfo)
     await _delete_meta_row(conn, collection, field)
     if not current.is_alias:
         await ddl.drop_column(conn, collection, field)  # with its foreign key and indexes
-    tx.record(ChangeEvent("directus_fields", "delete", (field,), payload={"collection": collection}))
+    event = ChangeEvent("directus_fields", "delete", (field,), payload={"collection": collection})
+    record(tx, event, logged=current.meta is not None)
 
 
 async def _delete_meta_row(conn: Any, collection: str, field: str) -> None:

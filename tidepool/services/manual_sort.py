@@ -8,12 +8,15 @@ Directus: the move renumbers rows the caller may never have read).
 
 Unlike Directus, which writes with raw SQL and emits only the ``items.sort`` hook, every changed row is
 written through ``ItemsService`` in one transaction: payload casting, special fields and one ``update``
-event per moved row, so subscribers see the new order.
+event per moved row, so subscribers see the new order. As on Directus, a move leaves no activity and no
+revisions (the context is not ``tracked``): Directus's raw writes record none, and its activity log would
+otherwise list every renumbered row as an update the caller made.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -56,7 +59,7 @@ def check_access(ctx: ServiceContext, collection: str, field: str) -> None:
 async def move(ctx: ServiceContext, collection: str, item: Key, to: Key) -> None:
     field = sort_field_of(ctx, collection)
     check_access(ctx, collection, field)
-    async with ctx.as_admin().transaction() as tx:
+    async with replace(ctx.as_admin(), tracked=False).transaction() as tx:
         order = await _current_order(tx, collection, field)
         values = _renumbered(order)
         source, target = _value_of(values, item), _value_of(values, to)

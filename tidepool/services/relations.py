@@ -22,7 +22,7 @@ from tidepool.errors import ForbiddenError, InvalidPayloadError
 from tidepool.events import ChangeEvent
 from tidepool.services import system_access
 from tidepool.services.base import ServiceContext, TxContext
-from tidepool.services.schema_tx import SchemaService, dict_payload, require_admin, schema_change
+from tidepool.services.schema_tx import SchemaService, dict_payload, record, require_admin, schema_change
 
 _META_KEYS = ("one_field", "one_collection_field", "junction_field", "sort_field", "one_deselect_action")
 _DESELECT = frozenset({"nullify", "delete"})
@@ -127,7 +127,7 @@ class RelationsService(SchemaService):
             inserted = (await conn.execute(system.relations.insert().values(row))).inserted_primary_key
             key = inserted[0] if inserted else None
             await _mark_m2o(conn, collection, field)
-            tx.record(ChangeEvent("directus_relations", "create", (key,), payload={**row, "key": key}))
+            record(tx, ChangeEvent("directus_relations", "create", (key,), payload={**row, "key": key}), logged=False)
         return collection, field
 
     async def update_relation(self, collection: str, field: str, payload: Any) -> None:
@@ -148,9 +148,9 @@ class RelationsService(SchemaService):
             rows = system.relations.c
             key = await conn.scalar(
                 sa.select(rows.id).where(rows.many_collection == collection, rows.many_field == field)
-            )  # the row's key, as every event carries (and its activity, as Directus records it)
+            )  # the row's key, as every event carries
             item = key if key is not None else f"{collection}.{field}"  # a foreign key without a row
-            tx.record(ChangeEvent("directus_relations", "update", (item,), payload=body))
+            record(tx, ChangeEvent("directus_relations", "update", (item,), payload=body), logged=False)
 
     async def delete_relation(self, collection: str, field: str) -> None:
         """``DELETE /relations/{collection}/{field}``: the foreign key and the row; the field itself stays."""
@@ -166,7 +166,7 @@ class RelationsService(SchemaService):
             if relation.on_delete is not None:
                 await ddl.drop_foreign_key(conn, collection, relation.constraint_name, field)
             payload = {"collection": collection, "fields": [field]}
-            tx.record(ChangeEvent("directus_relations", "delete", (field,), payload=payload))
+            record(tx, ChangeEvent("directus_relations", "delete", (field,), payload=payload), logged=False)
 
 
 def _checked_target(ctx: ServiceContext, collection: Any, field: Any) -> tuple[str, str]:

@@ -21,6 +21,7 @@ from tidepool.db import ddl
 from tidepool.db.introspect import read_schema
 from tidepool.db.schema import SchemaOverview
 from tidepool.errors import ForbiddenError, InvalidPayloadError
+from tidepool.events import ChangeEvent, Tracked
 from tidepool.services import versions
 from tidepool.services.base import SchemaStore, ServiceContext, Transaction, TxContext
 
@@ -43,6 +44,27 @@ def dict_payload(payload: Any) -> dict[str, Any]:
     if not isinstance(payload, dict):
         raise InvalidPayloadError("Payload must be an object")
     return payload
+
+
+def record(tx: TxContext, event: ChangeEvent, *, logged: bool = True) -> None:
+    """Record a schema change's event; its activity and revision only when ``logged``. Directus logs a schema
+    write only where it writes a metadata row through its items service with the caller's accountability: a
+    ``directus_collections`` row (a collection sent with ``meta``) or a ``directus_fields`` row (a field sent
+    with ``meta``), never a relation (its service has no accountability). Subscribers get every event."""
+    if logged:
+        tx.record(event)
+    else:
+        tx.tx.record(event)
+
+
+def note_field_rows(tx: TxContext, action: str, collection: str, rows: list[dict[str, Any]]) -> None:
+    """The activity of ``directus_fields`` rows a collection's creation or deletion writes with it, one per row,
+    as Directus logs them (keyed by the field's name, as every field event is)."""
+    if not tx.tracked:
+        return
+    for row in rows:
+        delta = {**row, "collection": collection} if action == "create" else None
+        tx.tx.note(Tracked(action, "directus_fields", (row["field"],), tx.accountability, delta))
 
 
 class StepSchemas(SchemaStore):

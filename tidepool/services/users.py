@@ -12,6 +12,7 @@ grants (role, status, token stay the admin's).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import orjson
@@ -72,13 +73,15 @@ class UsersService(AccountItems):
         return user
 
     async def track_page(self, data: Any) -> None:
-        """``PATCH /users/me/track/page``: the Data Studio records the page the user is on (``last_page``)."""
+        """``PATCH /users/me/track/page``: the Data Studio records the page the user is on (``last_page``). No
+        activity or revision, as Directus writes it without accountability: the Studio calls it on every page."""
         user = self._me()
         page = data.get("last_page") if isinstance(data, Mapping) else None
         if page in (None, "", 0, False):
             raise InvalidPayloadError('"last_page" key is required')
         value = page if isinstance(page, str) else orjson.dumps(page).decode()
-        await ItemsService(self.ctx.as_admin(), COLLECTION).update_one(user, {"last_page": value[:255]})
+        untracked = replace(self.ctx.as_admin(), tracked=False)
+        await ItemsService(untracked, COLLECTION).update_one(user, {"last_page": value[:255]})
 
     def _me(self) -> str:
         user = self.ctx.accountability.user
