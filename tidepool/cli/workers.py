@@ -3,9 +3,12 @@
 Python runs one core per process, so N processes serve what one cannot. The shape, and why:
 
 - **The parent bootstraps once, then binds the port** (``tidepool/cli/serve.py``): migrations and the first
-  admin never run in two processes at once. It spawns each worker (a fresh interpreter: nothing inherited
-  but the listening socket, the parsed settings, so a ``SECRET`` generated at load is the same everywhere,
-  and three small channels), and the kernel hands each new connection to whichever worker accepts it first.
+  admin never run in two processes at once. It forks each worker once the bootstrap's engine and event loop
+  are closed (no thread runs then, so nothing half-locked is inherited; each worker opens its own database
+  connections). A worker inherits the listening socket, the parsed settings (so a ``SECRET`` generated at
+  load is the same everywhere) and the modules already imported, which makes it ready in a moment where a
+  fresh interpreter would import the whole stack again. The kernel hands each new connection to whichever
+  worker accepts it first.
 - **Each worker is one ordinary Tidepool server** (the same ``DrainingServer``, without the bootstrap). They
   share nothing in memory: events reach every worker's subscribers through the database's event log (or
   Redis news when configured), and schema, access, session and token changes through the version markers
@@ -35,7 +38,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
-from multiprocessing.context import SpawnProcess
+from multiprocessing.context import ForkProcess
 from multiprocessing.synchronize import Barrier
 from types import FrameType
 
@@ -51,7 +54,7 @@ from tidepool.logs import configure_logging
 
 log = logging.getLogger("tidepool")
 
-SPAWN = multiprocessing.get_context("spawn")
+FORK = multiprocessing.get_context("fork")
 KILL_AFTER = 10.0  # seconds past SERVER_SHUTDOWN_TIMEOUT before a worker that has not stopped is killed
 
 
@@ -60,7 +63,7 @@ class Worker:
     """One worker process and the parent's end of its channel (readiness one way, the lifeline both)."""
 
     number: int
-    process: SpawnProcess
+    process: ForkProcess
     channel: Connection
     ready: bool = False
 
@@ -69,6 +72,7 @@ class Worker:
 class Supervisor:
     settings: Settings
     workers: list[Worker] = field(default_factory=list)
+    signals: _SignalPipe = field(init=False)
     stopping: bool = False
     exit_code: int = 0
 
@@ -77,10 +81,11 @@ class Supervisor:
         config = uvicorn_config(self.settings, Starlette())  # only its socket options are used here
         listener = config.bind_socket()
         count = self.settings.WEB_CONCURRENCY
-        barrier = SPAWN.Barrier(count)
-        signals = _SignalPipe()
+        barrier = FORK.Barrier(count)
+        signals = self.signals = _SignalPipe()
         try:
-            self.workers = [self._spawn(n, listener, barrier) for n in range(1, count + 1)]
+            for number in range(1, count + 1):
+                self.workers.append(self._spawn(number, listener, barrier))
             self._supervise(listener, barrier, signals)
         finally:
             signals.close()
@@ -88,10 +93,13 @@ class Supervisor:
         return self.exit_code
 
     def _spawn(self, number: int, listener: socket.socket, barrier: Barrier) -> Worker:
-        parent_end, child_end = SPAWN.Pipe()
-        process = SPAWN.Process(
+        parent_end, child_end = FORK.Pipe()
+        # The parent's own descriptors, closed in the child: above all the other workers' channels, whose
+        # copies would keep them open after the parent died (their lifeline would never see it).
+        parents = [parent_end.fileno(), *self.signals.fds, *(w.channel.fileno() for w in self.workers)]
+        process = FORK.Process(
             target=run_worker,
-            args=(self.settings, listener, child_end, barrier),
+            args=(self.settings, listener, child_end, barrier, parents),
             name=f"tidepool-worker-{number}",
         )
         process.start()
@@ -182,6 +190,10 @@ class _SignalPipe:
         os.set_blocking(self.reader, False)
         self._previous = {sig: signal.signal(sig, self._handle) for sig in (signal.SIGTERM, signal.SIGINT)}
 
+    @property
+    def fds(self) -> tuple[int, int]:
+        return self.reader, self._writer
+
     def _handle(self, sig: int, frame: FrameType | None) -> None:
         os.write(self._writer, bytes([sig]))
 
@@ -201,9 +213,16 @@ class _SignalPipe:
 # ------------------------------------------------------------------------------------------------ worker
 
 
-def run_worker(settings: Settings, listener: socket.socket, channel: Connection, barrier: Barrier) -> None:
-    """A worker's whole life (in the spawned process): serve on ``listener`` until SIGTERM."""
+def run_worker(
+    settings: Settings, listener: socket.socket, channel: Connection, barrier: Barrier, parents: list[int]
+) -> None:
+    """A worker's whole life (in the forked process): serve on ``listener`` until SIGTERM."""
     os.setpgrp()  # a terminal's Ctrl+C reaches the parent only, which decides what the workers get
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the parent's handlers, until uvicorn installs its own
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    for fd in parents:
+        with contextlib.suppress(OSError):
+            os.close(fd)
     configure_logging(settings)
     app = create_app(settings, bootstrap=False)
     server = WorkerServer(uvicorn_config(settings, app), app, settings, channel, barrier)
