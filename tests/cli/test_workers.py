@@ -21,6 +21,7 @@ import os
 import re
 import signal
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -53,9 +54,12 @@ def db_env(tmp_path: Path) -> Iterator[dict[str, str]]:
         yield env
 
 
-@pytest.fixture
-def server(db_env: dict[str, str], tmp_path: Path) -> Iterator[Started]:
-    with started({**db_env, **ENV}, log=tmp_path / "server.log", args=("--workers", "2")) as handle:
+@pytest.fixture(params=["log"])
+def server(db_env: dict[str, str], tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Started]:
+    """Two workers (``--workers 2``); with ``redis``, news of events travels through Redis too."""
+    bus = {"REDIS": "redis://127.0.0.1:6379/0", "REDIS_BUS_NAMESPACE": f"tidepool-test:{uuid.uuid4().hex}"}
+    env = {**db_env, **ENV, **(bus if request.param == "redis" else {})}
+    with started(env, log=tmp_path / "server.log", args=("--workers", "2")) as handle:
         yield handle
 
 
@@ -154,6 +158,7 @@ async def until(predicate: Any, what: str) -> None:
 # -------------------------------------------------------------------------------------------------- tests
 
 
+@pytest.mark.parametrize("server", ["log", "redis"], indirect=True)
 def test_two_workers_share_sockets_events_writes_and_stop_together(server: Started) -> None:
     by_worker(server)  # both workers serve
     output = server.output()
