@@ -113,6 +113,7 @@ class Supervisor:
             ready = wait([signals.reader, *self._waitables(), *(w.process.sentinel for w in self.workers)], timeout)
             if deadline is not None and _now() >= deadline:
                 self._kill_all()
+                deadline = None  # killed: their sentinels come next
             if signals.reader in ready:
                 for sig in signals.take():
                     if not self.stopping:
