@@ -273,19 +273,25 @@ def test_changes_through_one_worker_reach_the_other(server: Started) -> None:
     b.close()
 
 
-def test_a_worker_that_dies_is_replaced(server: Started) -> None:
-    pids = set(by_worker(server))
-    victim = min(pids)
-    os.kill(victim, signal.SIGKILL)
+def test_a_worker_that_dies_is_replaced_and_sigint_stops_them_all(db_env: dict[str, str], tmp_path: Path) -> None:
+    """Started by ``WEB_CONCURRENCY`` (no flag); stopped by SIGINT sent to the parent alone (``kill -INT``)."""
+    env = {**db_env, **ENV, "WEB_CONCURRENCY": "2"}
+    with started(env, log=tmp_path / "server.log") as server:
+        pids = set(by_worker(server))
+        victim = min(pids)
+        os.kill(victim, signal.SIGKILL)
 
-    def replaced() -> bool:
-        try:
-            seen = set(by_worker(server))
-        except (httpx.TransportError, AssertionError):
-            return False
-        return victim not in seen and len(seen) == 2
+        def replaced() -> bool:
+            try:
+                seen = set(by_worker(server))
+            except (httpx.TransportError, AssertionError):
+                return False
+            return victim not in seen and len(seen) == 2
 
-    wait_until(replaced, BOUND)
-    assert f"(pid {victim}) exited" in server.output()
-    server.process.send_signal(signal.SIGTERM)
-    assert server.process.wait(BOUND) == 0, server.output()
+        wait_until(replaced, BOUND)
+        assert f"(pid {victim}) exited" in server.output()
+        survivors = set(by_worker(server))
+        server.process.send_signal(signal.SIGINT)
+        assert server.process.wait(BOUND) == 0, server.output()
+        for pid in survivors:  # the workers ended with the parent
+            assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text()
