@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import orjson
 
-from bench import eventlog_bench, rest_bench, stall_bench, targets, ws_bench
+from bench import eventlog_bench, rest_bench, stall_bench, targets, workers_bench, ws_bench
 from bench.procs import ceiling_server, create_messages_collection, raise_fd_limit, tidepool_server
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -101,6 +101,7 @@ SCENARIOS = {
     "history": rest_bench.run_history,
     "stall": stall_bench.run_stall,
     "eventlog": eventlog_bench.run_eventlog,
+    "workers": workers_bench.run_workers,
 }
 
 

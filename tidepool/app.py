@@ -65,11 +65,14 @@ def _route_path(scope: Scope) -> str:
     return path
 
 
-def create_app(settings: Settings) -> Starlette:
+def create_app(settings: Settings, *, bootstrap: bool = True) -> Starlette:
+    """The app; its lifespan bootstraps the database first unless ``bootstrap`` is off (the workers of
+    ``tidepool start --workers N``, whose parent bootstrapped once before starting them)."""
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         install_redaction()
-        async with open_runtime(settings) as runtime:
+        async with open_runtime(settings, run_bootstrap=bootstrap) as runtime:
             app.state.runtime = runtime
             app.state.loop = asyncio.get_running_loop()
             async with _started_services(app, runtime):

@@ -167,6 +167,13 @@ SETTINGS: tuple[Setting, ...] = (
         "Most time (ms) a stopping server spends finishing writes and delivering their events before it closes "
         "what is left.",
     ),
+    Setting(
+        "WEB_CONCURRENCY",
+        "1",
+        parse_positive_int,
+        "Server processes `tidepool start` runs on one port (`--workers` overrides it); they share events and "
+        "caches through the database.",
+    ),
     Setting("DB_CLIENT", "sqlite3", parse_choice("sqlite3", "pg", "postgres", "mysql"), "sqlite3, pg or mysql."),
     Setting("DB_FILENAME", "./data/tidepool.db", parse_str, "SQLite database file."),
     Setting("DB_CONNECTION_STRING", None, parse_optional_str, "Full database URL (overrides DB_HOST etc.)."),
@@ -373,6 +380,7 @@ class Settings:
     PORT: int
     PUBLIC_URL: str
     SERVER_SHUTDOWN_TIMEOUT: float
+    WEB_CONCURRENCY: int
     DB_CLIENT: str
     DB_FILENAME: str
     DB_CONNECTION_STRING: str | None = field(repr=False)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from starlette.applications import Starlette
 
@@ -32,15 +32,24 @@ log = logging.getLogger("tidepool")
 _POLL = 0.005  # seconds between looks at the counters while waiting
 
 
-async def drain(app: Starlette, deadline: float, give_up: Callable[[], bool] = lambda: False) -> None:
+Settle = Callable[[float, Callable[[], bool]], Awaitable[None]]
+
+
+async def drain(
+    app: Starlette, deadline: float, give_up: Callable[[], bool] = lambda: False, settle: Settle | None = None
+) -> None:
     """Steps 1–4 of the module docstring; ``deadline`` is in ``loop.time()`` seconds, and ``give_up()`` true
-    (a second Ctrl+C) ends every wait at once, as the deadline does."""
+    (a second Ctrl+C) ends every wait at once, as the deadline does. ``settle(deadline, give_up)`` runs
+    between steps 2 and 3: a worker of ``--workers N`` waits there for the other workers to finish their
+    writes too, then learns the newest event number from the database (``tidepool/cli/workers.py``)."""
     hub = getattr(app.state, "websocket", None)
     if hub is not None:
         hub.draining = True
     left = deadline - asyncio.get_running_loop().time()
     log.info("stopping: draining %d socket(s) for up to %.3g s", len(hub.sockets) if hub else 0, left)
     finished_work = await _until(lambda: _idle(app), deadline, give_up)
+    if settle is not None:
+        await settle(deadline, give_up)
     dispatched = await _until(_dispatched_so_far(app), deadline, give_up)
     clients: list[Client] = list(hub.sockets) if hub is not None else []
     for client in clients:

@@ -105,5 +105,6 @@ async def open_runtime(settings: Settings, *, run_bootstrap: bool = True) -> Asy
         finally:
             await runtime.background.drain()
             await runtime.mailer.drain()
+            runtime.write_gate.close()
     finally:
         await engine.dispose()

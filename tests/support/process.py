@@ -8,7 +8,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,15 +60,15 @@ def command_env(env: dict[str, str]) -> dict[str, str]:
     return {**os.environ, **base_env(), "PYTHONPATH": str(ROOT), **env}
 
 
-def spawn(env: dict[str, str], port: int | None = None, log: Path | None = None) -> Started:
-    """``python -m tidepool start`` on ``port`` (a free one by default), waited for until ``/server/ping``
-    answers. With ``log``, stdout and stderr are appended to that file instead of pipes, so a long run
-    never blocks on a full pipe and a restarted process continues the same file."""
+def spawn(env: dict[str, str], port: int | None = None, log: Path | None = None, args: Sequence[str] = ()) -> Started:
+    """``python -m tidepool start`` (with ``args``) on ``port`` (a free one by default), waited for until
+    ``/server/ping`` answers. With ``log``, stdout and stderr are appended to that file instead of pipes, so a
+    long run never blocks on a full pipe and a restarted process continues the same file."""
     port = port or free_port()
     sink: IO[str] | int = open(log, "a") if log else subprocess.PIPE  # closed below: the child keeps its copy
     try:
         process = subprocess.Popen(
-            [sys.executable, "-m", "tidepool", "start"],
+            [sys.executable, "-m", "tidepool", "start", *args],
             cwd=ROOT,
             env=command_env({"HOST": "127.0.0.1", "PORT": str(port), **env}),
             stdout=sink,
@@ -109,9 +109,11 @@ def _wait_ready(handle: Started) -> None:
 
 
 @contextmanager
-def started(env: dict[str, str], port: int | None = None, log: Path | None = None) -> Iterator[Started]:
+def started(
+    env: dict[str, str], port: int | None = None, log: Path | None = None, args: Sequence[str] = ()
+) -> Iterator[Started]:
     """``spawn`` for the length of a ``with`` block; the process is killed if still running at its end."""
-    handle = spawn(env, port, log)
+    handle = spawn(env, port, log, args)
     try:
         yield handle
     finally:

@@ -61,12 +61,19 @@ def bootstrap() -> None:
 
 
 @main.command()
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Server processes on one port (default: WEB_CONCURRENCY, else 1).",
+)
 @friendly_errors
-def start() -> None:
+def start(workers: int | None) -> None:
     """Bootstrap if needed, then serve HTTP and WebSocket on HOST:PORT."""
     from tidepool.cli.serve import serve  # the server stack (uvicorn, app, realtime): only `start` loads it
 
-    serve(settings_from_env())
+    settings = settings_from_env()
+    serve(settings if workers is None else settings.with_overrides(WEB_CONCURRENCY=workers))
 
 
 def _register_subcommands() -> None:

@@ -19,7 +19,7 @@ from tidepool.cli.output import print_bootstrap, server_url
 from tidepool.config import Settings
 from tidepool.db.bootstrap import bootstrap
 from tidepool.db.engine import create_engine
-from tidepool.drain import drain
+from tidepool.drain import Settle, drain
 from tidepool.http.studio import STUDIO_PATH
 from tidepool.logs import configure_logging
 from tidepool.realtime.bus import RedisNotifier, redis_url
@@ -41,11 +41,25 @@ def serve(settings: Settings) -> None:
             await RedisNotifier(url, settings.REDIS_BUS_NAMESPACE, "start-up check").check()
 
     asyncio.run(run_bootstrap())
-    click.echo(f"Tidepool listening on {server_url(settings)}  (WebSocket: {settings.WEBSOCKETS_REST_PATH})")
+    workers = settings.WEB_CONCURRENCY
+    processes = f", {workers} worker processes" if workers > 1 else ""
+    click.echo(f"Tidepool listening on {server_url(settings)}  (WebSocket: {settings.WEBSOCKETS_REST_PATH}{processes})")
     if settings.STUDIO_ENABLED:
         click.echo(f"Tidepool Studio: {server_url(settings)}{STUDIO_PATH}/  (sign in as the admin)")
+    if workers > 1:
+        from tidepool.cli.workers import Supervisor  # only a multi-process start needs it
+
+        sys.exit(Supervisor(settings).run())
     app = create_app(settings)
-    config = uvicorn.Config(
+    server = DrainingServer(uvicorn_config(settings, app), app, settings.SERVER_SHUTDOWN_TIMEOUT)
+    server.run()
+    if not server.started:
+        sys.exit(STARTUP_FAILURE)
+
+
+def uvicorn_config(settings: Settings, app: Starlette) -> uvicorn.Config:
+    """uvicorn as Tidepool runs it (one process, or each worker of ``--workers N``)."""
+    return uvicorn.Config(
         app,
         host=settings.HOST,
         port=settings.PORT,
@@ -57,21 +71,18 @@ def serve(settings: Settings) -> None:
         access_log=settings.LOG_LEVEL in ("debug", "trace"),
         lifespan="on",
     )
-    server = DrainingServer(config, app, settings.SERVER_SHUTDOWN_TIMEOUT)
-    server.run()
-    if not server.started:
-        sys.exit(STARTUP_FAILURE)
 
 
 class DrainingServer(uvicorn.Server):
     """uvicorn, stopping in Tidepool's order: first stop accepting, then ``tidepool.drain.drain`` (finish what
     started, deliver every event, close each socket with 1001), then uvicorn's own shutdown, all within
-    ``grace`` seconds (``SERVER_SHUTDOWN_TIMEOUT``). A clean stop exits 0."""
+    ``grace`` seconds (``SERVER_SHUTDOWN_TIMEOUT``). A clean stop exits 0. ``settle``: see ``drain``."""
 
-    def __init__(self, config: uvicorn.Config, app: Starlette, grace: float) -> None:
+    def __init__(self, config: uvicorn.Config, app: Starlette, grace: float, settle: Settle | None = None) -> None:
         super().__init__(config)
         self.app = app
         self.grace = grace
+        self.settle = settle
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         """uvicorn's, without remembering the signal: uvicorn raises it again once stopped, and the process
@@ -85,7 +96,7 @@ class DrainingServer(uvicorn.Server):
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.grace
         self._stop_accepting()
-        await drain(self.app, deadline, lambda: self.force_exit)
+        await drain(self.app, deadline, lambda: self.force_exit, self.settle)
         if loop.time() >= deadline:
             await asyncio.sleep(0.01)  # the closes the drain sent at the deadline reach the transports
             self._drop_stalled_sockets()

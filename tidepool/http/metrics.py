@@ -11,6 +11,7 @@ from the hub and the dispatcher at scrape time.
 from __future__ import annotations
 
 import hmac
+import os
 
 import sqlalchemy as sa
 from starlette.requests import Request
@@ -40,6 +41,8 @@ async def scrape(request: Request) -> Response:
         raise ForbiddenError()
     families = await _service_families(runtime, request.app.state.realtime)
     families += _realtime_families(request.app.state.realtime, request.app.state.websocket)
+    # Each worker of ``tidepool start --workers N`` answers with its own counts: the pid says whose they are.
+    families.append(Family("process_pid", "gauge", "Process id of the server process that answered", os.getpid()))
     body = render(runtime.settings.METRICS_NAME_PREFIX, families)
     return PlainTextResponse(body, headers={"Cache-Control": "no-cache", "Vary": "Origin, Cache-Control"})
 

@@ -24,6 +24,7 @@ from tidepool.config import Settings
 from tidepool.context import Access, Accountability
 from tidepool.db.introspect import load_schema
 from tidepool.db.schema import SchemaOverview
+from tidepool.db.write_lock import FileWriteLock
 from tidepool.events import ChangeEvent, EventSink, NullSink, Tracked
 from tidepool.ratelimit import LoginLimiter
 from tidepool.services import versions
@@ -39,10 +40,12 @@ class WriteGate:
     SQLite lets one writer in at a time; queue the runtime's writers on a lock instead of letting them
     collide on the database lock, whose busy handler sleeps with growing back-off (measured: p99 of
     WebSocket creates 1.0 s with 16 concurrent writers). Other engines lock rows, not the database: the
-    gate lets every writer through at once."""
+    gate lets every writer through at once. Several processes on one SQLite file (``--workers``) queue the one
+    writer each lets through on a file lock too (``tidepool.db.write_lock``)."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._lock = asyncio.Lock() if engine.dialect.name == "sqlite" else None
+        self._between_processes = FileWriteLock.for_engine(engine)
 
     def locked(self) -> bool:
         """Whether a writer holds the gate (never, on an engine that needs none)."""
@@ -51,10 +54,23 @@ class WriteGate:
     async def __aenter__(self) -> None:
         if self._lock is not None:
             await self._lock.acquire()
+            if self._between_processes is not None:
+                try:
+                    await self._between_processes.acquire()
+                except BaseException:
+                    self._lock.release()
+                    raise
 
     async def __aexit__(self, *exc: object) -> None:
         if self._lock is not None:
+            if self._between_processes is not None:
+                self._between_processes.release()
             self._lock.release()
+
+    def close(self) -> None:
+        """Close the file lock's file (the runtime ends)."""
+        if self._between_processes is not None:
+            self._between_processes.close()
 
 
 @dataclass

@@ -117,6 +117,16 @@ class LogBus:
             consumer.close()
         self._consumers.clear()
 
+    async def sync(self) -> int:
+        """Learn the log's newest number from the database now, and fetch up to it: a stopping worker of
+        ``--workers N`` delivers every event any process committed before it, not only those it heard of.
+        The new ``head``."""
+        async with self.engine.connect() as conn:
+            last = (await eventlog.counters(conn))[eventlog.LAST]
+        self._known = max(self._known, last)
+        self._wake.set()
+        return self._known
+
     async def publish(self, events: list[ChangeEvent]) -> None:
         self._hint(events)
         if self.notifier is not None:
