@@ -5,8 +5,9 @@ Which system collections and fields exist is read from the database (the tables 
 creates, whoever added them); this module only says how each is described, in a compact table Tidepool
 keeps: per collection the properties clients act on (``singleton``, ``display_template``, ``accountability``,
 archive and sort fields, icon), per field the interface and flags the Data Studio renders a system form with,
-and otherwise a default derived from the field's type. A system collection Directus has and Tidepool does not
-(no table) is not listed: listing it would promise items no request can read.
+and otherwise a default derived from the field's type. Every system collection Directus 12.4.1 lists has a table
+here (the features Tidepool does not run, such as deployments and OAuth, have empty ones), and one Tidepool
+lacked would not be listed: listing it would promise items no request can read.
 
 The relations Directus models without a foreign key in Tidepool's tables (``directus_users.avatar`` ...)
 are in ``RELATIONS``; ``tidepool.db.introspect`` adds each one whose two collections and field exist.
@@ -24,9 +25,11 @@ COLLECTIONS: dict[str, dict[str, Any]] = {
     "directus_access": {"icon": "admin_panel_settings", "display_template": "{{ policy.name }}", "sort_field": "sort"},
     "directus_activity": {"accountability": None},
     "directus_collections": {"icon": "database"},
+    "directus_deployments": {"icon": "cloud_upload"},
     "directus_fields": {"icon": "input"},
     "directus_files": {"icon": "folder", "display_template": "{{ $thumbnail }} {{ title }}"},
     "directus_folders": {"display_template": "{{ name }}"},
+    **{f"directus_oauth_{name}": {"accountability": None} for name in ("clients", "codes", "consents", "tokens")},
     "directus_permissions": {"icon": "admin_panel_settings"},
     "directus_policies": {"icon": "admin_panel_settings"},
     "directus_presets": {"icon": "bookmark", "accountability": None},
@@ -97,6 +100,7 @@ INTERFACES: dict[str, str | None] = {
 _HIDDEN = {"hidden": True}
 _READONLY = {"readonly": True}
 _M2O = {"interface": "select-dropdown-m2o", "special": ["m2o"]}
+_LABELS = {"display": "labels", "display_options": {"format": False}, "width": "full"}
 # (collection, field) -> what differs from the type's default: the fields clients render or rely on.
 FIELDS: dict[tuple[str, str], dict[str, Any]] = {
     ("directus_users", "id"): {"special": ["uuid"]},
@@ -158,9 +162,69 @@ FIELDS: dict[tuple[str, str], dict[str, Any]] = {
     ("directus_collections", "status"): {"interface": "select-dropdown"},
     ("directus_collections", "sort"): {"interface": None, **_HIDDEN},
     ("directus_collections", "group"): {"interface": None, **_HIDDEN},
+    ("directus_oauth_clients", "redirect_uris"): _LABELS,
+    ("directus_oauth_clients", "grant_types"): _LABELS,
+    ("directus_oauth_clients", "client_id"): _HIDDEN,
+    ("directus_oauth_clients", "client_secret_hash"): {**_HIDDEN, "width": "full"},
+    ("directus_oauth_clients", "tokens"): {
+        "interface": "list-o2m",
+        "options": {"fields": ["user", "expires_at", "date_created"]},
+        "width": "full",
+        **_HIDDEN,
+    },
+    ("directus_oauth_clients", "registration_type"): {
+        "display": "labels",
+        "display_options": {
+            "choices": [
+                {
+                    "text": "$t:field_options.directus_oauth_clients.registration_type_dcr",
+                    "value": "dcr",
+                    "foreground": "var(--theme--primary)",
+                    "background": "var(--theme--primary-subdued)",
+                },
+                {
+                    "text": "$t:field_options.directus_oauth_clients.registration_type_cimd",
+                    "value": "cimd",
+                    "foreground": "var(--blue)",
+                    "background": "var(--blue-25)",
+                },
+            ]
+        },
+    },
+    **{("directus_oauth_clients", f): _READONLY for f in ("client_uri", "logo_uri", "tos_uri", "policy_uri")},
+    **{("directus_oauth_clients", f): _HIDDEN for f in ("metadata_fetched_at", "metadata_expires_at", "metadata_etag")},
+    **{(f"directus_oauth_{c}", "redirect_uri"): {"width": "full"} for c in ("codes", "consents")},
 }
-# Directus's system forms leave these plain: no interface, the width of half a form.
-_PLAIN_COLLECTIONS = frozenset({"directus_sessions", "directus_fields", "directus_relations", "directus_permissions"})
+# Directus's system forms leave these fields plain: no interface, the width of half a form (``_PLAIN``), or of a
+# whole one (``_BARE``: the collections of features whose screens Directus builds without field metadata).
+_PLAIN = {"interface": None, "width": "half"}
+_BARE = {"interface": None}
+_COLLECTION_FIELDS: dict[str, dict[str, Any]] = {
+    **dict.fromkeys(("directus_sessions", "directus_fields", "directus_relations", "directus_permissions"), _PLAIN),
+    **dict.fromkeys((f"directus_oauth_{name}" for name in ("clients", "codes", "consents", "tokens")), _PLAIN),
+    **dict.fromkeys(
+        ("directus_extensions", "directus_migrations", "directus_deployments", "directus_deployment_projects"), _BARE
+    ),
+    "directus_deployment_runs": _BARE,
+}
+# Where Directus numbers a collection's fields otherwise than the column order followed by the aliases: its order.
+FIELD_ORDER: dict[str, tuple[str, ...]] = {
+    "directus_deployments": (
+        "id", "provider", "credentials", "options", "projects", "webhook_ids", "last_synced_at", "date_created",
+        "user_created",
+    ),
+    "directus_deployment_projects": (
+        "id", "deployment", "external_id", "name", "url", "framework", "deployable", "runs", "date_created",
+        "user_created",
+    ),
+    "directus_oauth_clients": (
+        "client_name", "redirect_uris", "grant_types", "date_created", "client_id", "token_endpoint_auth_method",
+        "client_secret_hash", "tokens", "registration_type", "client_uri", "logo_uri", "tos_uri", "policy_uri",
+        "metadata_fetched_at", "metadata_expires_at", "metadata_etag",
+    ),
+}  # fmt: skip
+# Fields Directus lists with no ``meta`` at all (a column its metadata never described).
+UNDESCRIBED = frozenset({("directus_deployments", "webhook_secret")})
 _FIELD_KEYS = (
     "system",
     "collection",
@@ -183,25 +247,35 @@ _FIELD_KEYS = (
 )
 
 
-def field_meta(collection: str, field: str, field_type: str, special: tuple[str, ...], sort: int) -> dict[str, Any]:
-    """A system field's ``meta``, keys in Directus's order. ``special`` is what Tidepool's metadata rows say
-    (``conceal``, ``hash``, ``cast-json`` ...) unless the table names Directus's (``roles.policies`` is an
-    ``m2m`` to clients, read by Tidepool as the o2m to its junction): the listing only describes; what
-    Tidepool does with the field follows its rows."""
-    plain = collection in _PLAIN_COLLECTIONS
+def field_sort(collection: str, field: str, position: int) -> int:
+    """A system field's ``sort``: its place in Directus's order where ``FIELD_ORDER`` has one, else
+    ``position`` (1-based, columns first, then aliases)."""
+    order = FIELD_ORDER.get(collection)
+    return order.index(field) + 1 if order is not None and field in order else position
+
+
+def field_meta(
+    collection: str, field: str, field_type: str, special: tuple[str, ...], sort: int
+) -> dict[str, Any] | None:
+    """A system field's ``meta``, keys in Directus's order (None for the few Directus leaves undescribed).
+    ``special`` is what Tidepool's metadata rows say (``conceal``, ``hash``, ``cast-json`` ...) unless the
+    table names Directus's (``roles.policies`` is an ``m2m`` to clients, read by Tidepool as the o2m to its
+    junction): the listing only describes; what Tidepool does with the field follows its rows."""
+    if (collection, field) in UNDESCRIBED:
+        return None
     meta: dict[str, Any] = {
         "system": True,
         "collection": collection,
         "field": field,
         "special": list(special) or None,
-        "interface": None if plain else INTERFACES.get(field_type),
+        "interface": INTERFACES.get(field_type),
         "options": None,
         "display": None,
         "display_options": None,
         "readonly": False,
         "hidden": False,
-        "sort": sort,
-        "width": "half" if plain else "full",
+        "sort": field_sort(collection, field, sort),
+        "width": "full",
         "group": None,
         "translations": None,
         "note": None,
@@ -209,8 +283,8 @@ def field_meta(collection: str, field: str, field_type: str, special: tuple[str,
         "required": False,
         "searchable": True,
     }
-    own = FIELDS.get((collection, field), {})
-    meta.update(own)
+    meta.update(_COLLECTION_FIELDS.get(collection, {}))
+    meta.update(FIELDS.get((collection, field), {}))
     return {key: meta[key] for key in _FIELD_KEYS}
 
 
@@ -227,6 +301,9 @@ RELATIONS: tuple[tuple[str, str, str], ...] = (
     ("directus_activity", "user", "directus_users"),
     ("directus_comments", "collection", "directus_collections"),
     ("directus_flows", "operation", "directus_operations"),
+    ("directus_flows", "folder", "directus_folders"),
+    ("directus_shares", "collection", "directus_collections"),
+    ("directus_versions", "collection", "directus_collections"),
     ("directus_presets", "user", "directus_users"),
     ("directus_presets", "role", "directus_roles"),
     ("directus_files", "folder", "directus_folders"),
