@@ -226,7 +226,7 @@ def test_every_route_of_the_table_answers_and_other_methods_do_not(anon: httpx.C
         response = anon.request(method, _concrete(path))
         assert not _route_not_found(response), (method, path)
         if (method, path) in PLAIN_NOT_FOUND:  # a handler that answers Express's plain 404, as Directus's does
-            assert (response.status_code, response.text) == (404, "Not Found")
+            assert (response.status_code, response.text) == (404, "Not Found"), (method, path)
             continue
         assert response.status_code in (200, 400, 401, 403), (method, path, response.status_code)
     for path, methods in listed.items():

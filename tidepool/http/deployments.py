@@ -5,8 +5,8 @@ caller's access (admins see ``[]``; others need a permission row, as on Directus
 none), a new configuration is checked as Directus checks it and then refused the way Directus refuses one
 whose provider it cannot reach (``INVALID_PROVIDER_CONFIG``), and every route of one provider answers
 ``INVALID_PATH_PARAMETER`` for a provider Directus does not know and ``FORBIDDEN`` for one that is not
-configured (Directus: a 500, from an uncaught "not found"). Provider webhooks answer 404, as Directus does
-when no webhook is configured.
+configured (Directus: a 500, from an uncaught "not found"). Provider webhooks answer as Directus does when no
+webhook is configured.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from starlette.routing import BaseRoute, Route
 from tidepool.context import Action
 from tidepool.errors import ForbiddenError, InvalidPathParameterError, InvalidPayloadError, InvalidProviderConfigError
 from tidepool.http.context import request_context
-from tidepool.http.requests import json_body
+from tidepool.http.requests import is_json, json_body
 from tidepool.http.system_items import system_items
 from tidepool.query.model import Query
 from tidepool.services.items import ItemsService
@@ -80,9 +80,7 @@ def _checked_payload(body: Any) -> str:
     provider = body.get("provider")
     if provider is None:
         raise InvalidPayloadError('"provider" is required')
-    if not isinstance(provider, str):
-        raise InvalidPayloadError('"provider" must be a string')
-    if provider not in PROVIDERS:
+    if provider not in PROVIDERS or not isinstance(provider, str):
         raise InvalidPayloadError(f'"provider" must be one of [{", ".join(PROVIDERS)}]')
     if "credentials" not in body:
         raise InvalidPayloadError('"credentials" is required')
@@ -119,5 +117,9 @@ async def provider_route(request: Request) -> Response:
 
 
 async def webhook(request: Request) -> Response:
-    """A provider's webhook: 404 with Express's plain text, as Directus answers without a webhook config."""
+    """A provider's webhook, in Express's plain text as Directus answers it with no webhook configured: 404,
+    or 400 for a known provider's call without a JSON body (Directus checks the raw body first)."""
+    provider = str(request.path_params["provider"])
+    if provider in PROVIDERS and not (is_json(request.headers.get("content-type")) and await request.body()):
+        return PlainTextResponse("Bad Request", status_code=400)
     return PlainTextResponse("Not Found", status_code=404)
