@@ -79,11 +79,11 @@ DEPARTURES: dict[str, str] = {
     "admin: readCollection": "`schema.sql` is the CREATE TABLE text SQLite keeps (item 20)",
     "admin: updateCollection": "`schema.sql` is the CREATE TABLE text SQLite keeps (item 20)",
     "create a collection": "`schema.sql` is the CREATE TABLE text SQLite keeps (item 20)",
-    "admin: readCollections": "system collections Tidepool has no table for are not listed (item 20)",
-    "admin: readFields": "system collections Tidepool has no table for are not listed (item 20)",
-    "admin: readRelations": "system collections Tidepool has no table for are not listed (item 20)",
-    "admin: readUserPermissions": "lists the system collections Tidepool has (item 20)",
-    "my permissions": "lists the system collections Tidepool has (item 20)",
+    "admin: readCollections": "the system collections' `schema.sql` is the CREATE TABLE text SQLite keeps (item 20)",
+    "admin: readFields": (
+        "Directus's form-only system aliases are not listed, system fields' meta and schema are Tidepool's (item 20)"
+    ),
+    "admin: readRelations": "some system relations are modelled without Directus's foreign key (item 20)",
     "admin: readSettings": "a new project is named Tidepool (Directus: Directus)",
     "admin: updateSettings": "a new project is named Tidepool (Directus: Directus)",
     "settings": "a new project is named Tidepool (Directus: Directus)",
@@ -114,6 +114,10 @@ OPEN: dict[str, str] = {
     ),
     "schema snapshot": "as schemaSnapshot: the primary key is listed",
     "its fields": "as schemaSnapshot: the primary key has field meta and the sort numbers start after it",
+    "my permissions": (
+        "the recording's Directus also held other suites' collections (h_things, oas_*, schema_*, secrets); "
+        "the system collections match; re-record on a fresh Directus"
+    ),
     "activity": (
         "Tidepool records 6 activity rows where Directus records 3 for the same hour (schema writes are logged too)"
     ),
