@@ -25,23 +25,10 @@ FEATURE_COLLECTIONS = (
 # The system fields Directus lists and Tidepool does not (see the test that uses it).
 _UNLISTED = {
     "directus_collections": (
-        "accountability accountability_divider archive_app_filter archive_divider autosave_revision_interval "
-        "collapse collection_divider color content_translations_divider content_versioning_divider "
-        "display_template duplication_divider item_duplication_fields preview_divider preview_url sort_divider "
-        "translations translations_enable_helper versioning"
+        "accountability archive_app_filter autosave_revision_interval collapse color display_template "
+        "item_duplication_fields preview_url translations versioning"
     ),
     "directus_fields": "conditions searchable translations",
-    "directus_files": "focal_point_divider storage_divider",
-    "directus_policies": "assigned_to_divider",
-    "directus_roles": "users_divider users_group",
-    "directus_settings": (
-        "ai_divider ai_group ai_notice ai_openai_compatible_divider ai_openai_compatible_notice "
-        "ai_translation_divider ai_translations_notice branding_divider collaborative_editing_divider "
-        "files_divider image_editor map_divider mcp_divider mcp_group mcp_notice mcp_oauth_clients_link "
-        "mcp_prompts_collection_validation mcp_system_prompt_divider modules_divider public_registration_divider "
-        "reporting_divider security_divider theming_divider theming_group visual_editor_divider"
-    ),
-    "directus_users": "admin_divider preferences_divider theming_divider",
 }
 UNLISTED = [(c, f) for c, names in _UNLISTED.items() for f in names.split()]
 
@@ -118,9 +105,9 @@ def test_the_system_relations_are_directus_s(admin: httpx.Client) -> None:
 
 
 def test_the_system_fields_are_directus_s_but_the_known_few(admin: httpx.Client) -> None:
-    """Every system field Directus lists is listed, except its presentation-only aliases (dividers, groups,
-    notices of its own forms) and the ``directus_collections``/``directus_fields`` columns Tidepool keeps in
-    one ``meta`` JSON column, which it lists instead (README, differences, item 20)."""
+    """Every system field Directus lists is listed (the dividers, groups and notices of its own forms too),
+    except the ``directus_collections``/``directus_fields`` columns Tidepool keeps in one ``meta`` JSON column,
+    which it lists instead (README, differences, item 20)."""
     listed = {
         (f["collection"], f["field"]) for f in ok(admin.get("/fields")) if f["collection"].startswith("directus_")
     }
@@ -202,7 +189,14 @@ def test_system_field_meta_as_directus(admin: httpx.Client) -> None:
         assert field["meta"]["system"] is True
     for name, special, interface in USER_FIELDS:
         assert (fields[name]["meta"]["special"], fields[name]["meta"]["interface"]) == (special, interface), name
-    assert [f["meta"]["sort"] for f in fields.values()] == list(range(1, len(fields) + 1))
+    assert sorted(f["meta"]["sort"] for f in fields.values()) == list(range(1, len(fields) + 1))
+    # numbered as on Directus, its form's dividers included (recorded from Directus 12.4.1)
+    in_order = sorted(fields.values(), key=lambda f: f["meta"]["sort"])
+    assert [f["field"] for f in in_order] == DIRECTUS_FIELDS["directus_users"].split()
+    divider = fields["admin_divider"]
+    assert (divider["type"], divider["schema"], divider["meta"]["sort"]) == ("alias", None, 21)
+    assert divider["meta"]["special"] == ["alias", "no-data"]
+    assert divider["meta"]["interface"] == "presentation-divider"
 
 
 def test_system_relations_as_directus(admin: httpx.Client) -> None:
