@@ -81,7 +81,7 @@ DEPARTURES: dict[str, str] = {
     "create a collection": "`schema.sql` is the CREATE TABLE text SQLite keeps (item 20)",
     "admin: readCollections": "the system collections' `schema.sql` is the CREATE TABLE text SQLite keeps (item 20)",
     "admin: readFields": (
-        "Directus's form-only system aliases are not listed, system fields' meta and schema are Tidepool's (item 20)"
+        "the directus_collections/directus_fields columns Tidepool keeps in `meta`; system types and `schema` (item 20)"
     ),
     "admin: readRelations": "some system relations are modelled without Directus's foreign key (item 20)",
     "admin: readSettings": "a new project is named Tidepool (Directus: Directus)",
