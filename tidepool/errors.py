@@ -10,6 +10,7 @@ without leaking the text.
     ├── InvalidPayloadError            400 INVALID_PAYLOAD
     ├── InvalidQueryError              400 INVALID_QUERY
     ├── InvalidCollectionError         400 INVALID_COLLECTION
+    ├── InvalidPathParameterError      400 INVALID_PATH_PARAMETER
     ├── FailedValidationError          400 FAILED_VALIDATION (one per failing rule; ``group`` sends several)
     ├── ContainsNullValuesError        400 CONTAINS_NULL_VALUES
     ├── DatabaseConstraintError        400 (base of the constraint errors below)
@@ -34,6 +35,7 @@ without leaking the text.
     ├── RequestsExceededError          429 REQUESTS_EXCEEDED
     ├── LimitExceededError             403 LIMIT_EXCEEDED
     ├── ServiceUnavailableError        503 SERVICE_UNAVAILABLE
+    ├── InvalidProviderConfigError     503 INVALID_PROVIDER_CONFIG (a deployment provider Tidepool cannot reach)
     ├── VerbatimPayloadError, ParseError   INVALID_PAYLOAD on the WebSocket (texts sent as Directus words them)
     ├── InvalidMessageError                INVALID_PAYLOAD: a WebSocket message that fails its schema (zod's text)
     ├── AuthFailedError                    AUTH_FAILED (WebSocket)
@@ -103,6 +105,16 @@ class InvalidCollectionError(TidepoolError):
     code = "INVALID_COLLECTION"
     status = 400
     default_message = "Cannot trigger an action on a system collection."
+
+
+class InvalidPathParameterError(TidepoolError):
+    """``Invalid path parameter. <reason>.`` (a value in the path that the route does not take)."""
+
+    code = "INVALID_PATH_PARAMETER"
+    status = 400
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"Invalid path parameter. {_sentence(reason)}", reason=reason)
 
 
 class FailedValidationError(TidepoolError):
@@ -356,6 +368,18 @@ class ServiceUnavailableError(TidepoolError):
         # Directus's extensions: {service, reason} (then code)
         super().__init__(f'Service "{service}" is unavailable. {_sentence(reason)}', service=service, reason=reason)
         self.detail = detail  # the driver's words: for the log and the CLI's line, never sent to a client
+
+
+class InvalidProviderConfigError(TidepoolError):
+    """A deployment provider's configuration that cannot be used: Directus's answer when the provider cannot
+    be reached with it (Tidepool reaches none)."""
+
+    code = "INVALID_PROVIDER_CONFIG"
+    status = 503
+    default_message = "Invalid config."
+
+    def __init__(self, provider: str, reason: str) -> None:
+        super().__init__(None, provider=provider, reason=reason)
 
 
 class ConfigError(TidepoolError):

@@ -79,11 +79,11 @@ DEPARTURES: dict[str, str] = {
     "admin: readCollection": "`schema.sql` is the CREATE TABLE text SQLite keeps (item 20)",
     "admin: updateCollection": "`schema.sql` is the CREATE TABLE text SQLite keeps (item 20)",
     "create a collection": "`schema.sql` is the CREATE TABLE text SQLite keeps (item 20)",
-    "admin: readCollections": "system collections Tidepool has no table for are not listed (item 20)",
-    "admin: readFields": "system collections Tidepool has no table for are not listed (item 20)",
-    "admin: readRelations": "system collections Tidepool has no table for are not listed (item 20)",
-    "admin: readUserPermissions": "lists the system collections Tidepool has (item 20)",
-    "my permissions": "lists the system collections Tidepool has (item 20)",
+    "admin: readCollections": "the system collections' `schema.sql` is the CREATE TABLE text SQLite keeps (item 20)",
+    "admin: readFields": (
+        "the directus_collections/directus_fields columns Tidepool keeps in `meta`; system types and `schema` (item 20)"
+    ),
+    "admin: readRelations": "some system relations are modelled without Directus's foreign key (item 20)",
     "admin: readSettings": "a new project is named Tidepool (Directus: Directus)",
     "admin: updateSettings": "a new project is named Tidepool (Directus: Directus)",
     "settings": "a new project is named Tidepool (Directus: Directus)",

@@ -10,7 +10,7 @@ from pathlib import Path
 from tests.e2e import first_hour
 from tests.e2e.answers import DEPARTURES, closed, compare, load, report, unexplained
 from tests.support.live import ADMIN_TOKEN, live_server, scratch_database
-from tests.support.seed import seed_guide
+from tests.support.seed import create_reference_secrets, seed_guide
 
 
 def test_first_hour_answers_as_directus(tmp_path: Path) -> None:
@@ -21,6 +21,7 @@ def test_first_hour_answers_as_directus(tmp_path: Path) -> None:
     with scratch_database(tmp_path, "sqlite3") as db_env, live_server(db_env) as server:
         with server.client() as admin:
             seed_guide(admin)
+            create_reference_secrets(admin)  # the recording's Directus was seeded with it too
         actual = first_hour.run(server.url, ADMIN_TOKEN)
     verdicts = compare(expected, actual, DEPARTURES)
     print(report("First hour (Directus 12.4.1 vs Tidepool)", verdicts, "first-hour"))

@@ -69,6 +69,20 @@ def create_guide_messages(admin: httpx.Client) -> None:
     _data(admin.post("/collections", json=MESSAGES))
 
 
+def create_reference_secrets(admin: httpx.Client) -> None:
+    """The reference Directus's ``secrets`` collection (``../shared/tools/directus/seed.py``: a key and a
+    ``note``, no permission for anyone but the admin), for suites whose recorded answers list it."""
+    key = {
+        "field": "id",
+        "type": "integer",
+        "meta": {"hidden": True, "interface": "input", "readonly": True},
+        "schema": {"is_primary_key": True, "has_auto_increment": True},
+    }
+    note = {"field": "note", "type": "string", "meta": {"interface": "input"}, "schema": {}}
+    body = {"collection": "secrets", "meta": {"icon": "lock"}, "schema": {}, "fields": [key, note]}
+    _data(admin.post("/collections", json=body))
+
+
 def seed_guide(admin: httpx.Client, actions: tuple[str, ...] = ("read", "create")) -> Seed:
     create_guide_messages(admin)
     policy = _data(

@@ -316,12 +316,17 @@ def _add_alias_fields(
     fields_meta: Mapping[tuple[str, str], Row],
     relations: list[RelationInfo],
 ) -> dict[str, CollectionInfo]:
-    """Add alias fields (o2m lists and declared alias fields) that have no column."""
+    """Add alias fields (o2m lists, declared alias fields, Directus's presentation fields of its system
+    collections) that have no column."""
     aliases: dict[str, dict[str, FieldInfo]] = {}
     for (collection, name), meta in fields_meta.items():
         if collection in collections and name not in collections[collection].fields and _is_alias_row(meta):
             special = tuple(meta.get("special") or ())
             aliases.setdefault(collection, {})[name] = FieldInfo(name=name, type="alias", special=special, meta=meta)
+    for collection in collections:  # the dividers and groups of Directus's system forms, listed as on Directus
+        for name, special in system_meta.presentation_fields(collection):
+            if name not in collections[collection].fields:
+                aliases.setdefault(collection, {})[name] = FieldInfo(name=name, type="alias", special=special)
     for relation in relations:
         one = relation.related_collection
         if one in collections and relation.one_field and relation.one_field not in collections[one].fields:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -84,35 +85,28 @@ async def _insert_metadata(
     field_rows: tuple[tuple[str, str, str, str | None], ...],
     relation_rows: tuple[tuple[str, str, str, str | None, str], ...],
 ) -> None:
-    """``directus_fields`` rows (collection, field, type, special) and ``directus_relations`` rows."""
-    await conn.execute(
-        system.fields.insert(),
-        [
-            {
-                "collection": c,
-                "field": f,
-                "type": t,
-                "special": s,
-                "readonly": False,
-                "hidden": False,
-                "required": False,
-            }
-            for c, f, t, s in field_rows
-        ],
-    )
-    await conn.execute(
-        system.relations.insert(),
-        [
-            {
-                "many_collection": many,
-                "many_field": field,
-                "one_collection": one,
-                "one_field": one_field,
-                "one_deselect_action": deselect,
-            }
-            for many, field, one, one_field, deselect in relation_rows
-        ],
-    )
+    """``directus_fields`` rows (collection, field, type, special) and ``directus_relations`` rows (either may
+    be empty)."""
+    flags = {"readonly": False, "hidden": False, "required": False}
+    if field_rows:
+        await conn.execute(
+            system.fields.insert(),
+            [{"collection": c, "field": f, "type": t, "special": s, **flags} for c, f, t, s in field_rows],
+        )
+    if relation_rows:
+        await conn.execute(
+            system.relations.insert(),
+            [
+                {
+                    "many_collection": many,
+                    "many_field": field,
+                    "one_collection": one,
+                    "one_field": one_field,
+                    "one_deselect_action": deselect,
+                }
+                for many, field, one, one_field, deselect in relation_rows
+            ],
+        )
 
 
 async def _version_markers(conn: AsyncConnection) -> None:
@@ -345,6 +339,105 @@ async def _history(conn: AsyncConnection) -> None:
         await conn.execute(relations.insert(), links)
 
 
+# -- 0010-feature-tables: the system collections of Directus features Tidepool does not run (extensions,
+# Directus's migration log, deployments, MCP OAuth; ``tidepool.db.system.FEATURE_TABLES``), the OAuth client of a
+# session, and their Directus metadata: declared types where the column type says less, specials, relations.
+
+_FEATURE_FIELDS: tuple[tuple[str, str, str, str | None], ...] = (
+    *((f"directus_{c}", "id", "uuid", "uuid") for c in (
+        "extensions", "deployments", "deployment_projects", "deployment_runs", "oauth_codes", "oauth_consents",
+        "oauth_tokens",
+    )),
+    *((f"directus_{c}", "date_created", "timestamp", "date-created,cast-timestamp") for c in (
+        "deployments", "deployment_projects", "deployment_runs", "oauth_clients", "oauth_consents", "oauth_tokens",
+    )),
+    *((f"directus_{c}", "user_created", "string", "user-created") for c in (
+        "deployments", "deployment_projects", "deployment_runs",
+    )),
+    *((f"directus_oauth_{c}", f, "string", "m2o") for c in ("codes", "consents", "tokens") for f in ("client", "user")),
+    *((c, f, "timestamp", "cast-timestamp") for c, f in (
+        ("directus_deployments", "last_synced_at"), ("directus_deployment_runs", "started_at"),
+        ("directus_deployment_runs", "completed_at"), ("directus_oauth_clients", "metadata_fetched_at"),
+        ("directus_oauth_clients", "metadata_expires_at"), ("directus_oauth_codes", "expires_at"),
+        ("directus_oauth_codes", "used_at"), ("directus_oauth_tokens", "expires_at"),
+    )),
+    *((c, f, "string", "conceal") for c, f in (
+        ("directus_oauth_clients", "client_secret_hash"), ("directus_oauth_codes", "code_hash"),
+        ("directus_oauth_tokens", "session"), ("directus_oauth_tokens", "previous_session"),
+        ("directus_oauth_tokens", "code_hash"),
+    )),
+    *((c, f, "json", "cast-json") for c, f in (
+        ("directus_deployments", "options"), ("directus_deployments", "webhook_ids"),
+        ("directus_oauth_clients", "redirect_uris"), ("directus_oauth_clients", "grant_types"),
+    )),
+    ("directus_oauth_consents", "date_updated", "timestamp", "date-updated,cast-timestamp"),
+    ("directus_deployments", "credentials", "text", "encrypt"),
+    ("directus_deployment_projects", "deployable", "boolean", "cast-boolean"),
+    ("directus_extensions", "enabled", "boolean", "cast-boolean"),
+    ("directus_migrations", "timestamp", "dateTime", None),
+    ("directus_deployments", "projects", "alias", "o2m"),
+    ("directus_deployment_projects", "runs", "alias", "o2m"),
+    ("directus_oauth_clients", "tokens", "alias", "o2m"),
+)  # fmt: skip
+
+_FEATURE_RELATIONS: tuple[tuple[str, str, str, str | None, str], ...] = (
+    ("directus_deployments", "user_created", "directus_users", None, "nullify"),
+    ("directus_deployment_projects", "deployment", "directus_deployments", "projects", "delete"),
+    ("directus_deployment_projects", "user_created", "directus_users", None, "nullify"),
+    ("directus_deployment_runs", "project", "directus_deployment_projects", "runs", "delete"),
+    ("directus_deployment_runs", "user_created", "directus_users", None, "nullify"),
+    ("directus_oauth_codes", "client", "directus_oauth_clients", None, "nullify"),
+    ("directus_oauth_codes", "user", "directus_users", None, "nullify"),
+    ("directus_oauth_consents", "client", "directus_oauth_clients", None, "nullify"),
+    ("directus_oauth_consents", "user", "directus_users", None, "nullify"),
+    ("directus_oauth_tokens", "client", "directus_oauth_clients", "tokens", "nullify"),
+    ("directus_oauth_tokens", "user", "directus_users", None, "nullify"),
+    ("directus_sessions", "oauth_client", "directus_oauth_clients", None, "nullify"),
+)
+
+
+async def _feature_tables(conn: AsyncConnection) -> None:
+    """The feature tables (a fresh database already has them from 0001), ``directus_sessions.oauth_client`` on
+    a database made before it was declared, and their metadata rows (kept where a row already says more)."""
+    tables = list(system.FEATURE_TABLES)
+    await conn.run_sync(lambda c: system.metadata.create_all(c, tables=tables, checkfirst=True))
+    await _add_column(conn, system.sessions.c.oauth_client)
+    for index in system.sessions.indexes:
+        await conn.run_sync(index.create, checkfirst=True)
+    fields, relations = system.fields, system.relations
+    known = {(r[0], r[1]) for r in await conn.execute(sa.select(fields.c.collection, fields.c.field))}
+    field_rows = tuple(row for row in _FEATURE_FIELDS if (row[0], row[1]) not in known)
+    linked = {(r[0], r[1]) for r in await conn.execute(sa.select(relations.c.many_collection, relations.c.many_field))}
+    relation_rows = tuple(row for row in _FEATURE_RELATIONS if (row[0], row[1]) not in linked)
+    await _insert_metadata(conn, field_rows, relation_rows)
+
+
+async def _add_column(conn: AsyncConnection, column: sa.Column[Any]) -> None:
+    """``column`` added to its table unless the table has it, with its foreign key: SQLite and PostgreSQL take
+    the reference in the column's definition; MySQL ignores it there, so it gets its own constraint."""
+    table = column.table
+    present = {c["name"] for c in await conn.run_sync(lambda c: sa.inspect(c).get_columns(table.name))}
+    if column.name in present:
+        return
+    dialect = conn.dialect
+    quote = dialect.identifier_preparer.quote
+    definition = CreateColumn(column).compile(dialect=dialect)
+    (fk,) = column.foreign_keys or (None,)
+    reference = ""
+    if fk is not None:
+        target = fk.column
+        reference = f" REFERENCES {quote(target.table.name)} ({quote(target.name)}) ON DELETE {fk.ondelete}"
+    inline = reference if dialect.name != "mysql" else ""
+    await conn.execute(sa.text(f"ALTER TABLE {quote(table.name)} ADD COLUMN {definition}{inline}"))
+    if reference and not inline:
+        name = quote(f"{table.name}_{column.name}_foreign")
+        await conn.execute(
+            sa.text(
+                f"ALTER TABLE {quote(table.name)} ADD CONSTRAINT {name} FOREIGN KEY ({quote(column.name)}){reference}"
+            )
+        )
+
+
 MIGRATIONS: list[Migration] = [
     ("0001-system-tables", _create_system_tables),
     ("0002-account-metadata", _account_metadata),
@@ -355,6 +448,7 @@ MIGRATIONS: list[Migration] = [
     ("0007-history", _history),
     ("0008-system-collections", _project_collections),
     ("0009-files", _file_tables),
+    ("0010-feature-tables", _feature_tables),
 ]
 
 

@@ -210,6 +210,13 @@ sessions = sa.Table(
     sa.Column("share", UUID),
     sa.Column("origin", sa.String(255)),
     sa.Column("next_token", sa.String(64)),
+    # Added by migration 0010-feature-tables (the OAuth client a session was issued to; never set here):
+    sa.Column(
+        "oauth_client",
+        sa.String(255),
+        sa.ForeignKey("directus_oauth_clients.client_id", ondelete="CASCADE"),
+        index=True,
+    ),
 )
 
 # Files and folders (``tidepool.services.files``): Directus's columns. The stored object of a file is
@@ -519,6 +526,150 @@ comments = sa.Table(
     sa.Column("date_updated", TS, server_default=sa.func.current_timestamp()),
     sa.Column("user_created", UUID, sa.ForeignKey("directus_users.id", ondelete="SET NULL")),
     sa.Column("user_updated", UUID, sa.ForeignKey("directus_users.id")),
+)
+
+# -- the system collections of Directus features Tidepool does not run (migration 0010-feature-tables) -----
+# Extensions, Directus's own migration log, deployments (to Vercel, Netlify ...) and the MCP OAuth server:
+# Directus 12.4.1's columns, so clients list and read them as on a Directus with none of it configured. Nothing
+# in Tidepool writes them; their columns are in the order Directus numbers its fields (``system_meta``).
+
+extensions = sa.Table(
+    "directus_extensions",
+    metadata,
+    sa.Column("id", UUID, primary_key=True),
+    sa.Column("folder", sa.String(255), nullable=False),
+    sa.Column("source", sa.String(255), nullable=False),
+    sa.Column("bundle", UUID),
+    sa.Column("enabled", sa.Boolean, nullable=False, server_default=TRUE),
+)
+
+directus_migrations = sa.Table(
+    "directus_migrations",
+    metadata,
+    sa.Column("version", sa.String(255), primary_key=True),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("timestamp", sa.DateTime, server_default=sa.func.current_timestamp()),
+)
+
+deployments = sa.Table(
+    "directus_deployments",
+    metadata,
+    sa.Column("id", UUID, primary_key=True),
+    sa.Column("provider", sa.String(255), nullable=False, unique=True),
+    sa.Column("credentials", sa.Text),
+    sa.Column("options", sa.Text),
+    sa.Column("webhook_ids", JSON),
+    sa.Column("last_synced_at", TS),
+    sa.Column("date_created", TS, server_default=sa.func.current_timestamp()),
+    sa.Column("user_created", UUID, sa.ForeignKey("directus_users.id", ondelete="SET NULL")),
+    sa.Column("webhook_secret", sa.String(255)),
+)
+
+deployment_projects = sa.Table(
+    "directus_deployment_projects",
+    metadata,
+    sa.Column("id", UUID, primary_key=True),
+    sa.Column("deployment", UUID, sa.ForeignKey("directus_deployments.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("external_id", sa.String(255), nullable=False),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("url", sa.String(255)),
+    sa.Column("framework", sa.String(255)),
+    sa.Column("deployable", sa.Boolean, nullable=False, server_default=TRUE),
+    sa.Column("date_created", TS, server_default=sa.func.current_timestamp()),
+    sa.Column("user_created", UUID, sa.ForeignKey("directus_users.id", ondelete="SET NULL")),
+)
+
+deployment_runs = sa.Table(
+    "directus_deployment_runs",
+    metadata,
+    sa.Column("id", UUID, primary_key=True),
+    sa.Column("project", UUID, sa.ForeignKey("directus_deployment_projects.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("external_id", sa.String(255), nullable=False),
+    sa.Column("target", sa.String(255), nullable=False),
+    sa.Column("status", sa.String(255)),
+    sa.Column("url", sa.String(255)),
+    sa.Column("started_at", TS),
+    sa.Column("completed_at", TS),
+    sa.Column("date_created", TS, server_default=sa.func.current_timestamp()),
+    sa.Column("user_created", UUID, sa.ForeignKey("directus_users.id", ondelete="SET NULL")),
+)
+
+oauth_clients = sa.Table(
+    "directus_oauth_clients",
+    metadata,
+    sa.Column("client_name", sa.String(200), nullable=False),
+    sa.Column("redirect_uris", JSON, nullable=False),
+    sa.Column("grant_types", JSON, nullable=False),
+    sa.Column("date_created", TS, nullable=False, server_default=sa.func.current_timestamp(), index=True),
+    sa.Column("client_id", sa.String(255), primary_key=True),
+    sa.Column("token_endpoint_auth_method", sa.String(255), nullable=False, server_default="none"),
+    sa.Column("client_secret_hash", sa.String(64)),
+    sa.Column("registration_type", sa.String(10), nullable=False, server_default="dcr"),
+    sa.Column("client_uri", sa.Text),
+    sa.Column("logo_uri", sa.Text),
+    sa.Column("tos_uri", sa.Text),
+    sa.Column("policy_uri", sa.Text),
+    sa.Column("metadata_fetched_at", TS),
+    sa.Column("metadata_expires_at", TS),
+    sa.Column("metadata_etag", sa.String(255)),
+)
+
+_CLIENT = "directus_oauth_clients.client_id"
+
+oauth_codes = sa.Table(
+    "directus_oauth_codes",
+    metadata,
+    sa.Column("id", UUID, primary_key=True),
+    sa.Column("code_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("client", sa.String(255), sa.ForeignKey(_CLIENT, ondelete="CASCADE"), nullable=False),
+    sa.Column("user", UUID, sa.ForeignKey("directus_users.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("redirect_uri", sa.String(255), nullable=False),
+    sa.Column("resource", sa.String(255), nullable=False),
+    sa.Column("code_challenge", sa.String(128), nullable=False),
+    sa.Column("code_challenge_method", sa.String(10), nullable=False),
+    sa.Column("scope", sa.String(255)),
+    sa.Column("expires_at", TS, nullable=False, index=True),
+    sa.Column("used_at", TS, index=True),
+)
+
+oauth_consents = sa.Table(
+    "directus_oauth_consents",
+    metadata,
+    sa.Column("id", UUID, primary_key=True),
+    sa.Column("user", UUID, sa.ForeignKey("directus_users.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("client", sa.String(255), sa.ForeignKey(_CLIENT, ondelete="CASCADE"), nullable=False, index=True),
+    sa.Column("redirect_uri", sa.String(255), nullable=False),
+    sa.Column("scope", sa.String(255)),
+    sa.Column("date_created", TS, nullable=False),
+    sa.Column("date_updated", TS, nullable=False),
+)
+
+oauth_tokens = sa.Table(
+    "directus_oauth_tokens",
+    metadata,
+    sa.Column("id", UUID, primary_key=True),
+    sa.Column("client", sa.String(255), sa.ForeignKey(_CLIENT, ondelete="CASCADE"), nullable=False),
+    sa.Column("user", UUID, sa.ForeignKey("directus_users.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("session", sa.String(64), nullable=False, index=True),
+    sa.Column("previous_session", sa.String(64), index=True),
+    sa.Column("resource", sa.String(255), nullable=False),
+    sa.Column("code_hash", sa.String(64), nullable=False, index=True),
+    sa.Column("scope", sa.String(255)),
+    sa.Column("expires_at", TS, nullable=False, index=True),
+    sa.Column("date_created", TS, nullable=False),
+)
+
+# The tables migration 0010 creates, in an order their foreign keys allow.
+FEATURE_TABLES = (
+    extensions,
+    directus_migrations,
+    deployments,
+    deployment_projects,
+    deployment_runs,
+    oauth_clients,
+    oauth_codes,
+    oauth_consents,
+    oauth_tokens,
 )
 
 SYSTEM_TABLES = {table.name: table for table in metadata.sorted_tables}

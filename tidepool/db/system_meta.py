@@ -1,12 +1,13 @@
 """How the system collections, fields and relations are listed in ``/collections``, ``/fields`` and
-``/relations``: Directus's metadata for them, generated from Tidepool's own system tables.
+``/relations``: Directus's metadata for them, over Tidepool's own system tables.
 
 Which system collections and fields exist is read from the database (the tables ``tidepool.db.system``
-creates, whoever added them); this module only says how each is described, in a compact table Tidepool
-keeps: per collection the properties clients act on (``singleton``, ``display_template``, ``accountability``,
-archive and sort fields, icon), per field the interface and flags the Data Studio renders a system form with,
-and otherwise a default derived from the field's type. A system collection Directus has and Tidepool does not
-(no table) is not listed: listing it would promise items no request can read.
+creates, whoever added them); this module only says how each is described: per collection the properties
+clients act on (``singleton``, ``display_template``, ``accountability``, archive and sort fields, icon), in a
+compact table Tidepool keeps; per field Directus's own description, recorded in ``tidepool.db.system_fields``.
+Every system collection Directus 12.4.1 lists has a table here (the features Tidepool does not run, such as
+deployments and OAuth, have empty ones); one Tidepool lacked would not be listed: listing it would promise
+items no request can read.
 
 The relations Directus models without a foreign key in Tidepool's tables (``directus_users.avatar`` ...)
 are in ``RELATIONS``; ``tidepool.db.introspect`` adds each one whose two collections and field exist.
@@ -17,6 +18,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from tidepool.db import system_fields
+
 # --- collections ---------------------------------------------------------------------------------------------
 
 # Only what differs from ``_COLLECTION_DEFAULTS`` (``accountability`` is "all" unless said otherwise).
@@ -24,9 +27,11 @@ COLLECTIONS: dict[str, dict[str, Any]] = {
     "directus_access": {"icon": "admin_panel_settings", "display_template": "{{ policy.name }}", "sort_field": "sort"},
     "directus_activity": {"accountability": None},
     "directus_collections": {"icon": "database"},
+    "directus_deployments": {"icon": "cloud_upload"},
     "directus_fields": {"icon": "input"},
     "directus_files": {"icon": "folder", "display_template": "{{ $thumbnail }} {{ title }}"},
     "directus_folders": {"display_template": "{{ name }}"},
+    **{f"directus_oauth_{name}": {"accountability": None} for name in ("clients", "codes", "consents", "tokens")},
     "directus_permissions": {"icon": "admin_panel_settings"},
     "directus_policies": {"icon": "admin_panel_settings"},
     "directus_presets": {"icon": "bookmark", "accountability": None},
@@ -76,141 +81,45 @@ def collection_meta(name: str, row: Mapping[str, Any] | None = None) -> dict[str
 
 # --- fields --------------------------------------------------------------------------------------------------
 
-# The interface a field of each type gets when the table below says nothing.
-INTERFACES: dict[str, str | None] = {
-    "string": "input",
-    "text": "input-multiline",
-    "integer": "input",
-    "bigInteger": "input",
-    "float": "input",
-    "decimal": "input",
-    "boolean": "boolean",
-    "timestamp": "datetime",
-    "dateTime": "datetime",
-    "date": "datetime",
-    "time": "datetime",
-    "json": "input-code",
-    "csv": "tags",
-    "uuid": "input",
-    "hash": "input-hash",
-}
-_HIDDEN = {"hidden": True}
-_READONLY = {"readonly": True}
-_M2O = {"interface": "select-dropdown-m2o", "special": ["m2o"]}
-# (collection, field) -> what differs from the type's default: the fields clients render or rely on.
-FIELDS: dict[tuple[str, str], dict[str, Any]] = {
-    ("directus_users", "id"): {"special": ["uuid"]},
-    ("directus_users", "password"): {"interface": "input-hash", "options": {"masked": True}},
-    ("directus_users", "tags"): {"interface": "tags"},
-    ("directus_users", "avatar"): {"interface": "file"},
-    ("directus_users", "language"): {"interface": "system-language"},
-    ("directus_users", "tfa_secret"): {"interface": "system-mfa-setup"},
-    ("directus_users", "status"): {"interface": "select-dropdown"},
-    ("directus_users", "role"): {**_M2O, "options": {"template": "{{ name }}"}},
-    ("directus_users", "token"): {"interface": "system-token", "width": "full"},
-    ("directus_users", "last_access"): {"interface": None, **_READONLY},
-    ("directus_users", "last_page"): {"interface": None},
-    ("directus_users", "provider"): {"interface": "select-dropdown"},
-    ("directus_users", "auth_data"): {"interface": None, **_HIDDEN},
-    ("directus_users", "appearance"): {"interface": "select-dropdown"},
-    ("directus_users", "theme_dark"): {"interface": "system-theme", "options": {"appearance": "dark"}},
-    ("directus_users", "theme_light"): {"interface": "system-theme", "options": {"appearance": "light"}},
-    ("directus_users", "policies"): {"interface": "list-m2m", "special": ["m2m"]},
-    ("directus_roles", "id"): {"special": ["uuid"], **_HIDDEN},
-    ("directus_roles", "icon"): {"interface": "select-icon"},
-    ("directus_roles", "description"): {"interface": "input"},
-    ("directus_roles", "parent"): {**_M2O, "options": {"template": "{{ name }}"}},
-    ("directus_roles", "children"): {"interface": "list-o2m-tree-view", **_HIDDEN},
-    ("directus_roles", "policies"): {"interface": "list-m2m", "special": ["m2m"]},
-    ("directus_roles", "users"): {"interface": "list-o2m", "options": {"fields": ["first_name", "last_name"]}},
-    ("directus_policies", "users"): {
-        "interface": "list-m2m",
-        "special": ["m2m"],
-        "options": {
-            "template": "{{ user.first_name }} {{ user.last_name }}",
-            "junctionFilter": {"user": {"_nnull": True}},
-        },
-    },
-    ("directus_policies", "roles"): {
-        "interface": "list-m2m",
-        "special": ["m2m"],
-        "options": {"template": "{{ role.name }}", "junctionFilter": {"role": {"_nnull": True}}},
-    },
-    ("directus_policies", "id"): {"special": ["uuid"], "interface": None, **_HIDDEN},
-    ("directus_policies", "name"): {"interface": None},
-    ("directus_policies", "icon"): {"interface": "select-icon"},
-    ("directus_policies", "description"): {"interface": "input"},
-    ("directus_policies", "permissions"): {"interface": "system-permissions"},
-    ("directus_access", "id"): {"special": ["uuid"], "interface": None, **_HIDDEN},
-    ("directus_access", "role"): {"special": ["m2o"], "interface": None, **_HIDDEN},
-    ("directus_access", "user"): {"special": ["m2o"], "interface": None, **_HIDDEN},
-    ("directus_access", "policy"): {"special": ["m2o"], "interface": None, **_HIDDEN},
-    ("directus_access", "sort"): {"interface": None, **_HIDDEN},
-    ("directus_permissions", "permissions"): {"interface": None, **_HIDDEN},
-    ("directus_permissions", "presets"): {"interface": None, **_HIDDEN},
-    ("directus_permissions", "policy"): {**_M2O, **_HIDDEN},
-    ("directus_collections", "collection"): {"options": {"font": "monospace"}, **_READONLY},
-    ("directus_collections", "icon"): {"interface": "select-icon"},
-    ("directus_collections", "note"): {"interface": "input"},
-    ("directus_collections", "display_template"): {"interface": "system-display-template"},
-    ("directus_collections", "archive_field"): {"interface": "system-field"},
-    ("directus_collections", "sort_field"): {"interface": "system-field"},
-    ("directus_collections", "status"): {"interface": "select-dropdown"},
-    ("directus_collections", "sort"): {"interface": None, **_HIDDEN},
-    ("directus_collections", "group"): {"interface": None, **_HIDDEN},
-}
-# Directus's system forms leave these plain: no interface, the width of half a form.
-_PLAIN_COLLECTIONS = frozenset({"directus_sessions", "directus_fields", "directus_relations", "directus_permissions"})
+# How Directus describes each of its system fields is recorded in ``tidepool.db.system_fields``; a system field
+# Directus does not have (Tidepool's own ``meta`` columns of ``directus_collections`` and ``directus_fields``,
+# and ``directus_fields.type``) gets the plain description, numbered after Directus's fields.
 _FIELD_KEYS = (
-    "system",
-    "collection",
-    "field",
-    "special",
-    "interface",
-    "options",
-    "display",
-    "display_options",
-    "readonly",
-    "hidden",
-    "sort",
-    "width",
-    "group",
-    "translations",
-    "note",
-    "conditions",
-    "required",
-    "searchable",
-)
+    "system", "collection", "field", "special", "interface", "options", "display", "display_options", "readonly",
+    "hidden", "sort", "width", "group", "translations", "note", "conditions", "required", "searchable",
+)  # fmt: skip
+_DESCRIBED: dict[tuple[str, str], tuple[int, dict[str, Any]]] = {
+    (collection, field): (position, own)
+    for collection, rows in system_fields.FIELDS.items()
+    for position, (field, own) in enumerate(rows, 1)
+}
+# Fields Directus lists with no ``meta`` at all (a column its metadata never described).
+UNDESCRIBED = frozenset({("directus_deployments", "webhook_secret")})
 
 
-def field_meta(collection: str, field: str, field_type: str, special: tuple[str, ...], sort: int) -> dict[str, Any]:
-    """A system field's ``meta``, keys in Directus's order. ``special`` is what Tidepool's metadata rows say
-    (``conceal``, ``hash``, ``cast-json`` ...) unless the table names Directus's (``roles.policies`` is an
-    ``m2m`` to clients, read by Tidepool as the o2m to its junction): the listing only describes; what
-    Tidepool does with the field follows its rows."""
-    plain = collection in _PLAIN_COLLECTIONS
-    meta: dict[str, Any] = {
-        "system": True,
-        "collection": collection,
-        "field": field,
-        "special": list(special) or None,
-        "interface": None if plain else INTERFACES.get(field_type),
-        "options": None,
-        "display": None,
-        "display_options": None,
-        "readonly": False,
-        "hidden": False,
-        "sort": sort,
-        "width": "half" if plain else "full",
-        "group": None,
-        "translations": None,
-        "note": None,
-        "conditions": None,
-        "required": False,
-        "searchable": True,
-    }
-    own = FIELDS.get((collection, field), {})
-    meta.update(own)
+def presentation_fields(collection: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The dividers, groups and notices of Directus's form for ``collection`` (aliases with no data), with
+    their specials: fields of the listing only, never read or written."""
+    return tuple(
+        (field, tuple(own["special"]))
+        for field, own in system_fields.FIELDS.get(collection, ())
+        if "no-data" in (own.get("special") or ())
+    )
+
+
+def field_meta(collection: str, field: str, position: int) -> dict[str, Any] | None:
+    """A system field's ``meta`` as Directus lists it, keys in Directus's order (None for the few Directus
+    leaves undescribed). It only describes: what Tidepool does with the field follows its own metadata rows
+    (``roles.policies`` is listed as Directus's ``m2m`` and read by Tidepool as the o2m to its junction).
+    ``position`` (1-based, columns first) numbers a field Directus does not have, after Directus's own."""
+    if (collection, field) in UNDESCRIBED:
+        return None
+    described = _DESCRIBED.get((collection, field))
+    if described is not None:
+        sort, own = described
+    else:
+        sort, own = len(system_fields.FIELDS.get(collection, ())) + position, {}
+    meta = {"system": True, "collection": collection, "field": field, "sort": sort, **system_fields.BASE, **own}
     return {key: meta[key] for key in _FIELD_KEYS}
 
 
@@ -227,6 +136,9 @@ RELATIONS: tuple[tuple[str, str, str], ...] = (
     ("directus_activity", "user", "directus_users"),
     ("directus_comments", "collection", "directus_collections"),
     ("directus_flows", "operation", "directus_operations"),
+    ("directus_flows", "folder", "directus_folders"),
+    ("directus_shares", "collection", "directus_collections"),
+    ("directus_versions", "collection", "directus_collections"),
     ("directus_presets", "user", "directus_users"),
     ("directus_presets", "role", "directus_roles"),
     ("directus_files", "folder", "directus_folders"),

@@ -46,9 +46,9 @@ _DEFAULT_FIELD_META: dict[str, Any] = {
 
 
 def field_shape(ctx: ServiceContext, collection: CollectionInfo, info: FieldInfo) -> dict[str, Any]:
-    if collection.system:  # described by Tidepool's table of system metadata, sorted in column order
-        sort = list(collection.fields).index(info.name) + 1
-        meta: dict[str, Any] | None = system_meta.field_meta(collection.name, info.name, info.type, info.special, sort)
+    if collection.system:  # described as Directus describes its own fields (``system_meta``)
+        position = list(collection.fields).index(info.name) + 1
+        meta: dict[str, Any] | None = system_meta.field_meta(collection.name, info.name, position)
     else:
         meta = _meta_shape(info.meta)
     return {

@@ -19,8 +19,10 @@ grants nothing until the table appears. To give app users something more, add on
 Some system collections have no minimum row on purpose, as in Directus: ``directus_revisions``,
 ``directus_versions``, ``directus_files``, ``directus_folders``, ``directus_dashboards``,
 ``directus_panels``, ``directus_flows``, ``directus_operations``, ``directus_policies``,
-``directus_permissions``, ``directus_access``; the Data Studio offers its "recommended" rows for a new
-policy instead (those are ordinary permission rows the admin saves).
+``directus_permissions``, ``directus_access``, and the collections of the features Tidepool does not run
+(``directus_extensions``, ``directus_migrations``, ``directus_deployments*``, ``directus_oauth_*``); the Data
+Studio offers its "recommended" rows for a new policy instead (those are ordinary permission rows the admin
+saves).
 """
 
 from __future__ import annotations
