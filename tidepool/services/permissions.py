@@ -23,6 +23,7 @@ skip the marker.
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import time
 from collections.abc import Mapping, Sequence
@@ -37,7 +38,7 @@ from tidepool.db import system
 from tidepool.db.schema import SchemaOverview
 from tidepool.query.dynamic import DynamicVariables, resolve_dynamic
 from tidepool.services import dynamic, rule_checks
-from tidepool.services.base import ServiceContext
+from tidepool.services.base import ServiceContext, TxContext
 from tidepool.services.system_access import APP_ACCESS_MINIMAL, SystemRule
 
 SNAPSHOT_TTL = 5.0
@@ -127,6 +128,9 @@ class AccessCache:
     def __init__(self) -> None:
         self.generation = 0  # a socket whose access was resolved at an older generation resolves it again
         self.model: AccessModel | None = None
+        # The load in progress (and the generation it started at), which every request that finds the snapshot
+        # stale awaits: when it expired under 16 concurrent readers, each used to load it (four SELECTs) itself.
+        self.loading: tuple[int, asyncio.Future[AccessModel]] | None = None
 
     def invalidate(self) -> None:
         """Forget the snapshot: the next request re-reads roles, policies, access and permissions."""
@@ -220,9 +224,30 @@ def parse_fields(raw: Any) -> frozenset[str] | None:
 async def _model(ctx: ServiceContext) -> AccessModel:
     cache = ctx.access_cache
     model = cache.model
-    if model is None or not model.fresh(cache):
+    if model is not None and model.fresh(cache):
+        return model
+    if isinstance(ctx, TxContext):  # its own transaction's view: loaded on that connection, never shared
         model = cache.model = await _load_model(ctx)
-    return model
+        return model
+    return await _shared_load(ctx, cache)
+
+
+async def _shared_load(ctx: ServiceContext, cache: AccessCache) -> AccessModel:
+    """One load per generation, however many requests need it at once; it runs as a task of its own, so a
+    caller that is cancelled does not cancel it for the others."""
+    loading = cache.loading
+    if loading is None or loading[0] != cache.generation:
+        future = asyncio.ensure_future(_load_model(ctx))
+        loading = cache.loading = (cache.generation, future)
+
+        def done(finished: asyncio.Future[AccessModel]) -> None:
+            if cache.loading is not None and cache.loading[1] is finished:
+                cache.loading = None
+            if not finished.cancelled() and finished.exception() is None:
+                cache.model = finished.result()
+
+        future.add_done_callback(done)
+    return await asyncio.shield(loading[1])
 
 
 async def _load_model(ctx: ServiceContext) -> AccessModel:
