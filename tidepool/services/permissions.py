@@ -26,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -96,6 +96,9 @@ class AccessModel:
     identities: dict[str, tuple[str, str | None]] = field(default_factory=dict)
     # Stored permission rows as judged (``rule_checks.usable_row``) per schema: None = unusable, dropped.
     judged: dict[int, tuple[SchemaOverview, PermissionRow | None]] = field(default_factory=dict)
+    # Requests' access made from this snapshot (``http/context.py``), by credential and request origin, with
+    # the schema it was resolved for: a repeated request skips authentication and access resolution.
+    accesses: dict[Hashable, tuple[SchemaOverview, Access]] = field(default_factory=dict)
 
     def role_chain(self, role: str | None) -> tuple[str, ...]:
         chain: list[str] = []
@@ -161,8 +164,13 @@ async def policies_for(ctx: ServiceContext, user: str | None, role: str | None, 
 
 async def access_for(ctx: ServiceContext, accountability: Accountability) -> Access:
     """What ``accountability`` may do: admins everything, others their policies' resolved permissions."""
+    return (await settled_access_for(ctx, accountability))[0]
+
+
+async def settled_access_for(ctx: ServiceContext, accountability: Accountability) -> tuple[Access, bool]:
+    """``access_for``, and whether that access holds as long as the snapshot does (no rule reads ``$NOW``)."""
     if accountability.admin:
-        return Access(accountability, admin=True)
+        return Access(accountability, admin=True), True
     model = await _model(ctx)
     public = tuple(p for p in model.public_policies if ip_allowed(model.policies[p], accountability.ip))
     policies = tuple(dict.fromkeys((*accountability.policies, *public)))
@@ -173,8 +181,35 @@ async def access_for(ctx: ServiceContext, accountability: Accountability) -> Acc
         if len(model.resolved) >= MAX_CACHED_USERS:
             model.resolved.clear()
         model.resolved[key] = entry
-    permissions = entry.static if entry.static is not None else _resolve(entry)
-    return Access(accountability, admin=False, permissions=permissions)
+    if entry.static is not None:
+        return Access(accountability, admin=False, permissions=entry.static), True
+    return Access(accountability, admin=False, permissions=_resolve(entry)), False
+
+
+def snapshot(cache: AccessCache) -> AccessModel | None:
+    """The current snapshot while it is fresh, without loading one."""
+    model = cache.model
+    return model if model is not None and model.fresh(cache) else None
+
+
+def known_access(cache: AccessCache, schema: SchemaOverview, key: Hashable) -> Access | None:
+    """The access ``remember_access`` kept under ``key``, while its snapshot and schema are current."""
+    model = snapshot(cache)
+    entry = model.accesses.get(key) if model is not None else None
+    return entry[1] if entry is not None and entry[0] is schema else None
+
+
+def remember_access(
+    cache: AccessCache, made_from: AccessModel, schema: SchemaOverview, key: Hashable, access: Access
+) -> None:
+    """Keep ``access`` (resolved for ``schema``) under ``key``, unless the snapshot it was made from (fresh
+    when the request began) was replaced meanwhile: then it may rest on what that change undid, and the next
+    request resolves its own."""
+    if cache.model is not made_from or not made_from.fresh(cache):
+        return
+    if len(made_from.accesses) >= MAX_CACHED_USERS:
+        made_from.accesses.clear()
+    made_from.accesses[key] = (schema, access)
 
 
 async def identity_cache(ctx: ServiceContext) -> dict[str, tuple[str, str | None]]:
