@@ -200,6 +200,14 @@ REST_CALLS = {
     "read_limit_10": Call("GET", "/items/messages?limit=10"),
     "create_one": Call("POST", "/items/messages", body=_message),
 }
+# Issue 11 point 2: server CPU per request as a multiple of the same run's ``/server/ping``.
+REST_TARGETS = {"read_limit_10": 5.0, "create_one": 8.0}
+
+
+def cpu_target(name: str, ratio: dict[str, float], target: float) -> dict[str, Any]:
+    """One ``targets`` entry (the ``python -m bench --check`` contract) for a server CPU ratio."""
+    value = round(ratio["server_cpu_x"], 2)
+    return {"name": name, "value": value, "target": target, "better": "lower", "met": value <= target}
 
 
 async def _rest_on(database: str, quick: bool) -> dict[str, Any]:
@@ -218,6 +226,10 @@ async def _rest_on(database: str, quick: bool) -> dict[str, Any]:
         "seconds": timing.measure,
         "results": results,
         "vs_ping": vs_ping,
+        "targets": [
+            cpu_target(f"{database} {name} server CPU x ping", vs_ping[name], target)
+            for name, target in REST_TARGETS.items()
+        ],
     }
 
 
@@ -303,6 +315,9 @@ async def _permissions_on(database: str, quick: bool) -> dict[str, Any]:
         "vs_admin": vs_admin,
         "target_x": TARGET_RATIO,
         "within_target": all(r["server_cpu_x"] <= TARGET_RATIO for r in vs_admin.values()),
+        "targets": [
+            cpu_target(f"{database} {name} server CPU x admin", r, TARGET_RATIO) for name, r in vs_admin.items()
+        ],
     }
 
 

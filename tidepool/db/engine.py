@@ -2,9 +2,10 @@
 
 SQLite runs in WAL mode with foreign keys on and a busy timeout, so readers never block the writer and a
 second process (the CLI next to a running server) waits instead of failing; every connection also gets
-Tidepool's SQL functions (``tidepool.db.sqlite_functions``), which filters compile to. PostgreSQL and MySQL
-use a small pool sized by ``DB_POOL_SIZE``, connect within ``DB_CONNECT_TIMEOUT``, and are hooked so that a
-database that cannot be reached is one ``ServiceUnavailableError`` everywhere (``tidepool.db.errors``).
+Tidepool's SQL functions (``tidepool.db.sqlite_functions``), which filters compile to. Every engine keeps a
+pool sized by ``DB_POOL_SIZE`` (``pool_size``). PostgreSQL and MySQL connect within ``DB_CONNECT_TIMEOUT``,
+and are hooked so that a database that cannot be reached is one ``ServiceUnavailableError`` everywhere
+(``tidepool.db.errors``).
 """
 
 from __future__ import annotations
@@ -51,14 +52,27 @@ def database_url(settings: Settings) -> URL:
     )
 
 
+def pool_size(settings: Settings) -> int:
+    """How many connections a process opens at most, and keeps once opened: twice ``DB_POOL_SIZE``.
+
+    Every connection opened is kept (no "overflow" connections closed on their return): under a load of more
+    concurrent requests than the kept part of a pool, SQLAlchemy's overflow connections were opened and closed
+    again all the time, and opening one is dear (SQLite: a thread, the pragmas, the SQL functions and the
+    schema parsed again; PostgreSQL: a backend process and asyncpg's set-up). With 16 clients reading, that
+    churn was 40 % of a REST read's server CPU on SQLite and 30 % on PostgreSQL (bench/README.md). The peak
+    stays what it was (``DB_POOL_SIZE`` kept plus as many overflow).
+    """
+    return 2 * settings.DB_POOL_SIZE
+
+
 def create_engine(settings: Settings) -> AsyncEngine:
     url = database_url(settings)
     if url.get_backend_name() == "sqlite":
-        return _sqlite_engine(url)
+        return _sqlite_engine(url, pool_size(settings))
     engine = create_async_engine(
         url,
-        pool_size=settings.DB_POOL_SIZE,
-        max_overflow=settings.DB_POOL_SIZE,
+        pool_size=pool_size(settings),
+        max_overflow=0,
         pool_pre_ping=True,
         pool_recycle=1800,
     )
@@ -133,10 +147,25 @@ def _close_if_connected(attempt: asyncio.Future[Any]) -> None:
     getattr(connection, "terminate", connection.close)()
 
 
-def _sqlite_engine(url: URL) -> AsyncEngine:
-    if url.database and url.database != ":memory:":
-        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(url, connect_args={"timeout": 30}, json_deserializer=_stored_json)
+def _sqlite_engine(url: URL, size: int) -> AsyncEngine:
+    on_file = bool(url.database) and url.database != ":memory:"
+    if on_file:
+        Path(str(url.database)).parent.mkdir(parents=True, exist_ok=True)
+    pool: dict[str, Any] = {"pool_size": size, "max_overflow": 0} if on_file else {}  # memory: one connection
+    engine = create_async_engine(
+        url,
+        connect_args={"timeout": 30},
+        json_deserializer=_stored_json,
+        pool_reset_on_return=None,  # ``_reset`` below does it
+        **pool,
+    )
+
+    @sa.event.listens_for(engine.sync_engine.pool, "reset")
+    def _reset(dbapi_connection: Any, _record: Any, state: Any) -> None:
+        """Roll back a returned connection only when it is in a transaction: outside one, SQLite's rollback
+        does nothing, yet asking aiosqlite's thread to do it cost a thread hop on every read."""
+        if state.asyncio_safe and dbapi_connection.driver_connection.in_transaction:
+            dbapi_connection.rollback()
 
     @sa.event.listens_for(engine.sync_engine, "connect")
     def _pragmas(dbapi_connection: Any, _record: Any) -> None:

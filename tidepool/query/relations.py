@@ -18,6 +18,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from tidepool.db.direct import Prepared
 from tidepool.query import functions, json_filter
 from tidepool.query.aggregate import AggregatePlan, aggregate_statement, plan_aggregate
 from tidepool.query.compile import (
@@ -243,6 +244,8 @@ class Step:
     stmt: sa.Select[Any]
     children: list[tuple[Branch, Step]]
     aggregate: AggregatePlan | None = None  # an o2m branch with a deep ``_aggregate``/``_groupBy``
+    # ``stmt`` as the driver runs it (``tidepool.db.direct``), made at its first run: (None,) when it can't be.
+    prepared: tuple[Prepared | None] | None = None
 
 
 def read_steps(

@@ -23,9 +23,10 @@ skip the marker.
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -37,7 +38,7 @@ from tidepool.db import system
 from tidepool.db.schema import SchemaOverview
 from tidepool.query.dynamic import DynamicVariables, resolve_dynamic
 from tidepool.services import dynamic, rule_checks
-from tidepool.services.base import ServiceContext
+from tidepool.services.base import ServiceContext, TxContext
 from tidepool.services.system_access import APP_ACCESS_MINIMAL, SystemRule
 
 SNAPSHOT_TTL = 5.0
@@ -95,6 +96,9 @@ class AccessModel:
     identities: dict[str, tuple[str, str | None]] = field(default_factory=dict)
     # Stored permission rows as judged (``rule_checks.usable_row``) per schema: None = unusable, dropped.
     judged: dict[int, tuple[SchemaOverview, PermissionRow | None]] = field(default_factory=dict)
+    # Requests' access made from this snapshot (``http/context.py``), by credential and request origin, with
+    # the schema it was resolved for: a repeated request skips authentication and access resolution.
+    accesses: dict[Hashable, tuple[SchemaOverview, Access]] = field(default_factory=dict)
 
     def role_chain(self, role: str | None) -> tuple[str, ...]:
         chain: list[str] = []
@@ -127,6 +131,9 @@ class AccessCache:
     def __init__(self) -> None:
         self.generation = 0  # a socket whose access was resolved at an older generation resolves it again
         self.model: AccessModel | None = None
+        # The load in progress (and the generation it started at), which every request that finds the snapshot
+        # stale awaits: when it expired under 16 concurrent readers, each used to load it (four SELECTs) itself.
+        self.loading: tuple[int, asyncio.Future[AccessModel]] | None = None
 
     def invalidate(self) -> None:
         """Forget the snapshot: the next request re-reads roles, policies, access and permissions."""
@@ -157,8 +164,13 @@ async def policies_for(ctx: ServiceContext, user: str | None, role: str | None, 
 
 async def access_for(ctx: ServiceContext, accountability: Accountability) -> Access:
     """What ``accountability`` may do: admins everything, others their policies' resolved permissions."""
+    return (await settled_access_for(ctx, accountability))[0]
+
+
+async def settled_access_for(ctx: ServiceContext, accountability: Accountability) -> tuple[Access, bool]:
+    """``access_for``, and whether that access holds as long as the snapshot does (no rule reads ``$NOW``)."""
     if accountability.admin:
-        return Access(accountability, admin=True)
+        return Access(accountability, admin=True), True
     model = await _model(ctx)
     public = tuple(p for p in model.public_policies if ip_allowed(model.policies[p], accountability.ip))
     policies = tuple(dict.fromkeys((*accountability.policies, *public)))
@@ -169,8 +181,35 @@ async def access_for(ctx: ServiceContext, accountability: Accountability) -> Acc
         if len(model.resolved) >= MAX_CACHED_USERS:
             model.resolved.clear()
         model.resolved[key] = entry
-    permissions = entry.static if entry.static is not None else _resolve(entry)
-    return Access(accountability, admin=False, permissions=permissions)
+    if entry.static is not None:
+        return Access(accountability, admin=False, permissions=entry.static), True
+    return Access(accountability, admin=False, permissions=_resolve(entry)), False
+
+
+def snapshot(cache: AccessCache) -> AccessModel | None:
+    """The current snapshot while it is fresh, without loading one."""
+    model = cache.model
+    return model if model is not None and model.fresh(cache) else None
+
+
+def known_access(cache: AccessCache, schema: SchemaOverview, key: Hashable) -> Access | None:
+    """The access ``remember_access`` kept under ``key``, while its snapshot and schema are current."""
+    model = snapshot(cache)
+    entry = model.accesses.get(key) if model is not None else None
+    return entry[1] if entry is not None and entry[0] is schema else None
+
+
+def remember_access(
+    cache: AccessCache, made_from: AccessModel, schema: SchemaOverview, key: Hashable, access: Access
+) -> None:
+    """Keep ``access`` (resolved for ``schema``) under ``key``, unless the snapshot it was made from (fresh
+    when the request began) was replaced meanwhile: then it may rest on what that change undid, and the next
+    request resolves its own."""
+    if cache.model is not made_from or not made_from.fresh(cache):
+        return
+    if len(made_from.accesses) >= MAX_CACHED_USERS:
+        made_from.accesses.clear()
+    made_from.accesses[key] = (schema, access)
 
 
 async def identity_cache(ctx: ServiceContext) -> dict[str, tuple[str, str | None]]:
@@ -220,9 +259,30 @@ def parse_fields(raw: Any) -> frozenset[str] | None:
 async def _model(ctx: ServiceContext) -> AccessModel:
     cache = ctx.access_cache
     model = cache.model
-    if model is None or not model.fresh(cache):
+    if model is not None and model.fresh(cache):
+        return model
+    if isinstance(ctx, TxContext):  # its own transaction's view: loaded on that connection, never shared
         model = cache.model = await _load_model(ctx)
-    return model
+        return model
+    return await _shared_load(ctx, cache)
+
+
+async def _shared_load(ctx: ServiceContext, cache: AccessCache) -> AccessModel:
+    """One load per generation, however many requests need it at once; it runs as a task of its own, so a
+    caller that is cancelled does not cancel it for the others."""
+    loading = cache.loading
+    if loading is None or loading[0] != cache.generation:
+        future = asyncio.ensure_future(_load_model(ctx))
+        loading = cache.loading = (cache.generation, future)
+
+        def done(finished: asyncio.Future[AccessModel]) -> None:
+            if cache.loading is not None and cache.loading[1] is finished:
+                cache.loading = None
+            if not finished.cancelled() and finished.exception() is None:
+                cache.model = finished.result()
+
+        future.add_done_callback(done)
+    return await asyncio.shield(loading[1])
 
 
 async def _load_model(ctx: ServiceContext) -> AccessModel:

@@ -17,12 +17,14 @@ already a bound parameter inside the kept statements.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.pool import PoolProxiedConnection
 
+from tidepool.db import direct
 from tidepool.errors import ForbiddenError
 from tidepool.query.aggregate import AggregatePlan, aggregate_statement, plan_aggregate
 from tidepool.query.compile import Level, page_window
@@ -33,6 +35,7 @@ from tidepool.query.relations import (
     KEYS,
     Fetched,
     Item,
+    Row,
     Step,
     Window,
     empty_branch,
@@ -47,7 +50,7 @@ from tidepool.query.relations import (
     where,
 )
 from tidepool.services import dynamic, plans
-from tidepool.services.base import ServiceContext
+from tidepool.services.base import ServiceContext, TxContext
 
 META_KEYS = ("total_count", "filter_count")
 
@@ -151,10 +154,46 @@ async def _read(ctx: ServiceContext, collection: str, query: Query, keys: list[A
     steps = plans.get(ctx, cache_key)
     if steps is None:
         steps = plans.put(ctx, cache_key, _plan_read(ctx, collection, query, keys is not None, default_limit))
+    if direct.supported(ctx.engine) and not isinstance(ctx, TxContext):
+        try:
+            async with direct.connection(ctx.engine) as raw:
+                return await _run_steps(_direct_runner(ctx, raw), steps, keys)
+        except direct.DirectReadFailed:
+            pass  # run again through SQLAlchemy, which reports the error as every other statement's
     async with ctx.connection() as conn:
-        params = None if keys is None else {KEYS: keys}
-        root = fetched(steps.proj, (await conn.execute(steps.stmt, params)).all())
-        await _fetch_branches(conn, root, steps)
+        return await _run_steps(_sqlalchemy_runner(conn), steps, keys)
+
+
+Runner = Callable[[Step, list[Any] | None], Awaitable[Sequence[Row]]]
+
+
+def _sqlalchemy_runner(conn: AsyncConnection) -> Runner:
+    async def run(step: Step, keys: list[Any] | None) -> Sequence[Row]:
+        rows: Sequence[Row] = (await conn.execute(step.stmt, None if keys is None else {KEYS: keys})).all()
+        return rows
+
+    return run
+
+
+def _direct_runner(ctx: ServiceContext, raw: PoolProxiedConnection) -> Runner:
+    """Steps run on the driver's connection (``tidepool.db.direct``); a step that can't be prepared fails the
+    direct run, and ``_read`` runs the whole read again through SQLAlchemy."""
+    dialect = ctx.engine.dialect
+
+    async def run(step: Step, keys: list[Any] | None) -> Sequence[Row]:
+        if step.prepared is None:
+            step.prepared = (direct.prepare(step.stmt, dialect, KEYS),)
+        prepared = step.prepared[0]
+        if prepared is None:
+            raise direct.DirectReadFailed("not prepared")
+        return await direct.run(raw, prepared, keys)
+
+    return run
+
+
+async def _run_steps(run: Runner, steps: Step, keys: list[Any] | None) -> list[Item]:
+    root = fetched(steps.proj, await run(steps, keys))
+    await _fetch_branches(run, root, steps)
     return root.items
 
 
@@ -173,19 +212,19 @@ def _plan_read(ctx: ServiceContext, collection: str, query: Query, keyed: bool, 
     )
 
 
-async def _fetch_branches(conn: AsyncConnection, parent: Fetched, step: Step) -> None:
+async def _fetch_branches(run: Runner, parent: Fetched, step: Step) -> None:
     """One statement per branch for all parents at once, then the same one level down."""
     for branch, child_step in step.children:
         keys = m2o_keys(parent, branch) if branch.kind == "m2o" else o2m_keys(parent, branch)
         if not keys:
             empty_branch(parent, branch, child_step.proj)  # m2o values stay null, o2m lists are empty
             continue
-        rows = (await conn.execute(child_step.stmt, {KEYS: list(keys)})).all()
+        rows = await run(child_step, list(keys))
         if child_step.aggregate is not None:
             merge_o2m_aggregate(parent, branch, child_step.aggregate, rows)
             continue
         child = fetched(child_step.proj, rows)
-        await _fetch_branches(conn, child, child_step)
+        await _fetch_branches(run, child, child_step)
         if branch.kind == "m2o":
             merge_m2o(parent, branch, child)
         else:

