@@ -7,7 +7,8 @@ uvicorn parses the HTTP request; an upgrade is handed to ``config.ws_protocol_cl
 * **Upgrade.** A malformed handshake gets ``websockets``' 400; then the checks of spec §2
   (``tidepool.realtime.upgrade``: stopping 503, connection limit 403, foreign ``Origin`` 403, a bad
   ``?access_token=`` / session cookie 401) answer as plain HTTP with an empty body. Only the credential check
-  awaits (a task of its own, reading paused meanwhile). The request and response are not kept.
+  awaits (a task of its own, reading paused meanwhile). The request and response are not kept (not even in
+  ``ServerProtocol``'s parser: ``_forget_request``).
 * **Frames in.** Each complete message (fragments joined) goes to ``Session.receive`` one at a time, in order.
   A message arriving while the previous one is being handled waits in a short deque and reading pauses, so
   a pipelining client waits in its own TCP stream; an idle socket holds neither deque nor task. Pings are
@@ -43,6 +44,7 @@ from websockets.exceptions import InvalidState
 from websockets.extensions.permessage_deflate import ServerPerMessageDeflateFactory
 from websockets.frames import Frame, Opcode
 from websockets.http11 import Request, Response
+from websockets.protocol import Protocol
 from websockets.server import ServerProtocol
 
 from tidepool.errors import CredentialRejectedError
@@ -168,6 +170,8 @@ class TidepoolWire(asyncio.Protocol):
             self._deny(status or 503)
             return True
         self._compressed = bool(self.conn.extensions)
+        if (greeting or b"").endswith(b"\r\n\r\n"):  # nothing of a frame came with the request
+            self._forget_request()
         token = token_of(request, hub.settings)
         where = where_of(request, self.transport.get_extra_info("peername"))
         hub.reserved += 1  # counted against the connection limit until it opens or is refused
@@ -203,6 +207,15 @@ class TidepoolWire(asyncio.Protocol):
             log.exception("websocket open failed")
             session.client.close(1011, "")
         await self._take()
+
+    def _forget_request(self) -> None:
+        """``ServerProtocol``'s parser keeps the handshake request (about 2.7 KB of headers) as a local of its
+        suspended generator for the socket's whole life; what it goes on with is ``Protocol.parse``, the frame
+        parser, so that one is started afresh on the same reader instead (no byte of a frame has been read:
+        the request was the last thing received)."""
+        parser = Protocol.parse(self.conn)
+        next(parser)
+        self.conn.parser = parser
 
     def _deny(self, status: int) -> None:
         """Refuse the upgrade with a plain HTTP status and an empty body (as Directus's raw responses)."""
