@@ -395,8 +395,7 @@ class TidepoolWire(asyncio.Protocol):
 
     def shutdown(self) -> None:
         """uvicorn's shutdown: a socket nobody closed gets 1012 "service restart" (Tidepool's drain has closed
-        every other one with 1001 already); a refused or half-open one just ends."""
+        every other one with 1001 already); then the connection ends, as uvicorn's own protocols do."""
         if self.session is not None and not self._closing:
             self.close(1012, "")
-        elif not self._closing:
-            self.transport.close()
+        self.transport.close()  # what is written still goes out; the peer's close is not waited for
