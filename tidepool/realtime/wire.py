@@ -54,6 +54,7 @@ from tidepool.realtime.upgrade import refusal, token_of, upgrade_auth, where_of
 
 log = logging.getLogger("tidepool.realtime")
 _FRAMES = logging.getLogger("websockets.server")  # ServerProtocol's own (debug) log
+_SERVER = logging.getLogger("uvicorn.error")  # where uvicorn logs each upgrade (tokens redacted: ``tidepool.logs``)
 
 CLOSE_TIMEOUT = 10.0  # seconds our close frame waits for the peer's before the transport is closed anyway
 _REASONS = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 503: "Service Unavailable"}
@@ -167,7 +168,7 @@ class TidepoolWire(asyncio.Protocol):
         hub: WebSocketHub | None = getattr(self.app.state, "websocket", None)
         status = refusal(hub, request)
         if status is not None or hub is None:
-            self._deny(status or 503)
+            self._deny(status or 503, request.path)
             return True
         self._compressed = bool(self.conn.extensions)
         if (greeting or b"").endswith(b"\r\n\r\n"):  # nothing of a frame came with the request
@@ -176,12 +177,12 @@ class TidepoolWire(asyncio.Protocol):
         where = where_of(request, self.transport.get_extra_info("peername"))
         hub.reserved += 1  # counted against the connection limit until it opens or is refused
         self._pause_reading()
-        task = asyncio.get_running_loop().create_task(self._open(hub, token, where, response))
+        task = asyncio.get_running_loop().create_task(self._open(hub, token, where, response, request.path))
         self._track(task)
         return True
 
     async def _open(
-        self, hub: WebSocketHub, token: str | None, where: dict[str, str | None], response: Response
+        self, hub: WebSocketHub, token: str | None, where: dict[str, str | None], response: Response, path: str
     ) -> None:
         """Check the credential, accept, open the session, then handle what the peer sent meanwhile."""
         try:
@@ -190,12 +191,13 @@ class TidepoolWire(asyncio.Protocol):
             finally:
                 hub.reserved -= 1
         except CredentialRejectedError as exc:
-            self._deny(exc.told.status if exc.told is not None else 401)  # 429 / 503 when told
+            self._deny(exc.told.status if exc.told is not None else 401, path)  # 429 / 503 when told
             return
         if self.transport.is_closing():
             return
         self.conn.send_response(response)
         self._flush()
+        _SERVER.info('%s - "WebSocket %s" [accepted]', self._peer(), path)
         session = self.session = Session(self, hub, where, on_finished=self._finished)
         hub.sockets[session.client] = session
         self._intake = asyncio.current_task()
@@ -217,8 +219,13 @@ class TidepoolWire(asyncio.Protocol):
         next(parser)
         self.conn.parser = parser
 
-    def _deny(self, status: int) -> None:
+    def _peer(self) -> str:
+        peer = self.transport.get_extra_info("peername")
+        return f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) and len(peer) >= 2 else "-"
+
+    def _deny(self, status: int, path: str) -> None:
         """Refuse the upgrade with a plain HTTP status and an empty body (as Directus's raw responses)."""
+        _SERVER.info('%s - "WebSocket %s" %d', self._peer(), path, status)
         headers = Headers([("Content-Length", "0"), ("Connection", "close")])
         self._answer(Response(status, _REASONS.get(status, ""), headers, b""))
 
