@@ -13,10 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
-import orjson
-
-from bench import eventlog_bench, rest_bench, stall_bench, targets, workers_bench, ws_bench
+from bench import eventlog_bench, fanout, rest_bench, stall_bench, targets, workers_bench, ws_bench
 from bench.procs import ceiling_server, create_messages_collection, raise_fd_limit, tidepool_server
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -31,66 +28,37 @@ async def run_rtt(quick: bool) -> list[dict[str, Any]]:
     return rows
 
 
-async def _tidepool_fanout(n: int, trials: int) -> tuple[dict[str, Any], bytes]:
-    with tidepool_server() as proc:
-        create_messages_collection(proc.url)
-        writer = await ws_bench.tidepool_socket(proc, subscribe=False)
-        rss_before = proc.rss_kib
-        subscribers = await ws_bench.open_many(n, lambda: ws_bench.tidepool_socket(proc, subscribe=True))
-        await asyncio.sleep(1)
-        rss_after = proc.rss_kib
-
-        async def trigger() -> None:
-            message = {
-                "type": "items",
-                "collection": "messages",
-                "action": "create",
-                "data": {"text": "fan-out", "user": "bench"},
-            }
-            await writer.send(orjson.dumps(message).decode())
-
-        result = await ws_bench.fanout(subscribers, trigger, trials, b'"create"')
-        await ws_bench.close_all([*subscribers, writer])
-    result |= {"n": n, "rss_per_socket_kib": (rss_after - rss_before) / n}
-    return result, ws_bench.SAMPLES[-1]
-
-
-async def _ceiling_fanout(n: int, trials: int, frame: bytes) -> dict[str, Any]:
-    with ceiling_server() as proc:
-        rss_before = proc.rss_kib
-        sockets = await ws_bench.open_many(n, lambda: ws_bench.ceiling_socket(proc))
-        await asyncio.sleep(1)
-        rss_after = proc.rss_kib
-        async with httpx.AsyncClient() as http:
-
-            async def trigger() -> None:
-                await http.post(f"{proc.url}/publish", content=frame)
-
-            result = await ws_bench.fanout(sockets, trigger, trials, b'"create"')
-        await ws_bench.close_all(sockets)
-    return result | {"n": n, "rss_per_socket_kib": (rss_after - rss_before) / n}
-
-
-async def run_fanout(quick: bool) -> list[dict[str, Any]]:
+async def run_fanout(quick: bool) -> dict[str, Any]:
+    """bench/fanout.py: Tidepool, the transport ceiling and the uvicorn ceiling, size by size (each server in
+    turn, so they share the machine's load of the moment), with the targets of the largest size."""
     rows = []
     sizes: tuple[int, ...] = (100, 1000) if quick else (100, 1000, 10000)
     if os.environ.get("BENCH_FANOUT_SIZES"):
         sizes = tuple(int(n) for n in os.environ["BENCH_FANOUT_SIZES"].split(","))
+    found: list[dict[str, Any]] = []
     for n in sizes:
         trials = 5 if n >= 10000 else 10
-        tidepool, frame = await _tidepool_fanout(n, trials)
-        ceiling = await _ceiling_fanout(n, trials, frame)
+        with tidepool_server() as proc:
+            create_messages_collection(proc.url)
+            tidepool, frame = fanout.tidepool_fanout(proc, n, trials)
+        transport = fanout.transport_ceiling_fanout(n, trials, frame)
+        with ceiling_server() as proc:
+            uvicorn_ceiling = fanout.uvicorn_ceiling_fanout(proc, n, trials, frame)
         rows.append(
             {
                 "n": n,
-                "tidepool": tidepool,
-                "ceiling": ceiling,
-                "ratio_p50": tidepool["p50_ms"] / ceiling["p50_ms"],
-                "ratio_memory": tidepool["rss_per_socket_kib"] / ceiling["rss_per_socket_kib"],
+                "load_1min": os.getloadavg()[0],
                 "frame_bytes": len(frame),
+                "tidepool": tidepool,
+                "transport_ceiling": transport,
+                "uvicorn_ceiling": uvicorn_ceiling,
+                "ratio_p50_to_transport": tidepool["p50_ms"] / transport["p50_ms"],
+                "ratio_p50_to_uvicorn": tidepool["p50_ms"] / uvicorn_ceiling["p50_ms"],
             }
         )
-    return rows
+        if n == max(sizes):
+            found = fanout.targets(n, tidepool)
+    return {"sizes": rows, "targets": found}
 
 
 SCENARIOS = {

@@ -2,9 +2,9 @@
 
     PYTHONPATH=. .venv/bin/python bench/memory_profile.py [--sockets 2000] [--app tidepool|ceiling] [--lines 15]
 
-The server runs in this process (a uvicorn thread, websockets-sansio, as the tests run it) so tracemalloc
-sees its allocations; the clients run in a child process so theirs are not counted. After a warm-up batch
-(first-use caches, imports), a snapshot is taken, ``--sockets`` clients connect, authenticate and
+The server runs in this process (a uvicorn thread with Tidepool's WebSocket protocol, as the tests run
+it) so tracemalloc sees its allocations; the clients run in a child process so theirs are not counted.
+After a warm-up batch (first-use caches, imports), a snapshot is taken, ``--sockets`` clients connect, authenticate and
 subscribe (Tidepool) or register (``--app ceiling``: bench/ceiling.py, the bare Starlette + uvicorn
 broadcast server), and a second snapshot is diffed against the first. Allocations are charged to the
 innermost frame: the table by file, a total by owner (tidepool, starlette, uvicorn, websockets, asyncio),

@@ -65,7 +65,7 @@ SKIPPED: list[tuple[str, str, str]] = [  # (doc, how the block's first line star
         "a body of PATCH /roles/{id}: tests/http/test_role_nested_save.py",
     ),
     ("architecture.md", "uvicorn ─► app.TidepoolApp ─► http", "a diagram"),
-    ("architecture.md", "uvicorn ─► app.TidepoolApp (a websocket", "a diagram"),
+    ("architecture.md", "uvicorn (HTTP parser) ─► realtime/wire.TidepoolWire", "a diagram"),
     ("architecture.md", "write (REST, socket, CLI", "a diagram"),
     ("client-suites.md", "PYTHONPATH=. .venv/bin/python -m tests.e2e.record_directus", "needs a real Directus"),
     ("items.md", '{"errors": [', "an error shape of validation rules: tests/http/test_error_shapes.py"),

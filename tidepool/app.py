@@ -22,7 +22,6 @@ from tidepool.http.routes import build_routes
 from tidepool.http.specs import SpecCache
 from tidepool.http.unexpected import UnexpectedErrors
 from tidepool.logs import install_redaction
-from tidepool.realtime.endpoint import serve_websocket
 from tidepool.realtime.hub import websocket_service
 from tidepool.realtime.service import realtime_service
 from tidepool.runtime import Runtime, open_runtime
@@ -30,22 +29,18 @@ from tidepool.services.versions import VersionWatcher
 
 
 class TidepoolApp(Starlette):
-    """Starlette, with the WebSocket endpoint's sockets handed over before the router and middleware.
+    """Starlette, counting the HTTP requests in flight, and naming the WebSocket path.
 
-    A WebSocket connection's ASGI call lasts as long as the socket; every layer it passes through keeps a
-    suspended coroutine frame for that whole time (about 4.7 KB per socket through Starlette's stack). So a
-    ``websocket`` scope on ``WEBSOCKETS_REST_PATH`` goes straight to ``serve_websocket``; HTTP, lifespan and
-    any other path take Starlette's usual way, unchanged.
+    The WebSocket path (``websocket_path``: ``WEBSOCKETS_REST_PATH`` when WebSockets are on) is not an ASGI
+    route: ``tidepool.realtime.wire`` serves it as an asyncio protocol of its own, which uvicorn runs for each
+    upgrade (``ws=websocket_protocol(app)``), so no ASGI call, receive queue or middleware frame stays
+    suspended for a socket's life. Other WebSocket paths still reach the app through ASGI.
     """
 
     websocket_path: str | None = None
     requests_in_flight: int = 0  # HTTP requests being served: a stopping server answers them (``tidepool/drain.py``)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "websocket" and _route_path(scope) == self.websocket_path:
-            scope["app"] = self
-            await serve_websocket(self, scope, receive, send)
-            return
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
@@ -54,15 +49,6 @@ class TidepoolApp(Starlette):
             await super().__call__(scope, receive, send)
         finally:
             self.requests_in_flight -= 1
-
-
-def _route_path(scope: Scope) -> str:
-    """The path below ``root_path`` (as Starlette's router matches it)."""
-    path: str = scope["path"]
-    root: str = scope.get("root_path", "")
-    if root and path.startswith(root) and path[len(root) : len(root) + 1] == "/":
-        return path[len(root) :]
-    return path
 
 
 def create_app(settings: Settings, *, bootstrap: bool = True) -> Starlette:

@@ -15,7 +15,7 @@ import pytest
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 
 from tests.support.live import base_env
-from tidepool.app import create_app
+from tidepool.app import TidepoolApp, create_app
 from tidepool.config import load_settings
 
 
@@ -169,7 +169,10 @@ def _table(routes: list[BaseRoute]) -> list[tuple[str, str]]:
 def _app_table(tmp_path: Path, **env: str) -> list[tuple[str, str]]:
     db = {"DB_CLIENT": "sqlite3", "DB_FILENAME": str(tmp_path / "routes.db")}
     settings = load_settings({**base_env(), **db, **env}, env_file=None)
-    return _table(create_app(settings).routes)
+    app = create_app(settings)
+    # The WebSocket path is served by Tidepool's own protocol (``tidepool/realtime/wire.py``), not a route.
+    websocket = [("WEBSOCKET", app.websocket_path)] if isinstance(app, TidepoolApp) and app.websocket_path else []
+    return websocket + _table(app.routes)
 
 
 def test_the_app_serves_exactly_the_expected_table(tmp_path: Path) -> None:

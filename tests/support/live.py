@@ -26,6 +26,7 @@ from starlette.applications import Starlette
 
 from tidepool.app import create_app
 from tidepool.config import Settings, load_settings
+from tidepool.realtime.wire import websocket_protocol
 from tidepool.runtime import Runtime
 
 T = TypeVar("T")
@@ -153,8 +154,8 @@ def live_server(env: dict[str, str], port: int | None = None) -> Iterator[LiveSe
         app,
         host="127.0.0.1",
         port=port,
-        ws="websockets-sansio",
-        ws_per_message_deflate=settings.WEBSOCKETS_COMPRESSION,
+        ws=websocket_protocol(app),  # WEBSOCKETS_REST_PATH on Tidepool's own protocol (deflate, max size: settings)
+        ws_per_message_deflate=settings.WEBSOCKETS_COMPRESSION,  # other WebSocket paths (uvicorn's protocol)
         ws_max_size=settings.MAX_PAYLOAD_SIZE,
         ws_ping_interval=None,
         log_level="warning",

@@ -13,6 +13,7 @@ import click
 import uvicorn
 from starlette.applications import Starlette
 from uvicorn.config import STARTUP_FAILURE
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
 from tidepool.app import create_app
 from tidepool.cli.output import print_bootstrap, server_url
@@ -23,6 +24,7 @@ from tidepool.drain import Settle, drain
 from tidepool.http.studio import STUDIO_PATH
 from tidepool.logs import configure_logging
 from tidepool.realtime.bus import RedisNotifier, redis_url
+from tidepool.realtime.wire import TidepoolWire, websocket_protocol
 
 
 def serve(settings: Settings) -> None:
@@ -63,14 +65,18 @@ def uvicorn_config(settings: Settings, app: Starlette) -> uvicorn.Config:
         app,
         host=settings.HOST,
         port=settings.PORT,
-        ws="websockets-sansio",
-        ws_per_message_deflate=settings.WEBSOCKETS_COMPRESSION,
+        ws=websocket_protocol(app),  # WEBSOCKETS_REST_PATH on Tidepool's own protocol (deflate, max size: settings)
+        ws_per_message_deflate=settings.WEBSOCKETS_COMPRESSION,  # other WebSocket paths (uvicorn's protocol)
         ws_max_size=settings.MAX_PAYLOAD_SIZE,
         ws_ping_interval=None,
         log_level=logging.WARNING if settings.LOG_LEVEL in ("warn", "error", "fatal", "silent") else logging.INFO,
         access_log=settings.LOG_LEVEL in ("debug", "trace"),
         lifespan="on",
     )
+
+
+# The connections that are WebSockets: Tidepool's own, and uvicorn's for any other WebSocket path.
+WEBSOCKETS = (TidepoolWire, WebSocketsSansIOProtocol)
 
 
 class DrainingServer(uvicorn.Server):
@@ -111,9 +117,8 @@ class DrainingServer(uvicorn.Server):
         left to the drain: uvicorn's ``shutdown`` of one closes it with 1012 at once."""
         for server in self.servers:
             server.close()
-        websocket = self.config.ws_protocol_class
         for connection in list(self.server_state.connections):
-            if websocket is None or not isinstance(connection, websocket):
+            if not isinstance(connection, WEBSOCKETS):
                 connection.shutdown()
 
     def _drop_stalled_sockets(self) -> None:
@@ -121,8 +126,6 @@ class DrainingServer(uvicorn.Server):
         buffer, so not even a close frame reaches it, and uvicorn would wait for it to flush until its own
         timeout (without one, for ever). Such connections are dropped (what the kernel holds is still sent);
         every other socket has its 1001 on the way."""
-        websocket = self.config.ws_protocol_class
         for connection in list(self.server_state.connections):
-            stalled = connection.transport.get_write_buffer_size() > 0
-            if stalled and websocket is not None and isinstance(connection, websocket):
+            if isinstance(connection, WEBSOCKETS) and connection.transport.get_write_buffer_size() > 0:
                 connection.transport.abort()

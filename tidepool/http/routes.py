@@ -40,7 +40,6 @@ from tidepool.http import (
 from tidepool.http.crud import ITEMS, Crud, account, of_service
 from tidepool.http.static import RelativeStaticFiles
 from tidepool.http.studio import studio_routes
-from tidepool.realtime import endpoint
 from tidepool.services.access_rows import AccessRowsService
 from tidepool.services.comments import CommentsService
 from tidepool.services.content_versions import VersionsService
@@ -54,7 +53,6 @@ EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "examples"
 
 def build_routes(settings: Settings) -> list[BaseRoute]:
     return [
-        *endpoint.build_routes(settings),  # WEBSOCKETS_REST_PATH, when WebSockets and their REST flavour are on
         Route("/server/ping", server.ping, methods=["GET"]),
         Route("/server/health", server.health, methods=["GET"]),
         Route("/server/info", server.info, methods=["GET"]),

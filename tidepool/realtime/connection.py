@@ -1,11 +1,14 @@
 """One WebSocket connection: who it is, what it may do, and a send path that never blocks anyone.
 
-Every frame for a client goes through ``Client.send``, which only appends to this client's bounded queue;
-a writer task, started by the first queued frame and ended once the queue is empty, drains it onto the wire
-(an idle socket holds neither a queue nor a task). So a reader that stops reading fills its own queue
-and nothing else: when the queue exceeds ``WEBSOCKETS_SEND_QUEUE_LIMIT`` entries (or its byte cap) the
-client is dropped with close code 1013 "send queue overflow" (resume with ``since``), and the dispatcher
-that fans an event out to thousands of sockets is never delayed by one of them.
+Every frame for a client goes through ``Client.send``, which never waits: when nothing is queued, the
+transport is not paused and the frame gap has passed, the frame is written to the socket's ``Wire`` (its
+transport, ``tidepool.realtime.wire``) at once; otherwise it is appended to this client's bounded queue, and a
+writer task, started by the first queued frame and ended once the queue is empty, drains it onto the wire as
+the transport accepts more (an idle socket holds neither a queue nor a task). So a reader that stops
+reading fills its transport's buffer, then its own queue, and nothing else: when the queue exceeds
+``WEBSOCKETS_SEND_QUEUE_LIMIT`` entries (or its byte cap) the client is dropped with close code 1013 "send
+queue overflow" (resume with ``since``), and the dispatcher that fans an event out to thousands of sockets
+is never delayed by one of them.
 
 A client that reads at normal speed is never dropped:
 
@@ -37,15 +40,31 @@ import asyncio
 import itertools
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping, MutableMapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
 
 from tidepool.context import Access, Accountability
 from tidepool.realtime.protocol import encode
 
 log = logging.getLogger("tidepool.realtime")
 
-AsgiSend = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+
+class Wire(Protocol):
+    """What a ``Client`` writes through: one socket's transport (``tidepool.realtime.wire.TidepoolWire``)."""
+
+    @property
+    def paused(self) -> bool:
+        """The transport's buffer is past its high-water mark: queue instead of writing."""
+
+    async def resumed(self) -> None:
+        """Return once the transport takes writes again (at once when it is not paused or is gone)."""
+
+    def write_text(self, data: bytes) -> None:
+        """Write one text frame (UTF-8 ``data``) now."""
+
+    def close(self, code: int | None, reason: str) -> None:
+        """Send the close frame (no status when ``code`` is None) and end the connection."""
+
 
 # "Try again later": the socket missed events it cannot be sent any more; reconnect and subscribe with
 # ``since`` (the last ``seq`` seen) to get exactly what was missed (docs/realtime-events.md, Resuming).
@@ -54,7 +73,6 @@ OVERFLOW_CLOSE_CODE = RESUME_CLOSE_CODE
 OVERFLOW_CLOSE_REASON = "send queue overflow"
 SHUTDOWN_CLOSE_CODE = 1001  # the server is stopping (``tidepool/drain.py``)
 SHUTDOWN_CLOSE_REASON = "server shutting down"
-_CLOSE_GRACE = 2.0  # seconds a close frame may wait for a stalled socket before the transport is dropped
 _NUMBERS = itertools.count(1)  # ``Client.id``: short, unique in the process, cheaper than a uuid
 
 
@@ -78,7 +96,7 @@ class Client:
         "closed",
         "expires_at",
         "on_finished",
-        "_asgi_send",
+        "_wire",
         "_queue_limit",
         "_byte_limit",
         "_stall_timeout",
@@ -96,7 +114,7 @@ class Client:
 
     def __init__(
         self,
-        asgi_send: AsgiSend,
+        wire: Wire,
         access: Access,
         *,
         queue_limit: int,
@@ -110,11 +128,11 @@ class Client:
         self.closed = False
         self.expires_at: float | None = None  # unix time the current JWT expires; None = never
         self.on_finished = on_finished  # called once when the socket is done (closed, overflowed, disconnected)
-        self._asgi_send = asgi_send
+        self._wire = wire
         self._queue_limit = max(1, queue_limit)
         self._byte_limit = max(1, byte_limit)
         self._stall_timeout = stall_timeout
-        self._frames: deque[str | list[str] | _Close] | None = None  # only while frames wait
+        self._frames: deque[bytes | list[bytes] | _Close] | None = None  # only while frames wait
         self._bytes = 0
         self._overflowed = False
         self._frame_gap = frame_gap
@@ -138,13 +156,21 @@ class Client:
     # ---------------------------------------------------------------------------------------- sending
 
     def send(self, frame: bytes | str, *, batch: int | None = None) -> None:
-        """Queue one text frame; never blocks. Dropped silently once the client is closed.
+        """Write one text frame now, or queue it; never blocks. Dropped silently once the client is closed.
 
         Frames sent back to back with the same ``batch`` number (one event's frames) share one queue entry.
         """
         if self.closed:
             return
-        text = frame.decode() if isinstance(frame, bytes) else frame
+        text = frame.encode() if isinstance(frame, str) else frame
+        if self._frames is None and not self._wire.paused:  # the fan-out path: straight onto the transport
+            now = asyncio.get_running_loop().time()
+            if now - self._last_sent >= self._frame_gap:
+                self._wire.write_text(text)
+                self._last_sent = now
+                self._written += 1
+                self._batch = None
+                return
         if self._bytes + len(text) > self._byte_limit:
             self._overflow()
             return
@@ -193,7 +219,7 @@ class Client:
     def _crowded(self) -> bool:
         return self.queued * 2 > self._queue_limit or self._bytes * 2 > self._byte_limit
 
-    def _enqueue(self, item: str | list[str] | _Close) -> None:
+    def _enqueue(self, item: bytes | list[bytes] | _Close) -> None:
         """Append, and start a writer if none is running: an idle socket has neither queue nor task."""
         if self._frames is None:
             self._frames = deque()
@@ -214,8 +240,11 @@ class Client:
             self._drop(code, reason)
 
     def _drop(self, code: int, reason: str) -> None:
+        """Close now, ahead of anything queued: the close frame goes to the transport even while it is paused
+        (a few bytes past its high-water mark), so a peer that reads again learns why."""
         self._stop_writing()
-        asyncio.get_running_loop().create_task(self._send_close_with_grace(code, reason))
+        self._wire.close(code, reason)
+        self._finish()
 
     def _stop_writing(self) -> None:
         """Refuse new frames, forget the queued ones and stop the writer (it may be stuck on a full socket)."""
@@ -226,24 +255,13 @@ class Client:
         if self._writer is not None:
             self._writer.cancel()
 
-    async def _send_close_with_grace(self, code: int | None, reason: str) -> None:
-        try:
-            await asyncio.wait_for(self._raw_close(code, reason), _CLOSE_GRACE)
-        except Exception:
-            pass
-        finally:
-            self._finish()
-
-    async def _raw_close(self, code: int | None, reason: str) -> None:
-        await self._asgi_send({"type": "websocket.close", "code": code, "reason": reason})
-
     async def _write_queued(self) -> None:
         """Drain the queue onto the wire, then end: the next ``send`` starts a new writer."""
         try:
             while self._frames:
                 item = self._frames.popleft()
                 if isinstance(item, _Close):
-                    await asyncio.wait_for(self._raw_close(item.code, item.reason), _CLOSE_GRACE)
+                    self._wire.close(item.code, item.reason)
                     self._finish()
                     return
                 for text in item if isinstance(item, list) else (item,):
@@ -257,11 +275,14 @@ class Client:
         finally:
             self._writer = None
 
-    async def _write(self, text: str) -> None:
-        """One frame onto the wire (paced), then wake a request waiting for room if there is room now."""
+    async def _write(self, text: bytes) -> None:
+        """One frame onto the wire (paced, once the transport takes writes), then wake a request waiting for
+        room if there is room now."""
         self._bytes -= len(text)
         await self._pace()
-        await self._asgi_send({"type": "websocket.send", "text": text})
+        if self._wire.paused:
+            await self._wire.resumed()
+        self._wire.write_text(text)
         self._last_sent = asyncio.get_running_loop().time()
         self._written += 1
         if self._room is not None and not self._crowded():

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from tidepool.context import Access, Accountability
@@ -34,7 +34,7 @@ from tidepool.errors import (
     TokenExpiredError,
 )
 from tidepool.realtime import auth
-from tidepool.realtime.connection import AsgiSend, Client
+from tidepool.realtime.connection import Client, Wire
 from tidepool.realtime.handlers import DISPATCH
 from tidepool.realtime.hub import WebSocketHub
 from tidepool.realtime.lanes import Job, Lane
@@ -51,34 +51,33 @@ from tidepool.realtime.upgrade import Where
 
 log = logging.getLogger("tidepool.realtime")
 
-AsgiReceive = Callable[[], Awaitable[MutableMapping[str, Any]]]
-
 
 class Session:
     """One accepted socket: its ``Client``, its auth state and the intake pipeline.
 
-    Slotted and lean: the reader runs in the connection's own ASGI task (no extra task per socket), lanes
-    exist only while they have work, and the token expiry is a loop timer until it fires.
+    Driven by its wire (``tidepool.realtime.wire``): ``open`` once after the upgrade, then ``receive`` for each
+    message, one at a time and in order. Slotted and lean: no task of its own, lanes exist only while they
+    have work, and the handshake deadline and token expiry are loop timers until they fire.
     """
 
     __slots__ = (
-        "receive", "hub", "where", "mode", "client", "lanes", "registered", "token", "stamp", "_expiry", "_reauth",
-        "_reader",
+        "hub", "where", "mode", "client", "lanes", "registered", "token", "stamp", "_expiry", "_reauth", "_deadline",
     )  # fmt: skip
 
-    def __init__(self, receive: AsgiReceive, send: AsgiSend, hub: WebSocketHub, where: Where) -> None:
-        self.receive = receive
+    def __init__(
+        self, wire: Wire, hub: WebSocketHub, where: Where, on_finished: Callable[[], None] | None = None
+    ) -> None:
         self.hub = hub
         self.where = where
         self.mode: str = hub.settings.WEBSOCKETS_REST_AUTH
         self.client = Client(
-            send,
+            wire,
             Access(Accountability.public(**where)),
             queue_limit=hub.settings.WEBSOCKETS_SEND_QUEUE_LIMIT,
             byte_limit=hub.settings.WEBSOCKETS_SEND_QUEUE_BYTES,
             stall_timeout=hub.settings.WEBSOCKETS_SEND_STALL_TIMEOUT,
             frame_gap=hub.settings.WEBSOCKETS_FRAME_GAP_MS / 1000,
-            on_finished=self._stop_reading,
+            on_finished=on_finished,
         )
         self.lanes: dict[str, Lane] | None = None  # only while some lane has work
         self.registered = False
@@ -86,62 +85,51 @@ class Session:
         self.stamp = 0  # the access generation the current access was resolved at (or after)
         self._expiry: asyncio.TimerHandle | asyncio.Task[None] | None = None
         self._reauth: asyncio.Event | None = None
-        self._reader: asyncio.Task[Any] | None = None  # the task running ``run`` while it reads
+        self._deadline: asyncio.TimerHandle | None = None  # ``handshake`` mode: until the first frame comes
 
     # ------------------------------------------------------------------------------------ lifecycle
 
-    async def run(self, pre_auth: auth.AuthResult | None) -> None:
-        """Read frames in the calling task until the peer goes away or the client is finished.
-
-        A finished client (closed by us, overflowed) interrupts the read by cancelling this task; that
-        cancellation is ours and is absorbed here, any other one propagates.
-        """
-        task = asyncio.current_task()
-        self._reader = task
-        try:
-            if not await self._open(pre_auth):
-                await self._drain_until_disconnect()
-                return
-            # The loop awaits ``receive`` itself: a helper coroutine would be one more frame kept per socket.
-            while (message := await self.receive())["type"] != "websocket.disconnect":
-                if not self.client.closed:
-                    await self.on_frame(_text_of(message))
-        except asyncio.CancelledError:
-            if task is None or not self.client.finished or task.uncancel() > 0:
-                raise
-        except Exception:
-            log.debug("websocket %s: reading ended with an error", self.client.id, exc_info=True)
-        finally:
-            self._reader = None
-
-    def _stop_reading(self) -> None:
-        """``Client.on_finished``: the socket is done, so stop waiting for its frames."""
-        if self._reader is not None:
-            self._reader.cancel()
-
-    async def _open(self, pre_auth: auth.AuthResult | None) -> bool:
-        """Bring the socket to the open state according to the auth mode; False if it was refused."""
+    async def open(self, pre_auth: auth.AuthResult | None) -> None:
+        """Bring the socket to the open state according to the auth mode. In ``handshake`` mode without an
+        upgrade credential the first message decides (``receive``), within ``WEBSOCKETS_REST_AUTH_TIMEOUT``."""
         if pre_auth is not None:
             self._authenticated(pre_auth)
         elif self.mode == "public":
             self.stamp = self._generation()
             self.client.access = await auth.public_access(self.hub.runtime, self.where)
-        elif not await self._handshake():
-            return False
+        else:
+            timeout = self.hub.settings.WEBSOCKETS_REST_AUTH_TIMEOUT
+            self._deadline = asyncio.get_running_loop().call_later(timeout, self._handshake_timed_out)
+            return
+        await self._register()
+
+    async def receive(self, frame: str) -> None:
+        """One message from the peer: the handshake's first frame, or the per-frame pipeline."""
+        if self.client.closed:
+            return
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+            await self._handshake(frame)
+        elif self.registered:
+            await self.on_frame(frame)
+
+    async def _register(self) -> None:
         self.registered = True
         if self.hub.heartbeat is not None:
             self.hub.heartbeat.add(self.client)
         await self._catch_up()
-        return True
 
-    async def _handshake(self) -> bool:
+    def _handshake_timed_out(self) -> None:
+        self._deadline = None
+        self._handshake_failed(HandshakeFailedError())
+
+    def _handshake_failed(self, error: TidepoolError) -> None:
+        self.client.send_message(error_message("auth", error))
+        self.client.close()
+
+    async def _handshake(self, frame: str) -> None:
         """The first frame must be a valid ``auth``; the ok reply is the first thing the client receives."""
-        try:
-            frame = await asyncio.wait_for(self._next_frame(), self.hub.settings.WEBSOCKETS_REST_AUTH_TIMEOUT)
-        except TimeoutError:
-            frame = ""
-        if frame is None:
-            return False
         message = _decode_or_none(frame)
         try:
             if not (isinstance(message, dict) and message.get("type") == "auth" and credentials_valid(message)):
@@ -151,26 +139,19 @@ class Session:
             if not isinstance(exc, CredentialRejectedError):
                 log.exception("websocket handshake failed unexpectedly")
             told = exc.told if isinstance(exc, CredentialRejectedError) else None
-            self.client.send_message(error_message("auth", told or HandshakeFailedError()))
-            self.client.close()
-            return False
+            self._handshake_failed(told or HandshakeFailedError())
+            return
         self._authenticated(result)
         self.client.send_message(_auth_ok(message, result))
-        return True
-
-    async def _next_frame(self) -> str | None:
-        """The next text (or UTF-8 binary) frame; ``None`` once the peer is gone."""
-        message = await self.receive()
-        return None if message["type"] == "websocket.disconnect" else _text_of(message)
-
-    async def _drain_until_disconnect(self) -> None:
-        while await self._next_frame() is not None:
-            pass
+        await self._register()
 
     async def finish(self) -> None:
         """Release everything the socket holds: registration, subscriptions, timers, lanes; return once the
         socket's running jobs have stopped (so nothing of it still uses the database after it is gone)."""
         self.client.disconnected()
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
         self.hub.sockets.pop(self.client, None)
         if self.hub.heartbeat is not None:
             self.hub.heartbeat.remove(self.client)
@@ -404,15 +385,6 @@ def _is_request(message: Any) -> bool:
     """A message that would start work (``auth`` or a handled type): refused while the server stops."""
     kind = message.get("type") if isinstance(message, dict) else None
     return isinstance(kind, str) and (kind == "auth" or kind in DISPATCH)
-
-
-def _text_of(message: Mapping[str, Any]) -> str:
-    """A ``websocket.receive`` message's text (a binary frame is read as UTF-8)."""
-    text = message.get("text")
-    if text is not None:
-        return str(text)
-    data: bytes = message.get("bytes") or b""
-    return data.decode("utf-8", "replace")
 
 
 def _decode_or_none(frame: str, invalid: Any = None) -> Any:

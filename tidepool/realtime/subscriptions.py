@@ -29,6 +29,7 @@ import sys
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
+from functools import cached_property
 from typing import Any, Protocol
 
 import orjson
@@ -126,9 +127,22 @@ class Outgoing:
     meta: bytes = b""
 
     def frame(self, sub: Subscription, items: tuple[tuple[str, bytes], ...]) -> bytes:
+        """The subscriber's frame: the group's bytes up to its uid (built once, unless ``items`` is a subset of
+        the group's), its uid, then the ``seq`` tail (built once)."""
+        head = self._head if items is self.items else self._head_of(items)
+        return head + sub.uid_bytes + self._tail
+
+    @cached_property
+    def _head(self) -> bytes:
+        return self._head_of(self.items)
+
+    @cached_property
+    def _tail(self) -> bytes:
+        return b',"seq":' + str(self.seq).encode() + b"}"
+
+    def _head_of(self, items: tuple[tuple[str, bytes], ...]) -> bytes:
         data = b"[" + b",".join(value for _, value in items) + b"]" if self.array else items[0][1]
-        head = b'{"type":"subscription","event":"' + self.event.encode() + b'","data":'
-        return head + data + self.meta + sub.uid_bytes + b',"seq":' + str(self.seq).encode() + b"}"
+        return b'{"type":"subscription","event":"' + self.event.encode() + b'","data":' + data + self.meta
 
 
 class Shape:

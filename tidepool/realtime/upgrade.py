@@ -1,6 +1,7 @@
 """Checks made on the HTTP upgrade, before any WebSocket exists (spec §2).
 
-Each refusal is a real HTTP response with an empty body: connection limit → 403, foreign ``Origin`` → 403
+They read the handshake request as ``websockets`` parsed it (``tidepool.realtime.wire`` answers it). Each
+refusal is a real HTTP response with an empty body: connection limit → 403, foreign ``Origin`` → 403
 (cross-site WebSocket hijacking guard), a bad ``?access_token=`` / session cookie → 401, and in ``strict``
 mode no token at all → 401.
 """
@@ -8,10 +9,10 @@ mode no token at all → 401.
 from __future__ import annotations
 
 import logging
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
-from starlette.responses import Response
-from starlette.websockets import WebSocket
+from starlette.requests import cookie_parser
+from websockets.http11 import Request
 
 from tidepool.config import Settings
 from tidepool.errors import CredentialRejectedError
@@ -24,30 +25,45 @@ log = logging.getLogger("tidepool.realtime")
 Where = dict[str, str | None]
 
 
-async def upgrade_auth(ws: WebSocket, hub: WebSocketHub) -> auth.AuthResult | None:
+def refusal(hub: WebSocketHub | None, request: Request) -> int | None:
+    """The status refusing the upgrade before any credential is read, or ``None`` to go on: a stopping (or not
+    yet started) server 503, no room 403, a foreign ``Origin`` 403."""
+    if hub is None or hub.draining:  # the server is stopping (``tidepool/drain.py``)
+        return 503
+    if not hub.has_room():
+        return 403
+    if not origin_allowed(request.headers.get("origin"), request.headers.get("host"), hub.settings):
+        return 403
+    return None
+
+
+def token_of(request: Request, settings: Settings) -> str | None:
+    """``?access_token=`` or else the session cookie: the credential an upgrade may carry."""
+    query = urlsplit(request.path).query
+    token = parse_qs(query).get("access_token", [""])[0] if query else ""
+    if token:
+        return token
+    for header in request.headers.get_all("cookie"):  # parsed as REST parses it (Starlette's parser)
+        value = cookie_parser(header).get(settings.SESSION_COOKIE_NAME)
+        if value:
+            return value
+    return None
+
+
+async def upgrade_auth(token: str | None, hub: WebSocketHub, where: Where) -> auth.AuthResult | None:
     """Token auth at the upgrade: the result, ``None`` (no token and none needed), or
     ``CredentialRejectedError`` (401)."""
-    settings = hub.settings
-    token = ws.query_params.get("access_token") or ws.cookies.get(settings.SESSION_COOKIE_NAME)
     if not token:
-        if settings.WEBSOCKETS_REST_AUTH == "strict":
+        if hub.settings.WEBSOCKETS_REST_AUTH == "strict":
             raise CredentialRejectedError("strict mode needs a token on the upgrade")
         return None
     try:
-        return await auth.from_token(hub.runtime, token, where_of(ws))
+        return await auth.from_token(hub.runtime, token, where)
     except CredentialRejectedError:
         raise
     except Exception:
         log.exception("websocket upgrade authentication failed unexpectedly")
         raise CredentialRejectedError("unexpected error") from None
-
-
-async def deny(ws: WebSocket, status: int) -> None:
-    """Refuse the upgrade with a plain HTTP status and an empty body (as Directus's raw responses)."""
-    if "websocket.http.response" in ws.scope.get("extensions", {}):
-        await ws.send_denial_response(Response(status_code=status))
-    else:  # servers without the denial extension answer 403 to a close before accept
-        await ws.close()
 
 
 def origin_allowed(origin: str | None, host: str | None, settings: Settings) -> bool:
@@ -68,9 +84,9 @@ def origin_allowed(origin: str | None, host: str | None, settings: Settings) -> 
     return settings.CORS_ENABLED and OriginPolicy.parse(settings.CORS_ORIGIN).allows(origin)
 
 
-def where_of(ws: WebSocket) -> Where:
+def where_of(request: Request, peer: tuple[str, int] | None) -> Where:
     return {
-        "ip": ws.client.host if ws.client else None,
-        "user_agent": (ws.headers.get("user-agent") or "")[:1024] or None,
-        "origin": ws.headers.get("origin"),
+        "ip": peer[0] if peer else None,
+        "user_agent": (request.headers.get("user-agent") or "")[:1024] or None,
+        "origin": request.headers.get("origin"),
     }

@@ -1,0 +1,231 @@
+"""The WebSocket path's own protocol (``tidepool/realtime/wire.py``) at the frame level, over real sockets.
+
+A raw TCP socket driven by ``websockets``' sans-I/O ``ClientProtocol`` lets each test shape exactly the
+bytes the server gets: a malformed handshake, a message split into continuation frames, control frames in
+between, a close from either side, a client that stops reading.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+from websockets.client import ClientProtocol
+from websockets.frames import Close, Frame, Opcode
+from websockets.http11 import Response
+from websockets.uri import parse_uri
+
+from tests.realtime.wsclient import WS, rejected_status
+from tests.support.live import ADMIN_TOKEN, LiveServer
+from tests.support.seed import seed_messages
+from tests.support.servers import module_server
+
+srv = module_server(
+    "wire",
+    env={"WEBSOCKETS_SEND_QUEUE_LIMIT": "8", "WEBSOCKETS_SEND_STALL_TIMEOUT": "1"},  # heartbeat on: pings get pongs
+    seed=seed_messages,
+)
+
+
+class Raw:
+    """One client connection: a blocking socket and the sans-I/O protocol that frames it."""
+
+    def __init__(self, server: LiveServer, query: str = f"?access_token={ADMIN_TOKEN}", rcvbuf: int = 0) -> None:
+        self.sock = socket.socket()
+        if rcvbuf:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        self.sock.connect(("127.0.0.1", server.port))
+        self.sock.settimeout(10)
+        self.protocol = ClientProtocol(parse_uri(server.ws_url + query))
+        self.events: deque[Any] = deque()
+        self.protocol.send_request(self.protocol.connect())
+        self.flush()
+        response = self.next(lambda event: isinstance(event, Response))
+        assert isinstance(response, Response) and response.status_code == 101, response
+
+    def flush(self) -> None:
+        self.sock.sendall(b"".join(self.protocol.data_to_send()))
+
+    def send(self, frame: Frame) -> None:
+        self.protocol.send_frame(frame)
+        self.flush()
+
+    def next(self, wanted: Callable[[Any], bool]) -> Any:
+        """The next event satisfying ``wanted`` (earlier ones are skipped); ``None`` once the server has closed
+        the TCP connection."""
+        while True:
+            while self.events:
+                event = self.events.popleft()
+                if wanted(event):
+                    return event
+            data = self.sock.recv(65536)
+            if data:
+                self.protocol.receive_data(data)
+            else:
+                self.protocol.receive_eof()
+            self.events.extend(self.protocol.events_received())
+            if not data and not self.events:
+                return None
+
+    def message(self) -> Any:
+        """The next text message, parsed."""
+        frame = self.next(lambda event: isinstance(event, Frame) and event.opcode is Opcode.TEXT)
+        assert frame is not None, "the server closed the connection"
+        return json.loads(frame.data)
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+@contextmanager
+def raw(server: LiveServer, **kwargs: Any) -> Iterator[Raw]:
+    client = Raw(server, **kwargs)
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+def text(payload: str, fin: bool = True, opcode: Opcode = Opcode.TEXT) -> Frame:
+    return Frame(opcode, payload.encode(), fin=fin)
+
+
+def _http(server: LiveServer, request: bytes) -> bytes:
+    """Send raw request bytes; everything the server answers until it closes the connection."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(request)
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def test_a_malformed_handshake_is_a_plain_400(srv: LiveServer) -> None:
+    path = srv.settings.WEBSOCKETS_REST_PATH.encode()
+    answer = _http(
+        srv,
+        b"GET " + path + b" HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        b"Sec-WebSocket-Version: 13\r\n\r\n",  # no Sec-WebSocket-Key
+    )
+    assert answer.startswith(b"HTTP/1.1 400 "), answer
+    assert b"Sec-WebSocket-Accept" not in answer
+
+
+def test_plain_http_on_the_path_and_elsewhere_is_untouched(srv: LiveServer) -> None:
+    response = httpx.get(f"{srv.url}{srv.settings.WEBSOCKETS_REST_PATH}")
+    assert response.status_code == 404 and response.json()["errors"][0]["extensions"]["code"] == "ROUTE_NOT_FOUND"
+    assert httpx.get(f"{srv.url}/server/ping").text == "pong"
+    with WS(f"{srv.ws_url}?access_token={ADMIN_TOKEN}") as ws:  # HTTP and WebSocket on one port, side by side
+        assert ws.request({"type": "ping"}) == {"type": "pong"}
+        assert httpx.get(f"{srv.url}/server/ping").text == "pong"
+
+
+def test_another_websocket_path_goes_to_the_asgi_app(srv: LiveServer) -> None:
+    """No route takes it there, so Starlette refuses it (403) and the refusal counts against nothing."""
+    assert rejected_status(f"ws://127.0.0.1:{srv.port}/elsewhere?access_token={ADMIN_TOKEN}") == 403
+    assert srv.app.state.websocket.reserved == 0
+
+
+def test_a_message_in_continuation_frames_is_one_message(srv: LiveServer) -> None:
+    with raw(srv) as client:
+        message = json.dumps({"type": "ping", "uid": "in-three-parts"})
+        client.send(text(message[:5], fin=False))
+        client.send(Frame(Opcode.CONT, message[5:12].encode(), fin=False))
+        client.send(Frame(Opcode.PING, b"between"))  # control frames may come between fragments
+        client.send(Frame(Opcode.CONT, message[12:].encode(), fin=True))
+        pong = client.next(lambda event: isinstance(event, Frame) and event.opcode is Opcode.PONG)
+        assert pong.data == b"between"
+        assert client.message() == {"type": "pong", "uid": "in-three-parts"}
+
+
+def test_a_binary_message_is_read_as_utf8_text(srv: LiveServer) -> None:
+    with raw(srv) as client:
+        client.send(Frame(Opcode.BINARY, json.dumps({"type": "ping", "uid": "b"}).encode()))
+        assert client.message() == {"type": "pong", "uid": "b"}
+
+
+def test_invalid_utf8_text_closes_1007(srv: LiveServer) -> None:
+    with raw(srv) as client:
+        client.send(Frame(Opcode.TEXT, b'{"type":"ping","x":"\xff"}'))
+        close = client.next(lambda event: isinstance(event, Frame) and event.opcode is Opcode.CLOSE)
+        assert close is not None and Close.parse(close.data).code == 1007
+
+
+def test_pipelined_messages_are_answered_in_order(srv: LiveServer) -> None:
+    """Many messages in one TCP write: each is handled after the one before it (reading pauses meanwhile)."""
+    with raw(srv) as client:
+        for n in range(50):
+            client.protocol.send_text(json.dumps({"type": "ping", "uid": n}).encode())
+        client.flush()
+        assert [client.message()["uid"] for _ in range(50)] == list(range(50))
+
+
+def test_unsolicited_pong_is_ignored(srv: LiveServer) -> None:
+    with raw(srv) as client:
+        client.send(Frame(Opcode.PONG, b"nobody asked"))
+        client.send(text(json.dumps({"type": "ping", "uid": 1})))
+        assert client.message() == {"type": "pong", "uid": 1}
+
+
+def test_a_close_from_the_client_is_answered_and_frees_the_socket(srv: LiveServer) -> None:
+    hub = srv.app.state.websocket
+    before = set(hub.sockets)
+    with raw(srv) as client:
+        (mine,) = set(hub.sockets) - before
+        client.send(text(json.dumps({"type": "ping"})))
+        assert client.message() == {"type": "pong"}
+        client.protocol.send_close(1000, "bye")
+        client.flush()
+        echo = client.next(lambda event: isinstance(event, Frame) and event.opcode is Opcode.CLOSE)
+        assert Close.parse(echo.data) == Close(1000, "bye")
+        assert client.next(lambda event: False) is None  # then the server closes the TCP connection
+    deadline = time.monotonic() + 5
+    while mine in hub.sockets and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert mine not in hub.sockets and mine.finished
+
+
+def test_a_close_from_the_server_waits_for_the_clients_close(srv: LiveServer) -> None:
+    """A failed re-auth in ``handshake`` mode closes without a status: the close frame comes after the error
+    reply, and the server keeps the connection until the client answers the close."""
+    with raw(srv) as client:
+        client.send(text(json.dumps({"type": "auth", "access_token": "wrong"})))
+        assert client.message()["error"]["code"] == "AUTH_FAILED"
+        close = client.next(lambda event: isinstance(event, Frame) and event.opcode is Opcode.CLOSE)
+        assert close.data == b""  # no status: the client sees 1005, as against Directus
+        client.flush()  # ClientProtocol echoes the close; the server then ends the TCP connection
+        assert client.next(lambda event: False) is None
+
+
+def test_a_client_that_stops_reading_is_dropped_and_delays_nobody(srv: LiveServer) -> None:
+    """Its transport fills, then its own queue (8 entries here), then it is closed with 1013; meanwhile
+    another socket's requests and the writer's events are served at once."""
+    hub = srv.app.state.websocket
+    create = {"type": "items", "collection": "messages", "action": "create"}
+    with (
+        WS(f"{srv.ws_url}?access_token={ADMIN_TOKEN}") as writer,
+        WS(f"{srv.ws_url}?access_token={ADMIN_TOKEN}") as other,
+    ):
+        ids = [row["id"] for row in writer.request({**create, "data": [{"text": "y"} for _ in range(100)]})["data"]]
+        before = set(hub.sockets)
+        with raw(srv, rcvbuf=4096) as stalled:
+            (client,) = set(hub.sockets) - before
+            subscribe = {"type": "subscribe", "collection": "messages", "query": {"fields": ["text"]}, "uid": "s"}
+            stalled.send(text(json.dumps(subscribe)))
+            assert stalled.message()["event"] == "init"
+            update = {"type": "items", "collection": "messages", "action": "update", "ids": ids}
+            for n in range(400):  # events of ~20 KB each for the subscriber that no longer reads
+                if client.closed:
+                    break
+                reply = writer.request({**update, "data": {"text": f"{n:03}" + "z" * 200}})
+                assert reply.get("status") != "error", reply
+                assert other.request({"type": "ping", "uid": n}) == {"type": "pong", "uid": n}
+            assert client.closed
+            close = stalled.next(lambda event: isinstance(event, Frame) and event.opcode is Opcode.CLOSE)
+            assert close is not None and Close.parse(close.data) == Close(1013, "send queue overflow")
