@@ -146,7 +146,11 @@ def base_env() -> dict[str, str]:
 
 
 @contextmanager
-def live_server(env: dict[str, str], port: int | None = None) -> Iterator[LiveServer]:
+def live_server(
+    env: dict[str, str], port: int | None = None, forwarded_allow_ips: str | None = None
+) -> Iterator[LiveServer]:
+    """A server in a thread of this process; ``forwarded_allow_ips`` as uvicorn's option (None: its default,
+    ``FORWARDED_ALLOW_IPS`` or 127.0.0.1)."""
     settings = load_settings({**base_env(), **env}, env_file=None)
     port = port or free_port()
     app = create_app(settings)
@@ -158,6 +162,7 @@ def live_server(env: dict[str, str], port: int | None = None) -> Iterator[LiveSe
         ws_per_message_deflate=settings.WEBSOCKETS_COMPRESSION,  # other WebSocket paths (uvicorn's protocol)
         ws_max_size=settings.MAX_PAYLOAD_SIZE,
         ws_ping_interval=None,
+        forwarded_allow_ips=forwarded_allow_ips,
         log_level="warning",
         lifespan="on",
     )

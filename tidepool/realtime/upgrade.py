@@ -9,9 +9,12 @@ mode no token at all → 401.
 from __future__ import annotations
 
 import logging
+from typing import Protocol
 from urllib.parse import parse_qs, urlsplit
 
 from starlette.requests import cookie_parser
+from uvicorn.config import Config
+from uvicorn.middleware.proxy_headers import _TrustedHosts
 from websockets.http11 import Request
 
 from tidepool.config import Settings
@@ -84,9 +87,36 @@ def origin_allowed(origin: str | None, host: str | None, settings: Settings) -> 
     return settings.CORS_ENABLED and OriginPolicy.parse(settings.CORS_ORIGIN).allows(origin)
 
 
-def where_of(request: Request, peer: tuple[str, int] | None) -> Where:
+class ProxyRule(Protocol):
+    """Which peers are proxies whose ``X-Forwarded-For`` is believed (uvicorn's ``--forwarded-allow-ips``)."""
+
+    def __contains__(self, host: str | None) -> bool: ...
+
+    def get_trusted_client_address(self, x_forwarded_for: str) -> tuple[str, int]: ...
+
+
+def proxy_rule(config: Config) -> ProxyRule | None:
+    """The rule uvicorn's ``ProxyHeadersMiddleware`` applies to HTTP requests, built from the same settings
+    (``--proxy-headers``, ``--forwarded-allow-ips``/``FORWARDED_ALLOW_IPS``), so that a socket's client IP
+    (policies' ``ip_access``, sessions, logs) is the one its REST requests get. uvicorn keeps that rule in a
+    private class; the lock pins uvicorn, and ``tests/realtime/test_wire.py`` checks both paths agree."""
+    if not config.proxy_headers:
+        return None
+    return _TrustedHosts(config.forwarded_allow_ips or [])
+
+
+def client_ip(request: Request, peer: tuple[str, int] | None, proxies: ProxyRule | None) -> str | None:
+    """The peer's address, or, when the peer is a trusted proxy, the first untrusted ``X-Forwarded-For`` hop."""
+    ip = peer[0] if peer else None
+    forwarded = request.headers.get("x-forwarded-for")
+    if proxies is not None and forwarded and ip in proxies:
+        return proxies.get_trusted_client_address(forwarded)[0] or ip
+    return ip
+
+
+def where_of(request: Request, peer: tuple[str, int] | None, proxies: ProxyRule | None = None) -> Where:
     return {
-        "ip": peer[0] if peer else None,
+        "ip": client_ip(request, peer, proxies),
         "user_agent": (request.headers.get("user-agent") or "")[:1024] or None,
         "origin": request.headers.get("origin"),
     }

@@ -50,7 +50,7 @@ from websockets.server import ServerProtocol
 from tidepool.errors import CredentialRejectedError
 from tidepool.realtime.hub import WebSocketHub
 from tidepool.realtime.session import Session
-from tidepool.realtime.upgrade import refusal, token_of, upgrade_auth, where_of
+from tidepool.realtime.upgrade import ProxyRule, proxy_rule, refusal, token_of, upgrade_auth, where_of
 
 log = logging.getLogger("tidepool.realtime")
 _FRAMES = logging.getLogger("websockets.server")  # ServerProtocol's own (debug) log
@@ -75,7 +75,7 @@ def text_header(size: int) -> bytes:
 
 def websocket_protocol(app: Starlette) -> type[TidepoolWire]:
     """The protocol class for uvicorn's ``ws=``, serving ``app``'s WebSocket path (its hub, its settings)."""
-    return type("TidepoolWire", (TidepoolWire,), {"app": app, "__slots__": ()})
+    return type("TidepoolWire", (TidepoolWire,), {"app": app, "proxies": None, "__slots__": ()})
 
 
 class TidepoolWire(asyncio.Protocol):
@@ -83,6 +83,7 @@ class TidepoolWire(asyncio.Protocol):
     ``Client``. Slotted: tens of thousands live at once, and an idle one holds only what is listed here."""
 
     app: ClassVar[Starlette]
+    proxies: ClassVar[ProxyRule | None]  # uvicorn's proxy-header rule, built at the first connection
 
     __slots__ = (
         "config", "server_state", "app_state", "transport", "conn", "session", "_greeting", "_compressed",
@@ -174,7 +175,10 @@ class TidepoolWire(asyncio.Protocol):
         if (greeting or b"").endswith(b"\r\n\r\n"):  # nothing of a frame came with the request
             self._forget_request()
         token = token_of(request, hub.settings)
-        where = where_of(request, self.transport.get_extra_info("peername"))
+        cls = type(self)
+        if cls.proxies is None and self.config.proxy_headers:
+            cls.proxies = proxy_rule(self.config)
+        where = where_of(request, self.transport.get_extra_info("peername"), cls.proxies)
         hub.reserved += 1  # counted against the connection limit until it opens or is refused
         self._pause_reading()
         task = asyncio.get_running_loop().create_task(self._open(hub, token, where, response, request.path))
