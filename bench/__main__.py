@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import orjson
 
-from bench import eventlog_bench, rest_bench, stall_bench, ws_bench
+from bench import create_bench, eventlog_bench, rest_bench, stall_bench, ws_bench
 from bench.procs import ceiling_server, create_messages_collection, raise_fd_limit, tidepool_server
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -100,6 +100,7 @@ SCENARIOS = {
     "history": rest_bench.run_history,
     "stall": stall_bench.run_stall,
     "eventlog": eventlog_bench.run_eventlog,
+    "create": create_bench.run_create,
 }
 
 
