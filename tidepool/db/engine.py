@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -54,16 +55,44 @@ def database_url(settings: Settings) -> URL:
 def create_engine(settings: Settings) -> AsyncEngine:
     url = database_url(settings)
     if url.get_backend_name() == "sqlite":
-        return _sqlite_engine(url)
+        return _sqlite_engine(url, settings.DB_POOL_SIZE)
     engine = create_async_engine(
         url,
         pool_size=settings.DB_POOL_SIZE,
         max_overflow=settings.DB_POOL_SIZE,
-        pool_pre_ping=True,
         pool_recycle=1800,
     )
     _map_outages(engine, settings.DB_CONNECT_TIMEOUT)
+    _ping_when_idle(engine)
     return engine
+
+
+PING_AFTER_IDLE = 1.0  # seconds a pooled connection may rest and still be taken without a ping
+
+
+def _ping_when_idle(engine: AsyncEngine) -> None:
+    """Ping a pooled connection before use only when it rested for ``PING_AFTER_IDLE`` or longer.
+
+    SQLAlchemy's ``pool_pre_ping`` pings at every checkout: one more round trip to the database for every
+    request and every write, a fifth of what a WebSocket create sends PostgreSQL (bench/README.md, ``create``).
+    A connection in steady use has just shown it works; one that rested may have been dropped meanwhile (a
+    database restart, an idle timeout), and that one is pinged and, if dead, replaced before anyone uses it.
+    A connection lost within the last second fails its statement instead: ``_map_outages`` makes that a 503
+    and SQLAlchemy then replaces every connection of the pool that is older than the failure."""
+
+    @sa.event.listens_for(engine.sync_engine, "checkin")
+    def _rested(_dbapi_connection: Any, record: Any) -> None:
+        record.info["checked_in"] = time.monotonic()
+
+    @sa.event.listens_for(engine.sync_engine, "checkout")
+    def _taken(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get("checked_in")
+        if since is None or time.monotonic() - since < PING_AFTER_IDLE:
+            return
+        try:
+            dbapi_connection.ping()
+        except Exception as exc:  # the pool replaces the connection and tries again
+            raise sa.exc.DisconnectionError("a pooled connection did not answer its ping") from exc
 
 
 def _map_outages(engine: AsyncEngine, timeout: float) -> None:
@@ -133,10 +162,16 @@ def _close_if_connected(attempt: asyncio.Future[Any]) -> None:
     getattr(connection, "terminate", connection.close)()
 
 
-def _sqlite_engine(url: URL) -> AsyncEngine:
-    if url.database and url.database != ":memory:":
+def _sqlite_engine(url: URL, pool_size: int) -> AsyncEngine:
+    """A pool that keeps twice ``DB_POOL_SIZE``: a SQLite connection is a thread of aiosqlite's and a file
+    handle, cheap to keep, but a new one costs a thread start, the pragmas and the functions below. With the
+    pool's default (5 kept), 16 busy WebSocket writers made the pool close and reopen connections all the
+    time, the largest share of their server CPU (bench/README.md, ``create``)."""
+    pooling: dict[str, int] = {}
+    if url.database and url.database != ":memory:":  # one connection, SQLAlchemy's static pool, for memory
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(url, connect_args={"timeout": 30}, json_deserializer=_stored_json)
+        pooling = {"pool_size": 2 * pool_size, "max_overflow": pool_size}
+    engine = create_async_engine(url, connect_args={"timeout": 30}, json_deserializer=_stored_json, **pooling)
 
     @sa.event.listens_for(engine.sync_engine, "connect")
     def _pragmas(dbapi_connection: Any, _record: Any) -> None:
