@@ -9,11 +9,15 @@ all (``WriteGate.commits`` moves by one).
   (``RECORD_NOT_UNIQUE``, REST and socket shapes); the others are answered with their rows, which are stored,
   and a subscriber hears each acknowledged create exactly once, in ``seq`` order, the log numbered with no gap;
 - the group's COMMIT fails (a deferred foreign key, checked by SQLite only at COMMIT): every write of the
-  group fails, none is stored, no event is logged or delivered, and the next write goes through.
+  group fails, none is stored, no event is logged or delivered, and the next write goes through;
+- the writer a group was handed to gives up before its turn (its caller cancelled) with nobody else in line:
+  the group still commits at once.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -207,3 +211,39 @@ def test_a_failed_commit_fails_every_write_of_the_group(srv: LiveServer) -> None
         assert admin.get("/items/children").json()["data"] == []
         after = admin.post("/items/children", json={"parent": 1, "note": "after"})
     assert after.status_code == 200 and after.json()["data"]["note"] == "after"
+
+
+def test_a_group_handed_to_a_writer_who_gave_up_still_commits(srv: LiveServer) -> None:
+    """The first writer of a group ends its turn and hands the gate to the one waiting behind it, whose caller
+    is cancelled before it runs (a client gone): nobody else is in line, so the gate commits the open group at
+    once instead of leaving the first writer waiting for some later write (and the database locked)."""
+
+    async def scenario() -> tuple[bool, bool]:
+        g = gate(srv)
+
+        async def write(code: str) -> None:
+            async with g.write() as slot:
+                await slot.conn.execute(sa.text("INSERT INTO codes (code) VALUES (:code)"), {"code": code})
+
+        await g.__aenter__()
+        first = asyncio.create_task(write("handed-a"))
+        while g.queued < 1:
+            await asyncio.sleep(0)
+        second = asyncio.create_task(write("handed-b"))
+        while g.queued < 2:
+            await asyncio.sleep(0)
+        await g.__aexit__(None, None, None)
+        while not g.locked():  # the first writer takes the gate ...
+            await asyncio.sleep(0)
+        while g.locked():  # ... and hands it on; the second has not run yet (it was woken after this task)
+            await asyncio.sleep(0)
+        second.cancel()
+        await asyncio.wait({first}, timeout=20)  # a bound on a hang, not a measurement
+        with contextlib.suppress(asyncio.CancelledError):
+            await second
+        return first.done() and first.exception() is None, second.cancelled()
+
+    assert srv.run(scenario()) == (True, True)
+    with srv.client() as admin:
+        stored = admin.get("/items/codes", params={"filter[code][_starts_with]": "handed-", "fields": "code"})
+    assert [row["code"] for row in stored.json()["data"]] == ["handed-a"]

@@ -16,7 +16,8 @@ committed**: the first opens a transaction (``BEGIN IMMEDIATE``), each later one
 - **events in commit order**: each write appends its events to the event log in its turn (numbered in
   order, ``tidepool.eventlog``), and after the COMMIT the gate runs each write's follow-up (caches, events to
   the bus) in that same order before the next group can begin;
-- a write whose caller is cancelled while it waits for the COMMIT still commits and still emits its events.
+- a write whose caller is cancelled while it waits for the COMMIT still commits and still emits its events;
+  a writer cancelled while it waits for its turn leaves no group open behind it (``_settle``).
 
 Work that needs the database to itself (the event log's pruning, through ``async with gate``) commits the
 open group first. PostgreSQL and MySQL lock rows, not the database: there every write is its own transaction,
@@ -124,8 +125,11 @@ class WriteGate:
         self._queued += 1
         try:
             await self._lock.acquire()
-        finally:
+        except BaseException:  # cancelled while waiting: the writer it was left to may be gone
             self._queued -= 1
+            self._settle()
+            raise
+        self._queued -= 1
         try:
             group = self._group or await self._open()
             first = not group.members
@@ -189,6 +193,19 @@ class WriteGate:
         closing = asyncio.get_running_loop().create_task(self._close(group))
         self._closing.add(closing)
         closing.add_done_callback(self._closed)
+
+    def _settle(self) -> None:
+        """A group left open for a writer who gave up waiting (its caller was cancelled) with nobody else in line
+        and nobody holding the gate: commit it now, or its writers would wait for the next write to come."""
+        if self._group is None or self._queued or self.locked():
+            return
+        flushing = asyncio.get_running_loop().create_task(self._flush())
+        self._closing.add(flushing)
+        flushing.add_done_callback(self._closing.discard)
+
+    async def _flush(self) -> None:
+        async with self:  # takes the gate and commits the open group first
+            pass
 
     def _closed(self, task: asyncio.Task[None]) -> None:
         self._closing.discard(task)
