@@ -175,7 +175,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DB_DATABASE", "tidepool", parse_str, "Database name (pg, mysql)."),
     Setting("DB_USER", None, parse_optional_str, "Database user (pg, mysql)."),
     Setting("DB_PASSWORD", None, parse_optional_str, "Database password (pg, mysql)."),
-    Setting("DB_POOL_SIZE", "10", parse_int, "Connections kept per process (SQLite keeps twice as many)."),
+    Setting("DB_POOL_SIZE", "10", parse_int, "Connections kept per process (pg, mysql)."),
     Setting("DB_CONNECT_TIMEOUT", "5", parse_seconds, "Seconds to wait for a new database connection (pg, mysql)."),
     Setting("DB_HEALTHCHECK_THRESHOLD", "150", parse_int, "Database response time (ms) above which health warns."),
     Setting("KEY", None, parse_optional_str, "Unique identifier of this project."),

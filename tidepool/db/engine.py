@@ -55,7 +55,7 @@ def database_url(settings: Settings) -> URL:
 def create_engine(settings: Settings) -> AsyncEngine:
     url = database_url(settings)
     if url.get_backend_name() == "sqlite":
-        return _sqlite_engine(url, settings.DB_POOL_SIZE)
+        return _sqlite_engine(url)
     engine = create_async_engine(
         url,
         pool_size=settings.DB_POOL_SIZE,
@@ -162,16 +162,10 @@ def _close_if_connected(attempt: asyncio.Future[Any]) -> None:
     getattr(connection, "terminate", connection.close)()
 
 
-def _sqlite_engine(url: URL, pool_size: int) -> AsyncEngine:
-    """A pool that keeps twice ``DB_POOL_SIZE``: a SQLite connection is a thread of aiosqlite's and a file
-    handle, cheap to keep, but a new one costs a thread start, the pragmas and the functions below. With the
-    pool's default (5 kept), 16 busy WebSocket writers made the pool close and reopen connections all the
-    time, the largest share of their server CPU (bench/README.md, ``create``)."""
-    pooling: dict[str, int] = {}
-    if url.database and url.database != ":memory:":  # one connection, SQLAlchemy's static pool, for memory
+def _sqlite_engine(url: URL) -> AsyncEngine:
+    if url.database and url.database != ":memory:":
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-        pooling = {"pool_size": 2 * pool_size, "max_overflow": pool_size}
-    engine = create_async_engine(url, connect_args={"timeout": 30}, json_deserializer=_stored_json, **pooling)
+    engine = create_async_engine(url, connect_args={"timeout": 30}, json_deserializer=_stored_json)
 
     @sa.event.listens_for(engine.sync_engine, "connect")
     def _pragmas(dbapi_connection: Any, _record: Any) -> None:
