@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import eventlog_bench, fanout, rest_bench, stall_bench, targets, workers_bench, ws_bench
+from bench import create_bench, eventlog_bench, fanout, rest_bench, stall_bench, targets, workers_bench, ws_bench
 from bench.procs import ceiling_server, create_messages_collection, raise_fd_limit, tidepool_server
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -70,6 +70,7 @@ SCENARIOS = {
     "stall": stall_bench.run_stall,
     "eventlog": eventlog_bench.run_eventlog,
     "workers": workers_bench.run_workers,
+    "create": create_bench.run_create,
 }
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -73,11 +74,39 @@ def create_engine(settings: Settings) -> AsyncEngine:
         url,
         pool_size=pool_size(settings),
         max_overflow=0,
-        pool_pre_ping=True,
         pool_recycle=1800,
     )
     _map_outages(engine, settings.DB_CONNECT_TIMEOUT)
+    _ping_when_idle(engine)
     return engine
+
+
+PING_AFTER_IDLE = 1.0  # seconds a pooled connection may rest and still be taken without a ping
+
+
+def _ping_when_idle(engine: AsyncEngine) -> None:
+    """Ping a pooled connection before use only when it rested for ``PING_AFTER_IDLE`` or longer.
+
+    SQLAlchemy's ``pool_pre_ping`` pings at every checkout: one more round trip to the database for every
+    request and every write, a fifth of what a WebSocket create sends PostgreSQL (bench/README.md, ``create``).
+    A connection in steady use has just shown it works; one that rested may have been dropped meanwhile (a
+    database restart, an idle timeout), and that one is pinged and, if dead, replaced before anyone uses it.
+    A connection lost within the last second fails its statement instead: ``_map_outages`` makes that a 503
+    and SQLAlchemy then replaces every connection of the pool that is older than the failure."""
+
+    @sa.event.listens_for(engine.sync_engine, "checkin")
+    def _rested(_dbapi_connection: Any, record: Any) -> None:
+        record.info["checked_in"] = time.monotonic()
+
+    @sa.event.listens_for(engine.sync_engine, "checkout")
+    def _taken(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get("checked_in")
+        if since is None or time.monotonic() - since < PING_AFTER_IDLE:
+            return
+        try:
+            dbapi_connection.ping()
+        except Exception as exc:  # the pool replaces the connection and tries again
+            raise sa.exc.DisconnectionError("a pooled connection did not answer its ping") from exc
 
 
 def _map_outages(engine: AsyncEngine, timeout: float) -> None:

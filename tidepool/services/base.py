@@ -5,7 +5,8 @@ Services take a ``ServiceContext`` explicitly; nothing reaches for a global. A w
 transaction, so code that writes takes a ``TxContext`` and its ``tx`` is always there. Nested calls join the
 outer transaction, and the events they record are appended to the event log as its last statement
 (``tidepool.eventlog``: they commit or roll back with the data) and emitted once, numbered, after the
-outermost commit. Schema changes bind their DDL transaction the same way (``services/schema_tx.py``).
+outermost commit. On SQLite the writes of a runtime are group-committed (``services/group_commit.py``).
+Schema changes bind their DDL transaction the same way (``services/schema_tx.py``).
 """
 
 from __future__ import annotations
@@ -24,53 +25,14 @@ from tidepool.config import Settings
 from tidepool.context import Access, Accountability
 from tidepool.db.introspect import load_schema
 from tidepool.db.schema import SchemaOverview
-from tidepool.db.write_lock import FileWriteLock
 from tidepool.events import ChangeEvent, EventSink, NullSink, Tracked
 from tidepool.ratelimit import LoginLimiter
 from tidepool.services import versions
+from tidepool.services.group_commit import WriteGate as WriteGate  # where it was defined before
 
 if TYPE_CHECKING:  # permissions and plans build on this module
     from tidepool.services.permissions import AccessCache
     from tidepool.services.plans import PlanCache
-
-
-class WriteGate:
-    """Where one runtime's write transactions queue before they begin: one per engine, held by the runtime.
-
-    SQLite lets one writer in at a time; queue the runtime's writers on a lock instead of letting them
-    collide on the database lock, whose busy handler sleeps with growing back-off (measured: p99 of
-    WebSocket creates 1.0 s with 16 concurrent writers). Other engines lock rows, not the database: the
-    gate lets every writer through at once. Several processes on one SQLite file (``--workers``) queue the one
-    writer each lets through on a file lock too (``tidepool.db.write_lock``)."""
-
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._lock = asyncio.Lock() if engine.dialect.name == "sqlite" else None
-        self._between_processes = FileWriteLock.for_engine(engine)
-
-    def locked(self) -> bool:
-        """Whether a writer holds the gate (never, on an engine that needs none)."""
-        return self._lock is not None and self._lock.locked()
-
-    async def __aenter__(self) -> None:
-        if self._lock is not None:
-            await self._lock.acquire()
-            if self._between_processes is not None:
-                try:
-                    await self._between_processes.acquire()
-                except BaseException:
-                    self._lock.release()
-                    raise
-
-    async def __aexit__(self, *exc: object) -> None:
-        if self._lock is not None:
-            if self._between_processes is not None:
-                self._between_processes.release()
-            self._lock.release()
-
-    def close(self) -> None:
-        """Close the file lock's file (the runtime ends)."""
-        if self._between_processes is not None:
-            self._between_processes.close()
 
 
 @dataclass
@@ -206,16 +168,21 @@ class ServiceContext:
     async def transaction(self) -> AsyncIterator[TxContext]:
         """Yield a context bound to one transaction; emit its events after the outermost commit."""
         with self.writes.held():
-            async with self.write_gate, self.engine.begin() as conn:
-                tx = Transaction(conn)
+            async with self.write_gate.write() as slot:
+                tx = Transaction(slot.conn)
                 bound = self.bound(tx)
                 yield bound
-                marked = await versions.bump(conn, tx.touched) if tx.touched else None
+                marked = await versions.bump(slot.conn, tx.touched) if tx.touched else None
                 await tx.log_events(bound, self.origin)  # the last statement: numbering waits for the commit only
-            if marked is not None:
-                versions.committed(self, tx.touched, marked)
-            if tx.events:
-                await self.events.emit(tx.events)
+                slot.after_commit = lambda: self._committed(tx, marked)
+
+    async def _committed(self, tx: Transaction, marked: dict[str, int] | None) -> None:
+        """What follows a write's commit: caches dropped, events emitted (in commit order: the gate runs this
+        for every write of a group commit in turn, before the next group can commit)."""
+        if marked is not None:
+            versions.committed(self, tx.touched, marked)
+        if tx.events:
+            await self.events.emit(tx.events)
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[AsyncConnection]:

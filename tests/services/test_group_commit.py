@@ -1,0 +1,249 @@
+"""Group commit on SQLite (``services/group_commit.py``), over real sockets and a real SQLite file.
+
+To know which writes share one COMMIT, the test holds the runtime's write gate (as the event log's pruning
+does), queues REST and WebSocket creates behind it in a chosen order, waits until the gate counts them all
+waiting, and lets go: they then run one after the other in one transaction, and the last one commits them
+all (``WriteGate.commits`` moves by one).
+
+- one write in the middle of the group breaks a unique constraint: it alone fails, with Directus's error
+  (``RECORD_NOT_UNIQUE``, REST and socket shapes); the others are answered with their rows, which are stored,
+  and a subscriber hears each acknowledged create exactly once, in ``seq`` order, the log numbered with no gap;
+- the group's COMMIT fails (a deferred foreign key, checked by SQLite only at COMMIT): every write of the
+  group fails, none is stored, no event is logged or delivered, and the next write goes through;
+- the writer a group was handed to gives up before its turn (its caller cancelled) with nobody else in line:
+  the group still commits at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import sqlalchemy as sa
+
+from tests.realtime.wsclient import WS
+from tests.support.live import ADMIN_TOKEN, LiveServer, live_server, scratch_database
+from tests.support.servers import NO_HEARTBEAT
+from tidepool import eventlog
+from tidepool.services.group_commit import WriteGate
+
+pytestmark = pytest.mark.timeout(120)
+
+CODES = {
+    "collection": "codes",
+    "schema": {},
+    "meta": {},
+    "fields": [
+        {"field": "id", "type": "integer", "schema": {"is_primary_key": True, "has_auto_increment": True}},
+        {"field": "code", "type": "string", "schema": {"is_unique": True}},
+    ],
+}
+# A child table whose foreign key SQLite checks at COMMIT only: made with SQL, as no Directus field makes one.
+DEFERRED = (
+    "CREATE TABLE parents (id INTEGER PRIMARY KEY)",
+    "CREATE TABLE children (id INTEGER PRIMARY KEY AUTOINCREMENT, "
+    "parent INTEGER REFERENCES parents (id) DEFERRABLE INITIALLY DEFERRED, note VARCHAR(255))",
+    "INSERT INTO parents (id) VALUES (1)",
+)
+
+
+@pytest.fixture(scope="module")
+def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    tmp: Path = tmp_path_factory.mktemp("group-commit")
+    with scratch_database(tmp, "sqlite3") as db_env, live_server({**db_env, **NO_HEARTBEAT}) as server:
+        with server.client() as admin:
+            assert admin.post("/collections", json=CODES).status_code == 200
+            assert admin.post("/items/codes", json={"code": "taken"}).status_code == 200
+        server.run(_sql(server, DEFERRED))
+        server.run(server.runtime.schemas.reload())
+        yield server
+
+
+async def _sql(srv: LiveServer, statements: tuple[str, ...]) -> None:
+    async with srv.runtime.engine.begin() as conn:
+        for statement in statements:
+            await conn.execute(sa.text(statement))
+
+
+def gate(srv: LiveServer) -> WriteGate:
+    return srv.runtime.write_gate
+
+
+async def _queued(g: WriteGate) -> int:
+    return g.queued
+
+
+def wait_queued(srv: LiveServer, count: int) -> None:
+    """Until ``count`` writers wait at the gate (a wait for a condition, not a timing assertion)."""
+    deadline = time.monotonic() + 30
+    while srv.run(_queued(gate(srv))) < count:
+        assert time.monotonic() < deadline, f"{count} writers never queued"
+        time.sleep(0.01)
+
+
+@contextmanager
+def held(srv: LiveServer) -> Iterator[None]:
+    """The gate held from the server's loop, as work that needs the database to itself holds it."""
+    srv.run(gate(srv).__aenter__())
+    try:
+        yield
+    finally:
+        srv.run(gate(srv).__aexit__(None, None, None))
+
+
+Write = Callable[[], tuple[bool, Any]]  # (succeeded, the created row or the error's code)
+
+
+def rest_create(srv: LiveServer, collection: str, data: dict[str, Any]) -> Write:
+    def run() -> tuple[bool, Any]:
+        with httpx.Client(base_url=srv.url, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=60) as c:
+            response = c.post(f"/items/{collection}", json=data)
+        if response.status_code == 200:
+            return True, response.json()["data"]
+        return False, (response.status_code, response.json()["errors"][0]["extensions"]["code"])
+
+    return run
+
+
+def ws_create(srv: LiveServer, collection: str, data: dict[str, Any]) -> Write:
+    ws = WS(srv.ws_url)  # connected and authenticated before the writes are queued
+    assert ws.request({"type": "auth", "access_token": ADMIN_TOKEN})["status"] == "ok"
+
+    def run() -> tuple[bool, Any]:
+        with ws:
+            message = {"type": "items", "collection": collection, "action": "create", "data": data, "uid": "w"}
+            reply = ws.request(message, timeout=60)
+        if reply.get("status") == "error":
+            return False, ("ws", reply["error"]["code"])
+        return True, reply["data"]
+
+    return run
+
+
+def queue_in_order(srv: LiveServer, pool: ThreadPoolExecutor, writes: list[Write]) -> list[Future[tuple[bool, Any]]]:
+    """Start ``writes`` one by one, each only once the one before waits at the (held) gate."""
+    futures = []
+    for i, write in enumerate(writes):
+        futures.append(pool.submit(write))
+        wait_queued(srv, i + 1)
+    return futures
+
+
+def counters(srv: LiveServer) -> dict[str, int]:
+    async def read() -> dict[str, int]:
+        async with srv.runtime.engine.connect() as conn:
+            return await eventlog.counters(conn)
+
+    return srv.run(read())
+
+
+def logged(srv: LiveServer, after: int) -> list[Any]:
+    async def read() -> list[Any]:
+        async with srv.runtime.engine.connect() as conn:
+            return await eventlog.read_after(conn, after, limit=10_000)
+
+    return srv.run(read())
+
+
+def subscribe(srv: LiveServer, collection: str) -> WS:
+    ws = WS(srv.ws_url)
+    assert ws.request({"type": "auth", "access_token": ADMIN_TOKEN})["status"] == "ok"
+    ws.send({"type": "subscribe", "collection": collection, "query": {"fields": ["*"]}, "uid": "s"})
+    assert ws.recv_until(lambda f: f.get("event") == "init")["type"] == "subscription"
+    return ws
+
+
+def test_a_failing_write_fails_alone_and_the_rest_commit_together(srv: LiveServer) -> None:
+    codes = [f"c{i}" for i in range(8)]
+    payloads = [{"code": c} for c in codes[:4]] + [{"code": "taken"}] + [{"code": c} for c in codes[4:]]
+    before = counters(srv)
+    g = gate(srv)
+    with subscribe(srv, "codes") as listener, ThreadPoolExecutor(len(payloads)) as pool:
+        writes = [(ws_create if i % 2 else rest_create)(srv, "codes", p) for i, p in enumerate(payloads)]
+        commits, committed = g.commits, g.committed_writes
+        with held(srv):
+            futures = queue_in_order(srv, pool, writes)
+        outcomes = [f.result(timeout=60) for f in futures]
+        bad = outcomes.pop(4)
+        assert bad == (False, (400, "RECORD_NOT_UNIQUE")) or bad == (False, ("ws", "RECORD_NOT_UNIQUE"))
+        assert all(ok for ok, _ in outcomes), outcomes
+        assert sorted(row["code"] for _, row in outcomes) == codes
+        assert (g.commits - commits, g.committed_writes - committed) == (1, 8)  # one COMMIT for the eight
+        keys = {row["id"] for _, row in outcomes}
+        heard: list[tuple[int, Any]] = []
+        while len(heard) < len(keys):
+            frame = listener.recv_until(lambda f: f.get("event") == "create", timeout=10)
+            heard += [(frame["seq"], item["id"]) for item in frame["data"]]
+        listener.quiet(0.3)  # nothing else: no create heard twice, none for the failed write
+    assert sorted(key for _, key in heard) == sorted(keys)
+    assert [seq for seq, _ in heard] == sorted({seq for seq, _ in heard})  # in seq order, each once
+    after = counters(srv)
+    assert [e.seq for e in logged(srv, before["last"])] == list(range(before["last"] + 1, after["last"] + 1))
+    with srv.client() as admin:
+        stored = admin.get("/items/codes", params={"fields": "code", "limit": -1}).json()["data"]
+    assert sorted(row["code"] for row in stored) == sorted([*codes, "taken"])
+
+
+def test_a_failed_commit_fails_every_write_of_the_group(srv: LiveServer) -> None:
+    payloads = [{"parent": 1, "note": f"n{i}"} for i in range(3)] + [{"parent": 999, "note": "dangling"}]
+    payloads += [{"parent": 1, "note": f"n{i}"} for i in range(3, 6)]
+    before = counters(srv)
+    g = gate(srv)
+    with subscribe(srv, "children") as listener, ThreadPoolExecutor(len(payloads)) as pool:
+        writes = [(ws_create if i % 2 else rest_create)(srv, "children", p) for i, p in enumerate(payloads)]
+        commits = g.commits
+        with held(srv):
+            futures = queue_in_order(srv, pool, writes)
+        outcomes = [f.result(timeout=60) for f in futures]
+        assert not any(ok for ok, _ in outcomes), outcomes
+        assert g.commits == commits
+        listener.quiet(0.3)  # no event for a write that did not commit
+    assert counters(srv) == before  # nothing numbered
+    with srv.client() as admin:
+        assert admin.get("/items/children").json()["data"] == []
+        after = admin.post("/items/children", json={"parent": 1, "note": "after"})
+    assert after.status_code == 200 and after.json()["data"]["note"] == "after"
+
+
+def test_a_group_handed_to_a_writer_who_gave_up_still_commits(srv: LiveServer) -> None:
+    """The first writer of a group ends its turn and hands the gate to the one waiting behind it, whose caller
+    is cancelled before it runs (a client gone): nobody else is in line, so the gate commits the open group at
+    once instead of leaving the first writer waiting for some later write (and the database locked)."""
+
+    async def scenario() -> tuple[bool, bool]:
+        g = gate(srv)
+
+        async def write(code: str) -> None:
+            async with g.write() as slot:
+                await slot.conn.execute(sa.text("INSERT INTO codes (code) VALUES (:code)"), {"code": code})
+
+        await g.__aenter__()
+        first = asyncio.create_task(write("handed-a"))
+        while g.queued < 1:
+            await asyncio.sleep(0)
+        second = asyncio.create_task(write("handed-b"))
+        while g.queued < 2:
+            await asyncio.sleep(0)
+        await g.__aexit__(None, None, None)
+        while not g.locked():  # the first writer takes the gate ...
+            await asyncio.sleep(0)
+        while g.locked():  # ... and hands it on; the second has not run yet (it was woken after this task)
+            await asyncio.sleep(0)
+        second.cancel()
+        await asyncio.wait({first}, timeout=20)  # a bound on a hang, not a measurement
+        with contextlib.suppress(asyncio.CancelledError):
+            await second
+        return first.done() and first.exception() is None, second.cancelled()
+
+    assert srv.run(scenario()) == (True, True)
+    with srv.client() as admin:
+        stored = admin.get("/items/codes", params={"filter[code][_starts_with]": "handed-", "fields": "code"})
+    assert [row["code"] for row in stored.json()["data"]] == ["handed-a"]

@@ -1,0 +1,285 @@
+"""Where a runtime's write transactions queue, and on SQLite, how queued writes share one COMMIT.
+
+SQLite lets one writer in at a time. Writers that collide on the database lock wait in its busy handler, which
+sleeps with growing back-off (measured: p99 of WebSocket creates 1.0 s with 16 writers), so a runtime queues
+its writers on a lock of its own. And while one write holds the database, each of its statements waits for a
+turn of the event loop (aiosqlite runs them in a thread): opening and committing a transaction per write
+doubled what a write held the database for. So the writes that queue up behind each other are **group
+committed**: the first opens a transaction (``BEGIN IMMEDIATE``), each later one runs inside it under a
+``SAVEPOINT`` of its own, and the last in line (or the 64th) commits them all at once. Per write:
+
+- **isolation**: a write that fails rolls back to its savepoint alone (a first write without one rolls back
+  the whole transaction, which holds nothing else) and raises its own error to its caller; the others go on;
+- **after the commit only**: a write's ``transaction()`` returns when the COMMIT did, never before, so a write
+  is answered as done only once it is durable; if the COMMIT (or the connection) fails, every write of the
+  group raises that error and none is reported as done;
+- **events in commit order**: each write appends its events to the event log in its turn (numbered in
+  order, ``tidepool.eventlog``), and after the COMMIT the gate runs each write's follow-up (caches, events to
+  the bus) in that same order before the next group can begin;
+- a write whose caller is cancelled while it waits for the COMMIT still commits and still emits its events;
+  a writer cancelled while it waits for its turn leaves no group open behind it (``_settle``).
+
+Work that needs the database to itself (the event log's pruning, through ``async with gate``) commits the
+open group first. PostgreSQL and MySQL lock rows, not the database: there every write is its own transaction,
+all at once, and the gate holds nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from tidepool.db import sqlite_thread
+from tidepool.db.write_lock import FileWriteLock
+
+GROUP_LIMIT = 64  # writes per COMMIT at most: the last one's wait is bounded
+_SAVEPOINT = "tidepool_write"
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Slot:
+    """One write's place in the gate: its connection, and what to run once its transaction committed."""
+
+    conn: AsyncConnection
+    after_commit: Callable[[], Awaitable[None]] | None = None
+
+
+@dataclass
+class _Group:
+    conn: AsyncConnection
+    members: list[Slot] = field(default_factory=list)  # the writes done in it, in order
+    holds_file_lock: bool = False  # the writer lock between processes, held from BEGIN to the connection's end
+    done: asyncio.Future[None] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+
+    def __post_init__(self) -> None:
+        self.done.add_done_callback(_observed)  # a group whose writers were all cancelled logs nothing
+
+
+def _observed(future: asyncio.Future[None]) -> None:
+    if not future.cancelled():
+        future.exception()
+
+
+class WriteGate:
+    """Where one runtime's write transactions queue before they begin: one per engine, held by the runtime."""
+
+    def __init__(self, engine: AsyncEngine, limit: int = GROUP_LIMIT) -> None:
+        self.engine = engine
+        self.limit = limit
+        self._lock = asyncio.Lock() if engine.dialect.name == "sqlite" else None
+        self._between_processes = FileWriteLock.for_engine(engine)  # several processes on one file (--workers)
+        self._queued = 0  # writers waiting for the lock
+        self._group: _Group | None = None
+        self._closing: set[asyncio.Task[None]] = set()
+        self.commits = 0  # COMMITs of groups so far (how many writes shared one: the tests check it)
+        self.committed_writes = 0
+
+    @property
+    def queued(self) -> int:
+        """Writers waiting for their turn."""
+        return self._queued
+
+    def locked(self) -> bool:
+        """Whether a writer holds the gate (never, on an engine that needs none)."""
+        return self._lock is not None and self._lock.locked()
+
+    async def __aenter__(self) -> None:
+        """The database to oneself (one's own transaction on another connection): the open group commits first."""
+        if self._lock is None:
+            return
+        await self._lock.acquire()
+        group = self._group
+        if group is not None:
+            self._group = None
+            closing = asyncio.ensure_future(self._close(group))
+            try:
+                await asyncio.shield(closing)
+            except asyncio.CancelledError:
+                closing.add_done_callback(lambda _: self._release())
+                raise
+            except BaseException:
+                pass  # the group's writers hear of it; the caller's own transaction can still run
+        if self._between_processes is not None:
+            try:
+                await self._between_processes.acquire()
+            except BaseException:
+                self._release()
+                raise
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._lock is not None and self._between_processes is not None:
+            self._between_processes.release()
+        self._release()
+
+    def close(self) -> None:
+        """Close the writer lock's file (the runtime ends)."""
+        if self._between_processes is not None:
+            self._between_processes.close()
+
+    def _release(self) -> None:
+        if self._lock is not None:
+            self._lock.release()
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[Slot]:
+        """One write transaction: the caller writes through ``slot.conn`` and may set ``slot.after_commit``;
+        this returns once that write committed (and its follow-up ran), or raises why it did not."""
+        if self._lock is None:
+            async with self.engine.begin() as conn:
+                slot = Slot(conn)
+                yield slot
+            if slot.after_commit is not None:
+                await slot.after_commit()
+            return
+        self._queued += 1
+        try:
+            await self._lock.acquire()
+        except BaseException:  # cancelled while waiting: the writer it was left to may be gone
+            self._queued -= 1
+            self._settle()
+            raise
+        self._queued -= 1
+        try:
+            group = self._group or await self._open()
+            first = not group.members
+            if not first:
+                await self._savepoint(group)
+        except BaseException:
+            self._end_turn()
+            raise
+        slot = Slot(group.conn)
+        try:
+            yield slot
+        except BaseException:
+            await self._undo(group, first)
+            self._end_turn()
+            raise
+        group.members.append(slot)
+        self._end_turn()
+        await asyncio.shield(group.done)
+
+    async def _open(self) -> _Group:
+        """A new group's transaction, holding the database's write lock (and the processes' writer lock)."""
+        if self._between_processes is not None:
+            await self._between_processes.acquire()
+        try:
+            conn = await self.engine.connect()
+            try:
+                await conn.begin()
+                await sqlite_thread.script(conn, ["BEGIN IMMEDIATE"])  # the database lock now, not at a write
+            except BaseException:
+                await conn.close()
+                raise
+        except BaseException:
+            if self._between_processes is not None:
+                self._between_processes.release()
+            raise
+        self._group = _Group(conn, holds_file_lock=self._between_processes is not None)
+        return self._group
+
+    def _ended(self, group: _Group) -> None:
+        """The group's connection is closed: the next writer, in whichever process, may begin."""
+        if group.holds_file_lock and self._between_processes is not None:
+            group.holds_file_lock = False
+            self._between_processes.release()
+
+    async def _savepoint(self, group: _Group) -> None:
+        """A savepoint for the next write. Never released: a write that succeeds leaves its savepoint open
+        (the COMMIT releases them all), which costs no extra trip to the driver's thread."""
+        try:
+            await sqlite_thread.script(group.conn, [f"SAVEPOINT {_SAVEPOINT}"])
+        except BaseException as exc:
+            await self._fail(group, exc)
+            raise
+
+    async def _undo(self, group: _Group, first: bool) -> None:
+        """Take back the failed write of the turn: its savepoint's work, or the whole group when it was the
+        first (it holds nothing else). If that fails, the connection is not to be trusted: the group fails."""
+        try:
+            if first:
+                self._group = None
+                await group.conn.rollback()
+                await group.conn.close()
+                self._ended(group)
+            else:
+                await sqlite_thread.script(group.conn, [f"ROLLBACK TO {_SAVEPOINT}", f"RELEASE {_SAVEPOINT}"])
+        except BaseException as exc:
+            await self._fail(group, exc)
+
+    def _end_turn(self) -> None:
+        """Pass the lock on: to the next writer, who joins the open group; or, when nobody is waiting or the
+        group is full, to a task that commits the group and then lets the next writer in."""
+        group = self._group
+        if group is None or not group.members or (self._queued and len(group.members) < self.limit):
+            self._release()
+            return
+        self._group = None
+        closing = asyncio.get_running_loop().create_task(self._close(group))
+        self._closing.add(closing)
+        closing.add_done_callback(self._closed)
+
+    def _settle(self) -> None:
+        """A group left open for a writer who gave up waiting (its caller was cancelled) with nobody else in line
+        and nobody holding the gate: commit it now, or its writers would wait for the next write to come."""
+        if self._group is None or self._queued or self.locked():
+            return
+        flushing = asyncio.get_running_loop().create_task(self._flush())
+        self._closing.add(flushing)
+        flushing.add_done_callback(self._closing.discard)
+
+    async def _flush(self) -> None:
+        async with self:  # takes the gate and commits the open group first
+            pass
+
+    def _closed(self, task: asyncio.Task[None]) -> None:
+        self._closing.discard(task)
+        self._release()
+        if not task.cancelled():
+            task.exception()  # reported to the group's writers already
+
+    async def _close(self, group: _Group) -> None:
+        """COMMIT the group, then run each write's follow-up in order; or fail every write of it."""
+        if self._group is group:
+            self._group = None
+        try:
+            await group.conn.commit()
+        except BaseException as exc:
+            await self._fail(group, exc)
+            raise
+        self.commits += 1
+        self.committed_writes += len(group.members)
+        try:
+            await group.conn.close()
+        except Exception:  # committed: the connection's reset is not the writes' business
+            log.warning("closing a committed group's connection failed", exc_info=True)
+        self._ended(group)
+        for slot in group.members:
+            if slot.after_commit is not None:
+                try:
+                    await slot.after_commit()
+                except Exception:  # committed: one write's follow-up does not fail the others
+                    log.exception("after a group commit")
+        group.done.set_result(None)
+
+    async def _fail(self, group: _Group, exc: BaseException) -> None:
+        """The group cannot commit: roll back what is left, and every write of it raises ``exc``."""
+        if self._group is group:
+            self._group = None
+        try:
+            await group.conn.rollback()
+        except BaseException:
+            log.warning("rolling back a failed group", exc_info=True)
+        try:
+            await group.conn.close()
+        except BaseException:
+            log.warning("closing a failed group's connection", exc_info=True)
+        self._ended(group)
+        if not group.done.done():
+            group.done.set_exception(exc if isinstance(exc, Exception) else RuntimeError("write group failed"))
