@@ -48,12 +48,14 @@ _PROVIDER_ROUTES: tuple[tuple[str, str, str], ...] = (
 
 
 def routes() -> list[BaseRoute]:
-    """The deployment routes, ``/deployments/webhooks/{provider}`` before the provider routes it would match."""
+    """The deployment routes, ``/deployments/webhooks/{provider}`` before the provider routes it would match.
+    The webhook is a provider's callback answering in plain text, not a client's API: the OpenAPI document
+    leaves it out (it would promise JSON answers the route never gives)."""
     return [
         Route("/deployments", create, methods=["POST"]),
         Route("/deployments", DEPLOYMENTS.read_list, methods=["GET"]),
         Route("/deployments", DEPLOYMENTS.search, methods=["SEARCH"]),
-        Route("/deployments/webhooks/{provider}", webhook, methods=["POST"]),
+        Route("/deployments/webhooks/{provider}", webhook, methods=["POST"], include_in_schema=False),
         *(
             Route(f"/deployments/{{provider}}{tail}", _provider_handler(name), methods=[method])
             for tail, method, name in _PROVIDER_ROUTES
