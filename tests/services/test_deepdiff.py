@@ -22,12 +22,32 @@ json_values = st.recursive(
 )
 
 
+def same_json(a: Any, b: Any) -> bool:
+    """Equal as JSON values, as ``deep-diff`` compares them: ``false`` is not ``0`` at any depth (Python's
+    ``==`` says ``[False] == [0]``)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(same_json(a[key], b[key]) for key in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(same_json(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b)
+
+
 @settings(max_examples=examples(300), deadline=None)
 @given(json_values, json_values)
 def test_applying_the_diff_gives_the_target(before: Any, after: Any) -> None:
     changes = diff(before, after)
-    assert (changes is None) == (before == after and type(before) is type(after))
-    assert apply_changes(before, changes or []) == after
+    assert (changes is None) == same_json(before, after)
+    assert same_json(apply_changes(before, changes or []), after)
+
+
+def test_a_boolean_inside_a_list_is_not_the_number() -> None:
+    """The case the property found: nested ``False`` and ``0`` differ."""
+    before = [[False, False, True, None], [False, False, True, None]]
+    after = [[False, False, True, None], [False, 0, True, None]]
+    assert diff(before, after) == [{"kind": "E", "path": [1, 1], "lhs": False, "rhs": 0}]
+    assert same_json(apply_changes(before, diff(before, after) or []), after)
 
 
 def test_change_records_have_directus_shapes() -> None:
