@@ -15,8 +15,6 @@ Targets (``"targets"``): Tidepool's creates/s at 16 sockets ≥ 40 % of the ceil
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -34,13 +32,14 @@ from bench.procs import (
     ADMIN_TOKEN,
     ROOT,
     Proc,
-    _wait_for_port,
     cpu_seconds,
     create_messages_collection,
     free_port,
+    serve,
     tidepool_server,
 )
 from bench.rest_bench import DATABASES, machine
+from bench.targets import target
 
 SERVERS = ("ceiling", "tidepool")
 SOCKETS = (1, 16)
@@ -66,13 +65,8 @@ def ceiling_server(db_env: dict[str, str]) -> Iterator[Proc]:
             )
         else:
             target = f"sqlite:{Path(tmp) / 'ceiling.db'}"
-        popen = subprocess.Popen([sys.executable, "-m", "bench.create_ceiling", str(port), target], cwd=ROOT)
-        try:
-            _wait_for_port(port, popen)
-            yield Proc(popen, port)
-        finally:
-            popen.terminate()
-            popen.wait(timeout=30)
+        with serve(["-m", "bench.create_ceiling", str(port), target], port) as proc:
+            yield proc
 
 
 async def open_socket(proc: Proc) -> ClientConnection:
@@ -123,9 +117,13 @@ async def _create_on(database: str, quick: bool, code: Path) -> dict[str, Any]:
                 }
             )
     at16 = next(load for load in loads if load["sockets"] == 16)
-    targets = [_target(f"{database}: creates/s at 16 sockets ÷ ceiling", at16["ratio_rps"], TARGET_RATIO, "higher")]
+    targets = [
+        target(f"{database}: creates/s at 16 sockets ÷ ceiling", round(at16["ratio_rps"], 4), TARGET_RATIO, "higher")
+    ]
     if database == "sqlite":
-        targets.append(_target("sqlite: p99 ms at 16 sockets", at16["tidepool"]["p99_ms"], TARGET_P99_MS, "lower"))
+        targets.append(
+            target("sqlite: p99 ms at 16 sockets", round(at16["tidepool"]["p99_ms"], 4), TARGET_P99_MS, "lower")
+        )
     row = {
         "database": database,
         "machine": machine(),
@@ -137,11 +135,6 @@ async def _create_on(database: str, quick: bool, code: Path) -> dict[str, Any]:
     }
     _print(row)
     return row
-
-
-def _target(name: str, value: float, target: float, better: str) -> dict[str, Any]:
-    met = value >= target if better == "higher" else value < target
-    return {"name": name, "value": round(value, 4), "target": target, "better": better, "met": met}
 
 
 def _print(row: dict[str, Any]) -> None:
@@ -156,9 +149,9 @@ def _print(row: dict[str, Any]) -> None:
                 f"{f['server_cpu_us_per_create']:>9.0f}"
             )
         print(f"   {'':<14}{'ratio':>9}{load['ratio_rps']:>8.2f}{'':>18}{load['ratio_cpu']:>9.2f}")
-    for target in row["targets"]:
-        mark = "met" if target["met"] else "NOT met"
-        print(f"   target {target['name']}: {target['value']:.3g} ({target['better']} than {target['target']}) {mark}")
+    for goal in row["targets"]:
+        mark = "met" if goal["met"] else "NOT met"
+        print(f"   target {goal['name']}: {goal['value']:.3g} ({goal['better']} than {goal['target']}) {mark}")
 
 
 async def run_create(quick: bool) -> list[dict[str, Any]]:

@@ -31,7 +31,8 @@ import orjson
 from websockets.sync.client import connect
 
 from bench.fanout_clients import UPGRADE, masked_text
-from bench.procs import ADMIN_TOKEN, ROOT, Proc, _wait_for_port, free_port
+from bench.procs import ADMIN_TOKEN, ROOT, Proc, free_port, serve
+from bench.targets import target
 
 RECEIVER_PROCESSES = 2
 MARKER = b'"create"'
@@ -167,12 +168,7 @@ def transport_ceiling_fanout(n: int, trials: int, frame: bytes) -> dict[str, Any
     with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
         frame_file = Path(tmp) / "frame"
         frame_file.write_bytes(frame)
-        popen = subprocess.Popen(
-            [sys.executable, "-m", "bench.transport_ceiling", str(port), str(frame_file)], cwd=ROOT
-        )
-        stack.callback(_stop, popen)
-        _wait_for_port(port, popen)
-        proc = Proc(popen, port)
+        proc = stack.enter_context(serve(["-m", "bench.transport_ceiling", str(port), str(frame_file)], port))
         trigger = RawTrigger(port, "/websocket")
         stack.callback(trigger.close)
         rss_before = proc.rss_kib
@@ -191,32 +187,11 @@ def uvicorn_ceiling_fanout(proc: Proc, n: int, trials: int, frame: bytes) -> dic
         return _run_trials(procs, publish, n, trials)
 
 
-def _stop(popen: subprocess.Popen[bytes]) -> None:
-    popen.terminate()
-    popen.wait(30)
-
-
 def targets(n: int, tidepool: dict[str, Any]) -> list[dict[str, Any]]:
     """Issue 11's two targets, measured at the 10,000-socket size (memory is read at every size)."""
     rate = tidepool["deliveries_per_s"]
     kib = tidepool["rss_per_socket_kib"]
-    found = [
-        {
-            "name": f"fanout {n}: idle subscribed socket, KiB of server RSS",
-            "value": kib,
-            "target": TARGET_KIB,
-            "better": "lower",
-            "met": kib <= TARGET_KIB,
-        }
-    ]
+    found = [target(f"fanout {n}: idle subscribed socket, KiB of server RSS", kib, TARGET_KIB, "lower")]
     if n >= 10_000:
-        found.append(
-            {
-                "name": f"fanout {n}: deliveries per second",
-                "value": rate,
-                "target": float(TARGET_RATE),
-                "better": "higher",
-                "met": rate >= TARGET_RATE,
-            }
-        )
+        found.append(target(f"fanout {n}: deliveries per second", rate, float(TARGET_RATE), "higher"))
     return found

@@ -59,6 +59,18 @@ class Proc:
         return rss_kib(self.popen.pid)
 
 
+@contextmanager
+def serve(args: Sequence[str], port: int, env: dict[str, str] | None = None, cwd: Path = ROOT) -> Iterator[Proc]:
+    """``python <args>`` as a server on ``port``: yielded once the port accepts, terminated afterwards."""
+    popen = subprocess.Popen([sys.executable, *args], env=env, cwd=cwd)
+    try:
+        _wait_for_port(port, popen)
+        yield Proc(popen, port)
+    finally:
+        popen.terminate()
+        popen.wait(timeout=30)
+
+
 def _wait_for_port(port: int, popen: subprocess.Popen[bytes], timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -103,26 +115,16 @@ def tidepool_server(
             "PYTHONPATH": str(code),  # ahead of the venv's editable install of the main checkout
         }
         # ``-m`` puts the working directory first on sys.path: it must be ``code`` too.
-        popen = subprocess.Popen([sys.executable, *command], env=env, cwd=code)
-        try:
-            _wait_for_port(port, popen)
-            yield Proc(popen, port)
-        finally:
-            popen.terminate()
-            popen.wait(timeout=30)
+        with serve(command, port, env, code) as proc:
+            yield proc
 
 
 @contextmanager
 def ceiling_server() -> Iterator[Proc]:
     """The bare broadcast server of bench/ceiling.py on the same stack (Starlette + uvicorn sansio)."""
     port = free_port()
-    popen = subprocess.Popen([sys.executable, "-m", "bench.ceiling", str(port)], cwd=ROOT)
-    try:
-        _wait_for_port(port, popen)
-        yield Proc(popen, port)
-    finally:
-        popen.terminate()
-        popen.wait(timeout=30)
+    with serve(["-m", "bench.ceiling", str(port)], port) as proc:
+        yield proc
 
 
 def create_messages_collection(base_url: str) -> None:

@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 
 from bench.procs import ADMIN_TOKEN, Proc, cpu_seconds, create_messages_collection, pg_database, tidepool_server
+from bench.targets import target as bench_target
 from bench.ws_bench import percentile
 
 CLIENTS = 16
@@ -206,8 +207,7 @@ REST_TARGETS = {"read_limit_10": 5.0, "create_one": 8.0}
 
 def cpu_target(name: str, ratio: dict[str, float], target: float) -> dict[str, Any]:
     """One ``targets`` entry (the ``python -m bench --check`` contract) for a server CPU ratio."""
-    value = round(ratio["server_cpu_x"], 2)
-    return {"name": name, "value": value, "target": target, "better": "lower", "met": value <= target}
+    return bench_target(name, round(ratio["server_cpu_x"], 2), target, "lower")
 
 
 async def _rest_on(database: str, quick: bool) -> dict[str, Any]:
