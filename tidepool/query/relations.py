@@ -244,7 +244,8 @@ class Step:
     stmt: sa.Select[Any]
     children: list[tuple[Branch, Step]]
     aggregate: AggregatePlan | None = None  # an o2m branch with a deep ``_aggregate``/``_groupBy``
-    # ``stmt`` as the driver runs it (``tidepool.db.direct``), made at its first run: (None,) when it can't be.
+    # ``stmt`` as the driver runs it (``tidepool.db.direct``), made once by ``reader._prepared``: (None,) when it
+    # can't be.
     prepared: tuple[Prepared | None] | None = None
 
 

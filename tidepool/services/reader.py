@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.pool import PoolProxiedConnection
 
@@ -154,10 +155,10 @@ async def _read(ctx: ServiceContext, collection: str, query: Query, keys: list[A
     steps = plans.get(ctx, cache_key)
     if steps is None:
         steps = plans.put(ctx, cache_key, _plan_read(ctx, collection, query, keys is not None, default_limit))
-    if direct.supported(ctx.engine) and not isinstance(ctx, TxContext):
+    if direct.supported(ctx.engine) and not isinstance(ctx, TxContext) and _prepared(steps, ctx.engine.dialect):
         try:
             async with direct.connection(ctx.engine) as raw:
-                return await _run_steps(_direct_runner(ctx, raw), steps, keys)
+                return await _run_steps(_direct_runner(raw), steps, keys)
         except direct.DirectReadFailed:
             pass  # run again through SQLAlchemy, which reports the error as every other statement's
     async with ctx.connection() as conn:
@@ -175,18 +176,21 @@ def _sqlalchemy_runner(conn: AsyncConnection) -> Runner:
     return run
 
 
-def _direct_runner(ctx: ServiceContext, raw: PoolProxiedConnection) -> Runner:
-    """Steps run on the driver's connection (``tidepool.db.direct``); a step that can't be prepared fails the
-    direct run, and ``_read`` runs the whole read again through SQLAlchemy."""
-    dialect = ctx.engine.dialect
+def _prepared(step: Step, dialect: Dialect) -> bool:
+    """Whether every statement of the plan runs on the driver, each prepared once (kept on its ``Step``): a plan
+    with one statement ``direct.prepare`` refuses goes through SQLAlchemy whole, rather than starting on the
+    driver and being run a second time from its first statement."""
+    if step.prepared is None:
+        step.prepared = (direct.prepare(step.stmt, dialect, KEYS),)
+    return step.prepared[0] is not None and all(_prepared(child, dialect) for _, child in step.children)
+
+
+def _direct_runner(raw: PoolProxiedConnection) -> Runner:
+    """Steps run on the driver's connection (``tidepool.db.direct``), each as ``_prepared`` prepared it."""
 
     async def run(step: Step, keys: list[Any] | None) -> Sequence[Row]:
-        if step.prepared is None:
-            step.prepared = (direct.prepare(step.stmt, dialect, KEYS),)
-        prepared = step.prepared[0]
-        if prepared is None:
-            raise direct.DirectReadFailed("not prepared")
-        return await direct.run(raw, prepared, keys)
+        assert step.prepared is not None and step.prepared[0] is not None
+        return await direct.run(raw, step.prepared[0], keys)
 
     return run
 
