@@ -42,7 +42,7 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tidepool.db import system
+from tidepool.db import sqlite_thread, system
 from tidepool.events import ChangeEvent
 
 LAST = "last"  # the highest number given out
@@ -161,8 +161,8 @@ async def _log_postgresql(conn: AsyncConnection, rows: list[dict[str, Any]], now
 # SQLite: the same two statements as ``_log_portably``, run together in aiosqlite's thread. Through
 # SQLAlchemy's adapter each statement costs three or four trips to that thread (cursor, execute, fetch, close),
 # and each trip waits for a turn of the event loop while this write holds the write gate: with 16 writers that
-# wait made the log cost 40 % of create throughput (bench/README.md, ``eventlog``). ``Connection._execute``
-# (queue a function for the thread) is aiosqlite's own, not public: without it, one public call per statement.
+# wait made the log cost 40 % of create throughput (bench/README.md, ``eventlog``). ``tidepool.db.sqlite_thread``
+# makes the hand-off (through aiosqlite's private ``_execute``); without it, one public call per statement.
 _SQLITE_BUMP = f"UPDATE {_counters.name} SET value = value + ? WHERE name = ? RETURNING value"
 _SQLITE_INSERT = f"INSERT INTO {_log.name} (seq, collection, action, body, created_at) VALUES (?, ?, ?, ?, ?)"
 
@@ -179,11 +179,10 @@ def _log_sqlite_in_thread(db: sqlite3.Connection, rows: list[dict[str, Any]], no
 
 
 async def _log_sqlite(conn: AsyncConnection, rows: list[dict[str, Any]], now: int) -> int:
+    last_in_thread = await sqlite_thread.run(conn, lambda db: _log_sqlite_in_thread(db, rows, now))
+    if last_in_thread is not None:
+        return last_in_thread
     driver: Any = (await conn.get_raw_connection()).driver_connection  # aiosqlite's, in the same transaction
-    run_in_thread = getattr(driver, "_execute", None)
-    db = getattr(driver, "_conn", None)
-    if run_in_thread is not None and isinstance(db, sqlite3.Connection):
-        return int(await run_in_thread(_log_sqlite_in_thread, db, rows, now))
     [(last,)] = await driver.execute_fetchall(_SQLITE_BUMP, (len(rows), LAST))
     await driver.executemany(_SQLITE_INSERT, _sqlite_rows(int(last), rows, now))
     return int(last)
