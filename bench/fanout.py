@@ -188,10 +188,12 @@ def uvicorn_ceiling_fanout(proc: Proc, n: int, trials: int, frame: bytes) -> dic
 
 
 def targets(n: int, tidepool: dict[str, Any]) -> list[dict[str, Any]]:
-    """Issue 11's two targets, measured at the 10,000-socket size (memory is read at every size)."""
+    """Issue 11's two targets, both defined at 10,000 sockets (the figures are printed at every size)."""
     rate = tidepool["deliveries_per_s"]
     kib = tidepool["rss_per_socket_kib"]
-    found = [target(f"fanout {n}: idle subscribed socket, KiB of server RSS", kib, TARGET_KIB, "lower")]
-    if n >= 10_000:
-        found.append(target(f"fanout {n}: deliveries per second", rate, float(TARGET_RATE), "higher"))
-    return found
+    if n < 10_000:  # at a few sockets the process's fixed memory and one trial's timer dominate the figures
+        return []
+    return [
+        target(f"fanout {n}: idle subscribed socket, KiB of server RSS", kib, TARGET_KIB, "lower"),
+        target(f"fanout {n}: deliveries per second", rate, float(TARGET_RATE), "higher"),
+    ]
