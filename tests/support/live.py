@@ -15,7 +15,7 @@ import time
 import uuid
 from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -25,8 +25,8 @@ import uvicorn
 from starlette.applications import Starlette
 
 from tidepool.app import create_app
+from tidepool.cli.serve import uvicorn_config
 from tidepool.config import Settings, load_settings
-from tidepool.realtime.wire import websocket_protocol
 from tidepool.runtime import Runtime
 
 T = TypeVar("T")
@@ -154,17 +154,9 @@ def live_server(
     settings = load_settings({**base_env(), **env}, env_file=None)
     port = port or free_port()
     app = create_app(settings)
-    config = uvicorn.Config(
-        app,
-        host="127.0.0.1",
-        port=port,
-        ws=websocket_protocol(app),  # WEBSOCKETS_REST_PATH on Tidepool's own protocol (deflate, max size: settings)
-        ws_per_message_deflate=settings.WEBSOCKETS_COMPRESSION,  # other WebSocket paths (uvicorn's protocol)
-        ws_max_size=settings.MAX_PAYLOAD_SIZE,
-        ws_ping_interval=None,
-        forwarded_allow_ips=forwarded_allow_ips,
-        log_level="warning",
-        lifespan="on",
+    # The server's own uvicorn configuration, on loopback and the chosen port.
+    config = uvicorn_config(
+        replace(settings, HOST="127.0.0.1", PORT=port), app, forwarded_allow_ips=forwarded_allow_ips
     )
     uv = uvicorn.Server(config)
     thread = threading.Thread(target=uv.run, name=f"tidepool-{port}", daemon=True)

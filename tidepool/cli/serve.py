@@ -8,6 +8,7 @@ import signal
 import socket
 import sys
 from types import FrameType
+from typing import Any
 
 import click
 import uvicorn
@@ -59,8 +60,9 @@ def serve(settings: Settings) -> None:
         sys.exit(STARTUP_FAILURE)
 
 
-def uvicorn_config(settings: Settings, app: Starlette) -> uvicorn.Config:
-    """uvicorn as Tidepool runs it (one process, or each worker of ``--workers N``)."""
+def uvicorn_config(settings: Settings, app: Starlette, **options: Any) -> uvicorn.Config:
+    """uvicorn as Tidepool runs it (one process, each worker of ``--workers N``, the tests' servers);
+    ``options`` are more of uvicorn's (the tests' ``forwarded_allow_ips``)."""
     return uvicorn.Config(
         app,
         host=settings.HOST,
@@ -72,6 +74,7 @@ def uvicorn_config(settings: Settings, app: Starlette) -> uvicorn.Config:
         log_level=logging.WARNING if settings.LOG_LEVEL in ("warn", "error", "fatal", "silent") else logging.INFO,
         access_log=settings.LOG_LEVEL in ("debug", "trace"),
         lifespan="on",
+        **options,
     )
 
 
