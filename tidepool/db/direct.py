@@ -23,7 +23,7 @@ same read through SQLAlchemy, where errors get their usual mapping (a lost datab
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -127,6 +127,20 @@ def prepare(stmt: sa.Select[Any], dialect: Dialect, keys_name: str) -> Prepared 
         process = _processor(compiled._bind_processors.get(name))
         values.append(process(params[name]) if process else params[name])
     return Prepared(compiled, None, compiled.string, tuple(values), results)
+
+
+def driver_rows(compiled: sa.Compiled, rows: Sequence[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
+    """``rows`` (values by parameter or column key) as the driver takes them: in the compiled statement's
+    order, through each column type's bind processor (a timestamp's text, a JSON column's serialization), as
+    SQLAlchemy's own execution would send them. Used by the writes that bypass SQLAlchemy's execution
+    (``services/history.py`` on SQLite, ``db/pg_writes.py``)."""
+    processors: Mapping[str, Any] = getattr(compiled, "_bind_processors", {})
+    order: Sequence[str] = getattr(compiled, "positiontup", None) or ()
+    out = []
+    for row in rows:
+        params = compiled.construct_params(dict(row)) or {}
+        out.append(tuple(processors[n](params[n]) if n in processors else params[n] for n in order))
+    return out
 
 
 def _processor(found: Any) -> Processor:

@@ -27,6 +27,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from tidepool.context import Access, Action, Permission
+from tidepool.db import pg_writes
 from tidepool.db.errors import Candidates
 from tidepool.db.schema import NUMERIC_TYPES, CollectionInfo
 from tidepool.errors import ForbiddenError, InvalidPayloadError
@@ -104,11 +105,15 @@ class ItemsService:
         item = payloads.require_object(data)
         merged = self._checked_payload(info, item, Action.CREATE)
         values = payloads.prepare(info, merged, "create", self.ctx.accountability, now)
-        statement = sa.insert(info.table).values(payloads.bindable(info, values, self.ctx.dialect))
-        result = await self._execute(tx, info, statement, values)
+        bound = payloads.bindable(info, values, self.ctx.dialect)
+        with self._translated(info, values):  # PostgreSQL: the INSERT ... RETURNING on asyncpg directly
+            returned = await pg_writes.insert(tx.conn, info.table, bound, info.primary_key)
+        if returned is None:
+            result = await self._execute(tx, info, sa.insert(info.table).values(bound), values)
+            returned = list(result.inserted_primary_key or (None,))
         key = values.get(info.primary_key)
         if key is None:
-            key = result.inserted_primary_key[0] if result.inserted_primary_key else None
+            key = returned[0]
         elif info.fields[info.primary_key].auto_increment:
             await self._advance_sequence(tx, info)
         tx.record(ChangeEvent(self.collection, "create", (key,), payload=dict(item)))
@@ -292,14 +297,18 @@ class ItemsService:
         self, tx: TxContext, info: CollectionInfo, statement: sa.Executable, values: Mapping[str, Any]
     ) -> sa.CursorResult[Any]:
         """Run one write; a constraint the database enforces becomes Directus's error for it."""
-        with translated(
+        with self._translated(info, values):
+            return await tx.conn.execute(statement)
+
+    def _translated(self, info: CollectionInfo, values: Mapping[str, Any]) -> translated:
+        """Where a write's database errors become Directus's (a broken constraint names its field)."""
+        return translated(
             "database write",
             collection=info,
             dialect=self.ctx.dialect,
             candidates=self._candidates(info, values),
             values=values,
-        ):
-            return await tx.conn.execute(statement)
+        )
 
     async def _advance_sequence(self, tx: TxContext, info: CollectionInfo) -> None:
         """After an explicit key on PostgreSQL, move the key's sequence past it (as Directus does), so the
