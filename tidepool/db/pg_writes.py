@@ -118,7 +118,12 @@ async def fetchrow(conn: AsyncConnection, statement: Statement, values: Mapping[
 
 
 async def _adapted(conn: AsyncConnection) -> Any:
-    """SQLAlchemy's asyncpg adapter of ``conn`` (its DBAPI connection)."""
+    """SQLAlchemy's asyncpg adapter of ``conn`` (its DBAPI connection): straight from the open connection when
+    it holds one (``get_raw_connection`` hops through the greenlet bridge for a connection that may need
+    re-establishing, which one inside a begun write never does)."""
+    sync = conn.sync_connection
+    if sync is not None and not sync.invalidated and not sync.closed:
+        return sync.connection.dbapi_connection
     return (await conn.get_raw_connection()).dbapi_connection
 
 
