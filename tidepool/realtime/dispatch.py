@@ -492,9 +492,14 @@ def _invalidate_access(collection: str, runtime: Runtime) -> None:
     runtime.access_cache.invalidate_for(collection)
 
 
+# An enum member read through its class costs a class-attribute lookup through ``EnumType`` (about 0.3 µs on
+# Python 3.11): ``_wants`` runs once per subscriber per event, so it compares with this module constant.
+_ENDED = SubState.ENDED
+
+
 def _wants(sub: Subscription, event: ChangeEvent, seq: int | None) -> bool:
     """Whether ``sub`` takes part in ``event`` (``seq`` None: a replay, which precedes ``from_seq``)."""
-    if sub.state is SubState.ENDED or (seq is not None and sub.from_seq >= seq):
+    if sub.state is _ENDED or (seq is not None and sub.from_seq >= seq):
         return False
     return sub.item is None or any(js_string(k) == sub.item for k in event.keys)
 
