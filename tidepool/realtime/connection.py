@@ -5,8 +5,8 @@ whole frame built once for many sockets and falls back to ``send``), which never
 queued, the transport is not paused and the frame gap has passed, the frame is written to the socket's
 ``Wire`` (its transport, ``tidepool.realtime.wire``) at once; otherwise it is appended to this client's
 bounded queue, and a writer task, started by the first queued frame and ended once the queue is empty, drains
-it onto the wire as the transport accepts more (an idle socket holds neither a queue nor a task). So a reader that stops
-reading fills its transport's buffer, then its own queue, and nothing else: when the queue exceeds
+it onto the wire as the transport accepts more (an idle socket holds neither a queue nor a task). So a reader
+that stops reading fills its transport's buffer, then its own queue, and nothing else: when the queue exceeds
 ``WEBSOCKETS_SEND_QUEUE_LIMIT`` entries (or its byte cap) the client is dropped with close code 1013 "send
 queue overflow" (resume with ``since``), and the dispatcher that fans an event out to thousands of sockets
 is never delayed by one of them.
