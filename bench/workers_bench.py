@@ -25,14 +25,24 @@ import statistics
 import time
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, suppress
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import orjson
 
-from bench.procs import ADMIN_TOKEN, Proc, cpu_seconds, create_messages_collection, pg_database, tidepool_server
+from bench.procs import (
+    ADMIN_TOKEN,
+    Proc,
+    children,
+    cpu_seconds,
+    create_messages_collection,
+    pg_backends,
+    pg_database,
+    tidepool_server,
+)
 from bench.targets import target
 
 CLIENT_PROCESSES = 2
@@ -114,47 +124,106 @@ def _pid(_: int) -> int:
 
 # ----------------------------------------------------------------------------------------------- measuring
 
+# The servers compared: one process, two workers with a listening socket each (SO_REUSEPORT, the default on
+# Linux), and two workers accepting from one shared socket.
+SERVERS: dict[str, dict[str, str]] = {
+    "1": {"WEB_CONCURRENCY": "1"},
+    "2": {"WEB_CONCURRENCY": "2"},
+    "2-shared": {"WEB_CONCURRENCY": "2", "WORKERS_REUSEPORT": "false"},
+    # Not measured by default: two workers each with the whole connection budget (before it was shared out).
+    "2-wholepool": {"WEB_CONCURRENCY": "2", "DB_POOL_SIZE": "20"},
+}
+MEASURED = os.environ.get("BENCH_WORKERS_SERVERS", "1,2,2-shared").split(",")  # "1" first: the ratios' base
+ENGINES = os.environ.get("BENCH_WORKERS_ENGINES", "sqlite,pg").split(",")  # to measure one engine alone
 
-def _tree_cpu(pid: int) -> float:
-    """CPU seconds of ``pid`` and its live children (the workers)."""
-    total = cpu_seconds(pid)
-    children = Path(f"/proc/{pid}/task/{pid}/children")
-    for child in children.read_text().split() if children.exists() else ():
-        try:
-            total += cpu_seconds(int(child))
-        except (FileNotFoundError, ProcessLookupError):
-            pass
-    return total
+
+@dataclass
+class Server:
+    proc: Proc
+    database: str | None  # the PostgreSQL database, whose backends' CPU counts too
+
+    def workers(self) -> list[int]:
+        return children(self.proc.popen.pid) or [self.proc.popen.pid]
+
+    def cpu(self) -> dict[str, dict[int, float]]:
+        """CPU seconds so far of each party: the parent, each worker, each PostgreSQL backend."""
+        parent = self.proc.popen.pid
+        out: dict[str, dict[int, float]] = {"parent": {}, "workers": {}, "pg": {}}
+        for kind, pids in (("workers", self.workers()), ("pg", pg_backends(self.database) if self.database else [])):
+            for pid in pids:
+                with suppress(OSError):
+                    out[kind][pid] = cpu_seconds(pid)
+        if parent not in out["workers"]:
+            out["parent"][parent] = cpu_seconds(parent)
+        return out
 
 
-def _window(pool: ProcessPoolExecutor, client_pids: list[int], proc: Proc, kind: str, seconds: float) -> dict[str, Any]:
+def _connections(port: int, workers: list[int]) -> list[int]:
+    """How many established connections to ``port`` each worker holds (its sockets' inodes, matched against
+    /proc/net/tcp), largest first."""
+    established: set[str] = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with suppress(OSError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                fields = line.split()
+                if fields[1].endswith(f":{port:04X}") and fields[3] == "01":
+                    established.add(fields[9])
+    counts = []
+    for pid in workers:
+        held = 0
+        with suppress(OSError):
+            for fd in Path(f"/proc/{pid}/fd").iterdir():
+                with suppress(OSError):
+                    target = os.readlink(fd)
+                    held += target.startswith("socket:[") and target[8:-1] in established
+        counts.append(held)
+    return sorted(counts, reverse=True)
+
+
+def _per_s(before: dict[int, float], after: dict[int, float], elapsed: float) -> list[float]:
+    """CPU-seconds per second of each process (one that started in the window counts from zero), largest first."""
+    return sorted(((after[pid] - before.get(pid, 0.0)) / elapsed for pid in after), reverse=True)
+
+
+def _window(
+    pool: ProcessPoolExecutor, client_pids: list[int], server: Server, kind: str, seconds: float
+) -> dict[str, Any]:
     window = rest_window if kind == "rest" else ws_window
-    server_before = _tree_cpu(proc.popen.pid)
-    client_before = sum(cpu_seconds(pid) for pid in client_pids)
+    before = server.cpu()
+    client_before = {pid: cpu_seconds(pid) for pid in client_pids}
     started = time.monotonic()
-    futures = [pool.submit(window, proc.port, CONNECTIONS, seconds) for _ in range(CLIENT_PROCESSES)]
+    futures = [pool.submit(window, server.proc.port, CONNECTIONS, seconds) for _ in range(CLIENT_PROCESSES)]
+    time.sleep(seconds / 2)
+    connections = _connections(server.proc.port, server.workers())
     results = [f.result() for f in futures]
     elapsed = time.monotonic() - started
+    after = server.cpu()
     ok, failed = sum(r[0] for r in results), sum(r[1] for r in results)
+    cpu = {party: _per_s(before[party], after[party], elapsed) for party in after}
+    cpu["client"] = _per_s(client_before, {pid: cpu_seconds(pid) for pid in client_pids}, elapsed)
     return {
         "per_s": ok / seconds,
         "errors": failed,
-        "server_cpu_per_s": (_tree_cpu(proc.popen.pid) - server_before) / elapsed,
-        "client_cpu_per_s": (sum(cpu_seconds(pid) for pid in client_pids) - client_before) / elapsed,
+        "connections": connections,
+        "cpu_per_s": {party: [round(c, 3) for c in each] for party, each in cpu.items()},
+        "server_cpu_per_s": sum(cpu["workers"]) + sum(cpu["parent"]),
+        "client_cpu_per_s": sum(cpu["client"]),
+        "pg_cpu_per_s": sum(cpu["pg"]),
     }
 
 
 @contextmanager
-def _servers(engine: str) -> Iterator[dict[int, Proc]]:
-    """A one-process and a two-worker server, each on its own scratch database of ``engine``."""
+def _servers(engine: str) -> Iterator[dict[str, Server]]:
+    """The servers of ``SERVERS``, each on its own scratch database of ``engine``."""
     with ExitStack() as stack:
         servers = {}
-        for workers in (1, 2):
+        for name in MEASURED:
+            env = SERVERS[name]
             db_env = stack.enter_context(pg_database()) if engine == "pg" else {}
-            proc = stack.enter_context(tidepool_server(db_env, WEB_CONCURRENCY=str(workers)))
-            servers[workers] = proc
-        for proc in servers.values():
-            _seed(proc)
+            proc = stack.enter_context(tidepool_server({**db_env, **env}))
+            servers[name] = Server(proc, db_env.get("DB_DATABASE"))
+        for server in servers.values():
+            _seed(server.proc)
         yield servers
 
 
@@ -189,41 +258,77 @@ def _seed(proc: Proc) -> None:
         time.sleep(0.05)
 
 
+def _summary(windows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The medians of a server's windows; CPU per operation (ms) of each party."""
+    rate = statistics.median(w["per_s"] for w in windows)
+
+    def per_op(key: str) -> float:
+        return round(1000 * statistics.median(float(w[key] / w["per_s"]) for w in windows if w["per_s"]), 3)
+
+    return {
+        "per_s": rate,
+        "server_cpu_per_s": statistics.median(w["server_cpu_per_s"] for w in windows),
+        "client_cpu_per_s": statistics.median(w["client_cpu_per_s"] for w in windows),
+        "pg_cpu_per_s": statistics.median(w["pg_cpu_per_s"] for w in windows),
+        "cpu_ms_per_op": {
+            "server": per_op("server_cpu_per_s"),
+            "client": per_op("client_cpu_per_s"),
+            "pg": per_op("pg_cpu_per_s"),
+        },
+        "windows": [
+            {"per_s": round(w["per_s"]), "connections": w["connections"], "cpu_per_s": w["cpu_per_s"]} for w in windows
+        ],
+    }
+
+
+def best_ratio(one: dict[str, Any], cores: int) -> float:
+    """The most a second worker can add on ``cores`` cores, from the one-worker server's CPU per operation of
+    each party (server, client, PostgreSQL): a process runs on one core at most, and all of them share the
+    cores. Rate with n workers = min(n / server, cores / (server + client + pg)); the ratio of n=2 to n=1."""
+    ms: dict[str, float] = one["cpu_ms_per_op"]
+    server = ms["server"]
+    total = server + ms["client"] + ms["pg"]
+    if not total or not server:
+        return 0.0
+
+    def rate(workers: int) -> float:
+        return min(workers / server, cores / total)
+
+    return round(rate(2) / rate(1), 2)
+
+
 def _measure(engine: str, quick: bool, pool: ProcessPoolExecutor, client_pids: list[int]) -> dict[str, Any]:
     seconds, pairs = (2.0, 3) if quick else (4.0, 5)
     out: dict[str, Any] = {"engine": engine}
     with _servers(engine) as servers:
         for kind in ("rest", "ws"):
-            for proc in servers.values():  # warm-up: both workers up, caches and plans filled
-                _window(pool, client_pids, proc, kind, 1.0)
-            windows: dict[int, list[dict[str, Any]]] = {1: [], 2: []}
+            for server in servers.values():  # warm-up: both workers up, caches and plans filled
+                _window(pool, client_pids, server, kind, 1.0)
+            windows: dict[str, list[dict[str, Any]]] = {name: [] for name in servers}
             for _ in range(pairs):
-                for workers, proc in servers.items():
-                    windows[workers].append(_window(pool, client_pids, proc, kind, seconds))
-            ratios = [two["per_s"] / one["per_s"] for one, two in zip(windows[1], windows[2], strict=True)]
-            out[kind] = {
-                "one_worker_per_s": statistics.median(w["per_s"] for w in windows[1]),
-                "two_workers_per_s": statistics.median(w["per_s"] for w in windows[2]),
-                "ratio_median": statistics.median(ratios),
-                "ratios": ratios,
-                "errors": sum(w["errors"] for ws in windows.values() for w in ws),
-                "server_cpu_per_s": {
-                    n: statistics.median(w["server_cpu_per_s"] for w in ws) for n, ws in windows.items()
-                },
-                "client_cpu_per_s": statistics.median(w["client_cpu_per_s"] for ws in windows.values() for w in ws),
-            }
+                for name, server in servers.items():
+                    windows[name].append(_window(pool, client_pids, server, kind, seconds))
+            result: dict[str, Any] = {name: _summary(ws) for name, ws in windows.items()}
+            for name in MEASURED[1:]:
+                ratios = [two["per_s"] / one["per_s"] for one, two in zip(windows["1"], windows[name], strict=True)]
+                result[f"ratio_{name}_over_1"] = {"median": statistics.median(ratios), "pairs": ratios}
+            result["errors"] = sum(w["errors"] for ws in windows.values() for w in ws)
+            result["best_ratio_on_these_cores"] = best_ratio(result["1"], os.cpu_count() or 1)
+            out[kind] = result
     return out
 
 
 async def run_workers(quick: bool) -> dict[str, Any]:
     load_before = os.getloadavg()[0]
-    engines = ("sqlite", "pg")
+    engines = ENGINES
     with ProcessPoolExecutor(CLIENT_PROCESSES, mp_context=multiprocessing.get_context("spawn")) as pool:
         client_pids = sorted(set(pool.map(_pid, range(CLIENT_PROCESSES * 4))))
         loop = asyncio.get_running_loop()
         results = [await loop.run_in_executor(None, _measure, engine, quick, pool, client_pids) for engine in engines]
     measured = [
-        target(f"workers_{kind}_{result['engine']}_2_over_1", result[kind]["ratio_median"], TARGET, "higher")
+        target(
+            f"workers_{kind}_{result['engine']}_2_over_1", result[kind]["ratio_2_over_1"]["median"], TARGET, "higher"
+        )
         for result in results
         for kind in ("rest", "ws")
     ]
