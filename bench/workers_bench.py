@@ -22,6 +22,7 @@ import multiprocessing
 import os
 import re
 import statistics
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -180,6 +181,63 @@ def _connections(port: int, workers: list[int]) -> list[int]:
     return sorted(counts, reverse=True)
 
 
+class LockSampler:
+    """How much of a window SQLite's writer lock between processes (``tidepool/db/write_lock.py``, an ``flock``
+    on ``<db>-writer.lock``) was held, and held with another process waiting, sampled from /proc/locks every
+    millisecond on a thread. Held time over the writes made in it is the part of a write done under the lock:
+    with one worker holding it a fraction ``h`` of the time, no number of workers can write more than 1/h
+    times as fast (the lock admits one at a time)."""
+
+    def __init__(self, workers: list[int]) -> None:
+        self.device_inode = _lock_file(workers)
+        self.samples = self.held = self.contended = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> LockSampler:
+        if self.device_inode is not None:
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def _run(self) -> None:
+        assert self.device_inode is not None
+        while not self._stop.wait(0.001):
+            locks = [line for line in Path("/proc/locks").read_text().splitlines() if self.device_inode in line]
+            self.samples += 1
+            self.held += any("->" not in line for line in locks)
+            self.contended += any("->" in line for line in locks)
+
+    def fractions(self) -> dict[str, float] | None:
+        if not self.samples:
+            return None
+        return {"held": round(self.held / self.samples, 3), "waited_for": round(self.contended / self.samples, 3)}
+
+
+def _lock_file(workers: list[int]) -> str | None:
+    """``major:minor:inode`` of the writer lock file a worker has open, as /proc/locks names it; None if none."""
+    for pid in workers:
+        with suppress(OSError):
+            for fd in Path(f"/proc/{pid}/fd").iterdir():
+                with suppress(OSError):
+                    if os.readlink(fd).endswith("-writer.lock"):
+                        device = os.stat(fd).st_dev
+                        return f"{os.major(device):02x}:{os.minor(device):02x}:{os.stat(fd).st_ino} "
+    return None
+
+
+def _machine_busy() -> float:
+    """CPU-seconds all cores spent busy so far (/proc/stat): what the parties measured did not use of it was
+    other work on the machine."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle, iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
 def _per_s(before: dict[int, float], after: dict[int, float], elapsed: float) -> list[float]:
     """CPU-seconds per second of each process (one that started in the window counts from zero), largest first."""
     return sorted(((after[pid] - before.get(pid, 0.0)) / elapsed for pid in after), reverse=True)
@@ -191,12 +249,15 @@ def _window(
     window = rest_window if kind == "rest" else ws_window
     before = server.cpu()
     client_before = {pid: cpu_seconds(pid) for pid in client_pids}
+    busy_before = _machine_busy()
     started = time.monotonic()
-    futures = [pool.submit(window, server.proc.port, CONNECTIONS, seconds) for _ in range(CLIENT_PROCESSES)]
-    time.sleep(seconds / 2)
-    connections = _connections(server.proc.port, server.workers())
-    results = [f.result() for f in futures]
+    with LockSampler(server.workers() if kind == "ws" else []) as lock:
+        futures = [pool.submit(window, server.proc.port, CONNECTIONS, seconds) for _ in range(CLIENT_PROCESSES)]
+        time.sleep(seconds / 2)
+        connections = _connections(server.proc.port, server.workers())
+        results = [f.result() for f in futures]
     elapsed = time.monotonic() - started
+    busy = (_machine_busy() - busy_before) / elapsed
     after = server.cpu()
     ok, failed = sum(r[0] for r in results), sum(r[1] for r in results)
     cpu = {party: _per_s(before[party], after[party], elapsed) for party in after}
@@ -205,10 +266,12 @@ def _window(
         "per_s": ok / seconds,
         "errors": failed,
         "connections": connections,
+        "write_lock": lock.fractions(),
         "cpu_per_s": {party: [round(c, 3) for c in each] for party, each in cpu.items()},
         "server_cpu_per_s": sum(cpu["workers"]) + sum(cpu["parent"]),
         "client_cpu_per_s": sum(cpu["client"]),
         "pg_cpu_per_s": sum(cpu["pg"]),
+        "other_cpu_per_s": max(busy - sum(sum(each) for each in cpu.values()), 0.0),
     }
 
 
@@ -270,13 +333,15 @@ def _summary(windows: list[dict[str, Any]]) -> dict[str, Any]:
         "server_cpu_per_s": statistics.median(w["server_cpu_per_s"] for w in windows),
         "client_cpu_per_s": statistics.median(w["client_cpu_per_s"] for w in windows),
         "pg_cpu_per_s": statistics.median(w["pg_cpu_per_s"] for w in windows),
+        "other_cpu_per_s": statistics.median(w["other_cpu_per_s"] for w in windows),
         "cpu_ms_per_op": {
             "server": per_op("server_cpu_per_s"),
             "client": per_op("client_cpu_per_s"),
             "pg": per_op("pg_cpu_per_s"),
         },
         "windows": [
-            {"per_s": round(w["per_s"]), "connections": w["connections"], "cpu_per_s": w["cpu_per_s"]} for w in windows
+            {k: w[k] for k in ("connections", "write_lock", "cpu_per_s")} | {"per_s": round(w["per_s"])}
+            for w in windows
         ],
     }
 
