@@ -1,7 +1,7 @@
 """``--only workers``: what ``tidepool start --workers 2`` gains over one process (issue 11, point 3).
 
-Two servers run side by side on two scratch databases of the same engine: one with ``WEB_CONCURRENCY=1``,
-one with ``2``. Each load is measured in windows that alternate between them (1, 2, 1, 2, …), so a change in
+The servers run side by side on scratch databases of the same engine: one with ``WEB_CONCURRENCY=1``, the
+others with ``2``. Each load is measured in windows that alternate between them (1, 2, 1, 2, …), so a change in
 the machine's load hits both alike; the ratio of each pair is reported, and their median.
 
 The client runs in separate processes (``CLIENT_PROCESSES``, from a spawned pool made once), never in this
@@ -9,10 +9,17 @@ one, and is as cheap as a client can be: REST is hand-written HTTP/1.1 over asyn
 connections; WebSocket creates go through ``websockets``' asyncio client. New connections are opened in
 every window, so the way the kernel spreads them over the workers is drawn again each time.
 
-Two loads: REST ``GET /items/messages?limit=10`` and WebSocket ``items`` creates (one at a time per socket).
-Besides the rates, each window reports the CPU the server's processes (the parent and its workers) and the
-client's processes used per second of window, read from /proc: a server that cannot reach 2 CPU-seconds per
-second with two workers was not given the cores, whatever the reason (the client, other work on the machine).
+Two loads: REST ``GET /items/messages?limit=10`` and WebSocket ``items`` creates (one at a time per socket),
+on three servers: one process, two workers with a listening socket each (``SO_REUSEPORT``, the default) and
+two workers on one shared socket (``WORKERS_REUSEPORT=false``); the target is the first two's ratio.
+
+Each window also records where the limit was (``bench/observe.py``): the CPU-seconds per second of each
+worker, of the client processes, of the database's PostgreSQL backends and of the rest of the machine; how
+many connections each worker held; on SQLite creates, how much of the window the writer lock between
+processes was held; on PostgreSQL, what its backends were waiting for. ``best_ratio_on_these_cores`` is the
+most a second worker could add given the one-process server's CPU per operation of each party.
+``BENCH_WORKERS_ENGINES`` (``sqlite,pg``) and ``BENCH_WORKERS_SERVERS`` (``1,2,2-shared``; ``2-wholepool``
+gives each worker the whole connection budget) choose what is measured.
 """
 
 from __future__ import annotations
@@ -22,18 +29,17 @@ import multiprocessing
 import os
 import re
 import statistics
-import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
 import orjson
 
+from bench.observe import LockSampler, PgWaits, connections_per_worker, machine_busy, per_s
 from bench.procs import (
     ADMIN_TOKEN,
     Proc,
@@ -159,114 +165,31 @@ class Server:
         return out
 
 
-def _connections(port: int, workers: list[int]) -> list[int]:
-    """How many established connections to ``port`` each worker holds (its sockets' inodes, matched against
-    /proc/net/tcp), largest first."""
-    established: set[str] = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        with suppress(OSError):
-            for line in Path(table).read_text().splitlines()[1:]:
-                fields = line.split()
-                if fields[1].endswith(f":{port:04X}") and fields[3] == "01":
-                    established.add(fields[9])
-    counts = []
-    for pid in workers:
-        held = 0
-        with suppress(OSError):
-            for fd in Path(f"/proc/{pid}/fd").iterdir():
-                with suppress(OSError):
-                    target = os.readlink(fd)
-                    held += target.startswith("socket:[") and target[8:-1] in established
-        counts.append(held)
-    return sorted(counts, reverse=True)
-
-
-class LockSampler:
-    """How much of a window SQLite's writer lock between processes (``tidepool/db/write_lock.py``, an ``flock``
-    on ``<db>-writer.lock``) was held, and held with another process waiting, sampled from /proc/locks every
-    millisecond on a thread. Held time over the writes made in it is the part of a write done under the lock:
-    with one worker holding it a fraction ``h`` of the time, no number of workers can write more than 1/h
-    times as fast (the lock admits one at a time)."""
-
-    def __init__(self, workers: list[int]) -> None:
-        self.device_inode = _lock_file(workers)
-        self.samples = self.held = self.contended = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def __enter__(self) -> LockSampler:
-        if self.device_inode is not None:
-            self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join()
-
-    def _run(self) -> None:
-        assert self.device_inode is not None
-        while not self._stop.wait(0.001):
-            locks = [line for line in Path("/proc/locks").read_text().splitlines() if self.device_inode in line]
-            self.samples += 1
-            self.held += any("->" not in line for line in locks)
-            self.contended += any("->" in line for line in locks)
-
-    def fractions(self) -> dict[str, float] | None:
-        if not self.samples:
-            return None
-        return {"held": round(self.held / self.samples, 3), "waited_for": round(self.contended / self.samples, 3)}
-
-
-def _lock_file(workers: list[int]) -> str | None:
-    """``major:minor:inode`` of the writer lock file a worker has open, as /proc/locks names it; None if none."""
-    for pid in workers:
-        with suppress(OSError):
-            for fd in Path(f"/proc/{pid}/fd").iterdir():
-                with suppress(OSError):
-                    if os.readlink(fd).endswith("-writer.lock"):
-                        device = os.stat(fd).st_dev
-                        return f"{os.major(device):02x}:{os.minor(device):02x}:{os.stat(fd).st_ino} "
-    return None
-
-
-def _machine_busy() -> float:
-    """CPU-seconds all cores spent busy so far (/proc/stat): what the parties measured did not use of it was
-    other work on the machine."""
-    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    idle = fields[3] + fields[4]  # idle, iowait
-    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
-
-
-def _per_s(before: dict[int, float], after: dict[int, float], elapsed: float) -> list[float]:
-    """CPU-seconds per second of each process (one that started in the window counts from zero), largest first."""
-    return sorted(((after[pid] - before.get(pid, 0.0)) / elapsed for pid in after), reverse=True)
-
-
 def _window(
     pool: ProcessPoolExecutor, client_pids: list[int], server: Server, kind: str, seconds: float
 ) -> dict[str, Any]:
     window = rest_window if kind == "rest" else ws_window
     before = server.cpu()
     client_before = {pid: cpu_seconds(pid) for pid in client_pids}
-    busy_before = _machine_busy()
+    busy_before = machine_busy()
     started = time.monotonic()
-    with LockSampler(server.workers() if kind == "ws" else []) as lock:
+    with LockSampler(server.workers() if kind == "ws" else []) as lock, PgWaits(server.database) as waits:
         futures = [pool.submit(window, server.proc.port, CONNECTIONS, seconds) for _ in range(CLIENT_PROCESSES)]
         time.sleep(seconds / 2)
-        connections = _connections(server.proc.port, server.workers())
+        connections = connections_per_worker(server.proc.port, server.workers())
         results = [f.result() for f in futures]
     elapsed = time.monotonic() - started
-    busy = (_machine_busy() - busy_before) / elapsed
+    busy = (machine_busy() - busy_before) / elapsed
     after = server.cpu()
     ok, failed = sum(r[0] for r in results), sum(r[1] for r in results)
-    cpu = {party: _per_s(before[party], after[party], elapsed) for party in after}
-    cpu["client"] = _per_s(client_before, {pid: cpu_seconds(pid) for pid in client_pids}, elapsed)
+    cpu = {party: per_s(before[party], after[party], elapsed) for party in after}
+    cpu["client"] = per_s(client_before, {pid: cpu_seconds(pid) for pid in client_pids}, elapsed)
     return {
         "per_s": ok / seconds,
         "errors": failed,
         "connections": connections,
         "write_lock": lock.fractions(),
+        "pg_backends_busy": waits.means(),
         "cpu_per_s": {party: [round(c, 3) for c in each] for party, each in cpu.items()},
         "server_cpu_per_s": sum(cpu["workers"]) + sum(cpu["parent"]),
         "client_cpu_per_s": sum(cpu["client"]),
@@ -340,7 +263,8 @@ def _summary(windows: list[dict[str, Any]]) -> dict[str, Any]:
             "pg": per_op("pg_cpu_per_s"),
         },
         "windows": [
-            {k: w[k] for k in ("connections", "write_lock", "cpu_per_s")} | {"per_s": round(w["per_s"])}
+            {k: w[k] for k in ("connections", "write_lock", "pg_backends_busy", "cpu_per_s")}
+            | {"per_s": round(w["per_s"])}
             for w in windows
         ],
     }
@@ -375,7 +299,8 @@ def _measure(engine: str, quick: bool, pool: ProcessPoolExecutor, client_pids: l
                     windows[name].append(_window(pool, client_pids, server, kind, seconds))
             result: dict[str, Any] = {name: _summary(ws) for name, ws in windows.items()}
             for name in MEASURED[1:]:
-                ratios = [two["per_s"] / one["per_s"] for one, two in zip(windows["1"], windows[name], strict=True)]
+                both = zip(windows["1"], windows[name], strict=True)
+                ratios = [two["per_s"] / one["per_s"] for one, two in both if one["per_s"]] or [0.0]
                 result[f"ratio_{name}_over_1"] = {"median": statistics.median(ratios), "pairs": ratios}
             result["errors"] = sum(w["errors"] for ws in windows.values() for w in ws)
             result["best_ratio_on_these_cores"] = best_ratio(result["1"], os.cpu_count() or 1)
