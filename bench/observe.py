@@ -99,7 +99,10 @@ class PgWaits:
     async def _run(self) -> None:
         import asyncpg  # type: ignore[import-untyped]
 
-        conn = await asyncpg.connect(host=PG_HOST, port=PG_PORT, user=PG_USER, database="postgres")
+        try:
+            conn = await asyncpg.connect(host=PG_HOST, port=PG_PORT, user=PG_USER, database="postgres")
+        except (OSError, asyncpg.PostgresError):  # no connection left on a busy server: this window goes without
+            return
         try:
             while not self._stop.is_set():
                 rows = await conn.fetch(

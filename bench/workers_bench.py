@@ -19,7 +19,7 @@ many connections each worker held; on SQLite creates, how much of the window the
 processes was held; on PostgreSQL, what its backends were waiting for. ``best_ratio_on_these_cores`` is the
 most a second worker could add given the one-process server's CPU per operation of each party.
 ``BENCH_WORKERS_ENGINES`` (``sqlite,pg``) and ``BENCH_WORKERS_SERVERS`` (``1,2,2-shared``; ``2-wholepool``
-gives each worker the whole connection budget) choose what is measured.
+gives each worker the whole connection budget, ``2-before`` also shares one socket) choose what is measured.
 """
 
 from __future__ import annotations
@@ -137,8 +137,10 @@ SERVERS: dict[str, dict[str, str]] = {
     "1": {"WEB_CONCURRENCY": "1"},
     "2": {"WEB_CONCURRENCY": "2"},
     "2-shared": {"WEB_CONCURRENCY": "2", "WORKERS_REUSEPORT": "false"},
-    # Not measured by default: two workers each with the whole connection budget (before it was shared out).
+    # Not measured by default: two workers each with the whole connection budget (as before it was shared out),
+    # and that on one shared socket (what ``--workers 2`` did before either change).
     "2-wholepool": {"WEB_CONCURRENCY": "2", "DB_POOL_SIZE": "20"},
+    "2-before": {"WEB_CONCURRENCY": "2", "DB_POOL_SIZE": "20", "WORKERS_REUSEPORT": "false"},
 }
 MEASURED = os.environ.get("BENCH_WORKERS_SERVERS", "1,2,2-shared").split(",")  # "1" first: the ratios' base
 ENGINES = os.environ.get("BENCH_WORKERS_ENGINES", "sqlite,pg").split(",")  # to measure one engine alone
