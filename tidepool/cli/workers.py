@@ -15,7 +15,8 @@ Python runs one core per process, so N processes serve what one cannot. The shap
   they go to whichever worker's event loop accepts first, and asyncio accepts a whole burst at once: measured
   with 32 connections opened together, one worker often took most of them and the other idled
   (bench/README.md, "Workers"). The parent keeps every socket open, so connections hashed to a worker that
-  died wait in its socket's queue for the replacement, which takes over the same socket. The port is first
+  died wait in its socket's queue for the replacement, which takes over the same socket (and while the
+  workers start, a connection waits for its own worker even if another is already serving). The port is first
   bound once without ``SO_REUSEPORT`` (uvicorn's own bind), so a port another server holds fails the start
   as before instead of being shared with it.
 - **Each worker is one ordinary Tidepool server** (the same ``DrainingServer``, without the bootstrap). They
@@ -24,16 +25,16 @@ Python runs one core per process, so N processes serve what one cannot. The shap
   (``services/versions.py``), exactly as between two servers on one database. On SQLite their writers
   queue on a file lock (``tidepool/db/write_lock.py``).
 - **Stopping**: the workers run in their own process group, so a terminal's Ctrl+C reaches the parent
-  alone. The first SIGTERM or SIGINT closes the parent's copy of the socket and sends SIGTERM to every
+  alone. The first SIGTERM or SIGINT closes the parent's copies of the sockets and sends SIGTERM to every
   worker, which drains as one server does; the workers meet once their own writes are finished (a shared
   barrier) and then deliver every event numbered by any of them before closing their sockets with 1001. A
   second Ctrl+C sends SIGINT, which makes each worker stop at once. The parent exits when they all have:
   0 when every worker stopped cleanly. A worker whose parent disappears (SIGKILL) stops itself the same way.
 - **One connection budget for the server**: each of N workers gets ``DB_POOL_SIZE / N`` (rounded up), so
-  ``--workers 2`` opens no more database connections than one process does. Two workers each with the whole
-  budget doubled PostgreSQL's backends (80 for the benchmark's three servers, on a server allowing 100)
-  without doing more: the two cores run the backends too, and a request waits for a free connection no
-  longer than for a core.
+  ``--workers 2`` opens no more database connections than one process does. Each worker with the whole
+  budget doubled PostgreSQL's backends (40 for a 2-worker server where one process holds 20: the
+  benchmark's servers met PostgreSQL's default ``max_connections`` of 100) and gained nothing the
+  benchmark could measure (bench/README.md, "Workers"): the backends share the cores the workers run on.
 - **A worker that dies** while the server runs is logged and replaced; one that fails while starting stops
   the server, since its replacement would fail the same way.
 """
