@@ -66,6 +66,10 @@ def sockets_of(pid: int) -> set[str]:
     return held
 
 
+def children(pid: int) -> set[int]:
+    return {int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()}
+
+
 def answered_by(url: str, times: int) -> set[int]:
     """The workers (pids) that answered ``times`` requests, each on a fresh connection; all must answer."""
     pids = set()
@@ -108,7 +112,8 @@ def test_each_worker_accepts_on_its_own_socket_and_a_replacement_takes_over_its_
 def test_one_shared_socket_without_reuseport(db_env: dict[str, str], tmp_path: Path) -> None:
     env = {**db_env, **ENV, "WORKERS_REUSEPORT": "false"}
     with started(env, log=tmp_path / "server.log", args=("--workers", "2")) as server:
-        workers = set(by_worker(server))  # both answer
+        wait_until(lambda: len(children(server.process.pid)) == 2, BOUND)
+        workers = children(server.process.pid)  # each holds the socket from its fork on, serving or not
         sockets = listening(server.port)
         assert len(sockets) == 1, sockets
         assert all(sockets <= sockets_of(pid) for pid in workers)
