@@ -25,7 +25,6 @@ accountability. Each row written is itself a create event of its collection, as 
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import sqlite3
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -35,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tidepool.db import sqlite_thread, system, system_meta
 from tidepool.db.schema import SchemaOverview
+from tidepool.db.sqlite_writes import compiled_insert, driver_rows
 from tidepool.events import ChangeEvent, Tracked
 from tidepool.query.model import Query
 from tidepool.query.values import CONCEALED, conceal, serializer_for
@@ -142,24 +142,6 @@ async def _insert_pair(
     return row.activity, row.id
 
 
-@functools.lru_cache(maxsize=32)
-def _compiled(table: sa.Table, keys: tuple[str, ...], dialect: sa.Dialect) -> sa.Compiled:
-    """The INSERT of ``keys`` into ``table``, compiled once per dialect (an engine's dialect lives as long)."""
-    return sa.insert(table).compile(dialect=dialect, column_keys=list(keys))
-
-
-def _driver_rows(compiled: sa.Compiled, rows: Sequence[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
-    """``rows`` as the driver takes them: in the statement's order, through each column type's bind processor
-    (a timestamp's text, a JSON column's serialization), as SQLAlchemy's own execution would send them."""
-    processors: Mapping[str, Any] = getattr(compiled, "_bind_processors", {})
-    order: Sequence[str] = getattr(compiled, "positiontup", None) or ()
-    out = []
-    for row in rows:
-        params = compiled.construct_params(dict(row)) or {}
-        out.append(tuple(processors[n](params[n]) if n in processors else params[n] for n in order))
-    return out
-
-
 async def _insert_sqlite(
     conn: AsyncConnection, activity: list[dict[str, Any]], revisions: list[dict[str, Any]] | None
 ) -> tuple[list[Any], list[Any]] | None:
@@ -167,17 +149,17 @@ async def _insert_sqlite(
     statements compiled once: through SQLAlchemy each row cost three or four trips to that thread, each waiting
     for a turn of the event loop while the write holds the database (bench/README.md, ``create``). None when
     the statements cannot be sent that way (then the portable path runs)."""
-    act = _compiled(system.activity, tuple(activity[0]), conn.dialect)
+    act = compiled_insert(system.activity, tuple(activity[0]), conn.dialect)
     rev = (
-        _compiled(system.revisions, ("activity", *(k for k in revisions[0] if k != "activity")), conn.dialect)
+        compiled_insert(system.revisions, ("activity", *(k for k in revisions[0] if k != "activity")), conn.dialect)
         if revisions
         else None
     )
     if getattr(act, "positiontup", None) is None or (rev is not None and getattr(rev, "positiontup", None) is None):
         return None
-    act_rows = _driver_rows(act, activity)
+    act_rows = driver_rows(act, activity)
     unlinked = [{**row, "activity": None} for row in revisions or ()]
-    rev_rows = _driver_rows(rev, unlinked) if rev is not None else []
+    rev_rows = driver_rows(rev, unlinked) if rev is not None else []
     link = list(getattr(rev, "positiontup", None) or ()).index("activity") if rev is not None else 0
 
     def run(db: sqlite3.Connection) -> tuple[list[Any], list[Any]]:
