@@ -46,13 +46,28 @@ def insertable(compiled: sa.Compiled, keys: Sequence[str]) -> bool:
 def driver_rows(compiled: sa.Compiled, rows: Sequence[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
     """``rows`` as the driver takes them: in the statement's order, through each column type's bind processor
     (a timestamp's text, a JSON column's serialization), as SQLAlchemy's own execution would send them."""
+    plan = _binding(compiled)
+    return [tuple(row[key] if process is None else process(row[key]) for key, process in plan) for row in rows]
+
+
+_BINDINGS: dict[int, tuple[sa.Compiled, tuple[tuple[str, Any], ...]]] = {}
+
+
+def _binding(compiled: sa.Compiled) -> tuple[tuple[str, Any], ...]:
+    """Per position of ``compiled``'s parameters: the row's key for it (its bind parameter's key: a column's
+    key, whatever escaped name SQLAlchemy gives the parameter) and the type's bind processor, if any. Kept
+    per statement: SQLAlchemy's ``construct_params`` was most of a row's binding cost (bench/README.md)."""
+    kept = _BINDINGS.get(id(compiled))
+    if kept is not None and kept[0] is compiled:
+        return kept[1]
+    binds: Mapping[str, Any] = getattr(compiled, "binds", {})
     processors: Mapping[str, Any] = getattr(compiled, "_bind_processors", {})
     order: Sequence[str] = getattr(compiled, "positiontup", None) or ()
-    out = []
-    for row in rows:
-        params = compiled.construct_params(dict(row)) or {}
-        out.append(tuple(processors[n](params[n]) if n in processors else params[n] for n in order))
-    return out
+    plan = tuple((binds[name].key, processors.get(name)) for name in order)
+    if len(_BINDINGS) > 512:
+        _BINDINGS.clear()
+    _BINDINGS[id(compiled)] = (compiled, plan)
+    return plan
 
 
 def as_sqlalchemy_error(conn: AsyncConnection, exc: sqlite3.Error, sql: str, params: Any) -> Exception:
