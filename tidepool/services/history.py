@@ -26,8 +26,8 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -40,6 +40,8 @@ from tidepool.query.model import Query
 from tidepool.query.values import CONCEALED, conceal, serializer_for
 from tidepool.services.base import TxContext
 from tidepool.services.items import ItemsService
+
+T = TypeVar("T")
 
 TRACKING_MODES = ("all", "activity")
 _UPDATE_SPECIALS = frozenset({"date-updated", "user-updated", "role-updated"})
@@ -61,18 +63,51 @@ async def write(tx: TxContext, entries: Sequence[Tracked]) -> None:
     """Write the activity (and revisions) of ``entries`` inside ``tx``, skipped per collection setting; each
     row written is itself a create event of ``directus_activity`` / ``directus_revisions``, as on Directus
     (subscribers of those collections hear of it, permission-checked like any collection)."""
+    for activity, revisions in await _planned(tx, entries):
+        for event in _created(*await _insert(tx.conn, activity, revisions)):
+            tx.tx.record(event)
+
+
+async def write_sqlite_then(
+    tx: TxContext, entries: Sequence[Tracked], then: Callable[[sqlite3.Connection, list[ChangeEvent]], T]
+) -> tuple[T] | None:
+    """SQLite: ``write``'s rows, then ``then(db, <their create events>)`` (the event log's append,
+    ``Transaction.log_events``), all in ONE hand-off to aiosqlite's thread; ``(then's answer,)``, or None when
+    nothing was written (the statements cannot be sent that way: ``write`` then runs as usual)."""
+    batches = [_sqlite_batch(tx.conn, activity, revisions) for activity, revisions in await _planned(tx, entries)]
+    ready = [batch for batch in batches if batch is not None]
+    if len(ready) != len(batches):
+        return None
+
+    def run(db: sqlite3.Connection) -> tuple[T]:
+        created = [event for batch in ready for event in _created(*batch(db))]
+        return (then(db, created),)
+
+    return await sqlite_thread.run(tx.conn, run)
+
+
+Planned = tuple[list[dict[str, Any]], list[dict[str, Any]] | None]  # activity rows, and their revisions
+
+
+async def _planned(tx: TxContext, entries: Sequence[Tracked]) -> list[Planned]:
+    """The rows to write per entry that its collection's ``accountability`` keeps."""
     now = dt.datetime.now(dt.UTC)
+    planned: list[Planned] = []
     for entry in entries:
         mode = tracking(tx.schema, entry.collection)
         if mode is None or not entry.keys:
             continue
         activity = [_activity(entry, key, now) for key in entry.keys]
         revisions = await _revisions(tx, entry) if mode == "all" and entry.action in _REVISED else None
-        activity_ids, revision_ids = await _insert(tx.conn, activity, revisions)
-        for key in activity_ids:
-            tx.tx.record(ChangeEvent(system.activity.name, "create", (key,)))
-        for key in revision_ids:
-            tx.tx.record(ChangeEvent(system.revisions.name, "create", (key,)))
+        planned.append((activity, revisions))
+    return planned
+
+
+def _created(activity_ids: list[Any], revision_ids: list[Any]) -> list[ChangeEvent]:
+    """The create events of the rows written."""
+    return [ChangeEvent(system.activity.name, "create", (key,)) for key in activity_ids] + [
+        ChangeEvent(system.revisions.name, "create", (key,)) for key in revision_ids
+    ]
 
 
 async def _revisions(tx: TxContext, entry: Tracked) -> list[dict[str, Any]]:
@@ -149,6 +184,15 @@ async def _insert_sqlite(
     statements compiled once: through SQLAlchemy each row cost three or four trips to that thread, each waiting
     for a turn of the event loop while the write holds the database (bench/README.md, ``create``). None when
     the statements cannot be sent that way (then the portable path runs)."""
+    batch = _sqlite_batch(conn, activity, revisions)
+    return None if batch is None else await sqlite_thread.run(conn, batch)
+
+
+def _sqlite_batch(
+    conn: AsyncConnection, activity: list[dict[str, Any]], revisions: list[dict[str, Any]] | None
+) -> Callable[[sqlite3.Connection], tuple[list[Any], list[Any]]] | None:
+    """What ``_insert_sqlite`` runs in the driver's thread (the activity ids and the revision ids, in order);
+    None when the statements cannot be sent that way."""
     act = compiled_insert(system.activity, tuple(activity[0]), conn.dialect)
     rev = (
         compiled_insert(system.revisions, ("activity", *(k for k in revisions[0] if k != "activity")), conn.dialect)
@@ -172,7 +216,7 @@ async def _insert_sqlite(
                 revision_ids.append(db.execute(rev.string, linked).lastrowid)
         return activity_ids, revision_ids
 
-    return await sqlite_thread.run(conn, run)
+    return run
 
 
 def _inserted_key(result: sa.CursorResult[Any]) -> Any:
