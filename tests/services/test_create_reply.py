@@ -190,3 +190,20 @@ def _id_of(srv: LiveServer, title: str) -> Any:
     found = rows(srv, articles, articles.c.title == title)
     assert len(found) == 1, found
     return found[0]["id"]
+
+
+@pytest.mark.parametrize(("collection", "body"), [("tokens", {"name": "generated key"}), ("codes", {"code": "k1"})])
+def test_a_reply_by_a_generated_or_given_text_key(
+    srv: LiveServer, admin: httpx.Client, collection: str, body: dict[str, Any]
+) -> None:
+    created = admin.post(f"/items/{collection}", json=body)
+    assert created.status_code == 200, created.text
+    data = created.json()["data"]
+    key = data["id"] if collection == "tokens" else data["code"]
+    assert data == admin.get(f"/items/{collection}/{key}").json()["data"]
+    with WS(srv.ws_url) as ws:
+        assert ws.request({"type": "auth", "access_token": ADMIN_TOKEN})["status"] == "ok"
+        again = {"name": "over ws"} if collection == "tokens" else {"code": "k2", "label": "abc"}
+        reply = ws.request({"type": "items", "collection": collection, "action": "create", "data": again, "uid": "k"})
+    key = reply["data"]["id"] if collection == "tokens" else reply["data"]["code"]
+    assert reply["data"] == admin.get(f"/items/{collection}/{key}").json()["data"]
