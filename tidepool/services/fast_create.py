@@ -36,10 +36,15 @@ class Reply:
     items: list[Item] | None = field(default=None)
 
 
+def applies(ctx: ServiceContext) -> bool:
+    """Whether creates on ``ctx``'s database may take this path at all."""
+    return ctx.dialect == "sqlite"
+
+
 async def reply_for(ctx: ServiceContext, collection: str, query: Query) -> Reply | None:
     """The reply's read for a create in ``collection`` answered with ``query``, planned before the write; None
     when it cannot be read with the INSERT (then the caller reads back after the commit, as before)."""
-    if ctx.dialect != "sqlite":
+    if not applies(ctx):
         return None
     try:
         read = await reader.keyed_read(ctx, collection, query)
@@ -53,7 +58,7 @@ async def insert(
 ) -> tuple[Any] | None:
     """Insert ``values`` (bindable) into ``info``'s table on SQLite in one hand-off, and read ``reply`` in it;
     ``(key,)``, or None when nothing was written (another engine, or a statement this path does not send)."""
-    if tx.dialect != "sqlite":
+    if not applies(tx):
         return None
     read = reply.read if reply is not None else None
 

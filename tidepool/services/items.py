@@ -116,8 +116,10 @@ class ItemsService:
         merged = self._checked_payload(info, item, Action.CREATE)
         values = payloads.prepare(info, merged, "create", self.ctx.accountability, now)
         bound = payloads.bindable(info, values, self.ctx.dialect)
-        with self._translated(info, values):
-            fast = await fast_create.insert(tx, info, bound, reply)  # SQLite: one hand-off, reply read in it
+        fast = None
+        if fast_create.applies(tx):  # SQLite: one hand-off, the reply read in it
+            with self._translated(info, values):
+                fast = await fast_create.insert(tx, info, bound, reply)
         if fast is not None:
             key = fast[0]
         else:
