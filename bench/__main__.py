@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -30,7 +31,15 @@ async def run_rtt(quick: bool) -> list[dict[str, Any]]:
 
 async def run_fanout(quick: bool) -> dict[str, Any]:
     """bench/fanout.py: Tidepool, the transport ceiling and the uvicorn ceiling, size by size (each server in
-    turn, so they share the machine's load of the moment), with the targets of the largest size."""
+    turn, so they share the machine's load of the moment), with the targets of the largest size.
+    ``BENCH_FANOUT_COMMIT`` also runs Tidepool at that commit (a temporary worktree) right after this tree."""
+    commit = os.environ.get("BENCH_FANOUT_COMMIT")
+    with contextlib.ExitStack() as trees:
+        other = trees.enter_context(eventlog_bench.checkout(commit)) if commit else None
+        return _fanout_sizes(quick, other, commit)
+
+
+def _fanout_sizes(quick: bool, other: Path | None, commit: str | None) -> dict[str, Any]:
     rows = []
     sizes: tuple[int, ...] = (100, 1000) if quick else (100, 1000, 10000)
     if os.environ.get("BENCH_FANOUT_SIZES"):
@@ -41,6 +50,11 @@ async def run_fanout(quick: bool) -> dict[str, Any]:
         with tidepool_server() as proc:
             create_messages_collection(proc.url)
             tidepool, frame = fanout.tidepool_fanout(proc, n, trials)
+        before: dict[str, Any] = {}
+        if other is not None:
+            with tidepool_server(code=other) as proc:
+                create_messages_collection(proc.url)
+                before = {"tidepool_at_commit": fanout.tidepool_fanout(proc, n, trials)[0] | {"commit": commit}}
         transport = fanout.transport_ceiling_fanout(n, trials, frame)
         with ceiling_server() as proc:
             uvicorn_ceiling = fanout.uvicorn_ceiling_fanout(proc, n, trials, frame)
@@ -54,6 +68,7 @@ async def run_fanout(quick: bool) -> dict[str, Any]:
                 "uvicorn_ceiling": uvicorn_ceiling,
                 "ratio_p50_to_transport": tidepool["p50_ms"] / transport["p50_ms"],
                 "ratio_p50_to_uvicorn": tidepool["p50_ms"] / uvicorn_ceiling["p50_ms"],
+                **before,
             }
         )
         if n == max(sizes):

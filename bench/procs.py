@@ -198,6 +198,28 @@ def cpu_seconds(pid: int) -> float:
     return _stat_ticks(Path(f"/proc/{pid}/stat")) / os.sysconf("SC_CLK_TCK")
 
 
+def children(pid: int) -> list[int]:
+    """The live child processes of ``pid`` (a ``tidepool start --workers N`` parent's workers)."""
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(child) for child in path.read_text().split()] if path.exists() else []
+
+
+def pg_backends(database: str) -> list[int]:
+    """The PostgreSQL backend processes serving ``database`` (their title: ``postgres: [<cluster>:] <user> <db>
+    <host> <state>``), so a benchmark can count the database server's CPU next to the client's and Tidepool's."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            title = (entry / "cmdline").read_bytes().split(b"\0")[0].split()
+        except OSError:
+            continue
+        if title[:1] == [b"postgres:"] and database.encode() in title[2:4]:
+            found.append(int(entry.name))
+    return found
+
+
 def thread_cpu_seconds(pid: int, tid: int) -> float:
     """CPU time of one live thread so far (nanosecond ``schedstat``), e.g. a server's event loop thread."""
     return int(Path(f"/proc/{pid}/task/{tid}/schedstat").read_text().split()[0]) / 1e9

@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 from typing import cast
 
-from tidepool.realtime.wire import text_header
+from tidepool.realtime.connection import text_header
 
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC11B65"
 INIT = b'{"type":"subscription","event":"init","data":[]}'

@@ -1,7 +1,7 @@
 """``--only workers``: what ``tidepool start --workers 2`` gains over one process (issue 11, point 3).
 
-Two servers run side by side on two scratch databases of the same engine: one with ``WEB_CONCURRENCY=1``,
-one with ``2``. Each load is measured in windows that alternate between them (1, 2, 1, 2, …), so a change in
+The servers run side by side on scratch databases of the same engine: one with ``WEB_CONCURRENCY=1``, the
+others with ``2``. Each load is measured in windows that alternate between them (1, 2, 1, 2, …), so a change in
 the machine's load hits both alike; the ratio of each pair is reported, and their median.
 
 The client runs in separate processes (``CLIENT_PROCESSES``, from a spawned pool made once), never in this
@@ -9,10 +9,17 @@ one, and is as cheap as a client can be: REST is hand-written HTTP/1.1 over asyn
 connections; WebSocket creates go through ``websockets``' asyncio client. New connections are opened in
 every window, so the way the kernel spreads them over the workers is drawn again each time.
 
-Two loads: REST ``GET /items/messages?limit=10`` and WebSocket ``items`` creates (one at a time per socket).
-Besides the rates, each window reports the CPU the server's processes (the parent and its workers) and the
-client's processes used per second of window, read from /proc: a server that cannot reach 2 CPU-seconds per
-second with two workers was not given the cores, whatever the reason (the client, other work on the machine).
+Two loads: REST ``GET /items/messages?limit=10`` and WebSocket ``items`` creates (one at a time per socket),
+on three servers: one process, two workers with a listening socket each (``SO_REUSEPORT``, the default) and
+two workers on one shared socket (``WORKERS_REUSEPORT=false``); the target is the first two's ratio.
+
+Each window also records where the limit was (``bench/observe.py``): the CPU-seconds per second of each
+worker, of the client processes, of the database's PostgreSQL backends and of the rest of the machine; how
+many connections each worker held; on SQLite creates, how much of the window the writer lock between
+processes was held; on PostgreSQL, what its backends were waiting for. ``best_ratio_on_these_cores`` is the
+most a second worker could add given the one-process server's CPU per operation of each party.
+``BENCH_WORKERS_ENGINES`` (``sqlite,pg``) and ``BENCH_WORKERS_SERVERS`` (``1,2,2-shared``; ``2-wholepool``
+gives each worker the whole connection budget, ``2-before`` also shares one socket) choose what is measured.
 """
 
 from __future__ import annotations
@@ -25,14 +32,24 @@ import statistics
 import time
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import ExitStack, contextmanager
-from pathlib import Path
+from contextlib import ExitStack, contextmanager, suppress
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import orjson
 
-from bench.procs import ADMIN_TOKEN, Proc, cpu_seconds, create_messages_collection, pg_database, tidepool_server
+from bench.observe import LockSampler, PgWaits, connections_per_worker, machine_busy, per_s
+from bench.procs import (
+    ADMIN_TOKEN,
+    Proc,
+    children,
+    cpu_seconds,
+    create_messages_collection,
+    pg_backends,
+    pg_database,
+    tidepool_server,
+)
 from bench.targets import target
 
 CLIENT_PROCESSES = 2
@@ -114,47 +131,87 @@ def _pid(_: int) -> int:
 
 # ----------------------------------------------------------------------------------------------- measuring
 
+# The servers compared: one process, two workers with a listening socket each (SO_REUSEPORT, the default on
+# Linux), and two workers accepting from one shared socket.
+SERVERS: dict[str, dict[str, str]] = {
+    "1": {"WEB_CONCURRENCY": "1"},
+    "2": {"WEB_CONCURRENCY": "2"},
+    "2-shared": {"WEB_CONCURRENCY": "2", "WORKERS_REUSEPORT": "false"},
+    # Not measured by default: two workers each with the whole connection budget (as before it was shared out),
+    # and that on one shared socket (what ``--workers 2`` did before either change).
+    "2-wholepool": {"WEB_CONCURRENCY": "2", "DB_POOL_SIZE": "20"},
+    "2-before": {"WEB_CONCURRENCY": "2", "DB_POOL_SIZE": "20", "WORKERS_REUSEPORT": "false"},
+}
+MEASURED = os.environ.get("BENCH_WORKERS_SERVERS", "1,2,2-shared").split(",")  # "1" first: the ratios' base
+ENGINES = os.environ.get("BENCH_WORKERS_ENGINES", "sqlite,pg").split(",")  # to measure one engine alone
 
-def _tree_cpu(pid: int) -> float:
-    """CPU seconds of ``pid`` and its live children (the workers)."""
-    total = cpu_seconds(pid)
-    children = Path(f"/proc/{pid}/task/{pid}/children")
-    for child in children.read_text().split() if children.exists() else ():
-        try:
-            total += cpu_seconds(int(child))
-        except (FileNotFoundError, ProcessLookupError):
-            pass
-    return total
+
+@dataclass
+class Server:
+    proc: Proc
+    database: str | None  # the PostgreSQL database, whose backends' CPU counts too
+
+    def workers(self) -> list[int]:
+        return children(self.proc.popen.pid) or [self.proc.popen.pid]
+
+    def cpu(self) -> dict[str, dict[int, float]]:
+        """CPU seconds so far of each party: the parent, each worker, each PostgreSQL backend."""
+        parent = self.proc.popen.pid
+        out: dict[str, dict[int, float]] = {"parent": {}, "workers": {}, "pg": {}}
+        for kind, pids in (("workers", self.workers()), ("pg", pg_backends(self.database) if self.database else [])):
+            for pid in pids:
+                with suppress(OSError):
+                    out[kind][pid] = cpu_seconds(pid)
+        if parent not in out["workers"]:
+            out["parent"][parent] = cpu_seconds(parent)
+        return out
 
 
-def _window(pool: ProcessPoolExecutor, client_pids: list[int], proc: Proc, kind: str, seconds: float) -> dict[str, Any]:
+def _window(
+    pool: ProcessPoolExecutor, client_pids: list[int], server: Server, kind: str, seconds: float
+) -> dict[str, Any]:
     window = rest_window if kind == "rest" else ws_window
-    server_before = _tree_cpu(proc.popen.pid)
-    client_before = sum(cpu_seconds(pid) for pid in client_pids)
+    before = server.cpu()
+    client_before = {pid: cpu_seconds(pid) for pid in client_pids}
+    busy_before = machine_busy()
     started = time.monotonic()
-    futures = [pool.submit(window, proc.port, CONNECTIONS, seconds) for _ in range(CLIENT_PROCESSES)]
-    results = [f.result() for f in futures]
+    with LockSampler(server.workers() if kind == "ws" else []) as lock, PgWaits(server.database) as waits:
+        futures = [pool.submit(window, server.proc.port, CONNECTIONS, seconds) for _ in range(CLIENT_PROCESSES)]
+        time.sleep(seconds / 2)
+        connections = connections_per_worker(server.proc.port, server.workers())
+        results = [f.result() for f in futures]
     elapsed = time.monotonic() - started
+    busy = (machine_busy() - busy_before) / elapsed
+    after = server.cpu()
     ok, failed = sum(r[0] for r in results), sum(r[1] for r in results)
+    cpu = {party: per_s(before[party], after[party], elapsed) for party in after}
+    cpu["client"] = per_s(client_before, {pid: cpu_seconds(pid) for pid in client_pids}, elapsed)
     return {
         "per_s": ok / seconds,
         "errors": failed,
-        "server_cpu_per_s": (_tree_cpu(proc.popen.pid) - server_before) / elapsed,
-        "client_cpu_per_s": (sum(cpu_seconds(pid) for pid in client_pids) - client_before) / elapsed,
+        "connections": connections,
+        "write_lock": lock.fractions(),
+        "pg_backends_busy": waits.means(),
+        "cpu_per_s": {party: [round(c, 3) for c in each] for party, each in cpu.items()},
+        "server_cpu_per_s": sum(cpu["workers"]) + sum(cpu["parent"]),
+        "client_cpu_per_s": sum(cpu["client"]),
+        "pg_cpu_per_s": sum(cpu["pg"]),
+        "other_cpu_per_s": max(busy - sum(sum(each) for each in cpu.values()), 0.0),
     }
 
 
 @contextmanager
-def _servers(engine: str) -> Iterator[dict[int, Proc]]:
-    """A one-process and a two-worker server, each on its own scratch database of ``engine``."""
+def _servers(engine: str) -> Iterator[dict[str, Server]]:
+    """The servers of ``SERVERS``, each on its own scratch database of ``engine``."""
     with ExitStack() as stack:
         servers = {}
-        for workers in (1, 2):
+        for name in MEASURED:
+            env = SERVERS[name]
             db_env = stack.enter_context(pg_database()) if engine == "pg" else {}
-            proc = stack.enter_context(tidepool_server(db_env, WEB_CONCURRENCY=str(workers)))
-            servers[workers] = proc
-        for proc in servers.values():
-            _seed(proc)
+            proc = stack.enter_context(tidepool_server({**db_env, **env}))
+            servers[name] = Server(proc, db_env.get("DB_DATABASE"))
+        for server in servers.values():
+            _seed(server.proc)
         yield servers
 
 
@@ -189,41 +246,81 @@ def _seed(proc: Proc) -> None:
         time.sleep(0.05)
 
 
+def _summary(windows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The medians of a server's windows; CPU per operation (ms) of each party."""
+    rate = statistics.median(w["per_s"] for w in windows)
+
+    def per_op(key: str) -> float:
+        return round(1000 * statistics.median(float(w[key] / w["per_s"]) for w in windows if w["per_s"]), 3)
+
+    return {
+        "per_s": rate,
+        "server_cpu_per_s": statistics.median(w["server_cpu_per_s"] for w in windows),
+        "client_cpu_per_s": statistics.median(w["client_cpu_per_s"] for w in windows),
+        "pg_cpu_per_s": statistics.median(w["pg_cpu_per_s"] for w in windows),
+        "other_cpu_per_s": statistics.median(w["other_cpu_per_s"] for w in windows),
+        "cpu_ms_per_op": {
+            "server": per_op("server_cpu_per_s"),
+            "client": per_op("client_cpu_per_s"),
+            "pg": per_op("pg_cpu_per_s"),
+        },
+        "windows": [
+            {k: w[k] for k in ("connections", "write_lock", "pg_backends_busy", "cpu_per_s")}
+            | {"per_s": round(w["per_s"])}
+            for w in windows
+        ],
+    }
+
+
+def best_ratio(one: dict[str, Any], cores: int) -> float:
+    """The most a second worker can add on ``cores`` cores, from the one-worker server's CPU per operation of
+    each party (server, client, PostgreSQL): a process runs on one core at most, and all of them share the
+    cores. Rate with n workers = min(n / server, cores / (server + client + pg)); the ratio of n=2 to n=1."""
+    ms: dict[str, float] = one["cpu_ms_per_op"]
+    server = ms["server"]
+    total = server + ms["client"] + ms["pg"]
+    if not total or not server:
+        return 0.0
+
+    def rate(workers: int) -> float:
+        return min(workers / server, cores / total)
+
+    return round(rate(2) / rate(1), 2)
+
+
 def _measure(engine: str, quick: bool, pool: ProcessPoolExecutor, client_pids: list[int]) -> dict[str, Any]:
     seconds, pairs = (2.0, 3) if quick else (4.0, 5)
     out: dict[str, Any] = {"engine": engine}
     with _servers(engine) as servers:
         for kind in ("rest", "ws"):
-            for proc in servers.values():  # warm-up: both workers up, caches and plans filled
-                _window(pool, client_pids, proc, kind, 1.0)
-            windows: dict[int, list[dict[str, Any]]] = {1: [], 2: []}
+            for server in servers.values():  # warm-up: both workers up, caches and plans filled
+                _window(pool, client_pids, server, kind, 1.0)
+            windows: dict[str, list[dict[str, Any]]] = {name: [] for name in servers}
             for _ in range(pairs):
-                for workers, proc in servers.items():
-                    windows[workers].append(_window(pool, client_pids, proc, kind, seconds))
-            ratios = [two["per_s"] / one["per_s"] for one, two in zip(windows[1], windows[2], strict=True)]
-            out[kind] = {
-                "one_worker_per_s": statistics.median(w["per_s"] for w in windows[1]),
-                "two_workers_per_s": statistics.median(w["per_s"] for w in windows[2]),
-                "ratio_median": statistics.median(ratios),
-                "ratios": ratios,
-                "errors": sum(w["errors"] for ws in windows.values() for w in ws),
-                "server_cpu_per_s": {
-                    n: statistics.median(w["server_cpu_per_s"] for w in ws) for n, ws in windows.items()
-                },
-                "client_cpu_per_s": statistics.median(w["client_cpu_per_s"] for ws in windows.values() for w in ws),
-            }
+                for name, server in servers.items():
+                    windows[name].append(_window(pool, client_pids, server, kind, seconds))
+            result: dict[str, Any] = {name: _summary(ws) for name, ws in windows.items()}
+            for name in MEASURED[1:]:
+                both = zip(windows["1"], windows[name], strict=True)
+                ratios = [two["per_s"] / one["per_s"] for one, two in both if one["per_s"]] or [0.0]
+                result[f"ratio_{name}_over_1"] = {"median": statistics.median(ratios), "pairs": ratios}
+            result["errors"] = sum(w["errors"] for ws in windows.values() for w in ws)
+            result["best_ratio_on_these_cores"] = best_ratio(result["1"], os.cpu_count() or 1)
+            out[kind] = result
     return out
 
 
 async def run_workers(quick: bool) -> dict[str, Any]:
     load_before = os.getloadavg()[0]
-    engines = ("sqlite", "pg")
+    engines = ENGINES
     with ProcessPoolExecutor(CLIENT_PROCESSES, mp_context=multiprocessing.get_context("spawn")) as pool:
         client_pids = sorted(set(pool.map(_pid, range(CLIENT_PROCESSES * 4))))
         loop = asyncio.get_running_loop()
         results = [await loop.run_in_executor(None, _measure, engine, quick, pool, client_pids) for engine in engines]
     measured = [
-        target(f"workers_{kind}_{result['engine']}_2_over_1", result[kind]["ratio_median"], TARGET, "higher")
+        target(
+            f"workers_{kind}_{result['engine']}_2_over_1", result[kind]["ratio_2_over_1"]["median"], TARGET, "higher"
+        )
         for result in results
         for kind in ("rest", "ws")
     ]

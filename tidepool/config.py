@@ -174,6 +174,13 @@ SETTINGS: tuple[Setting, ...] = (
         "Server processes `tidepool start` runs on one port (`--workers` overrides it); they share events and "
         "caches through the database.",
     ),
+    Setting(
+        "WORKERS_REUSEPORT",
+        "true",
+        parse_bool,
+        "With several workers on Linux, a listening socket per worker (SO_REUSEPORT: the kernel spreads new "
+        "connections evenly); false: one socket shared by all, taken by whichever worker accepts first.",
+    ),
     Setting("DB_CLIENT", "sqlite3", parse_choice("sqlite3", "pg", "postgres", "mysql"), "sqlite3, pg or mysql."),
     Setting("DB_FILENAME", "./data/tidepool.db", parse_str, "SQLite database file."),
     Setting("DB_CONNECTION_STRING", None, parse_optional_str, "Full database URL (overrides DB_HOST etc.)."),
@@ -182,7 +189,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DB_DATABASE", "tidepool", parse_str, "Database name (pg, mysql)."),
     Setting("DB_USER", None, parse_optional_str, "Database user (pg, mysql)."),
     Setting("DB_PASSWORD", None, parse_optional_str, "Database password (pg, mysql)."),
-    Setting("DB_POOL_SIZE", "10", parse_int, "Database connections per process: up to twice this many, all kept."),
+    Setting(
+        "DB_POOL_SIZE",
+        "10",
+        parse_int,
+        "Database connections of the server: up to twice this many, all kept (shared out among `--workers`).",
+    ),
     Setting("DB_CONNECT_TIMEOUT", "5", parse_seconds, "Seconds to wait for a new database connection (pg, mysql)."),
     Setting("DB_HEALTHCHECK_THRESHOLD", "150", parse_int, "Database response time (ms) above which health warns."),
     Setting("KEY", None, parse_optional_str, "Unique identifier of this project."),
@@ -381,6 +393,7 @@ class Settings:
     PUBLIC_URL: str
     SERVER_SHUTDOWN_TIMEOUT: float
     WEB_CONCURRENCY: int
+    WORKERS_REUSEPORT: bool
     DB_CLIENT: str
     DB_FILENAME: str
     DB_CONNECTION_STRING: str | None = field(repr=False)

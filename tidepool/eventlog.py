@@ -96,11 +96,30 @@ async def append(conn: AsyncConnection, events: Sequence[ChangeEvent], origin: s
 
     Everything that does not need the number (each event's body) is encoded before the counter is moved:
     from that UPDATE to the commit, every other writer waits for this one."""
+    stamped, rows = _stamped(events, origin)
+    log_rows = _LOGGERS.get(conn.dialect.name, _log_portably)
+    return _numbered(stamped, await log_rows(conn, rows, int(time.time() * 1000)))
+
+
+def append_in_sqlite_thread(
+    db: sqlite3.Connection, events: Sequence[ChangeEvent], origin: str | None
+) -> list[ChangeEvent]:
+    """``append`` on SQLite, by a caller already on aiosqlite's thread (the history rows' hand-off,
+    ``services/history.write_sqlite_then``): the same statements and numbering, no trip of its own."""
+    if not events:
+        return []
+    stamped, rows = _stamped(events, origin)
+    return _numbered(stamped, _log_sqlite_in_thread(db, rows, int(time.time() * 1000)))
+
+
+def _stamped(events: Sequence[ChangeEvent], origin: str | None) -> tuple[list[ChangeEvent], list[dict[str, Any]]]:
     stamped = [replace(e, origin=e.origin or origin) for e in events]
     rows = [{"collection": e.collection, "action": e.action, "body": encode_body(e).decode()} for e in stamped]
-    log_rows = _LOGGERS.get(conn.dialect.name, _log_portably)
-    last = await log_rows(conn, rows, int(time.time() * 1000))
-    first = last - len(rows) + 1
+    return stamped, rows
+
+
+def _numbered(stamped: list[ChangeEvent], last: int) -> list[ChangeEvent]:
+    first = last - len(stamped) + 1
     return [replace(e, seq=first + i) for i, e in enumerate(stamped)]
 
 

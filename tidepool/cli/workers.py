@@ -5,21 +5,36 @@ Python runs one core per process, so N processes serve what one cannot. The shap
 - **The parent bootstraps once, then binds the port** (``tidepool/cli/serve.py``): migrations and the first
   admin never run in two processes at once. It forks each worker once the bootstrap's engine and event loop
   are closed (no thread runs then, so nothing half-locked is inherited; each worker opens its own database
-  connections). A worker inherits the listening socket, the parsed settings (so a ``SECRET`` generated at
+  connections). A worker inherits its listening socket, the parsed settings (so a ``SECRET`` generated at
   load is the same everywhere) and the modules already imported, which makes it ready in a moment where a
-  fresh interpreter would import the whole stack again. The kernel hands each new connection to whichever
-  worker accepts it first.
+  fresh interpreter would import the whole stack again.
+- **A listening socket per worker** (Linux, ``WORKERS_REUSEPORT``, the default): the parent binds N sockets
+  to the port with ``SO_REUSEPORT`` and listens on each before forking, and worker k accepts from socket k
+  only (the others' are closed in it). The kernel picks the socket of a new connection by a hash of its
+  addresses, so connections spread evenly. On one shared socket (elsewhere, or ``WORKERS_REUSEPORT=false``)
+  they go to whichever worker's event loop accepts first, and asyncio accepts a whole burst at once: measured
+  with 32 connections opened together, one worker often took most of them and the other idled
+  (bench/README.md, "Workers"). The parent keeps every socket open, so connections hashed to a worker that
+  died wait in its socket's queue for the replacement, which takes over the same socket (and while the
+  workers start, a connection waits for its own worker even if another is already serving). The port is first
+  bound once without ``SO_REUSEPORT`` (uvicorn's own bind), so a port another server holds fails the start
+  as before instead of being shared with it.
 - **Each worker is one ordinary Tidepool server** (the same ``DrainingServer``, without the bootstrap). They
   share nothing in memory: events reach every worker's subscribers through the database's event log (or
   Redis news when configured), and schema, access, session and token changes through the version markers
   (``services/versions.py``), exactly as between two servers on one database. On SQLite their writers
   queue on a file lock (``tidepool/db/write_lock.py``).
 - **Stopping**: the workers run in their own process group, so a terminal's Ctrl+C reaches the parent
-  alone. The first SIGTERM or SIGINT closes the parent's copy of the socket and sends SIGTERM to every
+  alone. The first SIGTERM or SIGINT closes the parent's copies of the sockets and sends SIGTERM to every
   worker, which drains as one server does; the workers meet once their own writes are finished (a shared
   barrier) and then deliver every event numbered by any of them before closing their sockets with 1001. A
   second Ctrl+C sends SIGINT, which makes each worker stop at once. The parent exits when they all have:
   0 when every worker stopped cleanly. A worker whose parent disappears (SIGKILL) stops itself the same way.
+- **One connection budget for the server**: each of N workers gets ``DB_POOL_SIZE / N`` (rounded up), so
+  ``--workers 2`` opens no more database connections than one process does. Each worker with the whole
+  budget doubled PostgreSQL's backends (40 for a 2-worker server where one process holds 20: the
+  benchmark's servers met PostgreSQL's default ``max_connections`` of 100) and gained nothing the
+  benchmark could measure (bench/README.md, "Workers"): the backends share the cores the workers run on.
 - **A worker that dies** while the server runs is logged and replaced; one that fails while starting stops
   the server, since its replacement would fail the same way.
 """
@@ -33,6 +48,7 @@ import multiprocessing
 import os
 import signal
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -72,41 +88,60 @@ class Worker:
 class Supervisor:
     settings: Settings
     workers: list[Worker] = field(default_factory=list)
+    listeners: list[socket.socket] = field(default_factory=list)  # one per worker, or one shared by all
     signals: _SignalPipe = field(init=False)
     stopping: bool = False
     exit_code: int = 0
 
     def run(self) -> int:
         """Serve until stopped; the exit code (0 after a clean stop of every worker)."""
-        config = uvicorn_config(self.settings, Starlette())  # only its socket options are used here
-        listener = config.bind_socket()
         count = self.settings.WEB_CONCURRENCY
+        config = uvicorn_config(self.settings, Starlette())  # only its socket options are used here
+        self.listeners = bind_listeners(config, count if self.settings.WORKERS_REUSEPORT else 1)
         barrier = FORK.Barrier(count)
         signals = self.signals = _SignalPipe()
         try:
             for number in range(1, count + 1):
-                self.workers.append(self._spawn(number, listener, barrier))
-            self._supervise(listener, barrier, signals)
+                self.workers.append(self._spawn(number, barrier))
+            self._supervise(barrier, signals)
         finally:
             signals.close()
-            listener.close()
+            self._close_listeners()
         return self.exit_code
 
-    def _spawn(self, number: int, listener: socket.socket, barrier: Barrier) -> Worker:
+    @property
+    def worker_settings(self) -> Settings:
+        """A worker's settings: its share of the connection budget."""
+        share = -(-self.settings.DB_POOL_SIZE // self.settings.WEB_CONCURRENCY)
+        return self.settings.with_overrides(DB_POOL_SIZE=share)
+
+    def _spawn(self, number: int, barrier: Barrier) -> Worker:
         parent_end, child_end = FORK.Pipe()
+        listener = self.listeners[(number - 1) % len(self.listeners)]
         # The parent's own descriptors, closed in the child: above all the other workers' channels, whose
-        # copies would keep them open after the parent died (their lifeline would never see it).
-        parents = [parent_end.fileno(), *self.signals.fds, *(w.channel.fileno() for w in self.workers)]
+        # copies would keep them open after the parent died (their lifeline would never see it), and the
+        # other workers' listening sockets, which would otherwise stay open (and take connections nobody
+        # accepts) until this worker ended, after their own worker had closed them to drain.
+        parents = [
+            parent_end.fileno(),
+            *self.signals.fds,
+            *(w.channel.fileno() for w in self.workers),
+            *(other.fileno() for other in self.listeners if other is not listener),
+        ]
         process = FORK.Process(
             target=run_worker,
-            args=(self.settings, listener, child_end, barrier, parents),
+            args=(self.worker_settings, listener, child_end, barrier, parents),
             name=f"tidepool-worker-{number}",
         )
         process.start()
         child_end.close()
         return Worker(number, process, parent_end)
 
-    def _supervise(self, listener: socket.socket, barrier: Barrier, signals: _SignalPipe) -> None:
+    def _close_listeners(self) -> None:
+        for listener in self.listeners:
+            listener.close()
+
+    def _supervise(self, barrier: Barrier, signals: _SignalPipe) -> None:
         deadline: float | None = None
         while self.workers:
             timeout = None if deadline is None else max(deadline - _now(), 0.0)
@@ -118,14 +153,14 @@ class Supervisor:
                 for sig in signals.take():
                     if not self.stopping:
                         deadline = _now() + self.settings.SERVER_SHUTDOWN_TIMEOUT + KILL_AFTER
-                        self._stop(listener, sig)
+                        self._stop(sig)
                     elif sig == signal.SIGINT:
                         self._signal_all(signal.SIGINT)  # a second Ctrl+C: every worker stops at once
             for worker in list(self.workers):
                 if worker.channel in ready:
                     self._heard(worker)
                 if not worker.process.is_alive() and worker.process.sentinel in ready:
-                    self._ended(worker, listener, barrier)
+                    self._ended(worker, barrier)
 
     def _waitables(self) -> list[Connection]:
         return [w.channel for w in self.workers if not w.ready and not w.channel.closed]
@@ -141,7 +176,7 @@ class Supervisor:
         if all(w.ready for w in self.workers):
             click.echo(f"Tidepool: {len(self.workers)} workers serving")
 
-    def _ended(self, worker: Worker, listener: socket.socket, barrier: Barrier) -> None:
+    def _ended(self, worker: Worker, barrier: Barrier) -> None:
         code = worker.process.exitcode or 0
         worker.process.join()
         worker.channel.close()
@@ -153,17 +188,17 @@ class Supervisor:
         if code == STARTUP_FAILURE and not worker.ready:
             log.error("worker %d (pid %s) failed to start; stopping", worker.number, worker.process.pid)
             self.exit_code = STARTUP_FAILURE
-            self._stop(listener, signal.SIGTERM)
+            self._stop(signal.SIGTERM)
             return
         log.warning("worker %d (pid %s) exited (code %s); starting another", worker.number, worker.process.pid, code)
-        self.workers.append(self._spawn(worker.number, listener, barrier))
+        self.workers.append(self._spawn(worker.number, barrier))
         self.workers.sort(key=lambda w: w.number)
 
-    def _stop(self, listener: socket.socket, sig: int) -> None:
+    def _stop(self, sig: int) -> None:
         """Stop accepting here, then let every worker drain."""
         self.stopping = True
         log.info("stopping %d worker(s) (%s)", len(self.workers), signal.Signals(sig).name)
-        listener.close()  # once every worker has closed its copy too, new connections are refused
+        self._close_listeners()  # once each worker has closed its copy too, new connections are refused
         self._signal_all(signal.SIGTERM)
 
     def _signal_all(self, sig: int) -> None:
@@ -177,6 +212,35 @@ class Supervisor:
                 log.error("worker %d (pid %s) did not stop in time; killed", worker.number, worker.process.pid)
                 worker.process.kill()
         self.exit_code = self.exit_code or 1
+
+
+def bind_listeners(config: uvicorn.Config, count: int) -> list[socket.socket]:
+    """The listening sockets of ``count`` workers: one per worker with ``SO_REUSEPORT`` (on Linux, for a TCP
+    host and port), else one for all. Each listens before any worker is forked, so no connection ever meets a
+    socket that is bound but not yet accepting into its queue."""
+    probe = config.bind_socket()  # uvicorn's bind: a port in use fails the start here, with uvicorn's message
+    if count == 1 or not sys.platform.startswith("linux") or probe.family not in (socket.AF_INET, socket.AF_INET6):
+        probe.listen(config.backlog)
+        return [probe]
+    port = probe.getsockname()[1]  # PORT=0: the port the kernel chose
+    family = probe.family
+    probe.close()
+    sockets: list[socket.socket] = []
+    try:
+        for _ in range(count):
+            sock = socket.socket(family)
+            sockets.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            sock.bind((config.host, port))
+            sock.listen(config.backlog)
+            sock.set_inheritable(True)
+    except OSError as exc:  # another process took the port between the probe and these binds
+        for sock in sockets:
+            sock.close()
+        log.error("could not bind the workers' sockets to port %s: %s", port, exc)
+        raise SystemExit(STARTUP_FAILURE) from exc
+    return sockets
 
 
 def _now() -> float:

@@ -23,7 +23,7 @@ same read through SQLAlchemy, where errors get their usual mapping (a lost datab
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -77,14 +77,14 @@ class Prepared:
         if self.keys_name is None:
             return self.sql, self.values
         assert keys is not None
-        expansion = self.expansions.get(len(keys))
-        if expansion is None:
-            expansion = self._expand(len(keys))
-        sql, template = expansion
-        return sql, tuple(
-            (process(keys[slot.index]) if process else keys[slot.index]) if isinstance(slot, _Key) else slot
-            for slot, process in template
-        )
+        sql, template = self.expansion(len(keys))
+        return sql, bind_keys(template, keys)
+
+    def expansion(self, count: int) -> tuple[str, tuple[Any, ...]]:
+        """The SQL and parameter template for ``count`` keys (``bind_keys`` fills it; it is safe to do that in
+        another thread, unlike ``statement``, which may add to ``expansions``)."""
+        found = self.expansions.get(count)
+        return found if found is not None else self._expand(count)
 
     def _expand(self, count: int) -> tuple[str, tuple[Any, ...]]:
         assert self.keys_name is not None
@@ -104,6 +104,14 @@ class Prepared:
             self.expansions.clear()
         self.expansions[count] = (expanded.statement, tuple(template))
         return self.expansions[count]
+
+
+def bind_keys(template: tuple[Any, ...], keys: Sequence[Any]) -> tuple[Any, ...]:
+    """One run's positional parameters: ``template`` (from ``Prepared.expansion``) with ``keys`` bound."""
+    return tuple(
+        (process(keys[slot.index]) if process else keys[slot.index]) if isinstance(slot, _Key) else slot
+        for slot, process in template
+    )
 
 
 def prepare(stmt: sa.Select[Any], dialect: Dialect, keys_name: str) -> Prepared | None:
@@ -127,20 +135,6 @@ def prepare(stmt: sa.Select[Any], dialect: Dialect, keys_name: str) -> Prepared 
         process = _processor(compiled._bind_processors.get(name))
         values.append(process(params[name]) if process else params[name])
     return Prepared(compiled, None, compiled.string, tuple(values), results)
-
-
-def driver_rows(compiled: sa.Compiled, rows: Sequence[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
-    """``rows`` (values by parameter or column key) as the driver takes them: in the compiled statement's
-    order, through each column type's bind processor (a timestamp's text, a JSON column's serialization), as
-    SQLAlchemy's own execution would send them. Used by the writes that bypass SQLAlchemy's execution
-    (``services/history.py`` on SQLite, ``db/pg_writes.py``)."""
-    processors: Mapping[str, Any] = getattr(compiled, "_bind_processors", {})
-    order: Sequence[str] = getattr(compiled, "positiontup", None) or ()
-    out = []
-    for row in rows:
-        params = compiled.construct_params(dict(row)) or {}
-        out.append(tuple(processors[n](params[n]) if n in processors else params[n] for n in order))
-    return out
 
 
 def _processor(found: Any) -> Processor:
@@ -182,7 +176,13 @@ async def run(raw: PoolProxiedConnection, prepared: Prepared, keys: Sequence[Any
             rows = await driver.fetch(sql, *params)
     except Exception as error:
         raise DirectReadFailed(str(error)) from error
+    return processed(prepared, rows)
+
+
+def processed(prepared: Prepared, rows: Sequence[Any]) -> list[Any]:
+    """The driver's ``rows`` of ``prepared`` as SQLAlchemy would have returned them (its result processors)."""
     processors = prepared.results
+    assert processors is not None  # known before the first run on SQLite, after it on PostgreSQL
     if not any(processors):
         return list(rows)
     indexed = [(i, p) for i, p in enumerate(processors) if p is not None]

@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tidepool.db import direct
 from tidepool.db.direct import Processor
+from tidepool.db.sqlite_writes import driver_rows  # one binding of values for the driver, both engines
 
 
 def serves(conn: AsyncConnection) -> bool:
@@ -60,7 +61,7 @@ class Statement:
 
     def arguments(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
         """``values`` (by parameter or column key) as the driver takes them, in the statement's order."""
-        return direct.driver_rows(self.compiled, [values])[0]
+        return driver_rows(self.compiled, [values])[0]
 
 
 @functools.lru_cache(maxsize=256)

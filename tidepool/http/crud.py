@@ -124,7 +124,12 @@ class Crud(Generic[S]):
         if isinstance(body, list):
             keys = await service.create_many(body)
             return await read_back(lambda: service.read_many(keys, query))
-        key = await service.create_one(body)
+        if isinstance(service, ItemsService):
+            key, read = await service.create_and_read(body, query)
+            if read is not None:  # read in the write's transaction (``services/fast_create.py``)
+                return data_response(read[0]) if read else no_content()
+        else:
+            key = await service.create_one(body)
         return await read_back(lambda: service.read_one(key, query))
 
     async def update_list(self, request: Request) -> Response:

@@ -1,11 +1,12 @@
 """One WebSocket connection: who it is, what it may do, and a send path that never blocks anyone.
 
-Every frame for a client goes through ``Client.send``, which never waits: when nothing is queued, the
-transport is not paused and the frame gap has passed, the frame is written to the socket's ``Wire`` (its
-transport, ``tidepool.realtime.wire``) at once; otherwise it is appended to this client's bounded queue, and a
-writer task, started by the first queued frame and ended once the queue is empty, drains it onto the wire as
-the transport accepts more (an idle socket holds neither a queue nor a task). So a reader that stops
-reading fills its transport's buffer, then its own queue, and nothing else: when the queue exceeds
+Every frame for a client goes through ``Client.send`` (or, from the fan-out, ``Client.put``, which takes a
+whole frame built once for many sockets and falls back to ``send``), which never waits: when nothing is
+queued, the transport is not paused and the frame gap has passed, the frame is written to the socket's
+``Wire`` (its transport, ``tidepool.realtime.wire``) at once; otherwise it is appended to this client's
+bounded queue, and a writer task, started by the first queued frame and ended once the queue is empty, drains
+it onto the wire as the transport accepts more (an idle socket holds neither a queue nor a task). So a reader
+that stops reading fills its transport's buffer, then its own queue, and nothing else: when the queue exceeds
 ``WEBSOCKETS_SEND_QUEUE_LIMIT`` entries (or its byte cap) the client is dropped with close code 1013 "send
 queue overflow" (resume with ``since``), and the dispatcher that fans an event out to thousands of sockets
 is never delayed by one of them.
@@ -39,6 +40,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import struct
 from collections import deque
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
@@ -52,9 +54,10 @@ log = logging.getLogger("tidepool.realtime")
 class Wire(Protocol):
     """What a ``Client`` writes through: one socket's transport (``tidepool.realtime.wire.TidepoolWire``)."""
 
-    @property
-    def paused(self) -> bool:
-        """The transport's buffer is past its high-water mark: queue instead of writing."""
+    paused: bool  # the transport's buffer is past its high-water mark: queue instead of writing
+    # The transport while whole frames (``text_frame``) may be written straight to it; None while the wire must
+    # frame them itself (permessage-deflate) or is closing: then ``write_text``.
+    direct: asyncio.Transport | None
 
     async def resumed(self) -> None:
         """Return once the transport takes writes again (at once when it is not paused or is gone)."""
@@ -74,6 +77,24 @@ OVERFLOW_CLOSE_REASON = "send queue overflow"
 SHUTDOWN_CLOSE_CODE = 1001  # the server is stopping (``tidepool/drain.py``)
 SHUTDOWN_CLOSE_REASON = "server shutting down"
 _NUMBERS = itertools.count(1)  # ``Client.id``: short, unique in the process, cheaper than a uuid
+_SHORT = struct.Struct("!BB")
+_MEDIUM = struct.Struct("!BBH")
+_LONG = struct.Struct("!BBQ")
+_TEXT_FIN = 0x81
+
+
+def text_header(size: int) -> bytes:
+    """The header of an unmasked, final text frame of ``size`` payload bytes (RFC 6455 §5.2)."""
+    if size < 126:
+        return _SHORT.pack(_TEXT_FIN, size)
+    if size < 65536:
+        return _MEDIUM.pack(_TEXT_FIN, 126, size)
+    return _LONG.pack(_TEXT_FIN, 127, size)
+
+
+def text_frame(payload: bytes) -> bytes:
+    """A whole unmasked text frame: what ``Client.put`` writes (built once per group and uid by the fan-out)."""
+    return text_header(len(payload)) + payload
 
 
 class _Close:
@@ -163,14 +184,11 @@ class Client:
         if self.closed:
             return
         text = frame.encode() if isinstance(frame, str) else frame
-        if self._frames is None and not self._wire.paused:  # the fan-out path: straight onto the transport
-            now = asyncio.get_running_loop().time()
-            if now - self._last_sent >= self._frame_gap:
-                self._wire.write_text(text)
-                self._last_sent = now
-                self._written += 1
-                self._batch = None
-                return
+        now = asyncio.get_running_loop().time()
+        if self._ready(now):  # straight onto the transport
+            self._wire.write_text(text)
+            self._wrote(now)
+            return
         if self._bytes + len(text) > self._byte_limit:
             self._overflow()
             return
@@ -185,6 +203,29 @@ class Client:
         self._bytes += len(text)
         self._batch = batch
         self._enqueue(text if batch is None else [text])
+
+    def put(self, frame: bytes, now: float) -> bool:
+        """The fan-out's path (``subscriptions.deliver_group``): write ``frame``, a whole frame (``text_frame``,
+        shared by every subscriber with the same uid), straight onto the transport when ``send`` would write at
+        once at loop time ``now``. False when it would not (closed, frames queued, transport paused or framing
+        itself, within the frame gap): the caller then ``send``s the payload, which queues or drops it."""
+        direct = self._wire.direct
+        if direct is None or self.closed or not self._ready(now):
+            return False
+        direct.write(frame)
+        self._wrote(now)
+        return True
+
+    def _ready(self, now: float) -> bool:
+        """Whether a frame may go onto the wire at once: nothing queued ahead of it, the transport takes writes,
+        and ``frame_gap`` has passed since the previous frame (the rule for ``send`` and ``put`` alike)."""
+        return self._frames is None and not self._wire.paused and now - self._last_sent >= self._frame_gap
+
+    def _wrote(self, now: float) -> None:
+        """Bookkeeping of a frame written at once: the gap's clock, progress, and no open batch entry."""
+        self._last_sent = now
+        self._written += 1
+        self._batch = None
 
     def send_message(self, message: Mapping[str, Any]) -> None:
         self.send(encode(message))

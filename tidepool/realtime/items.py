@@ -92,7 +92,9 @@ async def _create(service: ItemsService, message: Mapping[str, Any], ctx: Servic
     if isinstance(data, list):
         keys = await service.create_many([_item(entry) for entry in data])
         return await _read_back(service.read_many(keys, query)), None
-    key = await service.create_one(_item(data))
+    key, read = await service.create_and_read(_item(data), query)
+    if read is not None:  # read in the write's transaction (``services/fast_create.py``)
+        return (read[0] if read else None), None
     return await _read_back(service.read_one(key, query)), None
 
 

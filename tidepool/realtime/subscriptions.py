@@ -41,6 +41,7 @@ from tidepool.events import ChangeEvent
 from tidepool.query.model import Query
 from tidepool.realtime import reads
 from tidepool.realtime.bus.base import Bus
+from tidepool.realtime.connection import text_frame
 from tidepool.realtime.places import Claim, Places
 from tidepool.realtime.protocol import (
     NO_UID,
@@ -74,6 +75,8 @@ class Subscriber(Protocol):
     def closed(self) -> bool: ...
 
     def send(self, frame: bytes | str, *, batch: int | None = None) -> None: ...
+
+    def put(self, frame: bytes, now: float) -> bool: ...
 
     def close(self, code: int | None = None, reason: str = "") -> None: ...
 
@@ -131,6 +134,11 @@ class Outgoing:
         the group's), its uid, then the ``seq`` tail (built once)."""
         head = self._head if items is self.items else self._head_of(items)
         return head + sub.uid_bytes + self._tail
+
+    def framed(self, uid: str | None) -> bytes:
+        """The whole WebSocket frame (``text_frame``) of the group's message for a subscriber with this uid:
+        ``frame`` of all the items, header included. ``deliver_group`` builds it once per uid."""
+        return text_frame(self._head + _uid_bytes(uid) + self._tail)
 
     @cached_property
     def _head(self) -> bytes:
@@ -191,7 +199,7 @@ class Subscription:
 
     @property
     def uid_bytes(self) -> bytes:
-        return b"" if self.uid is None else b',"uid":' + orjson.dumps(self.uid)
+        return _uid_bytes(self.uid)
 
     def wants(self, out: Outgoing) -> bool:
         """Whether this subscription takes this kind of message (its ``event``, if it named one)."""
@@ -240,6 +248,59 @@ class Subscription:
 
 
 _FORGETS_SNAPSHOT_KEYS = frozenset({"create", "delete"})
+
+
+def _uid_bytes(uid: str | None) -> bytes:
+    """The ``uid`` member as spliced into a subscription message (nothing when the subscribe had none)."""
+    return b"" if uid is None else b',"uid":' + orjson.dumps(uid)
+
+
+def deliver_group(
+    subs: Sequence[Subscription],
+    shared: Sequence[Outgoing],
+    own: Callable[[Subscription], Sequence[Outgoing]],
+    now: float,
+) -> int:
+    """One event's messages to one group of subscriptions, in one pass; how many were handed over.
+
+    ``shared`` are the group's collection messages; ``own(sub)`` are the messages of any one subscription.
+    The common case runs inline: a ``LIVE`` collection subscription with no ``event`` filter and no init keys
+    to reconcile against these messages takes ``shared`` whole, so each message's frame is built once per uid
+    (header included) and written by ``Client.put`` straight to the socket when the socket may take it at loop
+    time ``now`` (open, nothing queued, not paused, past the frame gap); else ``send`` queues (or drops) its
+    payload as for any frame. Any other subscription goes through ``deliver`` (buffering while ``PENDING``,
+    its ``event`` filter, ``_send``'s reconciliation), exactly as one at a time. No await: nothing here waits.
+    """
+    count = 0
+    live, ended = SubState.LIVE, SubState.ENDED
+    reconciles = any(out.event in _FORGETS_SNAPSHOT_KEYS for out in shared)
+    frames: list[tuple[Outgoing, dict[str | None, bytes]]] = [(out, {}) for out in shared]
+    taken = len(shared)
+    for sub in subs:
+        state = sub.state
+        if state is ended:
+            continue
+        if (
+            state is not live
+            or sub.item is not None
+            or sub.event is not None
+            or (reconciles and sub.snapshot_keys is not None)
+        ):
+            for out in own(sub):
+                if sub.wants(out):
+                    count += 1
+                    sub.deliver(out)
+            continue
+        uid = sub.uid
+        client = sub.client
+        for out, by_uid in frames:
+            frame = by_uid.get(uid)
+            if frame is None:
+                frame = by_uid[uid] = out.framed(uid)
+            if not client.put(frame, now):
+                client.send(out.frame(sub, out.items), batch=out.seq)
+        count += taken
+    return count
 
 
 def _query_key(collection: str, query: Query) -> bytes:

@@ -16,8 +16,10 @@ uvicorn parses the HTTP request; an upgrade is handed to ``config.ws_protocol_cl
   1007, a protocol error with 1002.
 * **Frames out.** ``Client`` (``tidepool.realtime.connection``) writes each frame straight to the transport
   (``write_text``: a 2–10 byte header and the payload; through ``ServerProtocol`` when permessage-deflate was
-  negotiated, which only ``WEBSOCKETS_COMPRESSION`` offers). It queues instead while the transport is
-  paused (``pause_writing``, past its high-water mark) and its writer waits in ``resumed``.
+  negotiated, which only ``WEBSOCKETS_COMPRESSION`` offers). The fan-out writes whole frames, built once per
+  group and uid, through ``direct`` (``Client.put``): the transport itself, None when compressed or closing.
+  It queues instead while the transport is paused (``pause_writing``, past its high-water mark) and its
+  writer waits in ``resumed``.
 * **Close.** ``close`` sends the close frame and waits up to ``CLOSE_TIMEOUT`` for the peer's; a close from the
   peer is answered and ends the connection. uvicorn's ``shutdown`` (after Tidepool's drain) closes a socket
   nobody closed with 1012, as uvicorn's own classes do.
@@ -30,7 +32,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import struct
 from collections import deque
 from typing import Any, ClassVar, cast
 from urllib.parse import unquote, urlsplit
@@ -48,6 +49,7 @@ from websockets.protocol import Protocol
 from websockets.server import ServerProtocol
 
 from tidepool.errors import CredentialRejectedError
+from tidepool.realtime.connection import text_header
 from tidepool.realtime.hub import WebSocketHub
 from tidepool.realtime.session import Session
 from tidepool.realtime.upgrade import ProxyRule, proxy_rule, refusal, token_of, upgrade_auth, where_of
@@ -58,19 +60,6 @@ _SERVER = logging.getLogger("uvicorn.error")  # where uvicorn logs each upgrade 
 
 CLOSE_TIMEOUT = 10.0  # seconds our close frame waits for the peer's before the transport is closed anyway
 _REASONS = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 503: "Service Unavailable"}
-_SHORT = struct.Struct("!BB")
-_MEDIUM = struct.Struct("!BBH")
-_LONG = struct.Struct("!BBQ")
-_TEXT_FIN = 0x81
-
-
-def text_header(size: int) -> bytes:
-    """The header of an unmasked, final text frame of ``size`` payload bytes (RFC 6455 §5.2)."""
-    if size < 126:
-        return _SHORT.pack(_TEXT_FIN, size)
-    if size < 65536:
-        return _MEDIUM.pack(_TEXT_FIN, 126, size)
-    return _LONG.pack(_TEXT_FIN, 127, size)
 
 
 def websocket_protocol(app: Starlette) -> type[TidepoolWire]:
@@ -86,8 +75,8 @@ class TidepoolWire(asyncio.Protocol):
     proxies: ClassVar[ProxyRule | None]  # uvicorn's proxy-header rule, built at the first connection
 
     __slots__ = (
-        "config", "server_state", "app_state", "transport", "conn", "session", "_greeting", "_compressed",
-        "_parts", "_pending", "_intake", "_paused", "_resumed", "_reading", "_closing", "_close_timer",
+        "config", "server_state", "app_state", "transport", "conn", "session", "_greeting", "direct",
+        "_parts", "_pending", "_intake", "paused", "_resumed", "_reading", "_closing", "_close_timer",
     )  # fmt: skip
 
     def __init__(self, config: Config, server_state: ServerState, app_state: dict[str, Any]) -> None:
@@ -106,11 +95,13 @@ class TidepoolWire(asyncio.Protocol):
         self.conn = ServerProtocol(extensions=extensions, max_size=settings.MAX_PAYLOAD_SIZE, logger=_FRAMES)
         self.session: Session | None = None
         self._greeting: bytes | None = b""  # the request's bytes, until it is parsed (to hand it over)
-        self._compressed = False
+        # The transport while frames may be written to it ready-framed (``Client.put``): set at the upgrade unless
+        # permessage-deflate was negotiated (then every frame goes through ``ServerProtocol``), None once closing.
+        self.direct: asyncio.Transport | None = None
         self._parts: list[bytes] | None = None  # a fragmented message being joined
         self._pending: deque[str] | None = None  # messages waiting while one is handled
         self._intake: asyncio.Task[None] | None = None  # the task handling messages, while there are any
-        self._paused = False  # the transport asked us to stop writing
+        self.paused = False  # the transport asked us to stop writing: queue instead (``Wire.paused``)
         self._resumed: asyncio.Future[None] | None = None  # only while a writer waits for resume_writing
         self._reading = True
         self._closing = False  # our close frame went out
@@ -127,16 +118,16 @@ class TidepoolWire(asyncio.Protocol):
         if self._close_timer is not None:
             self._close_timer.cancel()
             self._close_timer = None
-        self._paused = False
+        self.paused = False
         self._wake_writer()
         if self.session is not None:
             self.session.client.disconnected()  # finishes the session (``_finished``) if it was still open
 
     def pause_writing(self) -> None:
-        self._paused = True
+        self.paused = True
 
     def resume_writing(self) -> None:
-        self._paused = False
+        self.paused = False
         self._wake_writer()
 
     def data_received(self, data: bytes) -> None:
@@ -171,7 +162,7 @@ class TidepoolWire(asyncio.Protocol):
         if status is not None or hub is None:
             self._deny(status or 503, request.path)
             return True
-        self._compressed = bool(self.conn.extensions)
+        self.direct = None if self.conn.extensions else self.transport
         if (greeting or b"").endswith(b"\r\n\r\n"):  # nothing of a frame came with the request
             self._forget_request()
         token = token_of(request, hub.settings)
@@ -315,6 +306,7 @@ class TidepoolWire(asyncio.Protocol):
     def _fail(self, code: int, reason: str) -> None:
         self.conn.fail(code, reason)
         self._closing = True
+        self.direct = None
         self._flush()
         if self.session is not None:
             self.session.client.disconnected()
@@ -331,12 +323,8 @@ class TidepoolWire(asyncio.Protocol):
 
     # --------------------------------------------------------------------------- frames out (``Wire``)
 
-    @property
-    def paused(self) -> bool:
-        return self._paused
-
     async def resumed(self) -> None:
-        if not self._paused or self.transport.is_closing():
+        if not self.paused or self.transport.is_closing():
             return
         if self._resumed is None:
             self._resumed = asyncio.get_running_loop().create_future()
@@ -351,16 +339,17 @@ class TidepoolWire(asyncio.Protocol):
     def write_text(self, data: bytes) -> None:
         if self._closing:
             return
-        if self._compressed:
+        if self.direct is None:  # compressed: ``ServerProtocol`` frames it
             self.conn.send_text(data)
             self._flush()
         else:
-            self.transport.write(text_header(len(data)) + data)
+            self.direct.write(text_header(len(data)) + data)
 
     def close(self, code: int | None, reason: str) -> None:
         if self._closing or self.transport.is_closing():
             return
         self._closing = True
+        self.direct = None
         try:
             if code is None:
                 self.conn.send_close()

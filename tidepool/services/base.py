@@ -84,6 +84,15 @@ class Transaction:
         if self.actions:
             from tidepool.services import history as tracker  # a cycle: history reads through ItemsService
 
+            if ctx.dialect == "sqlite":  # the history rows and the log in one hand-off to the driver's thread
+                logged = await tracker.write_sqlite_then(
+                    ctx,
+                    self.actions,
+                    lambda db, created: eventlog.append_in_sqlite_thread(db, [*self.events, *created], origin),
+                )
+                if logged is not None:
+                    self.events = logged[0]
+                    return
             await tracker.write(ctx, self.actions)
         if self.events:
             self.events = await eventlog.append(self.conn, self.events, origin)

@@ -192,12 +192,9 @@ class WriteGate:
 
     async def _savepoint(self, group: _Group) -> None:
         """A savepoint for the next write. Never released: a write that succeeds leaves its savepoint open
-        (the COMMIT releases them all), which costs no extra trip to the driver's thread."""
-        try:
-            await sqlite_thread.script(group.conn, [f"SAVEPOINT {_SAVEPOINT}"])
-        except BaseException as exc:
-            await self._fail(group, exc)
-            raise
+        (the COMMIT releases them all), which costs no extra trip to the driver's thread. Nor is it a trip of
+        its own: it goes with the write's first statement (``sqlite_thread.defer``)."""
+        sqlite_thread.defer(group.conn, [f"SAVEPOINT {_SAVEPOINT}"])
 
     async def _undo(self, group: _Group, first: bool) -> None:
         """Take back the failed write of the turn: its savepoint's work, or the whole group when it was the
@@ -208,7 +205,7 @@ class WriteGate:
                 await group.conn.rollback()
                 await group.conn.close()
                 self._ended(group)
-            else:
+            elif not sqlite_thread.withdraw(group.conn):  # else its savepoint never ran: nothing did
                 await sqlite_thread.script(group.conn, [f"ROLLBACK TO {_SAVEPOINT}", f"RELEASE {_SAVEPOINT}"])
         except BaseException as exc:
             await self._fail(group, exc)
@@ -248,6 +245,7 @@ class WriteGate:
         """COMMIT the group, then run each write's follow-up in order; or fail every write of it."""
         if self._group is group:
             self._group = None
+        sqlite_thread.withdraw(group.conn)  # the last write's savepoint, if it ran no statement
         try:
             await group.conn.commit()
         except BaseException as exc:

@@ -27,19 +27,22 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import sqlite3
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tidepool.db import direct, pg_writes, sqlite_thread, system, system_meta
+from tidepool.db import pg_writes, sqlite_thread, system, system_meta
 from tidepool.db.schema import SchemaOverview
+from tidepool.db.sqlite_writes import compiled_insert, driver_rows
 from tidepool.events import ChangeEvent, Tracked
 from tidepool.query.model import Query
 from tidepool.query.values import CONCEALED, conceal, serializer_for
 from tidepool.services.base import TxContext
 from tidepool.services.items import ItemsService
+
+T = TypeVar("T")
 
 TRACKING_MODES = ("all", "activity")
 _UPDATE_SPECIALS = frozenset({"date-updated", "user-updated", "role-updated"})
@@ -61,18 +64,51 @@ async def write(tx: TxContext, entries: Sequence[Tracked]) -> None:
     """Write the activity (and revisions) of ``entries`` inside ``tx``, skipped per collection setting; each
     row written is itself a create event of ``directus_activity`` / ``directus_revisions``, as on Directus
     (subscribers of those collections hear of it, permission-checked like any collection)."""
+    for activity, revisions in await _planned(tx, entries):
+        for event in _created(*await _insert(tx.conn, activity, revisions)):
+            tx.tx.record(event)
+
+
+async def write_sqlite_then(
+    tx: TxContext, entries: Sequence[Tracked], then: Callable[[sqlite3.Connection, list[ChangeEvent]], T]
+) -> tuple[T] | None:
+    """SQLite: ``write``'s rows, then ``then(db, <their create events>)`` (the event log's append,
+    ``Transaction.log_events``), all in ONE hand-off to aiosqlite's thread; ``(then's answer,)``, or None when
+    nothing was written (the statements cannot be sent that way: ``write`` then runs as usual)."""
+    batches = [_sqlite_batch(tx.conn, activity, revisions) for activity, revisions in await _planned(tx, entries)]
+    ready = [batch for batch in batches if batch is not None]
+    if len(ready) != len(batches):
+        return None
+
+    def run(db: sqlite3.Connection) -> tuple[T]:
+        created = [event for batch in ready for event in _created(*batch(db))]
+        return (then(db, created),)
+
+    return await sqlite_thread.run(tx.conn, run)
+
+
+Planned = tuple[list[dict[str, Any]], list[dict[str, Any]] | None]  # activity rows, and their revisions
+
+
+async def _planned(tx: TxContext, entries: Sequence[Tracked]) -> list[Planned]:
+    """The rows to write per entry that its collection's ``accountability`` keeps."""
     now = dt.datetime.now(dt.UTC)
+    planned: list[Planned] = []
     for entry in entries:
         mode = tracking(tx.schema, entry.collection)
         if mode is None or not entry.keys:
             continue
         activity = [_activity(entry, key, now) for key in entry.keys]
         revisions = await _revisions(tx, entry) if mode == "all" and entry.action in _REVISED else None
-        activity_ids, revision_ids = await _insert(tx.conn, activity, revisions)
-        for key in activity_ids:
-            tx.tx.record(ChangeEvent(system.activity.name, "create", (key,)))
-        for key in revision_ids:
-            tx.tx.record(ChangeEvent(system.revisions.name, "create", (key,)))
+        planned.append((activity, revisions))
+    return planned
+
+
+def _created(activity_ids: list[Any], revision_ids: list[Any]) -> list[ChangeEvent]:
+    """The create events of the rows written."""
+    return [ChangeEvent(system.activity.name, "create", (key,)) for key in activity_ids] + [
+        ChangeEvent(system.revisions.name, "create", (key,)) for key in revision_ids
+    ]
 
 
 async def _revisions(tx: TxContext, entry: Tracked) -> list[dict[str, Any]]:
@@ -174,15 +210,6 @@ def _pair_prepared(
         return None
 
 
-@functools.lru_cache(maxsize=32)
-def _compiled(table: sa.Table, keys: tuple[str, ...], dialect: sa.Dialect) -> sa.Compiled:
-    """The INSERT of ``keys`` into ``table``, compiled once per dialect (an engine's dialect lives as long)."""
-    return sa.insert(table).compile(dialect=dialect, column_keys=list(keys))
-
-
-_driver_rows = direct.driver_rows  # one conversion of rows to the driver's form, shared with db/pg_writes
-
-
 async def _insert_sqlite(
     conn: AsyncConnection, activity: list[dict[str, Any]], revisions: list[dict[str, Any]] | None
 ) -> tuple[list[Any], list[Any]] | None:
@@ -190,17 +217,26 @@ async def _insert_sqlite(
     statements compiled once: through SQLAlchemy each row cost three or four trips to that thread, each waiting
     for a turn of the event loop while the write holds the database (bench/README.md, ``create``). None when
     the statements cannot be sent that way (then the portable path runs)."""
-    act = _compiled(system.activity, tuple(activity[0]), conn.dialect)
+    batch = _sqlite_batch(conn, activity, revisions)
+    return None if batch is None else await sqlite_thread.run(conn, batch)
+
+
+def _sqlite_batch(
+    conn: AsyncConnection, activity: list[dict[str, Any]], revisions: list[dict[str, Any]] | None
+) -> Callable[[sqlite3.Connection], tuple[list[Any], list[Any]]] | None:
+    """What ``_insert_sqlite`` runs in the driver's thread (the activity ids and the revision ids, in order);
+    None when the statements cannot be sent that way."""
+    act = compiled_insert(system.activity, tuple(activity[0]), conn.dialect)
     rev = (
-        _compiled(system.revisions, ("activity", *(k for k in revisions[0] if k != "activity")), conn.dialect)
+        compiled_insert(system.revisions, ("activity", *(k for k in revisions[0] if k != "activity")), conn.dialect)
         if revisions
         else None
     )
     if getattr(act, "positiontup", None) is None or (rev is not None and getattr(rev, "positiontup", None) is None):
         return None
-    act_rows = _driver_rows(act, activity)
+    act_rows = driver_rows(act, activity)
     unlinked = [{**row, "activity": None} for row in revisions or ()]
-    rev_rows = _driver_rows(rev, unlinked) if rev is not None else []
+    rev_rows = driver_rows(rev, unlinked) if rev is not None else []
     link = list(getattr(rev, "positiontup", None) or ()).index("activity") if rev is not None else 0
 
     def run(db: sqlite3.Connection) -> tuple[list[Any], list[Any]]:
@@ -213,7 +249,7 @@ async def _insert_sqlite(
                 revision_ids.append(db.execute(rev.string, linked).lastrowid)
         return activity_ids, revision_ids
 
-    return await sqlite_thread.run(conn, run)
+    return run
 
 
 def _inserted_key(result: sa.CursorResult[Any]) -> Any:

@@ -18,6 +18,7 @@ already a bound parameter inside the kept statements.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -101,10 +102,59 @@ async def read_many(ctx: ServiceContext, collection: str, keys: Sequence[Any], q
 
 async def read_one(ctx: ServiceContext, collection: str, key: Any, query: Query) -> Item:
     """One item; FORBIDDEN (never "not found", so existence does not leak) when missing or not readable."""
-    items = await read_many(ctx, collection, [key], query.replace(limit=1, offset=None, page=None))
+    items = await read_many(ctx, collection, [key], _one(query))
     if not items:
         raise ForbiddenError()
     return items[0]
+
+
+def _one(query: Query) -> Query:
+    return query.replace(limit=1, offset=None, page=None)
+
+
+@dataclass(frozen=True)
+class KeyedRead:
+    """``read_one``'s read of one collection with one query, as one SQL statement a writer can run on its own
+    connection, in its own transaction, right after it inserted the row (``services/fast_create.py``): the
+    same plan, permissions and serialization as ``read_one``, only run elsewhere. ``statement`` may be called
+    on the driver's thread."""
+
+    steps: Step
+    prepared: direct.Prepared
+    sql: str
+    template: tuple[Any, ...]
+    pk_type: str
+
+    def statement(self, key: Any) -> tuple[str, tuple[Any, ...]] | None:
+        """The SQL and parameters reading ``key``; None when ``key`` cannot be one (it matches nothing)."""
+        typed = _typed(self.pk_type, [key])
+        return (self.sql, direct.bind_keys(self.template, typed)) if typed else None
+
+    def items(self, rows: Sequence[Row]) -> list[Item]:
+        """The driver's rows as ``read_one`` answers them (empty: the caller may not read the item)."""
+        return fetched(self.steps.proj, direct.processed(self.prepared, rows)).items
+
+
+async def keyed_read(ctx: ServiceContext, collection: str, query: Query) -> KeyedRead | None:
+    """``read_one(ctx, collection, <key>, query)`` as a ``KeyedRead``, planned before the key is known; None
+    when it is more than one prepared statement (relations, aggregates) or reads do not run on the driver
+    (``direct.supported``). Raises what planning the read raises (then the caller reads as usual)."""
+    if not direct.supported(ctx.engine):
+        return None
+    query = _one(query)
+    _check(ctx, query)
+    query = await dynamic.resolve_query(ctx, query)
+    if query.aggregate or query.group_by:
+        return None
+    steps = _steps(ctx, collection, query, keyed=True)
+    if steps.children or not _prepared(steps, ctx.engine.dialect):
+        return None
+    prepared = steps.prepared[0] if steps.prepared else None
+    info = ctx.schema.collection(collection)
+    if prepared is None or prepared.keys_name is None or prepared.results is None or info is None:
+        return None
+    sql, template = prepared.expansion(1)
+    return KeyedRead(steps, prepared, sql, template, info.fields[info.primary_key].type)
 
 
 def check_read(ctx: ServiceContext, collection: str, query: Query) -> None:
@@ -149,12 +199,18 @@ def _meta_statement(level: Level, query: Query) -> sa.Select[int, int]:
     return stmt if visible is None else stmt.where(visible)
 
 
-async def _read(ctx: ServiceContext, collection: str, query: Query, keys: list[Any] | None) -> list[Item]:
+def _steps(ctx: ServiceContext, collection: str, query: Query, keyed: bool) -> Step:
+    """The read's plan: the kept one, or planned now and kept."""
     default_limit = _default_limit(ctx)
-    cache_key = plans.key(ctx, "read" if keys is None else "keys", collection, query, default_limit)
-    steps = plans.get(ctx, cache_key)
+    cache_key = plans.key(ctx, "keys" if keyed else "read", collection, query, default_limit)
+    steps: Step | None = plans.get(ctx, cache_key)
     if steps is None:
-        steps = plans.put(ctx, cache_key, _plan_read(ctx, collection, query, keys is not None, default_limit))
+        steps = plans.put(ctx, cache_key, _plan_read(ctx, collection, query, keyed, default_limit))
+    return steps
+
+
+async def _read(ctx: ServiceContext, collection: str, query: Query, keys: list[Any] | None) -> list[Item]:
+    steps = _steps(ctx, collection, query, keyed=keys is not None)
     if direct.supported(ctx.engine) and not isinstance(ctx, TxContext) and _prepared(steps, ctx.engine.dialect):
         try:
             async with direct.connection(ctx.engine) as raw:
@@ -263,7 +319,10 @@ _INTEGER_KEYS = frozenset({"integer", "bigInteger"})
 
 def _typed_keys(level: Level, keys: Sequence[Any]) -> list[Any]:
     """Keys as the primary key's type (REST passes ``"5"``); keys that cannot be one match nothing."""
-    pk_type = level.info.fields[level.pk].type
+    return _typed(level.info.fields[level.pk].type, keys)
+
+
+def _typed(pk_type: str, keys: Sequence[Any]) -> list[Any]:
     if pk_type not in _INTEGER_KEYS:
         return [str(k) for k in keys if k is not None]
     typed: list[Any] = []

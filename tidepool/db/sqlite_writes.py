@@ -1,0 +1,114 @@
+"""INSERTs on SQLite in one hand-off to aiosqlite's thread, compiled once and bound exactly as SQLAlchemy binds.
+
+Through SQLAlchemy's aiosqlite adapter one INSERT costs three or four trips to the driver's thread (cursor,
+execute, fetch, close), each waiting for a turn of the event loop while the write holds the database, plus
+the statement's construction and its cache key in Python (bench/README.md, ``create``). Here an INSERT of a
+given table and column set is compiled once, by SQLAlchemy, for the engine's dialect; each row's values go
+through the column types' own bind processors (a timestamp's text, a JSON column's serialization), so what is
+stored is what SQLAlchemy would have stored. The history rows (``services/history.py``) and an item's create
+(``services/items.py``, with the reply's read in the same hand-off) run this way.
+
+A statement SQLAlchemy would add values to (a column with a Python-side default the row does not set) or
+render with anything but positional parameters is refused (``insertable``), and the caller takes the
+portable path. A driver error is raised as SQLAlchemy would raise it (``sa.exc.DBAPIError`` around the
+driver's exception, a lost connection as the ``database statement`` seam's error), so the caller's
+``translated("database write")`` maps a broken constraint to the same Directus error as before.
+"""
+
+from __future__ import annotations
+
+import functools
+import sqlite3
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from tidepool.db import sqlite_thread
+from tidepool.seams import translate
+
+T = TypeVar("T")
+
+
+@functools.lru_cache(maxsize=256)
+def compiled_insert(table: sa.Table, keys: tuple[str, ...], dialect: sa.Dialect) -> sa.Compiled:
+    """The INSERT of ``keys`` into ``table``, compiled once per dialect (an engine's dialect lives as long)."""
+    return sa.insert(table).compile(dialect=dialect, column_keys=list(keys))
+
+
+def insertable(compiled: sa.Compiled, keys: Sequence[str]) -> bool:
+    """Whether ``compiled`` takes exactly ``keys`` as positional parameters (nothing SQLAlchemy fills in)."""
+    order: Sequence[str] | None = getattr(compiled, "positiontup", None)
+    return order is not None and len(order) == len(keys) and set(order) == set(keys)
+
+
+def driver_rows(compiled: sa.Compiled, rows: Sequence[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
+    """``rows`` as the driver takes them: in the statement's order, through each column type's bind processor
+    (a timestamp's text, a JSON column's serialization), as SQLAlchemy's own execution would send them."""
+    plan = _binding(compiled)
+    return [tuple(row[key] if process is None else process(row[key]) for key, process in plan) for row in rows]
+
+
+_BINDINGS: dict[int, tuple[sa.Compiled, tuple[tuple[str, Any], ...]]] = {}
+
+
+def _binding(compiled: sa.Compiled) -> tuple[tuple[str, Any], ...]:
+    """Per position of ``compiled``'s parameters: the row's key for it (its bind parameter's key: a column's
+    key, whatever escaped name SQLAlchemy gives the parameter) and the type's bind processor, if any. Kept
+    per statement: SQLAlchemy's ``construct_params`` was most of a row's binding cost (bench/README.md)."""
+    kept = _BINDINGS.get(id(compiled))
+    if kept is not None and kept[0] is compiled:
+        return kept[1]
+    binds: Mapping[str, Any] = getattr(compiled, "binds", {})
+    processors: Mapping[str, Any] = getattr(compiled, "_bind_processors", {})
+    order: Sequence[str] = getattr(compiled, "positiontup", None) or ()
+    plan = tuple((binds[name].key, processors.get(name)) for name in order)
+    if len(_BINDINGS) > 512:
+        _BINDINGS.clear()
+    _BINDINGS[id(compiled)] = (compiled, plan)
+    return plan
+
+
+def as_sqlalchemy_error(conn: AsyncConnection, exc: sqlite3.Error, sql: str, params: Any) -> Exception:
+    """The exception SQLAlchemy would have raised for ``exc``: a lost connection as the ``database statement``
+    seam's error (``db/engine.py``'s ``handle_error``), anything else as its ``DBAPIError`` subclass."""
+    error: Any = exc  # the adapter's ``dbapi`` errors are sqlite3's own classes
+    if conn.dialect.is_disconnect(error, None, None):
+        lost = translate("database statement", exc)
+        if lost is not None:
+            return lost
+    return sa.exc.DBAPIError.instance(sql, params, exc, sqlite3.Error)
+
+
+async def insert_one(
+    conn: AsyncConnection,
+    table: sa.Table,
+    values: Mapping[str, Any],
+    key_column: str,
+    then: Callable[[sqlite3.Connection, Any], T] | None = None,
+) -> tuple[Any, T | None] | None:
+    """Insert one row of ``values`` into ``table`` and answer ``(key, then(db, key))``, both in one hand-off:
+    ``key`` is ``values[key_column]``, or the row id SQLite chose. ``then`` runs right after the INSERT on the
+    same connection (in the write's transaction) and must not raise. None when the statement cannot be sent
+    this way (``insertable``), or the key would not be the row id: nothing was written, take the portable path.
+    """
+    keys = tuple(values)
+    compiled = compiled_insert(table, keys, conn.dialect)
+    given = values.get(key_column)
+    if not insertable(compiled, keys) or (given is None and not getattr(compiled, "postfetch_lastrowid", False)):
+        return None
+    if any(isinstance(value, sa.ClauseElement) for value in values.values()):
+        return None  # an SQL expression as a value: SQLAlchemy renders it into the statement
+    [params] = driver_rows(compiled, [values])
+    sql = compiled.string
+
+    def run(db: sqlite3.Connection) -> tuple[Any, T | None]:
+        rowid = db.execute(sql, params).lastrowid
+        key = rowid if given is None else given
+        return key, then(db, key) if then is not None else None
+
+    try:
+        return await sqlite_thread.run(conn, run)
+    except sqlite3.Error as exc:
+        raise as_sqlalchemy_error(conn, exc, sql, params) from exc
