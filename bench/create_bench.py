@@ -38,7 +38,7 @@ from bench.procs import (
     serve,
     tidepool_server,
 )
-from bench.rest_bench import DATABASES, machine
+from bench.rest_bench import DATABASES, machine, selected_databases
 from bench.targets import target
 
 SERVERS = ("ceiling", "tidepool")
@@ -160,7 +160,7 @@ async def run_create(quick: bool) -> list[dict[str, Any]]:
     commit = os.environ.get("BENCH_CREATE_COMMIT")
     with ExitStack() as trees:
         code = trees.enter_context(checkout(commit)) if commit else ROOT
-        rows = [await _create_on(database, quick, code) for database in DATABASES]
+        rows = [await _create_on(database, quick, code) for database in selected_databases()]
     for row in rows:
         row["commit"] = commit or "working tree"
     return rows

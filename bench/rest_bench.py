@@ -192,6 +192,17 @@ DATABASES: dict[str, Callable[[], AbstractContextManager[dict[str, str]]]] = {
 }
 
 
+def selected_databases() -> list[str]:
+    """The databases a scenario runs on: all of ``DATABASES``, or those named in ``BENCH_DATABASES``
+    (comma-separated, e.g. ``postgres``) to measure one alone."""
+    wanted = os.environ.get("BENCH_DATABASES")
+    names = [n.strip() for n in wanted.split(",") if n.strip()] if wanted else list(DATABASES)
+    unknown = set(names) - set(DATABASES)
+    if unknown:
+        raise SystemExit(f"BENCH_DATABASES: unknown {sorted(unknown)}; known: {sorted(DATABASES)}")
+    return names
+
+
 def _message(i: int) -> dict[str, str]:
     return {"text": f"bench message {i}", "user": "bench"}
 
@@ -235,7 +246,7 @@ async def _rest_on(database: str, quick: bool) -> dict[str, Any]:
 
 async def run_rest(quick: bool) -> list[dict[str, Any]]:
     """``GET /items/messages?limit=10`` and ``POST /items/messages`` vs ``GET /server/ping``, per database."""
-    return [await _rest_on(database, quick) for database in DATABASES]
+    return [await _rest_on(database, quick) for database in selected_databases()]
 
 
 # -- the "permissions" scenario -----------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from tidepool.context import Access, Action, Permission
+from tidepool.db import pg_writes
 from tidepool.db.errors import Candidates
 from tidepool.db.schema import NUMERIC_TYPES, CollectionInfo
 from tidepool.errors import ForbiddenError, InvalidPayloadError
@@ -123,10 +124,14 @@ class ItemsService:
         if fast is not None:
             key = fast[0]
         else:
-            result = await self._execute(tx, info, sa.insert(info.table).values(bound), values)
+            with self._translated(info, values):  # PostgreSQL: the INSERT ... RETURNING on asyncpg directly
+                returned = await pg_writes.insert(tx.conn, info.table, bound, info.primary_key)
+            if returned is None:
+                result = await self._execute(tx, info, sa.insert(info.table).values(bound), values)
+                returned = list(result.inserted_primary_key or (None,))
             key = values.get(info.primary_key)
             if key is None:
-                key = result.inserted_primary_key[0] if result.inserted_primary_key else None
+                key = returned[0]
             elif info.fields[info.primary_key].auto_increment:
                 await self._advance_sequence(tx, info)
         tx.record(ChangeEvent(self.collection, "create", (key,), payload=dict(item)))

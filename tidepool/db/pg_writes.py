@@ -1,0 +1,159 @@
+"""A write's statements on PostgreSQL, sent to asyncpg directly inside the transaction SQLAlchemy holds.
+
+A WebSocket create on PostgreSQL cost ~10× the create ceiling's CPU, and a profile (bench/README.md,
+``create``) put a third of it in SQLAlchemy's execution of two statements: the item's INSERT and the history's
+activity + revision INSERT. Each execution builds the statement, derives its cache key, looks up the compiled
+form, hops through the greenlet bridge and wraps the result, around a driver call that costs a fraction of
+that. So here a write statement is compiled **once** (per table and column set, by its caller's cached
+builder) by SQLAlchemy for the engine's dialect, and each run is one asyncpg call on the same connection and in
+the same transaction, with the values put through the column types' own bind processors and the returned
+values through their result processors, exactly as SQLAlchemy applies them (``db/direct.py`` does the same for
+reads; the SQL and the conversions are SQLAlchemy's own, only the execution differs).
+
+The transaction stays SQLAlchemy's: it begins lazily, at its connection's first statement, so ``_driver``
+begins it through SQLAlchemy's asyncpg adapter when nothing has yet (the COMMIT or ROLLBACK is then
+SQLAlchemy's as always). A driver error is raised as SQLAlchemy would raise it (``sa.exc.IntegrityError`` and
+the like, the adapter's exception with asyncpg's as its cause), so ``tidepool.seams.translated`` maps a broken
+constraint to the same Directus error as on SQLAlchemy's path; a lost connection becomes the same 503.
+
+Used only where ``serves``: asyncpg, and nobody listening to SQLAlchemy's cursor events (tests and the
+statement-timing benchmark count statements that way, and must see every one).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from tidepool.db import direct
+from tidepool.db.direct import Processor
+from tidepool.db.sqlite_writes import driver_rows  # one binding of values for the driver, both engines
+
+
+def serves(conn: AsyncConnection) -> bool:
+    """Whether ``conn``'s writes may go to asyncpg directly (see the module's docstring)."""
+    return conn.dialect.driver == "asyncpg" and direct.supported(conn.engine)
+
+
+@dataclass
+class Statement:
+    """One write statement as asyncpg runs it: SQLAlchemy's SQL, its parameters' order and bind processors,
+    and (known after the first run, from the columns' types) the result processors of what it returns."""
+
+    compiled: sa.sql.compiler.SQLCompiler
+    results: tuple[Processor, ...] | None = field(default=None)
+
+    @classmethod
+    def of(cls, statement: sa.sql.ClauseElement, dialect: sa.Dialect, keys: Sequence[str] | None = None) -> Statement:
+        """``statement`` compiled for ``dialect`` (``keys``: the columns an INSERT without values names)."""
+        compiled = statement.compile(dialect=dialect, column_keys=list(keys) if keys is not None else None)
+        assert isinstance(compiled, sa.sql.compiler.SQLCompiler)
+        if compiled.positiontup is None or compiled.post_compile_params or compiled.literal_execute_params:
+            raise ValueError("not a statement with positional parameters only")
+        if compiled.insert_prefetch or compiled.update_prefetch:
+            raise ValueError("a column default computed in Python at execution")
+        return cls(compiled)
+
+    def arguments(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
+        """``values`` (by parameter or column key) as the driver takes them, in the statement's order."""
+        return driver_rows(self.compiled, [values])[0]
+
+
+@functools.lru_cache(maxsize=256)
+def insert_statement(table: sa.Table, keys: tuple[str, ...], returning: str, dialect: sa.Dialect) -> Statement | None:
+    """``INSERT INTO table (keys) VALUES (...) RETURNING returning``, compiled once per column set; None when
+    it cannot be run that way (then SQLAlchemy runs the write)."""
+    try:
+        return Statement.of(sa.insert(table).returning(table.c[returning]), dialect, keys)
+    except ValueError:
+        return None
+
+
+async def insert(conn: AsyncConnection, table: sa.Table, values: Mapping[str, Any], returning: str) -> list[Any] | None:
+    """Insert one row of ``values`` (column key to value, as ``sa.insert(table).values(values)`` takes them)
+    and return its ``returning`` column, as ``[value]``; None when this path does not serve the write (not
+    PostgreSQL on asyncpg, a value that is an SQL expression, a statement that needs SQLAlchemy's execution):
+    the caller then runs it through SQLAlchemy."""
+    if not serves(conn) or any(isinstance(v, sa.sql.ClauseElement) for v in values.values()):
+        return None
+    statement = insert_statement(table, tuple(values), returning, conn.dialect)
+    if statement is None:
+        return None
+    row = await fetchrow(conn, statement, values)
+    assert row is not None  # an INSERT ... VALUES ... RETURNING returns its row
+    return row
+
+
+async def fetchrow(conn: AsyncConnection, statement: Statement, values: Mapping[str, Any]) -> list[Any] | None:
+    """Run ``statement`` with ``values`` in ``conn``'s transaction; its first returned row (each value as
+    SQLAlchemy returns it), or None."""
+    args = statement.arguments(values)
+    sql = statement.compiled.string
+    adapted = await _adapted(conn)
+    try:
+        driver = await _driver(adapted)
+        if statement.results is None:  # the first run: the returned columns' types decide the processors
+            prepared = await driver.prepare(sql)
+            row = await prepared.fetchrow(*args)
+            dialect, columns = conn.dialect, statement.compiled._result_columns
+            statement.results = tuple(
+                column.type._cached_result_processor(dialect, attribute.type.oid)
+                for column, attribute in zip(columns, prepared.get_attributes(), strict=True)
+            )
+        else:
+            row = await driver.fetchrow(sql, *args)
+    except Exception as error:
+        raise _as_sqlalchemy(conn, adapted, error, sql, args) from None
+    if row is None:
+        return None
+    values_out = list(row)
+    for i, process in enumerate(statement.results):
+        if process is not None and values_out[i] is not None:
+            values_out[i] = process(values_out[i])
+    return values_out
+
+
+async def _adapted(conn: AsyncConnection) -> Any:
+    """SQLAlchemy's asyncpg adapter of ``conn`` (its DBAPI connection): straight from the open connection when
+    it holds one (``get_raw_connection`` hops through the greenlet bridge for a connection that may need
+    re-establishing, which one inside a begun write never does)."""
+    sync = conn.sync_connection
+    if sync is not None and not sync.invalidated and not sync.closed:
+        return sync.connection.dbapi_connection
+    return (await conn.get_raw_connection()).dbapi_connection
+
+
+async def _driver(adapted: Any) -> Any:
+    """asyncpg's connection, its transaction begun: by the adapter, as its first statement would have, so that
+    SQLAlchemy's COMMIT or ROLLBACK ends it."""
+    if adapted._transaction is None:
+        await adapted._start_transaction()
+    return adapted._connection
+
+
+def _as_sqlalchemy(conn: AsyncConnection, adapted: Any, error: Exception, sql: str, args: Sequence[Any]) -> Exception:
+    """``error`` as SQLAlchemy's execution would have raised it: asyncpg's exception translated by the adapter
+    (which keeps it as the cause, where ``db/errors.py`` reads the constraint's column), wrapped in
+    ``sa.exc.DBAPIError``'s subclass for it; a lost connection as the 503 the engine's ``handle_error`` gives."""
+    dbapi = conn.dialect.loaded_dbapi
+    orig: Exception = error
+    if not isinstance(error, dbapi.Error):
+        try:
+            adapted._handle_exception(error)
+        except Exception as translated_error:
+            orig = translated_error
+    if not isinstance(orig, dbapi.Error):
+        return orig  # not the driver's (a bug, a cancellation's aftermath): as it is
+    if conn.dialect.is_disconnect(orig, adapted, None):
+        from tidepool.seams import translate  # seams imports db.errors, which is below this module
+
+        lost = translate("database statement", error)
+        if lost is not None:
+            return lost
+    hide = conn.engine.sync_engine.hide_parameters
+    return sa.exc.DBAPIError.instance(sql, tuple(args), orig, dbapi.Error, hide_parameters=hide, dialect=conn.dialect)
