@@ -185,7 +185,8 @@ class WriteGate:
         return self._group
 
     def _ended(self, group: _Group) -> None:
-        """The group's connection is closed: the next writer, in whichever process, may begin."""
+        """The group's transaction is over (committed, or its connection closed): the next writer, in whichever
+        process, may begin."""
         if group.holds_file_lock and self._between_processes is not None:
             group.holds_file_lock = False
             self._between_processes.release()
@@ -253,11 +254,11 @@ class WriteGate:
             raise
         self.commits += 1
         self.committed_writes += len(group.members)
+        self._ended(group)  # committed: another process's writer may begin while this connection is returned
         try:
             await group.conn.close()
         except Exception:  # committed: the connection's reset is not the writes' business
             log.warning("closing a committed group's connection failed", exc_info=True)
-        self._ended(group)
         for slot in group.members:
             if slot.after_commit is not None:
                 try:
