@@ -9,6 +9,7 @@ from __future__ import annotations
 from starlette.requests import HTTPConnection
 
 from tidepool.context import Accountability
+from tidepool.http.query import query_params
 from tidepool.runtime import Runtime
 from tidepool.services.authn import authenticate, unverified_claims
 from tidepool.services.base import ServiceContext
@@ -24,7 +25,7 @@ def token_of(conn: HTTPConnection) -> str | None:
     header = conn.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
         return header[7:].strip() or None
-    query_token = conn.query_params.get("access_token")
+    query_token = query_params(conn).get("access_token")
     if query_token:
         return query_token
     return conn.cookies.get(runtime_of(conn).settings.SESSION_COOKIE_NAME) or None
