@@ -3,9 +3,10 @@
 For every registered route (with examples, metrics and Studio on, so every kind of route is in the table) and
 near misses of each (a trailing slash, a segment more or less, another case, a newline, an unknown head, a
 ``root_path``), under every method: the routes a full scan finds matching, each with its kind of match, are
-exactly those found among the index's candidates, in the same order. So the first full match and the first
-partial match (what ``Router.app`` answers with) are the same; when no candidate matches the request goes to
-Starlette's own scan (redirects and 404s), which the HTTP tests of those shapes cover.
+exactly those found among the index's candidates, in the same order, and the route the index chooses (it
+looks for the full match among the routes that take the method first) is the one Starlette's scan chooses.
+When no candidate matches, the request goes to Starlette's own scan (redirects and 404s), which the HTTP
+tests of those shapes cover.
 """
 
 from __future__ import annotations
@@ -58,6 +59,13 @@ def _matches(routes: Any, scope: dict[str, Any]) -> list[tuple[BaseRoute, Match]
     return found
 
 
+def _starlette_choice(routes: list[BaseRoute], scope: dict[str, Any]) -> tuple[BaseRoute, Match] | None:
+    """What ``Router.app``'s scan picks: the first full match, else the first partial one."""
+    found = _matches(routes, scope)
+    full = [entry for entry in found if entry[1] is Match.FULL]
+    return (full or found)[0] if found else None
+
+
 def test_the_index_finds_every_route_a_full_scan_finds_in_the_same_order(tmp_path: Path) -> None:
     router = _router(tmp_path)
     assert any(isinstance(route, Mount) for route in router.routes)
@@ -71,6 +79,10 @@ def test_the_index_finds_every_route_a_full_scan_finds_in_the_same_order(tmp_pat
                 if candidates is None:
                     continue  # Starlette's own scan answers
                 assert _matches(candidates, scope) == _matches(router.routes, scope), (method, root_path, path)
+                chosen = router.choose(scope)
+                assert chosen is not False
+                expected = _starlette_choice(router.routes, scope)
+                assert (chosen and (chosen[0], chosen[0].matches(scope)[0])) == expected, (method, root_path, path)
                 compared += 1
     assert compared > 10_000
 

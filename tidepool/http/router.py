@@ -21,6 +21,7 @@ near misses of them.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal
 
 from starlette._utils import get_route_path
 from starlette.routing import BaseRoute, Match, Mount, Route, Router, WebSocketRoute
@@ -48,17 +49,21 @@ class IndexedRouter(Router):
 
     _indexed: tuple[list[BaseRoute], int] | None = None
     _by_head: dict[str | None, list[BaseRoute]]
+    _by_method: dict[tuple[str | None, str], list[BaseRoute]]  # a head's routes that may take a method
 
     def candidates(self, route_path: str) -> Sequence[BaseRoute] | None:
         """The routes that can match ``route_path``, in table order; None: try them all (Starlette's scan)."""
+        head = self._head(route_path)
+        return None if head is False else self._by_head[head]
+
+    def _head(self, route_path: str) -> str | None | Literal[False]:
+        """The index's key for ``route_path`` (``_ANY``: no route's literal head), or False: not indexed."""
         if "\n" in route_path or not route_path.startswith("/"):
-            return None
+            return False
         if self._indexed is None or self._indexed[0] is not self.routes or self._indexed[1] != len(self.routes):
             self._index()
-        by_head = self._by_head
         head = route_path[1:].partition("/")[0]
-        found = by_head.get(head)
-        return by_head[_ANY] if found is None else found
+        return head if head in self._by_head else _ANY
 
     def _index(self) -> None:
         heads = [literal_head(route) for route in self.routes]
@@ -68,29 +73,42 @@ class IndexedRouter(Router):
             for key, routes in by_head.items():
                 if head is _ANY or key == head:
                     routes.append(route)
+        methods = {method for route in self.routes if isinstance(route, Route) for method in route.methods or ()}
+        self._by_method = {
+            (key, method): [r for r in routes if not (isinstance(r, Route) and r.methods and method not in r.methods)]
+            for key, routes in by_head.items()
+            for method in methods
+        }
         self._by_head = by_head
         self._indexed = (self.routes, len(self.routes))
 
-    async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
-        candidates = self.candidates(get_route_path(scope)) if scope["type"] == "http" else None
-        if candidates is None:
-            await super().app(scope, receive, send)
-            return
-        if "router" not in scope:
-            scope["router"] = self
-        partial: tuple[BaseRoute, Scope] | None = None
-        for route in candidates:
+    def choose(self, scope: Scope) -> tuple[BaseRoute, Scope] | None | Literal[False]:
+        """What Starlette's scan answers an HTTP ``scope`` with: its first full match (path and method), else its
+        first partial match (the path, another method), each with its child scope; None when no route matches;
+        False when the path is not indexed (Starlette's scan is to decide)."""
+        head = self._head(get_route_path(scope))
+        if head is False:
+            return False
+        # A ``Route`` whose methods leave this one out never matches fully, so the full match is looked for
+        # among the others only; the partial one (rare: ``ROUTE_NOT_FOUND``) among all of the head's routes.
+        for route in self._by_method.get((head, scope["method"])) or self._by_head[head]:
             match, child_scope = route.matches(scope)
             if match is Match.FULL:
-                scope["route"] = route
-                scope.update(child_scope)
-                await route.handle(scope, receive, send)
-                return
-            if match is Match.PARTIAL and partial is None:
-                partial = (route, child_scope)
-        if partial is None:  # nothing can match: Starlette's scan finds nothing either, then redirects or 404s
+                return route, child_scope
+        for route in self._by_head[head]:
+            match, child_scope = route.matches(scope)
+            if match is Match.PARTIAL:
+                return route, child_scope
+        return None
+
+    async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
+        chosen = self.choose(scope) if scope["type"] == "http" else False
+        if not chosen:  # not indexed, or nothing can match: Starlette's scan (its redirect or its 404)
             await super().app(scope, receive, send)
             return
-        scope["route"] = partial[0]
-        scope.update(partial[1])
-        await partial[0].handle(scope, receive, send)
+        route, child_scope = chosen
+        if "router" not in scope:
+            scope["router"] = self
+        scope["route"] = route
+        scope.update(child_scope)
+        await route.handle(scope, receive, send)
