@@ -5,19 +5,22 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import Receive, Scope, Send
+from starlette.routing import BaseRoute
+from starlette.types import Lifespan, Receive, Scope, Send
 
 from tidepool.config import Settings
 from tidepool.db.errors import OUTAGES
 from tidepool.errors import RouteNotFoundError, TidepoolError
 from tidepool.http.cors import Cors
 from tidepool.http.responses import error_response
+from tidepool.http.router import IndexedRouter
 from tidepool.http.routes import build_routes
 from tidepool.http.specs import SpecCache
 from tidepool.http.unexpected import UnexpectedErrors
@@ -39,6 +42,11 @@ class TidepoolApp(Starlette):
 
     websocket_path: str | None = None
     requests_in_flight: int = 0  # HTTP requests being served: a stopping server answers them (``tidepool/drain.py``)
+
+    def __init__(self, *, routes: list[BaseRoute], lifespan: Lifespan[Starlette], **options: Any) -> None:
+        super().__init__(routes=routes, lifespan=lifespan, **options)
+        # Starlette's router, with the routes indexed by first path segment (``tidepool.http.router``).
+        self.router = IndexedRouter(routes, lifespan=lifespan)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

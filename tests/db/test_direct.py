@@ -82,8 +82,8 @@ async def _compare(env: dict[str, str]) -> list[str]:
                 for _ in range(2):  # the first run on PostgreSQL learns the column types, the second reuses them
                     async with engine.connect() as conn:
                         expected = [tuple(row) for row in (await conn.execute(stmt, {KEYS: keys} if keys else None))]
-                    async with direct.connection(engine) as raw:
-                        got = [tuple(row) for row in await direct.run(raw, prepared, keys)]
+                    rows = await direct.on_connection(engine, lambda raw: direct.run(raw, prepared, keys))  # noqa: B023
+                    got = [tuple(row) for row in rows]
                     assert got == expected, (name, keys)
                     assert [[type(v) for v in row] for row in got] == [[type(v) for v in row] for row in expected]
             compared.append(name)

@@ -23,18 +23,18 @@ same read through SQLAlchemy, where errors get their usual mapping (a lost datab
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.pool import PoolProxiedConnection
-from sqlalchemy.util import greenlet_spawn
+from sqlalchemy.util import await_, greenlet_spawn
 
 Processor = Callable[[Any], Any] | None
+T = TypeVar("T")
 _DRIVERS = frozenset({("sqlite", "aiosqlite"), ("postgresql", "asyncpg")})
 _MAX_EXPANSIONS = 64  # key counts kept per statement (reads by keys mostly come in a few sizes)
 
@@ -142,18 +142,25 @@ def _processor(found: Any) -> Processor:
     return found if callable(found) else None
 
 
-@asynccontextmanager
-async def connection(engine: AsyncEngine) -> AsyncIterator[PoolProxiedConnection]:
-    """A pooled connection, checked out and returned as SQLAlchemy does (pre-ping, reset) but without its
-    ``Connection`` and transaction on top; discarded instead of returned when the block fails."""
-    raw = await engine.raw_connection()
+async def on_connection(engine: AsyncEngine, work: Callable[[PoolProxiedConnection], Awaitable[T]]) -> T:
+    """``work`` on a pooled connection, checked out and returned as SQLAlchemy does (pre-ping, reset) but
+    without its ``Connection`` and transaction on top; discarded instead of returned when ``work`` fails.
+
+    The checkout, the wait for ``work`` and the return all run in one greenlet of SQLAlchemy's async bridge
+    (the pool is synchronous code that may wait on the driver): one greenlet per read, not one for the
+    checkout and another for the return."""
+    return await greenlet_spawn(_on_connection, engine, work)
+
+
+def _on_connection(engine: AsyncEngine, work: Callable[[PoolProxiedConnection], Awaitable[T]]) -> T:
+    raw = engine.sync_engine.raw_connection()
     try:
-        yield raw
+        return await_(work(raw))
     except BaseException:  # a failed or cancelled driver call may leave the connection mid-statement
-        await greenlet_spawn(raw.invalidate)
+        raw.invalidate()
         raise
     finally:
-        await greenlet_spawn(raw.close)
+        raw.close()
 
 
 async def run(raw: PoolProxiedConnection, prepared: Prepared, keys: Sequence[Any] | None = None) -> list[Any]:

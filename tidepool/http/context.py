@@ -7,8 +7,10 @@ and is resolved by the auth service; the access (permissions) by the permission 
 from __future__ import annotations
 
 from starlette.requests import HTTPConnection
+from starlette.types import Scope
 
-from tidepool.context import Accountability
+from tidepool.context import Access, Accountability
+from tidepool.http.query import query_params
 from tidepool.runtime import Runtime
 from tidepool.services.authn import authenticate, unverified_claims
 from tidepool.services.base import ServiceContext
@@ -21,21 +23,46 @@ def runtime_of(conn: HTTPConnection) -> Runtime:
 
 
 def token_of(conn: HTTPConnection) -> str | None:
-    header = conn.headers.get("authorization", "")
+    return _token(conn, _first_headers(conn.scope)[0])
+
+
+def _token(conn: HTTPConnection, authorization: str | None) -> str | None:
+    header = authorization or ""
     if header.lower().startswith("bearer "):
         return header[7:].strip() or None
-    query_token = conn.query_params.get("access_token")
+    query_token = query_params(conn).get("access_token")
     if query_token:
         return query_token
     return conn.cookies.get(runtime_of(conn).settings.SESSION_COOKIE_NAME) or None
 
 
 def where_of(conn: HTTPConnection) -> dict[str, str | None]:
-    return {
-        "ip": conn.client.host if conn.client else None,
-        "user_agent": (conn.headers.get("user-agent") or "")[:1024] or None,
-        "origin": conn.headers.get("origin"),
-    }
+    _, user_agent, origin = _first_headers(conn.scope)
+    return _where(conn, user_agent, origin)
+
+
+def _where(conn: HTTPConnection, user_agent: str | None, origin: str | None) -> dict[str, str | None]:
+    client = conn.scope.get("client")
+    return {"ip": client[0] if client else None, "user_agent": (user_agent or "")[:1024] or None, "origin": origin}
+
+
+_NAMES = (b"authorization", b"user-agent", b"origin")
+
+
+def _first_headers(scope: Scope) -> list[str | None]:
+    """The first ``Authorization``, ``User-Agent`` and ``Origin`` headers' values (Starlette's ``Headers.get``
+    answers each with the first of its name), found in one pass over the raw headers instead of three."""
+    found: list[str | None] = [None, None, None]
+    missing = 3
+    for name, value in scope["headers"]:
+        if name in _NAMES:
+            index = _NAMES.index(name)
+            if found[index] is None:
+                found[index] = value.decode("latin-1")
+                missing -= 1
+                if not missing:
+                    break
+    return found
 
 
 async def request_context(conn: HTTPConnection) -> ServiceContext:
@@ -50,7 +77,8 @@ async def request_context(conn: HTTPConnection) -> ServiceContext:
     if isinstance(cached, ServiceContext):
         return cached
     runtime = runtime_of(conn)
-    token, where = token_of(conn), where_of(conn)
+    authorization, user_agent, origin = _first_headers(conn.scope)
+    token, where = _token(conn, authorization), _where(conn, user_agent, origin)
     key = (token, where["ip"], where["user_agent"], where["origin"])
     schema = runtime.schemas.current
     access = known_access(runtime.access_cache, schema, key)
@@ -61,6 +89,29 @@ async def request_context(conn: HTTPConnection) -> ServiceContext:
         access, settled = await settled_access_for(base, accountability)
         if made_from is not None and settled and (token is None or unverified_claims(token) is None):
             remember_access(runtime.access_cache, made_from, schema, key, access)
-    ctx = runtime.context(access)
+    ctx = _context(runtime, access)
     conn.scope["tidepool.context"] = ctx
+    return ctx
+
+
+_MAX_CONTEXTS = 1024
+# id(access) -> the runtime's context for it: a kept access (``known_access``) is the same object on every
+# request of its caller, so its context is built once, not per request.
+_contexts: dict[int, ServiceContext] = {}
+
+
+def _context(runtime: Runtime, access: Access) -> ServiceContext:
+    """``runtime.context(access)``, the same object again while the access and the runtime's parts are."""
+    ctx = _contexts.get(id(access))
+    if (
+        ctx is not None
+        and ctx.access is access
+        and ctx.access_cache is runtime.access_cache  # this runtime's (tests run several in one process)
+        and ctx.events is runtime.events  # the realtime service swaps the event sink at start and stop
+    ):
+        return ctx
+    ctx = runtime.context(access)
+    if len(_contexts) >= _MAX_CONTEXTS:
+        _contexts.clear()
+    _contexts[id(access)] = ctx
     return ctx

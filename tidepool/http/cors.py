@@ -44,13 +44,13 @@ class Cors:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_headers = Headers(scope=scope)
         preflight = scope["method"] == "OPTIONS"
         if self.policy.kind == "off":
             if preflight and await self._allow(scope, send):
                 return
             await self.app(scope, receive, send)
             return
+        request_headers = Headers(scope=scope)
         if preflight:
             await self._preflight(request_headers, send)
             return

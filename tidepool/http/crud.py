@@ -27,7 +27,7 @@ from tidepool.db.system import is_system_collection
 from tidepool.errors import ForbiddenError, InvalidPayloadError, RouteNotFoundError
 from tidepool.http.context import request_context
 from tidepool.http.export import export_requested, export_response
-from tidepool.http.query import query_from_body, query_from_request
+from tidepool.http.query import query_from_body, query_from_request, query_params
 from tidepool.http.requests import json_body
 from tidepool.http.responses import data_response, no_content
 from tidepool.http.writes import BatchWriter, delete_from_body, read_back, update_from_body
@@ -180,7 +180,7 @@ async def _items_service(request: Request) -> ItemsService:
     collection = request.path_params["collection"]
     if is_system_collection(collection):
         raise ForbiddenError()
-    return versioned(await request_context(request), collection, request.query_params.get("version"))
+    return versioned(await request_context(request), collection, query_params(request).get("version"))
 
 
 def _items_singleton(service: ItemsService) -> Singleton | None:

@@ -213,8 +213,7 @@ async def _read(ctx: ServiceContext, collection: str, query: Query, keys: list[A
     steps = _steps(ctx, collection, query, keyed=keys is not None)
     if direct.supported(ctx.engine) and not isinstance(ctx, TxContext) and _prepared(steps, ctx.engine.dialect):
         try:
-            async with direct.connection(ctx.engine) as raw:
-                return await _run_steps(_direct_runner(raw), steps, keys)
+            return await direct.on_connection(ctx.engine, lambda raw: _run_steps(_direct_runner(raw), steps, keys))
         except direct.DirectReadFailed:
             pass  # run again through SQLAlchemy, which reports the error as every other statement's
     async with ctx.connection() as conn:
