@@ -179,7 +179,8 @@ def test_a_stopping_server_finishes_the_export_it_acknowledged(tmp_path: Path) -
             with server.client() as admin:
                 seed_guide(admin)
                 rows = [{"text": f"row {n} " + "x" * 200, "user": "u"} for n in range(3000)]
-                assert admin.post("/items/messages?fields=id", json=rows).status_code == 200
+                # 3,000 creates in one request: on MariaDB at load 8 this took over the client's default 30 s
+                assert admin.post("/items/messages?fields=id", json=rows, timeout=180).status_code == 200
                 body = {"format": "json", "query": {}, "file": {"title": "export at shutdown"}}
                 assert admin.post("/utils/export/messages", json=body).status_code == 204
             assert server.runtime.background.running == 1  # still being written as the server stops
