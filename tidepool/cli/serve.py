@@ -27,6 +27,8 @@ from tidepool.logs import configure_logging
 from tidepool.realtime.bus import RedisNotifier, redis_url
 from tidepool.realtime.wire import TidepoolWire, websocket_protocol
 
+_log = logging.getLogger("tidepool")
+
 
 def serve(settings: Settings) -> None:
     configure_logging(settings)
@@ -113,6 +115,7 @@ class DrainingServer(uvicorn.Server):
         # uvicorn's annotation says int; the value only ever reaches ``asyncio.wait_for``.
         self.config.timeout_graceful_shutdown = max(deadline - loop.time(), 0.1)  # type: ignore[assignment]
         await super().shutdown(sockets)
+        _log.info("stopped: the server shut down %.3f s after the signal", self.grace - (deadline - loop.time()))
 
     def _stop_accepting(self) -> None:
         """Close the listening sockets and every idle HTTP keep-alive connection; a request in flight is
