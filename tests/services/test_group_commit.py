@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -247,3 +248,70 @@ def test_a_group_handed_to_a_writer_who_gave_up_still_commits(srv: LiveServer) -
     with srv.client() as admin:
         stored = admin.get("/items/codes", params={"filter[code][_starts_with]": "handed-", "fields": "code"})
     assert [row["code"] for row in stored.json()["data"]] == ["handed-a"]
+
+
+def _free(srv: LiveServer) -> bool:
+    """Whether another connection to the file could take the database's write lock right now (without waiting)."""
+    probe = sqlite3.connect(str(srv.runtime.engine.url.database), timeout=0, isolation_level=None)
+    try:
+        probe.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError:
+        return False
+    finally:
+        probe.close()  # rolls back what it began
+    return True
+
+
+def test_a_group_takes_the_database_lock_with_its_first_statement(srv: LiveServer) -> None:
+    """A group's ``BEGIN IMMEDIATE`` goes with its first write's first statement: a first write that fails
+    before running any leaves the database unlocked and nothing behind, and the next write commits; a write
+    that ran nothing does not open the transaction for the writes after it, which still begin it, and a later
+    write that fails after its INSERT takes back only its own."""
+
+    class Refused(Exception):
+        pass
+
+    async def scenario() -> list[Any]:
+        g = gate(srv)
+        seen: list[Any] = []
+        with contextlib.suppress(Refused):
+            async with g.write():
+                seen.append(_free(srv))  # the gate is held, the group open, its BEGIN not run yet
+                raise Refused
+        seen.append(_free(srv))
+        async with g.write() as slot:
+            await slot.conn.execute(sa.text("INSERT INTO codes (code) VALUES ('lock-a')"))
+            seen.append(_free(srv))  # its INSERT went after the BEGIN IMMEDIATE
+        seen.append(_free(srv))  # committed
+
+        commits = g.commits
+
+        async def nothing() -> None:
+            async with g.write():
+                pass
+
+        async def fails() -> None:
+            async with g.write() as slot:
+                await slot.conn.execute(sa.text("INSERT INTO codes (code) VALUES ('lock-b')"))
+                raise Refused
+
+        async def inserts() -> None:
+            async with g.write() as slot:
+                await slot.conn.execute(sa.text("INSERT INTO codes (code) VALUES ('lock-c')"))
+
+        await g.__aenter__()  # the three queue behind the held gate and run in one group, in this order
+        tasks = []
+        for i, work in enumerate((nothing, fails, inserts)):
+            tasks.append(asyncio.create_task(work()))
+            while g.queued < i + 1:
+                await asyncio.sleep(0)
+        await g.__aexit__(None, None, None)
+        outcomes = await asyncio.gather(*tasks, return_exceptions=True)
+        seen.append([type(outcome).__name__ for outcome in outcomes])
+        seen.append(g.commits - commits)
+        return seen
+
+    assert srv.run(scenario()) == [True, True, False, True, ["NoneType", "Refused", "NoneType"], 1]
+    with srv.client() as admin:
+        stored = admin.get("/items/codes", params={"filter[code][_starts_with]": "lock-", "fields": "code"})
+    assert sorted(row["code"] for row in stored.json()["data"]) == ["lock-a", "lock-c"]

@@ -191,12 +191,17 @@ def optional(inner: Check) -> Check:
 
 
 def union(*alternatives: Check) -> Check:
-    """Passes when one alternative passes; otherwise one issue listing every alternative's issues."""
+    """Passes when one alternative passes; otherwise one issue listing every alternative's issues. Stops at the
+    first that passes: a valid frame (an ``items`` create, the first of ``ITEMS``) is not checked against the
+    others, whose failures each built their messages (a tenth of the event loop's time per WebSocket create)."""
 
     def check(value: Any, path: str) -> list[str]:
-        results = [alternative(value, path) for alternative in alternatives]
-        if any(not issues for issues in results):
-            return []
+        results = []
+        for alternative in alternatives:
+            issues = alternative(value, path)
+            if not issues:
+                return []
+            results.append(issues)
         return [" or ".join("; ".join(issues) for issues in results)]
 
     return check

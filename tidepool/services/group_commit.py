@@ -56,6 +56,7 @@ class _Group:
     conn: AsyncConnection
     members: list[Slot] = field(default_factory=list)  # the writes done in it, in order
     holds_file_lock: bool = False  # the writer lock between processes, held from BEGIN to the connection's end
+    begun: bool = False  # whether its BEGIN IMMEDIATE ran (with the first write that ran a statement)
     done: asyncio.Future[None] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 
     def __post_init__(self) -> None:
@@ -162,18 +163,19 @@ class WriteGate:
             self._end_turn()
             raise
         group.members.append(slot)
+        self._settled(group)
         self._end_turn()
         await asyncio.shield(group.done)
 
     async def _open(self) -> _Group:
-        """A new group's transaction, holding the database's write lock (and the processes' writer lock)."""
+        """A new group's connection, holding the processes' writer lock. Its ``BEGIN IMMEDIATE`` (the database's
+        write lock) goes with the first write's first statement (``_begin``), not in a trip of its own."""
         if self._between_processes is not None:
             await self._between_processes.acquire()
         try:
             conn = await self.engine.connect()
             try:
                 await conn.begin()
-                await sqlite_thread.script(conn, ["BEGIN IMMEDIATE"])  # the database lock now, not at a write
             except BaseException:
                 await conn.close()
                 raise
@@ -182,7 +184,19 @@ class WriteGate:
                 self._between_processes.release()
             raise
         self._group = _Group(conn, holds_file_lock=self._between_processes is not None)
+        self._begin(self._group, [])
         return self._group
+
+    def _begin(self, group: _Group, then: list[str]) -> None:
+        """Defer ``then`` to the write's first statement, after ``BEGIN IMMEDIATE`` while no statement of the
+        group ran yet (every write before ran nothing: ``_settled``)."""
+        sqlite_thread.defer(group.conn, then if group.begun else ["BEGIN IMMEDIATE", *then])
+
+    def _settled(self, group: _Group) -> None:
+        """After a write of ``group`` ended: drop what it deferred and never ran; if it ran, the group's
+        transaction is open (its BEGIN ran, whatever happened after)."""
+        if not sqlite_thread.withdraw(group.conn):
+            group.begun = True
 
     def _ended(self, group: _Group) -> None:
         """The group's transaction is over (committed, or its connection closed): the next writer, in whichever
@@ -195,7 +209,7 @@ class WriteGate:
         """A savepoint for the next write. Never released: a write that succeeds leaves its savepoint open
         (the COMMIT releases them all), which costs no extra trip to the driver's thread. Nor is it a trip of
         its own: it goes with the write's first statement (``sqlite_thread.defer``)."""
-        sqlite_thread.defer(group.conn, [f"SAVEPOINT {_SAVEPOINT}"])
+        self._begin(group, [f"SAVEPOINT {_SAVEPOINT}"])
 
     async def _undo(self, group: _Group, first: bool) -> None:
         """Take back the failed write of the turn: its savepoint's work, or the whole group when it was the
@@ -203,10 +217,12 @@ class WriteGate:
         try:
             if first:
                 self._group = None
+                sqlite_thread.withdraw(group.conn)  # its BEGIN, if it ran nothing
                 await group.conn.rollback()
                 await group.conn.close()
                 self._ended(group)
             elif not sqlite_thread.withdraw(group.conn):  # else its savepoint never ran: nothing did
+                group.begun = True  # its statements ran, after the group's BEGIN if that was still to run
                 await sqlite_thread.script(group.conn, [f"ROLLBACK TO {_SAVEPOINT}", f"RELEASE {_SAVEPOINT}"])
         except BaseException as exc:
             await self._fail(group, exc)
