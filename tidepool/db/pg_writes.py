@@ -118,6 +118,22 @@ async def fetchrow(conn: AsyncConnection, statement: Statement, values: Mapping[
     return values_out
 
 
+async def fetch(conn: AsyncConnection, sql: str, args: Sequence[Any]) -> list[Any]:
+    """The driver's rows of ``sql`` with ``args`` (already as the driver takes them) in ``conn``'s transaction,
+    unprocessed (the caller's plan applies its result processors); a driver error as ``fetchrow`` raises it."""
+    adapted = await _adapted(conn)
+    try:
+        rows: list[Any] = await (await _driver(adapted)).fetch(sql, *args)
+    except Exception as error:
+        raise _as_sqlalchemy(conn, adapted, error, sql, args) from None
+    return rows
+
+
+async def driver_connection(conn: AsyncConnection) -> Any:
+    """asyncpg's connection under ``conn``, as it is (its transaction not begun here)."""
+    return (await _adapted(conn))._connection
+
+
 async def _adapted(conn: AsyncConnection) -> Any:
     """SQLAlchemy's asyncpg adapter of ``conn`` (its DBAPI connection): straight from the open connection when
     it holds one (``get_raw_connection`` hops through the greenlet bridge for a connection that may need
