@@ -129,6 +129,25 @@ async def fetch(conn: AsyncConnection, sql: str, args: Sequence[Any]) -> list[An
     return rows
 
 
+async def commit(conn: AsyncConnection) -> None:
+    """COMMIT ``conn``'s transaction on asyncpg directly, when this path serves it and a transaction was begun;
+    SQLAlchemy's own COMMIT, which follows, then has nothing left to end at the driver (the adapter forgets the
+    transaction, as after its own COMMIT). A write's last statement is the event log's numbering, whose counter
+    row every other writer waits for until the COMMIT: this sends the COMMIT as soon as that statement is
+    answered, without SQLAlchemy's commit path and its greenlet hop in between. A failed COMMIT is raised as
+    SQLAlchemy raises it."""
+    sync = conn.sync_connection
+    if not serves(conn) or sync is None or sync.invalidated or sync.closed:
+        return
+    adapted = sync.connection.dbapi_connection
+    if adapted is None or adapted._transaction is None:
+        return
+    try:
+        await adapted._call_and_discard(adapted._transaction.commit)
+    except Exception as error:
+        raise _as_sqlalchemy(conn, adapted, error, "COMMIT", ()) from None
+
+
 async def driver_connection(conn: AsyncConnection) -> Any:
     """asyncpg's connection under ``conn``, as it is (its transaction not begun here)."""
     return (await _adapted(conn))._connection
