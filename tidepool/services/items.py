@@ -126,7 +126,6 @@ class ItemsService:
         else:
             with self._translated(info, values):  # PostgreSQL: the INSERT ... RETURNING on asyncpg directly
                 returned = await pg_writes.insert(tx.conn, info.table, bound, info.primary_key)
-            on_driver = returned is not None  # asyncpg wrote the row: the reply may be read on its connection
             if returned is None:
                 result = await self._execute(tx, info, sa.insert(info.table).values(bound), values)
                 returned = list(result.inserted_primary_key or (None,))
@@ -135,9 +134,6 @@ class ItemsService:
                 key = returned[0]
             elif info.fields[info.primary_key].auto_increment:
                 await self._advance_sequence(tx, info)
-            if on_driver and reply is not None:
-                with self._translated(info, values):
-                    await fast_create.read_in_postgresql(tx, reply, key)
         tx.record(ChangeEvent(self.collection, "create", (key,), payload=dict(item)))
         return key
 
