@@ -42,7 +42,7 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tidepool.db import sqlite_thread, system
+from tidepool.db import pg_writes, sqlite_thread, system
 from tidepool.events import ChangeEvent
 
 LAST = "last"  # the highest number given out
@@ -171,7 +171,7 @@ async def _log_postgresql(conn: AsyncConnection, rows: list[dict[str, Any]], now
         [row["action"] for row in rows],
         [row["body"] for row in rows],
     )
-    driver: Any = (await conn.get_raw_connection()).driver_connection  # asyncpg's
+    driver: Any = await pg_writes.driver_connection(conn)  # asyncpg's, without a hop through the greenlet bridge
     if driver.is_in_transaction():
         return int(await driver.fetchval(_PG_LOG, *args))
     return int((await conn.exec_driver_sql(_PG_LOG, args)).scalar_one())

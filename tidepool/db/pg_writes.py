@@ -118,6 +118,41 @@ async def fetchrow(conn: AsyncConnection, statement: Statement, values: Mapping[
     return values_out
 
 
+async def fetch(conn: AsyncConnection, sql: str, args: Sequence[Any]) -> list[Any]:
+    """The driver's rows of ``sql`` with ``args`` (already as the driver takes them) in ``conn``'s transaction,
+    unprocessed (the caller's plan applies its result processors); a driver error as ``fetchrow`` raises it."""
+    adapted = await _adapted(conn)
+    try:
+        rows: list[Any] = await (await _driver(adapted)).fetch(sql, *args)
+    except Exception as error:
+        raise _as_sqlalchemy(conn, adapted, error, sql, args) from None
+    return rows
+
+
+async def commit(conn: AsyncConnection) -> None:
+    """COMMIT ``conn``'s transaction on asyncpg directly, when this path serves it and a transaction was begun;
+    SQLAlchemy's own COMMIT, which follows, then has nothing left to end at the driver (the adapter forgets the
+    transaction, as after its own COMMIT). A write's last statement is the event log's numbering, whose counter
+    row every other writer waits for until the COMMIT: this sends the COMMIT as soon as that statement is
+    answered, without SQLAlchemy's commit path and its greenlet hop in between. A failed COMMIT is raised as
+    SQLAlchemy raises it."""
+    sync = conn.sync_connection
+    if not serves(conn) or sync is None or sync.invalidated or sync.closed:
+        return
+    adapted = sync.connection.dbapi_connection
+    if adapted is None or adapted._transaction is None:
+        return
+    try:
+        await adapted._call_and_discard(adapted._transaction.commit)
+    except Exception as error:
+        raise _as_sqlalchemy(conn, adapted, error, "COMMIT", ()) from None
+
+
+async def driver_connection(conn: AsyncConnection) -> Any:
+    """asyncpg's connection under ``conn``, as it is (its transaction not begun here)."""
+    return (await _adapted(conn))._connection
+
+
 async def _adapted(conn: AsyncConnection) -> Any:
     """SQLAlchemy's asyncpg adapter of ``conn`` (its DBAPI connection): straight from the open connection when
     it holds one (``get_raw_connection`` hops through the greenlet bridge for a connection that may need

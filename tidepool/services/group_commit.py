@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from tidepool.db import sqlite_thread
+from tidepool.db import pg_writes, sqlite_thread
 from tidepool.db.write_lock import FileWriteLock
 
 GROUP_LIMIT = 64  # writes per COMMIT at most: the last one's wait is bounded
@@ -136,6 +136,7 @@ class WriteGate:
             async with self.engine.begin() as conn:
                 slot = Slot(conn)
                 yield slot
+                await pg_writes.commit(conn)  # PostgreSQL: the COMMIT right after the event log's numbering
             if slot.after_commit is not None:
                 await slot.after_commit()
             return
