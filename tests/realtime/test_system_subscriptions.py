@@ -61,6 +61,10 @@ def test_an_app_user_hears_only_its_own_presets(srv: LiveServer, admin: httpx.Cl
         _subscribe(watcher, "directus_presets", "id,bookmark")
         hidden = ok(admin.post("/presets", json={"bookmark": "bob's", "user": bob, "collection": "messages"}))
         ok(admin.patch(f"/presets/{others['id']}", json={"bookmark": "bob's, renamed"}))
+        # The update's frame is awaited before the delete: data is re-read at dispatch, so an update followed at
+        # once by a delete may arrive as a `delete` (docs/realtime-events.md), as it did about one run in four
+        # on PostgreSQL once REST answers got faster.
+        assert [_event(watcher)[0] for _ in range(2)] == ["create", "update"]
         assert admin.delete(f"/presets/{others['id']}").status_code == 204
         mine = ok(admin.post("/presets", json={"bookmark": "ann's", "user": ann, "collection": "messages"}))
         assert _event(socket) == ("create", [{"id": mine["id"], "bookmark": "ann's", "user": ann}])
@@ -68,8 +72,8 @@ def test_an_app_user_hears_only_its_own_presets(srv: LiveServer, admin: httpx.Cl
         assert _event(socket) == ("create", [{"id": hidden["id"], "bookmark": "bob's", "user": ann}])  # a create
         assert admin.delete(f"/presets/{mine['id']}").status_code == 204
         assert _event(socket) == ("delete", [str(mine["id"])])  # the key as the URL gave it, as in Directus
-        seen = [_event(watcher)[0] for _ in range(6)]
-        assert seen == ["create", "update", "delete", "create", "update", "delete"]  # the admin hears all
+        seen = [_event(watcher)[0] for _ in range(4)]
+        assert seen == ["delete", "create", "update", "delete"]  # the admin hears all
 
 
 def test_an_app_user_hears_only_its_own_notifications(srv: LiveServer, admin: httpx.Client) -> None:
