@@ -8,8 +8,10 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
+from collections.abc import Callable
 from contextlib import suppress
 from pathlib import Path
+from typing import Self
 
 from bench.procs import PG_HOST, PG_PORT, PG_USER
 
@@ -36,7 +38,27 @@ def connections_per_worker(port: int, workers: list[int]) -> list[int]:
     return sorted(counts, reverse=True)
 
 
-class LockSampler:
+class _Sampler:
+    """A thread that samples while a window runs (``with sampler:``), started only when there is something to
+    sample (``active``)."""
+
+    def __init__(self, active: bool, run: Callable[[], None]) -> None:
+        self.active = active
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=run, daemon=True)
+
+    def __enter__(self) -> Self:
+        if self.active:
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+
+class LockSampler(_Sampler):
     """How much of a window SQLite's writer lock between processes (``tidepool/db/write_lock.py``, an ``flock``
     on ``<db>-writer.lock``) was held, and held with another process waiting, sampled from /proc/locks every
     millisecond on a thread. Held time over the writes made in it is the part of a write done under the lock:
@@ -46,18 +68,7 @@ class LockSampler:
     def __init__(self, workers: list[int]) -> None:
         self.device_inode = _lock_file(workers)
         self.samples = self.held = self.contended = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def __enter__(self) -> LockSampler:
-        if self.device_inode is not None:
-            self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join()
+        super().__init__(self.device_inode is not None, self._run)
 
     def _run(self) -> None:
         assert self.device_inode is not None
@@ -73,7 +84,7 @@ class LockSampler:
         return {"held": round(self.held / self.samples, 3), "waited_for": round(self.contended / self.samples, 3)}
 
 
-class PgWaits:
+class PgWaits(_Sampler):
     """What a PostgreSQL database's backends were doing during a window, from ``pg_stat_activity`` every 5 ms:
     the mean number of them running (on a core or waiting for one), waiting for a lock (the event log's
     counter row: ``Lock:transactionid``), for the WAL to be flushed (``IO:WALSync``, ``LWLock:WALWrite``), or
@@ -83,18 +94,7 @@ class PgWaits:
         self.database = database
         self.tally: dict[str, int] = {}
         self.samples = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=lambda: asyncio.run(self._run()), daemon=True)
-
-    def __enter__(self) -> PgWaits:
-        if self.database is not None:
-            self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join()
+        super().__init__(database is not None, lambda: asyncio.run(self._run()))
 
     async def _run(self) -> None:
         import asyncpg  # type: ignore[import-untyped]
