@@ -34,6 +34,8 @@ from tidepool.services.versions import VersionWatcher
 from tidepool.storage.base import Storage
 from tidepool.storage.locations import build_storage
 
+_MAX_KEPT_CONTEXTS = 1024  # a runtime's contexts of kept accesses (one per caller, token and address)
+
 
 @dataclass
 class Runtime:
@@ -55,6 +57,8 @@ class Runtime:
     mailer: Mailer = field(init=False)  # its outgoing mail (EMAIL_*), sent in the background
     statements: StatementStats = field(default_factory=StatementStats)  # its engine's statements (metrics)
     background: Background = field(default_factory=Background)  # work requests started (exports to files)
+    # Its contexts of kept accesses, by the access's id (``kept_context``):
+    _kept_contexts: dict[int, ServiceContext] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         self.write_gate = WriteGate(self.engine)
@@ -66,6 +70,19 @@ class Runtime:
         if self.login_limiter is None and self.settings.RATE_LIMITER_LOGIN_ENABLED:
             points, duration = self.settings.RATE_LIMITER_LOGIN_POINTS, self.settings.RATE_LIMITER_LOGIN_DURATION
             self.login_limiter = LoginLimiter(points, duration)
+
+    def kept_context(self, access: Access) -> ServiceContext:
+        """``context(access)`` for an access the access cache keeps (the same object on every request of its
+        caller): built once, and again only when the event sink was swapped (the realtime service swaps it at
+        its start and stop). At most ``_MAX_KEPT_CONTEXTS``, then they are built afresh."""
+        ctx = self._kept_contexts.get(id(access))
+        if ctx is not None and ctx.access is access and ctx.events is self.events:
+            return ctx
+        ctx = self.context(access)
+        if len(self._kept_contexts) >= _MAX_KEPT_CONTEXTS:
+            self._kept_contexts.clear()
+        self._kept_contexts[id(access)] = ctx
+        return ctx
 
     def context(self, access: Access | None = None) -> ServiceContext:
         return ServiceContext(

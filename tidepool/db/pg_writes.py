@@ -31,8 +31,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tidepool.db import direct
+from tidepool.db.binding import Bound  # one binding of values for the driver, both engines
 from tidepool.db.direct import Processor
-from tidepool.db.sqlite_writes import driver_rows  # one binding of values for the driver, both engines
 
 
 def serves(conn: AsyncConnection) -> bool:
@@ -47,6 +47,10 @@ class Statement:
 
     compiled: sa.sql.compiler.SQLCompiler
     results: tuple[Processor, ...] | None = field(default=None)
+    bound: Bound = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.bound = Bound.of(self.compiled)
 
     @classmethod
     def of(cls, statement: sa.sql.ClauseElement, dialect: sa.Dialect, keys: Sequence[str] | None = None) -> Statement:
@@ -61,7 +65,7 @@ class Statement:
 
     def arguments(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
         """``values`` (by parameter or column key) as the driver takes them, in the statement's order."""
-        return driver_rows(self.compiled, [values])[0]
+        return self.bound.rows([values])[0]
 
 
 @functools.lru_cache(maxsize=256)

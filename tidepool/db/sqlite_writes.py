@@ -4,8 +4,8 @@ Through SQLAlchemy's aiosqlite adapter one INSERT costs three or four trips to t
 execute, fetch, close), each waiting for a turn of the event loop while the write holds the database, plus
 the statement's construction and its cache key in Python (bench/README.md, ``create``). Here an INSERT of a
 given table and column set is compiled once, by SQLAlchemy, for the engine's dialect; each row's values go
-through the column types' own bind processors (a timestamp's text, a JSON column's serialization), so what is
-stored is what SQLAlchemy would have stored. The history rows (``services/history.py``) and an item's create
+through the column types' own bind processors (``db/binding.py``), so what is stored is what SQLAlchemy would
+have stored. The history rows (``services/history.py``) and an item's create
 (``services/items.py``, with the reply's read in the same hand-off) run this way.
 
 A statement SQLAlchemy would add values to (a column with a Python-side default the row does not set) or
@@ -26,48 +26,23 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tidepool.db import sqlite_thread
+from tidepool.db.binding import Bound
 from tidepool.seams import translate
 
 T = TypeVar("T")
 
 
 @functools.lru_cache(maxsize=256)
-def compiled_insert(table: sa.Table, keys: tuple[str, ...], dialect: sa.Dialect) -> sa.Compiled:
-    """The INSERT of ``keys`` into ``table``, compiled once per dialect (an engine's dialect lives as long)."""
-    return sa.insert(table).compile(dialect=dialect, column_keys=list(keys))
+def compiled_insert(table: sa.Table, keys: tuple[str, ...], dialect: sa.Dialect) -> Bound:
+    """The INSERT of ``keys`` into ``table``, compiled once per dialect (an engine's dialect lives as long),
+    with its parameters' binding (``db/binding.py``)."""
+    return Bound.of(sa.insert(table).compile(dialect=dialect, column_keys=list(keys)))
 
 
-def insertable(compiled: sa.Compiled, keys: Sequence[str]) -> bool:
-    """Whether ``compiled`` takes exactly ``keys`` as positional parameters (nothing SQLAlchemy fills in)."""
-    order: Sequence[str] | None = getattr(compiled, "positiontup", None)
+def insertable(insert: Bound, keys: Sequence[str]) -> bool:
+    """Whether ``insert`` takes exactly ``keys`` as positional parameters (nothing SQLAlchemy fills in)."""
+    order = insert.positions
     return order is not None and len(order) == len(keys) and set(order) == set(keys)
-
-
-def driver_rows(compiled: sa.Compiled, rows: Sequence[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
-    """``rows`` as the driver takes them: in the statement's order, through each column type's bind processor
-    (a timestamp's text, a JSON column's serialization), as SQLAlchemy's own execution would send them."""
-    plan = _binding(compiled)
-    return [tuple(row[key] if process is None else process(row[key]) for key, process in plan) for row in rows]
-
-
-_BINDINGS: dict[int, tuple[sa.Compiled, tuple[tuple[str, Any], ...]]] = {}
-
-
-def _binding(compiled: sa.Compiled) -> tuple[tuple[str, Any], ...]:
-    """Per position of ``compiled``'s parameters: the row's key for it (its bind parameter's key: a column's
-    key, whatever escaped name SQLAlchemy gives the parameter) and the type's bind processor, if any. Kept
-    per statement: SQLAlchemy's ``construct_params`` was most of a row's binding cost (bench/README.md)."""
-    kept = _BINDINGS.get(id(compiled))
-    if kept is not None and kept[0] is compiled:
-        return kept[1]
-    binds: Mapping[str, Any] = getattr(compiled, "binds", {})
-    processors: Mapping[str, Any] = getattr(compiled, "_bind_processors", {})
-    order: Sequence[str] = getattr(compiled, "positiontup", None) or ()
-    plan = tuple((binds[name].key, processors.get(name)) for name in order)
-    if len(_BINDINGS) > 512:
-        _BINDINGS.clear()
-    _BINDINGS[id(compiled)] = (compiled, plan)
-    return plan
 
 
 def as_sqlalchemy_error(conn: AsyncConnection, exc: sqlite3.Error, sql: str, params: Any) -> Exception:
@@ -94,14 +69,14 @@ async def insert_one(
     this way (``insertable``), or the key would not be the row id: nothing was written, take the portable path.
     """
     keys = tuple(values)
-    compiled = compiled_insert(table, keys, conn.dialect)
+    insert = compiled_insert(table, keys, conn.dialect)
     given = values.get(key_column)
-    if not insertable(compiled, keys) or (given is None and not getattr(compiled, "postfetch_lastrowid", False)):
+    if not insertable(insert, keys) or (given is None and not getattr(insert.compiled, "postfetch_lastrowid", False)):
         return None
     if any(isinstance(value, sa.ClauseElement) for value in values.values()):
         return None  # an SQL expression as a value: SQLAlchemy renders it into the statement
-    [params] = driver_rows(compiled, [values])
-    sql = compiled.string
+    [params] = insert.rows([values])
+    sql = insert.sql
 
     def run(db: sqlite3.Connection) -> tuple[Any, T | None]:
         rowid = db.execute(sql, params).lastrowid

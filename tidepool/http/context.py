@@ -9,7 +9,7 @@ from __future__ import annotations
 from starlette.requests import HTTPConnection
 from starlette.types import Scope
 
-from tidepool.context import Access, Accountability
+from tidepool.context import Accountability
 from tidepool.http.query import query_params
 from tidepool.runtime import Runtime
 from tidepool.services.authn import authenticate, unverified_claims
@@ -89,29 +89,6 @@ async def request_context(conn: HTTPConnection) -> ServiceContext:
         access, settled = await settled_access_for(base, accountability)
         if made_from is not None and settled and (token is None or unverified_claims(token) is None):
             remember_access(runtime.access_cache, made_from, schema, key, access)
-    ctx = _context(runtime, access)
+    ctx = runtime.kept_context(access)
     conn.scope["tidepool.context"] = ctx
-    return ctx
-
-
-_MAX_CONTEXTS = 1024
-# id(access) -> the runtime's context for it: a kept access (``known_access``) is the same object on every
-# request of its caller, so its context is built once, not per request.
-_contexts: dict[int, ServiceContext] = {}
-
-
-def _context(runtime: Runtime, access: Access) -> ServiceContext:
-    """``runtime.context(access)``, the same object again while the access and the runtime's parts are."""
-    ctx = _contexts.get(id(access))
-    if (
-        ctx is not None
-        and ctx.access is access
-        and ctx.access_cache is runtime.access_cache  # this runtime's (tests run several in one process)
-        and ctx.events is runtime.events  # the realtime service swaps the event sink at start and stop
-    ):
-        return ctx
-    ctx = runtime.context(access)
-    if len(_contexts) >= _MAX_CONTEXTS:
-        _contexts.clear()
-    _contexts[id(access)] = ctx
     return ctx

@@ -510,11 +510,11 @@ def _deliver_all(group: Group, event: ChangeEvent, result: GroupResult) -> int:
     if result.error is not None:
         return sum(_deliver(sub, event, result) for sub in group)
 
-    def own(sub: Subscription) -> list[Outgoing]:
-        return outgoing_for(sub, event, result)
+    def one(sub: Subscription) -> int:
+        return _deliver(sub, event, result)
 
     now = asyncio.get_running_loop().time()
-    return deliver_group(group, shared_outgoing(event, result), own, now)
+    return deliver_group(group, shared_outgoing(event, result), one, now)
 
 
 def _deliver(sub: Subscription, event: ChangeEvent, result: GroupResult) -> int:

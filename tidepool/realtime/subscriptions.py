@@ -258,18 +258,20 @@ def _uid_bytes(uid: str | None) -> bytes:
 def deliver_group(
     subs: Sequence[Subscription],
     shared: Sequence[Outgoing],
-    own: Callable[[Subscription], Sequence[Outgoing]],
+    one: Callable[[Subscription], int],
     now: float,
 ) -> int:
     """One event's messages to one group of subscriptions, in one pass; how many were handed over.
 
-    ``shared`` are the group's collection messages; ``own(sub)`` are the messages of any one subscription.
+    ``shared`` are the group's collection messages; ``one(sub)`` delivers any one subscription's messages the
+    general way (and says how many).
     The common case runs inline: a ``LIVE`` collection subscription with no ``event`` filter and no init keys
     to reconcile against these messages takes ``shared`` whole, so each message's frame is built once per uid
     (header included) and written by ``Client.put`` straight to the socket when the socket may take it at loop
     time ``now`` (open, nothing queued, not paused, past the frame gap); else ``send`` queues (or drops) its
-    payload as for any frame. Any other subscription goes through ``deliver`` (buffering while ``PENDING``,
-    its ``event`` filter, ``_send``'s reconciliation), exactly as one at a time. No await: nothing here waits.
+    payload as for any frame. Any other subscription goes through ``one`` (``deliver``: buffering while
+    ``PENDING``, its ``event`` filter, ``_send``'s reconciliation), exactly as one at a time. No await: nothing
+    here waits.
     """
     count = 0
     live, ended = SubState.LIVE, SubState.ENDED
@@ -286,10 +288,7 @@ def deliver_group(
             or sub.event is not None
             or (reconciles and sub.snapshot_keys is not None)
         ):
-            for out in own(sub):
-                if sub.wants(out):
-                    count += 1
-                    sub.deliver(out)
+            count += one(sub)
             continue
         uid = sub.uid
         client = sub.client

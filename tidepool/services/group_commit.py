@@ -152,7 +152,7 @@ class WriteGate:
             group = self._group or await self._open()
             first = not group.members
             if not first:
-                await self._savepoint(group)
+                self._savepoint(group)
         except BaseException:
             self._end_turn()
             raise
@@ -206,7 +206,7 @@ class WriteGate:
             group.holds_file_lock = False
             self._between_processes.release()
 
-    async def _savepoint(self, group: _Group) -> None:
+    def _savepoint(self, group: _Group) -> None:
         """A savepoint for the next write. Never released: a write that succeeds leaves its savepoint open
         (the COMMIT releases them all), which costs no extra trip to the driver's thread. Nor is it a trip of
         its own: it goes with the write's first statement (``sqlite_thread.defer``)."""

@@ -35,7 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tidepool.db import pg_writes, sqlite_thread, system, system_meta
 from tidepool.db.schema import SchemaOverview
-from tidepool.db.sqlite_writes import compiled_insert, driver_rows
+from tidepool.db.sqlite_writes import compiled_insert
 from tidepool.events import ChangeEvent, Tracked
 from tidepool.query.model import Query
 from tidepool.query.values import CONCEALED, conceal, serializer_for
@@ -232,21 +232,21 @@ def _sqlite_batch(
         if revisions
         else None
     )
-    if getattr(act, "positiontup", None) is None or (rev is not None and getattr(rev, "positiontup", None) is None):
+    if act.positions is None or (rev is not None and rev.positions is None):
         return None
-    act_rows = driver_rows(act, activity)
+    act_rows = act.rows(activity)
     unlinked = [{**row, "activity": None} for row in revisions or ()]
-    rev_rows = driver_rows(rev, unlinked) if rev is not None else []
-    link = list(getattr(rev, "positiontup", None) or ()).index("activity") if rev is not None else 0
+    rev_rows = rev.rows(unlinked) if rev is not None else []
+    link = list(rev.positions or ()).index("activity") if rev is not None else 0
 
     def run(db: sqlite3.Connection) -> tuple[list[Any], list[Any]]:
         activity_ids: list[Any] = []
         revision_ids: list[Any] = []
         for i, params in enumerate(act_rows):
-            activity_ids.append(db.execute(act.string, params).lastrowid)
+            activity_ids.append(db.execute(act.sql, params).lastrowid)
             if rev is not None:
                 linked = (*rev_rows[i][:link], activity_ids[-1], *rev_rows[i][link + 1 :])
-                revision_ids.append(db.execute(rev.string, linked).lastrowid)
+                revision_ids.append(db.execute(rev.sql, linked).lastrowid)
         return activity_ids, revision_ids
 
     return run

@@ -117,25 +117,28 @@ class ItemsService:
         merged = self._checked_payload(info, item, Action.CREATE)
         values = payloads.prepare(info, merged, "create", self.ctx.accountability, now)
         bound = payloads.bindable(info, values, self.ctx.dialect)
-        fast = None
-        if fast_create.applies(tx):  # SQLite: one hand-off, the reply read in it
-            with self._translated(info, values):
-                fast = await fast_create.insert(tx, info, bound, reply)
+        with self._translated(info, values):
+            fast = await fast_create.insert(tx, info, bound, reply)  # SQLite: one hand-off, the reply read in it
+            returned = None if fast is not None else await self._insert_row(tx, info, bound)
         if fast is not None:
             key = fast[0]
         else:
-            with self._translated(info, values):  # PostgreSQL: the INSERT ... RETURNING on asyncpg directly
-                returned = await pg_writes.insert(tx.conn, info.table, bound, info.primary_key)
-            if returned is None:
-                result = await self._execute(tx, info, sa.insert(info.table).values(bound), values)
-                returned = list(result.inserted_primary_key or (None,))
             key = values.get(info.primary_key)
             if key is None:
-                key = returned[0]
+                key = returned[0] if returned else None
             elif info.fields[info.primary_key].auto_increment:
                 await self._advance_sequence(tx, info)
         tx.record(ChangeEvent(self.collection, "create", (key,), payload=dict(item)))
         return key
+
+    async def _insert_row(self, tx: TxContext, info: CollectionInfo, bound: Mapping[str, Any]) -> list[Any]:
+        """The row's INSERT, answering its generated key as ``[key]``: on asyncpg directly (``INSERT ...
+        RETURNING``, ``db/pg_writes.py``), else through SQLAlchemy."""
+        returned = await pg_writes.insert(tx.conn, info.table, bound, info.primary_key)
+        if returned is None:
+            result = await tx.conn.execute(sa.insert(info.table).values(bound))
+            returned = list(result.inserted_primary_key or (None,))
+        return returned
 
     # ---- updates ------------------------------------------------------------------------------------
 
