@@ -26,9 +26,12 @@ from tidepool.db.schema import CollectionInfo
 from tidepool.errors import (
     DatabaseConstraintError,
     InvalidForeignKeyError,
+    InvalidPayloadError,
+    InvalidQueryError,
     NotNullViolationError,
     RecordNotUniqueError,
     ServiceUnavailableError,
+    TidepoolError,
     ValueOutOfRangeError,
     ValueTooLongError,
 )
@@ -122,6 +125,30 @@ def _postgres(orig: BaseException, text: str, info: CollectionInfo, cand: Candid
         return ValueOutOfRangeError(info.name, _first(cand.numbers))
     handler = _PG.get(str(code))
     return handler(orig, info, cand) if handler else None
+
+
+# character_not_in_repertoire, untranslatable_character: text PostgreSQL cannot hold, which from a Python
+# string (always valid Unicode) means a NUL character (U+0000), storable on SQLite and MySQL but in no
+# PostgreSQL text type.
+_UNSTORABLE_TEXT = frozenset({"22021", "22P05"})
+UNSTORABLE_TEXT_REASON = "Text cannot contain the character U+0000 (NUL) in this database"
+
+
+def unstorable_text(exc: BaseException, reading: bool) -> TidepoolError | None:
+    """The client's error for a text value the database cannot take (see ``_UNSTORABLE_TEXT``): in a read's
+    filter or search, ``INVALID_QUERY``; in a write, ``INVALID_PAYLOAD``. None for any other error. A value
+    the client sent is its mistake, a 400 on every path, not the 500 of an unrecognised database error."""
+    for link in _chain(exc):
+        code = getattr(link, "sqlstate", None) or getattr(link, "pgcode", None)
+        if code in _UNSTORABLE_TEXT:
+            return InvalidQueryError(UNSTORABLE_TEXT_REASON) if reading else InvalidPayloadError(UNSTORABLE_TEXT_REASON)
+    return None
+
+
+def write_error(exc: sa.exc.DBAPIError, **context: Any) -> TidepoolError | None:
+    """A refused write as the client hears it (``tidepool.seams``, ``database write``): a broken constraint
+    (``constraint_error``), or a text value the database cannot store."""
+    return constraint_error(exc, **context) or unstorable_text(exc, reading=False)
 
 
 # --- MySQL / MariaDB: (errno, message) -----------------------------------------------------------------
