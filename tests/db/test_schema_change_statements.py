@@ -11,9 +11,11 @@ must work.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from typing import Any
 
+import asyncpg
 import pytest
 
 from tests.realtime.test_subscriptions_helpers import wait_until
@@ -92,3 +94,45 @@ def test_the_other_server_writes_and_reads_after_a_collection_is_recreated(
         _recreate(one, two, key)
         assert _use(two) == [], f"after notes was created again with a {key} key"
         assert _use(one) == [], f"after notes was created again with a {key} key (the server that changed it)"
+
+
+def _outside(server: LiveServer, *statements: str) -> None:
+    """Run DDL on the server's database through a connection of its own (no event, no version marker: the
+    server learns nothing, as before it sees another server's change)."""
+    settings = server.runtime.settings
+
+    async def run() -> None:
+        conn = await asyncpg.connect(
+            host=settings.DB_HOST, port=settings.DB_PORT, user=settings.DB_USER, database=settings.DB_DATABASE
+        )
+        try:
+            for statement in statements:
+                await conn.execute(statement)
+        finally:
+            await conn.close()
+
+    asyncio.run(run())
+
+
+def test_a_create_before_the_server_saw_the_change_is_a_503_then_works(pair: tuple[LiveServer, LiveServer]) -> None:
+    """Before a server has seen a change made elsewhere, its kept INSERT meets the new key type inside the
+    write's transaction: the client hears ``SERVICE_UNAVAILABLE`` (try again), never a 500, and trying again
+    works."""
+    _, two = pair
+    body = {
+        "collection": "memos",
+        "schema": {},
+        "meta": {},
+        "fields": [KEYS["integer"], {"field": "title", "type": "string"}],
+    }
+    with two.client() as rest:
+        assert rest.post("/collections", json=body).status_code == 200
+        for _ in range(6):  # a first run prepares apart; later ones keep the statement in asyncpg's cache
+            assert rest.post("/items/memos", json={"title": "before"}).status_code == 200
+        _outside(two, "DROP TABLE memos", "CREATE TABLE memos (id bigserial PRIMARY KEY, title varchar(255))")
+        answers = [rest.post("/items/memos", json={"title": "after"}) for _ in range(4)]
+    for answer in answers:
+        assert answer.status_code in (200, 503), answer.text
+        if answer.status_code == 503:
+            assert answer.json()["errors"][0]["extensions"]["code"] == "SERVICE_UNAVAILABLE", answer.text
+    assert answers[-1].status_code == 200, answers[-1].text

@@ -145,10 +145,28 @@ def unstorable_text(exc: BaseException, reading: bool) -> TidepoolError | None:
     return None
 
 
+def stale_plan(exc: BaseException) -> ServiceUnavailableError | None:
+    """asyncpg's ``InvalidCachedStatementError``: a statement a connection kept prepared no longer fits its
+    table, because another server changed the schema and this one has not seen it yet (``CACHE_SYNC_INTERVAL``).
+    Inside a write's transaction asyncpg cannot prepare it again and retry; the connections' kept statements
+    are dropped (``pg_writes``, and SQLAlchemy's adapter on its own path), so the client may simply try again:
+    a 503 that says so, not a 500."""
+    stale = _loaded("asyncpg.exceptions", ("InvalidCachedStatementError",))
+    if stale and any(isinstance(link, stale) for link in _chain(exc)):
+        return ServiceUnavailableError("database", _SCHEMA_MOVED, f"{type(exc).__name__}: {exc}")
+    return None
+
+
+def statement_error(exc: BaseException, reading: bool) -> TidepoolError | None:
+    """A failed statement that is not a lost connection, as the client hears it (``tidepool.seams``,
+    ``database value``): a value the database cannot hold, or a kept plan the schema moved under; else None."""
+    return unstorable_text(exc, reading) or stale_plan(exc)
+
+
 def write_error(exc: sa.exc.DBAPIError, **context: Any) -> TidepoolError | None:
     """A refused write as the client hears it (``tidepool.seams``, ``database write``): a broken constraint
-    (``constraint_error``), or a text value the database cannot store."""
-    return constraint_error(exc, **context) or unstorable_text(exc, reading=False)
+    (``constraint_error``), a text value the database cannot store, or a kept plan the schema moved under."""
+    return constraint_error(exc, **context) or statement_error(exc, reading=False)
 
 
 # --- MySQL / MariaDB: (errno, message) -----------------------------------------------------------------
@@ -212,6 +230,7 @@ _PARSERS: dict[str, Parser] = {"sqlite": _sqlite, "postgresql": _postgres, "mysq
 
 OUTAGE_LOG_INTERVAL = 60.0
 _UNREACHABLE = "Could not connect to the database"
+_SCHEMA_MOVED = "The database schema changed during this request; try again"
 # The drivers' own "connection gone" classes, by module. They are looked up in the modules this process has
 # loaded (a driver never imported raised nothing), so a SQLite-only process never pays for importing asyncpg.
 _DRIVER_DISCONNECTS = (

@@ -190,6 +190,8 @@ def _as_sqlalchemy(conn: AsyncConnection, adapted: Any, error: Exception, sql: s
             orig = translated_error
     if not isinstance(orig, dbapi.Error):
         return orig  # not the driver's (a bug, a cancellation's aftermath): as it is
+    if isinstance(orig, dbapi.InvalidCachedStatementError):  # what SQLAlchemy's adapter does on its own path:
+        direct.forget_statements(conn.engine)  # every connection drops the statements kept for the old schema
     if conn.dialect.is_disconnect(orig, adapted, None):
         from tidepool.seams import translate  # seams imports db.errors, which is below this module
 
