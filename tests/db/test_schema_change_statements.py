@@ -117,7 +117,8 @@ def _outside(server: LiveServer, *statements: str) -> None:
 def test_a_create_before_the_server_saw_the_change_is_a_503_then_works(pair: tuple[LiveServer, LiveServer]) -> None:
     """Before a server has seen a change made elsewhere, its kept INSERT meets the new key type inside the
     write's transaction: the client hears ``SERVICE_UNAVAILABLE`` (try again), never a 500, and trying again
-    works."""
+    works. (Whether a connection still holds the old statement then depends on whether a statement through
+    SQLAlchemy refreshed it since: on the old code this failed four runs in five.)"""
     _, two = pair
     body = {
         "collection": "memos",
@@ -131,8 +132,12 @@ def test_a_create_before_the_server_saw_the_change_is_a_503_then_works(pair: tup
             assert rest.post("/items/memos", json={"title": "before"}).status_code == 200
         _outside(two, "DROP TABLE memos", "CREATE TABLE memos (id bigserial PRIMARY KEY, title varchar(255))")
         answers = [rest.post("/items/memos", json={"title": "after"}) for _ in range(4)]
+        if answers[-1].status_code == 503:  # the stale statement was on the connection used last: try again
+            answers.append(rest.post("/items/memos", json={"title": "again"}))
     for answer in answers:
         assert answer.status_code in (200, 503), answer.text
         if answer.status_code == 503:
             assert answer.json()["errors"][0]["extensions"]["code"] == "SERVICE_UNAVAILABLE", answer.text
+    # The first 503 drops every connection's kept statements: one at most, and the next try works.
+    assert [a.status_code for a in answers].count(503) <= 1
     assert answers[-1].status_code == 200, answers[-1].text
