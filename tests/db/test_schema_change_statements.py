@@ -15,7 +15,7 @@ import asyncio
 from collections.abc import Iterator
 from typing import Any
 
-import asyncpg
+import asyncpg  # type: ignore[import-untyped]
 import pytest
 
 from tests.realtime.test_subscriptions_helpers import wait_until
