@@ -14,6 +14,20 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+USER_AGENT_KEPT = 1024  # characters of a User-Agent header kept (directus_activity.user_agent is text)
+ORIGIN_KEPT = 255  # characters of an Origin header kept: directus_activity's and directus_sessions' VARCHAR(255)
+
+
+def request_where(ip: str | None, user_agent: str | None, origin: str | None) -> dict[str, str | None]:
+    """Where a request came from, as an accountability and the history and session rows keep it: the headers
+    are the client's to choose, so each is cut to what its column holds (an Origin of 300 characters made every
+    write of that client fail on PostgreSQL and MySQL, and its sign-in too); an empty User-Agent is None."""
+    return {
+        "ip": ip,
+        "user_agent": (user_agent or "")[:USER_AGENT_KEPT] or None,
+        "origin": origin if origin is None else origin[:ORIGIN_KEPT],
+    }
+
 
 class Action(StrEnum):
     CREATE = "create"

@@ -29,7 +29,7 @@ import orjson
 import sqlalchemy as sa
 from redis.exceptions import RedisError
 
-from tidepool.db.errors import constraint_error, outage, unavailable
+from tidepool.db.errors import outage, statement_error, unavailable, write_error
 from tidepool.errors import (
     InvalidPayloadError,
     InvalidTokenError,
@@ -53,8 +53,12 @@ SEAMS: dict[str, Rows] = {
     "database connect": ((Exception, outage),),
     # db/engine.py's ``handle_error`` hook, for what SQLAlchemy calls a disconnect mid-statement.
     "database statement": ((Exception, lambda exc: unavailable(exc) or outage(exc)),),
+    # db/engine.py's ``handle_error`` hook, for any other failed statement: a client's value the database
+    # cannot hold (``db/errors.py``), as ``reading`` (a filter's value) or not (a written value), or a kept
+    # statement the schema moved under (another server's change not seen yet); else None.
+    "database value": ((Exception, statement_error),),
     # services/items.py: a write the database refused; context: collection, dialect, candidates, values.
-    "database write": ((sa.exc.DBAPIError, constraint_error),),
+    "database write": ((sa.exc.DBAPIError, write_error),),
     # services/authn.py: checking a JWT's signature, issuer and expiry.
     "access token": (
         (jwt.ExpiredSignatureError, lambda exc: TokenExpiredError()),

@@ -39,6 +39,31 @@ _DRIVERS = frozenset({("sqlite", "aiosqlite"), ("postgresql", "asyncpg")})
 _MAX_EXPANSIONS = 64  # key counts kept per statement (reads by keys mostly come in a few sizes)
 
 
+def forget_statements(engine: AsyncEngine) -> None:
+    """Tell every connection of ``engine`` to drop the statements its driver keeps prepared, before its next
+    statement: called when the schema changed (here or in another process, ``SchemaStore.reload``).
+
+    asyncpg keeps each connection's statements prepared by SQL text; after a collection is dropped and created
+    again, the same text may return another type (an ``integer`` key that became ``bigInteger``), and
+    PostgreSQL refuses to run the old plan (``cached plan must not change result type``), which inside a
+    write's transaction asyncpg can only raise. SQLAlchemy's asyncpg adapter has the remedy: a time on the
+    dialect past which every connection reloads asyncpg's schema state (its statement and type caches) before
+    its next statement. Its own DDL moves that time, but only in the process that ran the DDL; this moves it
+    in every process that sees the change, and ``up_to_date`` applies it on the paths that bypass the adapter.
+    """
+    invalidate = getattr(engine.sync_engine.dialect, "_invalidate_schema_cache", None)
+    if invalidate is not None:  # asyncpg's dialect only
+        invalidate()
+
+
+async def up_to_date(adapted: Any, dialect: Dialect) -> None:
+    """Apply ``forget_statements`` to ``adapted`` (SQLAlchemy's asyncpg adapter) as the adapter does before
+    each statement of its own: asyncpg's caches are dropped if the schema changed since they were filled."""
+    asof = getattr(dialect, "_invalidate_schema_cache_asof", 0)
+    if asof > adapted._invalidate_schema_cache_asof:
+        await adapted._check_type_cache_invalidation(asof)
+
+
 class DirectReadFailed(Exception):
     """The driver raised: the read is to be run again through SQLAlchemy."""
 
@@ -168,6 +193,8 @@ async def run(raw: PoolProxiedConnection, prepared: Prepared, keys: Sequence[Any
     sql, params = prepared.statement(keys)
     driver: Any = raw.driver_connection
     try:
+        if prepared.compiled.dialect.name != "sqlite":
+            await up_to_date(raw.dbapi_connection, prepared.compiled.dialect)
         if prepared.results is None:  # PostgreSQL, first run: the column types decide the processors
             statement = await driver.prepare(sql)
             rows = await statement.fetch(*params)

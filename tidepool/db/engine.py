@@ -118,7 +118,9 @@ def _map_outages(engine: AsyncEngine, timeout: float) -> None:
     ``handle_error``, which replaces the error after SQLAlchemy has invalidated the connection. Pre-ping
     failures are left alone: the pool handles them by reconnecting, which lands in ``_connect`` again. So is a
     cancellation (SQLAlchemy counts one mid-statement as a disconnect): replaced by an ordinary exception it
-    would be swallowed, and a cancelled task (the version watcher at shutdown) would carry on.
+    would be swallowed, and a cancelled task (the version watcher at shutdown) would carry on. Any other
+    failed statement is seen there too, and the one a client's value causes (text PostgreSQL cannot hold, in a
+    filter or a written value) becomes that client's 400 (the ``database value`` seam), not a 500.
     """
 
     @sa.event.listens_for(engine.sync_engine, "do_connect")
@@ -132,10 +134,12 @@ def _map_outages(engine: AsyncEngine, timeout: float) -> None:
 
     @sa.event.listens_for(engine.sync_engine, "handle_error")
     def _lost(context: sa.engine.ExceptionContext) -> BaseException | None:
-        if context.is_pre_ping or not context.is_disconnect:
+        if context.is_pre_ping or not isinstance(context.original_exception, Exception):  # a cancellation...
             return None
-        if not isinstance(context.original_exception, Exception):  # CancelledError, KeyboardInterrupt
-            return None
+        if not context.is_disconnect:  # a client's value the database cannot hold is the client's 400
+            run = context.execution_context
+            reading = run is None or not (run.isinsert or run.isupdate or getattr(run, "isdelete", False))
+            return translate("database value", context.original_exception, reading=reading)
         return translate("database statement", context.original_exception)
 
 

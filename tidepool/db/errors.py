@@ -26,9 +26,12 @@ from tidepool.db.schema import CollectionInfo
 from tidepool.errors import (
     DatabaseConstraintError,
     InvalidForeignKeyError,
+    InvalidPayloadError,
+    InvalidQueryError,
     NotNullViolationError,
     RecordNotUniqueError,
     ServiceUnavailableError,
+    TidepoolError,
     ValueOutOfRangeError,
     ValueTooLongError,
 )
@@ -124,6 +127,48 @@ def _postgres(orig: BaseException, text: str, info: CollectionInfo, cand: Candid
     return handler(orig, info, cand) if handler else None
 
 
+# character_not_in_repertoire, untranslatable_character: text PostgreSQL cannot hold, which from a Python
+# string (always valid Unicode) means a NUL character (U+0000), storable on SQLite and MySQL but in no
+# PostgreSQL text type.
+_UNSTORABLE_TEXT = frozenset({"22021", "22P05"})
+UNSTORABLE_TEXT_REASON = "Text cannot contain the character U+0000 (NUL) in this database"
+
+
+def unstorable_text(exc: BaseException, reading: bool) -> TidepoolError | None:
+    """The client's error for a text value the database cannot take (see ``_UNSTORABLE_TEXT``): in a read's
+    filter or search, ``INVALID_QUERY``; in a write, ``INVALID_PAYLOAD``. None for any other error. A value
+    the client sent is its mistake, a 400 on every path, not the 500 of an unrecognised database error."""
+    for link in _chain(exc):
+        code = getattr(link, "sqlstate", None) or getattr(link, "pgcode", None)
+        if code in _UNSTORABLE_TEXT:
+            return InvalidQueryError(UNSTORABLE_TEXT_REASON) if reading else InvalidPayloadError(UNSTORABLE_TEXT_REASON)
+    return None
+
+
+def stale_plan(exc: BaseException) -> ServiceUnavailableError | None:
+    """asyncpg's ``InvalidCachedStatementError``: a statement a connection kept prepared no longer fits its
+    table, because another server changed the schema and this one has not seen it yet (``CACHE_SYNC_INTERVAL``).
+    Inside a write's transaction asyncpg cannot prepare it again and retry; the connections' kept statements
+    are dropped (``pg_writes``, and SQLAlchemy's adapter on its own path), so the client may simply try again:
+    a 503 that says so, not a 500."""
+    stale = _loaded("asyncpg.exceptions", ("InvalidCachedStatementError",))
+    if stale and any(isinstance(link, stale) for link in _chain(exc)):
+        return ServiceUnavailableError("database", _SCHEMA_MOVED, f"{type(exc).__name__}: {exc}")
+    return None
+
+
+def statement_error(exc: BaseException, reading: bool) -> TidepoolError | None:
+    """A failed statement that is not a lost connection, as the client hears it (``tidepool.seams``,
+    ``database value``): a value the database cannot hold, or a kept plan the schema moved under; else None."""
+    return unstorable_text(exc, reading) or stale_plan(exc)
+
+
+def write_error(exc: sa.exc.DBAPIError, **context: Any) -> TidepoolError | None:
+    """A refused write as the client hears it (``tidepool.seams``, ``database write``): a broken constraint
+    (``constraint_error``), a text value the database cannot store, or a kept plan the schema moved under."""
+    return constraint_error(exc, **context) or statement_error(exc, reading=False)
+
+
 # --- MySQL / MariaDB: (errno, message) -----------------------------------------------------------------
 
 
@@ -185,6 +230,7 @@ _PARSERS: dict[str, Parser] = {"sqlite": _sqlite, "postgresql": _postgres, "mysq
 
 OUTAGE_LOG_INTERVAL = 60.0
 _UNREACHABLE = "Could not connect to the database"
+_SCHEMA_MOVED = "The database schema changed during this request; try again"
 # The drivers' own "connection gone" classes, by module. They are looked up in the modules this process has
 # loaded (a driver never imported raised nothing), so a SQLite-only process never pays for importing asyncpg.
 _DRIVER_DISCONNECTS = (

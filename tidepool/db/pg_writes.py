@@ -100,7 +100,7 @@ async def fetchrow(conn: AsyncConnection, statement: Statement, values: Mapping[
     sql = statement.compiled.string
     adapted = await _adapted(conn)
     try:
-        driver = await _driver(adapted)
+        driver = await _driver(adapted, conn.dialect)
         if statement.results is None:  # the first run: the returned columns' types decide the processors
             prepared = await driver.prepare(sql)
             row = await prepared.fetchrow(*args)
@@ -127,7 +127,7 @@ async def fetch(conn: AsyncConnection, sql: str, args: Sequence[Any]) -> list[An
     unprocessed (the caller's plan applies its result processors); a driver error as ``fetchrow`` raises it."""
     adapted = await _adapted(conn)
     try:
-        rows: list[Any] = await (await _driver(adapted)).fetch(sql, *args)
+        rows: list[Any] = await (await _driver(adapted, conn.dialect)).fetch(sql, *args)
     except Exception as error:
         raise _as_sqlalchemy(conn, adapted, error, sql, args) from None
     return rows
@@ -167,9 +167,11 @@ async def _adapted(conn: AsyncConnection) -> Any:
     return (await conn.get_raw_connection()).dbapi_connection
 
 
-async def _driver(adapted: Any) -> Any:
+async def _driver(adapted: Any, dialect: sa.Dialect) -> Any:
     """asyncpg's connection, its transaction begun: by the adapter, as its first statement would have, so that
-    SQLAlchemy's COMMIT or ROLLBACK ends it."""
+    SQLAlchemy's COMMIT or ROLLBACK ends it; its prepared statements dropped first if the schema changed since
+    (``direct.forget_statements``: a kept statement's plan may no longer fit the table)."""
+    await direct.up_to_date(adapted, dialect)
     if adapted._transaction is None:
         await adapted._start_transaction()
     return adapted._connection
@@ -188,6 +190,8 @@ def _as_sqlalchemy(conn: AsyncConnection, adapted: Any, error: Exception, sql: s
             orig = translated_error
     if not isinstance(orig, dbapi.Error):
         return orig  # not the driver's (a bug, a cancellation's aftermath): as it is
+    if isinstance(orig, dbapi.InvalidCachedStatementError):  # what SQLAlchemy's adapter does on its own path:
+        direct.forget_statements(conn.engine)  # every connection drops the statements kept for the old schema
     if conn.dialect.is_disconnect(orig, adapted, None):
         from tidepool.seams import translate  # seams imports db.errors, which is below this module
 

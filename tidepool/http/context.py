@@ -9,7 +9,7 @@ from __future__ import annotations
 from starlette.requests import HTTPConnection
 from starlette.types import Scope
 
-from tidepool.context import Accountability
+from tidepool.context import Accountability, request_where
 from tidepool.http.query import query_params
 from tidepool.runtime import Runtime
 from tidepool.services.authn import authenticate, unverified_claims
@@ -43,7 +43,7 @@ def where_of(conn: HTTPConnection) -> dict[str, str | None]:
 
 def _where(conn: HTTPConnection, user_agent: str | None, origin: str | None) -> dict[str, str | None]:
     client = conn.scope.get("client")
-    return {"ip": client[0] if client else None, "user_agent": (user_agent or "")[:1024] or None, "origin": origin}
+    return request_where(client[0] if client else None, user_agent, origin)
 
 
 _NAMES = (b"authorization", b"user-agent", b"origin")

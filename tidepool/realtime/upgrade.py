@@ -18,6 +18,7 @@ from uvicorn.middleware.proxy_headers import _TrustedHosts
 from websockets.http11 import Request
 
 from tidepool.config import Settings
+from tidepool.context import request_where
 from tidepool.errors import CredentialRejectedError
 from tidepool.origins import OriginPolicy
 from tidepool.realtime import auth
@@ -115,8 +116,6 @@ def client_ip(request: Request, peer: tuple[str, int] | None, proxies: ProxyRule
 
 
 def where_of(request: Request, peer: tuple[str, int] | None, proxies: ProxyRule | None = None) -> Where:
-    return {
-        "ip": client_ip(request, peer, proxies),
-        "user_agent": (request.headers.get("user-agent") or "")[:1024] or None,
-        "origin": request.headers.get("origin"),
-    }
+    return request_where(
+        client_ip(request, peer, proxies), request.headers.get("user-agent"), request.headers.get("origin")
+    )

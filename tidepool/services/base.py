@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from tidepool import eventlog
 from tidepool.config import Settings
 from tidepool.context import Access, Accountability
+from tidepool.db import direct
 from tidepool.db.introspect import load_schema
 from tidepool.db.schema import SchemaOverview
 from tidepool.events import ChangeEvent, EventSink, NullSink, Tracked
@@ -124,6 +125,7 @@ class SchemaStore:
         self._reloads_started += 1
         ticket = self._reloads_started
         schema = await load_schema(self.engine)
+        direct.forget_statements(self.engine)  # the driver's kept statements may rest on what changed
         if ticket > self._reload_applied:
             self._reload_applied = ticket
             self.current = schema

@@ -114,9 +114,11 @@ async function route() {
 		if (a.dataset.route === key) a.setAttribute('aria-current', 'page');
 		else a.removeAttribute('aria-current');
 	}
-	const main = document.getElementById('main');
+	// Each route draws into a main of its own: a screen still waiting for an answer when the next route starts
+	// (a loaded server, a quick click) then draws into its detached main, never over the newer screen.
+	const main = h('main', { id: 'main', tabindex: '-1' }, loading());
+	document.getElementById('main').replaceWith(main);
 	if (key !== 'content') state.live?.stop();
-	replace(main, loading());
 	const [path, name] = SCREENS[key];
 	try {
 		const module = await import(path);

@@ -22,6 +22,7 @@ export async function renderContent(main, [collection, item]) {
 }
 
 async function renderIndex(main) {
+	if (!main.isConnected) return; // a newer screen replaced this one (app.js, route): it owns the subscription
 	live().stop();
 	const collections = await userCollections(true);
 	replace(main, pageHead('Content'),
@@ -42,6 +43,7 @@ function filterJson(view) {
 }
 
 async function renderTable(main, collection, fields, pk) {
+	if (!main.isConnected) return; // a newer screen replaced this one while its fields were read: it follows its own
 	const view = viewOf(collection);
 	const slot = h('div');
 	const tableBox = h('div', { class: 'table-wrap' }, loading());

@@ -1,0 +1,103 @@
+"""A NUL character (U+0000) in a client's text is the client's 400 on every engine and path, never a 500.
+
+PostgreSQL stores no NUL in any text type (``invalid byte sequence for encoding "UTF8": 0x00``, SQLSTATE
+22021); SQLite and MySQL store it. A create or update (REST and WebSocket, on the driver path and on
+SQLAlchemy's) and a read whose filter or search holds one answered 500 on PostgreSQL. Now each answers what it
+answers elsewhere (the value stored and read back as sent) or, where the database cannot hold it, Directus's
+``INVALID_PAYLOAD`` for a write (nothing written) and ``INVALID_QUERY`` for a read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from tests.realtime.wsclient import WS
+from tests.support.live import ADMIN_TOKEN, LiveServer
+from tests.support.servers import module_server
+
+NUL = "a\u0000b"
+
+
+def _seed(server: LiveServer) -> None:
+    fields = [
+        {"field": "id", "type": "integer", "schema": {"is_primary_key": True, "has_auto_increment": True}},
+        {"field": "name", "type": "string", "schema": {}},
+        {"field": "body", "type": "text", "schema": {}},
+    ]
+    with server.client() as admin:
+        assert (
+            admin.post("/collections", json={"collection": "notes", "schema": {}, "fields": fields}).status_code == 200
+        )
+        assert admin.post("/items/notes", json={"name": "plain"}).status_code == 200
+
+
+srv = module_server("unstorable-text", seed=_seed)
+
+
+def _noop(*args: Any) -> None:
+    return None
+
+
+@contextmanager
+def _path(server: LiveServer, direct: bool) -> Iterator[None]:
+    """The driver's own path, or SQLAlchemy's (a cursor listener turns the direct paths off)."""
+    engine = server.runtime.engine.sync_engine
+    if not direct:
+        sa.event.listen(engine, "before_cursor_execute", _noop)
+    try:
+        yield
+    finally:
+        if not direct:
+            sa.event.remove(engine, "before_cursor_execute", _noop)
+
+
+def _count(srv: LiveServer) -> int:
+    with srv.client() as admin:
+        return len(admin.get("/items/notes", params={"limit": -1}).json()["data"])
+
+
+@pytest.mark.parametrize("direct", [True, False], ids=["driver-path", "sqlalchemy-path"])
+@pytest.mark.parametrize("field", ["name", "body"])
+def test_a_nul_in_a_written_value_is_stored_or_a_400(srv: LiveServer, direct: bool, field: str) -> None:
+    before = _count(srv)
+    with _path(srv, direct), srv.client() as admin:
+        created = admin.post("/items/notes", json={field: NUL})
+        updated = admin.patch("/items/notes/1", json={field: NUL})
+    for answer in (created, updated):
+        assert answer.status_code in (200, 400), answer.text
+        if answer.status_code == 200:
+            assert answer.json()["data"][field] == NUL
+        else:
+            assert answer.json()["errors"][0]["extensions"]["code"] == "INVALID_PAYLOAD", answer.text
+    assert _count(srv) == before + (created.status_code == 200)
+
+
+def test_a_nul_in_a_websocket_create_is_stored_or_an_error_frame(srv: LiveServer) -> None:
+    with WS(srv.ws_url) as ws:
+        assert ws.request({"type": "auth", "access_token": ADMIN_TOKEN})["status"] == "ok"
+        reply = ws.request({"type": "items", "collection": "notes", "action": "create", "data": {"name": NUL}})
+    if reply.get("status") == "error":
+        assert reply["error"]["code"] == "INVALID_PAYLOAD", reply
+    else:
+        assert reply["data"]["name"] == NUL, reply
+
+
+@pytest.mark.parametrize("direct", [True, False], ids=["driver-path", "sqlalchemy-path"])
+@pytest.mark.parametrize(
+    "params",
+    [{"filter[name][_eq]": NUL}, {"filter[body][_contains]": NUL}, {"search": NUL}],
+    ids=["eq", "contains", "search"],
+)
+def test_a_nul_in_a_filter_or_search_is_an_answer_or_a_400(
+    srv: LiveServer, direct: bool, params: dict[str, str]
+) -> None:
+    with _path(srv, direct), srv.client() as admin:
+        answer = admin.get("/items/notes", params=params)
+    assert answer.status_code in (200, 400), answer.text
+    if answer.status_code == 400:
+        assert answer.json()["errors"][0]["extensions"]["code"] == "INVALID_QUERY", answer.text
