@@ -1,6 +1,7 @@
 """Where a REST read spends its time: sample a real server process with py-spy while ``GET /items`` load runs.
 
     python -m bench.profile_read [--database sqlite|postgres] [--as admin|user_text_nnull|...] [--limit 10]
+    python -m bench.profile_read --create [--database sqlite|postgres]   # POST /items/messages instead
 
 py-spy (``pip install py-spy``; deliberately not a project dependency) samples every thread of the
 ``tidepool start`` process from outside, Python and native frames, so the server runs unmodified: the event
@@ -41,7 +42,7 @@ from bench.procs import (
     thread_cpu_seconds,
     tidepool_server,
 )
-from bench.rest_bench import DATABASES, READ_RULES, Call, Durations, _reader, load, seed_messages
+from bench.rest_bench import DATABASES, READ_RULES, REST_CALLS, Call, Durations, _reader, load, seed_messages
 
 RESULTS = Path(__file__).resolve().parent / "results"
 TARGET_OTHER_SHARE = 25.0
@@ -325,11 +326,13 @@ def _caller_token(proc: Proc, who: str) -> str:
 
 async def profile_read(args: argparse.Namespace) -> dict[str, Any]:
     RESULTS.mkdir(exist_ok=True)
-    raw = RESULTS / f"profile-{args.database}-{args.who}-{time.strftime('%Y%m%d-%H%M%S')}.txt"
-    path = f"/items/messages?limit={args.limit}"
+    kind = "create" if args.create else args.who
+    raw = RESULTS / f"profile-{args.database}-{kind}-{time.strftime('%Y%m%d-%H%M%S')}.txt"
+    path = "/items/messages" if args.create else f"/items/messages?limit={args.limit}"
     with DATABASES[args.database]() as db_env, tidepool_server(db_env) as proc:
         create_messages_collection(proc.url)
-        call = Call("GET", path, _caller_token(proc, args.who))
+        token = _caller_token(proc, args.who)
+        call = Call("POST", path, token, REST_CALLS["create_one"].body) if args.create else Call("GET", path, token)
         # The load outlasts the recording on both ends, so every sample is taken under steady load.
         loader = asyncio.create_task(load(proc, call, Durations(warmup=1.0, measure=args.seconds + 2)))
         await asyncio.sleep(2)
@@ -350,6 +353,7 @@ def main() -> None:
     parser.add_argument("--database", choices=sorted(DATABASES), default="sqlite")
     parser.add_argument("--as", dest="who", choices=("admin", *READ_RULES), default="admin", help="the caller")
     parser.add_argument("--limit", type=int, default=10, help="the read's ?limit= (default 10)")
+    parser.add_argument("--create", action="store_true", help="profile POST /items/messages (the rest bench's create)")
     parser.add_argument("--seconds", type=float, default=10.0, help="how long to sample")
     parser.add_argument("--rate", type=int, default=100, help="samples per second")
     parser.add_argument("--top", type=int, default=15, help="rows per hot-spot table")

@@ -207,3 +207,35 @@ def test_a_reply_by_a_generated_or_given_text_key(
         reply = ws.request({"type": "items", "collection": collection, "action": "create", "data": again, "uid": "k"})
     key = reply["data"]["id"] if collection == "tokens" else reply["data"]["code"]
     assert reply["data"] == admin.get(f"/items/{collection}/{key}").json()["data"]
+
+
+def test_a_permission_change_is_seen_by_the_next_reply(srv: LiveServer, admin: httpx.Client) -> None:
+    """The reply's read is kept between creates with the same query (``reader.keyed_read``): narrowing the
+    caller's read permission must narrow the very next reply."""
+    token = _user(srv, admin, {"fields": READABLE})
+    for title in ("before 1", "before 2"):  # the second reply is the kept read's
+        status, data = _rest(srv, token, {**FULL, "title": title})
+        assert status == 200 and set(data) == set(READABLE)
+    read_permission = admin.get(
+        "/permissions", params={"filter[collection][_eq]": "articles", "filter[action][_eq]": "read"}
+    ).json()["data"]
+    for permission in read_permission:
+        assert admin.patch(f"/permissions/{permission['id']}", json={"fields": ["id", "title"]}).status_code == 200
+    status, data = _rest(srv, token, {**FULL, "title": "after"})
+    assert status == 200 and data == {"id": data["id"], "title": "after"}
+    assert data == _fresh(srv, token, data["id"])
+
+
+def test_a_schema_change_is_seen_by_the_next_reply(srv: LiveServer, admin: httpx.Client) -> None:
+    """The same for a field added, then removed: the next reply has it, then not."""
+    for title in ("warm 1", "warm 2"):
+        assert "late" not in _rest(srv, ADMIN_TOKEN, {"title": title})[1]
+    added = admin.post("/fields/articles", json={"field": "late", "type": "string"})
+    assert added.status_code == 200, added.text
+    try:
+        status, data = _rest(srv, ADMIN_TOKEN, {"title": "with late", "late": "here"})
+        assert status == 200 and data["late"] == "here" and data == _fresh(srv, ADMIN_TOKEN, data["id"])
+    finally:
+        assert admin.delete("/fields/articles/late").status_code == 204
+    status, data = _rest(srv, ADMIN_TOKEN, {"title": "without late"})
+    assert status == 200 and "late" not in data and data == _fresh(srv, ADMIN_TOKEN, data["id"])

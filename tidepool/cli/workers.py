@@ -64,7 +64,7 @@ from starlette.applications import Starlette
 from uvicorn.config import STARTUP_FAILURE
 
 from tidepool.app import create_app
-from tidepool.cli.serve import DrainingServer, uvicorn_config
+from tidepool.cli.serve import DrainingServer, tune_collector, uvicorn_config
 from tidepool.config import Settings
 from tidepool.logs import configure_logging
 
@@ -290,6 +290,7 @@ def run_worker(
             os.close(fd)
     configure_logging(settings)
     app = create_app(settings, bootstrap=False)
+    tune_collector()
     server = WorkerServer(uvicorn_config(settings, app), app, settings, channel, barrier)
     threading.Thread(target=_lifeline, args=(channel,), name="tidepool-lifeline", daemon=True).start()
     server.run(sockets=[listener])

@@ -57,17 +57,19 @@ def constraint_error(
     exc: sa.exc.DBAPIError,
     collection: CollectionInfo,
     dialect: str,
-    candidates: Candidates = Candidates(),
+    candidates: Candidates | Callable[[], Candidates] = Candidates(),
     values: Mapping[str, Any] | None = None,
 ) -> DatabaseConstraintError | None:
     """The Directus error for ``exc`` on ``dialect`` (SQLAlchemy's name), or None when not recognised.
 
-    ``values`` are what the statement wrote: a unique violation names the value, as Directus's does
-    (``Value "A" for field "code" in collection "x" has to be unique.``)."""
+    ``candidates`` may be given as a function, called only here, so that a write that succeeds (nearly all of
+    them) never works them out. ``values`` are what the statement wrote: a unique violation names the value,
+    as Directus's does (``Value "A" for field "code" in collection "x" has to be unique.``)."""
     parser = _PARSERS.get(dialect)
     if parser is None or exc.orig is None:
         return None
-    error = parser(exc.orig, str(exc.orig), collection, candidates)
+    found = candidates() if callable(candidates) else candidates
+    error = parser(exc.orig, str(exc.orig), collection, found)
     field = error.extensions.get("field") if error is not None else None
     if isinstance(error, RecordNotUniqueError) and values and isinstance(field, str) and field in values:
         return RecordNotUniqueError(collection.name, field, value=values[field])

@@ -28,7 +28,8 @@ def is_json(content_type: str | None) -> bool:
 
 async def json_body(request: Request, *, allow_empty: bool = False) -> Any:
     limit: int = request.app.state.runtime.settings.MAX_PAYLOAD_SIZE
-    declared = request.headers.get("content-length")
+    headers = request.headers
+    declared = headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise ContentTooLargeError()
     chunks: list[bytes] = []
@@ -37,11 +38,13 @@ async def json_body(request: Request, *, allow_empty: bool = False) -> Any:
         size += len(chunk)
         if size > limit:
             raise ContentTooLargeError()
-        chunks.append(chunk)
-    raw = b"".join(chunks)
-    if not raw.strip() or not is_json(request.headers.get("content-type")):
+        if chunk:  # Starlette ends the stream with an empty chunk
+            chunks.append(chunk)
+    raw = chunks[0] if len(chunks) == 1 else b"".join(chunks)  # one chunk, most often: no copy
+    empty = not raw or raw.isspace()  # ``not raw.strip()``, without copying the body
+    if empty or not is_json(headers.get("content-type")):
         if allow_empty:
             return None
-        raise InvalidPayloadError("Request body is empty" if not raw.strip() else _NOT_JSON)
+        raise InvalidPayloadError("Request body is empty" if empty else _NOT_JSON)
     with translated("request body"):
         return orjson.loads(raw)

@@ -35,4 +35,15 @@ class Query:
     extra: Mapping[str, Any] = field(default_factory=dict)  # accepted but unused keys (version, export)
 
     def replace(self, **changes: Any) -> Query:
-        return dataclasses.replace(self, **changes)
+        """A copy with ``changes``: the fields copied as they are, not passed through the frozen ``__init__``
+        again as ``dataclasses.replace`` does (a read replaces its query two or three times per request)."""
+        unknown = changes.keys() - _FIELDS
+        if unknown:
+            raise TypeError(f"Query has no field {sorted(unknown)[0]!r}")
+        copy = object.__new__(type(self))
+        copy.__dict__.update(self.__dict__)
+        copy.__dict__.update(changes)
+        return copy
+
+
+_FIELDS = frozenset(f.name for f in dataclasses.fields(Query))

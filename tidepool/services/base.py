@@ -15,8 +15,9 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field, fields, replace
-from typing import TYPE_CHECKING, Any, Self
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+from typing import TYPE_CHECKING, Self
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -159,8 +160,10 @@ class ServiceContext:
     def accountability(self) -> Accountability:
         return self.access.accountability
 
-    @property
+    @cached_property
     def dialect(self) -> str:
+        """The engine's dialect name, looked up once per context (through SQLAlchemy's async proxy it cost
+        a lookup chain, and a write asks it several times)."""
         return self.engine.dialect.name
 
     def with_access(self, access: Access) -> Self:
@@ -171,9 +174,13 @@ class ServiceContext:
         return replace(self, access=Access.full(self.accountability))
 
     def bound(self, tx: Transaction) -> TxContext:
-        """This context bound to ``tx`` (as ``transaction()`` and ``schema_tx.schema_change`` yield it)."""
-        values: dict[str, Any] = {f.name: getattr(self, f.name) for f in fields(ServiceContext) if f.init}
-        return TxContext(**values, tx=tx)
+        """This context bound to ``tx`` (as ``transaction()`` and ``schema_tx.schema_change`` yield it): its
+        fields (and its cached ``dialect``) copied as they are, since a frozen dataclass's ``__init__`` sets
+        each field through ``object.__setattr__`` and every write pays for one such context."""
+        bound = object.__new__(TxContext)
+        bound.__dict__.update(self.__dict__)
+        bound.__dict__["tx"] = tx
+        return bound
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[TxContext]:

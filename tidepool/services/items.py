@@ -327,7 +327,7 @@ class ItemsService:
             "database write",
             collection=info,
             dialect=self.ctx.dialect,
-            candidates=self._candidates(info, values),
+            candidates=lambda: self._candidates(info, values),  # worked out only for an error
             values=values,
         )
 

@@ -138,12 +138,28 @@ class KeyedRead:
 async def keyed_read(ctx: ServiceContext, collection: str, query: Query) -> KeyedRead | None:
     """``read_one(ctx, collection, <key>, query)`` as a ``KeyedRead``, planned before the key is known; None
     when it is more than one prepared statement (relations, aggregates) or reads do not run on the driver
-    (``direct.supported``). Raises what planning the read raises (then the caller reads as usual)."""
+    (``direct.supported``). Raises what planning the read raises (then the caller reads as usual).
+
+    The answer is kept with the read plans (``plans``: same schema, dialect, read permissions and query), so
+    every create answered with the same query string skips checking, resolving and planning it again: that
+    was a tenth of the Tidepool code a ``POST /items`` ran. Only a query without ``$CURRENT_USER``-like
+    placeholders is kept (their values are the caller's); a query that raised is never kept."""
     if not direct.supported(ctx.engine):
         return None
-    query = _one(query)
-    _check(ctx, query)
-    query = await dynamic.resolve_query(ctx, query)
+    cache_key = plans.key(ctx, "keyed-read", collection, query, _default_limit(ctx))
+    kept: tuple[KeyedRead | None] | None = plans.get(ctx, cache_key)
+    if kept is not None:
+        return kept[0]
+    one = _one(query)
+    _check(ctx, one)
+    resolved = await dynamic.resolve_query(ctx, one)
+    read = _keyed_read(ctx, collection, resolved)
+    if resolved is one:
+        plans.put(ctx, cache_key, (read,))
+    return read
+
+
+def _keyed_read(ctx: ServiceContext, collection: str, query: Query) -> KeyedRead | None:
     if query.aggregate or query.group_by:
         return None
     steps = _steps(ctx, collection, query, keyed=True)
