@@ -119,7 +119,7 @@ class ItemsService:
         bound = payloads.bindable(info, values, self.ctx.dialect)
         with self._translated(info, values):
             fast = await fast_create.insert(tx, info, bound, reply)  # SQLite: one hand-off, the reply read in it
-            returned = None if fast is not None else await self._insert_row(tx, info, bound)
+            returned, on_driver = (None, False) if fast is not None else await self._insert_row(tx, info, bound)
         if fast is not None:
             key = fast[0]
         else:
@@ -128,17 +128,23 @@ class ItemsService:
                 key = returned[0] if returned else None
             elif info.fields[info.primary_key].auto_increment:
                 await self._advance_sequence(tx, info)
+            if on_driver and reply is not None:
+                with self._translated(info, values):
+                    await fast_create.read_in_postgresql(tx, reply, key)
         tx.record(ChangeEvent(self.collection, "create", (key,), payload=dict(item)))
         return key
 
-    async def _insert_row(self, tx: TxContext, info: CollectionInfo, bound: Mapping[str, Any]) -> list[Any]:
-        """The row's INSERT, answering its generated key as ``[key]``: on asyncpg directly (``INSERT ...
-        RETURNING``, ``db/pg_writes.py``), else through SQLAlchemy."""
+    async def _insert_row(
+        self, tx: TxContext, info: CollectionInfo, bound: Mapping[str, Any]
+    ) -> tuple[list[Any], bool]:
+        """The row's INSERT, answering its generated key as ``[key]`` and whether asyncpg ran it directly
+        (``INSERT ... RETURNING``, ``db/pg_writes.py``; then the reply may be read on its connection), else
+        through SQLAlchemy."""
         returned = await pg_writes.insert(tx.conn, info.table, bound, info.primary_key)
-        if returned is None:
-            result = await tx.conn.execute(sa.insert(info.table).values(bound))
-            returned = list(result.inserted_primary_key or (None,))
-        return returned
+        if returned is not None:
+            return returned, True
+        result = await tx.conn.execute(sa.insert(info.table).values(bound))
+        return list(result.inserted_primary_key or (None,)), False
 
     # ---- updates ------------------------------------------------------------------------------------
 
