@@ -25,6 +25,7 @@ import sqlalchemy as sa
 
 from tests.support.live import LiveServer
 from tests.support.servers import module_server
+from tidepool import eventlog
 from tidepool.db import pg_writes
 
 KINDS = {
@@ -195,3 +196,43 @@ def test_a_broken_constraint_is_the_same_error_on_both_paths(
     assert fast.status_code == slow.status_code, (fast.text, slow.text)
     assert fast.status_code in (400, 422), fast.text
     assert fast.json() == slow.json()
+
+
+def _logged_after(server: LiveServer, seq: int) -> list[tuple[str, str, dict[str, Any]]]:
+    async def read() -> list[tuple[str, str, dict[str, Any]]]:
+        async with server.runtime.engine.connect() as conn:
+            events = await eventlog.read_after(conn, seq)
+        return [(e.collection, e.action, {"keys": list(e.keys), "origin": e.origin, "extra": e.extra}) for e in events]
+
+    return server.run(read())
+
+
+def _last_seq(server: LiveServer) -> int:
+    async def read() -> int:
+        async with server.runtime.engine.connect() as conn:
+            return (await eventlog.counters(conn))[eventlog.LAST]
+
+    return server.run(read())
+
+
+def test_a_create_logs_what_sqlalchemy_logs(srv: LiveServer) -> None:
+    """The history rows and the event log's append go in one statement on the direct path
+    (``eventlog.append_with_history``): the same events, numbered in the same order, with the same bodies."""
+    start = _last_seq(srv)
+    statements = eventlog._with_history.cache_info()
+    fast, slow = _both(srv, {"name": "logged"})
+    after = eventlog._with_history.cache_info()
+    assert (after.hits + after.misses) == (statements.hits + statements.misses) + 1, "one statement per write"
+    assert fast.status_code == slow.status_code == 200
+    logged = _logged_after(srv, start)
+    assert _last_seq(srv) == start + 6 and len(logged) == 6  # gap-free: the item, its activity, its revision
+    for events, reply in ((logged[:3], fast), (logged[3:], slow)):
+        key = reply.json()["data"]["id"]
+        revision = _stored(srv, "directus_revisions", "item", str(key))
+        assert [(c, a) for c, a, _ in events] == [
+            ("kinds", "create"),
+            ("directus_activity", "create"),
+            ("directus_revisions", "create"),
+        ]
+        assert [body["keys"] for _, _, body in events] == [[key], [revision["activity"]], [revision["id"]]]
+    assert [body | {"keys": None} for _, _, body in logged[:3]] == [body | {"keys": None} for _, _, body in logged[3:]]
