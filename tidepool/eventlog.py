@@ -31,13 +31,12 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import decimal
-import functools
 import sqlite3
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
-from typing import Any, Final
+from typing import Any
 
 import orjson
 import sqlalchemy as sa
@@ -97,9 +96,9 @@ async def append(conn: AsyncConnection, events: Sequence[ChangeEvent], origin: s
 
     Everything that does not need the number (each event's body) is encoded before the counter is moved:
     from that UPDATE to the commit, every other writer waits for this one."""
-    stamped, rows = _stamped(events, origin)
+    stamped, rows = stamp(events, origin)
     log_rows = _LOGGERS.get(conn.dialect.name, _log_portably)
-    return _numbered(stamped, await log_rows(conn, rows, int(time.time() * 1000)))
+    return number(stamped, await log_rows(conn, rows, int(time.time() * 1000)))
 
 
 def append_in_sqlite_thread(
@@ -109,17 +108,19 @@ def append_in_sqlite_thread(
     ``services/history.write_sqlite_then``): the same statements and numbering, no trip of its own."""
     if not events:
         return []
-    stamped, rows = _stamped(events, origin)
-    return _numbered(stamped, _log_sqlite_in_thread(db, rows, int(time.time() * 1000)))
+    stamped, rows = stamp(events, origin)
+    return number(stamped, _log_sqlite_in_thread(db, rows, int(time.time() * 1000)))
 
 
-def _stamped(events: Sequence[ChangeEvent], origin: str | None) -> tuple[list[ChangeEvent], list[dict[str, Any]]]:
+def stamp(events: Sequence[ChangeEvent], origin: str | None) -> tuple[list[ChangeEvent], list[dict[str, Any]]]:
+    """``events`` with ``origin`` where they have none, and their rows for the log (bodies encoded)."""
     stamped = [replace(e, origin=e.origin or origin) for e in events]
     rows = [{"collection": e.collection, "action": e.action, "body": encode_body(e).decode()} for e in stamped]
     return stamped, rows
 
 
-def _numbered(stamped: list[ChangeEvent], last: int) -> list[ChangeEvent]:
+def number(stamped: list[ChangeEvent], last: int) -> list[ChangeEvent]:
+    """``stamped`` numbered consecutively up to ``last``, the counter's new value."""
     first = last - len(stamped) + 1
     return [replace(e, seq=first + i) for i, e in enumerate(stamped)]
 
@@ -176,136 +177,6 @@ async def _log_postgresql(conn: AsyncConnection, rows: list[dict[str, Any]], now
     if driver.is_in_transaction():
         return int(await driver.fetchval(_PG_LOG, *args))
     return int((await conn.exec_driver_sql(_PG_LOG, args)).scalar_one())
-
-
-# PostgreSQL, a write that records one history entry (a create, an update or a delete of one item): its
-# activity row, its revision (if kept) and the log's numbering and rows in ONE statement (``append_with_history``),
-# one round trip fewer than the history's INSERT and then ``_PG_LOG``. The history rows' create events need
-# their new ids, so their bodies are made in the statement: ``encode_body``'s text around the id.
-_HISTORY_CREATE: Final = "create"
-
-
-def _history_body(origin: str | None) -> tuple[str, str]:
-    """The text before and after the id of a history row's create event body (``encode_body`` of it)."""
-    body = encode_body(ChangeEvent("", "create", (), origin=origin)).decode()
-    start = '{"keys":['
-    assert body.startswith(start + "]")  # the keys first: the id goes right after the bracket
-    return start, body[len(start) :]
-
-
-@functools.lru_cache(maxsize=16)
-def _with_history(
-    activity: tuple[str, ...], revision: tuple[str, ...] | None, dialect: sa.Dialect
-) -> pg_writes.Statement | None:
-    """WITH the activity row (``a_<column>`` parameters) and its revision (``r_<column>``, when kept), the
-    counter moved by the given events plus the history rows' own, and every event logged: SELECT the new
-    counter value, the activity's id and the revision's."""
-    act, rev = system.activity, system.revisions
-    made = (
-        sa.insert(act)
-        .values({name: sa.bindparam(f"a_{name}", type_=act.c[name].type) for name in activity})
-        .returning(act.c.id)
-        .cte("made")
-    )
-    revised = None
-    if revision is not None:
-        values = [sa.bindparam(f"r_{name}", type_=rev.c[name].type) for name in revision]
-        chosen = sa.select(made.c.id, *values)
-        revised = sa.insert(rev).from_select(["activity", *revision], chosen).returning(rev.c.id).cte("revised")
-    count = sa.bindparam("e_count", type_=sa.BigInteger)
-    bump = (
-        sa.update(_counters)
-        .where(_counters.c.name == sa.bindparam("e_name", type_=_counters.c.name.type))
-        .values(value=_counters.c.value + count)
-        .returning(_counters.c.value)
-        .cte("bump")
-    )
-    texts = sa.ARRAY(sa.Text)
-    given = (
-        sa.func.unnest(
-            sa.bindparam("e_collections", type_=texts),
-            sa.bindparam("e_actions", type_=texts),
-            sa.bindparam("e_bodies", type_=texts),
-        )
-        .table_valued(
-            sa.column("collection", sa.Text),
-            sa.column("action", sa.Text),
-            sa.column("body", sa.Text),
-            with_ordinality="n",
-        )
-        .render_derived()
-    )
-    head, tail = sa.bindparam("e_head", type_=sa.Text), sa.bindparam("e_tail", type_=sa.Text)
-    created = sa.bindparam("e_create", type_=sa.Text)
-
-    def row_of(cte: Any, n: str) -> Any:  # a Select of (collection, action, body, n)
-        collection = sa.bindparam(f"{n}_collection", type_=sa.Text)
-        number = sa.bindparam(f"{n}_n", type_=sa.BigInteger)
-        return sa.select(collection, created, head + sa.cast(cte.c.id, sa.Text) + tail, number)
-
-    parts = [sa.select(given.c.collection, given.c.action, given.c.body, given.c.n), row_of(made, "ea")]
-    if revised is not None:
-        parts.append(row_of(revised, "er"))
-    rows = sa.union_all(*parts).subquery("e")
-    numbered = sa.select(
-        bump.c.value - count + rows.c.n,
-        rows.c.collection,
-        rows.c.action,
-        rows.c.body,
-        sa.bindparam("e_now", type_=sa.BigInteger),
-    )
-    columns = ["seq", "collection", "action", "body", "created_at"]
-    logged = sa.insert(_log).from_select(columns, numbered.select_from(bump.join(rows, sa.true()))).cte("logged")
-    answer = sa.select(bump.c.value, made.c.id, revised.c.id if revised is not None else sa.null())
-    try:
-        return pg_writes.Statement.of(answer.add_cte(logged), dialect)
-    except ValueError:
-        return None
-
-
-async def append_with_history(
-    conn: AsyncConnection,
-    events: Sequence[ChangeEvent],
-    origin: str | None,
-    activity: Mapping[str, Any],
-    revision: Mapping[str, Any] | None,
-) -> list[ChangeEvent] | None:
-    """PostgreSQL on asyncpg: insert one ``activity`` row and its ``revision`` (or none), then ``append``
-    ``events`` followed by those rows' create events, in ONE statement; the numbered events, as ``append``
-    would answer for ``[*events, <activity's create>, <revision's create>]``. None when this path does not
-    serve ``conn`` (then the caller writes the history and appends as usual)."""
-    if not pg_writes.serves(conn):
-        return None
-    statement = _with_history(tuple(activity), tuple(revision) if revision is not None else None, conn.dialect)
-    if statement is None:
-        return None
-    stamped, rows = _stamped(events, origin)
-    total = len(rows) + (1 if revision is None else 2)
-    head, tail = _history_body(origin)
-    values: dict[str, Any] = {f"a_{name}": value for name, value in activity.items()}
-    values |= {f"r_{name}": value for name, value in (revision or {}).items()}
-    values |= {
-        "e_count": total,
-        "e_name": LAST,
-        "e_collections": [row["collection"] for row in rows],
-        "e_actions": [row["action"] for row in rows],
-        "e_bodies": [row["body"] for row in rows],
-        "e_head": head,
-        "e_tail": tail,
-        "e_create": _HISTORY_CREATE,
-        "ea_collection": system.activity.name,
-        "ea_n": len(rows) + 1,
-        "er_collection": system.revisions.name,
-        "er_n": len(rows) + 2,
-        "e_now": int(time.time() * 1000),
-    }
-    answer = await pg_writes.fetchrow(conn, statement, values)
-    assert answer is not None  # one counter row, one activity row, its revision: one row
-    last, activity_id, revision_id = answer
-    made = [ChangeEvent(system.activity.name, _HISTORY_CREATE, (activity_id,), origin=origin)]
-    if revision is not None:
-        made.append(ChangeEvent(system.revisions.name, _HISTORY_CREATE, (revision_id,), origin=origin))
-    return _numbered([*stamped, *made], int(last))
 
 
 # SQLite: the same two statements as ``_log_portably``, run together in aiosqlite's thread. Through

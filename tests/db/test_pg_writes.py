@@ -27,6 +27,7 @@ from tests.support.live import LiveServer
 from tests.support.servers import module_server
 from tidepool import eventlog
 from tidepool.db import pg_writes
+from tidepool.services import pg_logged
 
 KINDS = {
     "collection": "kinds",
@@ -217,11 +218,11 @@ def _last_seq(server: LiveServer) -> int:
 
 def test_a_create_logs_what_sqlalchemy_logs(srv: LiveServer) -> None:
     """The history rows and the event log's append go in one statement on the direct path
-    (``eventlog.append_with_history``): the same events, numbered in the same order, with the same bodies."""
+    (``services/pg_logged.py``): the same events, numbered in the same order, with the same bodies."""
     start = _last_seq(srv)
-    statements = eventlog._with_history.cache_info()
+    statements = pg_logged._with_history.cache_info()
     fast, slow = _both(srv, {"name": "logged"})
-    after = eventlog._with_history.cache_info()
+    after = pg_logged._with_history.cache_info()
     assert (after.hits + after.misses) == (statements.hits + statements.misses) + 1, "one statement per write"
     assert fast.status_code == slow.status_code == 200
     logged = _logged_after(srv, start)

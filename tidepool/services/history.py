@@ -40,6 +40,7 @@ from tidepool.db.sqlite_writes import compiled_insert
 from tidepool.events import ChangeEvent, Tracked
 from tidepool.query.model import Query
 from tidepool.query.values import CONCEALED, conceal, serializer_for
+from tidepool.services import pg_logged
 from tidepool.services.base import TxContext
 from tidepool.services.items import ItemsService
 
@@ -99,14 +100,14 @@ async def write_postgresql_logged(
 ) -> list[ChangeEvent] | None:
     """PostgreSQL on asyncpg: ``write``, then the event log's ``append`` of ``events`` and the rows' own create
     events; for a single entry of a single key (a create, an update or a delete of one item) in ONE statement
-    (``eventlog.append_with_history``). The numbered events, or None when asyncpg is not used directly (then
+    (``services/pg_logged.py``). The numbered events, or None when asyncpg is not used directly (then
     the caller runs ``write`` and ``eventlog.append``)."""
     if not pg_writes.serves(tx.conn):
         return None
     planned = await _planned(tx, entries)
     if len(planned) == 1 and len(planned[0][0]) == 1:
         activity, revisions = planned[0]
-        numbered = await eventlog.append_with_history(
+        numbered = await pg_logged.append_with_history(
             tx.conn, events, origin, activity[0], revisions[0] if revisions else None
         )
         if numbered is not None:
