@@ -116,6 +116,21 @@ async def write_postgresql_logged(
     return await eventlog.append(tx.conn, [*events, *created], origin)
 
 
+def creation_rows(schema: SchemaOverview, entry: Tracked) -> tuple[dict[str, Any], dict[str, Any] | None] | None:
+    """What ``write`` inserts for ``entry``, the create of ONE item whose key the database gives, without that
+    key (the rows' ``item``: ``services/pg_create.py`` puts the new key there in SQL): the activity row and
+    the revision (None when the collection keeps none); None when the collection records nothing."""
+    mode = tracking(schema, entry.collection)
+    if mode is None:
+        return None
+    activity = _activity(entry, None, dt.datetime.now(dt.UTC))
+    del activity["item"]
+    if mode != "all":
+        return activity, None
+    sent = _masked(schema, entry.collection, entry.delta)
+    return activity, {"collection": entry.collection, "data": sent, "delta": sent, "version": entry.version}
+
+
 Planned = tuple[list[dict[str, Any]], list[dict[str, Any]] | None]  # activity rows, and their revisions
 
 

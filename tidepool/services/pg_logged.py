@@ -35,7 +35,8 @@ from tidepool.db import pg_writes, system
 from tidepool.events import ChangeEvent
 
 CREATE: Final = "create"
-_ACTIVITY, _REVISION = "activity", "revision"  # the history CTEs' names and parameters' prefixes
+HISTORY = (system.activity.name, system.revisions.name)  # the collections of the history rows' events
+_ACTIVITY, _REVISION = "activity", "revision"  # the history CTEs' parameters' prefixes (names: tidepool_...)
 _BODY_START = '{"keys":['
 
 
@@ -63,7 +64,7 @@ def history_ctes(
     values: list[Any] = [sa.bindparam(f"{_ACTIVITY}_{name}", type_=act.c[name].type) for name in given]
     if item is not None:
         given, values = [*given, "item"], [*values, item]
-    made = sa.insert(act).from_select(given, sa.select(*values)).returning(act.c.id).cte(_ACTIVITY)
+    made = sa.insert(act).from_select(given, sa.select(*values)).returning(act.c.id).cte(f"tidepool_{_ACTIVITY}")
     ctes: list[tuple[str, Any]] = [(system.activity.name, made)]
     if revision is not None:
         named = [name for name in revision if name != "item" or item is None]
@@ -76,7 +77,10 @@ def history_ctes(
             chosen, columns = [*chosen, item], [*columns, "item"]
         select = sa.select(*chosen).select_from(made)
         ctes.append(
-            (system.revisions.name, sa.insert(rev).from_select(columns, select).returning(rev.c.id).cte(_REVISION))
+            (
+                system.revisions.name,
+                sa.insert(rev).from_select(columns, select).returning(rev.c.id).cte(f"tidepool_{_REVISION}"),
+            )
         )
     return ctes
 
@@ -98,7 +102,7 @@ def log_ctes(made: Sequence[Any], given: bool) -> tuple[Any, Any]:
         .where(counters.c.name == sa.bindparam("log_name", type_=counters.c.name.type))
         .values(value=counters.c.value + count)
         .returning(counters.c.value)
-        .cte("bump")
+        .cte("tidepool_bump")
     )
     head, tail = sa.bindparam("log_head", type_=sa.Text), sa.bindparam("log_tail", type_=sa.Text)
     action = sa.bindparam("log_create", type_=sa.Text)
@@ -106,14 +110,17 @@ def log_ctes(made: Sequence[Any], given: bool) -> tuple[Any, Any]:
     for i, cte in enumerate(made):
         collection = sa.bindparam(f"log_{i}_collection", type_=sa.Text)
         number = sa.bindparam(f"log_{i}_n", type_=sa.BigInteger)
-        parts.append(sa.select(collection, action, head + sa.cast(cte.c.id, sa.Text) + tail, number))
+        body = head + sa.cast(cte.c.id, sa.Text) + tail
+        parts.append(
+            sa.select(collection.label("collection"), action.label("action"), body.label("body"), number.label("n"))
+        )
     union: Any = sa.union_all(*parts) if len(parts) > 1 else parts[0]
-    rows = union.subquery("e")
+    rows = union.subquery("tidepool_events")
     now = sa.bindparam("log_now", type_=sa.BigInteger)
     numbered = sa.select(bump.c.value - count + rows.c.n, rows.c.collection, rows.c.action, rows.c.body, now)
     columns = ["seq", "collection", "action", "body", "created_at"]
     logged = sa.insert(log).from_select(columns, numbered.select_from(bump.join(rows, sa.true())))
-    return bump, logged.cte("logged")
+    return bump, logged.cte("tidepool_logged")
 
 
 def _given() -> Any:
@@ -156,7 +163,7 @@ def _with_history(
     answer = sa.select(bump.c.value, *(cte.c.id for _, cte in made)).add_cte(logged)
     try:
         return pg_writes.Statement.of(answer, dialect)
-    except ValueError:
+    except (ValueError, sa.exc.CompileError):
         return None
 
 
@@ -177,7 +184,7 @@ async def append_with_history(
     if statement is None:
         return None
     stamped, rows = eventlog.stamp(events, origin)
-    made = [system.activity.name] + ([system.revisions.name] if revision is not None else [])
+    made = list(HISTORY if revision is not None else HISTORY[:1])
     values = history_values(activity, revision) | log_values(rows, made, origin)
     answer = await pg_writes.fetchrow(conn, statement, values)
     assert answer is not None  # one counter row, one activity row and its revision: one row
