@@ -145,12 +145,12 @@ async def fetchrow_alone(
     return _processed(statement, row)
 
 
-def driver_errors() -> type[Exception]:
-    """The errors the server answers a statement with (asyncpg's), after which its connection is still good."""
-    import asyncpg  # type: ignore[import-untyped]  # only where asyncpg is the driver
+def driver_errors() -> tuple[type[Exception], ...]:
+    """The errors after which a statement's connection is still good: the server's answer to it, and a value
+    asyncpg could not encode (raised before anything was sent)."""
+    from asyncpg.exceptions import _base  # type: ignore[import-untyped]  # only where asyncpg is the driver
 
-    error: type[Exception] = asyncpg.PostgresError
-    return error
+    return (_base.PostgresError, _base.DataError)  # the server's; the client's encoding (not the SQLSTATE one)
 
 
 async def _fetchrow(driver: Any, statement: Statement, args: Sequence[Any]) -> Any:

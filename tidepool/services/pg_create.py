@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -38,6 +39,7 @@ from tidepool.events import ChangeEvent, Tracked
 from tidepool.services import fast_create, pg_logged, versions
 from tidepool.services.base import ServiceContext, TxContext
 
+log = logging.getLogger(__name__)
 _ITEM = "item"  # the item's CTE's name and its parameters' prefix
 
 
@@ -83,7 +85,14 @@ async def create(
     parameters |= pg_logged.history_values(activity or {}, revision) | pg_logged.log_values([], made, ctx.origin)
     then = _reading(reply) if reply is not None else None
     run = asyncio.ensure_future(_written(ctx, statement, parameters, made, item, then))
+    run.add_done_callback(_observed)
     return await asyncio.shield(run)  # a caller cancelled now leaves the write to finish and emit its events
+
+
+def _observed(run: asyncio.Future[tuple[Any]]) -> None:
+    """A write whose caller was cancelled: its failure, if any, was nobody's to hear (the log has it)."""
+    if not run.cancelled() and run.exception() is not None:
+        log.debug("a create whose caller left failed", exc_info=run.exception())
 
 
 async def _written(
