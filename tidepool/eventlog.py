@@ -96,9 +96,9 @@ async def append(conn: AsyncConnection, events: Sequence[ChangeEvent], origin: s
 
     Everything that does not need the number (each event's body) is encoded before the counter is moved:
     from that UPDATE to the commit, every other writer waits for this one."""
-    stamped, rows = _stamped(events, origin)
+    stamped, rows = stamp(events, origin)
     log_rows = _LOGGERS.get(conn.dialect.name, _log_portably)
-    return _numbered(stamped, await log_rows(conn, rows, int(time.time() * 1000)))
+    return number(stamped, await log_rows(conn, rows, int(time.time() * 1000)))
 
 
 def append_in_sqlite_thread(
@@ -108,17 +108,19 @@ def append_in_sqlite_thread(
     ``services/history.write_sqlite_then``): the same statements and numbering, no trip of its own."""
     if not events:
         return []
-    stamped, rows = _stamped(events, origin)
-    return _numbered(stamped, _log_sqlite_in_thread(db, rows, int(time.time() * 1000)))
+    stamped, rows = stamp(events, origin)
+    return number(stamped, _log_sqlite_in_thread(db, rows, int(time.time() * 1000)))
 
 
-def _stamped(events: Sequence[ChangeEvent], origin: str | None) -> tuple[list[ChangeEvent], list[dict[str, Any]]]:
+def stamp(events: Sequence[ChangeEvent], origin: str | None) -> tuple[list[ChangeEvent], list[dict[str, Any]]]:
+    """``events`` with ``origin`` where they have none, and their rows for the log (bodies encoded)."""
     stamped = [replace(e, origin=e.origin or origin) for e in events]
     rows = [{"collection": e.collection, "action": e.action, "body": encode_body(e).decode()} for e in stamped]
     return stamped, rows
 
 
-def _numbered(stamped: list[ChangeEvent], last: int) -> list[ChangeEvent]:
+def number(stamped: list[ChangeEvent], last: int) -> list[ChangeEvent]:
+    """``stamped`` numbered consecutively up to ``last``, the counter's new value."""
     first = last - len(stamped) + 1
     return [replace(e, seq=first + i) for i, e in enumerate(stamped)]
 

@@ -25,7 +25,9 @@ import sqlalchemy as sa
 
 from tests.support.live import LiveServer
 from tests.support.servers import module_server
-from tidepool.db import pg_writes
+from tidepool import eventlog
+from tidepool.db import pg_writes, system
+from tidepool.services import pg_create, pg_logged
 
 KINDS = {
     "collection": "kinds",
@@ -114,14 +116,20 @@ def _create(server: LiveServer, body: dict[str, Any]) -> httpx.Response:
 def _both(server: LiveServer, body: dict[str, Any], reaches_database: bool = True) -> tuple[httpx.Response, ...]:
     """The same create on the direct path, then on SQLAlchemy's; checks the direct path did serve it (unless
     the payload's own checks refuse it before any statement)."""
-    served = pg_writes.insert_statement.cache_info()
+    served = _direct_runs()
     fast = _create(server, body)
-    after = pg_writes.insert_statement.cache_info()
-    ran = (after.hits + after.misses) > (served.hits + served.misses)
+    ran = _direct_runs() > served
     assert ran == reaches_database, "the direct path did not run" if reaches_database else "no statement expected"
     with _through_sqlalchemy(server):
         slow = _create(server, body)
     return fast, slow
+
+
+def _direct_runs() -> int:
+    """Statements the direct paths made or reused: a create's INSERT in a transaction, or the one-statement
+    create (``services/pg_create.py``)."""
+    caches = (pg_writes.insert_statement.cache_info(), pg_create._statement.cache_info())
+    return sum(info.hits + info.misses for info in caches)
 
 
 def _stored(server: LiveServer, table: str, column: str, key: Any) -> dict[str, Any]:
@@ -195,3 +203,82 @@ def test_a_broken_constraint_is_the_same_error_on_both_paths(
     assert fast.status_code == slow.status_code, (fast.text, slow.text)
     assert fast.status_code in (400, 422), fast.text
     assert fast.json() == slow.json()
+
+
+def _logged_after(server: LiveServer, seq: int) -> list[tuple[str, str, dict[str, Any]]]:
+    """The events logged after ``seq``: collection, action and body, each body checked to be the very text
+    ``eventlog.encode_body`` writes for it."""
+
+    async def read() -> list[tuple[str, str, dict[str, Any]]]:
+        async with server.runtime.engine.connect() as conn:
+            events = await eventlog.read_after(conn, seq)
+            query = sa.select(system.event_log.c.body).where(system.event_log.c.seq > seq)
+            bodies = (await conn.execute(query.order_by(system.event_log.c.seq))).scalars().all()
+        assert bodies == [eventlog.encode_body(event).decode() for event in events]
+        return [(e.collection, e.action, {"keys": list(e.keys), "origin": e.origin, "extra": e.extra}) for e in events]
+
+    return server.run(read())
+
+
+def _last_seq(server: LiveServer) -> int:
+    async def read() -> int:
+        async with server.runtime.engine.connect() as conn:
+            return (await eventlog.counters(conn))[eventlog.LAST]
+
+    return server.run(read())
+
+
+def _history_events_of(server: LiveServer, events: list[tuple[str, str, dict[str, Any]]], key: Any) -> None:
+    """``events`` are the item's event, then its activity row's and its revision's create events."""
+    revisions = _history_rows(server, key)
+    revision = revisions[-1]
+    assert [(c, a) for c, a, _ in events[1:]] == [("directus_activity", "create"), ("directus_revisions", "create")]
+    assert [body["keys"] for _, _, body in events] == [[key], [revision["activity"]], [revision["id"]]]
+
+
+def _history_rows(server: LiveServer, key: Any) -> list[dict[str, Any]]:
+    async def read() -> list[dict[str, Any]]:
+        async with server.runtime.engine.connect() as conn:
+            query = sa.select(system.revisions).where(system.revisions.c.item == str(key))
+            return [dict(row) for row in (await conn.execute(query.order_by(system.revisions.c.id))).mappings()]
+
+    return server.run(read())
+
+
+def test_a_create_logs_what_sqlalchemy_logs(srv: LiveServer) -> None:
+    """A create is one statement on the direct path (``services/pg_create.py``): the same events, numbered in
+    the same order, with the same bodies, as SQLAlchemy's path logs."""
+    start = _last_seq(srv)
+    fast, slow = _both(srv, {"name": "logged"})
+    assert fast.status_code == slow.status_code == 200
+    logged = _logged_after(srv, start)
+    assert _last_seq(srv) == start + 6 and len(logged) == 6  # gap-free: the item, its activity, its revision
+    for events, reply in ((logged[:3], fast), (logged[3:], slow)):
+        assert events[0][:2] == ("kinds", "create")
+        _history_events_of(srv, events, reply.json()["data"]["id"])
+    assert [body | {"keys": None} for _, _, body in logged[:3]] == [body | {"keys": None} for _, _, body in logged[3:]]
+
+
+def test_an_update_logs_what_sqlalchemy_logs(srv: LiveServer) -> None:
+    """An update's history rows and the event log's append are one statement on the direct path
+    (``services/pg_logged.py``): the same events, numbered in the same order, with the same bodies."""
+    with srv.client() as admin:
+        created = admin.post("/items/kinds", json={"name": "to update"})
+        key = created.json()["data"]["id"]
+        start = _last_seq(srv)
+        statements = pg_logged._with_history.cache_info()
+        fast = admin.patch(f"/items/kinds/{key}", json={"name": "fast"})
+        after = pg_logged._with_history.cache_info()
+        assert (after.hits + after.misses) == (statements.hits + statements.misses) + 1, "the direct path ran"
+        with _through_sqlalchemy(srv):
+            slow = admin.patch(f"/items/kinds/{key}", json={"name": "slow"})
+    assert fast.status_code == slow.status_code == 200
+    logged = _logged_after(srv, start)
+    assert _last_seq(srv) == start + 6 and len(logged) == 6
+    for events in (logged[:3], logged[3:]):
+        assert events[0][:2] == ("kinds", "update")
+    _history_events_of(srv, logged[3:], key)
+    revisions = _history_rows(srv, key)[-2:]
+    assert [body["keys"] for _, _, body in logged[:3]][1:] == [[revisions[0]["activity"]], [revisions[0]["id"]]]
+    assert [r["data"]["name"] for r in revisions] == ["fast", "slow"]
+    assert [body | {"keys": None} for _, _, body in logged[:3]] == [body | {"keys": None} for _, _, body in logged[3:]]

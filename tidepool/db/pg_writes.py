@@ -23,16 +23,21 @@ statement-timing benchmark count statements that way, and must see every one).
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.pool import PoolProxiedConnection
 
 from tidepool.db import direct
 from tidepool.db.binding import Bound  # one binding of values for the driver, both engines
 from tidepool.db.direct import Processor
+
+log = logging.getLogger(__name__)
+Then = Callable[[Any, list[Any] | None], Awaitable[None]]  # what runs after a lone statement, on its connection
 
 
 def serves(conn: AsyncConnection) -> bool:
@@ -97,24 +102,77 @@ async def fetchrow(conn: AsyncConnection, statement: Statement, values: Mapping[
     """Run ``statement`` with ``values`` in ``conn``'s transaction; its first returned row (each value as
     SQLAlchemy returns it), or None."""
     args = statement.arguments(values)
-    sql = statement.compiled.string
     adapted = await _adapted(conn)
     try:
-        driver = await _driver(adapted, conn.dialect)
-        if statement.results is None:  # the first run: the returned columns' types decide the processors
-            prepared = await driver.prepare(sql)
-            row = await prepared.fetchrow(*args)
-            dialect, columns = conn.dialect, statement.compiled._result_columns
-            statement.results = tuple(
-                column.type._cached_result_processor(dialect, attribute.type.oid)
-                for column, attribute in zip(columns, prepared.get_attributes(), strict=True)
-            )
-        else:
-            row = await driver.fetchrow(sql, *args)
+        row = await _fetchrow(await _driver(adapted, conn.dialect), statement, args)
     except Exception as error:
-        raise _as_sqlalchemy(conn, adapted, error, sql, args) from None
+        raise _as_sqlalchemy(conn.engine, adapted, error, statement.compiled.string, args) from None
+    return _processed(statement, row)
+
+
+async def fetchrow_alone(
+    engine: AsyncEngine, statement: Statement, values: Mapping[str, Any], then: Then | None = None
+) -> list[Any] | None:
+    """Run ``statement`` with ``values`` as a transaction of its own (no BEGIN: PostgreSQL commits a lone
+    statement when it is done) on a connection of ``engine``'s pool; its first returned row, as ``fetchrow``
+    answers it. ``then(driver, row)`` runs next on the same connection, after the commit (a reply's read): it
+    must not raise. A driver error is raised as ``fetchrow`` raises it; the connection goes back to the pool
+    unless it was lost (an error of the statement leaves it idle, ready for the next)."""
+    args = statement.arguments(values)
+    used: list[Any] = []  # the connection's adapter, and the statement's error if it failed
+
+    async def work(raw: PoolProxiedConnection) -> Any:
+        driver: Any = raw.driver_connection
+        used.append(raw.dbapi_connection)
+        await direct.up_to_date(raw.dbapi_connection, engine.dialect)  # statements kept for an old schema dropped
+        try:
+            row = await _fetchrow(driver, statement, args)
+        except driver_errors() as error:  # the statement's own failure: the connection stays good
+            used.append(error)
+            return None
+        if then is not None:
+            try:
+                await then(driver, _processed(statement, row))
+            except Exception:  # committed: what follows is not the write's business
+                log.warning("after a lone statement", exc_info=True)
+        return row
+
+    try:
+        row = await direct.on_connection(engine, work)  # any other error discards the connection
+    except Exception as error:
+        raise _as_sqlalchemy(engine, used[0] if used else None, error, statement.compiled.string, args) from None
+    if len(used) > 1:
+        raise _as_sqlalchemy(engine, used[0], used[1], statement.compiled.string, args) from None
+    return _processed(statement, row)
+
+
+def driver_errors() -> tuple[type[Exception], ...]:
+    """The errors after which a statement's connection is still good: the server's answer to it, and a value
+    asyncpg could not encode (raised before anything was sent)."""
+    from asyncpg.exceptions import _base  # type: ignore[import-untyped]  # only where asyncpg is the driver
+
+    return (_base.PostgresError, _base.DataError)  # the server's; the client's encoding (not the SQLSTATE one)
+
+
+async def _fetchrow(driver: Any, statement: Statement, args: Sequence[Any]) -> Any:
+    sql = statement.compiled.string
+    if statement.results is not None:
+        return await driver.fetchrow(sql, *args)
+    prepared = await driver.prepare(sql)  # the first run: the returned columns' types decide the processors
+    row = await prepared.fetchrow(*args)
+    dialect, columns = statement.compiled.dialect, statement.compiled._result_columns
+    statement.results = tuple(
+        column.type._cached_result_processor(dialect, attribute.type.oid)
+        for column, attribute in zip(columns, prepared.get_attributes(), strict=True)
+    )
+    return row
+
+
+def _processed(statement: Statement, row: Any) -> list[Any] | None:
+    """``row`` as SQLAlchemy returns it (the result processors of ``statement``'s columns)."""
     if row is None:
         return None
+    assert statement.results is not None  # known once the statement ran
     values_out = list(row)
     for i, process in enumerate(statement.results):
         if process is not None and values_out[i] is not None:
@@ -129,7 +187,7 @@ async def fetch(conn: AsyncConnection, sql: str, args: Sequence[Any]) -> list[An
     try:
         rows: list[Any] = await (await _driver(adapted, conn.dialect)).fetch(sql, *args)
     except Exception as error:
-        raise _as_sqlalchemy(conn, adapted, error, sql, args) from None
+        raise _as_sqlalchemy(conn.engine, adapted, error, sql, args) from None
     return rows
 
 
@@ -149,7 +207,7 @@ async def commit(conn: AsyncConnection) -> None:
     try:
         await adapted._call_and_discard(adapted._transaction.commit)
     except Exception as error:
-        raise _as_sqlalchemy(conn, adapted, error, "COMMIT", ()) from None
+        raise _as_sqlalchemy(conn.engine, adapted, error, "COMMIT", ()) from None
 
 
 async def driver_connection(conn: AsyncConnection) -> Any:
@@ -177,13 +235,14 @@ async def _driver(adapted: Any, dialect: sa.Dialect) -> Any:
     return adapted._connection
 
 
-def _as_sqlalchemy(conn: AsyncConnection, adapted: Any, error: Exception, sql: str, args: Sequence[Any]) -> Exception:
+def _as_sqlalchemy(engine: AsyncEngine, adapted: Any, error: Exception, sql: str, args: Sequence[Any]) -> Exception:
     """``error`` as SQLAlchemy's execution would have raised it: asyncpg's exception translated by the adapter
     (which keeps it as the cause, where ``db/errors.py`` reads the constraint's column), wrapped in
     ``sa.exc.DBAPIError``'s subclass for it; a lost connection as the 503 the engine's ``handle_error`` gives."""
-    dbapi = conn.dialect.loaded_dbapi
+    dialect = engine.dialect
+    dbapi = dialect.loaded_dbapi
     orig: Exception = error
-    if not isinstance(error, dbapi.Error):
+    if not isinstance(error, dbapi.Error) and adapted is not None:
         try:
             adapted._handle_exception(error)
         except Exception as translated_error:
@@ -191,12 +250,12 @@ def _as_sqlalchemy(conn: AsyncConnection, adapted: Any, error: Exception, sql: s
     if not isinstance(orig, dbapi.Error):
         return orig  # not the driver's (a bug, a cancellation's aftermath): as it is
     if isinstance(orig, dbapi.InvalidCachedStatementError):  # what SQLAlchemy's adapter does on its own path:
-        direct.forget_statements(conn.engine)  # every connection drops the statements kept for the old schema
-    if conn.dialect.is_disconnect(orig, adapted, None):
+        direct.forget_statements(engine)  # every connection drops the statements kept for the old schema
+    if dialect.is_disconnect(orig, adapted, None):
         from tidepool.seams import translate  # seams imports db.errors, which is below this module
 
         lost = translate("database statement", error)
         if lost is not None:
             return lost
-    hide = conn.engine.sync_engine.hide_parameters
-    return sa.exc.DBAPIError.instance(sql, tuple(args), orig, dbapi.Error, hide_parameters=hide, dialect=conn.dialect)
+    hide = engine.sync_engine.hide_parameters
+    return sa.exc.DBAPIError.instance(sql, tuple(args), orig, dbapi.Error, hide_parameters=hide, dialect=dialect)

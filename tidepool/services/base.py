@@ -95,6 +95,11 @@ class Transaction:
                 if logged is not None:
                     self.events = logged[0]
                     return
+            elif ctx.dialect == "postgresql":  # the history rows and the log in one statement
+                numbered = await tracker.write_postgresql_logged(ctx, self.actions, self.events, origin)
+                if numbered is not None:
+                    self.events = numbered
+                    return
             await tracker.write(ctx, self.actions)
         if self.events:
             self.events = await eventlog.append(self.conn, self.events, origin)

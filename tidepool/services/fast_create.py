@@ -8,7 +8,9 @@ it may not read is not in the plan, a row it may not read is not returned) and t
 ``read_one``. It is answered only once the transaction committed (``ItemsService.create_and_read``).
 
 On SQLite the INSERT itself goes to aiosqlite's thread in one hand-off (``db.sqlite_writes``), and the read
-with it. Elsewhere (PostgreSQL, MySQL) nothing here applies yet and the create is read back as before.
+with it. On PostgreSQL the read follows the INSERT on asyncpg (``db.pg_writes``), one more round trip on the
+same connection, but only when it cannot fail (``_cannot_fail``): a statement that fails inside a PostgreSQL
+transaction aborts it, and the write with it. MySQL reads back as before.
 Whatever cannot take this path (a subclass's own create, a read with relations, a table with Python-side
 defaults, a read that failed in the driver) takes the old one: same answers, more round trips.
 """
@@ -20,11 +22,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from tidepool.db import sqlite_writes
+from tidepool.db import pg_writes, sqlite_writes
 from tidepool.db.schema import CollectionInfo
 from tidepool.query.model import Query
 from tidepool.query.relations import Item
-from tidepool.services import reader
+from tidepool.services import pg_reply, reader
 from tidepool.services.base import ServiceContext, TxContext
 
 
@@ -37,20 +39,23 @@ class Reply:
 
 
 def applies(ctx: ServiceContext) -> bool:
-    """Whether creates on ``ctx``'s database may take this path at all."""
+    """Whether creates on ``ctx``'s database take the SQLite hand-off (``insert``)."""
     return ctx.dialect == "sqlite"
 
 
 async def reply_for(ctx: ServiceContext, collection: str, query: Query) -> Reply | None:
     """The reply's read for a create in ``collection`` answered with ``query``, planned before the write; None
     when it cannot be read with the INSERT (then the caller reads back after the commit, as before)."""
-    if not applies(ctx):
+    postgresql = ctx.dialect == "postgresql"
+    if not applies(ctx) and not postgresql:
         return None
     try:
         read = await reader.keyed_read(ctx, collection, query)
     except Exception:  # the read refuses (a field not readable...): the read-back after the commit says so
         return None
-    return Reply(read) if read is not None else None
+    if read is None or (postgresql and not pg_reply.cannot_fail(read)):
+        return None
+    return Reply(read)
 
 
 async def insert(
@@ -80,3 +85,11 @@ async def insert(
     if reply is not None and rows is not None:
         reply.items = reply.read.items(rows)
     return (key,)
+
+
+async def read_in_postgresql(tx: TxContext, reply: Reply, key: Any) -> None:
+    """Read ``reply`` for the row ``key`` that ``db.pg_writes.insert`` just wrote on ``tx``'s connection, in its
+    transaction (``reply_for`` took only a read that cannot fail there). A driver error (a lost connection) is
+    raised as the write's: the transaction is lost with it, so the write is reported failed, never committed."""
+    statement = reply.read.statement(key)
+    reply.items = [] if statement is None else reply.read.items(await pg_writes.fetch(tx.conn, *statement))

@@ -33,12 +33,14 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from tidepool import eventlog
 from tidepool.db import pg_writes, sqlite_thread, system, system_meta
 from tidepool.db.schema import SchemaOverview
 from tidepool.db.sqlite_writes import compiled_insert
 from tidepool.events import ChangeEvent, Tracked
 from tidepool.query.model import Query
 from tidepool.query.values import CONCEALED, conceal, serializer_for
+from tidepool.services import pg_logged
 from tidepool.services.base import TxContext
 from tidepool.services.items import ItemsService
 
@@ -64,9 +66,15 @@ async def write(tx: TxContext, entries: Sequence[Tracked]) -> None:
     """Write the activity (and revisions) of ``entries`` inside ``tx``, skipped per collection setting; each
     row written is itself a create event of ``directus_activity`` / ``directus_revisions``, as on Directus
     (subscribers of those collections hear of it, permission-checked like any collection)."""
-    for activity, revisions in await _planned(tx, entries):
-        for event in _created(*await _insert(tx.conn, activity, revisions)):
-            tx.tx.record(event)
+    for event in await _write_planned(tx, await _planned(tx, entries)):
+        tx.tx.record(event)
+
+
+async def _write_planned(tx: TxContext, planned: Sequence[Planned]) -> list[ChangeEvent]:
+    """Insert the ``planned`` rows; their create events."""
+    return [
+        event for activity, revisions in planned for event in _created(*await _insert(tx.conn, activity, revisions))
+    ]
 
 
 async def write_sqlite_then(
@@ -85,6 +93,42 @@ async def write_sqlite_then(
         return (then(db, created),)
 
     return await sqlite_thread.run(tx.conn, run)
+
+
+async def write_postgresql_logged(
+    tx: TxContext, entries: Sequence[Tracked], events: Sequence[ChangeEvent], origin: str | None
+) -> list[ChangeEvent] | None:
+    """PostgreSQL on asyncpg: ``write``, then the event log's ``append`` of ``events`` and the rows' own create
+    events; for a single entry of a single key (a create, an update or a delete of one item) in ONE statement
+    (``services/pg_logged.py``). The numbered events, or None when asyncpg is not used directly (then
+    the caller runs ``write`` and ``eventlog.append``)."""
+    if not pg_writes.serves(tx.conn):
+        return None
+    planned = await _planned(tx, entries)
+    if len(planned) == 1 and len(planned[0][0]) == 1:
+        activity, revisions = planned[0]
+        numbered = await pg_logged.append_with_history(
+            tx.conn, events, origin, activity[0], revisions[0] if revisions else None
+        )
+        if numbered is not None:
+            return numbered
+    created = await _write_planned(tx, planned)
+    return await eventlog.append(tx.conn, [*events, *created], origin)
+
+
+def creation_rows(schema: SchemaOverview, entry: Tracked) -> tuple[dict[str, Any], dict[str, Any] | None] | None:
+    """What ``write`` inserts for ``entry``, the create of ONE item whose key the database gives, without that
+    key (the rows' ``item``: ``services/pg_create.py`` puts the new key there in SQL): the activity row and
+    the revision (None when the collection keeps none); None when the collection records nothing."""
+    mode = tracking(schema, entry.collection)
+    if mode is None:
+        return None
+    activity = _activity(entry, None, dt.datetime.now(dt.UTC))
+    del activity["item"]
+    if mode != "all":
+        return activity, None
+    sent = _masked(schema, entry.collection, entry.delta)
+    return activity, {"collection": entry.collection, "data": sent, "delta": sent, "version": entry.version}
 
 
 Planned = tuple[list[dict[str, Any]], list[dict[str, Any]] | None]  # activity rows, and their revisions

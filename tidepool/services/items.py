@@ -35,7 +35,7 @@ from tidepool.events import ChangeEvent, EventAction
 from tidepool.query.filters import compile_filter
 from tidepool.query.model import Query
 from tidepool.seams import translated
-from tidepool.services import fast_create, reader
+from tidepool.services import fast_create, pg_create, reader
 from tidepool.services import payload as payloads
 from tidepool.services.base import ServiceContext, TxContext
 from tidepool.services.payload_cast import cast_key
@@ -100,8 +100,15 @@ class ItemsService:
         if type(self) is not ItemsService:  # a subclass's own create or read is not bypassed
             return await self.create_one(data), None
         reply = await fast_create.reply_for(self.ctx, self.collection, query)
+        info = self._info()
+        item, values, bound = self._prepared(info, data, self._now())
+        if pg_create.serves(self.ctx, info, bound):  # PostgreSQL: the whole write in one statement
+            with self._translated(info, values):
+                alone = await pg_create.create(self.ctx, info, item, bound, reply)
+            if alone is not None:
+                return alone[0], reply.items if reply is not None else None
         async with self.ctx.transaction() as tx:
-            key = await self._insert(tx, data, self._now(), reply)
+            key = await self._insert_prepared(tx, info, item, values, bound, reply)
         return key, reply.items if reply is not None else None
 
     async def create_many(self, items: Any) -> list[Key]:
@@ -111,15 +118,31 @@ class ItemsService:
             now = self._now()
             return [await self._insert(tx, item, now) for item in batch]
 
-    async def _insert(self, tx: TxContext, data: Any, now: dt.datetime, reply: fast_create.Reply | None = None) -> Key:
+    async def _insert(self, tx: TxContext, data: Any, now: dt.datetime) -> Key:
         info = self._info()
+        return await self._insert_prepared(tx, info, *self._prepared(info, data, now))
+
+    def _prepared(
+        self, info: CollectionInfo, data: Any, now: dt.datetime
+    ) -> tuple[Item, dict[str, Any], dict[str, Any]]:
+        """A create's payload (as sent), its values once checked and prepared, and those as the driver binds them."""
         item = payloads.require_object(data)
         merged = self._checked_payload(info, item, Action.CREATE)
         values = payloads.prepare(info, merged, "create", self.ctx.accountability, now)
-        bound = payloads.bindable(info, values, self.ctx.dialect)
+        return item, values, payloads.bindable(info, values, self.ctx.dialect)
+
+    async def _insert_prepared(
+        self,
+        tx: TxContext,
+        info: CollectionInfo,
+        item: Item,
+        values: Mapping[str, Any],
+        bound: Mapping[str, Any],
+        reply: fast_create.Reply | None = None,
+    ) -> Key:
         with self._translated(info, values):
             fast = await fast_create.insert(tx, info, bound, reply)  # SQLite: one hand-off, the reply read in it
-            returned = None if fast is not None else await self._insert_row(tx, info, bound)
+            returned, on_driver = (None, False) if fast is not None else await self._insert_row(tx, info, bound)
         if fast is not None:
             key = fast[0]
         else:
@@ -128,17 +151,23 @@ class ItemsService:
                 key = returned[0] if returned else None
             elif info.fields[info.primary_key].auto_increment:
                 await self._advance_sequence(tx, info)
+            if on_driver and reply is not None:
+                with self._translated(info, values):
+                    await fast_create.read_in_postgresql(tx, reply, key)
         tx.record(ChangeEvent(self.collection, "create", (key,), payload=dict(item)))
         return key
 
-    async def _insert_row(self, tx: TxContext, info: CollectionInfo, bound: Mapping[str, Any]) -> list[Any]:
-        """The row's INSERT, answering its generated key as ``[key]``: on asyncpg directly (``INSERT ...
-        RETURNING``, ``db/pg_writes.py``), else through SQLAlchemy."""
+    async def _insert_row(
+        self, tx: TxContext, info: CollectionInfo, bound: Mapping[str, Any]
+    ) -> tuple[list[Any], bool]:
+        """The row's INSERT, answering its generated key as ``[key]`` and whether asyncpg ran it directly
+        (``INSERT ... RETURNING``, ``db/pg_writes.py``; then the reply may be read on its connection), else
+        through SQLAlchemy."""
         returned = await pg_writes.insert(tx.conn, info.table, bound, info.primary_key)
-        if returned is None:
-            result = await tx.conn.execute(sa.insert(info.table).values(bound))
-            returned = list(result.inserted_primary_key or (None,))
-        return returned
+        if returned is not None:
+            return returned, True
+        result = await tx.conn.execute(sa.insert(info.table).values(bound))
+        return list(result.inserted_primary_key or (None,)), False
 
     # ---- updates ------------------------------------------------------------------------------------
 
