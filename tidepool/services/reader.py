@@ -153,24 +153,28 @@ async def keyed_read(ctx: ServiceContext, collection: str, query: Query) -> Keye
     one = _one(query)
     _check(ctx, one)
     resolved = await dynamic.resolve_query(ctx, one)
-    read = _keyed_read(ctx, collection, resolved)
-    if resolved is one:
+    read, final = _keyed_read(ctx, collection, resolved)
+    if resolved is one and final:
         plans.put(ctx, cache_key, (read,))
     return read
 
 
-def _keyed_read(ctx: ServiceContext, collection: str, query: Query) -> KeyedRead | None:
+def _keyed_read(ctx: ServiceContext, collection: str, query: Query) -> tuple[KeyedRead | None, bool]:
+    """The read, and whether that answer is final: a plan whose result types are not known yet (its first
+    read-back has not run) is no read now, but will be one once it has, so that None is not to be kept."""
     if query.aggregate or query.group_by:
-        return None
+        return None, True
     steps = _steps(ctx, collection, query, keyed=True)
     if steps.children or not _prepared(steps, ctx.engine.dialect):
-        return None
+        return None, True
     prepared = steps.prepared[0] if steps.prepared else None
     info = ctx.schema.collection(collection)
-    if prepared is None or prepared.keys_name is None or prepared.results is None or info is None:
-        return None
+    if prepared is None or prepared.keys_name is None or info is None:
+        return None, True
+    if prepared.results is None:
+        return None, False
     sql, template = prepared.expansion(1)
-    return KeyedRead(steps, prepared, sql, template, info.fields[info.primary_key].type)
+    return KeyedRead(steps, prepared, sql, template, info.fields[info.primary_key].type), True
 
 
 def check_read(ctx: ServiceContext, collection: str, query: Query) -> None:
