@@ -5,8 +5,8 @@ others with ``2``. Each load is measured in windows that alternate between them 
 the machine's load hits both alike; the ratio of each pair is reported, and their median.
 
 The client runs in separate processes (``CLIENT_PROCESSES``, from a spawned pool made once), never in this
-one, and is as cheap as a client can be: REST is hand-written HTTP/1.1 over asyncio streams on keep-alive
-connections; WebSocket creates go through ``websockets``' asyncio client. New connections are opened in
+one, and is as cheap as a client can be: REST is hand-written HTTP/1.1 on keep-alive connections (an asyncio
+protocol on uvloop); WebSocket creates go through ``websockets``' asyncio client. New connections are opened in
 every window, so the way the kernel spreads them over the workers is drawn again each time.
 
 Two loads: REST ``GET /items/messages?limit=10`` and WebSocket ``items`` creates (one at a time per socket),
@@ -18,8 +18,10 @@ worker, of the client processes, of the database's PostgreSQL backends and of th
 many connections each worker held; on SQLite creates, how much of the window the writer lock between
 processes was held; on PostgreSQL, what its backends were waiting for. ``best_ratio_on_these_cores`` is the
 most a second worker could add given the one-process server's CPU per operation of each party.
-``BENCH_WORKERS_ENGINES`` (``sqlite,pg``) and ``BENCH_WORKERS_SERVERS`` (``1,2,2-shared``; ``2-wholepool``
-gives each worker the whole connection budget, ``2-before`` also shares one socket) choose what is measured.
+``BENCH_WORKERS_ENGINES`` (``sqlite,pg``), ``BENCH_WORKERS_LOADS`` (``rest,ws``) and ``BENCH_WORKERS_SERVERS``
+(``1,2,2-shared``; ``2-wholepool`` gives each worker the whole connection budget, ``2-before`` also shares one
+socket) choose what is measured; ``BENCH_WORKERS_BASE=<commit>`` also runs each server on that commit's code in
+the same rounds (``1@base``, ``2@base``...), so a change to the server is measured against the same load.
 """
 
 from __future__ import annotations
@@ -34,14 +36,16 @@ from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import orjson
 
+from bench.eventlog_bench import checkout
 from bench.observe import LockSampler, PgWaits, connections_per_worker, machine_busy, per_s
 from bench.procs import (
     ADMIN_TOKEN,
+    ROOT,
     Proc,
     children,
     cpu_seconds,
@@ -62,35 +66,78 @@ _LENGTH = re.compile(rb"content-length:\s*(\d+)", re.IGNORECASE)
 
 
 def rest_window(port: int, connections: int, seconds: float) -> tuple[int, int]:
-    """(answers 200, other answers) of ``connections`` keep-alive connections reading for ``seconds``."""
-    return asyncio.run(_rest(port, connections, seconds))
+    """(answers 2xx, other answers) of ``connections`` keep-alive connections reading for ``seconds``, on
+    uvloop where it is installed (it is, with uvicorn's extras): the client's CPU per request is then half that
+    of asyncio streams (43 µs against 83 µs per read, measured next to ``wrk``'s 32 µs), so more of the two
+    cores is left to the parties measured."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(_rest(port, connections, seconds))
+    return uvloop.run(_rest(port, connections, seconds))
 
 
 async def _rest(port: int, connections: int, seconds: float) -> tuple[int, int]:
     request = (
         f"GET /items/messages?limit=10 HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {ADMIN_TOKEN}\r\n\r\n"
     ).encode()
+    loop = asyncio.get_running_loop()
     end = time.monotonic() + seconds
+    readers = []
+    for _ in range(connections):
+        _, reader = await loop.create_connection(lambda: _Reader(request, end, loop.create_future()), "127.0.0.1", port)
+        readers.append(reader)
+    await asyncio.gather(*(reader.done for reader in readers))
+    return sum(r.ok for r in readers), sum(r.failed for r in readers)
 
-    async def one() -> tuple[int, int]:
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        ok = failed = 0
-        try:
-            while time.monotonic() < end:
-                writer.write(request)
-                head = await reader.readuntil(b"\r\n\r\n")
-                match = _LENGTH.search(head)
-                await reader.readexactly(int(match[1]) if match else 0)
-                if head.startswith(b"HTTP/1.1 200"):
-                    ok += 1
-                else:
-                    failed += 1
-        finally:
-            writer.close()
-        return ok, failed
 
-    results = await asyncio.gather(*(one() for _ in range(connections)))
-    return sum(r[0] for r in results), sum(r[1] for r in results)
+class _Reader(asyncio.Protocol):
+    """One keep-alive connection sending ``request`` again as soon as the previous answer is complete (its
+    head and ``Content-Length`` bytes of body), counting 2xx answers and the others, until ``end``.
+
+    A protocol rather than streams: one callback per chunk received, no reader tasks or buffers in between;
+    each answer is still read whole and its status checked."""
+
+    def __init__(self, request: bytes, end: float, done: asyncio.Future[None]) -> None:
+        self.request, self.end, self.done = request, end, done
+        self.ok = self.failed = 0
+        self._buffer = b""
+        self._size = -1  # the answer being read: its head and body's length once its head is in
+        self._good = False
+        self._transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = cast(asyncio.Transport, transport)  # uvloop's is no subclass of asyncio's
+        self._transport.write(self.request)
+
+    def data_received(self, data: bytes) -> None:
+        buffer = self._buffer + data
+        while True:
+            if self._size < 0:
+                head_end = buffer.find(b"\r\n\r\n")
+                if head_end < 0:
+                    break
+                length = _LENGTH.search(buffer, 0, head_end)
+                self._good = buffer.startswith(b"HTTP/1.1 2")
+                self._size = head_end + 4 + (int(length[1]) if length else 0)
+            if len(buffer) < self._size:
+                break
+            buffer, self._size = buffer[self._size :], -1
+            if self._good:
+                self.ok += 1
+            else:
+                self.failed += 1
+            assert self._transport is not None
+            if time.monotonic() < self.end:
+                self._transport.write(self.request)
+            else:
+                self._transport.close()
+                break
+        self._buffer = buffer
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.done.done():
+            self.done.set_result(None)
 
 
 def ws_window(port: int, connections: int, seconds: float) -> tuple[int, int]:
@@ -144,6 +191,10 @@ SERVERS: dict[str, dict[str, str]] = {
 }
 MEASURED = os.environ.get("BENCH_WORKERS_SERVERS", "1,2,2-shared").split(",")  # "1" first: the ratios' base
 ENGINES = os.environ.get("BENCH_WORKERS_ENGINES", "sqlite,pg").split(",")  # to measure one engine alone
+KINDS = os.environ.get("BENCH_WORKERS_LOADS", "rest,ws").split(",")  # to measure one load alone
+# A commit to compare with, interleaved: each server also runs that commit's code (``<name>@base``) in the
+# same rounds, so a change to the server is measured against the same machine load.
+BASE = os.environ.get("BENCH_WORKERS_BASE")
 
 
 @dataclass
@@ -205,11 +256,12 @@ def _servers(engine: str) -> Iterator[dict[str, Server]]:
     """The servers of ``SERVERS``, each on its own scratch database of ``engine``."""
     with ExitStack() as stack:
         servers = {}
-        for name in MEASURED:
-            env = SERVERS[name]
-            db_env = stack.enter_context(pg_database()) if engine == "pg" else {}
-            proc = stack.enter_context(tidepool_server({**db_env, **env}))
-            servers[name] = Server(proc, db_env.get("DB_DATABASE"))
+        codes = {"": ROOT} | ({"@base": stack.enter_context(checkout(BASE))} if BASE else {})
+        for suffix, code in codes.items():
+            for name in MEASURED:
+                db_env = stack.enter_context(pg_database()) if engine == "pg" else {}
+                proc = stack.enter_context(tidepool_server({**db_env, **SERVERS[name]}, code=code))
+                servers[name + suffix] = Server(proc, db_env.get("DB_DATABASE"))
         for server in servers.values():
             _seed(server.proc)
         yield servers
@@ -292,7 +344,7 @@ def _measure(engine: str, quick: bool, pool: ProcessPoolExecutor, client_pids: l
     seconds, pairs = (2.0, 3) if quick else (4.0, 5)
     out: dict[str, Any] = {"engine": engine}
     with _servers(engine) as servers:
-        for kind in ("rest", "ws"):
+        for kind in KINDS:
             for server in servers.values():  # warm-up: both workers up, caches and plans filled
                 _window(pool, client_pids, server, kind, 1.0)
             windows: dict[str, list[dict[str, Any]]] = {name: [] for name in servers}
@@ -300,12 +352,14 @@ def _measure(engine: str, quick: bool, pool: ProcessPoolExecutor, client_pids: l
                 for name, server in servers.items():
                     windows[name].append(_window(pool, client_pids, server, kind, seconds))
             result: dict[str, Any] = {name: _summary(ws) for name, ws in windows.items()}
-            for name in MEASURED[1:]:
-                both = zip(windows["1"], windows[name], strict=True)
-                ratios = [two["per_s"] / one["per_s"] for one, two in both if one["per_s"]] or [0.0]
-                result[f"ratio_{name}_over_1"] = {"median": statistics.median(ratios), "pairs": ratios}
+            for suffix in ("", "@base") if BASE else ("",):
+                for name in MEASURED[1:]:
+                    both = zip(windows["1" + suffix], windows[name + suffix], strict=True)
+                    ratios = [two["per_s"] / one["per_s"] for one, two in both if one["per_s"]] or [0.0]
+                    result[f"ratio_{name}{suffix}_over_1"] = {"median": statistics.median(ratios), "pairs": ratios}
+                bound = best_ratio(result["1" + suffix], os.cpu_count() or 1)
+                result[f"best_ratio_on_these_cores{suffix}"] = bound
             result["errors"] = sum(w["errors"] for ws in windows.values() for w in ws)
-            result["best_ratio_on_these_cores"] = best_ratio(result["1"], os.cpu_count() or 1)
             out[kind] = result
     return out
 
@@ -322,7 +376,7 @@ async def run_workers(quick: bool) -> dict[str, Any]:
             f"workers_{kind}_{result['engine']}_2_over_1", result[kind]["ratio_2_over_1"]["median"], TARGET, "higher"
         )
         for result in results
-        for kind in ("rest", "ws")
+        for kind in KINDS
     ]
     return {
         "load_1min": {"before": load_before, "after": os.getloadavg()[0]},

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from tests.query.reader_fixtures import ADMIN, UID_ADA, Reader, access, blog_server, can_read, filters_available
 from tidepool.errors import ForbiddenError, InvalidQueryError, TidepoolError
@@ -90,6 +91,38 @@ def test_nulls_sort_first_ascending_and_last_descending(rd: Reader) -> None:
 def test_sort_on_m2o_path_joins_the_related_table(rd: Reader) -> None:
     rows = rd.query("posts", fields=("id",), sort=("-author.name", "id"))
     assert [r["id"] for r in rows] == [3, 1, 2, 5, 4]
+
+
+@pytest.mark.parametrize(("sort", "first"), [(None, [1, 2]), (("id",), [1, 2]), (("-id",), [5, 4])])
+def test_a_page_in_key_order_walks_the_key_index_on_postgresql(
+    rd: Reader, sort: tuple[str, ...] | None, first: list[int]
+) -> None:
+    """The primary key is never NULL, so ordering by it (the default order, ``sort=id``, ``sort=-id``) names
+    no NULLS placement: PostgreSQL then reads a page off the key's B-tree instead of sorting every row of the
+    table (``ASC NULLS FIRST`` is not a B-tree's order). With sorting disabled, the plan shows which it is."""
+    engine = rd.server.runtime.engine
+    if engine.dialect.name != "postgresql":
+        pytest.skip("the NULLS placement is PostgreSQL's")
+    seen: list[tuple[str, Any]] = []
+
+    def record(conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool) -> None:
+        if "posts" in statement:
+            seen.append((statement, params))
+
+    sa.event.listen(engine.sync_engine, "before_cursor_execute", record)
+    try:
+        assert [r["id"] for r in rd.query("posts", fields=("id",), sort=sort, limit=2)] == first
+    finally:
+        sa.event.remove(engine.sync_engine, "before_cursor_execute", record)
+    [(statement, params)] = seen
+
+    async def plan() -> str:
+        async with engine.connect() as conn:
+            await conn.exec_driver_sql("SET LOCAL enable_sort = off")
+            return "\n".join(row[0] for row in await conn.exec_driver_sql(f"EXPLAIN {statement}", params))
+
+    explained = rd.run(plan())
+    assert "using posts_pkey" in explained and "Sort" not in explained, explained
 
 
 def test_limit_offset_page_and_all(rd: Reader) -> None:

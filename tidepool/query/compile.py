@@ -155,7 +155,10 @@ def sort_expression(level: Level, spec: str, joins: SortJoins) -> sa.UnaryExpres
     if not path[-1] or any(not part for part in path):
         raise InvalidQueryError(f'"{spec}" is not a valid sort field')
     target = _walk_m2o(level, path[:-1], joins)
-    return ordered(target.value(target.require(path[-1])), descending, level.dialect)
+    value = target.value(target.require(path[-1]))
+    if target is level and path[-1] == level.pk and value is level.column(level.pk):
+        return key_order(value, descending)  # the row's own key, unmasked: never NULL
+    return ordered(value, descending, level.dialect)
 
 
 def ordered(column: ColumnExpr, descending: bool, dialect: str) -> sa.UnaryExpression[Any]:
@@ -164,6 +167,13 @@ def ordered(column: ColumnExpr, descending: bool, dialect: str) -> sa.UnaryExpre
     if dialect == "postgresql":
         return term.nulls_last() if descending else term.nulls_first()
     return term
+
+
+def key_order(column: ColumnExpr, descending: bool = False) -> sa.UnaryExpression[Any]:
+    """A level's own primary key as an ORDER BY term. It is never NULL, so it needs no NULLS placement, and
+    without one PostgreSQL walks the key's B-tree index for a page: ``ASC NULLS FIRST`` is not the index's
+    order, so it would read and sort every row of the table to return the first ten."""
+    return column.desc() if descending else column.asc()
 
 
 def _walk_m2o(level: Level, relations: Sequence[str], joins: SortJoins) -> Level:

@@ -28,6 +28,7 @@ from tidepool.query.compile import (
     SortJoins,
     apply_window,
     conjunction,
+    key_order,
     ordered,
     page_window,
     sort_expression,
@@ -141,10 +142,12 @@ def order_terms(
         named = {spec.lstrip("-") for spec in sort}
     else:
         name = default_sort_field(level, preferred)
-        terms = [ordered(level.value(name) if name != level.pk else level.column(name), False, level.dialect)]
+        terms = [
+            ordered(level.value(name), False, level.dialect) if name != level.pk else key_order(level.column(name))
+        ]
         named = {name}
     if level.pk not in named:
-        terms.append(ordered(level.column(level.pk), False, level.dialect))  # stable ties across pages
+        terms.append(key_order(level.column(level.pk)))  # stable ties across pages
     return terms
 
 
