@@ -54,6 +54,20 @@ def _before_execute(sync: sa.Connection, *_: Any) -> None:
         sync.exec_driver_sql(statement)
 
 
+def reachable(conn: AsyncConnection) -> bool:
+    """Whether ``run`` can reach ``conn``'s driver thread (checked without a trip: the connection is open)."""
+    sync = conn.sync_connection
+    if sync is None or sync.closed or sync.invalidated:
+        return False
+    try:
+        driver = sync.connection.driver_connection
+    except Exception:  # not connected yet: it would take a trip to reconnect
+        return False
+    return callable(getattr(driver, "_execute", None)) and isinstance(
+        getattr(driver, "_conn", None), sqlite3.Connection
+    )
+
+
 async def run(conn: AsyncConnection, function: Callable[[sqlite3.Connection], T]) -> T | None:
     """``function(db)`` in the driver's thread, after what was ``defer``-red; None (not run) when aiosqlite's
     internals are not there."""

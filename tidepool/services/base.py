@@ -30,7 +30,8 @@ from tidepool.ratelimit import LoginLimiter
 from tidepool.services import versions
 from tidepool.services.group_commit import WriteGate as WriteGate  # where it was defined before
 
-if TYPE_CHECKING:  # permissions and plans build on this module
+if TYPE_CHECKING:  # permissions, plans and fast_create build on this module
+    from tidepool.services.fast_create import Pending
     from tidepool.services.permissions import AccessCache
     from tidepool.services.plans import PlanCache
 
@@ -58,6 +59,7 @@ class Transaction:
     events: list[ChangeEvent] = field(default_factory=list)
     touched: set[str] = field(default_factory=set)  # version markers this transaction moves at its commit
     actions: list[Tracked] = field(default_factory=list)  # what activity and revisions will record
+    pending: Pending | None = None  # a create's INSERT left for the last hand-off (``services/sqlite_finish.py``)
 
     def record(self, event: ChangeEvent, who: Accountability | None = None) -> None:
         """Record a change: its event, and its history entry unless ``who`` is None (work not tracked)."""
@@ -81,18 +83,18 @@ class Transaction:
         the event log (``tidepool.eventlog``), numbered: to be called as the transaction's last statements, so
         the numbering lock is held only until the commit. Every write path ends here, so none can forget its
         activity and revisions."""
-        if self.actions:
-            from tidepool.services import history as tracker  # a cycle: history reads through ItemsService
+        if ctx.dialect == "sqlite" and (self.pending is not None or self.actions or self.events):
+            from tidepool.services import sqlite_finish  # a cycle: history reads through ItemsService
 
-            if ctx.dialect == "sqlite":  # the history rows and the log in one hand-off to the driver's thread
-                logged = await tracker.write_sqlite_then(
-                    ctx,
-                    self.actions,
-                    lambda db, created: eventlog.append_in_sqlite_thread(db, [*self.events, *created], origin),
-                )
-                if logged is not None:
-                    self.events = logged[0]
-                    return
+            logged = await sqlite_finish.finish(ctx, self.pending, origin)  # one hand-off to the driver's thread
+            if logged is not None:
+                self.events = logged
+                return
+            if self.pending is not None:
+                await sqlite_finish.settle(ctx, self.pending)
+        if self.actions:
+            from tidepool.services import history as tracker
+
             await tracker.write(ctx, self.actions)
         if self.events:
             self.events = await eventlog.append(self.conn, self.events, origin)

@@ -35,7 +35,7 @@ from tidepool.events import ChangeEvent, EventAction
 from tidepool.query.filters import compile_filter
 from tidepool.query.model import Query
 from tidepool.seams import translated
-from tidepool.services import fast_create, reader
+from tidepool.services import fast_create, reader, versions
 from tidepool.services import payload as payloads
 from tidepool.services.base import ServiceContext, TxContext
 from tidepool.services.payload_cast import cast_key
@@ -100,8 +100,12 @@ class ItemsService:
         if type(self) is not ItemsService:  # a subclass's own create or read is not bypassed
             return await self.create_one(data), None
         reply = await fast_create.reply_for(self.ctx, self.collection, query)
+        # its own transaction, where nothing follows the create: the INSERT may wait for the last hand-off
+        last = not isinstance(self.ctx, TxContext) and self.collection not in versions.KIND_OF_COLLECTION
         async with self.ctx.transaction() as tx:
-            key = await self._insert(tx, data, self._now(), reply)
+            key = await self._insert(tx, data, self._now(), reply, last)
+        if isinstance(key, fast_create.Pending):
+            key = key.key
         return key, reply.items if reply is not None else None
 
     async def create_many(self, items: Any) -> list[Key]:
@@ -111,12 +115,21 @@ class ItemsService:
             now = self._now()
             return [await self._insert(tx, item, now) for item in batch]
 
-    async def _insert(self, tx: TxContext, data: Any, now: dt.datetime, reply: fast_create.Reply | None = None) -> Key:
+    async def _insert(
+        self, tx: TxContext, data: Any, now: dt.datetime, reply: fast_create.Reply | None = None, last: bool = False
+    ) -> Key:
+        """Insert one item; its key. ``last``: nothing follows in the transaction, so on SQLite the INSERT (and
+        ``reply``'s read) may go with its last hand-off (``fast_create.Pending``, answered in the key's place)."""
         info = self._info()
         item = payloads.require_object(data)
         merged = self._checked_payload(info, item, Action.CREATE)
         values = payloads.prepare(info, merged, "create", self.ctx.accountability, now)
         bound = payloads.bindable(info, values, self.ctx.dialect)
+        pending = fast_create.pending(tx, info, bound, reply, lambda: self._translated(info, values)) if last else None
+        if pending is not None:
+            tx.tx.pending = pending
+            tx.record(ChangeEvent(self.collection, "create", (pending,), payload=dict(item)))
+            return pending
         with self._translated(info, values):
             fast = await fast_create.insert(tx, info, bound, reply)  # SQLite: one hand-off, the reply read in it
             returned = None if fast is not None else await self._insert_row(tx, info, bound)
