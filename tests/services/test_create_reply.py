@@ -207,3 +207,33 @@ def test_a_reply_by_a_generated_or_given_text_key(
         reply = ws.request({"type": "items", "collection": collection, "action": "create", "data": again, "uid": "k"})
     key = reply["data"]["id"] if collection == "tokens" else reply["data"]["code"]
     assert reply["data"] == admin.get(f"/items/{collection}/{key}").json()["data"]
+
+
+def test_a_sqlite_create_is_one_hand_off_besides_its_commit(srv: LiveServer, admin: httpx.Client) -> None:
+    """Its INSERT, its reply's read, its history rows and its event log append go to aiosqlite's thread together
+    (``services/sqlite_finish.py``): counted at aiosqlite's own queue, creates one at a time (a group each)."""
+    if srv.runtime.engine.dialect.name != "sqlite":
+        pytest.skip("aiosqlite's thread is SQLite's")
+    import aiosqlite.core
+
+    trips: list[str] = []
+    queue = aiosqlite.core.Connection._execute
+    count = 6
+
+    async def counted(self: Any, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        name = getattr(fn, "__qualname__", repr(fn))
+        if not name.startswith(("Cursor.", "Connection.cursor", "Connection.rollback")):  # reads elsewhere
+            trips.append(name)
+        return await queue(self, fn, *args, **kwargs)
+
+    with WS(srv.ws_url) as ws:
+        assert ws.request({"type": "auth", "access_token": ADMIN_TOKEN})["status"] == "ok"
+        create = {"type": "items", "collection": "articles", "action": "create", "uid": "t"}
+        assert ws.request({**create, "data": {"title": "warm-up"}})["data"]["title"] == "warm-up"
+        aiosqlite.core.Connection._execute = counted  # type: ignore[method-assign]  # counts, then queues as ever
+        try:
+            for i in range(count):
+                assert ws.request({**create, "data": {"title": f"t{i}"}})["data"]["title"] == f"t{i}"
+        finally:
+            aiosqlite.core.Connection._execute = queue  # type: ignore[method-assign]
+    assert len(trips) == 2 * count, trips  # it and the COMMIT (3 each when the INSERT went on its own)
