@@ -217,7 +217,7 @@ def test_a_sqlite_create_is_one_hand_off_besides_its_commit(srv: LiveServer, adm
     import aiosqlite.core
 
     trips: list[str] = []
-    queue = aiosqlite.core.Connection._execute
+    queue: Any = aiosqlite.core.Connection._execute
     count = 6
 
     async def counted(self: Any, fn: Any, *args: Any, **kwargs: Any) -> Any:

@@ -28,6 +28,7 @@ from tidepool.db.schema import SchemaOverview
 from tidepool.events import ChangeEvent, EventSink, NullSink, Tracked
 from tidepool.ratelimit import LoginLimiter
 from tidepool.services import versions
+from tidepool.services.group_commit import Slot
 from tidepool.services.group_commit import WriteGate as WriteGate  # where it was defined before
 
 if TYPE_CHECKING:  # permissions, plans and fast_create build on this module
@@ -60,6 +61,7 @@ class Transaction:
     touched: set[str] = field(default_factory=set)  # version markers this transaction moves at its commit
     actions: list[Tracked] = field(default_factory=list)  # what activity and revisions will record
     pending: Pending | None = None  # a create's INSERT left for the last hand-off (``services/sqlite_finish.py``)
+    slot: Slot | None = None  # its place in the write gate (``services/group_commit.py``), where it has one
 
     def record(self, event: ChangeEvent, who: Accountability | None = None) -> None:
         """Record a change: its event, and its history entry unless ``who`` is None (work not tracked)."""
@@ -86,9 +88,7 @@ class Transaction:
         if ctx.dialect == "sqlite" and (self.pending is not None or self.actions or self.events):
             from tidepool.services import sqlite_finish  # a cycle: history reads through ItemsService
 
-            logged = await sqlite_finish.finish(ctx, self.pending, origin)  # one hand-off to the driver's thread
-            if logged is not None:
-                self.events = logged
+            if await sqlite_finish.finish(ctx, self.pending, origin, self.slot):  # one hand-off, or the group's
                 return
             if self.pending is not None:
                 await sqlite_finish.settle(ctx, self.pending)
@@ -180,7 +180,7 @@ class ServiceContext:
         """Yield a context bound to one transaction; emit its events after the outermost commit."""
         with self.writes.held():
             async with self.write_gate.write() as slot:
-                tx = Transaction(slot.conn)
+                tx = Transaction(slot.conn, slot=slot)
                 bound = self.bound(tx)
                 yield bound
                 marked = await versions.bump(slot.conn, tx.touched) if tx.touched else None

@@ -19,7 +19,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, NoReturn
 
 from tidepool import eventlog
 from tidepool.db import sqlite_thread
@@ -27,6 +27,7 @@ from tidepool.events import ChangeEvent, Tracked
 from tidepool.services import history
 from tidepool.services.base import TxContext
 from tidepool.services.fast_create import Pending
+from tidepool.services.group_commit import Later, Slot
 
 
 class _InsertFailed(Exception):
@@ -37,15 +38,17 @@ class _InsertFailed(Exception):
         self.error = error
 
 
-async def finish(ctx: TxContext, pending: Pending | None, origin: str | None) -> list[ChangeEvent] | None:
+async def finish(ctx: TxContext, pending: Pending | None, origin: str | None, slot: Slot | None = None) -> bool:
     """Run ``pending`` (if any), write the history of ``ctx.tx.actions`` and append ``ctx.tx.events`` to the log
-    in one hand-off; the numbered events, or None when nothing ran (the history's statements cannot be sent
-    this way, or aiosqlite's internals are not there: then ``settle`` and the usual path run)."""
+    (numbered, they replace ``ctx.tx.events``), in one hand-off: now, or, when the write ran no statement before
+    (``slot.may_wait``), in its group's batch with the other waiting writes (``group_commit.Later``). False when
+    nothing ran (the history's statements cannot be sent this way: then ``settle`` and the usual path run)."""
     tx = ctx.tx
     rows = await history.sqlite_rows(ctx, tx.actions) if tx.actions else None
     if tx.actions and rows is None:
-        return None
+        return False
     events = tx.events
+    conn = ctx.conn
 
     def run(db: sqlite3.Connection) -> tuple[Any, list[Any] | None, list[ChangeEvent]]:
         key, read, swap = None, None, None
@@ -59,17 +62,28 @@ async def finish(ctx: TxContext, pending: Pending | None, origin: str | None) ->
         keyed = events if pending is None else [_keyed(event, pending, key) for event in events]
         return key, read, eventlog.append_in_sqlite_thread(db, [*keyed, *created], origin)
 
+    def landed(done: tuple[Any, list[Any] | None, list[ChangeEvent]]) -> None:
+        key, read, logged = done
+        if pending is not None:
+            pending.done(key, read)
+        tx.events = logged
+
+    def failed(exc: Exception) -> NoReturn:
+        if isinstance(exc, _InsertFailed) and pending is not None:
+            pending.failed(conn, exc.error)
+        raise exc
+
+    if slot is not None and slot.may_wait():
+        slot.later = Later(run, landed, failed)
+        return True
     try:
-        done = await sqlite_thread.run(ctx.conn, run)
-    except _InsertFailed as failed:
-        assert pending is not None
-        pending.failed(ctx.conn, failed.error)
+        done = await sqlite_thread.run(conn, run)
+    except Exception as exc:
+        failed(exc)
     if done is None:
-        return None
-    key, read, logged = done
-    if pending is not None:
-        pending.done(key, read)
-    return logged
+        return False
+    landed(done)
+    return True
 
 
 async def settle(ctx: TxContext, pending: Pending) -> None:
