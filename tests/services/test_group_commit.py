@@ -37,8 +37,8 @@ from tests.support.servers import NO_HEARTBEAT
 from tidepool import eventlog
 from tidepool.context import Access
 from tidepool.query.model import Query
-from tidepool.services.items import ItemsService
 from tidepool.services.group_commit import WriteGate
+from tidepool.services.items import ItemsService
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -7,10 +7,12 @@ its transaction: the row as this write left it, through the same plan (the calle
 it may not read is not in the plan, a row it may not read is not returned) and the same serialization as
 ``read_one``. It is answered only once the transaction committed (``ItemsService.create_and_read``).
 
-On SQLite the INSERT itself goes to aiosqlite's thread in one hand-off (``db.sqlite_writes``), and the read
-with it. Elsewhere (PostgreSQL, MySQL) nothing here applies yet and the create is read back as before.
-Whatever cannot take this path (a subclass's own create, a read with relations, a table with Python-side
-defaults, a read that failed in the driver) takes the old one: same answers, more round trips.
+On SQLite the INSERT itself goes to aiosqlite's thread in one hand-off (``db.sqlite_writes``), and the read with
+it; when nothing follows the create in its transaction (``ItemsService.create_and_read``), both wait for the
+write's last hand-off, with its history rows and event log (``Pending``, ``services/sqlite_finish.py``), or for its
+group's batch (``services/group_commit.py``). Elsewhere (PostgreSQL, MySQL) nothing here applies yet and the create
+is read back as before. Whatever cannot take this path (a subclass's own create, a read with relations, a table
+with Python-side defaults, a read that failed in the driver) takes the old one: same answers, more round trips.
 """
 
 from __future__ import annotations

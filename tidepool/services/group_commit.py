@@ -6,10 +6,19 @@ its writers on a lock of its own. And while one write holds the database, each o
 turn of the event loop (aiosqlite runs them in a thread): opening and committing a transaction per write
 doubled what a write held the database for. So the writes that queue up behind each other are **group
 committed**: the first opens a transaction (``BEGIN IMMEDIATE``), each later one runs inside it under a
-``SAVEPOINT`` of its own, and the last in line (or the 64th) commits them all at once. Per write:
+``SAVEPOINT`` of its own, and the last in line (or the 64th) commits them all at once.
+
+**The batch.** A write that ran no statement before its last hand-off (a create: its INSERT, reply, history
+rows and event log are one function of the driver's connection, ``services/sqlite_finish.py``) leaves that
+function to the group (``Later``): the group runs its waiting writes, each under a savepoint of its own, with
+the next statement of the group or with its COMMIT, in one hand-off. Neither the database's write lock nor
+the writer lock between processes (``db/write_lock.py``, taken on the driver's thread just before ``BEGIN
+IMMEDIATE``) is held while the event loop prepares the writes: only while SQLite runs them, which is what
+lets another process write in between (``tidepool start --workers``). Per write:
 
 - **isolation**: a write that fails rolls back to its savepoint alone (a first write without one rolls back
-  the whole transaction, which holds nothing else) and raises its own error to its caller; the others go on;
+  the whole transaction, which holds nothing else) and raises its own error to its caller; the others go on
+  (a write of the batch keeps its error until the COMMIT, then raises it);
 - **after the commit only**: a write's ``transaction()`` returns when the COMMIT did, never before, so a write
   is answered as done only once it is durable; if the COMMIT (or the connection) fails, every write of the
   group raises that error and none is reported as done;
