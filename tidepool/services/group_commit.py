@@ -340,17 +340,24 @@ class WriteGate:
         if self._group is group:
             self._group = None
         sqlite_thread.withdraw(group.conn)  # the last write's savepoint, if it ran no statement
+        batched = bool(group.batch)
         try:
-            if group.batch:  # the waiting writes and the COMMIT in one hand-off (after the lock and BEGIN if owed)
+            if batched:  # the waiting writes and the COMMIT in one hand-off (after the lock and BEGIN if owed)
                 self._begin(group, [])
                 if await sqlite_thread.run(group.conn, _commit) is None:
                     raise RuntimeError("aiosqlite's connection thread is not reachable")
                 self._ran(group)
-                self._ended(group)  # committed: another process's writer may begin
-            await group.conn.commit()  # SQLAlchemy's side of it (nothing left for SQLite to commit after a batch)
+            else:
+                await group.conn.commit()
         except BaseException as exc:
             await self._fail(group, exc)
             raise
+        if batched:
+            self._ended(group)  # committed: another process's writer may begin
+            try:
+                await group.conn.commit()  # SQLAlchemy's side of it: nothing is left for SQLite to commit
+            except Exception:  # committed already: a committed write is never reported failed
+                log.warning("ending SQLAlchemy's side of a committed batch failed", exc_info=True)
         self.commits += 1
         self.committed_writes += sum(slot.later is None or slot.later.error is None for slot in group.members)
         self._ended(group)  # committed: another process's writer may begin while this connection is returned
