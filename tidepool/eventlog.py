@@ -105,7 +105,7 @@ def append_in_sqlite_thread(
     db: sqlite3.Connection, events: Sequence[ChangeEvent], origin: str | None
 ) -> list[ChangeEvent]:
     """``append`` on SQLite, by a caller already on aiosqlite's thread (the history rows' hand-off,
-    ``services/history.write_sqlite_then``): the same statements and numbering, no trip of its own."""
+    ``services/sqlite_finish.py``): the same statements and numbering, no trip of its own."""
     if not events:
         return []
     stamped, rows = stamp(events, origin)

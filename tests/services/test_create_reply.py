@@ -263,3 +263,33 @@ def test_a_schema_change_is_seen_by_the_next_reply(srv: LiveServer, admin: httpx
         assert admin.delete("/fields/articles/late").status_code == 204
     status, data = _rest(srv, ADMIN_TOKEN, {"title": "without late"})
     assert status == 200 and "late" not in data and data == _fresh(srv, ADMIN_TOKEN, data["id"])
+
+
+def test_a_sqlite_create_is_one_hand_off_besides_its_commit(srv: LiveServer, admin: httpx.Client) -> None:
+    """Its INSERT, its reply's read, its history rows and its event log append go to aiosqlite's thread together
+    (``services/sqlite_finish.py``): counted at aiosqlite's own queue, creates one at a time (a group each)."""
+    if srv.runtime.engine.dialect.name != "sqlite":
+        pytest.skip("aiosqlite's thread is SQLite's")
+    import aiosqlite.core
+
+    trips: list[str] = []
+    queue: Any = aiosqlite.core.Connection._execute
+    count = 6
+
+    async def counted(self: Any, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        name = getattr(fn, "__qualname__", repr(fn))
+        if not name.startswith(("Cursor.", "Connection.cursor", "Connection.rollback")):  # reads elsewhere
+            trips.append(name)
+        return await queue(self, fn, *args, **kwargs)
+
+    with WS(srv.ws_url) as ws:
+        assert ws.request({"type": "auth", "access_token": ADMIN_TOKEN})["status"] == "ok"
+        create = {"type": "items", "collection": "articles", "action": "create", "uid": "t"}
+        assert ws.request({**create, "data": {"title": "warm-up"}})["data"]["title"] == "warm-up"
+        aiosqlite.core.Connection._execute = counted  # type: ignore[method-assign]  # counts, then queues as ever
+        try:
+            for i in range(count):
+                assert ws.request({**create, "data": {"title": f"t{i}"}})["data"]["title"] == f"t{i}"
+        finally:
+            aiosqlite.core.Connection._execute = queue  # type: ignore[method-assign]
+    assert len(trips) == 2 * count, trips  # it and the COMMIT (3 each when the INSERT went on its own)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
@@ -34,7 +35,10 @@ from tests.realtime.wsclient import WS
 from tests.support.live import ADMIN_TOKEN, LiveServer, live_server, scratch_database
 from tests.support.servers import NO_HEARTBEAT
 from tidepool import eventlog
+from tidepool.context import Access
+from tidepool.query.model import Query
 from tidepool.services.group_commit import WriteGate
+from tidepool.services.items import ItemsService
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -315,3 +319,69 @@ def test_a_group_takes_the_database_lock_with_its_first_statement(srv: LiveServe
     with srv.client() as admin:
         stored = admin.get("/items/codes", params={"filter[code][_starts_with]": "lock-", "fields": "code"})
     assert sorted(row["code"] for row in stored.json()["data"]) == ["lock-a", "lock-c"]
+
+
+def _file_lock_free(srv: LiveServer) -> bool:
+    """Whether another process could take the writer lock between processes (``db/write_lock.py``) right now."""
+    with open(f"{srv.runtime.engine.url.database}-writer.lock", "a") as probe:
+        try:
+            fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        fcntl.flock(probe, fcntl.LOCK_UN)
+    return True
+
+
+def test_a_group_of_creates_locks_the_database_only_to_run_them(srv: LiveServer) -> None:
+    """Creates whose statements wait for the group (``group_commit.Later``) leave the database and the writer
+    lock between processes free while the event loop prepares the writes after them; the group then runs
+    them in one hand-off with its COMMIT: the failing one (a taken code, first in the group) fails alone with
+    Directus's error, the others are stored, answered with their rows and logged in order."""
+
+    async def scenario() -> list[Any]:
+        g = gate(srv)
+        service = ItemsService(srv.runtime.context(Access.full()), "codes")
+        seen: list[Any] = []
+
+        async def create(code: str) -> Any:
+            return await service.create_and_read({"code": code}, Query(fields=("id", "code")))
+
+        async def probe() -> None:
+            async with g.write():
+                seen.append((_free(srv), _file_lock_free(srv)))  # two creates were done before this one
+
+        async def direct() -> None:  # a statement through SQLAlchemy: the creates waiting before it run first
+            async with g.write() as slot:
+                await slot.conn.execute(sa.text("INSERT INTO codes (code) VALUES ('batch-direct')"))
+
+        commits = g.commits
+        await g.__aenter__()  # the five queue behind the held gate and run in one group, in this order
+        tasks = []
+        for i, work in enumerate((create("taken"), create("batch-a"), probe(), direct(), create("batch-b"))):
+            tasks.append(asyncio.create_task(work))
+            while g.queued < i + 1:
+                await asyncio.sleep(0)
+        await g.__aexit__(None, None, None)
+        outcomes = await asyncio.gather(*tasks, return_exceptions=True)
+        seen.append([getattr(o, "code", None) if isinstance(o, Exception) else o for o in outcomes])
+        seen.append(g.commits - commits)
+        return seen
+
+    before = counters(srv)
+    probed, outcomes, commits = srv.run(scenario())
+    assert probed == (True, True)  # old code: the first create's INSERT had locked both
+    assert outcomes[0] == "RECORD_NOT_UNIQUE" and outcomes[2:4] == [None, None] and commits == 1
+    (key_a, [row_a]), (key_b, [row_b]) = outcomes[1], outcomes[4]
+    assert (row_a, row_b) == ({"id": key_a, "code": "batch-a"}, {"id": key_b, "code": "batch-b"})
+    events = [(e.collection, e.keys) for e in logged(srv, before["last"])]
+    assert [keys for collection, keys in events if collection == "codes"] == [(key_a,), (key_b,)]
+    assert len(events) == 6  # each create's own, its activity row's and its revision's, numbered in order
+    with srv.client() as admin:
+        stored = admin.get("/items/codes", params={"filter[code][_starts_with]": "batch-", "fields": "id,code"})
+    stored_rows = stored.json()["data"]  # in the order they ran: the waiting create before the direct INSERT
+    assert [row["code"] for row in sorted(stored_rows, key=lambda row: row["id"])] == [
+        "batch-a",
+        "batch-direct",
+        "batch-b",
+    ]
+    assert [row for row in stored_rows if row["code"] != "batch-direct"] == [row_a, row_b]

@@ -9,7 +9,9 @@ statement is one public aiosqlite call.
 
 Statements that must run before a write's first one but answer nothing (group commit's ``SAVEPOINT``) can be
 ``defer``-red: they go with the next hand-off on that connection, or, should SQLAlchemy run a statement on it
-first, just before that one; a trip saved per write.
+first, just before that one; a trip saved per write. A deferred item may also be a function of the
+``sqlite3.Connection`` (group commit's batch of writes, its writer lock between processes): it runs on the
+driver's thread in that same place.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.util import await_only
 
 T = TypeVar("T")
 
@@ -29,10 +32,11 @@ async def _driver(conn: AsyncConnection) -> Any:
     return (await conn.get_raw_connection()).driver_connection  # aiosqlite's Connection
 
 
-_DEFERRED: weakref.WeakKeyDictionary[sa.Connection, list[str]] = weakref.WeakKeyDictionary()
+Deferred = str | Callable[[sqlite3.Connection], object]  # a statement, or a function run on the driver's thread
+_DEFERRED: weakref.WeakKeyDictionary[sa.Connection, list[Deferred]] = weakref.WeakKeyDictionary()
 
 
-def defer(conn: AsyncConnection, statements: Sequence[str]) -> None:
+def defer(conn: AsyncConnection, statements: Sequence[Deferred]) -> None:
     """Run ``statements`` (no parameters, no rows) before the next statement on ``conn``: in the same hand-off
     when it is ``run`` here, else just before SQLAlchemy's. Replaces what was deferred and never ran."""
     sync = conn.sync_connection
@@ -48,10 +52,42 @@ def withdraw(conn: AsyncConnection) -> bool:
     return sync is not None and _DEFERRED.pop(sync, None) is not None
 
 
+def waiting(conn: AsyncConnection) -> bool:
+    """Whether something deferred on ``conn`` is still waiting: no statement ran on it since it was deferred."""
+    sync = conn.sync_connection
+    return sync is not None and sync in _DEFERRED
+
+
 def _before_execute(sync: sa.Connection, *_: Any) -> None:
     statements = _DEFERRED.pop(sync, None)
     for statement in statements or ():
-        sync.exec_driver_sql(statement)
+        if isinstance(statement, str):
+            sync.exec_driver_sql(statement)
+        else:  # SQLAlchemy runs this listener inside its async bridge, so the thread can be awaited here
+            driver: Any = sync.connection.driver_connection
+            await_only(driver._execute(statement, driver._conn))
+
+
+def _run_deferred(db: sqlite3.Connection, deferred: Sequence[Deferred]) -> None:
+    for statement in deferred:
+        if isinstance(statement, str):
+            db.execute(statement)
+        else:
+            statement(db)
+
+
+def reachable(conn: AsyncConnection) -> bool:
+    """Whether ``run`` can reach ``conn``'s driver thread (checked without a trip: the connection is open)."""
+    sync = conn.sync_connection
+    if sync is None or sync.closed or sync.invalidated:
+        return False
+    try:
+        driver = sync.connection.driver_connection
+    except Exception:  # not connected yet: it would take a trip to reconnect
+        return False
+    return callable(getattr(driver, "_execute", None)) and isinstance(
+        getattr(driver, "_conn", None), sqlite3.Connection
+    )
 
 
 async def run(conn: AsyncConnection, function: Callable[[sqlite3.Connection], T]) -> T | None:
@@ -69,8 +105,7 @@ async def run(conn: AsyncConnection, function: Callable[[sqlite3.Connection], T]
         return result
 
     def after_deferred(db: sqlite3.Connection) -> T:
-        for statement in deferred:
-            db.execute(statement)
+        _run_deferred(db, deferred)
         return function(db)
 
     later: T = await in_thread(after_deferred, db)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import functools
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -56,18 +57,28 @@ def as_sqlalchemy_error(conn: AsyncConnection, exc: sqlite3.Error, sql: str, par
     return sa.exc.DBAPIError.instance(sql, params, exc, sqlite3.Error)
 
 
-async def insert_one(
-    conn: AsyncConnection,
-    table: sa.Table,
-    values: Mapping[str, Any],
-    key_column: str,
-    then: Callable[[sqlite3.Connection, Any], T] | None = None,
-) -> tuple[Any, T | None] | None:
-    """Insert one row of ``values`` into ``table`` and answer ``(key, then(db, key))``, both in one hand-off:
-    ``key`` is ``values[key_column]``, or the row id SQLite chose. ``then`` runs right after the INSERT on the
-    same connection (in the write's transaction) and must not raise. None when the statement cannot be sent
-    this way (``insertable``), or the key would not be the row id: nothing was written, take the portable path.
-    """
+@dataclass(frozen=True)
+class OneInsert:
+    """One row's INSERT, compiled and bound, to be run on the driver's thread (``prepare_one``): calling it
+    inserts the row and answers its key (``given``, or the row id SQLite chose)."""
+
+    sql: str
+    params: tuple[Any, ...]
+    given: Any
+
+    def __call__(self, db: sqlite3.Connection) -> Any:
+        rowid = db.execute(self.sql, self.params).lastrowid
+        return rowid if self.given is None else self.given
+
+    def error(self, conn: AsyncConnection, exc: sqlite3.Error) -> Exception:
+        """``exc``, raised by this INSERT, as SQLAlchemy would have raised it (``as_sqlalchemy_error``)."""
+        return as_sqlalchemy_error(conn, exc, self.sql, self.params)
+
+
+def prepare_one(conn: AsyncConnection, table: sa.Table, values: Mapping[str, Any], key_column: str) -> OneInsert | None:
+    """The INSERT of one row of ``values`` into ``table``, whose key is ``values[key_column]`` or the row id;
+    None when the statement cannot be sent this way (``insertable``, an SQL expression as a value) or the key
+    would not be the row id: take the portable path."""
     keys = tuple(values)
     insert = compiled_insert(table, keys, conn.dialect)
     given = values.get(key_column)
@@ -76,14 +87,28 @@ async def insert_one(
     if any(isinstance(value, sa.ClauseElement) for value in values.values()):
         return None  # an SQL expression as a value: SQLAlchemy renders it into the statement
     [params] = insert.rows([values])
-    sql = insert.sql
+    return OneInsert(insert.sql, tuple(params), given)
+
+
+async def insert_one(
+    conn: AsyncConnection,
+    table: sa.Table,
+    values: Mapping[str, Any],
+    key_column: str,
+    then: Callable[[sqlite3.Connection, Any], T] | None = None,
+) -> tuple[Any, T | None] | None:
+    """Insert one row of ``values`` into ``table`` and answer ``(key, then(db, key))``, both in one hand-off
+    (``prepare_one``). ``then`` runs right after the INSERT on the same connection (in the write's transaction)
+    and must not raise. None when nothing was written: take the portable path."""
+    insert = prepare_one(conn, table, values, key_column)
+    if insert is None:
+        return None
 
     def run(db: sqlite3.Connection) -> tuple[Any, T | None]:
-        rowid = db.execute(sql, params).lastrowid
-        key = rowid if given is None else given
+        key = insert(db)
         return key, then(db, key) if then is not None else None
 
     try:
         return await sqlite_thread.run(conn, run)
     except sqlite3.Error as exc:
-        raise as_sqlalchemy_error(conn, exc, sql, params) from exc
+        raise insert.error(conn, exc) from exc

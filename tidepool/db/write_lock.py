@@ -67,6 +67,11 @@ class FileWriteLock:
                 self.release()
             raise
 
+    def acquire_here(self) -> None:
+        """Take the lock on the calling thread, waiting as long as it takes: for a thread of its own (group
+        commit takes it on aiosqlite's thread, with the transaction's first statement), never the event loop."""
+        fcntl.flock(self._file(), fcntl.LOCK_EX)
+
     def release(self) -> None:
         if self._fd is not None:
             fcntl.flock(self._fd, fcntl.LOCK_UN)

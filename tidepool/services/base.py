@@ -30,9 +30,11 @@ from tidepool.db.schema import SchemaOverview
 from tidepool.events import ChangeEvent, EventSink, NullSink, Tracked
 from tidepool.ratelimit import LoginLimiter
 from tidepool.services import versions
+from tidepool.services.group_commit import Slot
 from tidepool.services.group_commit import WriteGate as WriteGate  # where it was defined before
 
-if TYPE_CHECKING:  # permissions and plans build on this module
+if TYPE_CHECKING:  # permissions, plans and fast_create build on this module
+    from tidepool.services.fast_create import Pending
     from tidepool.services.permissions import AccessCache
     from tidepool.services.plans import PlanCache
 
@@ -60,6 +62,8 @@ class Transaction:
     events: list[ChangeEvent] = field(default_factory=list)
     touched: set[str] = field(default_factory=set)  # version markers this transaction moves at its commit
     actions: list[Tracked] = field(default_factory=list)  # what activity and revisions will record
+    pending: Pending | None = None  # a create's INSERT left for the last hand-off (``services/sqlite_finish.py``)
+    slot: Slot | None = None  # its place in the write gate (``services/group_commit.py``), where it has one
 
     def record(self, event: ChangeEvent, who: Accountability | None = None) -> None:
         """Record a change: its event, and its history entry unless ``who`` is None (work not tracked)."""
@@ -83,19 +87,17 @@ class Transaction:
         the event log (``tidepool.eventlog``), numbered: to be called as the transaction's last statements, so
         the numbering lock is held only until the commit. Every write path ends here, so none can forget its
         activity and revisions."""
-        if self.actions:
-            from tidepool.services import history as tracker  # a cycle: history reads through ItemsService
+        if ctx.dialect == "sqlite" and (self.pending is not None or self.actions or self.events):
+            from tidepool.services import sqlite_finish  # a cycle: history reads through ItemsService
 
-            if ctx.dialect == "sqlite":  # the history rows and the log in one hand-off to the driver's thread
-                logged = await tracker.write_sqlite_then(
-                    ctx,
-                    self.actions,
-                    lambda db, created: eventlog.append_in_sqlite_thread(db, [*self.events, *created], origin),
-                )
-                if logged is not None:
-                    self.events = logged[0]
-                    return
-            elif ctx.dialect == "postgresql":  # the history rows and the log in one statement
+            if await sqlite_finish.finish(ctx, self.pending, origin, self.slot):  # one hand-off, or the group's
+                return
+            if self.pending is not None:
+                await sqlite_finish.settle(ctx, self.pending)
+        if self.actions:
+            from tidepool.services import history as tracker
+
+            if ctx.dialect == "postgresql":  # the history rows and the log in one statement
                 numbered = await tracker.write_postgresql_logged(ctx, self.actions, self.events, origin)
                 if numbered is not None:
                     self.events = numbered
@@ -192,7 +194,7 @@ class ServiceContext:
         """Yield a context bound to one transaction; emit its events after the outermost commit."""
         with self.writes.held():
             async with self.write_gate.write() as slot:
-                tx = Transaction(slot.conn)
+                tx = Transaction(slot.conn, slot=slot)
                 bound = self.bound(tx)
                 yield bound
                 marked = await versions.bump(slot.conn, tx.touched) if tx.touched else None

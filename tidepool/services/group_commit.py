@@ -6,10 +6,19 @@ its writers on a lock of its own. And while one write holds the database, each o
 turn of the event loop (aiosqlite runs them in a thread): opening and committing a transaction per write
 doubled what a write held the database for. So the writes that queue up behind each other are **group
 committed**: the first opens a transaction (``BEGIN IMMEDIATE``), each later one runs inside it under a
-``SAVEPOINT`` of its own, and the last in line (or the 64th) commits them all at once. Per write:
+``SAVEPOINT`` of its own, and the last in line (or the 64th) commits them all at once.
+
+**The batch.** A write that ran no statement before its last hand-off (a create: its INSERT, reply, history
+rows and event log are one function of the driver's connection, ``services/sqlite_finish.py``) leaves that
+function to the group (``Later``): the group runs its waiting writes, each under a savepoint of its own, with
+the next statement of the group or with its COMMIT, in one hand-off. Neither the database's write lock nor
+the writer lock between processes (``db/write_lock.py``, taken on the driver's thread just before ``BEGIN
+IMMEDIATE``) is held while the event loop prepares the writes: only while SQLite runs them, which is what
+lets another process write in between (``tidepool start --workers``). Per write:
 
 - **isolation**: a write that fails rolls back to its savepoint alone (a first write without one rolls back
-  the whole transaction, which holds nothing else) and raises its own error to its caller; the others go on;
+  the whole transaction, which holds nothing else) and raises its own error to its caller; the others go on
+  (a write of the batch keeps its error until the COMMIT, then raises it);
 - **after the commit only**: a write's ``transaction()`` returns when the COMMIT did, never before, so a write
   is answered as done only once it is durable; if the COMMIT (or the connection) fails, every write of the
   group raises that error and none is reported as done;
@@ -28,9 +37,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Any, NoReturn
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -39,8 +50,23 @@ from tidepool.db.write_lock import FileWriteLock
 
 GROUP_LIMIT = 64  # writes per COMMIT at most: the last one's wait is bounded
 _SAVEPOINT = "tidepool_write"
+_BATCHED = "tidepool_batched"
 
 log = logging.getLogger(__name__)
+
+
+@dataclass
+class Later:
+    """A write's statements left for its group's batch (``Slot.may_wait``): ``run`` goes to the driver's thread
+    with the group's other waiting writes in one hand-off, under a savepoint of its own (an error rolls back to
+    it and fails this write alone). Once the group committed, ``landed`` gets what ``run`` answered (before the
+    write's follow-up); if ``run`` failed, the writer raises what ``failed`` makes of its error."""
+
+    run: Callable[[sqlite3.Connection], Any]
+    landed: Callable[[Any], None]
+    failed: Callable[[Exception], NoReturn]
+    result: Any = None
+    error: Exception | None = None  # set on the driver's thread
 
 
 @dataclass
@@ -49,6 +75,13 @@ class Slot:
 
     conn: AsyncConnection
     after_commit: Callable[[], Awaitable[None]] | None = None
+    batching: bool = False  # whether its statements may wait for the group's batch (SQLite)
+    later: Later | None = None  # its statements, left for the batch
+
+    def may_wait(self) -> bool:
+        """Whether the write's last statements may be left for the group's batch (``later``): on SQLite, when the
+        write ran none before them; nothing may follow them in the write."""
+        return self.batching and sqlite_thread.waiting(self.conn)
 
 
 @dataclass
@@ -57,10 +90,33 @@ class _Group:
     members: list[Slot] = field(default_factory=list)  # the writes done in it, in order
     holds_file_lock: bool = False  # the writer lock between processes, held from BEGIN to the connection's end
     begun: bool = False  # whether its BEGIN IMMEDIATE ran (with the first write that ran a statement)
+    batch: list[Later] = field(default_factory=list)  # writes' statements still waiting for a hand-off
     done: asyncio.Future[None] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 
     def __post_init__(self) -> None:
         self.done.add_done_callback(_observed)  # a group whose writers were all cancelled logs nothing
+
+
+def _batched(laters: list[Later]) -> Callable[[sqlite3.Connection], None]:
+    """The waiting writes' statements, run on the driver's thread in order, each under a savepoint of its own:
+    one that fails is rolled back alone and keeps its error for its writer; the others go on."""
+
+    def run(db: sqlite3.Connection) -> None:
+        for later in laters:
+            db.execute(f"SAVEPOINT {_BATCHED}")
+            try:
+                later.result = later.run(db)
+            except Exception as exc:
+                db.execute(f"ROLLBACK TO {_BATCHED}")
+                later.error = exc
+            db.execute(f"RELEASE {_BATCHED}")
+
+    return run
+
+
+def _commit(db: sqlite3.Connection) -> bool:
+    db.commit()
+    return True
 
 
 def _observed(future: asyncio.Future[None]) -> None:
@@ -156,48 +212,68 @@ class WriteGate:
         except BaseException:
             self._end_turn()
             raise
-        slot = Slot(group.conn)
+        slot = Slot(group.conn, batching=True)
         try:
             yield slot
         except BaseException:
             await self._undo(group, first)
             self._end_turn()
             raise
-        group.members.append(slot)
         self._settled(group)
+        group.members.append(slot)
+        if slot.later is not None:
+            group.batch.append(slot.later)
         self._end_turn()
         await asyncio.shield(group.done)
+        if slot.later is not None and slot.later.error is not None:
+            slot.later.failed(slot.later.error)
 
     async def _open(self) -> _Group:
-        """A new group's connection, holding the processes' writer lock. Its ``BEGIN IMMEDIATE`` (the database's
-        write lock) goes with the first write's first statement (``_begin``), not in a trip of its own."""
-        if self._between_processes is not None:
-            await self._between_processes.acquire()
+        """A new group's connection. The processes' writer lock and ``BEGIN IMMEDIATE`` (the database's write
+        lock) go with the first statement the group runs (``_begin``): neither is held while the event loop
+        prepares the group's writes, nor costs a trip of its own."""
+        conn = await self.engine.connect()
         try:
-            conn = await self.engine.connect()
-            try:
-                await conn.begin()
-            except BaseException:
-                await conn.close()
-                raise
+            await conn.begin()
         except BaseException:
-            if self._between_processes is not None:
-                self._between_processes.release()
+            await conn.close()
             raise
-        self._group = _Group(conn, holds_file_lock=self._between_processes is not None)
+        self._group = _Group(conn)
         self._begin(self._group, [])
         return self._group
 
     def _begin(self, group: _Group, then: list[str]) -> None:
-        """Defer ``then`` to the write's first statement, after ``BEGIN IMMEDIATE`` while no statement of the
-        group ran yet (every write before ran nothing: ``_settled``)."""
-        sqlite_thread.defer(group.conn, then if group.begun else ["BEGIN IMMEDIATE", *then])
+        """Defer ``then`` to the write's first statement, after what the group still owes the database: while
+        no statement of the group ran (every write before ran nothing: ``_settled``), the writer lock between
+        processes (taken on the driver's thread) and ``BEGIN IMMEDIATE``; then the batch of writes waiting."""
+        owed: list[sqlite_thread.Deferred] = []
+        if not group.begun:
+            owed += [self._lock_on_thread(group), "BEGIN IMMEDIATE"] if self._between_processes else ["BEGIN IMMEDIATE"]
+        if group.batch:
+            owed.append(_batched(list(group.batch)))
+        sqlite_thread.defer(group.conn, [*owed, *then])
+
+    def _lock_on_thread(self, group: _Group) -> Callable[[sqlite3.Connection], None]:
+        """The writer lock between processes, taken on the driver's thread just before ``BEGIN IMMEDIATE``."""
+        lock = self._between_processes
+        assert lock is not None
+
+        def take(_: sqlite3.Connection) -> None:
+            lock.acquire_here()
+            group.holds_file_lock = True  # read on the loop only after a later hand-off on this thread
+
+        return take
 
     def _settled(self, group: _Group) -> None:
         """After a write of ``group`` ended: drop what it deferred and never ran; if it ran, the group's
-        transaction is open (its BEGIN ran, whatever happened after)."""
+        transaction is open (its BEGIN ran, whatever happened after) and the batch deferred with it ran."""
         if not sqlite_thread.withdraw(group.conn):
-            group.begun = True
+            self._ran(group)
+
+    @staticmethod
+    def _ran(group: _Group) -> None:
+        group.begun = True
+        group.batch.clear()
 
     def _ended(self, group: _Group) -> None:
         """The group's transaction is over (committed, or its connection closed): the next writer, in whichever
@@ -223,7 +299,7 @@ class WriteGate:
                 await group.conn.close()
                 self._ended(group)
             elif not sqlite_thread.withdraw(group.conn):  # else its savepoint never ran: nothing did
-                group.begun = True  # its statements ran, after the group's BEGIN if that was still to run
+                self._ran(group)  # its statements ran, after the group's BEGIN and batch if still to run
                 await sqlite_thread.script(group.conn, [f"ROLLBACK TO {_SAVEPOINT}", f"RELEASE {_SAVEPOINT}"])
         except BaseException as exc:
             await self._fail(group, exc)
@@ -264,24 +340,42 @@ class WriteGate:
         if self._group is group:
             self._group = None
         sqlite_thread.withdraw(group.conn)  # the last write's savepoint, if it ran no statement
+        batched = bool(group.batch)
         try:
-            await group.conn.commit()
+            if batched:  # the waiting writes and the COMMIT in one hand-off (after the lock and BEGIN if owed)
+                self._begin(group, [])
+                if await sqlite_thread.run(group.conn, _commit) is None:
+                    raise RuntimeError("aiosqlite's connection thread is not reachable")
+                self._ran(group)
+            else:
+                await group.conn.commit()
         except BaseException as exc:
             await self._fail(group, exc)
             raise
+        if batched:
+            self._ended(group)  # committed: another process's writer may begin
+            try:
+                await group.conn.commit()  # SQLAlchemy's side of it: nothing is left for SQLite to commit
+            except Exception:  # committed already: a committed write is never reported failed
+                log.warning("ending SQLAlchemy's side of a committed batch failed", exc_info=True)
         self.commits += 1
-        self.committed_writes += len(group.members)
+        self.committed_writes += sum(slot.later is None or slot.later.error is None for slot in group.members)
         self._ended(group)  # committed: another process's writer may begin while this connection is returned
         try:
             await group.conn.close()
         except Exception:  # committed: the connection's reset is not the writes' business
             log.warning("closing a committed group's connection failed", exc_info=True)
         for slot in group.members:
-            if slot.after_commit is not None:
-                try:
+            later = slot.later
+            if later is not None and later.error is not None:
+                continue  # rolled back to its savepoint: it raises its error, and has no follow-up
+            try:
+                if later is not None:
+                    later.landed(later.result)
+                if slot.after_commit is not None:
                     await slot.after_commit()
-                except Exception:  # committed: one write's follow-up does not fail the others
-                    log.exception("after a group commit")
+            except Exception:  # committed: one write's follow-up does not fail the others
+                log.exception("after a group commit")
         group.done.set_result(None)
 
     async def _fail(self, group: _Group, exc: BaseException) -> None:

@@ -28,7 +28,7 @@ import datetime as dt
 import functools
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -44,8 +44,7 @@ from tidepool.services import pg_logged
 from tidepool.services.base import TxContext
 from tidepool.services.items import ItemsService
 
-T = TypeVar("T")
-
+Swap = tuple[str, str]  # (what stands for a key's text in the rows, the key's text)
 TRACKING_MODES = ("all", "activity")
 _UPDATE_SPECIALS = frozenset({"date-updated", "user-updated", "role-updated"})
 _REVISED = frozenset({"create", "update", "version_save"})  # actions that keep a revision under "all"
@@ -77,22 +76,22 @@ async def _write_planned(tx: TxContext, planned: Sequence[Planned]) -> list[Chan
     ]
 
 
-async def write_sqlite_then(
-    tx: TxContext, entries: Sequence[Tracked], then: Callable[[sqlite3.Connection, list[ChangeEvent]], T]
-) -> tuple[T] | None:
-    """SQLite: ``write``'s rows, then ``then(db, <their create events>)`` (the event log's append,
-    ``Transaction.log_events``), all in ONE hand-off to aiosqlite's thread; ``(then's answer,)``, or None when
-    nothing was written (the statements cannot be sent that way: ``write`` then runs as usual)."""
+async def sqlite_rows(
+    tx: TxContext, entries: Sequence[Tracked]
+) -> Callable[[sqlite3.Connection, Swap | None], list[ChangeEvent]] | None:
+    """SQLite: ``write``'s rows as a function to run on aiosqlite's thread, in the write's last hand-off with
+    the event log's append (``services/sqlite_finish.py``); it answers their create events. ``swap`` replaces a
+    text standing for a key not yet known (``fast_create.Pending``) by the key's text. None when the statements
+    cannot be sent that way (``write`` then runs as usual)."""
     batches = [_sqlite_batch(tx.conn, activity, revisions) for activity, revisions in await _planned(tx, entries)]
     ready = [batch for batch in batches if batch is not None]
     if len(ready) != len(batches):
         return None
 
-    def run(db: sqlite3.Connection) -> tuple[T]:
-        created = [event for batch in ready for event in _created(*batch(db))]
-        return (then(db, created),)
+    def run(db: sqlite3.Connection, swap: Swap | None) -> list[ChangeEvent]:
+        return [event for batch in ready for event in _created(*batch(db, swap))]
 
-    return await sqlite_thread.run(tx.conn, run)
+    return run
 
 
 async def write_postgresql_logged(
@@ -262,14 +261,14 @@ async def _insert_sqlite(
     for a turn of the event loop while the write holds the database (bench/README.md, ``create``). None when
     the statements cannot be sent that way (then the portable path runs)."""
     batch = _sqlite_batch(conn, activity, revisions)
-    return None if batch is None else await sqlite_thread.run(conn, batch)
+    return None if batch is None else await sqlite_thread.run(conn, lambda db: batch(db, None))
 
 
 def _sqlite_batch(
     conn: AsyncConnection, activity: list[dict[str, Any]], revisions: list[dict[str, Any]] | None
-) -> Callable[[sqlite3.Connection], tuple[list[Any], list[Any]]] | None:
-    """What ``_insert_sqlite`` runs in the driver's thread (the activity ids and the revision ids, in order);
-    None when the statements cannot be sent that way."""
+) -> Callable[[sqlite3.Connection, Swap | None], tuple[list[Any], list[Any]]] | None:
+    """What ``_insert_sqlite`` runs in the driver's thread (the activity ids and the revision ids, in order),
+    each value equal to ``swap[0]`` sent as ``swap[1]``; None when the statements cannot be sent that way."""
     act = compiled_insert(system.activity, tuple(activity[0]), conn.dialect)
     rev = (
         compiled_insert(system.revisions, ("activity", *(k for k in revisions[0] if k != "activity")), conn.dialect)
@@ -283,17 +282,24 @@ def _sqlite_batch(
     rev_rows = rev.rows(unlinked) if rev is not None else []
     link = list(rev.positions or ()).index("activity") if rev is not None else 0
 
-    def run(db: sqlite3.Connection) -> tuple[list[Any], list[Any]]:
+    def run(db: sqlite3.Connection, swap: Swap | None) -> tuple[list[Any], list[Any]]:
         activity_ids: list[Any] = []
         revision_ids: list[Any] = []
         for i, params in enumerate(act_rows):
-            activity_ids.append(db.execute(act.sql, params).lastrowid)
+            activity_ids.append(db.execute(act.sql, _swapped(params, swap)).lastrowid)
             if rev is not None:
-                linked = (*rev_rows[i][:link], activity_ids[-1], *rev_rows[i][link + 1 :])
+                linked = _swapped((*rev_rows[i][:link], activity_ids[-1], *rev_rows[i][link + 1 :]), swap)
                 revision_ids.append(db.execute(rev.sql, linked).lastrowid)
         return activity_ids, revision_ids
 
     return run
+
+
+def _swapped(params: Sequence[Any], swap: Swap | None) -> Sequence[Any]:
+    if swap is None:
+        return params
+    stand_in, key = swap
+    return tuple(key if value == stand_in else value for value in params)
 
 
 def _inserted_key(result: sa.CursorResult[Any]) -> Any:

@@ -35,7 +35,7 @@ from tidepool.events import ChangeEvent, EventAction
 from tidepool.query.filters import compile_filter
 from tidepool.query.model import Query
 from tidepool.seams import translated
-from tidepool.services import fast_create, pg_create, reader
+from tidepool.services import fast_create, pg_create, reader, versions
 from tidepool.services import payload as payloads
 from tidepool.services.base import ServiceContext, TxContext
 from tidepool.services.payload_cast import cast_key
@@ -107,8 +107,12 @@ class ItemsService:
                 alone = await pg_create.create(self.ctx, info, item, bound, reply)
             if alone is not None:
                 return alone[0], reply.items if reply is not None else None
+        # its own transaction, where nothing follows the create: on SQLite the INSERT may wait for the last hand-off
+        last = not isinstance(self.ctx, TxContext) and self.collection not in versions.KIND_OF_COLLECTION
         async with self.ctx.transaction() as tx:
-            key = await self._insert_prepared(tx, info, item, values, bound, reply)
+            key = await self._insert_prepared(tx, info, item, values, bound, reply, last)
+        if isinstance(key, fast_create.Pending):
+            key = key.key
         return key, reply.items if reply is not None else None
 
     async def create_many(self, items: Any) -> list[Key]:
@@ -139,7 +143,15 @@ class ItemsService:
         values: Mapping[str, Any],
         bound: Mapping[str, Any],
         reply: fast_create.Reply | None = None,
+        last: bool = False,
     ) -> Key:
+        """Insert one item; its key. ``last``: nothing follows in the transaction, so on SQLite the INSERT (and
+        ``reply``'s read) may go with its last hand-off (``fast_create.Pending``, answered in the key's place)."""
+        pending = fast_create.pending(tx, info, bound, reply, lambda: self._translated(info, values)) if last else None
+        if pending is not None:
+            tx.tx.pending = pending
+            tx.record(ChangeEvent(self.collection, "create", (pending,), payload=dict(item)))
+            return pending
         with self._translated(info, values):
             fast = await fast_create.insert(tx, info, bound, reply)  # SQLite: one hand-off, the reply read in it
             returned, on_driver = (None, False) if fast is not None else await self._insert_row(tx, info, bound)
