@@ -206,7 +206,7 @@ class LogBus:
         that keeps up."""
         first = self._delivered + 1
         async with self.engine.connect() as conn:
-            events = await eventlog.read_after(conn, self._delivered, limit=BATCH)
+            events = await eventlog.read_after(conn, self._delivered, upto=self._hole_end(), limit=BATCH)
             if (events and events[0].seq == first) or (not events and self._known < first):
                 self._gap_since = None
                 return events
@@ -223,6 +223,13 @@ class LogBus:
             return None
         self._gap_since = None
         return None
+
+    def _hole_end(self) -> int | None:
+        """The last number of the hole before the events memory holds (None: it holds none): only the hole is
+        read, not again what memory holds already. With ``--workers N`` (no Redis) the numbers of each
+        worker's commits interleave, so nearly every commit of this one leaves a hole, the others' events."""
+        held = [seq for seq in self._hints if seq > self._delivered]
+        return min(held) - 1 if held else None
 
     def _waited_long_enough(self) -> bool:
         now = asyncio.get_running_loop().time()
