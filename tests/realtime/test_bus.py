@@ -165,6 +165,28 @@ def test_own_writes_arrive_without_waiting_for_a_poll(tmp_path: Path) -> None:
     _run(tmp_path, scenario)
 
 
+def test_a_hole_from_another_process_is_read_alone_and_own_events_still_come_from_memory(tmp_path: Path) -> None:
+    """With ``--workers N`` and no Redis the numbers of each process's writes interleave: the other process's
+    event leaves a hole before this one's. The follower reads the hole from the log and delivers its own
+    event from memory (the very object), not read and decoded again with it (bench/README.md, "Workers")."""
+
+    async def scenario(engine: AsyncEngine) -> None:
+        async with _bus(engine, poll_interval=SLOW_POLL) as bus:
+            consumer = bus.consumer()
+            others = await _write(engine, [_event(1), _event(2)])  # another process's write: no news here
+            own = await _write(engine, [_event(3)], bus)
+            got = await _take(consumer, 3, timeout=5)
+            assert [(e.seq, e.keys) for e in got if isinstance(e, ChangeEvent)] == [
+                (e.seq, e.keys) for e in others + own
+            ]
+            assert got[2] is own[0]  # from memory
+            first = got[0]
+            assert isinstance(first, ChangeEvent) and first is not others[0]  # from the log
+            assert first.before == ({"id": 1, "x": "v1"},)
+
+    _run(tmp_path, scenario)
+
+
 async def _subscribers(channel: str, count: int, timeout: float = 5.0) -> None:
     """Wait until Redis itself counts ``count`` subscribers on ``channel`` (PUBSUB NUMSUB): a message
     published before a notifier has subscribed would be lost, by Redis's design."""

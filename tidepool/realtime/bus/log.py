@@ -204,9 +204,9 @@ class LogBus:
         delivered) or, briefly, news that ran ahead of the log (re-read until ``GAP_PATIENCE`` runs out, then
         given up loudly): committed numbers are a gap-free prefix, so neither should happen to a process
         that keeps up."""
-        first = self._delivered + 1
+        first, end = self._delivered + 1, self._hole_end()
         async with self.engine.connect() as conn:
-            events = await eventlog.read_after(conn, self._delivered, limit=BATCH)
+            events = await eventlog.read_after(conn, self._delivered, upto=end, limit=BATCH)
             if (events and events[0].seq == first) or (not events and self._known < first):
                 self._gap_since = None
                 return events
@@ -215,7 +215,7 @@ class LogBus:
             log.error("events %d-%d were removed by retention before this process read them", first, pruned)
             await self._deliver(Gap(first, pruned))
         elif self._waited_long_enough():
-            last = (events[0].seq or first) - 1 if events else self._known
+            last = (events[0].seq or first) - 1 if events else (end if end is not None else self._known)
             log.error("events %d-%d never appeared in the event log; continuing after them", first, last)
             await self._deliver(Gap(first, last))
         else:
@@ -223,6 +223,13 @@ class LogBus:
             return None
         self._gap_since = None
         return None
+
+    def _hole_end(self) -> int | None:
+        """The last number of the hole before the events memory holds (None: it holds none): only the hole is
+        read, not again what memory holds already. With ``--workers N`` (no Redis) the numbers of each
+        worker's commits interleave, so nearly every commit of this one leaves a hole, the others' events."""
+        held = [seq for seq in self._hints if seq > self._delivered]
+        return min(held) - 1 if held else None
 
     def _waited_long_enough(self) -> bool:
         now = asyncio.get_running_loop().time()
