@@ -17,8 +17,10 @@ prepared), through a connection checked out of the engine's pool as any other.
 Only SQLite and PostgreSQL are served, and only while nobody listens to SQLAlchemy's cursor events
 (``supported``); any statement the compiler renders with something other
 than positional parameters and ``:keys`` is left to SQLAlchemy (``prepare`` answers None). A driver error is
-not translated here: ``run`` discards the connection and raises ``DirectReadFailed``, and the caller runs the
-same read through SQLAlchemy, where errors get their usual mapping (a lost database is 503 everywhere).
+not translated here: ``run`` raises ``DirectReadFailed``, and the caller runs the same read through SQLAlchemy,
+where errors get their usual mapping (a lost database is 503 everywhere). The connection goes back to the pool
+when the error was the database's answer to the statement (a client's NUL in a filter on PostgreSQL, say), and
+is discarded otherwise: a client's bad value costs no new connection.
 """
 
 from __future__ import annotations
@@ -65,7 +67,21 @@ async def up_to_date(adapted: Any, dialect: Dialect) -> None:
 
 
 class DirectReadFailed(Exception):
-    """The driver raised: the read is to be run again through SQLAlchemy."""
+    """The driver raised: the read is to be run again through SQLAlchemy. ``connection_ok``: the error was the
+    statement's own (the database's answer to it), so its connection is as good as before and goes back to the
+    pool; anything else (a lost connection, a cancellation) may have left it mid-statement: it is discarded."""
+
+    def __init__(self, message: str, connection_ok: bool = False) -> None:
+        super().__init__(message)
+        self.connection_ok = connection_ok
+
+
+def driver_errors() -> tuple[type[Exception], ...]:
+    """asyncpg's errors after which a statement's connection is still good: the server's answer to it, and a
+    value asyncpg could not encode (raised before anything was sent)."""
+    from asyncpg.exceptions import _base  # type: ignore[import-untyped]  # only where asyncpg is the driver
+
+    return (_base.PostgresError, _base.DataError)  # the server's; the client's encoding (not the SQLSTATE one)
 
 
 def supported(engine: AsyncEngine) -> bool:
@@ -181,6 +197,10 @@ def _on_connection(engine: AsyncEngine, work: Callable[[PoolProxiedConnection], 
     raw = engine.sync_engine.raw_connection()
     try:
         return await_(work(raw))
+    except DirectReadFailed as failed:
+        if not failed.connection_ok:  # a client's bad value must not cost a connection (a backend) per request
+            raw.invalidate()
+        raise
     except BaseException:  # a failed or cancelled driver call may leave the connection mid-statement
         raw.invalidate()
         raise
@@ -209,7 +229,8 @@ async def run(raw: PoolProxiedConnection, prepared: Prepared, keys: Sequence[Any
         else:
             rows = await driver.fetch(sql, *params)
     except Exception as error:
-        raise DirectReadFailed(str(error)) from error
+        answered = prepared.compiled.dialect.driver == "asyncpg" and isinstance(error, driver_errors())
+        raise DirectReadFailed(str(error), connection_ok=answered) from error
     return processed(prepared, rows)
 
 

@@ -127,7 +127,7 @@ async def fetchrow_alone(
         await direct.up_to_date(raw.dbapi_connection, engine.dialect)  # statements kept for an old schema dropped
         try:
             row = await _fetchrow(driver, statement, args)
-        except driver_errors() as error:  # the statement's own failure: the connection stays good
+        except direct.driver_errors() as error:  # the statement's own failure: the connection stays good
             used.append(error)
             return None
         if then is not None:
@@ -144,14 +144,6 @@ async def fetchrow_alone(
     if len(used) > 1:
         raise _as_sqlalchemy(engine, used[0], used[1], statement.compiled.string, args) from None
     return _processed(statement, row)
-
-
-def driver_errors() -> tuple[type[Exception], ...]:
-    """The errors after which a statement's connection is still good: the server's answer to it, and a value
-    asyncpg could not encode (raised before anything was sent)."""
-    from asyncpg.exceptions import _base  # type: ignore[import-untyped]  # only where asyncpg is the driver
-
-    return (_base.PostgresError, _base.DataError)  # the server's; the client's encoding (not the SQLSTATE one)
 
 
 async def _fetchrow(driver: Any, statement: Statement, args: Sequence[Any]) -> Any:
