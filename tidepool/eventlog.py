@@ -231,17 +231,17 @@ async def read_after(
     limit: int = 500,
 ) -> list[ChangeEvent]:
     """Logged events numbered above ``after`` (and at most ``upto``), oldest first, at most ``limit``."""
-    if conn.dialect.name == "sqlite" and collection is None:  # the followers' read (bus/log.py)
+    rows: Sequence[Any] | None = None
+    if conn.dialect.name == "sqlite" and collection is None:  # the followers' read (bus/log.py): one trip
         bounds = (after, upto if upto is not None else _NO_END, limit)
-        rows_in_thread = await sqlite_thread.run(conn, lambda db: db.execute(_SQLITE_READ, bounds).fetchall())
-        if rows_in_thread is not None:
-            return [decode_event(int(seq), name, action, body) for seq, name, action, body in rows_in_thread]
-    query = sa.select(_log.c.seq, _log.c.collection, _log.c.action, _log.c.body).where(_log.c.seq > after)
-    if upto is not None:
-        query = query.where(_log.c.seq <= upto)
-    if collection is not None:
-        query = query.where(_log.c.collection == collection)
-    rows = await conn.execute(query.order_by(_log.c.seq).limit(limit))
+        rows = await sqlite_thread.run(conn, lambda db: db.execute(_SQLITE_READ, bounds).fetchall())
+    if rows is None:
+        query = sa.select(_log.c.seq, _log.c.collection, _log.c.action, _log.c.body).where(_log.c.seq > after)
+        if upto is not None:
+            query = query.where(_log.c.seq <= upto)
+        if collection is not None:
+            query = query.where(_log.c.collection == collection)
+        rows = (await conn.execute(query.order_by(_log.c.seq).limit(limit))).all()
     return [decode_event(int(seq), name, action, body) for seq, name, action, body in rows]
 
 

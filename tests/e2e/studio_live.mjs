@@ -6,6 +6,7 @@
 // `subscribes` it reports are the Studio's subscribe frames, as sent.
 import { chromium } from 'playwright-core';
 import { createInterface } from 'node:readline';
+import { shownTexts, tableShows } from './studio_table.mjs';
 
 const [studioUrl, collection, email, password] = process.argv.slice(2);
 const browser = await chromium.launch({
@@ -32,7 +33,7 @@ try {
 	await page.locator('.live-status[data-state="live"]').waitFor();
 	await page.locator('tbody tr').first().waitFor();
 	await page.evaluate(() => (window.__notReloaded = true));
-	say({ step: 'ready', shown: await shown(page), subscribes });
+	say({ step: 'ready', shown: await shownTexts(page), subscribes });
 	for await (const line of createInterface({ input: process.stdin })) {
 		const { expect, refresh } = JSON.parse(line);
 		if (refresh) {
@@ -44,22 +45,10 @@ try {
 			say({ step: 'refreshed', subscribes });
 			continue;
 		}
-		let step = 'settled';
-		try {
-			await page.waitForFunction((want) => {
-				const texts = [...document.querySelectorAll('tbody tr')].map((row) => row.cells[2]?.textContent);
-				return texts.length === want.length && want.every((text, i) => texts[i] === text);
-			}, expect, { timeout: 30000 });
-		} catch {
-			step = 'timeout';
-		}
+		const step = await tableShows(page, expect);
 		const status = await page.locator('.live-status').getAttribute('data-state');
-		say({ step, shown: await shown(page), subscribes, status, notReloaded: await page.evaluate(() => window.__notReloaded === true) });
+		say({ step, shown: await shownTexts(page), subscribes, status, notReloaded: await page.evaluate(() => window.__notReloaded === true) });
 	}
 } finally {
 	await browser.close();
-}
-
-async function shown(page) {
-	return page.$$eval('tbody tr', (rows) => rows.map((row) => row.cells[2]?.textContent));
 }

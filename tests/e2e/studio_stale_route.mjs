@@ -6,6 +6,7 @@
 // shows the written row ({"step":"settled"|"timeout", shown, heading}).
 import { chromium } from 'playwright-core';
 import { createInterface } from 'node:readline';
+import { shownTexts, tableShows } from './studio_table.mjs';
 
 const [studioUrl, collection, email, password] = process.argv.slice(2);
 const browser = await chromium.launch({
@@ -43,16 +44,8 @@ try {
 	say({ step: 'held' });
 	for await (const line of rl) {
 		const { expect } = JSON.parse(line);
-		let step = 'settled';
-		try {
-			await page.waitForFunction((want) => {
-				const texts = [...document.querySelectorAll('tbody tr')].map((row) => row.cells[2]?.textContent);
-				return texts.length === want.length && want.every((text, i) => texts[i] === text);
-			}, expect, { timeout: 30000 });
-		} catch {
-			step = 'timeout';
-		}
-		const shown = await page.$$eval('tbody tr', (rows) => rows.map((row) => row.cells[2]?.textContent));
+		const step = await tableShows(page, expect);
+		const shown = await shownTexts(page);
 		const heading = await page.locator('main h1').first().textContent();
 		say({ step, shown, heading });
 		break;

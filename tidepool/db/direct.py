@@ -67,13 +67,7 @@ async def up_to_date(adapted: Any, dialect: Dialect) -> None:
 
 
 class DirectReadFailed(Exception):
-    """The driver raised: the read is to be run again through SQLAlchemy. ``connection_ok``: the error was the
-    statement's own (the database's answer to it), so its connection is as good as before and goes back to the
-    pool; anything else (a lost connection, a cancellation) may have left it mid-statement: it is discarded."""
-
-    def __init__(self, message: str, connection_ok: bool = False) -> None:
-        super().__init__(message)
-        self.connection_ok = connection_ok
+    """The driver raised: the read is to be run again through SQLAlchemy."""
 
 
 def driver_errors() -> tuple[type[Exception], ...]:
@@ -185,7 +179,8 @@ def _processor(found: Any) -> Processor:
 
 async def on_connection(engine: AsyncEngine, work: Callable[[PoolProxiedConnection], Awaitable[T]]) -> T:
     """``work`` on a pooled connection, checked out and returned as SQLAlchemy does (pre-ping, reset) but
-    without its ``Connection`` and transaction on top; discarded instead of returned when ``work`` fails.
+    without its ``Connection`` and transaction on top; discarded instead of returned when ``work`` fails,
+    unless the failure was the database's answer to a statement (``_answered``).
 
     The checkout, the wait for ``work`` and the return all run in one greenlet of SQLAlchemy's async bridge
     (the pool is synchronous code that may wait on the driver): one greenlet per read, not one for the
@@ -197,15 +192,21 @@ def _on_connection(engine: AsyncEngine, work: Callable[[PoolProxiedConnection], 
     raw = engine.sync_engine.raw_connection()
     try:
         return await_(work(raw))
-    except DirectReadFailed as failed:
-        if not failed.connection_ok:  # a client's bad value must not cost a connection (a backend) per request
+    except BaseException as exc:
+        if not _answered(engine, exc):  # a failed or cancelled driver call may leave it mid-statement
             raw.invalidate()
-        raise
-    except BaseException:  # a failed or cancelled driver call may leave the connection mid-statement
-        raw.invalidate()
         raise
     finally:
         raw.close()
+
+
+def _answered(engine: AsyncEngine, exc: BaseException) -> bool:
+    """Whether ``exc`` (or the driver error a ``DirectReadFailed`` wraps) is the database's answer to a statement
+    on asyncpg: the connection is then as good as before and goes back to the pool, so that a client's bad value
+    (a NUL in a filter) does not cost a new connection, a PostgreSQL backend, per request."""
+    if engine.dialect.driver != "asyncpg":
+        return False
+    return isinstance(exc.__cause__ if isinstance(exc, DirectReadFailed) else exc, driver_errors())
 
 
 async def run(raw: PoolProxiedConnection, prepared: Prepared, keys: Sequence[Any] | None = None) -> list[Any]:
@@ -229,8 +230,7 @@ async def run(raw: PoolProxiedConnection, prepared: Prepared, keys: Sequence[Any
         else:
             rows = await driver.fetch(sql, *params)
     except Exception as error:
-        answered = prepared.compiled.dialect.driver == "asyncpg" and isinstance(error, driver_errors())
-        raise DirectReadFailed(str(error), connection_ok=answered) from error
+        raise DirectReadFailed(str(error)) from error
     return processed(prepared, rows)
 
 

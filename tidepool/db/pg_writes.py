@@ -117,19 +117,16 @@ async def fetchrow_alone(
     statement when it is done) on a connection of ``engine``'s pool; its first returned row, as ``fetchrow``
     answers it. ``then(driver, row)`` runs next on the same connection, after the commit (a reply's read): it
     must not raise. A driver error is raised as ``fetchrow`` raises it; the connection goes back to the pool
-    unless it was lost (an error of the statement leaves it idle, ready for the next)."""
+    unless it was lost (``direct.on_connection``: an error of the statement leaves it idle, ready for the next)."""
     args = statement.arguments(values)
-    used: list[Any] = []  # the connection's adapter, and the statement's error if it failed
+    adapted: Any = None  # the connection's adapter, once checked out
 
     async def work(raw: PoolProxiedConnection) -> Any:
+        nonlocal adapted
+        adapted = raw.dbapi_connection
         driver: Any = raw.driver_connection
-        used.append(raw.dbapi_connection)
-        await direct.up_to_date(raw.dbapi_connection, engine.dialect)  # statements kept for an old schema dropped
-        try:
-            row = await _fetchrow(driver, statement, args)
-        except direct.driver_errors() as error:  # the statement's own failure: the connection stays good
-            used.append(error)
-            return None
+        await direct.up_to_date(adapted, engine.dialect)  # statements kept for an old schema dropped
+        row = await _fetchrow(driver, statement, args)
         if then is not None:
             try:
                 await then(driver, _processed(statement, row))
@@ -138,11 +135,9 @@ async def fetchrow_alone(
         return row
 
     try:
-        row = await direct.on_connection(engine, work)  # any other error discards the connection
+        row = await direct.on_connection(engine, work)
     except Exception as error:
-        raise _as_sqlalchemy(engine, used[0] if used else None, error, statement.compiled.string, args) from None
-    if len(used) > 1:
-        raise _as_sqlalchemy(engine, used[0], used[1], statement.compiled.string, args) from None
+        raise _as_sqlalchemy(engine, adapted, error, statement.compiled.string, args) from None
     return _processed(statement, row)
 
 

@@ -352,15 +352,14 @@ class WriteGate:
         except BaseException as exc:
             await self._fail(group, exc)
             raise
+        self._ended(group)  # committed: another process's writer may begin while this connection is returned
         if batched:
-            self._ended(group)  # committed: another process's writer may begin
             try:
                 await group.conn.commit()  # SQLAlchemy's side of it: nothing is left for SQLite to commit
             except Exception:  # committed already: a committed write is never reported failed
                 log.warning("ending SQLAlchemy's side of a committed batch failed", exc_info=True)
         self.commits += 1
         self.committed_writes += sum(slot.later is None or slot.later.error is None for slot in group.members)
-        self._ended(group)  # committed: another process's writer may begin while this connection is returned
         try:
             await group.conn.close()
         except Exception:  # committed: the connection's reset is not the writes' business

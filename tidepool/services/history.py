@@ -127,7 +127,7 @@ def creation_rows(schema: SchemaOverview, entry: Tracked) -> tuple[dict[str, Any
     if mode != "all":
         return activity, None
     sent = _masked(schema, entry.collection, entry.delta)
-    return activity, {"collection": entry.collection, "data": sent, "delta": sent, "version": entry.version}
+    return activity, _revision(entry, sent, sent)
 
 
 Planned = tuple[list[dict[str, Any]], list[dict[str, Any]] | None]  # activity rows, and their revisions
@@ -161,16 +161,14 @@ async def _revisions(tx: TxContext, entry: Tracked) -> list[dict[str, Any]]:
     rows = []
     for key in entry.keys:
         item = after.get(str(key))
-        rows.append(
-            {
-                "collection": entry.collection,
-                "item": str(key),
-                "data": sent if item is None else item,
-                "delta": sent if item is None else _with_generated(tx.schema, entry.collection, sent, item),
-                "version": entry.version,
-            }
-        )
+        delta = sent if item is None else _with_generated(tx.schema, entry.collection, sent, item)
+        rows.append({**_revision(entry, sent if item is None else item, delta), "item": str(key)})
     return rows
+
+
+def _revision(entry: Tracked, data: Any, delta: Any) -> dict[str, Any]:
+    """A revision row of ``entry`` but its ``item`` (the key's text)."""
+    return {"collection": entry.collection, "data": data, "delta": delta, "version": entry.version}
 
 
 async def _insert(

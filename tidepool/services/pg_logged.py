@@ -59,30 +59,32 @@ def history_ctes(
     """The activity row's INSERT (``activity_<column>`` parameters) and its revision's (``revision_<column>``),
     when kept, as CTEs named after them, each RETURNING ``id``; ``item``: the SQL the rows' ``item`` column
     takes (a created row's new key), instead of a parameter. In the order their events are logged."""
-    act, rev = system.activity, system.revisions
-    given = [name for name in activity if name != "item" or item is None]
-    values: list[Any] = [sa.bindparam(f"{_ACTIVITY}_{name}", type_=act.c[name].type) for name in given]
-    if item is not None:
-        given, values = [*given, "item"], [*values, item]
-    made = sa.insert(act).from_select(given, sa.select(*values)).returning(act.c.id).cte(f"tidepool_{_ACTIVITY}")
+    made = _inserted(system.activity, _ACTIVITY, activity, item)
     ctes: list[tuple[str, Any]] = [(system.activity.name, made)]
     if revision is not None:
-        named = [name for name in revision if name != "item" or item is None]
-        chosen: list[Any] = [
-            made.c.id,
-            *(sa.bindparam(f"{_REVISION}_{name}", type_=rev.c[name].type) for name in named),
-        ]
-        columns = ["activity", *named]
-        if item is not None:
-            chosen, columns = [*chosen, item], [*columns, "item"]
-        select = sa.select(*chosen).select_from(made)
-        ctes.append(
-            (
-                system.revisions.name,
-                sa.insert(rev).from_select(columns, select).returning(rev.c.id).cte(f"tidepool_{_REVISION}"),
-            )
-        )
+        ctes.append((system.revisions.name, _inserted(system.revisions, _REVISION, revision, item, made.c.id)))
     return ctes
+
+
+def _inserted(
+    table: sa.Table,
+    prefix: str,
+    names: Sequence[str],
+    item: sa.ColumnElement[Any] | None,
+    activity: sa.ColumnElement[Any] | None = None,
+) -> Any:
+    """``table``'s INSERT of one row as a CTE named ``tidepool_<prefix>``, RETURNING ``id``: each of ``names``
+    from its ``<prefix>_<name>`` parameter, ``item`` (when given) from that SQL instead, and ``activity`` (when
+    given: the activity row's new id) first."""
+    named = [name for name in names if name != "item" or item is None]
+    columns: list[str] = [*(["activity"] if activity is not None else []), *named]
+    values: list[Any] = [
+        *([activity] if activity is not None else []),
+        *(sa.bindparam(f"{prefix}_{name}", type_=table.c[name].type) for name in named),
+    ]
+    if item is not None:
+        columns, values = [*columns, "item"], [*values, item]
+    return sa.insert(table).from_select(columns, sa.select(*values)).returning(table.c.id).cte(f"tidepool_{prefix}")
 
 
 def history_values(activity: Mapping[str, Any], revision: Mapping[str, Any] | None) -> dict[str, Any]:
