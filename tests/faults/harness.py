@@ -650,5 +650,6 @@ def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None
         time.sleep(0.02)
 
 
-def assert_clean(text: str, accounts: list[Account]) -> None:
-    assert all(a.clean for a in accounts), text
+def assert_clean(text: str, accounts: list[Account], group: Cluster) -> None:
+    """Every account clean; otherwise the report and the tail of each process's log (why a process stopped)."""
+    assert all(a.clean for a in accounts), f"{text}\n{group.logs()}"

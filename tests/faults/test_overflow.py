@@ -37,4 +37,4 @@ def test_a_subscriber_closed_for_overflow_resumes_with_since(
     # again while its replay and the live stream arrive, and it resumes again (each close adds a connection).
     assert slow.closes and set(slow.closes) == {RESUME_CLOSE_CODE}, text
     assert slow.connections == len(slow.closes) + 1, text
-    assert_clean(text, accounts)
+    assert_clean(text, accounts, group)

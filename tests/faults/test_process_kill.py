@@ -26,4 +26,4 @@ def test_subscribers_of_a_killed_process_resume_on_the_other(
         print(text)
     moved = [a for a in accounts if a.name.startswith("s1.")]
     assert moved and all(a.connections == 2 and a.closes == [ABNORMAL_CLOSE] for a in moved), text
-    assert_clean(text, accounts)
+    assert_clean(text, accounts, group)

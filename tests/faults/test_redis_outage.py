@@ -45,7 +45,7 @@ def outage(
     print(text)
     assert writes_during > 0, f"writes must keep working while Redis is down\n{text}"
     assert all(events_during), f"a process's own subscribers get its writes' events without Redis\n{text}"
-    assert_clean(text, accounts)
+    assert_clean(text, accounts, group)
 
 
 @pytest.mark.parametrize("engine", ["pg", pytest.param("mysql", id="mariadb")])

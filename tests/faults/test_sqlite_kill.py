@@ -25,4 +25,4 @@ def test_every_acknowledged_create_reaches_a_subscriber_resuming_after_sigkill(
     with capsys.disabled():
         print(text)
     assert all(a.closes == [ABNORMAL_CLOSE] and a.connections == 2 for a in accounts), text
-    assert_clean(text, accounts)
+    assert_clean(text, accounts, group)

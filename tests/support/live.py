@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import socket
 import threading
 import time
@@ -84,11 +85,67 @@ def _admin_sql(client: str, url: str, statement: str) -> None:
     asyncio.run(run())
 
 
-def free_port() -> int:
+class _PortBlock:
+    """The loopback ports this test process hands out: a block of its own below the kernel's ephemeral range.
+
+    Asking the kernel for port 0 and closing the socket raced: a pytest-xdist sibling (or an outgoing
+    connection's ephemeral port) could take the same number before the server bound it, and then a spawned
+    server's readiness check was answered by another test's server on that port, the wrong server entirely.
+    Each xdist worker takes its own slice of ``[10000, ephemeral low)``, walks it from a random start (another
+    concurrent run is unlikely to be on the same numbers) and skips any port it cannot bind now."""
+
+    FIRST = 10000
+
+    def __init__(self) -> None:
+        workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+        index = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+        size = (_ephemeral_low() - self.FIRST) // max(workers, 1)
+        self.start, self.size = self.FIRST + index * size, size
+        self.next = random.randrange(size)
+        self.lock = threading.Lock()
+
+    def take(self) -> int:
+        if self.size < 100:  # an ephemeral range that starts too low to leave room: the kernel's choice
+            return _kernel_port()
+        with self.lock:
+            for _ in range(self.size):
+                port = self.start + self.next
+                self.next = (self.next + 1) % self.size
+                if _bindable(port):
+                    return port
+        raise OSError(f"no free port in {self.start}..{self.start + self.size - 1}")
+
+
+def _ephemeral_low() -> int:
+    """The low end of the kernel's ephemeral port range (Linux; 32768 elsewhere, its default)."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+def _kernel_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+_PORTS = _PortBlock()
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on, never handed to another test process of this run."""
+    return _PORTS.take()
 
 
 @dataclass
