@@ -121,7 +121,7 @@ class GroupReader:
 
     async def _row_visible(self, row: Mapping[str, Any]) -> bool:
         seen = await self._as_read(row)
-        return seen is not None and await self._filtered(seen)
+        return seen is not None and await self._filtered(seen, row)
 
     async def _as_read(self, row: Mapping[str, Any]) -> Mapping[str, Any] | None:
         """The row as this group's caller would have read it (None: not at all). A field no holding permission
@@ -145,26 +145,37 @@ class GroupReader:
                 return True
         return False
 
-    async def _filtered(self, row: Mapping[str, Any]) -> bool:
+    async def _filtered(self, seen: Mapping[str, Any], stored: Mapping[str, Any]) -> bool:
+        """Whether the subscription's filter and search hold for the row the caller saw (``seen``; ``stored``:
+        the same row with every value, for the SQL check, which masks as the caller's reads do)."""
         query = self.sub.event_query
-        if query.filter and not await self._holds(query.filter, row):
+        if query.filter and not await self._holds(query.filter, seen, as_caller=stored):
             return False
         if not query.search:
             return True
         found = search_filter(self.info, query.search, self.ctx.access)  # the reads' own search terms
-        return found is not None and await self._holds(found, row)
+        return found is not None and await self._holds(found, seen, as_caller=stored)
 
-    async def _holds(self, condition: Mapping[str, Any], row: Mapping[str, Any]) -> bool:
-        """``matches`` in Python; for relational parts, the same filter in SQL on the row as a derived table."""
+    async def _holds(
+        self, condition: Mapping[str, Any], row: Mapping[str, Any], as_caller: Mapping[str, Any] | None = None
+    ) -> bool:
+        """``matches`` in Python; for relational parts, the same filter in SQL on the row as a derived table.
+
+        A permission rule is trusted configuration: compiled with every value and related row. The caller's own
+        filter (``as_caller``: the stored row) is compiled with the caller's access, as its reads compile it, so a
+        related row it may not read counts as missing: compiled as the admin, a filter naming a hidden author's
+        name turned a right guess into a ``delete`` and a wrong one into nothing (an oracle)."""
         try:
             return matches(condition, row, self.event.collection, self.ctx.schema)
         except NotEvaluable:
-            return await self._holds_in_sql(condition, row)
+            if as_caller is None:
+                return await self._holds_in_sql(condition, row, self.ctx.as_admin())
+            return await self._holds_in_sql(condition, as_caller, self.ctx)
         except Exception as exc:
             log.warning("filter evaluation failed on %s: %s", self.event.collection, exc)
             return False
 
-    async def _holds_in_sql(self, condition: Mapping[str, Any], row: Mapping[str, Any]) -> bool:
+    async def _holds_in_sql(self, condition: Mapping[str, Any], row: Mapping[str, Any], ctx: ServiceContext) -> bool:
         """A one-row ``SELECT`` of the old values under the table's name: relational subqueries still work.
 
         Any failure (a value that cannot be bound back, an engine quirk) counts as "not visible": the
@@ -174,7 +185,7 @@ class GroupReader:
         values = [sa.literal(stored.get(c.name), type_=c.type).label(c.name) for c in table.columns]
         derived = sa.select(*values).subquery(table.name)
         try:
-            where = compile_filter(condition, self.ctx.as_admin(), self.event.collection, derived)
+            where = compile_filter(condition, ctx, self.event.collection, derived)
             async with self.ctx.connection() as conn:
                 found = (await conn.execute(sa.select(sa.literal(1)).select_from(derived).where(where))).first()
         except Exception as exc:
