@@ -10,12 +10,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.http.accounts_support import make_policy, make_user, ok
 from tests.http.masking_support import OWN, build_schema, seed
 from tests.realtime.wsclient import WS
-from tests.support.live import LiveServer, live_server, scratch_database
+from tests.support.live import ADMIN_TOKEN, LiveServer, live_server, scratch_database
+from tests.support.seed import create_messages
 
 HIDDEN_TOPIC = 3  # named "x": readable to the admin only
 NOTES = {"collection": "notes", "action": "read", "fields": ["*"], "permissions": OWN}
@@ -65,3 +67,45 @@ def test_a_filter_on_a_hidden_related_row_decides_no_event(
         ok(admin.post("/items/topics", json={"name": "marker"}))
         frames = _frames_until_control(ws)
         assert [f for f in frames if f.get("uid") == "guess"] == [], frames
+
+
+@pytest.fixture
+def messages(server: LiveServer, admin: httpx.Client) -> tuple[LiveServer, httpx.Client, str]:
+    """``messages`` with a hidden ``number``: the user reads id, text and user, on every row."""
+    create_messages(admin)
+    read = {"collection": "messages", "action": "read", "fields": ["id", "text", "user"], "permissions": {}}
+    _, token = make_user(admin, policies=(make_policy(admin, read),))
+    ok(admin.post("/items/messages", json={"id": 1, "text": "a", "number": 1}))
+    return server, admin, token
+
+
+@pytest.mark.parametrize("item", [None, "1"], ids=["collection", "item"])
+def test_an_update_of_hidden_fields_only_sends_no_update(
+    messages: tuple[LiveServer, httpx.Client, str], item: str | None
+) -> None:
+    """An ``update`` frame for a write that changed only fields the subscriber may not read showed nothing but
+    that a hidden value changed, and when: the timing oracle on ``number``. A write it may read still arrives."""
+    server, admin, token = messages
+    with WS(server.ws_url) as ws:
+        assert ws.request({"type": "auth", "access_token": token})["status"] == "ok"
+        subscribe = {"type": "subscribe", "collection": "messages", "query": {"fields": ["*"]}, "uid": "s"}
+        assert ws.request(subscribe if item is None else {**subscribe, "item": item})["event"] == "init"
+        ok(admin.patch("/items/messages/1", json={"number": 2}))
+        ok(admin.patch("/items/messages", json={"keys": [1], "data": {"number": 3}}))
+        ok(admin.patch("/items/messages/1", json={"text": "b", "number": 4}))
+        frame = ws.recv(timeout=5)
+        assert (frame["event"], frame["uid"]) == ("update", "s"), frame
+        row = frame["data"][0] if item is None else frame["data"]
+        assert row == {"id": 1, "text": "b", "user": None}, frame
+        ws.quiet(0.3)
+
+
+def test_an_admin_still_hears_an_update_of_any_field(messages: tuple[LiveServer, httpx.Client, str]) -> None:
+    server, admin, _ = messages
+    with WS(server.ws_url) as ws:
+        assert ws.request({"type": "auth", "access_token": ADMIN_TOKEN})["status"] == "ok"
+        subscribe = {"type": "subscribe", "collection": "messages", "query": {"fields": ["id", "number"]}, "uid": "s"}
+        assert ws.request(subscribe)["event"] == "init"
+        ok(admin.patch("/items/messages/1", json={"number": 2}))
+        frame = ws.recv(timeout=5)
+        assert (frame["event"], frame["data"]) == ("update", [{"id": 1, "number": 2}]), frame

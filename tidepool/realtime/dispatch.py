@@ -68,6 +68,7 @@ class GroupResult:
     before: set[str] | None = None  # keys visible before the change; None = not applicable
     meta: bytes = b""
     error: TidepoolError | None = None
+    unseen: bool = False  # an update that wrote only fields this group may not read: no ``update`` frame
     _cache: dict[str, list[Outgoing]] = field(default_factory=dict)
 
 
@@ -89,6 +90,7 @@ class GroupReader:
                 result.meta = await self._meta()
             if self.event.action != "create":
                 result.before = await self._visible_before(result.after)
+            result.unseen = self.event.action == "update" and self._wrote_nothing_readable()
         except TidepoolError as exc:
             result.error = exc
         return result
@@ -105,6 +107,17 @@ class GroupReader:
             return b""
         meta = await read_meta(self.ctx, self.event.collection, self.sub.event_query, wanted)
         return b',"meta":' + encode(meta)
+
+    def _wrote_nothing_readable(self) -> bool:
+        """Whether the update wrote only fields no read permission of this group grants (the write records its
+        fields in the event). Such a change shows nothing the subscriber may read, so its ``update`` frame would
+        only tell that a hidden value changed, and when: an oracle on the hidden field. A row it moves into or
+        out of view still gets its ``create``/``delete`` (that much a REST read shows too)."""
+        written = self.event.extra.get("fields")
+        if not written or self.ctx.access.admin:
+            return False
+        permissions = self.ctx.access.rules(self.event.collection, Action.READ)
+        return not any(grants(p, str(name)) for p in permissions for name in written)
 
     async def _visible_before(self, after: Mapping[str, bytes]) -> set[str]:
         """Keys of the event whose row, as it was before, this group could read and its filter matched."""
@@ -264,7 +277,7 @@ def _collection_outgoing(event: ChangeEvent, result: GroupResult) -> list[Outgoi
     rows = result.after
     if event.action == "create":
         return [Outgoing(seq, "create", tuple(rows.items()), meta=result.meta)] if rows else []
-    staying = tuple((k, v) for k, v in rows.items() if k in before)
+    staying = tuple((k, v) for k, v in rows.items() if k in before and not result.unseen)
     entering = tuple((k, v) for k, v in rows.items() if k not in before)
     leaving = [k for k in event.keys if js_string(k) in before and js_string(k) not in rows]
     out = [
@@ -290,7 +303,7 @@ def _item_outgoing(sub: Subscription, event: ChangeEvent, result: GroupResult) -
         ("update", True, False): Outgoing(seq, "delete", deleted, array=False),
     }
     state = (event.action, was, None if event.action == "delete" else row is not None)
-    found = by_state.get(state)
+    found = None if state == ("update", True, True) and result.unseen else by_state.get(state)
     return [found] if found is not None else []
 
 
