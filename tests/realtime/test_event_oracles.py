@@ -109,3 +109,33 @@ def test_an_admin_still_hears_an_update_of_any_field(messages: tuple[LiveServer,
         ok(admin.patch("/items/messages/1", json={"number": 2}))
         frame = ws.recv(timeout=5)
         assert (frame["event"], frame["data"]) == ("update", [{"id": 1, "number": 2}]), frame
+
+
+def test_a_deep_filters_dynamic_variables_are_each_subscribers_own(server: LiveServer, admin: httpx.Client) -> None:
+    """Two users with the same permissions share one read of an event. A ``deep`` ``_filter``'s placeholders were
+    resolved at that read, for the group's first subscriber only, so the second got its rows chosen by the first's
+    ``$CURRENT_USER`` (and by its ``$CURRENT_USER.<field>``s, values the second may not read). They are resolved
+    per subscriber at subscribe time, as the root ``filter`` always was (and as Directus does)."""
+    build_schema(admin)
+    readers = make_policy(
+        admin,
+        {"collection": "notes", "action": "read", "fields": ["*"], "permissions": {}},
+        {"collection": "topics", "action": "read", "fields": ["*"], "permissions": {}},
+    )
+    first, second = (make_user(admin, policies=(readers,)) for _ in range(2))
+    ok(admin.post("/items/topics", json={"id": 1, "name": "t"}))
+    ok(
+        admin.post(
+            "/items/notes",
+            json=[{"text": f"of-{n}", "owner": who, "topic": 1} for n, (who, _) in enumerate((first, second))],
+        )
+    )
+    query = {"fields": ["id", "notes.text"], "deep": {"notes": {"_filter": {"owner": {"_eq": "$CURRENT_USER"}}}}}
+    with WS(server.ws_url) as ws1, WS(server.ws_url) as ws2:
+        for ws, (_, token) in ((ws1, first), (ws2, second)):
+            assert ws.request({"type": "auth", "access_token": token})["status"] == "ok"
+            init = ws.request({"type": "subscribe", "collection": "topics", "query": query, "uid": "s"})
+            assert init["event"] == "init", init
+        ok(admin.patch("/items/topics/1", json={"name": "renamed"}))
+        assert ws1.recv(timeout=5)["data"] == [{"id": 1, "notes": [{"text": "of-0"}]}]
+        assert ws2.recv(timeout=5)["data"] == [{"id": 1, "notes": [{"text": "of-1"}]}]
