@@ -230,3 +230,32 @@ def test_an_access_change_on_one_server_reaches_a_socket_on_the_other(pair: tupl
                 assert conn.recv(timeout=3)["error"]["code"] == "INVALID_CREDENTIALS"
                 assert conn.wait_closed(timeout=3) == REVOKED
             assert _count(admin) == 0
+
+
+def test_a_reauth_as_someone_else_ends_the_subscriptions_they_may_not_read(
+    server: LiveServer, admin: httpx.Client
+) -> None:
+    """Re-authenticating on an open socket is an access change like any other: a subscription the new identity
+    cannot read (its collection, or a field its query filters on) ends at once with one error naming its uid.
+    Before, it stayed registered and answered every later write, on rows the new user may not see too, with a
+    FORBIDDEN frame: a clock of another user's activity in a collection it cannot read."""
+    create_messages(admin)
+    create_messages(admin, "notes")
+    _, token, _ = _user(admin, {**READ_ALL, "fields": ["id", "text"], "permissions": {"user": {"_eq": "me"}}})
+    with WS(server.ws_url) as ws:
+        assert ws.request({"type": "auth", "access_token": live.ADMIN_TOKEN})["status"] == "ok"
+        init = ws.request({"type": "subscribe", "collection": "notes", "query": {"fields": ["*"]}, "uid": "notes"})
+        assert init["event"] == "init"
+        _subscribe(ws, "number", {"fields": ["id"], "filter": {"number": {"_gt": 1}}})
+        _subscribe(ws, "text", {"fields": ["id", "text"]})
+        assert ws.request({"type": "auth", "access_token": token})["status"] == "ok"
+        ended = [ws.recv(timeout=3), ws.recv(timeout=3)]
+        assert sorted(f["uid"] for f in ended) == ["notes", "number"], ended
+        assert all(f["type"] == "subscribe" and f["error"]["code"] == "FORBIDDEN" for f in ended), ended
+        ok(admin.post("/items/notes", json={"text": "not yours"}))
+        ok(admin.post("/items/messages", json={"text": "not yours", "user": "other", "number": 5}))
+        ok(admin.post("/items/messages", json={"text": "yours", "user": "me", "number": 5}))
+        event = ws.recv(timeout=3)  # the first frame after the auth reply: nothing came for the writes before
+        assert (event["uid"], event["event"]) == ("text", "create"), event
+        assert [row["text"] for row in event["data"]] == ["yours"]
+        ws.quiet(0.5)

@@ -68,6 +68,7 @@ class GroupResult:
     before: set[str] | None = None  # keys visible before the change; None = not applicable
     meta: bytes = b""
     error: TidepoolError | None = None
+    unseen: bool = False  # an update that wrote only fields this group may not read: no ``update`` frame
     _cache: dict[str, list[Outgoing]] = field(default_factory=dict)
 
 
@@ -89,6 +90,7 @@ class GroupReader:
                 result.meta = await self._meta()
             if self.event.action != "create":
                 result.before = await self._visible_before(result.after)
+            result.unseen = self.event.action == "update" and self._wrote_nothing_readable()
         except TidepoolError as exc:
             result.error = exc
         return result
@@ -106,6 +108,17 @@ class GroupReader:
         meta = await read_meta(self.ctx, self.event.collection, self.sub.event_query, wanted)
         return b',"meta":' + encode(meta)
 
+    def _wrote_nothing_readable(self) -> bool:
+        """Whether the update wrote only fields no read permission of this group grants (the write records its
+        fields in the event). Such a change shows nothing the subscriber may read, so its ``update`` frame would
+        only tell that a hidden value changed, and when: an oracle on the hidden field. A row it moves into or
+        out of view still gets its ``create``/``delete`` (that much a REST read shows too)."""
+        written = self.event.extra.get("fields")
+        if not written or self.ctx.access.admin:
+            return False
+        permissions = self.ctx.access.rules(self.event.collection, Action.READ)
+        return not any(grants(p, str(name)) for p in permissions for name in written)
+
     async def _visible_before(self, after: Mapping[str, bytes]) -> set[str]:
         """Keys of the event whose row, as it was before, this group could read and its filter matched."""
         pk = self.info.primary_key
@@ -121,7 +134,7 @@ class GroupReader:
 
     async def _row_visible(self, row: Mapping[str, Any]) -> bool:
         seen = await self._as_read(row)
-        return seen is not None and await self._filtered(seen)
+        return seen is not None and await self._filtered(seen, row)
 
     async def _as_read(self, row: Mapping[str, Any]) -> Mapping[str, Any] | None:
         """The row as this group's caller would have read it (None: not at all). A field no holding permission
@@ -145,26 +158,37 @@ class GroupReader:
                 return True
         return False
 
-    async def _filtered(self, row: Mapping[str, Any]) -> bool:
+    async def _filtered(self, seen: Mapping[str, Any], stored: Mapping[str, Any]) -> bool:
+        """Whether the subscription's filter and search hold for the row the caller saw (``seen``; ``stored``:
+        the same row with every value, for the SQL check, which masks as the caller's reads do)."""
         query = self.sub.event_query
-        if query.filter and not await self._holds(query.filter, row):
+        if query.filter and not await self._holds(query.filter, seen, as_caller=stored):
             return False
         if not query.search:
             return True
         found = search_filter(self.info, query.search, self.ctx.access)  # the reads' own search terms
-        return found is not None and await self._holds(found, row)
+        return found is not None and await self._holds(found, seen, as_caller=stored)
 
-    async def _holds(self, condition: Mapping[str, Any], row: Mapping[str, Any]) -> bool:
-        """``matches`` in Python; for relational parts, the same filter in SQL on the row as a derived table."""
+    async def _holds(
+        self, condition: Mapping[str, Any], row: Mapping[str, Any], as_caller: Mapping[str, Any] | None = None
+    ) -> bool:
+        """``matches`` in Python; for relational parts, the same filter in SQL on the row as a derived table.
+
+        A permission rule is trusted configuration: compiled with every value and related row. The caller's own
+        filter (``as_caller``: the stored row) is compiled with the caller's access, as its reads compile it, so a
+        related row it may not read counts as missing: compiled as the admin, a filter naming a hidden author's
+        name turned a right guess into a ``delete`` and a wrong one into nothing (an oracle)."""
         try:
             return matches(condition, row, self.event.collection, self.ctx.schema)
         except NotEvaluable:
-            return await self._holds_in_sql(condition, row)
+            if as_caller is None:
+                return await self._holds_in_sql(condition, row, self.ctx.as_admin())
+            return await self._holds_in_sql(condition, as_caller, self.ctx)
         except Exception as exc:
             log.warning("filter evaluation failed on %s: %s", self.event.collection, exc)
             return False
 
-    async def _holds_in_sql(self, condition: Mapping[str, Any], row: Mapping[str, Any]) -> bool:
+    async def _holds_in_sql(self, condition: Mapping[str, Any], row: Mapping[str, Any], ctx: ServiceContext) -> bool:
         """A one-row ``SELECT`` of the old values under the table's name: relational subqueries still work.
 
         Any failure (a value that cannot be bound back, an engine quirk) counts as "not visible": the
@@ -174,7 +198,7 @@ class GroupReader:
         values = [sa.literal(stored.get(c.name), type_=c.type).label(c.name) for c in table.columns]
         derived = sa.select(*values).subquery(table.name)
         try:
-            where = compile_filter(condition, self.ctx.as_admin(), self.event.collection, derived)
+            where = compile_filter(condition, ctx, self.event.collection, derived)
             async with self.ctx.connection() as conn:
                 found = (await conn.execute(sa.select(sa.literal(1)).select_from(derived).where(where))).first()
         except Exception as exc:
@@ -253,7 +277,7 @@ def _collection_outgoing(event: ChangeEvent, result: GroupResult) -> list[Outgoi
     rows = result.after
     if event.action == "create":
         return [Outgoing(seq, "create", tuple(rows.items()), meta=result.meta)] if rows else []
-    staying = tuple((k, v) for k, v in rows.items() if k in before)
+    staying = tuple((k, v) for k, v in rows.items() if k in before and not result.unseen)
     entering = tuple((k, v) for k, v in rows.items() if k not in before)
     leaving = [k for k in event.keys if js_string(k) in before and js_string(k) not in rows]
     out = [
@@ -279,7 +303,7 @@ def _item_outgoing(sub: Subscription, event: ChangeEvent, result: GroupResult) -
         ("update", True, False): Outgoing(seq, "delete", deleted, array=False),
     }
     state = (event.action, was, None if event.action == "delete" else row is not None)
-    found = by_state.get(state)
+    found = None if state == ("update", True, True) and result.unseen else by_state.get(state)
     return [found] if found is not None else []
 
 

@@ -1,5 +1,5 @@
 """What the realtime layer reads through: the reader, the query parser, the filter compiler and evaluator,
-and the resolution of a subscription filter's dynamic variables (once, at subscribe time, as Directus does).
+and the resolution of a subscription query's dynamic variables (once, at subscribe time, as Directus does).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ __all__ = [
     "read_many",
     "read_meta",
     "read_item",
-    "resolve_dynamic",
+    "resolve_query",
 ]
 
 
@@ -56,7 +56,7 @@ async def read_item(ctx: ServiceContext, collection: str, key: Any, query: Query
     return await ItemsService(ctx, collection).read_one(key, query)
 
 
-async def resolve_dynamic(ctx: ServiceContext, value: Any) -> Any:
-    """Dynamic variables of a subscription filter, resolved once at subscribe time (Directus does the same),
-    by the one resolver every read and permission rule uses."""
-    return await dynamic.resolve(ctx, value)
+async def resolve_query(ctx: ServiceContext, query: Query) -> Query:
+    """Dynamic variables of a subscription's ``filter`` and every ``deep`` ``_filter``, resolved once at
+    subscribe time (Directus does the same), by the one resolver every read and permission rule uses."""
+    return await dynamic.resolve_query(ctx, query)

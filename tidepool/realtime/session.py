@@ -251,7 +251,9 @@ class Session:
 
     async def on_auth(self, message: dict[str, Any]) -> None:
         """``auth`` on an open socket: a malformed one is ignored; a failed one drops to public (and closes
-        unless the mode is ``public``); a good one replaces the identity and keeps the subscriptions. A refusal
+        unless the mode is ``public``); a good one replaces the identity and keeps the subscriptions the new
+        identity may read: the others end as on any access change (``SubscriptionManager.revalidate``), so no
+        subscription outlives its reader's right to it and answers each later event with an error. A refusal
         that is no verdict on the credential (``CredentialRejectedError.told``) is sent as it is and changes
         nothing."""
         if self._reauth is not None:
@@ -275,6 +277,7 @@ class Session:
             return
         self._authenticated(result)
         self.client.send_message(_auth_ok(message, result))
+        self.hub.subscriptions.revalidate(self.client)
         await self._catch_up()
 
     def _authenticated(self, result: auth.AuthResult) -> None:

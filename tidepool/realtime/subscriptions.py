@@ -454,8 +454,9 @@ class SubscriptionManager:
             max_limit=settings.QUERY_LIMIT_MAX,
             max_complexity=settings.MAX_QUERY_COMPLEXITY,
         )
-        if query.filter is not None:
-            query = query.replace(filter=await reads.resolve_dynamic(ctx, query.filter))
+        # the filter's and every deep ``_filter``'s placeholders, for this subscriber, once: an event is read once
+        # per group, with the first subscriber's access, so none may be left for that read to resolve
+        query = await reads.resolve_query(ctx, query)
         uid, event = request.uid, request.event
         return Subscription(
             client=client,

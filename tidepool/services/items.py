@@ -240,7 +240,10 @@ class ItemsService:
             pk = info.table.c[info.primary_key]
             bound = payloads.bindable(info, values, self.ctx.dialect)
             await self._execute(tx, info, sa.update(info.table).where(pk.in_(stored)).values(bound), values)
-        tx.record(ChangeEvent(self.collection, "update", tuple(stored), before=before, payload=dict(item)))
+        written = {"fields": sorted(values)} if values else {}  # what subscribers may not see decides nothing
+        tx.record(
+            ChangeEvent(self.collection, "update", tuple(stored), before=before, payload=dict(item), extra=written)
+        )
         return stored
 
     # ---- deletes ------------------------------------------------------------------------------------

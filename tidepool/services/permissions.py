@@ -37,9 +37,8 @@ from tidepool.context import Access, Accountability, Action, Permission
 from tidepool.db import system
 from tidepool.db.schema import SchemaOverview
 from tidepool.query.dynamic import DynamicVariables, resolve_dynamic
-from tidepool.services import dynamic, rule_checks
+from tidepool.services import dynamic, rule_checks, system_access
 from tidepool.services.base import ServiceContext, TxContext
-from tidepool.services.system_access import APP_ACCESS_MINIMAL, SystemRule
 
 SNAPSHOT_TTL = 5.0
 MAX_CACHED_USERS = 10_000
@@ -369,14 +368,14 @@ async def _resolve_entry(
     return replace(entry, static=_resolve(entry))
 
 
-def _implicit_row(rule: SystemRule) -> PermissionRow:
+def _implicit_row(rule: system_access.SystemRule) -> PermissionRow:
     fields = "*" if rule.fields is None else list(rule.fields)
     return PermissionRow(rule.collection, rule.action, fields, rule.rule, rule.validation, None)
 
 
 # The app-access minimum (``services/system_access``) as permission rows, made once: ``_judged`` caches by
 # a row's identity, so these must live as long as the process.
-_APP_MINIMAL_ROWS = tuple(_implicit_row(rule) for rule in APP_ACCESS_MINIMAL)
+_APP_MINIMAL_ROWS = tuple(_implicit_row(rule) for rule in system_access.APP_ACCESS_MINIMAL)
 
 
 def _judged(model: AccessModel, row: PermissionRow, ctx: ServiceContext) -> PermissionRow | None:
@@ -407,7 +406,7 @@ def _resolve(entry: _Resolved) -> Mapping[tuple[str, Action], tuple[Permission, 
                 presets=_filter(row.presets, variables),
             )
         )
-    return {k: tuple(v) for k, v in grouped.items()}
+    return system_access.limit_schema_rows({k: tuple(v) for k, v in grouped.items()}, entry.schema)
 
 
 def _action(raw: str) -> Action | None:

@@ -28,10 +28,11 @@ saves).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from tidepool.context import Access, Action
+from tidepool.context import Access, Action, Permission
+from tidepool.db.schema import SchemaOverview
 from tidepool.errors import ForbiddenError
 
 
@@ -116,3 +117,82 @@ def require_read(access: Access, collection: str) -> None:
     if collection in _ACTION_WORDED:
         raise ForbiddenError.action(Action.READ, collection)
     raise ForbiddenError.collection(collection)
+
+
+# -- the schema's own rows ----------------------------------------------------------------------------------
+# ``/collections``, ``/fields`` and ``/relations`` answer only what describes a collection or field the caller
+# may read (``services/collections``, ``fields``, ``relations``). The same rows read as items (a subscription to
+# ``directus_fields``, a relational expansion such as ``directus_comments.collection.*``) must describe no more,
+# so every read permission on these three collections is limited here, in the caller's ``Access``, to those rows:
+# the reader, the filters and the realtime checks all read item rules from there.
+
+Permissions = Mapping[tuple[str, Action], tuple[Permission, ...]]
+Readable = Mapping[str, frozenset[str] | None]  # collection -> readable fields (None: every field)
+
+
+def limit_schema_rows(permissions: Permissions, schema: SchemaOverview | None) -> Permissions:
+    """``permissions`` with each read of a schema collection limited to the rows of what the others let read."""
+    readable = _readable(permissions)
+    limits = {
+        "directus_collections": _collections_rule(readable, schema),
+        "directus_fields": _fields_rule(readable),
+        "directus_relations": _relations_rule(readable),
+    }
+    limited = dict(permissions)
+    for collection, limit in limits.items():
+        granted = limited.get((collection, Action.READ))
+        if granted:
+            limited[(collection, Action.READ)] = tuple(replace(p, rule=_both(p.rule, limit)) for p in granted)
+    return limited
+
+
+def _readable(permissions: Permissions) -> Readable:
+    readable: dict[str, frozenset[str] | None] = {}
+    for (collection, action), granted in permissions.items():
+        if action != Action.READ or not granted:
+            continue
+        if any(p.fields is None or "*" in p.fields for p in granted):
+            readable[collection] = None
+        else:
+            readable[collection] = frozenset().union(*(p.fields or () for p in granted))
+    return readable
+
+
+# An item rule no row matches: the key of these tables is never null.
+_NO_ROW: Mapping[str, Any] = {"_and": [{"collection": {"_null": True}}, {"collection": {"_nnull": True}}]}
+
+
+def _collections_rule(readable: Readable, schema: SchemaOverview | None) -> Mapping[str, Any]:
+    """The readable collections and the folders holding them, as ``/collections`` lists them."""
+    names = set(readable)
+    for name in readable:
+        info = schema.collection(name) if schema is not None else None
+        folder = (info.meta or {}).get("group") if info is not None else None
+        if isinstance(folder, str):
+            names.add(folder)
+    return {"collection": {"_in": sorted(names)}} if names else _NO_ROW
+
+
+def _fields_rule(readable: Readable) -> Mapping[str, Any]:
+    """The rows of the readable fields of readable collections, as ``/fields`` lists them."""
+    every = sorted(c for c, fields in readable.items() if fields is None)
+    some = [
+        {"_and": [{"collection": {"_eq": c}}, {"field": {"_in": sorted(fields)}}]}
+        for c, fields in sorted(readable.items())
+        if fields
+    ]
+    branches = ([{"collection": {"_in": every}}] if every else []) + some
+    return {"_or": branches} if branches else _NO_ROW
+
+
+def _relations_rule(readable: Readable) -> Mapping[str, Any]:
+    """Relations both of whose sides are readable (the many side alone for an m2a), as ``/relations`` lists them."""
+    names = sorted(readable)
+    if not names:
+        return {"_and": [{"many_collection": {"_null": True}}, {"many_collection": {"_nnull": True}}]}
+    one_side = {"_or": [{"one_collection": {"_null": True}}, {"one_collection": {"_in": names}}]}
+    return {"_and": [{"many_collection": {"_in": names}}, one_side]}
+
+
+def _both(rule: Mapping[str, Any] | None, limit: Mapping[str, Any]) -> Mapping[str, Any]:
+    return dict(limit) if not rule else {"_and": [dict(rule), dict(limit)]}
