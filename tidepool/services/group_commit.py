@@ -52,10 +52,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from tidepool.db import pg_writes, sqlite_thread
 from tidepool.db.write_lock import FileWriteLock
+from tidepool.seams import translated
 
 GROUP_LIMIT = 64  # writes per COMMIT at most: the last one's wait is bounded
 _SAVEPOINT = "tidepool_write"
 _BATCHED = "tidepool_batched"
+_LOCK_WAIT = translated("database lock")
 
 log = logging.getLogger(__name__)
 
@@ -223,37 +225,38 @@ class WriteGate:
             if slot.after_commit is not None:
                 await slot.after_commit()
             return
-        self._queued += 1
-        try:
-            await self._lock.acquire()
-        except BaseException:  # cancelled while waiting: the writer it was left to may be gone
+        with _LOCK_WAIT:  # waited past DB_SQLITE_BUSY_TIMEOUT for another process: a 503, nothing written
+            self._queued += 1
+            try:
+                await self._lock.acquire()
+            except BaseException:  # cancelled while waiting: the writer it was left to may be gone
+                self._queued -= 1
+                self._settle()
+                raise
             self._queued -= 1
-            self._settle()
-            raise
-        self._queued -= 1
-        try:
-            group = self._group or await self._open()
-            first = not group.members
-            if not first:
-                self._savepoint(group)
-        except BaseException:
+            try:
+                group = self._group or await self._open()
+                first = not group.members
+                if not first:
+                    self._savepoint(group)
+            except BaseException:
+                self._end_turn()
+                raise
+            slot = Slot(group.conn, batching=True)
+            try:
+                yield slot
+            except BaseException:
+                await self._undo(group, first)
+                self._end_turn()
+                raise
+            self._settled(group)
+            group.members.append(slot)
+            if slot.later is not None:
+                group.batch.append(slot.later)
             self._end_turn()
-            raise
-        slot = Slot(group.conn, batching=True)
-        try:
-            yield slot
-        except BaseException:
-            await self._undo(group, first)
-            self._end_turn()
-            raise
-        self._settled(group)
-        group.members.append(slot)
-        if slot.later is not None:
-            group.batch.append(slot.later)
-        self._end_turn()
-        await asyncio.shield(group.done)
-        if slot.later is not None and slot.later.error is not None:
-            slot.later.failed(slot.later.error)
+            await asyncio.shield(group.done)
+            if slot.later is not None and slot.later.error is not None:
+                slot.later.failed(slot.later.error)
 
     async def _open(self) -> _Group:
         """A new group's connection. The processes' writer lock and ``BEGIN IMMEDIATE`` (the database's write
