@@ -283,6 +283,18 @@ def unavailable(exc: BaseException) -> ServiceUnavailableError | None:
     return outage(exc) if any(_is_disconnect(link) for link in _chain(exc)) else None
 
 
+_COMMIT_UNKNOWN = "The connection was lost while the write was being committed; it may have been saved"
+
+
+def commit_unknown(exc: BaseException) -> ServiceUnavailableError | None:
+    """A COMMIT whose connection was lost (``exc`` is an outage, ``unavailable``): the database may have
+    committed before the answer was lost, so the client is told the outcome is unknown (a 503 it should not
+    blindly retry: read the row first), never a plain failure for a write that may stand. If it committed,
+    its event is delivered from the event log like any other."""
+    lost = unavailable(exc)
+    return None if lost is None else ServiceUnavailableError("database", _COMMIT_UNKNOWN, lost.detail)
+
+
 _LOCKED = "The database is locked by another writer; try again"
 _SQLITE_BUSY = frozenset({5, 6})  # SQLITE_BUSY, SQLITE_LOCKED: the primary result codes (an extended one's low byte)
 

@@ -130,8 +130,9 @@ async def fetchrow_alone(
         if then is not None:
             try:
                 await then(driver, _processed(statement, row))
-            except Exception:  # committed: what follows is not the write's business
-                log.warning("after a lone statement", exc_info=True)
+            except Exception as exc:  # committed: what follows is not the write's business (the caller reads
+                # back instead); a connection lost just after the commit is no bug, so no traceback
+                log.warning("after a lone statement: %s: %s", type(exc).__name__, exc)
         return row
 
     try:

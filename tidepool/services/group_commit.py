@@ -51,6 +51,7 @@ from typing import Any, NoReturn
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from tidepool.db import pg_writes, sqlite_thread
+from tidepool.db.errors import commit_unknown
 from tidepool.db.write_lock import FileWriteLock
 from tidepool.seams import translated
 
@@ -124,6 +125,20 @@ def _batched(laters: list[Later]) -> Callable[[sqlite3.Connection], None]:
 def _commit(db: sqlite3.Connection) -> bool:
     db.commit()
     return True
+
+
+async def _committed(conn: AsyncConnection) -> None:
+    """COMMIT a write on PostgreSQL or MySQL (PostgreSQL: on asyncpg right after the event log's numbering,
+    then SQLAlchemy's, which has nothing left to end). A connection lost meanwhile leaves the outcome unknown:
+    raised as such (``db.errors.commit_unknown``), never as a plain failure."""
+    try:
+        await pg_writes.commit(conn)
+        await conn.commit()
+    except Exception as exc:
+        unknown = commit_unknown(exc)
+        if unknown is None:
+            raise
+        raise unknown from None
 
 
 async def _follow_up(slot: Slot) -> None:
@@ -221,7 +236,7 @@ class WriteGate:
             async with self.engine.begin() as conn:
                 slot = Slot(conn)
                 yield slot
-                await pg_writes.commit(conn)  # PostgreSQL: the COMMIT right after the event log's numbering
+                await _committed(conn)
             if slot.after_commit is not None:
                 await slot.after_commit()
             return
