@@ -263,7 +263,7 @@ class Writer(threading.Thread):
                 key = self.call(action, key, values)
             except Exception as exc:  # Unacknowledged, or an answer this writer cannot read
                 self.unacked += 1
-                self.refused.append(Refused(action, key, text, str(exc)[:300]))
+                self.refused.append(Refused(action, key, text, str(exc)))
                 if len(self.failures) < 5:
                     self.failures.append(f"{action} {key}: {exc!r}"[:300])
                 self.rows.pop(key, None)  # its state is unknown now: leave the row alone

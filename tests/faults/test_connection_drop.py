@@ -89,13 +89,13 @@ def test_connections_dropped_mid_write_lose_no_event_and_commit_nothing_unannoun
         logs = group.logs()
         errors = {sub.label: sub.errors[:3] for sub in run.subscribers if sub.errors}
     text += f"\nconnections ended per round: {dropped}; refused writes {len(refused)}, of which committed "
-    text += f"{len(ambiguous)}: {[(r.action, r.key, r.heard[:120]) for r in ambiguous[:5]]}"
+    text += f"{len(ambiguous)}: {[(r.action, r.key, r.heard[:400]) for r in ambiguous[:5]]}"
     text += f"\nsubscribers' errors: {errors}"
     with capsys.disabled():
         print(text)
     assert sum(dropped) >= DROPS, "the connections were not dropped: the test proves nothing"
     assert refused, f"no write failed while its connection was dropped: the test proves nothing\n{text}"
-    assert all("SERVICE_UNAVAILABLE" in r.heard for r in refused), text
+    assert [r for r in refused if "SERVICE_UNAVAILABLE" not in r.heard] == [], text
     assert all(UNKNOWN in r.heard for r in ambiguous), text
     # SQLAlchemy's pool logs its own failed rollback of a killed MariaDB connection with a traceback
     # ("Exception during reset or similar"): not Tidepool's, left aside here (see the report).
