@@ -196,6 +196,12 @@ SETTINGS: tuple[Setting, ...] = (
         "Database connections of the server: up to twice this many, all kept (shared out among `--workers`).",
     ),
     Setting("DB_CONNECT_TIMEOUT", "5", parse_seconds, "Seconds to wait for a new database connection (pg, mysql)."),
+    Setting(
+        "DB_SQLITE_BUSY_TIMEOUT",
+        "30",
+        parse_seconds,
+        "Seconds a SQLite write waits for another process's write lock before it is answered 503.",
+    ),
     Setting("DB_HEALTHCHECK_THRESHOLD", "150", parse_int, "Database response time (ms) above which health warns."),
     Setting("KEY", None, parse_optional_str, "Unique identifier of this project."),
     Setting("SECRET", None, parse_optional_str, "Secret that signs access tokens (random per start if unset)."),
@@ -404,6 +410,7 @@ class Settings:
     DB_PASSWORD: str | None = field(repr=False)
     DB_POOL_SIZE: int
     DB_CONNECT_TIMEOUT: float
+    DB_SQLITE_BUSY_TIMEOUT: float
     DB_HEALTHCHECK_THRESHOLD: int
     KEY: str | None
     SECRET: str = field(repr=False)  # filled in by load_settings when unset (FILLED_AT_LOAD)

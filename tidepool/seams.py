@@ -29,7 +29,7 @@ import orjson
 import sqlalchemy as sa
 from redis.exceptions import RedisError
 
-from tidepool.db.errors import outage, statement_error, unavailable, write_error
+from tidepool.db.errors import locked, outage, statement_error, unavailable, write_error
 from tidepool.errors import (
     InvalidPayloadError,
     InvalidTokenError,
@@ -59,6 +59,9 @@ SEAMS: dict[str, Rows] = {
     "database value": ((Exception, statement_error),),
     # services/items.py: a write the database refused; context: collection, dialect, candidates, values.
     "database write": ((sa.exc.DBAPIError, write_error),),
+    # services/group_commit.py: a SQLite write (its statements, or its group's BEGIN or COMMIT on the driver's
+    # thread) that waited for another process's write lock longer than DB_SQLITE_BUSY_TIMEOUT; else None.
+    "database lock": ((Exception, locked),),
     # services/authn.py: checking a JWT's signature, issuer and expiry.
     "access token": (
         (jwt.ExpiredSignatureError, lambda exc: TokenExpiredError()),

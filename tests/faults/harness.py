@@ -199,6 +199,24 @@ class Write:
     version: int
 
 
+@dataclass(frozen=True)
+class Refused:
+    """A write not acknowledged: what it tried, and what the writer heard instead (an error, a lost connection)."""
+
+    action: str
+    key: int
+    text: str
+    heard: str
+
+    def committed(self, database: dict[int, str]) -> bool:
+        """Whether the database shows it happened all the same (the writer leaves such a row alone after)."""
+        if self.action == "create":
+            return self.text in database.values()
+        if self.action == "update":
+            return database.get(self.key) == self.text
+        return self.key not in database
+
+
 class Unacknowledged(Exception):
     """No success answer: the write may or may not have happened."""
 
@@ -229,6 +247,7 @@ class Writer(threading.Thread):
         self.acked: list[Write] = []
         self.unacked = 0
         self.failures: list[str] = []  # the first few, for the report
+        self.refused: list[Refused] = []  # every write not acknowledged
         self.rows: dict[int, int] = {}  # key → version, of rows whose state this writer knows
         self.rng = random.Random(name)
         self.count = 0
@@ -244,6 +263,7 @@ class Writer(threading.Thread):
                 key = self.call(action, key, values)
             except Exception as exc:  # Unacknowledged, or an answer this writer cannot read
                 self.unacked += 1
+                self.refused.append(Refused(action, key, text, str(exc)))
                 if len(self.failures) < 5:
                     self.failures.append(f"{action} {key}: {exc!r}"[:300])
                 self.rows.pop(key, None)  # its state is unknown now: leave the row alone

@@ -1,4 +1,5 @@
-"""Redis killed for 10 s mid-stream, then restarted empty (no persistence), under two processes; and Redis
+"""Redis killed for 10 s mid-stream, then restarted empty (no persistence), under two processes (on one
+PostgreSQL, MariaDB or SQLite database: two ``tidepool start`` processes on one SQLite file); and Redis
 frozen (SIGSTOP) for 10 s, so that connections hang instead of being refused.
 
 While the bus is down, writes keep being acknowledged and subscribers keep getting events; every event of
@@ -48,7 +49,7 @@ def outage(
     assert_clean(text, accounts, group)
 
 
-@pytest.mark.parametrize("engine", ["pg", pytest.param("mysql", id="mariadb")])
+@pytest.mark.parametrize("engine", ["pg", pytest.param("mysql", id="mariadb"), pytest.param("sqlite3", id="sqlite")])
 def test_redis_killed_and_restarted_empty_loses_no_event(
     tmp_path: Path, engine: str, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -20,12 +20,13 @@ import asyncio
 import contextlib
 import fcntl
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import httpx
 import pytest
@@ -36,8 +37,9 @@ from tests.support.live import ADMIN_TOKEN, LiveServer, live_server, scratch_dat
 from tests.support.servers import NO_HEARTBEAT
 from tidepool import eventlog
 from tidepool.context import Access
+from tidepool.db import sqlite_thread
 from tidepool.query.model import Query
-from tidepool.services.group_commit import WriteGate
+from tidepool.services.group_commit import Later, WriteGate
 from tidepool.services.items import ItemsService
 
 pytestmark = pytest.mark.timeout(120)
@@ -385,3 +387,125 @@ def test_a_group_of_creates_locks_the_database_only_to_run_them(srv: LiveServer)
         "batch-b",
     ]
     assert [row for row in stored_rows if row["code"] != "batch-direct"] == [row_a, row_b]
+
+
+def _blocking_create(code: str, entered: threading.Event, release: threading.Event) -> Callable[[Any], str]:
+    """A write's statements for the driver's thread that insert ``code`` and then wait there for ``release``:
+    whatever the event loop does meanwhile happens while the group is on the thread."""
+
+    def run(db: Any) -> str:
+        db.execute("INSERT INTO codes (code) VALUES (?)", (code,))
+        entered.set()
+        release.wait(30)
+        return code
+
+    return run
+
+
+async def _until_set(event: threading.Event) -> None:
+    deadline = time.monotonic() + 30
+    while not event.is_set():
+        assert time.monotonic() < deadline, "the driver's thread never ran the write"
+        await asyncio.sleep(0.001)
+
+
+def _stored_codes(srv: LiveServer, prefix: str) -> list[str]:
+    with srv.client() as admin:
+        stored = admin.get("/items/codes", params={"filter[code][_starts_with]": prefix, "fields": "code"})
+    return sorted(row["code"] for row in stored.json()["data"])
+
+
+def test_a_group_whose_closing_task_is_cancelled_during_its_commit_is_reported_committed(srv: LiveServer) -> None:
+    """The task that commits a group is cancelled (the loop's teardown cancels every task; so may whatever
+    cancels its caller) while the group's batch and COMMIT run on the driver's thread. The thread commits
+    anyway: the write must be answered as committed, its row stored, its follow-up (where its events are
+    emitted) run, and the gate left ready for the next write. Before the fix the cancellation rolled back
+    nothing (the COMMIT was already queued) yet failed the write ("write group failed") and skipped its
+    follow-up: a committed write reported failed, its event left to the next poll of the log."""
+    entered, release = threading.Event(), threading.Event()
+
+    async def scenario() -> tuple[list[str], list[str], int]:
+        g = gate(srv)
+        seen: list[str] = []
+
+        def failed(exc: Exception) -> NoReturn:
+            raise exc
+
+        async def followed() -> None:
+            seen.append("after_commit")
+
+        async def write() -> None:
+            async with g.write() as slot:
+                assert slot.may_wait()
+                slot.later = Later(_blocking_create("cancelled-close", entered, release), seen.append, failed)
+                slot.after_commit = followed
+
+        writer = asyncio.create_task(write())
+        await _until_set(entered)
+        closing = list(g._closing)  # the task committing the group (the writer ended its turn alone)
+        for task in closing:
+            task.cancel()
+        await asyncio.sleep(0.05)  # the cancellation lands while the COMMIT waits behind the batch
+        release.set()
+        outcome = await asyncio.wait_for(asyncio.gather(writer, return_exceptions=True), 30)
+        async with g.write() as slot:  # the gate takes the next write
+            await slot.conn.execute(sa.text("INSERT INTO codes (code) VALUES ('cancelled-next')"))
+        return [type(o).__name__ for o in outcome], seen, len(closing)
+
+    try:
+        outcome, seen, closing = srv.run(scenario())
+    finally:
+        release.set()
+    assert closing == 1
+    assert _stored_codes(srv, "cancelled-") == ["cancelled-close", "cancelled-next"]
+    assert (outcome, seen) == (["NoneType"], ["cancelled-close", "after_commit"])
+    assert _free(srv)
+
+
+def test_a_writer_cancelled_before_the_commit_leaves_nothing_behind(srv: LiveServer) -> None:
+    """A writer whose caller is cancelled (a client gone) while its statement runs on the driver's thread, first
+    in its group or after another write: its statement is rolled back, the other write commits, no group stays
+    open (the database is unlocked) and the next write commits."""
+    entered, release = threading.Event(), threading.Event()
+
+    async def scenario(first: bool) -> list[str]:
+        g = gate(srv)
+        entered.clear()
+        release.clear()
+
+        async def blocked() -> None:
+            async with g.write() as slot:
+                await sqlite_thread.run(slot.conn, _blocking_create(f"gone-{first}", entered, release))
+
+        async def plain(code: str) -> None:
+            async with g.write() as slot:
+                await slot.conn.execute(sa.text("INSERT INTO codes (code) VALUES (:code)"), {"code": code})
+
+        await g.__aenter__()
+        tasks = [
+            asyncio.create_task(work)
+            for work in ((blocked(), plain(f"kept-{first}")) if first else (plain(f"kept-{first}"), blocked()))
+        ]
+        for i in range(len(tasks)):
+            while g.queued < i + 1:
+                await asyncio.sleep(0)
+        await g.__aexit__(None, None, None)
+        await _until_set(entered)
+        victim = tasks[0] if first else tasks[1]
+        victim.cancel()
+        await asyncio.sleep(0.05)
+        release.set()
+        outcomes = await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 30)
+        await plain(f"next-{first}")
+        return [type(o).__name__ for o in outcomes]
+
+    try:
+        for first in (True, False):
+            outcomes = srv.run(scenario(first))
+            assert sorted(outcomes) == ["CancelledError", "NoneType"], (first, outcomes)
+            assert _free(srv)
+    finally:
+        release.set()
+    assert _stored_codes(srv, "gone-") == []
+    assert _stored_codes(srv, "kept-") == ["kept-False", "kept-True"]
+    assert _stored_codes(srv, "next-") == ["next-False", "next-True"]

@@ -1,7 +1,8 @@
 """The async SQLAlchemy engine for the configured database, and what differs per engine at connect time.
 
-SQLite runs in WAL mode with foreign keys on and a busy timeout, so readers never block the writer and a
-second process (the CLI next to a running server) waits instead of failing; every connection also gets
+SQLite runs in WAL mode with foreign keys on and a busy timeout (``DB_SQLITE_BUSY_TIMEOUT``), so readers never
+block the writer and a second process (the CLI next to a running server) waits instead of failing (past the
+timeout the write is answered 503, ``tidepool.db.errors.locked``); every connection also gets
 Tidepool's SQL functions (``tidepool.db.sqlite_functions``), which filters compile to. Every engine keeps a
 pool sized by ``DB_POOL_SIZE`` (``pool_size``). PostgreSQL and MySQL connect within ``DB_CONNECT_TIMEOUT``,
 and are hooked so that a database that cannot be reached is one ``ServiceUnavailableError`` everywhere
@@ -69,7 +70,7 @@ def pool_size(settings: Settings) -> int:
 def create_engine(settings: Settings) -> AsyncEngine:
     url = database_url(settings)
     if url.get_backend_name() == "sqlite":
-        return _sqlite_engine(url, pool_size(settings))
+        return _sqlite_engine(url, pool_size(settings), settings.DB_SQLITE_BUSY_TIMEOUT)
     engine = create_async_engine(
         url,
         pool_size=pool_size(settings),
@@ -180,14 +181,14 @@ def _close_if_connected(attempt: asyncio.Future[Any]) -> None:
     getattr(connection, "terminate", connection.close)()
 
 
-def _sqlite_engine(url: URL, size: int) -> AsyncEngine:
+def _sqlite_engine(url: URL, size: int, busy_timeout: float) -> AsyncEngine:
     on_file = bool(url.database) and url.database != ":memory:"
     if on_file:
         Path(str(url.database)).parent.mkdir(parents=True, exist_ok=True)
     pool: dict[str, Any] = {"pool_size": size, "max_overflow": 0} if on_file else {}  # memory: one connection
     engine = create_async_engine(
         url,
-        connect_args={"timeout": 30},
+        connect_args={"timeout": busy_timeout},
         json_deserializer=_stored_json,
         pool_reset_on_return=None,  # ``_reset`` below does it
         **pool,
@@ -203,7 +204,8 @@ def _sqlite_engine(url: URL, size: int) -> AsyncEngine:
     @sa.event.listens_for(engine.sync_engine, "connect")
     def _pragmas(dbapi_connection: Any, _record: Any) -> None:
         cursor = dbapi_connection.cursor()
-        for pragma in ("journal_mode=WAL", "foreign_keys=ON", "busy_timeout=30000", "synchronous=NORMAL"):
+        busy = f"busy_timeout={int(busy_timeout * 1000)}"  # how long a write waits for another's lock
+        for pragma in ("journal_mode=WAL", "foreign_keys=ON", busy, "synchronous=NORMAL"):
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
         sqlite_functions.install(dbapi_connection)

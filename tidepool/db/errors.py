@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import re
+import sqlite3
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -162,7 +163,7 @@ def stale_plan(exc: BaseException) -> ServiceUnavailableError | None:
 def statement_error(exc: BaseException, reading: bool) -> TidepoolError | None:
     """A failed statement that is not a lost connection, as the client hears it (``tidepool.seams``,
     ``database value``): a value the database cannot hold, or a kept plan the schema moved under; else None."""
-    return unstorable_text(exc, reading) or stale_plan(exc)
+    return unstorable_text(exc, reading) or stale_plan(exc) or locked(exc)
 
 
 def write_error(exc: sa.exc.DBAPIError, **context: Any) -> TidepoolError | None:
@@ -280,6 +281,36 @@ def unavailable(exc: BaseException) -> ServiceUnavailableError | None:
         if isinstance(link, ServiceUnavailableError):
             return link
     return outage(exc) if any(_is_disconnect(link) for link in _chain(exc)) else None
+
+
+_COMMIT_UNKNOWN = "The connection was lost while the write was being committed; it may have been saved"
+
+
+def commit_unknown(exc: BaseException) -> ServiceUnavailableError | None:
+    """A COMMIT whose connection was lost (``exc`` is an outage, ``unavailable``): the database may have
+    committed before the answer was lost, so the client is told the outcome is unknown (a 503 it should not
+    blindly retry: read the row first), never a plain failure for a write that may stand. If it committed,
+    its event is delivered from the event log like any other."""
+    lost = unavailable(exc)
+    return None if lost is None else ServiceUnavailableError("database", _COMMIT_UNKNOWN, lost.detail)
+
+
+_LOCKED = "The database is locked by another writer; try again"
+_SQLITE_BUSY = frozenset({5, 6})  # SQLITE_BUSY, SQLITE_LOCKED: the primary result codes (an extended one's low byte)
+
+
+def locked(exc: BaseException) -> ServiceUnavailableError | None:
+    """SQLite's "database is locked": another process (a second server, the CLI, a ``sqlite3`` shell) held the
+    write lock longer than ``DB_SQLITE_BUSY_TIMEOUT``. Nothing of the write happened (SQLite refuses the
+    statement, or the COMMIT, and the transaction is rolled back), so the client hears a 503 it may retry,
+    not a 500; the cause is logged as an outage is (once per interval)."""
+    for link in _chain(exc):
+        code = getattr(link, "sqlite_errorcode", None)
+        if isinstance(link, sqlite3.OperationalError) and isinstance(code, int) and code & 0xFF in _SQLITE_BUSY:
+            detail = f"{type(link).__name__}: {link}"
+            OUTAGES.failed("sqlite busy", detail)
+            return ServiceUnavailableError("database", _LOCKED, detail)
+    return None
 
 
 def _root(exc: BaseException) -> BaseException:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import sys
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -120,25 +121,41 @@ async def fetchrow_alone(
     unless it was lost (``direct.on_connection``: an error of the statement leaves it idle, ready for the next)."""
     args = statement.arguments(values)
     adapted: Any = None  # the connection's adapter, once checked out
+    sent = False  # whether the statement went to the database (it commits itself: lost then, the outcome is open)
 
     async def work(raw: PoolProxiedConnection) -> Any:
-        nonlocal adapted
+        nonlocal adapted, sent
         adapted = raw.dbapi_connection
         driver: Any = raw.driver_connection
         await direct.up_to_date(adapted, engine.dialect)  # statements kept for an old schema dropped
+        sent = True
         row = await _fetchrow(driver, statement, args)
         if then is not None:
             try:
                 await then(driver, _processed(statement, row))
-            except Exception:  # committed: what follows is not the write's business
-                log.warning("after a lone statement", exc_info=True)
+            except Exception as exc:  # committed: what follows is not the write's business (the caller reads
+                # back instead); a connection lost just after the commit is no bug, so no traceback
+                log.warning("after a lone statement: %s: %s", type(exc).__name__, exc)
         return row
 
     try:
         row = await direct.on_connection(engine, work)
     except Exception as error:
-        raise _as_sqlalchemy(engine, adapted, error, statement.compiled.string, args) from None
+        failed = _as_sqlalchemy(engine, adapted, error, statement.compiled.string, args)
+        if sent and _cut_off(error):  # the database may have committed it before the connection went
+            from tidepool.db.errors import commit_unknown  # db.errors is above this module (seams uses it)
+
+            failed = commit_unknown(failed) or failed
+        raise failed from None
     return _processed(statement, row)
+
+
+def _cut_off(error: BaseException) -> bool:
+    """Whether the connection went away with no answer to a statement sent on it (not the database's refusal,
+    nor a connection known closed before the statement was sent): asyncpg's "closed in the middle of
+    operation", or the socket's own error."""
+    lost = getattr(sys.modules.get("asyncpg.exceptions"), "ConnectionDoesNotExistError", None)  # loaded: asyncpg's
+    return isinstance(error, OSError) or (isinstance(lost, type) and isinstance(error, lost))
 
 
 async def _fetchrow(driver: Any, statement: Statement, args: Sequence[Any]) -> Any:

@@ -16,6 +16,7 @@ driver's thread in that same place.
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import weakref
 from collections.abc import Callable, Sequence
@@ -110,6 +111,72 @@ async def run(conn: AsyncConnection, function: Callable[[sqlite3.Connection], T]
 
     later: T = await in_thread(after_deferred, db)
     return later
+
+
+async def run_to_end(conn: AsyncConnection, function: Callable[[sqlite3.Connection], T]) -> T | None:
+    """``run``, for work whose outcome must be known however its caller is cancelled (a group's COMMIT): once
+    queued, ``function`` runs on the driver's thread whatever happens to the awaiting task, so a cancellation
+    that arrives meanwhile is absorbed (and ``uncancel``-led) until the thread answered, and the answer (or
+    ``function``'s error) is returned as if nothing had happened. None when aiosqlite's internals are not there.
+
+    aiosqlite's own future is cancelled with its awaiting task and then drops the thread's answer, so the
+    thread answers here on a future of the loop that no task owns (a loop's teardown cancels every task)."""
+    driver = await _driver(conn)
+    in_thread = getattr(driver, "_execute", None)
+    db = getattr(driver, "_conn", None)
+    if in_thread is None or not isinstance(db, sqlite3.Connection):
+        return None
+    sync = conn.sync_connection
+    deferred = (_DEFERRED.pop(sync, None) if sync is not None else None) or []
+    loop = asyncio.get_running_loop()
+    answer: asyncio.Future[T] = loop.create_future()
+
+    def whole(db: sqlite3.Connection) -> None:
+        try:
+            _run_deferred(db, deferred)
+            result = function(db)
+        except BaseException as exc:
+            _answer(loop, answer, None, exc)
+            raise
+        _answer(loop, answer, result, None)
+
+    cancelled = 0
+    try:
+        await in_thread(whole, db)
+    except asyncio.CancelledError:
+        cancelled += 1
+    except Exception:
+        if not answer.done():  # never queued (the connection is closed): nothing ran
+            raise
+    while not answer.done():
+        try:
+            await asyncio.wait({answer})
+        except asyncio.CancelledError:
+            cancelled += 1
+    task = asyncio.current_task()
+    if task is not None:
+        for _ in range(cancelled):
+            task.uncancel()
+    return answer.result()
+
+
+def _answer(
+    loop: asyncio.AbstractEventLoop, future: asyncio.Future[T], result: T | None, exc: BaseException | None
+) -> None:
+    """From the driver's thread: settle ``future`` on its loop (a closed loop hears nothing)."""
+
+    def settle() -> None:
+        if future.done():
+            return
+        if exc is not None:
+            future.set_exception(exc)
+        else:
+            future.set_result(result)  # type: ignore[arg-type]  # T, when no error
+
+    try:
+        loop.call_soon_threadsafe(settle)
+    except RuntimeError:  # the loop is closed
+        pass
 
 
 async def script(conn: AsyncConnection, statements: Sequence[str]) -> None:

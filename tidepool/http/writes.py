@@ -12,9 +12,10 @@ from typing import Any, Protocol
 
 from starlette.responses import Response
 
-from tidepool.errors import ForbiddenError, InvalidPayloadError
+from tidepool.errors import InvalidPayloadError
 from tidepool.http.responses import data_response, no_content
 from tidepool.query.model import Query
+from tidepool.services.read_back import read_after_write
 
 QueryParser = Callable[[Any], Query]
 
@@ -66,8 +67,7 @@ async def delete_from_body(service: BatchWriter, body: Any, parse_query: QueryPa
 
 
 async def read_back(read: Callable[[], Awaitable[Any]]) -> Response:
-    """Directus's read-after-write: the caller may have written what it cannot read, then 204."""
-    try:
-        return data_response(await read())
-    except ForbiddenError:
-        return no_content()
+    """Directus's read-after-write: the caller may have written what it cannot read, then 204; so when the
+    database cannot be reached for the read (``services/read_back.py``: the write committed all the same)."""
+    data = await read_after_write(read)
+    return no_content() if data is None else data_response(data)

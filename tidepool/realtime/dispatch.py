@@ -33,7 +33,7 @@ import sqlalchemy as sa
 
 from tidepool.context import Action
 from tidepool.db.schema import CollectionInfo
-from tidepool.errors import TidepoolError
+from tidepool.errors import ServiceUnavailableError, TidepoolError
 from tidepool.events import ChangeEvent
 from tidepool.metrics import DispatchStats, statement_tally
 from tidepool.query.evaluate import NotEvaluable
@@ -406,8 +406,10 @@ class Dispatcher:
         if not groups:
             return
         heads = [(key[1], group) for key, group in groups.items()]
-        results = await self._evaluate_groups(heads, event)
+        results = await self._until_read(heads, await self._evaluate_groups(heads, event), event)
         for (_, group), result in zip(heads, results, strict=True):
+            if result is None:
+                continue
             try:
                 self.stats.messages += _deliver_all(group, event, result)
             except Exception as exc:
@@ -433,6 +435,32 @@ class Dispatcher:
         for done in await asyncio.gather(*jobs):
             results.update(done)
         return [results[index] for index in range(len(heads))]
+
+    async def _until_read(
+        self, heads: list[tuple[Hashable, Group]], results: list[GroupResult], event: ChangeEvent
+    ) -> list[GroupResult | None]:
+        """The groups whose read met a database outage (a dropped connection, a restart) read again after
+        each of ``OUTAGE_PAUSES``: the pool reconnects meanwhile, and a committed change's event is delivered,
+        never replaced by an error frame because the database was away for a moment. A group still failing
+        after the last pause is not served (None): its sockets are closed with the resume code, and their
+        clients resume with ``since`` from the log once the database answers (the event is not lost)."""
+        found: list[GroupResult | None] = list(results)
+        for pause in OUTAGE_PAUSES:
+            failing = [i for i, result in enumerate(found) if result is not None and _outage(result)]
+            if not failing:
+                return found
+            await asyncio.sleep(pause)
+            for index in failing:
+                found[index] = (await self._evaluate_alone(index, heads[index][1], event))[index]
+        for index, result in enumerate(found):
+            if result is not None and _outage(result):
+                log.warning(
+                    "event %s on %s: the database did not answer; its subscribers resume", event.seq, event.collection
+                )
+                for sub in heads[index][1]:
+                    sub.client.close(RESUME_CLOSE_CODE, "events lost")
+                found[index] = None
+        return found
 
     def _plain(self, sub: Subscription, event: ChangeEvent) -> batching.Plain | None:
         if not self.batching or event.action == "delete":  # a delete reads nothing: nothing to share
@@ -508,6 +536,15 @@ class Dispatcher:
         except Exception as exc:
             log.debug("batched result on %s failed (%s); reading for the group alone", event.collection, exc)
             return None
+
+
+# Seconds between re-reads of an event for groups whose read met a database outage (6.35 s in all; the
+# follower's queue holds the events behind it meanwhile, in order).
+OUTAGE_PAUSES = (0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2)
+
+
+def _outage(result: GroupResult) -> bool:
+    return isinstance(result.error, ServiceUnavailableError)
 
 
 def _invalidate_access(collection: str, runtime: Runtime) -> None:

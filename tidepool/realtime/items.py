@@ -13,12 +13,11 @@ socket's form of the ``204`` REST gives in the same case (``http/writes.read_bac
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from tidepool.db.system import is_system_collection
 from tidepool.errors import (
-    ForbiddenError,
     InvalidCollectionError,
     InvalidPayloadError,
     InvalidQueryError,
@@ -29,6 +28,7 @@ from tidepool.query.parse import parse_query
 from tidepool.realtime.protocol import ITEMS, MISSING, validate
 from tidepool.services.base import ServiceContext
 from tidepool.services.items import ItemsService
+from tidepool.services.read_back import read_after_write
 
 Result = tuple[Any, Mapping[str, Any] | None]  # (data, meta or None)
 Handler = Callable[[ItemsService, Mapping[str, Any], ServiceContext], Awaitable[Result]]
@@ -77,13 +77,10 @@ async def _meta(service: ItemsService, query: Query) -> Mapping[str, Any] | None
     return await service.read_meta(query) if query.meta else None
 
 
-async def _read_back(read: Coroutine[Any, Any, Any]) -> Any:
+async def _read_back(read: Callable[[], Awaitable[Any]]) -> Any:
     """A read after a committed write: ``None`` (the reply's ``"data": null``) when the caller may not read
-    what it wrote, never an error (see the module docstring)."""
-    try:
-        return await read
-    except ForbiddenError:
-        return None
+    what it wrote, or the database cannot be reached for it; never an error (``services/read_back.py``)."""
+    return await read_after_write(read)
 
 
 async def _create(service: ItemsService, message: Mapping[str, Any], ctx: ServiceContext) -> Result:
@@ -91,11 +88,11 @@ async def _create(service: ItemsService, message: Mapping[str, Any], ctx: Servic
     data = message.get("data", MISSING)
     if isinstance(data, list):
         keys = await service.create_many([_item(entry) for entry in data])
-        return await _read_back(service.read_many(keys, query)), None
+        return await _read_back(lambda: service.read_many(keys, query)), None
     key, read = await service.create_and_read(_item(data), query)
     if read is not None:  # read in the write's transaction (``services/fast_create.py``)
         return (read[0] if read else None), None
-    return await _read_back(service.read_one(key, query)), None
+    return await _read_back(lambda: service.read_one(key, query)), None
 
 
 async def _read(service: ItemsService, message: Mapping[str, Any], ctx: ServiceContext) -> Result:
@@ -117,17 +114,17 @@ async def _update(service: ItemsService, message: Mapping[str, Any], ctx: Servic
     data = message.get("data", MISSING)
     if _truthy(message.get("id", MISSING)):
         await service.update_one(message["id"], _item(data))
-        return await _read_back(service.read_one(message["id"], Query())), None
+        return await _read_back(lambda: service.read_one(message["id"], Query())), None
     if _present(message.get("ids", MISSING)):
         keys = await service.update_many(message["ids"], _item(data))
     elif _is_singleton(ctx, message["collection"]):
         await service.upsert_singleton(_item(data))
-        return await _read_back(service.read_singleton(query)), None
+        return await _read_back(lambda: service.read_singleton(query)), None
     elif isinstance(data, list):
         keys = await service.update_batch([_item(entry) for entry in data])
     else:
         keys = await service.update_by_query(query, _item(data))
-    return await _read_back(service.read_many(keys, query)), await _read_back(_meta(service, query))
+    return await _read_back(lambda: service.read_many(keys, query)), await _read_back(lambda: _meta(service, query))
 
 
 async def _delete(service: ItemsService, message: Mapping[str, Any], ctx: ServiceContext) -> Result:

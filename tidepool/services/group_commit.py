@@ -26,7 +26,11 @@ lets another process write in between (``tidepool start --workers``). Per write:
   order, ``tidepool.eventlog``), and after the COMMIT the gate runs each write's follow-up (caches, events to
   the bus) in that same order before the next group can begin;
 - a write whose caller is cancelled while it waits for the COMMIT still commits and still emits its events;
-  a writer cancelled while it waits for its turn leaves no group open behind it (``_settle``).
+  a writer cancelled while it waits for its turn leaves no group open behind it (``_settle``), and one
+  cancelled while its statements run is rolled back alone (``_undo``);
+- a COMMIT once queued for the driver's thread is waited for whatever happens to the task that sent it (a
+  loop's teardown cancels every task): a group that committed is reported committed and its follow-ups run;
+  only a COMMIT that failed or was never sent fails the group's writes (``_close``).
 
 Work that needs the database to itself (the event log's pruning, through ``async with gate``) commits the
 open group first. PostgreSQL and MySQL lock rows, not the database: there every write is its own transaction,
@@ -36,6 +40,7 @@ all at once, and the gate holds nothing.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -46,11 +51,14 @@ from typing import Any, NoReturn
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from tidepool.db import pg_writes, sqlite_thread
+from tidepool.db.errors import commit_unknown
 from tidepool.db.write_lock import FileWriteLock
+from tidepool.seams import translated
 
 GROUP_LIMIT = 64  # writes per COMMIT at most: the last one's wait is bounded
 _SAVEPOINT = "tidepool_write"
 _BATCHED = "tidepool_batched"
+_LOCK_WAIT = translated("database lock")
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +127,42 @@ def _commit(db: sqlite3.Connection) -> bool:
     return True
 
 
+async def _committed(conn: AsyncConnection) -> None:
+    """COMMIT a write on PostgreSQL or MySQL (PostgreSQL: on asyncpg right after the event log's numbering,
+    then SQLAlchemy's, which has nothing left to end). A connection lost meanwhile leaves the outcome unknown:
+    raised as such (``db.errors.commit_unknown``), never as a plain failure."""
+    try:
+        await pg_writes.commit(conn)
+        await conn.commit()
+    except Exception as exc:
+        unknown = commit_unknown(exc)
+        if unknown is None:
+            raise
+        raise unknown from None
+
+
+async def _follow_up(slot: Slot) -> None:
+    """A committed write's follow-up: what its batched statements answered, then ``after_commit``."""
+    if slot.later is not None:
+        slot.later.landed(slot.later.result)
+    if slot.after_commit is not None:
+        await slot.after_commit()
+
+
+async def _after_commit(what: str, step: Awaitable[None]) -> None:
+    """Run one step that follows a COMMIT: its failure or cancellation is logged, never raised (the writes
+    committed; the task goes on with the next step, so a cancelled one is uncancelled)."""
+    try:
+        await step
+    except asyncio.CancelledError:
+        task = asyncio.current_task()
+        if task is not None:
+            task.uncancel()
+        log.warning("%s: cancelled, after the writes committed", what)
+    except Exception:
+        log.exception("%s failed", what)
+
+
 def _observed(future: asyncio.Future[None]) -> None:
     if not future.cancelled():
         future.exception()
@@ -155,7 +199,7 @@ class WriteGate:
         group = self._group
         if group is not None:
             self._group = None
-            closing = asyncio.ensure_future(self._close(group))
+            closing = self._start_closing(group)
             try:
                 await asyncio.shield(closing)
             except asyncio.CancelledError:
@@ -192,41 +236,42 @@ class WriteGate:
             async with self.engine.begin() as conn:
                 slot = Slot(conn)
                 yield slot
-                await pg_writes.commit(conn)  # PostgreSQL: the COMMIT right after the event log's numbering
+                await _committed(conn)
             if slot.after_commit is not None:
                 await slot.after_commit()
             return
-        self._queued += 1
-        try:
-            await self._lock.acquire()
-        except BaseException:  # cancelled while waiting: the writer it was left to may be gone
+        with _LOCK_WAIT:  # waited past DB_SQLITE_BUSY_TIMEOUT for another process: a 503, nothing written
+            self._queued += 1
+            try:
+                await self._lock.acquire()
+            except BaseException:  # cancelled while waiting: the writer it was left to may be gone
+                self._queued -= 1
+                self._settle()
+                raise
             self._queued -= 1
-            self._settle()
-            raise
-        self._queued -= 1
-        try:
-            group = self._group or await self._open()
-            first = not group.members
-            if not first:
-                self._savepoint(group)
-        except BaseException:
+            try:
+                group = self._group or await self._open()
+                first = not group.members
+                if not first:
+                    self._savepoint(group)
+            except BaseException:
+                self._end_turn()
+                raise
+            slot = Slot(group.conn, batching=True)
+            try:
+                yield slot
+            except BaseException:
+                await self._undo(group, first)
+                self._end_turn()
+                raise
+            self._settled(group)
+            group.members.append(slot)
+            if slot.later is not None:
+                group.batch.append(slot.later)
             self._end_turn()
-            raise
-        slot = Slot(group.conn, batching=True)
-        try:
-            yield slot
-        except BaseException:
-            await self._undo(group, first)
-            self._end_turn()
-            raise
-        self._settled(group)
-        group.members.append(slot)
-        if slot.later is not None:
-            group.batch.append(slot.later)
-        self._end_turn()
-        await asyncio.shield(group.done)
-        if slot.later is not None and slot.later.error is not None:
-            slot.later.failed(slot.later.error)
+            await asyncio.shield(group.done)
+            if slot.later is not None and slot.later.error is not None:
+                slot.later.failed(slot.later.error)
 
     async def _open(self) -> _Group:
         """A new group's connection. The processes' writer lock and ``BEGIN IMMEDIATE`` (the database's write
@@ -312,9 +357,7 @@ class WriteGate:
             self._release()
             return
         self._group = None
-        closing = asyncio.get_running_loop().create_task(self._close(group))
-        self._closing.add(closing)
-        closing.add_done_callback(self._closed)
+        self._start_closing(group).add_done_callback(lambda _: self._release())
 
     def _settle(self) -> None:
         """A group left open for a writer who gave up waiting (its caller was cancelled) with nobody else in line
@@ -329,53 +372,72 @@ class WriteGate:
         async with self:  # takes the gate and commits the open group first
             pass
 
-    def _closed(self, task: asyncio.Task[None]) -> None:
+    def _start_closing(self, group: _Group) -> asyncio.Task[None]:
+        """A task that commits ``group`` (``_close``), kept until it is done."""
+        closing = asyncio.get_running_loop().create_task(self._close(group))
+        self._closing.add(closing)
+        closing.add_done_callback(functools.partial(self._closed, group))
+        return closing
+
+    def _closed(self, group: _Group, task: asyncio.Task[None]) -> None:
+        """A closing task ended. One cancelled before it ran (the loop's teardown cancels tasks that have not
+        started too) sent no COMMIT and told nobody: its group is rolled back and its writers fail."""
         self._closing.discard(task)
-        self._release()
         if not task.cancelled():
             task.exception()  # reported to the group's writers already
+        if not group.done.done():
+            failing = asyncio.get_running_loop().create_task(self._fail(group, RuntimeError("write group cancelled")))
+            self._closing.add(failing)
+            failing.add_done_callback(self._closing.discard)
 
     async def _close(self, group: _Group) -> None:
-        """COMMIT the group, then run each write's follow-up in order; or fail every write of it."""
+        """COMMIT the group, then run each write's follow-up in order; or fail every write of it.
+
+        Once the COMMIT is queued for the driver's thread nothing stops it, not even a cancellation of this task
+        (a loop's teardown cancels every task): ``sqlite_thread.run_to_end`` waits for the thread's answer, and
+        a group that committed is reported committed, its follow-ups run (``_landed``). Only a COMMIT that
+        failed, or that was never sent, fails the group's writes."""
         if self._group is group:
             self._group = None
         sqlite_thread.withdraw(group.conn)  # the last write's savepoint, if it ran no statement
-        batched = bool(group.batch)
         try:
-            if batched:  # the waiting writes and the COMMIT in one hand-off (after the lock and BEGIN if owed)
-                self._begin(group, [])
-                if await sqlite_thread.run(group.conn, _commit) is None:
-                    raise RuntimeError("aiosqlite's connection thread is not reachable")
-                self._ran(group)
-            else:
-                await group.conn.commit()
+            await self._commit(group)
         except BaseException as exc:
             await self._fail(group, exc)
             raise
         self._ended(group)  # committed: another process's writer may begin while this connection is returned
+        try:
+            await self._landed(group)
+        finally:
+            if not group.done.done():
+                group.done.set_result(None)
+
+    async def _commit(self, group: _Group) -> None:
+        """The group's COMMIT on the driver's thread, with the batch of waiting writes (and the lock and BEGIN,
+        if owed) in the same hand-off; returns once SQLite committed, raises if it did not."""
+        batched = bool(group.batch)
         if batched:
-            try:
-                await group.conn.commit()  # SQLAlchemy's side of it: nothing is left for SQLite to commit
-            except Exception:  # committed already: a committed write is never reported failed
-                log.warning("ending SQLAlchemy's side of a committed batch failed", exc_info=True)
+            self._begin(group, [])
+        if await sqlite_thread.run_to_end(group.conn, _commit) is None:
+            if batched:  # never sent: checked before a write's statements are left for the batch
+                raise RuntimeError("aiosqlite's connection thread is not reachable")
+            await group.conn.commit()
+        elif batched:
+            self._ran(group)
+
+    async def _landed(self, group: _Group) -> None:
+        """After the group's COMMIT: SQLAlchemy's side of it, the connection back to the pool, then each
+        write's follow-up in order. The writes committed: no failure here, a cancellation included, is
+        reported to them (each is logged), and every follow-up runs."""
+        await _after_commit("ending SQLAlchemy's side of a committed group", group.conn.commit())
         self.commits += 1
         self.committed_writes += sum(slot.later is None or slot.later.error is None for slot in group.members)
-        try:
-            await group.conn.close()
-        except Exception:  # committed: the connection's reset is not the writes' business
-            log.warning("closing a committed group's connection failed", exc_info=True)
+        await _after_commit("closing a committed group's connection", group.conn.close())
         for slot in group.members:
             later = slot.later
             if later is not None and later.error is not None:
                 continue  # rolled back to its savepoint: it raises its error, and has no follow-up
-            try:
-                if later is not None:
-                    later.landed(later.result)
-                if slot.after_commit is not None:
-                    await slot.after_commit()
-            except Exception:  # committed: one write's follow-up does not fail the others
-                log.exception("after a group commit")
-        group.done.set_result(None)
+            await _after_commit("after a group commit", _follow_up(slot))
 
     async def _fail(self, group: _Group, exc: BaseException) -> None:
         """The group cannot commit: roll back what is left, and every write of it raises ``exc``."""
