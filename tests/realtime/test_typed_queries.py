@@ -18,6 +18,7 @@ import pytest
 from tests.realtime.wsclient import WS
 from tests.support.live import ADMIN_TOKEN, LiveServer
 from tests.support.servers import NO_HEARTBEAT, module_server
+from tidepool.services.payload_cast import MAX_JSON_NESTING
 
 
 def typed_collection(server: LiveServer) -> None:
@@ -112,3 +113,46 @@ def test_what_each_type_takes_still_answers(srv: LiveServer) -> None:
         ],
         "uid": "r",
     }
+
+
+def _nested_list(levels: int) -> Any:
+    value: Any = "leaf"
+    for _ in range(levels):
+        value = [value]
+    return value
+
+
+def test_a_json_value_nested_past_the_bound_is_refused_and_nothing_is_written(srv: LiveServer) -> None:
+    """A ``json`` value nested past ``MAX_JSON_NESTING`` (30: MariaDB's JSON columns hold 31 levels, and a
+    revision keeps the value one level down) is ``INVALID_PAYLOAD`` with the uid and writes nothing; one at the
+    bound is written, answered and sent to a subscriber on every engine. A 300-level value used to be written on
+    SQLite and PostgreSQL and then fail its own reply (a committed write answered ``INTERNAL_SERVER_ERROR``) and
+    every later read of the collection; on MariaDB 31 levels failed the revision's check."""
+    with WS(srv.ws_url) as ws, srv.client() as admin:
+        assert ws.request({"type": "auth", "access_token": ADMIN_TOKEN})["status"] == "ok"
+        before = admin.get("/items/typed", params={"aggregate[count]": "*"}).json()["data"]
+        for levels in (MAX_JSON_NESTING + 1, 300):
+            create = {"type": "items", "collection": "typed", "action": "create", "uid": "deep"}
+            reply = ws.request({**create, "data": {"f_json": _nested_list(levels)}}, timeout=10)
+            assert reply == {
+                "type": "items",
+                "status": "error",
+                "error": {
+                    "code": "INVALID_PAYLOAD",
+                    "message": f'Invalid payload. "f_json" must not nest more than {MAX_JSON_NESTING} levels of arrays '
+                    "and objects.",
+                },
+                "uid": "deep",
+            }
+        assert admin.get("/items/typed", params={"aggregate[count]": "*"}).json()["data"] == before
+        subscribe = {"type": "subscribe", "collection": "typed", "query": {"fields": ["f_json"]}, "uid": "s"}
+        assert ws.request(subscribe)["event"] == "init"
+        create = {"type": "items", "collection": "typed", "action": "create", "uid": "ok"}
+        ws.send({**create, "data": {"f_json": _nested_list(MAX_JSON_NESTING)}, "query": {"fields": ["f_json"]}})
+        frames = [ws.recv(timeout=10), ws.recv(timeout=10)]
+        assert {frame["type"] for frame in frames} == {"items", "subscription"}, frames
+        assert all(
+            frame["data"] in ({"f_json": _nested_list(MAX_JSON_NESTING)}, [{"f_json": _nested_list(MAX_JSON_NESTING)}])
+            for frame in frames
+        )
+        assert admin.get("/items/typed", params={"fields": "f_json"}).status_code == 200
