@@ -181,6 +181,21 @@ def test_public_mode_keeps_a_revoked_socket_open_as_public(tmp_path: Path) -> No
             assert read["uid"] == "r" and read["error"]["code"] == "FORBIDDEN"  # still open, as public
 
 
+def test_a_failed_reauth_in_public_mode_ends_what_the_public_may_not_read_at_once(tmp_path: Path) -> None:
+    """In ``public`` mode a failed ``auth`` leaves the socket open as public: its subscriptions are checked
+    against the Public policy then and there, not at their next event."""
+    env = {"WEBSOCKETS_REST_AUTH": "public", "WEBSOCKETS_HEARTBEAT_ENABLED": "false"}
+    with scratch_database(tmp_path) as db, live_server({**db, **env}) as srv, srv.client() as admin:
+        create_messages(admin)
+        _, token, _ = _user(admin, READ_ALL)
+        with _socket(srv, token) as ws:
+            _subscribe(ws, "s")
+            failed = ws.request({"type": "auth", "access_token": "not-a-token", "uid": "a"})
+            assert failed["uid"] == "a" and failed["error"]["code"] == "AUTH_FAILED", failed
+            ended = ws.recv(timeout=3)
+            assert ended["type"] == "subscribe" and ended["uid"] == "s" and ended["error"]["code"] == "FORBIDDEN"
+
+
 def test_a_dropped_collection_ends_its_subscriptions(server: LiveServer, admin: httpx.Client) -> None:
     """Schema changes count too: a subscription to a collection that no longer exists ends with its uid."""
     create_messages(admin)

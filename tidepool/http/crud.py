@@ -31,6 +31,7 @@ from tidepool.http.query import query_from_body, query_from_request, query_param
 from tidepool.http.requests import json_body
 from tidepool.http.responses import data_response, no_content
 from tidepool.http.writes import BatchWriter, delete_from_body, read_back, update_from_body
+from tidepool.query.complexity import check_keys
 from tidepool.query.model import Query
 from tidepool.services.accounts import AccountItems
 from tidepool.services.base import ServiceContext
@@ -99,6 +100,7 @@ class Crud(Generic[S]):
             return await self._read(service, query)
         if not isinstance(keys, list):
             raise InvalidPayloadError('"keys" must be an array')
+        check_keys(keys, _max_keys(request))
         return _answer(service, query, await service.read_many(keys, query))
 
     async def _read(self, service: S, query: Query) -> Response:
@@ -139,7 +141,7 @@ class Crud(Generic[S]):
         if (single := self.singleton(service)) is not None:
             await single.upsert_singleton(body)
             return await read_back(lambda: single.read_singleton(query))
-        keys = await update_from_body(service, body, lambda raw: _body_query(request, raw))
+        keys = await update_from_body(service, body, lambda raw: _body_query(request, raw), _max_keys(request))
         return await read_back(lambda: service.read_many(keys, query))
 
     async def update_item(self, request: Request) -> Response:
@@ -152,7 +154,8 @@ class Crud(Generic[S]):
 
     async def delete_list(self, request: Request) -> Response:
         service = await self.service(request)
-        await delete_from_body(service, await json_body(request), lambda raw: _body_query(request, raw))
+        body = await json_body(request)
+        await delete_from_body(service, body, lambda raw: _body_query(request, raw), _max_keys(request))
         return no_content()
 
     async def delete_item(self, request: Request) -> Response:
@@ -170,6 +173,12 @@ def _answer(service: CrudService, query: Query, data: Any) -> Response:
 
 def _body_query(request: Request, raw: Any) -> Query:
     return query_from_body(raw, request.app.state.runtime.settings)
+
+
+def _max_keys(request: Request) -> int | None:
+    """How many keys one body may list (``query.complexity.check_keys``)."""
+    limit: int | None = request.app.state.runtime.settings.MAX_QUERY_COMPLEXITY
+    return limit
 
 
 # -- /items/{collection} ---------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from starlette.responses import Response
 
 from tidepool.errors import InvalidPayloadError
 from tidepool.http.responses import data_response, no_content
+from tidepool.query.complexity import check_keys
 from tidepool.query.model import Query
 from tidepool.services.read_back import read_after_write
 
@@ -28,8 +29,9 @@ class BatchWriter(Protocol):
     async def delete_by_query(self, query: Query, /) -> Any: ...
 
 
-def batch_body(body: Any, *, needs_data: bool) -> Mapping[str, Any]:
-    """Directus's batch body: exactly one of ``keys`` / ``query`` (and ``data`` for updates), Joi's words."""
+def batch_body(body: Any, *, needs_data: bool, max_keys: int | None = None) -> Mapping[str, Any]:
+    """Directus's batch body: exactly one of ``keys`` / ``query`` (and ``data`` for updates), Joi's words; at most
+    ``max_keys`` keys (``MAX_QUERY_COMPLEXITY``, ``query.complexity.check_keys``)."""
     if not isinstance(body, Mapping):
         raise InvalidPayloadError('"value" must be of type object')
     has_keys, has_query = "keys" in body, "query" in body
@@ -39,27 +41,33 @@ def batch_body(body: Any, *, needs_data: bool) -> Mapping[str, Any]:
         raise InvalidPayloadError('"value" must contain at least one of [query, keys]')
     if has_keys and not isinstance(body["keys"], list):
         raise InvalidPayloadError('"keys" must be an array')
+    check_keys(body.get("keys"), max_keys)
     if needs_data and not isinstance(body.get("data"), Mapping):
         raise InvalidPayloadError('"data" is required' if "data" not in body else '"data" must be of type object')
     return body
 
 
-async def update_from_body(service: BatchWriter, body: Any, parse_query: QueryParser) -> list[Any]:
+async def update_from_body(
+    service: BatchWriter, body: Any, parse_query: QueryParser, max_keys: int | None = None
+) -> list[Any]:
     """Apply a ``PATCH`` body in any of its three forms; the keys written."""
     if isinstance(body, list):
         return await service.update_batch(body)
-    batch = batch_body(body, needs_data=True)
+    batch = batch_body(body, needs_data=True, max_keys=max_keys)
     if "keys" in batch:
         return await service.update_many(batch["keys"], batch["data"])
     return await service.update_by_query(parse_query(batch["query"]), batch["data"])
 
 
-async def delete_from_body(service: BatchWriter, body: Any, parse_query: QueryParser) -> None:
+async def delete_from_body(
+    service: BatchWriter, body: Any, parse_query: QueryParser, max_keys: int | None = None
+) -> None:
     """Apply a ``DELETE`` body in any of its three forms."""
+    check_keys(body, max_keys)
     if isinstance(body, list):
         await service.delete_many(body)
         return
-    batch = batch_body(body, needs_data=False)
+    batch = batch_body(body, needs_data=False, max_keys=max_keys)
     if "keys" in batch:
         await service.delete_many(batch["keys"])
     else:

@@ -35,6 +35,17 @@ _FUNCTIONS: dict[str, Aggregator] = {
     "max": lambda c: sa.func.max(c),
 }
 _COUNTS = frozenset({"count", "countDistinct", "countAll"})
+_NUMBERS = frozenset({"integer", "bigInteger", "float", "decimal"})
+# The field types each function takes (absent: any). Sums and averages of text, dates or booleans meant a
+# database error on some engine (a 500: PostgreSQL has no ``sum(varchar)``, SQLite's ``sum`` of a timestamp could
+# not be read back as one, MySQL's of a time neither) and a meaningless number on the others; PostgreSQL has no
+# ``min``/``max`` of a boolean. So each is refused on every engine alike with ``INVALID_QUERY``.
+_TAKES: dict[str, Callable[[str], bool]] = {
+    **{name: _NUMBERS.__contains__ for name in ("sum", "sumDistinct", "avg", "avgDistinct")},
+    **{name: lambda field_type: field_type != "boolean" for name in ("min", "max")},
+}
+# Functions that compare values (``Level.comparable``: never over ``json``).
+_COMPARES = frozenset({"countDistinct", "min", "max"})
 _KEEPS_TYPE = frozenset({"min", "max"})
 
 
@@ -103,7 +114,7 @@ def _aggregate_terms(level: Level, function: str, names: Sequence[str]) -> list[
         if name == "*" and function == "count":
             terms.append(("count", None, sa.func.count()))
         else:
-            column = level.value(level.require(name))
+            column = level.value(_checked(level, function, level.require(name)))
             if function.startswith("avg") and level.dialect == "mysql" and level.info.fields[name].type != "decimal":
                 # MySQL averages integers as DECIMAL with 4 places (2.6667); over a double it is a double, as on
                 # the other engines (SQLAlchemy will not CAST to DOUBLE there, so adding 0e0 makes it one).
@@ -112,10 +123,21 @@ def _aggregate_terms(level: Level, function: str, names: Sequence[str]) -> list[
     return terms
 
 
+def _checked(level: Level, function: str, name: str) -> str:
+    """``name`` when ``function`` may aggregate it (``_TAKES``, ``_COMPARES``), else ``INVALID_QUERY``."""
+    if function in _COMPARES:
+        level.comparable(name, f'"{function}"')
+    field_type = level.info.fields[name].type
+    takes = _TAKES.get(function)
+    if takes is not None and not takes(field_type):
+        raise InvalidQueryError(f'"{function}" can\'t be used on field "{name}" of type "{field_type}"')
+    return name
+
+
 def _group_term(level: Level, spec: str) -> tuple[str, ColumnExpr, Serializer]:
     call = functions.parse_function(spec)
     if call is None:
-        name = level.require(spec)
+        name = level.comparable(level.require(spec), "groupBy")
         return name, level.value(name), serializer_for(level.info.fields[name], level.info.name)
     name = level.require(call.field)
     info = level.info.fields[name]

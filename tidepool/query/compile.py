@@ -112,6 +112,15 @@ class Level:
         """The column as the caller may see it (``tidepool.query.visibility``)."""
         return self.visibility.value(name)
 
+    def comparable(self, name: str, use: str) -> str:
+        """``name`` when its values can be ordered and told equal (``sort``, ``groupBy``, ``min``/``max``,
+        ``countDistinct``), else ``INVALID_QUERY``: a ``json`` value cannot (PostgreSQL's ``json`` has neither
+        operator, so the database refused the statement: a 500), and it is refused on every engine alike."""
+        field_type = self.info.fields[name].type
+        if field_type in UNCOMPARABLE_TYPES:
+            raise InvalidQueryError(f'Field "{name}" of type "{field_type}" can\'t be used in {use}')
+        return name
+
     def user_filter(self, filter: Mapping[str, Any] | None) -> Condition | None:
         if not filter:
             return None
@@ -148,6 +157,9 @@ class SortJoins:
         return self.from_clause if self.from_clause is not None else self.base
 
 
+UNCOMPARABLE_TYPES = frozenset({"json"})
+
+
 def sort_expression(level: Level, spec: str, joins: SortJoins) -> sa.UnaryExpression[Any]:
     """One ``sort`` entry (``-date``, ``author.name``) as an ORDER BY term."""
     descending = spec.startswith("-")
@@ -155,7 +167,7 @@ def sort_expression(level: Level, spec: str, joins: SortJoins) -> sa.UnaryExpres
     if not path[-1] or any(not part for part in path):
         raise InvalidQueryError(f'"{spec}" is not a valid sort field')
     target = _walk_m2o(level, path[:-1], joins)
-    value = target.value(target.require(path[-1]))
+    value = target.value(target.comparable(target.require(path[-1]), "sort"))
     if target is level and path[-1] == level.pk and value is level.column(level.pk):
         return key_order(value, descending)  # the row's own key, unmasked: never NULL
     return ordered(value, descending, level.dialect)

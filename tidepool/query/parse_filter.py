@@ -55,10 +55,32 @@ def normalize_filter(value: Any) -> Filter | None:
     under a field is lifted above it (``{a: {_or: [x, y]}}`` → ``{_or: [{a: x}, {a: y}]}``)."""
     if not isinstance(value, Mapping):
         raise _InvalidFilter
+    _check_nesting(value)
     parsed = _coerce(_normalize(value))
     if not parsed:
         return None
     return dict(_shift_logical_up(parsed))
+
+
+# Most levels of objects and arrays one filter may nest. Normalizing, compiling and evaluating a filter recurse
+# once or more per level: a 400-level ``_and`` chain (about 8 KB, under any complexity limit) ran out of Python's
+# stack, a 500 over REST, ``INTERNAL_SERVER_ERROR`` or no reply at all over the socket. Real filters nest a
+# handful of levels; this is a bound of the implementation's stack, not a product setting (raised far enough it
+# would only bring the crash back), so it is a constant.
+MAX_FILTER_NESTING = 100
+
+
+def _check_nesting(value: Mapping[str, Any]) -> None:
+    """``INVALID_QUERY`` when ``value`` nests deeper than ``MAX_FILTER_NESTING``; walked without recursion."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_FILTER_NESTING:
+            raise InvalidQueryError(
+                f"Filter is nested too deeply: more than {MAX_FILTER_NESTING} levels of objects and arrays"
+            )
+        members = node.values() if isinstance(node, Mapping) else node
+        stack.extend((member, depth + 1) for member in members if isinstance(member, Mapping | list | tuple))
 
 
 def _normalize(node: Any) -> Any:

@@ -23,6 +23,7 @@ from tidepool.errors import (
     InvalidQueryError,
     VerbatimPayloadError,
 )
+from tidepool.query.complexity import check_keys
 from tidepool.query.model import Query
 from tidepool.query.parse import parse_query
 from tidepool.realtime.protocol import ITEMS, MISSING, validate
@@ -39,6 +40,8 @@ DELETE_TARGET_REQUIRED = "Either 'ids', 'id' or 'query' is required for a DELETE
 async def run_items(ctx: ServiceContext, message: Mapping[str, Any]) -> Result:
     """Validate and run one ``items`` message as ``ctx``'s caller; errors are ``TidepoolError``s."""
     validate(ITEMS, message)
+    if message["action"] != "create":
+        check_keys(message.get("ids"), ctx.settings.MAX_QUERY_COMPLEXITY)
     collection: str = message["collection"]
     if is_system_collection(collection):
         raise InvalidCollectionError()

@@ -208,12 +208,37 @@ def union(*alternatives: Check) -> Check:
 
 
 def array(item: Check) -> Check:
+    """A JSON array whose elements all pass ``item``. Only the first failing element is reported (zod lists
+    every one): a 1 MB frame holds 100,000 elements, and an issue for each made a 40 MB error reply after
+    seconds of CPU on the event loop. Elements of a type ``item`` accepts outright (``Accepting``) are
+    checked in one pass at C speed; a passing element costs no path text (it is built for the failure)."""
+
     def check(value: Any, path: str) -> list[str]:
         if not isinstance(value, list):
             return _expected("array", value, path)
-        return [issue for i, element in enumerate(value) for issue in item(element, f"{path}[{i}]")]
+        if isinstance(item, Accepting) and all(map(item.types.__contains__, map(type, value))):
+            return []
+        for i, element in enumerate(value):
+            if item(element, path):
+                return item(element, f"{path}[{i}]")
+        return []
 
     return check
+
+
+class Accepting:
+    """``inner``, answered at once for a value of one of ``types`` (exact types, as ``orjson`` builds them: a
+    ``bool`` is no ``int`` here). The common valid case builds no issue text (a ``union`` builds one for each
+    alternative it tries before the one that passes), and ``array`` checks a list of them in one pass."""
+
+    __slots__ = ("types", "inner")
+
+    def __init__(self, types: frozenset[type], inner: Check) -> None:
+        self.types = types
+        self.inner = inner
+
+    def __call__(self, value: Any, path: str) -> list[str]:
+        return [] if type(value) in self.types else self.inner(value, path)
 
 
 def obj(*fields: tuple[str, Check]) -> Check:
@@ -244,7 +269,7 @@ def is_valid(schema: Check, value: Any) -> bool:
 
 # ------------------------------------------------------------------------------------------- schemas
 
-STRING_OR_NUMBER: Final = union(string, number)
+STRING_OR_NUMBER: Final = Accepting(frozenset({str, int, float}), union(string, number))
 
 BASE: Final = obj(("type", string), ("uid", optional(STRING_OR_NUMBER)))
 

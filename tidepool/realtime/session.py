@@ -253,9 +253,9 @@ class Session:
         """``auth`` on an open socket: a malformed one is ignored; a failed one drops to public (and closes
         unless the mode is ``public``); a good one replaces the identity and keeps the subscriptions the new
         identity may read: the others end as on any access change (``SubscriptionManager.revalidate``), so no
-        subscription outlives its reader's right to it and answers each later event with an error. A refusal
-        that is no verdict on the credential (``CredentialRejectedError.told``) is sent as it is and changes
-        nothing."""
+        subscription outlives its reader's right to it and answers each later event with an error. A failed one
+        in ``public`` mode, which leaves the socket public, checks them the same way. A refusal that is no
+        verdict on the credential (``CredentialRejectedError.told``) is sent as it is and changes nothing."""
         if self._reauth is not None:
             self._reauth.set()
         if not credentials_valid(message):
@@ -274,6 +274,8 @@ class Session:
             self.client.send_message(error_message("auth", AuthFailedError(), uid))
             if self.mode != "public":
                 self.client.close()
+            else:
+                self.hub.subscriptions.revalidate(self.client)
             return
         self._authenticated(result)
         self.client.send_message(_auth_ok(message, result))
