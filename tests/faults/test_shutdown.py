@@ -30,6 +30,7 @@ import sqlalchemy as sa
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.client import ClientProtocol
 from websockets.exceptions import ConnectionClosed
+from websockets.frames import Opcode
 from websockets.http11 import Response
 from websockets.uri import parse_uri
 
@@ -346,3 +347,44 @@ def _read_until(sock: socket.socket, protocol: ClientProtocol, done: Any) -> Non
         protocol.receive_data(data)
         if any(done(event) for event in protocol.events_received()):
             return
+
+
+def test_the_connection_ends_only_after_the_clients_answer_to_the_1001(db_env: dict[str, str]) -> None:
+    """RFC 6455 §7.1.1: the server ends the TCP connection once the client has answered its close frame. The
+    drain took "the close went out" for "the close is done", so the process closed every socket at once: a
+    client still sending (a pipelining writer at the signal) then met a reset, which can destroy the 1001 in its
+    receive buffer before it is read (test_sigterm_..., ws writer ``closed None``, about one run in five under
+    load). This client answers the close 0.5 s late: the connection must still be open until it does."""
+    grace = 5.0
+    env = {**db_env, "SERVER_SHUTDOWN_TIMEOUT": str(int(grace * 1000)), "LOG_STYLE": "json", "LOG_LEVEL": "info"}
+    with started(env) as server:
+        sock, protocol = _raw_socket(server)
+        with sock:
+            server.process.send_signal(signal.SIGTERM)
+            _read_until(sock, protocol, lambda event: event.opcode is Opcode.CLOSE)
+            assert protocol.close_rcvd is not None and protocol.close_rcvd.code == SHUTTING_DOWN
+            answer = b"".join(protocol.data_to_send())  # the client's close frame, held back for now
+            sock.settimeout(0.5)
+            with pytest.raises(TimeoutError):  # neither EOF nor a reset: the server waits for the answer
+                ended = sock.recv(65536)
+                pytest.fail(f"the server ended the connection before the client's close: {ended!r}")
+            sock.settimeout(5)
+            sock.sendall(answer)
+            assert sock.recv(65536) == b""  # now the server closes the connection
+        server.process.wait(timeout=grace + 5)
+        _, err = server.process.communicate(timeout=10)
+    assert server.process.returncode == 0, err
+    assert "SERVER_SHUTDOWN_TIMEOUT ran out" not in err, err
+
+
+def _raw_socket(server: Started) -> tuple[socket.socket, ClientProtocol]:
+    """An authenticated WebSocket driven frame by frame: the test decides when its answers go out."""
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+    protocol = ClientProtocol(parse_uri(_ws_url(server)))
+    protocol.send_request(protocol.connect())
+    sock.sendall(b"".join(protocol.data_to_send()))
+    _read_until(sock, protocol, lambda event: isinstance(event, Response) and event.status_code == 101)
+    protocol.send_text(json.dumps({"type": "auth", "access_token": ADMIN_TOKEN}).encode())
+    sock.sendall(b"".join(protocol.data_to_send()))
+    _read_until(sock, protocol, lambda event: json.loads(event.data).get("status") == "ok")
+    return sock, protocol
