@@ -93,8 +93,13 @@ def restart(handle: Started) -> Started:
     return spawn(handle.env, handle.port, handle.log)
 
 
+# Only a guard against a process that never listens (one that exits is seen at once): a start on a fresh
+# PostgreSQL database took 10 s at a load average of 12 and more than 30 s at 14 with two busy loops beside it.
+READY_TIMEOUT = 60.0
+
+
 def _wait_ready(handle: Started) -> None:
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + READY_TIMEOUT
     while True:
         if handle.process.poll() is not None:
             out = handle.output() if handle.log else handle.process.communicate()
