@@ -11,7 +11,6 @@ PostgreSQL and MariaDB: one statement per access with batching, one per group wi
 
 from __future__ import annotations
 
-import json
 import re
 import threading
 from collections.abc import Iterator
@@ -156,15 +155,9 @@ _SEQ = re.compile(rb',"seq":\d+\}$')
 
 
 def _drain(conn: WS) -> list[bytes]:
-    """Every frame the socket was sent before now (``seq`` removed), up to a ``ping``'s ``pong``: the server
-    writes a socket's frames in order, so the pong comes after every frame of the events dispatched before it.
-    (Reading until 0.3 s of silence lost frames on a loaded machine: late ones were counted with the next
-    dispatch's.)"""
-    conn.send({"type": "ping", "uid": "barrier"})
-    frames: list[bytes] = []
-    while json.loads(raw := conn.recv_raw(FRAME_TIMEOUT)) != {"type": "pong", "uid": "barrier"}:
-        frames.append(_SEQ.sub(b"}", raw.encode()))
-    return frames
+    """Every frame the socket was sent before now, ``seq`` removed. Reading until 0.3 s of silence lost frames
+    on a loaded machine: late ones were counted with the next dispatch's."""
+    return [_SEQ.sub(b"}", frame.encode()) for frame in conn.until_pong_raw(FRAME_TIMEOUT)]
 
 
 def test_batched_frames_are_byte_identical_to_unbatched(srv: LiveServer) -> None:
