@@ -6,10 +6,14 @@ the same number by the kernel (bind port 0, close, hand out): the test then subs
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
 from tests.support.live import _ephemeral_low, _PortBlock
+from tests.support.process import spawn
 
 
 def block(monkeypatch: pytest.MonkeyPatch, index: int, workers: int) -> _PortBlock:
@@ -41,3 +45,37 @@ def test_a_port_in_use_is_skipped(monkeypatch: pytest.MonkeyPatch) -> None:
         held.bind(("127.0.0.1", ports.start + ports.next))
         held.listen()
         assert ports.take() != held.getsockname()[1]
+
+
+def test_a_spawned_server_is_ready_only_when_the_port_is_its_own(tmp_path: Path) -> None:
+    """Another server already answering ``/server/ping`` on the port must not pass for the new process: the
+    readiness check waits for the process's own listener, so the start fails with its bind error instead of
+    the test going on against the wrong server."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    impostor = subprocess.Popen(
+        [sys.executable, "-c", IMPOSTOR, str(port)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
+    try:
+        assert impostor.stdout is not None and impostor.stdout.readline() == "listening\n"
+        env = {"DB_CLIENT": "sqlite3", "DB_FILENAME": str(tmp_path / "t.db")}
+        with pytest.raises(RuntimeError, match="tidepool start exited"):
+            spawn(env, port).kill()
+    finally:
+        impostor.kill()
+        impostor.communicate(timeout=10)
+
+
+# A process that is not Tidepool answering /server/ping with 200 on 127.0.0.1:<argv[1]>.
+IMPOSTOR = """
+import http.server, sys
+class Ping(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200); self.send_header("Content-Length", "4"); self.end_headers(); self.wfile.write(b"pong")
+    def log_message(self, *args):
+        pass
+server = http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), Ping)
+print("listening", flush=True)
+server.serve_forever()
+"""

@@ -10,7 +10,8 @@ shutdown (``tidepool/cli/serve.py`` has closed the listening sockets and the idl
 3. **Every event numbered so far is dispatched** by this process's dispatcher: its own events, and with Redis
    those of other processes it has read (``Dispatcher.last_seq`` reaches the bus's numbers).
 4. **Each socket is closed with 1001** "server shutting down", behind the frames already queued for it, and
-   the close is waited for.
+   the peer's answering close is waited for (RFC 6455 §7.1.1: the server ends the TCP connection after the
+   close handshake; ending it earlier resets a peer still sending, which can lose the 1001).
 
 One deadline (``SERVER_SHUTDOWN_TIMEOUT`` after the signal) bounds it all: what is still open then is closed
 with 1001 at once, its unsent frames dropped, and the server stops anyway. uvicorn then finds every socket
@@ -54,7 +55,9 @@ async def drain(
     clients: list[Client] = list(hub.sockets) if hub is not None else []
     for client in clients:
         client.close(SHUTDOWN_CLOSE_CODE, SHUTDOWN_CLOSE_REASON)
-    await _until(lambda: all(client.finished for client in clients), deadline, give_up)
+    # Done means the connection ended, not that our close went out: a peer still sending would meet a reset
+    # once the process closes its socket, and a reset can destroy the 1001 before the peer reads it.
+    await _until(lambda: all(client.ended for client in clients), deadline, give_up)
     cut = [client for client in clients if not client.finished]
     for client in cut:
         client.abort(SHUTDOWN_CLOSE_CODE, SHUTDOWN_CLOSE_REASON)

@@ -45,7 +45,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake
 from websockets.sync.client import ClientConnection, connect
 
 from tests.support.live import ADMIN_TOKEN, free_port, scratch_database
-from tests.support.process import Started, restart, spawn
+from tests.support.process import Started, listens, restart, spawn
 from tests.support.seed import USER_TOKEN, seed_guide
 
 # The close code that tells a client to reconnect and resume with ``since`` (a socket dropped because it
@@ -80,7 +80,7 @@ class PrivateRedis:
             stderr=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 10
-        while not self.ping():
+        while not (self.ping() and listens(self.process.pid, self.port)):  # our redis, not another on the port
             if self.process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"redis-server on port {self.port} did not start")
             time.sleep(0.02)

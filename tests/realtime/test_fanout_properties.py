@@ -20,7 +20,7 @@ from tests.realtime.wsclient import WS
 from tests.support.examples import examples
 from tests.support.live import LiveServer
 from tests.support.seed import seed_messages
-from tests.support.servers import NO_HEARTBEAT, module_server
+from tests.support.servers import module_server
 
 USERS = ("ann", "bob", "cy")
 TEXTS = ("a", "b", "c")
@@ -39,7 +39,8 @@ def _readers(server: LiveServer) -> None:
         add_reader(server, f"prop-{name}", rule)
 
 
-srv = module_server("prop", env=NO_HEARTBEAT, seed=[seed_messages, _readers])
+# The heartbeat answers client pings (``Watcher.received``); its own pings never come during a test.
+srv = module_server("prop", env={"WEBSOCKETS_HEARTBEAT_PERIOD": "600"}, seed=[seed_messages, _readers])
 
 
 class Watcher:
@@ -69,12 +70,9 @@ class Watcher:
         return {str(row["id"]): row for row in response.json()["data"]}
 
     def received(self) -> list[dict[str, Any]]:
-        frames: list[dict[str, Any]] = []
-        while True:
-            try:
-                frames.append(self.ws.recv(0.15))
-            except TimeoutError:
-                return frames
+        """The frames of the events dispatched so far (up to a ping's pong; 0.15 s of silence was no proof)."""
+        frames: list[dict[str, Any]] = self.ws.until_pong()
+        return frames
 
     def close(self) -> None:
         self.ws.close()

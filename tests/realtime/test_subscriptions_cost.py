@@ -23,7 +23,7 @@ from tests.realtime.test_subscriptions_helpers import add_reader, realtime, regi
 from tests.realtime.wsclient import WS
 from tests.support.live import LiveServer
 from tests.support.seed import USER_TOKEN, seed_messages
-from tests.support.servers import NO_HEARTBEAT, module_server
+from tests.support.servers import module_server
 from tidepool.events import ChangeEvent
 from tidepool.realtime.dispatch import Dispatcher
 
@@ -36,7 +36,12 @@ def _readers(server: LiveServer) -> None:
         add_reader(server, f"cost-reader-{n}", {"id": {"_gte": -n}})
 
 
-srv = module_server("cost", env=NO_HEARTBEAT, seed=[seed_messages, _readers])
+# The heartbeat is on so that client pings are answered (the barrier in ``_drain``), but its own pings never
+# come during a test.
+srv = module_server("cost", env={"WEBSOCKETS_HEARTBEAT_PERIOD": "600"}, seed=[seed_messages, _readers])
+# Only a guard against a hang: one event's fan-out to 1,000 subscribers (100 reads of their own when unbatched)
+# took more than 5 s between two frames on a loaded PostgreSQL run. The test measures statements, not time.
+FRAME_TIMEOUT = 60.0
 
 
 @pytest.fixture
@@ -82,7 +87,7 @@ def _one_write(srv: LiveServer, sockets: list[WS]) -> StatementCounter:
         with StatementCounter(srv) as counter:
             assert rest.post("/items/messages", json={"text": "cost"}).status_code == 200
             for conn in sockets:
-                frames = [conn.recv() for _ in range(PER_SOCKET)]
+                frames = [conn.recv(FRAME_TIMEOUT) for _ in range(PER_SOCKET)]
                 assert {f["event"] for f in frames} == {"create"} and len({f["seq"] for f in frames}) == 1
             wait_dispatched(srv)
         return counter
@@ -104,7 +109,7 @@ def _cost(srv: LiveServer, groups: int, tokens: list[str]) -> int:
                 conn.send({"type": "subscribe", "collection": "messages", "event": "create", "query": query})
         for conn in sockets:
             for _ in range(PER_SOCKET):
-                frame = conn.recv()
+                frame = conn.recv(FRAME_TIMEOUT)
                 assert frame.get("event") == "init", frame
         return _one_write(srv, sockets).count - baseline
     finally:
@@ -150,12 +155,9 @@ _SEQ = re.compile(rb',"seq":\d+\}$')
 
 
 def _drain(conn: WS) -> list[bytes]:
-    frames: list[bytes] = []
-    while True:
-        try:
-            frames.append(_SEQ.sub(b"}", conn.recv_raw(timeout=0.3).encode()))
-        except TimeoutError:
-            return frames
+    """Every frame the socket was sent before now, ``seq`` removed. Reading until 0.3 s of silence lost frames
+    on a loaded machine: late ones were counted with the next dispatch's."""
+    return [_SEQ.sub(b"}", frame.encode()) for frame in conn.until_pong_raw(FRAME_TIMEOUT)]
 
 
 def test_batched_frames_are_byte_identical_to_unbatched(srv: LiveServer) -> None:

@@ -52,6 +52,22 @@ class WS:
             if predicate(frame):
                 return frame
 
+    def until_pong(self, timeout: float = 30) -> list[Any]:
+        """Every frame the server sent this socket before now, parsed: see ``until_pong_raw``."""
+        return [json.loads(frame) for frame in self.until_pong_raw(timeout)]
+
+    def until_pong_raw(self, timeout: float = 30) -> list[str]:
+        """Every frame the server sent this socket before now: a ``ping`` goes out and the frames before its
+        ``pong`` come back (the server writes one socket's frames in order, so the pong follows every frame
+        queued before it). Deterministic where reading "until quiet" is not: a loaded machine can pause longer
+        than any quiet spell between two frames. The server must answer pings (its heartbeat on: a long
+        ``WEBSOCKETS_HEARTBEAT_PERIOD`` keeps its own pings away)."""
+        self.send({"type": "ping", "uid": "barrier"})
+        frames: list[str] = []
+        while json.loads(frame := self.recv_raw(timeout)) != {"type": "pong", "uid": "barrier"}:
+            frames.append(frame)
+        return frames
+
     def quiet(self, seconds: float, ignore: tuple[Any, ...] = ()) -> None:
         """Assert that nothing (but frames equal to one of ``ignore``) arrives for ``seconds``."""
         deadline = time.monotonic() + seconds

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -93,19 +93,50 @@ def restart(handle: Started) -> Started:
     return spawn(handle.env, handle.port, handle.log)
 
 
+# Only a guard against a process that never listens (one that exits is seen at once): a start on a fresh
+# PostgreSQL database took 10 s at a load average of 12 and more than 30 s at 14 with two busy loops beside it.
+READY_TIMEOUT = 60.0
+
+
 def _wait_ready(handle: Started) -> None:
-    deadline = time.monotonic() + 30
+    """Until the port answers ``/server/ping`` and the listening socket is the process's own: another server on
+    the port (given the same number, or left from an earlier test) would answer too, and the test would then
+    run against it while the new process fails to bind and exits (seen in CI before the port blocks)."""
+    deadline = time.monotonic() + READY_TIMEOUT
     while True:
         if handle.process.poll() is not None:
             out = handle.output() if handle.log else handle.process.communicate()
             raise RuntimeError(f"tidepool start exited: {out}")
         try:
-            if httpx.get(f"{handle.url}/server/ping", timeout=1).status_code == 200:
-                return
+            answered = httpx.get(f"{handle.url}/server/ping", timeout=1).status_code == 200
         except httpx.TransportError:
             if time.monotonic() > deadline:
                 raise
+        else:
+            if answered and listens(handle.process.pid, handle.port):
+                return
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"port {handle.port} answers, but not from the process started on it")
         time.sleep(0.05)
+
+
+def listens(pid: int, port: int) -> bool:
+    """Whether process ``pid`` holds a socket listening on TCP ``port`` (Linux ``/proc``; elsewhere assumed)."""
+    try:
+        table = Path("/proc/net/tcp").read_text().splitlines()[1:]
+        descriptors = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return True  # no /proc to ask: the ping alone decides
+    listening = {
+        fields[9]
+        for fields in map(str.split, table)
+        if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port  # 0A: LISTEN
+    }
+    for descriptor in descriptors:
+        with suppress(OSError):
+            if os.readlink(f"/proc/{pid}/fd/{descriptor}").removeprefix("socket:[").removesuffix("]") in listening:
+                return True
+    return False
 
 
 @contextmanager

@@ -68,6 +68,12 @@ class Wire(Protocol):
     def close(self, code: int | None, reason: str) -> None:
         """Send the close frame (no status when ``code`` is None) and end the connection."""
 
+    @property
+    def ended(self) -> bool:
+        """The connection itself is over or ending: the peer answered our close (or never will: timed out,
+        aborted) or went away. Until then the peer may still be sending, and closing the socket under it would
+        reset the connection, which can destroy our close frame before the peer reads it."""
+
 
 # "Try again later": the socket missed events it cannot be sent any more; reconnect and subscribe with
 # ``since`` (the last ``seq`` seen) to get exactly what was missed (docs/realtime-events.md, Resuming).
@@ -173,6 +179,11 @@ class Client:
     def finished(self) -> bool:
         """True once the socket is done: its close went out, it overflowed, or the peer went away."""
         return self._done
+
+    @property
+    def ended(self) -> bool:
+        """True once the connection is over too (``Wire.ended``): what a stopping server waits for."""
+        return self._done and self._wire.ended
 
     # ---------------------------------------------------------------------------------------- sending
 

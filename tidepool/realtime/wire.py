@@ -361,6 +361,12 @@ class TidepoolWire(asyncio.Protocol):
         self._resume_reading()  # the peer's close frame is what ends the connection now
         self._close_timer = asyncio.get_running_loop().call_later(CLOSE_TIMEOUT, self._close_unanswered)
 
+    @property
+    def ended(self) -> bool:
+        """``Wire.ended``: the transport closes once the close handshake is complete (``_flush``), the close went
+        unanswered (``_close_unanswered``) or the connection was lost."""
+        return self.transport.is_closing()
+
     def _close_unanswered(self) -> None:
         """The peer never answered our close: end the connection, dropping what it did not read."""
         self._close_timer = None
