@@ -222,7 +222,7 @@ SETTINGS: tuple[Setting, ...] = (
         "MAX_QUERY_COMPLEXITY",
         "1000",
         parse_optional_int,
-        "Most filter conditions, list values and fields one query may hold (unset or -1: any).",
+        "Most filter conditions, list values and fields one query may hold, wildcards as expanded (-1: any).",
     ),
     Setting("PLAN_CACHE_MAX_SIZE", "32mb", parse_size, "Approximate memory kept for cached read plans (0: none)."),
     Setting("LOG_LEVEL", "info", parse_choice("fatal", "error", "warn", "info", "debug", "trace", "silent"), ""),
