@@ -147,6 +147,34 @@ def test_wildcards_are_counted_as_they_expand(srv: LiveServer, unlimited: LiveSe
         assert answered.status_code == 200 and answered.json()["data"][0]["id"] == 1, answered.text
 
 
+def _nested(levels: int, key: str = "_and") -> str:
+    """``levels`` groups one inside another around one condition, as JSON text (``json.dumps`` itself would
+    recurse past Python's limit on the deepest)."""
+    return f'{{"{key}":[' * levels + '{"qty":{"_eq":1}}' + "]}" * levels
+
+
+def test_deeply_nested_filters_are_refused_not_a_500(srv: LiveServer) -> None:
+    """300 nested ``_and`` groups (a 6 KB query string) or a 500-level JSON path hit Python's recursion
+    limit while the filter was sanitized: a 500 on reads, writes by query and WebSocket reads alike."""
+    with srv.client() as admin:
+        for target in (_nested(300), _nested(300, "_or"), '{"tags":' + '{"a":' * 500 + "1" + "}" * 501):
+            read = admin.get("/items/notes", params={"filter": target})
+            assert (read.status_code, _code(read)) == (400, "INVALID_QUERY"), read.text
+        body = '{"query":{"filter":' + _nested(300) + '},"data":{"qty":2}}'
+        patch = admin.patch("/items/notes", content=body, headers={"Content-Type": "application/json"})
+        assert (patch.status_code, _code(patch)) == (400, "INVALID_QUERY"), patch.text
+        deep = admin.get("/items/notes", params={"deep": '{"children":' * 400 + '{"_limit":1}' + "}" * 400})
+        assert (deep.status_code, _code(deep)) == (400, "INVALID_QUERY"), deep.text
+        fine = admin.get("/items/notes", params={"filter": _nested(45)})
+        assert fine.status_code == 200 and [row["id"] for row in fine.json()["data"]] == [1], fine.text
+    with WS(srv.ws_url) as ws:
+        assert ws.request({"type": "auth", "access_token": ADMIN_TOKEN})["status"] == "ok"
+        frame = '{"type":"items","collection":"notes","action":"read","uid":"n","query":{"filter":' + _nested(300)
+        ws.send(frame + "}}")
+        reply = ws.recv(timeout=30)
+        assert reply["uid"] == "n" and reply["error"]["code"] == "INVALID_QUERY", reply
+
+
 def test_query_over_the_complexity_limit_is_refused_over_websocket(srv: LiveServer) -> None:
     with WS(srv.ws_url) as ws:
         assert ws.request({"type": "auth", "access_token": ADMIN_TOKEN})["status"] == "ok"

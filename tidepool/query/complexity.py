@@ -45,6 +45,28 @@ def _json_size(value: Any, budget: float = float("inf")) -> int:
     return total
 
 
+# Objects and lists one inside another that a query's ``filter`` or ``deep`` may hold. Filters are sanitized,
+# compiled and evaluated recursively, a few Python frames per level: 300 nested ``_and`` groups (a 6 KB query
+# string) hit the interpreter's recursion limit, a 500 with a RecursionError, on every path (REST, writes by
+# query, WebSocket). A legitimate filter nests a handful of levels (relations are bounded by
+# ``MAX_RELATIONAL_DEPTH``, at most a few dozen levels with its logical groups).
+MAX_NESTING = 100
+
+
+def check_nesting(value: Any, name: str) -> None:
+    """``INVALID_QUERY`` when ``value`` holds objects and lists nested more than ``MAX_NESTING`` deep; walked
+    iteratively, so any depth is judged without recursion."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if not isinstance(node, Mapping | list | tuple):
+            continue
+        if depth > MAX_NESTING:
+            raise InvalidQueryError(f'"{name}" is nested too deeply: more than {MAX_NESTING} levels')
+        members = node.values() if isinstance(node, Mapping) else node
+        stack.extend((member, depth + 1) for member in members if isinstance(member, Mapping | list | tuple))
+
+
 def _deep_size(deep: Mapping[str, Any]) -> int:
     total = 0
     for key, value in deep.items():

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from tidepool.errors import InvalidQueryError
+from tidepool.query.complexity import check_nesting
 from tidepool.query.js import MAX_SAFE_INTEGER, load_json
 from tidepool.query.json_filter import LOGICAL as JSON_LOGICAL
 from tidepool.query.json_filter import validate_json_filter
@@ -55,6 +56,7 @@ def normalize_filter(value: Any) -> Filter | None:
     under a field is lifted above it (``{a: {_or: [x, y]}}`` → ``{_or: [{a: x}, {a: y}]}``)."""
     if not isinstance(value, Mapping):
         raise _InvalidFilter
+    check_nesting(value, "filter")
     parsed = _coerce(_normalize(value))
     if not parsed:
         return None
