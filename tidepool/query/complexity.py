@@ -53,18 +53,23 @@ def _json_size(value: Any, budget: float = float("inf")) -> int:
 MAX_NESTING = 100
 
 
-def check_nesting(value: Any, name: str) -> None:
-    """``INVALID_QUERY`` when ``value`` holds objects and lists nested more than ``MAX_NESTING`` deep; walked
-    iteratively, so any depth is judged without recursion."""
+def nested_deeper(value: Any, limit: int) -> bool:
+    """Whether ``value`` holds objects and lists nested more than ``limit`` deep; walked iteratively, so any
+    depth is judged without recursion."""
     stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
         node, depth = stack.pop()
-        if not isinstance(node, Mapping | list | tuple):
-            continue
-        if depth > MAX_NESTING:
-            raise InvalidQueryError(f'"{name}" is nested too deeply: more than {MAX_NESTING} levels')
+        if depth > limit:
+            return True
         members = node.values() if isinstance(node, Mapping) else node
         stack.extend((member, depth + 1) for member in members if isinstance(member, Mapping | list | tuple))
+    return False
+
+
+def check_nesting(value: Any, name: str) -> None:
+    """``INVALID_QUERY`` when ``value`` nests more than ``MAX_NESTING`` deep."""
+    if isinstance(value, Mapping | list | tuple) and nested_deeper(value, MAX_NESTING):
+        raise InvalidQueryError(f'"{name}" is nested too deeply: more than {MAX_NESTING} levels')
 
 
 def _deep_size(deep: Mapping[str, Any]) -> int:
