@@ -373,3 +373,19 @@ def test_a_json_value_nested_too_deeply_is_refused_before_it_is_written(srv: Liv
             assert admin.get(f"/items/stock/{key}").json()["data"]["doc"] == _nested_list(30)
         finally:
             admin.delete(f"/items/stock/{key}")
+
+
+@pytest.mark.parametrize(
+    "filter_",
+    [{"parent": {"_some": None}}, {"name": {"_none": None}}, {"_and": [{"parent": {"_none": None}}]}],
+    ids=["some", "none", "nested"],
+)
+def test_a_quantifier_without_a_filter_is_invalid_query(srv: LiveServer, filter_: dict[str, Any]) -> None:
+    """``{"parent": {"_some": null}}`` was a 500 on every engine and path: the shape check raised an internal
+    exception the query parser did not turn into Directus's ``Invalid filter object``."""
+    status, answer = _rest_twice(srv, f"/items/stock?filter={quote(json.dumps(filter_))}")
+    assert (status, _code(answer)) == (400, "INVALID_QUERY"), answer
+    status, answer = _rest_twice(srv, "/items/stock", "PATCH", {"query": {"filter": filter_}, "data": {"qty": 3}})
+    assert (status, _code(answer)) == (400, "INVALID_QUERY"), answer
+    reply = _ws_twice(srv, {"type": "items", "collection": "stock", "action": "read", "query": {"filter": filter_}})
+    assert reply["status"] == "error" and reply["error"]["code"] == "INVALID_QUERY", reply
