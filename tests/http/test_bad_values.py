@@ -389,3 +389,14 @@ def test_a_quantifier_without_a_filter_is_invalid_query(srv: LiveServer, filter_
     assert (status, _code(answer)) == (400, "INVALID_QUERY"), answer
     reply = _ws_twice(srv, {"type": "items", "collection": "stock", "action": "read", "query": {"filter": filter_}})
     assert reply["status"] == "error" and reply["error"]["code"] == "INVALID_QUERY", reply
+
+
+def test_a_json_sort_field_orders_the_default_read(srv: LiveServer) -> None:
+    """The collection's ``sort_field`` on a JSON field: every read without ``sort`` was a 500 on PostgreSQL."""
+    with srv.client() as admin:
+        assert admin.patch("/collections/stock", json={"meta": {"sort_field": "doc"}}).status_code == 200
+        try:
+            status, answer = _rest_twice(srv, "/items/stock?fields=id&filter[id][_eq]=1")
+        finally:
+            assert admin.patch("/collections/stock", json={"meta": {"sort_field": None}}).status_code == 200
+    assert (status, answer["data"]) == (200, [{"id": 1}]), answer
