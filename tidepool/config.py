@@ -228,8 +228,8 @@ SETTINGS: tuple[Setting, ...] = (
         "MAX_QUERY_COMPLEXITY",
         "1000",
         parse_optional_int,
-        "Most filter conditions, list values and fields one query may hold, and keys one request may list "
-        "(unset or -1: any).",
+        "Most filter conditions, list values and fields one query may hold (wildcards as expanded), and keys "
+        "one request may list (unset or -1: any).",
     ),
     Setting("PLAN_CACHE_MAX_SIZE", "32mb", parse_size, "Approximate memory kept for cached read plans (0: none)."),
     Setting("LOG_LEVEL", "info", parse_choice("fatal", "error", "warn", "info", "debug", "trace", "silent"), ""),

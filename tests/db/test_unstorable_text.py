@@ -127,3 +127,22 @@ def test_a_refused_read_keeps_its_pooled_connection(srv: LiveServer) -> None:
         assert answer.status_code in (200, 400), answer.text
     assert after.status_code == 200 and len(after.json()["data"]) == 1
     assert opened == [], f"{len(opened)} connection(s) opened for 6 refused reads"
+
+
+@pytest.mark.parametrize("direct", [True, False], ids=["driver-path", "sqlalchemy-path"])
+@pytest.mark.parametrize("method", ["PATCH", "DELETE"])
+def test_a_nul_in_a_write_by_query_filter_is_the_query_error(srv: LiveServer, direct: bool, method: str) -> None:
+    """A write by query resolves its keys with a read first, so a NUL in its filter is that read's
+    ``INVALID_QUERY`` (as ``GET`` answers), never the ``INVALID_PAYLOAD`` of a written value; nothing changes.
+    (Reported as answering ``INVALID_PAYLOAD``; main at 038f12f already answers ``INVALID_QUERY``: the key read
+    is a SELECT, which the engine's ``handle_error`` hook maps with ``reading=True``. This pins it.)"""
+    before = _count(srv)
+    body: dict[str, Any] = {"query": {"filter": {"name": {"_eq": NUL}}}}
+    if method == "PATCH":
+        body["data"] = {"body": "changed"}
+    with _path(srv, direct), srv.client() as admin:
+        answer = admin.request(method, "/items/notes", json=body)
+    assert answer.status_code in (200, 204, 400), answer.text  # SQLite and MySQL store NUL: rows may match
+    if answer.status_code == 400:
+        assert answer.json()["errors"][0]["extensions"]["code"] == "INVALID_QUERY", answer.text
+        assert _count(srv) == before

@@ -37,6 +37,8 @@ STOCK = {
         {"field": "at", "type": "timestamp", "schema": {}},
         {"field": "day", "type": "date", "schema": {}},
         {"field": "moment", "type": "dateTime", "schema": {}},
+        {"field": "doc", "type": "json", "schema": {}, "meta": {"special": ["cast-json"]}},
+        {"field": "flag", "type": "boolean", "schema": {}},
     ],
 }
 
@@ -48,7 +50,16 @@ def _stock(server: LiveServer) -> None:
         assert admin.post("/fields/stock", json=parent).status_code == 200
         relation = {"collection": "stock", "field": "parent", "related_collection": "stock"}
         assert admin.post("/relations", json=relation).status_code == 200
-        row = {"qty": 1, "big": 5, "ratio": 1.5, "amount": "1.5", "name": "a", "body": "a", "checked": 1}
+        row = {
+            "qty": 1,
+            "big": 5,
+            "ratio": 1.5,
+            "amount": "1.5",
+            "name": "a",
+            "body": "a",
+            "checked": 1,
+            "doc": {"k": 1},
+        }
         assert admin.post("/items/stock", json=row).status_code == 200
 
 
@@ -266,3 +277,126 @@ def test_write_by_query_ignores_aggregation(srv: LiveServer, query: dict[str, An
     body = {"query": {**query, "filter": {"id": {"_eq": 1}}}, "data": {"name": "a"}}
     status, answer = _rest_twice(srv, "/items/stock", "PATCH", body)
     assert status == 200 and [row["id"] for row in answer["data"]] == [1], answer
+
+
+# ------------------------------------------------------------------------- aggregate, groupBy, sort, page
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "aggregate[sum]=name",  # PostgreSQL: function sum(character varying) does not exist
+        "aggregate[avg]=at",
+        "aggregate[sumDistinct]=body",
+        "aggregate[avgDistinct]=day",
+        "aggregate[sum]=flag",
+        "aggregate[sum]=doc",
+        "aggregate[min]=flag",  # PostgreSQL: function min(boolean) does not exist
+        "aggregate[max]=doc",
+        "aggregate[count]=",  # a SELECT of nothing, a syntax error on every engine
+        "aggregate[sum]=,",
+        "groupBy=name&aggregate[avg]=name",
+    ],
+)
+def test_an_aggregate_its_field_cannot_take_is_invalid_query(srv: LiveServer, target: str) -> None:
+    """Each was a 500 on PostgreSQL (the type checks) or on every engine (no field), where SQLite and MySQL
+    summed text as 0: now INVALID_QUERY everywhere, and the connection answers the next request."""
+    status, answer = _rest_twice(srv, f"/items/stock?{target}")
+    assert (status, _code(answer)) == (400, "INVALID_QUERY"), answer
+
+
+def test_aggregates_of_the_types_they_take_still_answer(srv: LiveServer) -> None:
+    target = "/items/stock?aggregate[sum]=qty,amount&aggregate[avg]=ratio&aggregate[max]=name,at&aggregate[countAll]"
+    status, answer = _rest_twice(srv, target)
+    assert status == 200, answer
+    row = answer["data"][0]
+    assert (row["sum"]["qty"], row["avg"]["ratio"], row["max"]["name"], row["countAll"]) == (1, 1.5, "a", 1)
+
+
+@pytest.mark.parametrize(
+    ("target", "expected"),
+    [
+        ("sort=-doc&fields=id", [{"id": 1}]),
+        ("groupBy=doc", [{"doc": {"k": 1}}]),
+        ("aggregate[countDistinct]=doc", [{"countDistinct": {"doc": 1}}]),
+        ("filter[id][_eq]=1&fields=id,parent.id&sort=parent.doc", [{"id": 1, "parent": None}]),
+    ],
+)
+def test_json_fields_sort_group_and_count_distinct(srv: LiveServer, target: str, expected: Any) -> None:
+    """PostgreSQL's ``json`` type has no order and no equality: each was a 500 there (they are read as
+    ``jsonb``), and answered on SQLite and MySQL."""
+    status, answer = _rest_twice(srv, f"/items/stock?{target}")
+    assert (status, answer["data"]) == (200, expected), answer
+
+
+@pytest.mark.parametrize("target", ["page=9007199254740991&limit=100000000", "page=4503599627370497&limit=4096"])
+def test_a_page_past_every_row_is_empty(srv: LiveServer, target: str) -> None:
+    """``(page - 1) * limit`` beyond bigint was a 500 on every engine; past any table it is an empty page."""
+    status, answer = _rest_twice(srv, f"/items/stock?{target}")
+    assert (status, answer["data"]) == (200, []), answer
+
+
+def _nested_list(levels: int) -> Any:
+    value: Any = []
+    for _ in range(levels - 1):
+        value = [value]
+    return value
+
+
+def _stock_count(srv: LiveServer) -> int:
+    with srv.client() as admin:
+        count: int = admin.get("/items/stock", params={"aggregate[count]": "*"}).json()["data"][0]["count"]
+    return count
+
+
+def test_a_json_value_nested_too_deeply_is_refused_before_it_is_written(srv: LiveServer) -> None:
+    """A JSON field's value nested 300 deep was stored, then the create answered 500 (orjson writes at most 254
+    levels): a committed write reported as failed, and every later read of the row failed as well; on MariaDB
+    32 levels were a 500 (its JSON CHECK). Now INVALID_PAYLOAD over REST and WebSocket with nothing written
+    beyond 30 levels on every engine; 30 levels are stored and read back."""
+    before = _stock_count(srv)
+    deep = {"doc": _nested_list(300)}
+    status, answer = _rest_twice(srv, "/items/stock", "POST", {"doc": _nested_list(31)})
+    assert (status, _code(answer)) == (400, "INVALID_PAYLOAD"), answer
+    status, answer = _rest_twice(srv, "/items/stock", "POST", deep)
+    assert (status, _code(answer)) == (400, "INVALID_PAYLOAD"), answer
+    status, answer = _rest_twice(srv, "/items/stock/1", "PATCH", deep)
+    assert (status, _code(answer)) == (400, "INVALID_PAYLOAD"), answer
+    reply = _ws_twice(srv, {"type": "items", "collection": "stock", "action": "create", "data": deep})
+    assert reply["status"] == "error" and reply["error"]["code"] == "INVALID_PAYLOAD", reply
+    assert _stock_count(srv) == before
+    with srv.client() as admin:
+        kept = admin.post("/items/stock", json={"doc": _nested_list(30)})
+        assert kept.status_code == 200, kept.text
+        key = kept.json()["data"]["id"]
+        try:
+            assert admin.get(f"/items/stock/{key}").json()["data"]["doc"] == _nested_list(30)
+        finally:
+            admin.delete(f"/items/stock/{key}")
+
+
+@pytest.mark.parametrize(
+    "filter_",
+    [{"parent": {"_some": None}}, {"name": {"_none": None}}, {"_and": [{"parent": {"_none": None}}]}],
+    ids=["some", "none", "nested"],
+)
+def test_a_quantifier_without_a_filter_is_invalid_query(srv: LiveServer, filter_: dict[str, Any]) -> None:
+    """``{"parent": {"_some": null}}`` was a 500 on every engine and path: the shape check raised an internal
+    exception the query parser did not turn into Directus's ``Invalid filter object``."""
+    status, answer = _rest_twice(srv, f"/items/stock?filter={quote(json.dumps(filter_))}")
+    assert (status, _code(answer)) == (400, "INVALID_QUERY"), answer
+    status, answer = _rest_twice(srv, "/items/stock", "PATCH", {"query": {"filter": filter_}, "data": {"qty": 3}})
+    assert (status, _code(answer)) == (400, "INVALID_QUERY"), answer
+    reply = _ws_twice(srv, {"type": "items", "collection": "stock", "action": "read", "query": {"filter": filter_}})
+    assert reply["status"] == "error" and reply["error"]["code"] == "INVALID_QUERY", reply
+
+
+def test_a_json_sort_field_orders_the_default_read(srv: LiveServer) -> None:
+    """The collection's ``sort_field`` on a JSON field: every read without ``sort`` was a 500 on PostgreSQL."""
+    with srv.client() as admin:
+        assert admin.patch("/collections/stock", json={"meta": {"sort_field": "doc"}}).status_code == 200
+        try:
+            status, answer = _rest_twice(srv, "/items/stock?fields=id&filter[id][_eq]=1")
+        finally:
+            assert admin.patch("/collections/stock", json={"meta": {"sort_field": None}}).status_code == 200
+    assert (status, answer["data"]) == (200, [{"id": 1}]), answer

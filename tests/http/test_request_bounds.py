@@ -46,6 +46,12 @@ NOTES = {
 def _notes(server: LiveServer) -> None:
     with server.client() as admin:
         assert admin.post("/collections", json=NOTES).status_code == 200, "collection"
+        parent = {"field": "parent", "type": "integer", "schema": {}, "meta": {"special": ["m2o"]}}
+        assert admin.post("/fields/notes", json=parent).status_code == 200, "parent"
+        relation = {"collection": "notes", "field": "parent", "related_collection": "notes"}
+        assert admin.post("/relations", json={**relation, "meta": {"one_field": "children"}}).status_code == 200
+        children = {"field": "children", "type": "alias", "meta": {"special": ["o2m"]}}
+        assert admin.post("/fields/notes", json=children).status_code == 200, "children"
         assert admin.post("/items/notes", json={"qty": 1, "tags": ["x", "y"]}).status_code == 200
 
 
@@ -116,6 +122,57 @@ def test_query_over_the_complexity_limit_is_refused_over_rest(srv: LiveServer) -
         assert (deep.status_code, _code(deep)) == (400, "INVALID_QUERY"), deep.text
         patch = admin.patch("/items/notes", json={"query": {"filter": _in_filter(5_000)}, "data": {"qty": 2}})
         assert (patch.status_code, _code(patch)) == (400, "INVALID_QUERY")
+
+
+def test_wildcards_are_counted_as_they_expand(srv: LiveServer, unlimited: LiveServer) -> None:
+    """``fields=*.*.*.*.*.*.*.*.*.*`` is one entry, but through an m2o and an o2m to the same collection it
+    expands to 2**10 relational branches: 3.4 s of CPU on the event loop for a 20-row table, doubling with
+    each level, within ``MAX_RELATIONAL_DEPTH``. The expanded fields count against ``MAX_QUERY_COMPLEXITY``."""
+    stars = ".".join(["*"] * 10)
+    with srv.client() as admin:
+        refused = admin.get("/items/notes", params={"fields": stars})
+        assert (refused.status_code, _code(refused)) == (400, "INVALID_QUERY"), refused.text
+        assert "MAX_QUERY_COMPLEXITY" in refused.json()["errors"][0]["message"]
+        deep = admin.get("/items/notes", params={"fields": f"id,children.{stars}"})
+        assert (deep.status_code, _code(deep)) == (400, "INVALID_QUERY"), deep.text
+        fine = admin.get("/items/notes", params={"fields": "*.*.*"})
+        assert fine.status_code == 200 and fine.json()["data"][0]["children"] == []
+    with WS(srv.ws_url) as ws:
+        assert ws.request({"type": "auth", "access_token": ADMIN_TOKEN})["status"] == "ok"
+        read = {"type": "items", "collection": "notes", "action": "read", "query": {"fields": [stars]}, "uid": "r"}
+        reply = ws.request(read, timeout=30)
+        assert reply["uid"] == "r" and reply["error"]["code"] == "INVALID_QUERY", reply
+    with unlimited.client() as admin:
+        answered = admin.get("/items/notes", params={"fields": ".".join(["*"] * 6)})
+        assert answered.status_code == 200 and answered.json()["data"][0]["id"] == 1, answered.text
+
+
+def _nested(levels: int, key: str = "_and") -> str:
+    """``levels`` groups one inside another around one condition, as JSON text (``json.dumps`` itself would
+    recurse past Python's limit on the deepest)."""
+    return f'{{"{key}":[' * levels + '{"qty":{"_eq":1}}' + "]}" * levels
+
+
+def test_deeply_nested_filters_are_refused_not_a_500(srv: LiveServer) -> None:
+    """300 nested ``_and`` groups (a 6 KB query string) or a 500-level JSON path hit Python's recursion
+    limit while the filter was sanitized: a 500 on reads, writes by query and WebSocket reads alike."""
+    with srv.client() as admin:
+        for target in (_nested(300), _nested(300, "_or"), '{"tags":' + '{"a":' * 500 + "1" + "}" * 501):
+            read = admin.get("/items/notes", params={"filter": target})
+            assert (read.status_code, _code(read)) == (400, "INVALID_QUERY"), read.text
+        body = '{"query":{"filter":' + _nested(300) + '},"data":{"qty":2}}'
+        patch = admin.patch("/items/notes", content=body, headers={"Content-Type": "application/json"})
+        assert (patch.status_code, _code(patch)) == (400, "INVALID_QUERY"), patch.text
+        deep = admin.get("/items/notes", params={"deep": '{"children":' * 400 + '{"_limit":1}' + "}" * 400})
+        assert (deep.status_code, _code(deep)) == (400, "INVALID_QUERY"), deep.text
+        fine = admin.get("/items/notes", params={"filter": _nested(45)})
+        assert fine.status_code == 200 and [row["id"] for row in fine.json()["data"]] == [1], fine.text
+    with WS(srv.ws_url) as ws:
+        assert ws.request({"type": "auth", "access_token": ADMIN_TOKEN})["status"] == "ok"
+        frame = '{"type":"items","collection":"notes","action":"read","uid":"n","query":{"filter":' + _nested(300)
+        ws.send(frame + "}}")
+        reply = ws.recv(timeout=30)
+        assert reply["uid"] == "n" and reply["error"]["code"] == "INVALID_QUERY", reply
 
 
 def test_query_over_the_complexity_limit_is_refused_over_websocket(srv: LiveServer) -> None:

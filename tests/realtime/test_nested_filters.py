@@ -19,7 +19,7 @@ from tests.support.servers import NO_HEARTBEAT, module_server
 srv = module_server("nested-filters", env=NO_HEARTBEAT, seed=seed_messages)
 TOO_DEEP = {
     "code": "INVALID_QUERY",
-    "message": "Invalid query. Filter is nested too deeply: more than 100 levels of objects and arrays.",
+    "message": 'Invalid query. "filter" is nested too deeply: more than 100 levels.',
 }
 
 

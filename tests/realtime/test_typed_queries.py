@@ -3,7 +3,7 @@ the socket (a ``subscribe`` and an ``items`` read) and 400 over REST, the same o
 stays usable and the log has no traceback.
 
 Found by a hostile run: ``sum``/``avg`` of text, dates or booleans, ``min``/``max`` of a boolean,
-``countDistinct``/``min``/``max``, ``groupBy`` or ``sort`` of a ``json`` field reached the database, which
+``min``/``max`` of a ``json`` field reached the database, which
 refused some of them (PostgreSQL: 51 of the combinations; SQLite: ``sum`` of a timestamp could not be read back;
 MySQL: ``sum`` of a ``time`` or of JSON): an ``items`` read answered ``INTERNAL_SERVER_ERROR``, a ``subscribe``
 nothing at all, REST a 500, each with a traceback in the log.
@@ -49,10 +49,7 @@ REFUSED: list[tuple[dict[str, Any], str]] = [
     ({"aggregate": {"sumDistinct": ["f_time"]}}, '"sumDistinct" can\'t be used on field "f_time" of type "time"'),
     ({"aggregate": {"avgDistinct": ["f_json"]}}, '"avgDistinct" can\'t be used on field "f_json" of type "json"'),
     ({"aggregate": {"max": ["f_boolean"]}}, '"max" can\'t be used on field "f_boolean" of type "boolean"'),
-    ({"aggregate": {"min": ["f_json"]}}, 'Field "f_json" of type "json" can\'t be used in "min"'),
-    ({"aggregate": {"countDistinct": ["f_json"]}}, 'Field "f_json" of type "json" can\'t be used in "countDistinct"'),
-    ({"aggregate": {"count": ["*"]}, "groupBy": ["f_json"]}, 'Field "f_json" of type "json" can\'t be used in groupBy'),
-    ({"sort": ["-f_json"]}, 'Field "f_json" of type "json" can\'t be used in sort'),
+    ({"aggregate": {"min": ["f_json"]}}, '"min" can\'t be used on field "f_json" of type "json"'),
 ]
 
 
@@ -92,7 +89,8 @@ def test_a_query_the_field_type_cannot_take_is_invalid_query(
 
 def test_what_each_type_takes_still_answers(srv: LiveServer) -> None:
     """The functions a type takes are unchanged: counts of anything, sums of numbers, min/max of text and
-    dates, sort and groupBy of plain values."""
+    dates, sort and groupBy of plain values; a ``json`` field is counted distinctly, grouped and sorted on every
+    engine (PostgreSQL compares it as ``jsonb``)."""
     query = {
         "aggregate": {"count": ["f_json"], "sum": ["f_integer"], "max": ["f_string", "f_timestamp"]},
         "groupBy": ["f_boolean"],
@@ -139,8 +137,7 @@ def test_a_json_value_nested_past_the_bound_is_refused_and_nothing_is_written(sr
                 "status": "error",
                 "error": {
                     "code": "INVALID_PAYLOAD",
-                    "message": f'Invalid payload. "f_json" must not nest more than {MAX_JSON_NESTING} levels of arrays '
-                    "and objects.",
+                    "message": f'Invalid payload. "f_json" is nested too deeply: more than {MAX_JSON_NESTING} levels.',
                 },
                 "uid": "deep",
             }

@@ -19,7 +19,8 @@ import sqlalchemy as sa
 
 from tidepool.errors import InvalidQueryError
 from tidepool.query import functions
-from tidepool.query.compile import ColumnExpr, Condition, Level, apply_window, ordered
+from tidepool.query.compile import ColumnExpr, Condition, Level, apply_window, comparable, ordered
+from tidepool.query.operators import NUMBERS
 from tidepool.query.values import Serializer, serializer_for
 
 Aggregator = Callable[[ColumnExpr], ColumnExpr]
@@ -35,18 +36,17 @@ _FUNCTIONS: dict[str, Aggregator] = {
     "max": lambda c: sa.func.max(c),
 }
 _COUNTS = frozenset({"count", "countDistinct", "countAll"})
-_NUMBERS = frozenset({"integer", "bigInteger", "float", "decimal"})
-# The field types each function takes (absent: any). Sums and averages of text, dates or booleans meant a
-# database error on some engine (a 500: PostgreSQL has no ``sum(varchar)``, SQLite's ``sum`` of a timestamp could
-# not be read back as one, MySQL's of a time neither) and a meaningless number on the others; PostgreSQL has no
-# ``min``/``max`` of a boolean. So each is refused on every engine alike with ``INVALID_QUERY``.
-_TAKES: dict[str, Callable[[str], bool]] = {
-    **{name: _NUMBERS.__contains__ for name in ("sum", "sumDistinct", "avg", "avgDistinct")},
-    **{name: lambda field_type: field_type != "boolean" for name in ("min", "max")},
-}
-# Functions that compare values (``Level.comparable``: never over ``json``).
-_COMPARES = frozenset({"countDistinct", "min", "max"})
 _KEEPS_TYPE = frozenset({"min", "max"})
+
+# The field types a function takes (a function not named takes every type). Sums and averages are of numbers
+# (Directus's GraphQL schema offers them on number fields only); no engine has the least or greatest JSON
+# value, and PostgreSQL has none of booleans. Refused on every engine alike: PostgreSQL failed each with a 500
+# ("function sum(character varying) does not exist") where SQLite and MySQL summed text as 0.
+_ORDERED = frozenset(NUMBERS | {"string", "text", "uuid", "hash", "csv", "date", "time", "dateTime", "timestamp"})
+_TAKES: dict[str, frozenset[str]] = {
+    **dict.fromkeys(("sum", "sumDistinct", "avg", "avgDistinct"), NUMBERS),
+    **dict.fromkeys(("min", "max"), _ORDERED),
+}
 
 
 def _to_int(value: Any) -> Any:
@@ -109,12 +109,14 @@ def _aggregate_terms(level: Level, function: str, names: Sequence[str]) -> list[
         return [("countAll", None, sa.func.count())]
     if function not in _FUNCTIONS:
         raise InvalidQueryError(f'"{function}" is not a valid aggregate function')
+    if not names:  # ``aggregate[count]=``: a SELECT of nothing, which every engine refused with a 500
+        raise InvalidQueryError(f'"aggregate.{function}" must name at least one field')
     terms: list[tuple[str, str | None, ColumnExpr]] = []
     for name in names:
         if name == "*" and function == "count":
             terms.append(("count", None, sa.func.count()))
         else:
-            column = level.value(_checked(level, function, level.require(name)))
+            column = comparable(level, _taken(level, function, level.require(name)))
             if function.startswith("avg") and level.dialect == "mysql" and level.info.fields[name].type != "decimal":
                 # MySQL averages integers as DECIMAL with 4 places (2.6667); over a double it is a double, as on
                 # the other engines (SQLAlchemy will not CAST to DOUBLE there, so adding 0e0 makes it one).
@@ -123,22 +125,19 @@ def _aggregate_terms(level: Level, function: str, names: Sequence[str]) -> list[
     return terms
 
 
-def _checked(level: Level, function: str, name: str) -> str:
-    """``name`` when ``function`` may aggregate it (``_TAKES``, ``_COMPARES``), else ``INVALID_QUERY``."""
-    if function in _COMPARES:
-        level.comparable(name, f'"{function}"')
-    field_type = level.info.fields[name].type
-    takes = _TAKES.get(function)
-    if takes is not None and not takes(field_type):
-        raise InvalidQueryError(f'"{function}" can\'t be used on field "{name}" of type "{field_type}"')
+def _taken(level: Level, function: str, name: str) -> str:
+    """``name`` when ``function`` takes its field's type (``_TAKES``), else the client's INVALID_QUERY."""
+    kind = level.info.fields[name].type
+    if kind not in _TAKES.get(function, frozenset({kind})):
+        raise InvalidQueryError(f'"{function}" can\'t be used on field "{name}" of type "{kind}"')
     return name
 
 
 def _group_term(level: Level, spec: str) -> tuple[str, ColumnExpr, Serializer]:
     call = functions.parse_function(spec)
     if call is None:
-        name = level.comparable(level.require(spec), "groupBy")
-        return name, level.value(name), serializer_for(level.info.fields[name], level.info.name)
+        name = level.require(spec)
+        return name, comparable(level, name), serializer_for(level.info.fields[name], level.info.name)
     name = level.require(call.field)
     info = level.info.fields[name]
     functions.check_type(call, info.type)

@@ -14,11 +14,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
 
 from tidepool.context import Access, Action, Permission
 from tidepool.db.schema import CollectionInfo, SchemaOverview
 from tidepool.errors import ForbiddenError, InvalidQueryError
 from tidepool.query.filters import compile_filter
+from tidepool.query.js import MAX_SAFE_INTEGER
 from tidepool.query.visibility import Visibility, grants
 
 ColumnExpr = sa.ColumnElement[Any]
@@ -112,15 +114,6 @@ class Level:
         """The column as the caller may see it (``tidepool.query.visibility``)."""
         return self.visibility.value(name)
 
-    def comparable(self, name: str, use: str) -> str:
-        """``name`` when its values can be ordered and told equal (``sort``, ``groupBy``, ``min``/``max``,
-        ``countDistinct``), else ``INVALID_QUERY``: a ``json`` value cannot (PostgreSQL's ``json`` has neither
-        operator, so the database refused the statement: a 500), and it is refused on every engine alike."""
-        field_type = self.info.fields[name].type
-        if field_type in UNCOMPARABLE_TYPES:
-            raise InvalidQueryError(f'Field "{name}" of type "{field_type}" can\'t be used in {use}')
-        return name
-
     def user_filter(self, filter: Mapping[str, Any] | None) -> Condition | None:
         if not filter:
             return None
@@ -157,9 +150,6 @@ class SortJoins:
         return self.from_clause if self.from_clause is not None else self.base
 
 
-UNCOMPARABLE_TYPES = frozenset({"json"})
-
-
 def sort_expression(level: Level, spec: str, joins: SortJoins) -> sa.UnaryExpression[Any]:
     """One ``sort`` entry (``-date``, ``author.name``) as an ORDER BY term."""
     descending = spec.startswith("-")
@@ -167,10 +157,20 @@ def sort_expression(level: Level, spec: str, joins: SortJoins) -> sa.UnaryExpres
     if not path[-1] or any(not part for part in path):
         raise InvalidQueryError(f'"{spec}" is not a valid sort field')
     target = _walk_m2o(level, path[:-1], joins)
-    value = target.value(target.comparable(target.require(path[-1]), "sort"))
+    value = comparable(target, target.require(path[-1]))
     if target is level and path[-1] == level.pk and value is level.column(level.pk):
         return key_order(value, descending)  # the row's own key, unmasked: never NULL
     return ordered(value, descending, level.dialect)
+
+
+def comparable(level: Level, name: str) -> ColumnExpr:
+    """The field's value as the engine can order, group and tell apart: PostgreSQL's ``json`` type has no
+    equality and no order (sorting or grouping by a JSON field, or counting its distinct values, was a 500
+    there), so it is read as ``jsonb``, which has both; every other type and engine as ``value`` gives it."""
+    value = level.value(name)
+    if level.dialect == "postgresql" and level.info.fields[name].type == "json":
+        return sa.cast(value, JSONB)
+    return value
 
 
 def ordered(column: ColumnExpr, descending: bool, dialect: str) -> sa.UnaryExpression[Any]:
@@ -217,7 +217,9 @@ def page_window(limit: int | None, offset: int | None, page: int | None, default
     effective = default_limit if limit is None else limit
     start = offset or 0
     if page is not None and page > 0 and effective > 0:
-        start = (page - 1) * effective
+        # Past the largest safe integer no table has a row (an empty page either way), and a larger OFFSET is
+        # more than PostgreSQL's and SQLite's bigint can take: ``page=2**53`` with ``limit=10**8`` was a 500.
+        start = min((page - 1) * effective, MAX_SAFE_INTEGER)
     return effective, start
 
 

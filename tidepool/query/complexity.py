@@ -10,6 +10,12 @@ The count is one per filter key (field, operator, ``_and``/``_or``), one per val
 ``_nin``, ``_between``, a logical group's members), and one per entry of ``fields``, ``sort``, ``groupBy``,
 ``aggregate`` and ``alias``; ``deep`` counts its nested queries the same way. ``search`` and scalar values
 count nothing beyond their key (their size is bounded by ``MAX_PAYLOAD_SIZE``).
+
+Wildcards are counted where they are expanded, against the schema (``FieldBudget``, spent by
+``query/fields.plan``): ``fields=*.*.*.*.*.*.*.*.*.*`` is one entry above, but over a collection with an m2o
+and an o2m to itself it asks for 2**10 relational branches (3.4 s of CPU on the event loop for a 20-row
+table, doubling with each level, within ``MAX_RELATIONAL_DEPTH``). Every field the expanded tree holds counts
+one, and a tree over the limit is refused before any statement is built.
 """
 
 from __future__ import annotations
@@ -37,6 +43,33 @@ def _json_size(value: Any, budget: float = float("inf")) -> int:
             total += len(node)
             stack.extend(node.values())
     return total
+
+
+# Objects and lists one inside another that a query's ``filter`` or ``deep`` may hold. Filters are sanitized,
+# compiled and evaluated recursively, a few Python frames per level: 300 nested ``_and`` groups (a 6 KB query
+# string) hit the interpreter's recursion limit, a 500 with a RecursionError, on every path (REST, writes by
+# query, WebSocket). A legitimate filter nests a handful of levels (relations are bounded by
+# ``MAX_RELATIONAL_DEPTH``, at most a few dozen levels with its logical groups).
+MAX_NESTING = 100
+
+
+def nested_deeper(value: Any, limit: int) -> bool:
+    """Whether ``value`` holds objects and lists nested more than ``limit`` deep; walked iteratively, so any
+    depth is judged without recursion."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return True
+        members = node.values() if isinstance(node, Mapping) else node
+        stack.extend((member, depth + 1) for member in members if isinstance(member, Mapping | list | tuple))
+    return False
+
+
+def check_nesting(value: Any, name: str) -> None:
+    """``INVALID_QUERY`` when ``value`` nests more than ``MAX_NESTING`` deep."""
+    if isinstance(value, Mapping | list | tuple) and nested_deeper(value, MAX_NESTING):
+        raise InvalidQueryError(f'"{name}" is nested too deeply: more than {MAX_NESTING} levels')
 
 
 def _deep_size(deep: Mapping[str, Any]) -> int:
@@ -83,6 +116,24 @@ def _too_complex(size: int, limit: int) -> InvalidQueryError:
         f"Query is too complex: {size} filter conditions, values and fields, "
         f"more than the {limit} allowed (MAX_QUERY_COMPLEXITY)"
     )
+
+
+class FieldBudget:
+    """The fields a read's expanded field tree may still hold: ``spend`` raises ``INVALID_QUERY`` once more
+    than ``limit`` (``None``: no limit) were planned."""
+
+    __slots__ = ("limit", "spent")
+
+    def __init__(self, limit: int | None) -> None:
+        self.limit = limit
+        self.spent = 0
+
+    def spend(self, count: int) -> None:
+        self.spent += count
+        if self.limit is not None and self.spent > self.limit:
+            raise InvalidQueryError(
+                f"Query is too complex: its fields expand to more than the {self.limit} allowed (MAX_QUERY_COMPLEXITY)"
+            )
 
 
 def check_complexity(query: Query, limit: int | None) -> Query:

@@ -20,6 +20,7 @@ from tidepool.db.schema import RelationInfo
 from tidepool.errors import InvalidQueryError
 from tidepool.query import functions
 from tidepool.query.compile import Level
+from tidepool.query.complexity import FieldBudget
 
 Kind = Literal["m2o", "o2m"]
 
@@ -107,18 +108,22 @@ def plan(
     alias: Mapping[str, str] | None = None,
     deep: Mapping[str, Any] | None = None,
     backlink: bool | None = None,
+    budget: FieldBudget | None = None,
     _via: _Via | None = None,
     _path: tuple[str, ...] = (),
 ) -> Node:
-    """The plan of one level and, recursively, of every relational branch it requests."""
+    """The plan of one level and, recursively, of every relational branch it requests; ``budget`` bounds the
+    fields of the whole tree once wildcards are expanded (``MAX_QUERY_COMPLEXITY``)."""
     alias = alias or {}
+    budget = budget or FieldBudget(None)
     order, subpaths, plain = _group(level, fields or ("*",), alias, backlink, _via)
+    budget.spend(len(order))
     deep = deep or {}
     _check_deep(level, deep, alias)
     node = Node(level)
     for key in order:
         sub = subpaths.get(key, [])
-        entry = _entry(level, key, alias.get(key, key), sub, deep.get(key), backlink, _path, key in plain)
+        entry = _entry(level, key, alias.get(key, key), sub, deep.get(key), backlink, budget, _path, key in plain)
         if entry is not None:
             node.entries.append(entry)
     return node
@@ -211,6 +216,7 @@ def _entry(
     subpaths: list[str],
     deep: Any,
     backlink: bool | None,
+    budget: FieldBudget,
     path: tuple[str, ...],
     plain: bool = False,
 ) -> Column | Computed | Branch | None:
@@ -240,6 +246,7 @@ def _entry(
         alias=_deep_alias(deep_map),
         deep={k: v for k, v in deep_map.items() if not k.startswith("_")},
         backlink=backlink,
+        budget=budget,
         _via=_Via(info, kind),
         _path=child_path,
     )

@@ -25,7 +25,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from tidepool.errors import InvalidQueryError
-from tidepool.query.complexity import check_complexity, check_raw_complexity
+from tidepool.query.complexity import check_complexity, check_nesting, check_raw_complexity
 from tidepool.query.js import MAX_SAFE_INTEGER, always, defined, js_number, js_type, load_json, truthy
 from tidepool.query.model import Query
 from tidepool.query.parse_filter import (
@@ -191,6 +191,7 @@ def _sanitize_deep(raw: Any, max_limit: int | None) -> dict[str, Any] | None:
             return None  # Directus logs a warning and ignores an unreadable deep.
     if not isinstance(value, Mapping):
         return None
+    check_nesting(value, "deep")
     return _deep_level(value, max_limit) or None
 
 

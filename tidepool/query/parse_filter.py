@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from tidepool.errors import InvalidQueryError
+from tidepool.query.complexity import check_nesting
 from tidepool.query.js import MAX_SAFE_INTEGER, load_json
 from tidepool.query.json_filter import LOGICAL as JSON_LOGICAL
 from tidepool.query.json_filter import validate_json_filter
@@ -29,8 +30,11 @@ _GEOMETRY_TYPES = frozenset(
 )
 
 
-class _InvalidFilter(Exception):
-    """Internal: the filter's shape cannot be normalized (Directus: "Invalid filter object")."""
+def _invalid_filter() -> InvalidQueryError:
+    """The filter's shape cannot be read (Directus: "Invalid filter object"), wherever it is found: while the
+    filter is normalized or validated. (An internal exception caught only around normalizing escaped
+    ``validate_filter`` as a 500 for ``{"author": {"_some": null}}``.)"""
+    return InvalidQueryError("Invalid filter object")
 
 
 def sanitize_filter(raw: Any) -> Filter | None:
@@ -41,10 +45,7 @@ def sanitize_filter(raw: Any) -> Filter | None:
             value = load_json(raw)
         except ValueError:
             raise InvalidQueryError("Invalid JSON for filter object") from None
-    try:
-        return normalize_filter(value)
-    except _InvalidFilter:
-        raise InvalidQueryError("Invalid filter object") from None
+    return normalize_filter(value)
 
 
 def normalize_filter(value: Any) -> Filter | None:
@@ -54,40 +55,19 @@ def normalize_filter(value: Any) -> Filter | None:
     ``"true"``/``"false"``/``"null"``/``"NULL"`` become ``true``/``false``/``null``, and a logical operator
     under a field is lifted above it (``{a: {_or: [x, y]}}`` → ``{_or: [{a: x}, {a: y}]}``)."""
     if not isinstance(value, Mapping):
-        raise _InvalidFilter
-    _check_nesting(value)
+        raise _invalid_filter()
+    check_nesting(value, "filter")
     parsed = _coerce(_normalize(value))
     if not parsed:
         return None
     return dict(_shift_logical_up(parsed))
 
 
-# Most levels of objects and arrays one filter may nest. Normalizing, compiling and evaluating a filter recurse
-# once or more per level: a 400-level ``_and`` chain (about 8 KB, under any complexity limit) ran out of Python's
-# stack, a 500 over REST, ``INTERNAL_SERVER_ERROR`` or no reply at all over the socket. Real filters nest a
-# handful of levels; this is a bound of the implementation's stack, not a product setting (raised far enough it
-# would only bring the crash back), so it is a constant.
-MAX_FILTER_NESTING = 100
-
-
-def _check_nesting(value: Mapping[str, Any]) -> None:
-    """``INVALID_QUERY`` when ``value`` nests deeper than ``MAX_FILTER_NESTING``; walked without recursion."""
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        node, depth = stack.pop()
-        if depth > MAX_FILTER_NESTING:
-            raise InvalidQueryError(
-                f"Filter is nested too deeply: more than {MAX_FILTER_NESTING} levels of objects and arrays"
-            )
-        members = node.values() if isinstance(node, Mapping) else node
-        stack.extend((member, depth + 1) for member in members if isinstance(member, Mapping | list | tuple))
-
-
 def _normalize(node: Any) -> Any:
     if node is None:
         return None
     if isinstance(node, list | tuple):
-        raise _InvalidFilter  # Directus would read a list as an object keyed "0", "1"…
+        raise _invalid_filter()  # Directus would read a list as an object keyed "0", "1"…
     if not isinstance(node, Mapping):
         return {"_eq": node}
     entries = [_normalize_entry(str(key), value) for key, value in node.items()]
@@ -98,7 +78,7 @@ def _normalize(node: Any) -> Any:
 
 def _normalize_logical(key: str, value: Any) -> dict[str, Any]:
     if not isinstance(value, list | tuple):
-        raise _InvalidFilter
+        raise _invalid_filter()
     return {key: [_normalize(item) for item in value]}
 
 
@@ -118,19 +98,19 @@ def _normalize_geometry(key: str, value: Any) -> dict[str, Any]:
         try:
             value = load_json(value)
         except ValueError:
-            raise _InvalidFilter from None
+            raise _invalid_filter() from None
     return {key: value}
 
 
 def _normalize_json(node: Any) -> Any:
     """The argument of ``_json`` keeps its shape: ``{path: {op: value}}`` plus ``_and``/``_or``."""
     if not isinstance(node, Mapping):
-        raise _InvalidFilter
+        raise _invalid_filter()
     out: dict[str, Any] = {}
     for key, value in node.items():
         if key in LOGICAL_OPERATORS:
             if not isinstance(value, list | tuple):
-                raise _InvalidFilter
+                raise _invalid_filter()
             out[key] = [_normalize_json(item) for item in value]
         elif key in LIST_OPERATORS:
             out[key] = list(value.values()) if isinstance(value, Mapping) else value
@@ -185,7 +165,7 @@ def _shift_logical_up(node: Mapping[str, Any]) -> Mapping[str, Any]:
 
 def _as_filter(value: Any) -> Mapping[str, Any]:
     if not isinstance(value, Mapping):
-        raise _InvalidFilter  # e.g. {"status": null}: Directus fails on Object.keys(null)
+        raise _invalid_filter()  # e.g. {"status": null}: Directus fails on Object.keys(null)
     return value
 
 

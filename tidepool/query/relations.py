@@ -27,6 +27,7 @@ from tidepool.query.compile import (
     Level,
     SortJoins,
     apply_window,
+    comparable,
     conjunction,
     key_order,
     ordered,
@@ -143,7 +144,9 @@ def order_terms(
     else:
         name = default_sort_field(level, preferred)
         terms = [
-            ordered(level.value(name), False, level.dialect) if name != level.pk else key_order(level.column(name))
+            ordered(comparable(level, name), False, level.dialect)
+            if name != level.pk
+            else key_order(level.column(name))
         ]
         named = {name}
     if level.pk not in named:

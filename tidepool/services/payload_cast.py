@@ -22,6 +22,7 @@ import orjson
 from tidepool.db.schema import CollectionInfo, FieldInfo
 from tidepool.errors import InvalidPayloadError, ValueOutOfRangeError, ValueTooLongError
 from tidepool.query.casting import INTEGER_RANGES, decimal_fits
+from tidepool.query.complexity import nested_deeper
 from tidepool.security import hash_password
 
 Caster = Callable[[FieldInfo, Any], Any]
@@ -172,31 +173,18 @@ def _timestamp(field: FieldInfo, value: Any) -> dt.datetime:
         raise _Invalid("must be a valid date") from None
 
 
-# Most levels of arrays and objects a JSON value may nest, the same on every engine (a value no column can hold
-# is a 400 everywhere): MariaDB's JSON columns hold at most 31 levels, and the value's revision keeps it one level
-# down, inside the row's object. Deeper values used to fail there (a CHECK constraint: a 500); on SQLite and
-# PostgreSQL a 300-level value was written and then failed its own reply (the encoder stops at 255 levels: a
-# committed write answered 500, and so was every later read of the collection), and at 900 levels the bind step
-# ran out of Python's stack.
+# Objects and lists one inside another that a JSON field's value may hold, the same on every engine. MariaDB's
+# JSON (a CHECK json_valid) holds at most 31 levels, and a tracked write's revision keeps the value one level
+# down (``{"field": value}``): deeper values failed there with a 500 (CHECK constraint 4025), a 300-level one
+# on SQLite and PostgreSQL was stored and then its write answered 500 (orjson writes at most 254 levels; a
+# committed write reported as failed, and every later read of the row failed too).
 MAX_JSON_NESTING = 30
 
 
 def _json(field: FieldInfo, value: Any) -> Any:
-    _check_nesting(value)
+    if isinstance(value, dict | list) and nested_deeper(value, MAX_JSON_NESTING):
+        raise _Invalid(f"is nested too deeply: more than {MAX_JSON_NESTING} levels")
     return value
-
-
-def _check_nesting(value: Any) -> None:
-    """``_Invalid`` when ``value`` nests deeper than ``MAX_JSON_NESTING``; walked without recursion."""
-    stack: list[tuple[Any, int]] = [(value, 0)]
-    while stack:
-        node, depth = stack.pop()
-        if not isinstance(node, dict | list):
-            continue
-        if depth >= MAX_JSON_NESTING:
-            raise _Invalid(f"must not nest more than {MAX_JSON_NESTING} levels of arrays and objects")
-        members = node.values() if isinstance(node, dict) else node
-        stack.extend((member, depth + 1) for member in members if isinstance(member, dict | list))
 
 
 def _csv(field: FieldInfo, value: Any) -> str:
@@ -224,8 +212,7 @@ def _hash(field: FieldInfo, value: Any) -> str:
 
 def _unknown(field: FieldInfo, value: Any) -> Any:
     if isinstance(value, dict | list):
-        _check_nesting(value)
-        return orjson.dumps(value).decode()
+        return orjson.dumps(_json(field, value)).decode()
     return value
 
 

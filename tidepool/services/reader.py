@@ -30,6 +30,7 @@ from tidepool.db import direct
 from tidepool.errors import ForbiddenError
 from tidepool.query.aggregate import AggregatePlan, aggregate_statement, plan_aggregate
 from tidepool.query.compile import Level, page_window
+from tidepool.query.complexity import FieldBudget
 from tidepool.query.depth import check_relational_depth
 from tidepool.query.fields import plan
 from tidepool.query.model import Query
@@ -279,7 +280,8 @@ async def _run_steps(run: Runner, steps: Step, keys: list[Any] | None) -> list[I
 def _plan_read(ctx: ServiceContext, collection: str, query: Query, keyed: bool, default_limit: int) -> Step:
     level = _level(ctx, collection)
     limit, offset = page_window(query.limit, query.offset, query.page, default_limit)
-    node = plan(level, query.fields, alias=query.alias, deep=query.deep, backlink=query.backlink)
+    budget = FieldBudget(ctx.settings.MAX_QUERY_COMPLEXITY)
+    node = plan(level, query.fields, alias=query.alias, deep=query.deep, backlink=query.backlink, budget=budget)
     return read_steps(
         node,
         filter=query.filter,
