@@ -34,7 +34,7 @@ import sqlalchemy as sa
 from tidepool.context import Action
 from tidepool.db.schema import CollectionInfo
 from tidepool.errors import ServiceUnavailableError, TidepoolError
-from tidepool.events import ChangeEvent
+from tidepool.events import ChangeEvent, row_keyed
 from tidepool.metrics import DispatchStats, statement_tally
 from tidepool.query.evaluate import NotEvaluable
 from tidepool.query.model import Query
@@ -372,7 +372,7 @@ class Dispatcher:
         """The frames a resuming subscription gets for logged events it missed: computed exactly as live
         ones (its group of one, its current access, rows as they are now), in ``seq`` order."""
         frames: list[bytes] = []
-        for event in events:
+        for event in map(row_keyed, events):
             if not _wants(sub, event, None) or event.collection not in self.runtime.schemas.current.collections:
                 continue
             result = (await self._evaluate_alone(0, [sub], event))[0]
@@ -390,6 +390,7 @@ class Dispatcher:
         self.last_seq = gap.last
 
     async def dispatch(self, event: ChangeEvent) -> None:
+        event = row_keyed(event)
         seq = event.seq or 0
         if event.collection not in self.runtime.schemas.current.collections:
             return
