@@ -13,7 +13,7 @@ decide who could see a row before it changed without reading the database again.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
 
 from tidepool.context import Accountability
@@ -31,6 +31,19 @@ class ChangeEvent:
     seq: int | None = None  # assigned by the bus, in commit order
     origin: str | None = None  # process id of the writer (multi-process bus)
     extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+# ``extra`` key of an event whose ``keys`` are not its table's primary keys: the schema's own collections
+# (``directus_fields``, ``directus_relations``) report a field by its name, as Directus's hooks do, while their
+# rows are keyed by an integer id. The event then lists the rows' keys here, and ``before`` holds those rows.
+ROW_KEYS = "rows"
+
+
+def row_keyed(event: ChangeEvent) -> ChangeEvent:
+    """``event`` keyed by its table's rows, as every read and every subscriber sees that table (the same
+    event when its keys already are the rows' keys)."""
+    rows = event.extra.get(ROW_KEYS)
+    return event if rows is None else replace(event, keys=tuple(rows))
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -65,3 +66,75 @@ def test_an_event_read_during_a_database_outage_is_delivered_once_the_database_i
         assert frame.get("event") == "create", frame
         assert frame["data"] == [{"id": key, "text": "while away"}]
         ws.quiet(0.3)  # nothing else: no error frame, no second create
+
+
+# The replay's row read of ``messages`` by key (the event-log read before it names another table). The resume
+# asks for other fields than the live subscription did, so the statement is new to the connection pool (a cached
+# prepared statement would not carry its text again on PostgreSQL).
+ROW_READ = b"WHERE messages.id IN"
+RESUMED = {"type": "subscribe", "collection": "messages", "query": {"fields": ["*"]}, "uid": "s"}
+
+
+def _missed_create(writer: LiveServer, reader: LiveServer) -> tuple[int, int]:
+    """A row created while a subscription watched, then the subscription ends: (its ``init``'s seq, the key).
+    The reader has dispatched the create (its live read is done), and a resume from that seq replays it."""
+    with WS(reader.ws_url) as ws:
+        assert ws.request({"type": "auth", "access_token": ADMIN_TOKEN})["status"] == "ok"
+        ws.send({"type": "subscribe", "collection": "messages", "query": {"fields": ["id", "text"]}, "uid": "s"})
+        since = int(ws.recv_until(lambda f: f.get("event") == "init")["seq"])
+        with writer.client() as admin:
+            created = admin.post("/items/messages", json={"text": "while away"})
+        assert created.status_code == 200, created.text
+        assert ws.recv_until(lambda f: f.get("event") == "create")["seq"] > since
+        assert ws.request({"type": "unsubscribe", "uid": "s"})["event"] == "unsubscribe"
+    return since, int(created.json()["data"]["id"])
+
+
+def _resume(ws: WS, since: int) -> None:
+    ws.send({**RESUMED, "since": since})
+
+
+def _replayed(frames: list[dict[str, Any]], key: int) -> None:
+    assert [f.get("event") for f in frames] == ["resume", "create"], frames
+    assert [(row["id"], row["text"]) for row in frames[1]["data"]] == [(key, "while away")]
+
+
+def test_a_resume_whose_row_read_meets_an_outage_replays_the_event_once_the_database_is_back(
+    servers: tuple[LiveServer, LiveServer, TcpProxy],
+) -> None:
+    """Before: the replayed event's row read failed and the resume answered an error frame in its place (the
+    event was lost for the resuming client). Now the read is tried again, as a live event's is."""
+    writer, reader, proxy = servers
+    since, key = _missed_create(writer, reader)
+    with WS(reader.ws_url) as ws:
+        assert ws.request({"type": "auth", "access_token": ADMIN_TOKEN})["status"] == "ok"
+        proxy.cut_on(ROW_READ)
+        restore = threading.Timer(AWAY, proxy.restore)
+        restore.start()
+        try:
+            _resume(ws, since)
+            frames = [ws.recv(timeout=20), ws.recv(timeout=20)]
+        finally:
+            restore.join()
+        _replayed(frames, key)
+        ws.quiet(0.3)
+
+
+def test_a_resume_fails_whole_while_the_database_stays_away_and_succeeds_after(
+    servers: tuple[LiveServer, LiveServer, TcpProxy],
+) -> None:
+    """The database stays away past every pause: the resume is refused with ``SERVICE_UNAVAILABLE`` and its
+    uid (no ``resume`` without its event, nothing registered); the same ``since`` later replays the event."""
+    writer, reader, proxy = servers
+    since, key = _missed_create(writer, reader)
+    with WS(reader.ws_url) as ws:
+        assert ws.request({"type": "auth", "access_token": ADMIN_TOKEN})["status"] == "ok"
+        proxy.cut_on(ROW_READ)
+        _resume(ws, since)
+        refused = ws.recv(timeout=30)
+        proxy.restore()
+        assert (refused["type"], refused["status"], refused["uid"]) == ("subscribe", "error", "s"), refused
+        assert refused["error"]["code"] == "SERVICE_UNAVAILABLE"
+        _resume(ws, since)
+        frames = [ws.recv(timeout=20), ws.recv(timeout=20)]
+        _replayed(frames, key)

@@ -54,3 +54,78 @@ def test_schema_subscriptions_list_only_what_the_schema_endpoints_show(server: L
     assert "open" in collections and "closed" not in collections
     assert [r for r in related if "closed" in (r["many_collection"], r["one_collection"])] == []
     assert [r for r in relations if "closed" in (r["collection"], r["related_collection"])] == []
+
+
+def _events(ws: WS, count: int) -> list[dict[str, Any]]:
+    """The next ``count`` events, then nothing more for a moment (an event that should not come would)."""
+    found = [ws.recv_until(lambda f: f.get("type") == "subscription") for _ in range(count)]
+    ws.quiet(0.3)
+    return found
+
+
+def test_field_events_reach_subscribers_as_the_rows_they_may_read(server: LiveServer, admin: httpx.Client) -> None:
+    """A field's create, update and delete reach a ``directus_fields`` subscriber as the row it changed (the
+    key the row has in ``init``), for an admin and for an app user limited to the collections it may read.
+    Before, the event carried the field's name, the reader looked it up as the row's integer id, and no
+    subscriber ever got a field event."""
+    _schema(admin)
+    read_open = {"collection": "open", "action": "read", "fields": ["*"], "permissions": {}}
+    _, token = make_user(admin, policies=(make_policy(admin, read_open, app_access=True),))
+    with WS(server.ws_url) as boss, WS(server.ws_url) as user:
+        assert user.request({"type": "auth", "access_token": token})["status"] == "ok"
+        assert boss.request({"type": "auth", "access_token": "admin-static-token"})["status"] == "ok"
+        _init(boss, "directus_fields")
+        _init(user, "directus_fields")
+        ok(admin.post("/fields/open", json={**_string("added"), "meta": {"note": "one"}}))
+        ok(admin.post("/fields/closed", json={**_string("secret"), "meta": {"note": "two"}}))
+        created = {"boss": _events(boss, 2), "user": _events(user, 1)}
+        assert [[(r["collection"], r["field"]) for r in e["data"]] for e in created["boss"]] == [
+            [("open", "added")],
+            [("closed", "secret")],
+        ]
+        assert [e["event"] for e in created["boss"]] == ["create", "create"]
+        assert [[(r["collection"], r["field"]) for r in e["data"]] for e in created["user"]] == [[("open", "added")]]
+        row_id = created["boss"][0]["data"][0]["id"]
+        ok(admin.patch("/fields/open/added", json={"meta": {"note": "changed"}}))
+        ok(admin.patch("/fields/closed/secret", json={"meta": {"note": "changed"}}))
+        for ws in (boss, user):
+            updated = _events(ws, 2 if ws is boss else 1)
+            assert updated[0]["event"] == "update" and updated[0]["data"][0]["note"] == "changed", updated
+        assert admin.delete("/fields/open/added").status_code == 204
+        assert admin.delete("/fields/closed/secret").status_code == 204
+        gone = {"boss": _events(boss, 2), "user": _events(user, 1)}
+        assert [e["event"] for e in gone["boss"]] == ["delete", "delete"]
+        assert [(e["event"], e["data"]) for e in gone["user"]] == [("delete", [row_id])]
+
+
+def test_collection_and_relation_deletes_reach_subscribers(server: LiveServer, admin: httpx.Client) -> None:
+    """Deleting a collection's row or a relation reaches ``directus_collections`` / ``directus_relations``
+    subscribers with the deleted row's key (its ``init`` key); creates and updates arrive as rows. Before, a
+    delete carried no image of the row, so no subscriber could be shown to have seen it and none got it, and
+    a relation's delete named the field instead of the row."""
+    _schema(admin)
+    with WS(server.ws_url) as ws:
+        assert ws.request({"type": "auth", "access_token": "admin-static-token"})["status"] == "ok"
+        _init(ws, "directus_collections")
+        relations = {row["many_field"]: row["id"] for row in _init(ws, "directus_relations")}
+        ok(admin.patch("/relations/open/closed_ref", json={"meta": {"one_deselect_action": "delete"}}))
+        updated = _events(ws, 1)[0]
+        assert (updated["event"], updated["data"][0]["id"], updated["data"][0]["one_deselect_action"]) == (
+            "update",
+            relations["closed_ref"],
+            "delete",
+        )
+        assert admin.delete("/relations/open/closed_ref").status_code == 204
+        assert [(e["event"], e["data"], e["uid"]) for e in _events(ws, 1)] == [
+            ("delete", [relations["closed_ref"]], "directus_relations")
+        ]
+        ok(admin.post("/collections", json={"collection": "folder", "meta": {}}))
+        created = _events(ws, 1)[0]
+        assert (created["event"], [r["collection"] for r in created["data"]]) == ("create", ["folder"])
+        assert admin.delete("/collections/folder").status_code == 204
+        assert admin.delete("/collections/closed").status_code == 204
+        gone = _events(ws, 2)
+        assert [(e["event"], e["data"], e["uid"]) for e in gone] == [
+            ("delete", ["folder"], "directus_collections"),
+            ("delete", ["closed"], "directus_collections"),
+        ]

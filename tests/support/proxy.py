@@ -21,6 +21,7 @@ class TcpProxy:
         self._server: asyncio.Server | None = None
         self._transports: set[asyncio.WriteTransport] = set()
         self._stalled = False
+        self._marker: bytes | None = None
 
     def start(self) -> None:
         self._thread.start()
@@ -36,6 +37,12 @@ class TcpProxy:
         self._call(self._cut())
         self._stalled = True
         self._call(self._listen())
+
+    def cut_on(self, marker: bytes) -> None:
+        """Cut (as ``cut``) the moment a client sends a packet holding ``marker`` (a statement's text), before
+        it reaches the database: an outage at one exact statement, e.g. the row read of a replay after its
+        event-log read. Once; ``restore`` as usual."""
+        self._marker = marker
 
     def restore(self) -> None:
         self._call(self._cut())
@@ -72,11 +79,15 @@ class TcpProxy:
             writer.transport.abort()
             return
         self._transports |= {writer.transport, up_writer.transport}
-        await asyncio.gather(self._pipe(reader, up_writer), self._pipe(up_reader, writer))
+        await asyncio.gather(self._pipe(reader, up_writer, upstream=True), self._pipe(up_reader, writer))
 
-    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, upstream: bool = False) -> None:
         with suppress(OSError, asyncio.IncompleteReadError):
             while data := await reader.read(65536):
+                if upstream and self._marker is not None and self._marker in data:
+                    self._marker = None
+                    await self._cut()
+                    return
                 writer.write(data)
                 await writer.drain()
         self._transports.discard(writer.transport)

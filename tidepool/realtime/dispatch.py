@@ -34,7 +34,7 @@ import sqlalchemy as sa
 from tidepool.context import Action
 from tidepool.db.schema import CollectionInfo
 from tidepool.errors import ServiceUnavailableError, TidepoolError
-from tidepool.events import ChangeEvent
+from tidepool.events import ChangeEvent, row_keyed
 from tidepool.metrics import DispatchStats, statement_tally
 from tidepool.query.evaluate import NotEvaluable
 from tidepool.query.model import Query
@@ -372,15 +372,27 @@ class Dispatcher:
         """The frames a resuming subscription gets for logged events it missed: computed exactly as live
         ones (its group of one, its current access, rows as they are now), in ``seq`` order."""
         frames: list[bytes] = []
-        for event in events:
+        for event in map(row_keyed, events):
             if not _wants(sub, event, None) or event.collection not in self.runtime.schemas.current.collections:
                 continue
-            result = (await self._evaluate_alone(0, [sub], event))[0]
+            result = await self._replayed(sub, event)
             if result.error is not None:
                 frames.append(encode(_error_for(sub, result.error)))
                 continue
             frames += [out.frame(sub, out.items) for out in outgoing_for(sub, event, result) if sub.wants(out)]
         return frames
+
+    async def _replayed(self, sub: Subscription, event: ChangeEvent) -> GroupResult:
+        """One replayed event's result, read again after each of ``OUTAGE_PAUSES`` while the database is away,
+        as live events are. If it stays away, the resume fails as a whole (``SERVICE_UNAVAILABLE``, answered
+        with the subscription's uid; nothing is registered): an error frame in the event's place would lose
+        the event, and the client can resume from the same ``since`` once the database answers."""
+        head: list[tuple[Hashable, Group]] = [(None, [sub])]
+        result = (await self._reread_outages(head, [(await self._evaluate_alone(0, [sub], event))[0]], event))[0]
+        if isinstance(result.error, ServiceUnavailableError):
+            log.warning("replaying event %s on %s: the database did not answer", event.seq, event.collection)
+            raise result.error
+        return result
 
     def _lost(self, gap: Gap) -> None:
         """Events this process can never read (retention removed them first): every subscriber may have
@@ -390,6 +402,7 @@ class Dispatcher:
         self.last_seq = gap.last
 
     async def dispatch(self, event: ChangeEvent) -> None:
+        event = row_keyed(event)
         seq = event.seq or 0
         if event.collection not in self.runtime.schemas.current.collections:
             return
@@ -444,14 +457,7 @@ class Dispatcher:
         never replaced by an error frame because the database was away for a moment. A group still failing
         after the last pause is not served (None): its sockets are closed with the resume code, and their
         clients resume with ``since`` from the log once the database answers (the event is not lost)."""
-        found: list[GroupResult | None] = list(results)
-        for pause in OUTAGE_PAUSES:
-            failing = [i for i, result in enumerate(found) if result is not None and _outage(result)]
-            if not failing:
-                return found
-            await asyncio.sleep(pause)
-            for index in failing:
-                found[index] = (await self._evaluate_alone(index, heads[index][1], event))[index]
+        found: list[GroupResult | None] = list(await self._reread_outages(heads, results, event))
         for index, result in enumerate(found):
             if result is not None and _outage(result):
                 log.warning(
@@ -460,6 +466,21 @@ class Dispatcher:
                 for sub in heads[index][1]:
                     sub.client.close(RESUME_CLOSE_CODE, "events lost")
                 found[index] = None
+        return found
+
+    async def _reread_outages(
+        self, heads: list[tuple[Hashable, Group]], results: list[GroupResult], event: ChangeEvent
+    ) -> list[GroupResult]:
+        """``results`` with each group whose read met a database outage read again after each pause of
+        ``OUTAGE_PAUSES`` until it answers (or the pauses run out: the outage result stays)."""
+        found = list(results)
+        for pause in OUTAGE_PAUSES:
+            failing = [i for i, result in enumerate(found) if _outage(result)]
+            if not failing:
+                break
+            await asyncio.sleep(pause)
+            for index in failing:
+                found[index] = (await self._evaluate_alone(index, heads[index][1], event))[index]
         return found
 
     def _plain(self, sub: Subscription, event: ChangeEvent) -> batching.Plain | None:

@@ -25,9 +25,11 @@ from tidepool.services.fields import drop_field_in, insert_meta_rows, parse_fiel
 from tidepool.services.schema_tx import (
     SchemaService,
     dict_payload,
+    keyed_by_rows,
     note_field_rows,
     record,
     require_admin,
+    rows_where,
     schema_change,
 )
 
@@ -214,11 +216,15 @@ class CollectionsService(SchemaService):
             conn = tx.conn
             await _drop_incoming(tx, name)
             described = [{"field": f.name} for f in (info.fields.values() if info else ()) if f.meta is not None]
+            before = await rows_where(conn, system.collections, system.collections.c.collection == name)
             await _delete_rows(conn, name)
             if info is not None:
                 await ddl.drop_table(conn, name)
             note_field_rows(tx, "delete", name, described)
-            record(tx, ChangeEvent("directus_collections", "delete", (name,)), logged=name in metas)
+            event = keyed_by_rows(
+                ChangeEvent("directus_collections", "delete", (name,)), system.collections, (), before
+            )
+            record(tx, event, logged=name in metas)
 
 
 # --- create --------------------------------------------------------------------------------------------------

@@ -20,7 +20,15 @@ from tidepool.errors import ForbiddenError, InvalidPayloadError
 from tidepool.events import ChangeEvent
 from tidepool.services import schema_checks, system_access
 from tidepool.services.base import ServiceContext, TxContext
-from tidepool.services.schema_tx import SchemaService, dict_payload, record, require_admin, schema_change
+from tidepool.services.schema_tx import (
+    SchemaService,
+    dict_payload,
+    keyed_by_rows,
+    record,
+    require_admin,
+    rows_where,
+    schema_change,
+)
 
 # --- the REST shape ------------------------------------------------------------------------------------------
 
@@ -270,7 +278,10 @@ class FieldsService(SchemaService):
             for numbered in described:
                 numbered.setdefault("sort", await _next_sort(conn, collection))
             await insert_meta_rows(conn, collection, [*described, *kept])
-            record(tx, _event("create", collection, name, row), logged=bool(described))
+            event = keyed_by_rows(
+                _event("create", collection, name, row), system.fields, await _rows(conn, collection, name)
+            )
+            record(tx, event, logged=bool(described))
         return str(name)
 
     async def update_field(self, collection: str, field: str, payload: Any) -> str:
@@ -297,9 +308,11 @@ class FieldsService(SchemaService):
             if change is not None:
                 await schema_checks.check_rows_for_change(conn, info, field, change)
                 await ddl.alter_column(conn, collection, field, current.type, change)
+            before = await _rows(conn, collection, field)
             if meta is not None:
                 await _upsert_meta(conn, collection, field, current, meta)
-            tx.record(_event("update", collection, field, {"meta": meta, "schema": schema}))
+            event = _event("update", collection, field, {"meta": meta, "schema": schema})
+            tx.record(keyed_by_rows(event, system.fields, await _rows(conn, collection, field), before))
         return field
 
     async def delete_field(self, collection: str, field: str) -> None:
@@ -432,6 +445,7 @@ async def drop_field_in(tx: TxContext, info: CollectionInfo, current: FieldInfo)
     conn = tx.conn
     collection, field = info.name, current.name
     relation = tx.schema.m2o(collection, field)
+    before = await _rows(conn, collection, field)
     await conn.execute(
         system.relations.delete().where(
             system.relations.c.many_collection == collection, system.relations.c.many_field == field
@@ -448,7 +462,14 @@ async def drop_field_in(tx: TxContext, info: CollectionInfo, current: FieldInfo)
     if not current.is_alias:
         await ddl.drop_column(conn, collection, field)  # with its foreign key and indexes
     event = ChangeEvent("directus_fields", "delete", (field,), payload={"collection": collection})
-    record(tx, event, logged=current.meta is not None)
+    record(tx, keyed_by_rows(event, system.fields, (), before), logged=current.meta is not None)
+
+
+async def _rows(conn: Any, collection: str, field: str) -> tuple[dict[str, Any], ...]:
+    """The field's metadata row (none for a field without ``meta``), for its event's subscribers."""
+    return await rows_where(
+        conn, system.fields, system.fields.c.collection == collection, system.fields.c.field == field
+    )
 
 
 async def _delete_meta_row(conn: Any, collection: str, field: str) -> None:

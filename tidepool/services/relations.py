@@ -22,7 +22,15 @@ from tidepool.errors import ForbiddenError, InvalidPayloadError
 from tidepool.events import ChangeEvent
 from tidepool.services import system_access
 from tidepool.services.base import ServiceContext, TxContext
-from tidepool.services.schema_tx import SchemaService, dict_payload, record, require_admin, schema_change
+from tidepool.services.schema_tx import (
+    SchemaService,
+    dict_payload,
+    keyed_by_rows,
+    record,
+    require_admin,
+    rows_where,
+    schema_change,
+)
 
 _META_KEYS = ("one_field", "one_collection_field", "junction_field", "sort_field", "one_deselect_action")
 _DESELECT = frozenset({"nullify", "delete"})
@@ -139,6 +147,7 @@ class RelationsService(SchemaService):
         meta = body.get("meta")
         async with schema_change(self.ctx) as tx:
             conn = tx.conn
+            before = await _rows(conn, collection, field)
             if isinstance(schema, dict) and "on_delete" in schema and relation.related_collection:
                 if relation.on_delete is not None:
                     await ddl.drop_foreign_key(conn, collection, relation.constraint_name, field)
@@ -150,7 +159,10 @@ class RelationsService(SchemaService):
                 sa.select(rows.id).where(rows.many_collection == collection, rows.many_field == field)
             )  # the row's key, as every event carries
             item = key if key is not None else f"{collection}.{field}"  # a foreign key without a row
-            record(tx, ChangeEvent("directus_relations", "update", (item,), payload=body), logged=False)
+            event = ChangeEvent("directus_relations", "update", (item,), payload=body)
+            record(
+                tx, keyed_by_rows(event, system.relations, await _rows(conn, collection, field), before), logged=False
+            )
 
     async def delete_relation(self, collection: str, field: str) -> None:
         """``DELETE /relations/{collection}/{field}``: the foreign key and the row; the field itself stays."""
@@ -158,6 +170,7 @@ class RelationsService(SchemaService):
         relation = _existing(self.ctx, collection, field)
         async with schema_change(self.ctx) as tx:
             conn = tx.conn
+            before = await _rows(conn, collection, field)
             await conn.execute(
                 system.relations.delete().where(
                     system.relations.c.many_collection == collection, system.relations.c.many_field == field
@@ -165,8 +178,16 @@ class RelationsService(SchemaService):
             )
             if relation.on_delete is not None:
                 await ddl.drop_foreign_key(conn, collection, relation.constraint_name, field)
-            payload = {"collection": collection, "fields": [field]}
-            record(tx, ChangeEvent("directus_relations", "delete", (field,), payload=payload), logged=False)
+            event = ChangeEvent(
+                "directus_relations", "delete", (field,), payload={"collection": collection, "fields": [field]}
+            )
+            record(tx, keyed_by_rows(event, system.relations, (), before), logged=False)
+
+
+async def _rows(conn: Any, collection: str, field: str) -> tuple[dict[str, Any], ...]:
+    """The relation's row (none for a foreign key without one), for its event's subscribers."""
+    rows = system.relations.c
+    return await rows_where(conn, system.relations, rows.many_collection == collection, rows.many_field == field)
 
 
 def _checked_target(ctx: ServiceContext, collection: Any, field: Any) -> tuple[str, str]:

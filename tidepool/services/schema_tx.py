@@ -15,13 +15,14 @@ from contextlib import asynccontextmanager
 from dataclasses import replace
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tidepool.db import ddl
 from tidepool.db.introspect import read_schema
 from tidepool.db.schema import SchemaOverview
 from tidepool.errors import ForbiddenError, InvalidPayloadError
-from tidepool.events import ChangeEvent, Tracked
+from tidepool.events import ROW_KEYS, ChangeEvent, Tracked
 from tidepool.services import versions
 from tidepool.services.base import SchemaStore, ServiceContext, Transaction, TxContext
 
@@ -65,6 +66,22 @@ def note_field_rows(tx: TxContext, action: str, collection: str, rows: list[dict
     for row in rows:
         delta = {**row, "collection": collection} if action == "create" else None
         tx.tx.note(Tracked(action, "directus_fields", (row["field"],), tx.accountability, delta))
+
+
+async def rows_where(conn: AsyncConnection, table: sa.Table, *where: Any) -> tuple[dict[str, Any], ...]:
+    """The metadata rows of ``table`` matching ``where`` as stored (for ``keyed_by_rows``)."""
+    return tuple(dict(row) for row in (await conn.execute(sa.select(table).where(*where))).mappings())
+
+
+def keyed_by_rows(
+    event: ChangeEvent, table: sa.Table, after: tuple[dict[str, Any], ...], before: tuple[dict[str, Any], ...] = ()
+) -> ChangeEvent:
+    """``event`` (keyed by a field's name, as Directus reports it and the history records it) with the keys of
+    the rows it changed (``events.ROW_KEYS``) and their ``before`` images: a subscriber reads the table by its
+    rows' keys, and decides who could see a deleted or changed row from its image, as for any item."""
+    key = next(iter(table.primary_key.columns)).name
+    rows = before if event.action == "delete" else after
+    return replace(event, before=before, extra={**event.extra, ROW_KEYS: [row[key] for row in rows]})
 
 
 class StepSchemas(SchemaStore):
