@@ -278,6 +278,12 @@ class ItemsService:
         await self._execute(tx, info, sa.delete(info.table).where(pk.in_(stored)), {})
         tx.record(ChangeEvent(self.collection, "delete", tuple(keys), before=before))
 
+    async def lock_in_rule(self, tx: TxContext, keys: Sequence[Key], action: Action) -> None:
+        """The caller's item rule for ``action`` over ``keys``, checked and the rows locked in ``tx`` (all keys,
+        or FORBIDDEN): for writes another service makes on the caller's behalf (the manual sort)."""
+        info = self._info()
+        await self._assert_in_rule(tx, info, self._stored_keys(info, keys), self._rules(action))
+
     # ---- shared steps -------------------------------------------------------------------------------
 
     def _info(self) -> CollectionInfo:
