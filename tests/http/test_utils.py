@@ -226,6 +226,20 @@ def test_sort_with_update_permission(srv: LiveServer, admin: httpx.Client) -> No
     assert _order(admin) == list("cab")
 
 
+def test_sort_changes_no_row_outside_the_update_rule(srv: LiveServer, admin: httpx.Client) -> None:
+    """Tidepool only (Directus applies no item rule to a sort): a move that would renumber a row the caller may
+    not update is FORBIDDEN and moves nothing; one that changes only rows inside the rule goes through."""
+    a, b, c, d = _reset(admin, "abcd")
+    inside = {"name": {"_in": ["a", "b", "c"]}}
+    sorter = make_policy(admin, {"collection": "ranked", "action": "update", "fields": ["sort"], "permissions": inside})
+    _, token = make_user(admin, policies=(sorter,))
+    with srv.client(token=token) as client:
+        error(client.post("/utils/sort/ranked", json={"item": a, "to": d}), 403, "FORBIDDEN")  # d would move
+        assert _order(admin) == list("abcd")
+        assert client.post("/utils/sort/ranked", json={"item": a, "to": c}).status_code == 200
+    assert _order(admin) == list("bcad")
+
+
 def test_cache_clear_is_for_admins(srv: LiveServer, anon: httpx.Client, admin: httpx.Client) -> None:
     assert error(anon.post("/utils/cache/clear"), 403, "FORBIDDEN")
     _, token = make_user(admin)

@@ -9,7 +9,7 @@ nothing behind, and its events are emitted only after the commit. The steps of a
 2. create/update: the payload may only name permitted fields, ``presets`` fill what it omits, then the
    field rules (required / not null) and every permission's ``validation`` filter must pass;
 3. update/delete: every key must be inside the permission's item rule (checked in SQL, in the same
-   transaction), otherwise FORBIDDEN and nothing is written;
+   transaction, the rows locked until it ends), otherwise FORBIDDEN and nothing is written;
 4. values are cast per field type and special fields applied (``tidepool.services.payload``), then written
    through the collection's typed table; database constraint errors become Directus errors
    (``tidepool.db.errors``);
@@ -278,6 +278,12 @@ class ItemsService:
         await self._execute(tx, info, sa.delete(info.table).where(pk.in_(stored)), {})
         tx.record(ChangeEvent(self.collection, "delete", tuple(keys), before=before))
 
+    async def lock_in_rule(self, tx: TxContext, keys: Sequence[Key], action: Action) -> None:
+        """The caller's item rule for ``action`` over ``keys``, checked and the rows locked in ``tx`` (all keys,
+        or FORBIDDEN): for writes another service makes on the caller's behalf (the manual sort)."""
+        info = self._info()
+        await self._assert_in_rule(tx, info, self._stored_keys(info, keys), self._rules(action))
+
     # ---- shared steps -------------------------------------------------------------------------------
 
     def _info(self) -> CollectionInfo:
@@ -315,11 +321,20 @@ class ItemsService:
     async def _assert_in_rule(
         self, tx: TxContext, info: CollectionInfo, keys: Sequence[Key], rules: Sequence[Permission] | None
     ) -> None:
-        """Non-admins may only touch existing rows inside one of their item rules: all keys, or nothing."""
+        """Non-admins may only touch existing rows inside one of their item rules: all keys, or nothing.
+
+        The check locks the rows it passes (``FOR UPDATE``, in key order so two writers lock alike) until
+        the write's transaction ends: without the lock, a concurrent commit on PostgreSQL/MariaDB could move
+        a row out of the rule between this check and the ``WHERE pk IN`` write, which would then change a
+        row the caller may no longer touch. A row locked by another transaction is waited for and its
+        committed version re-checked (PostgreSQL re-evaluates the condition; InnoDB's locking read sees the
+        latest commit). SQLite has no row locks; its writers are serialized and a stale read cannot write.
+        """
         if rules is None or not keys:
             return
         pk = info.table.c[info.primary_key]
-        statement = sa.select(pk).where(pk.in_(keys), self._rule_condition(info, rules))
+        condition = self._rule_condition(info, rules)
+        statement = sa.select(pk).where(pk.in_(keys), condition).order_by(pk).with_for_update(of=info.table)
         found = {row[0] for row in await tx.conn.execute(statement)}
         if len(found) != len(set(keys)):
             raise ForbiddenError()

@@ -3,8 +3,9 @@ collection's sort field (``directus_collections.sort_field``).
 
 As in Directus: rows without a sort value are numbered after the highest one, duplicate values renumber the
 whole collection 1..n, then ``item`` takes ``to``'s value and the rows between close up by one. A non-admin
-needs update permission on the collection including the sort field (item rules are not applied, as in
-Directus: the move renumbers rows the caller may never have read).
+needs update permission on the collection including the sort field, as in Directus; unlike Directus (which
+applies no item rule here), every row the move would change must also be inside the caller's update rule,
+else FORBIDDEN and nothing moves: permissions are checked on every write, and a renumbering is one.
 
 Unlike Directus, which writes with raw SQL and emits only the ``items.sort`` hook, every changed row is
 written through ``ItemsService`` in one transaction: payload casting, special fields and one ``update``
@@ -65,11 +66,11 @@ async def move(ctx: ServiceContext, collection: str, item: Key, to: Key) -> None
         source, target = _value_of(values, item), _value_of(values, to)
         moved = _moved(values, str(item), source, target)
         originals = {str(key): (key, value) for key, value in order.items()}
+        changes = {originals[text][0]: value for text, value in moved.items() if originals[text][1] != value}
+        await ItemsService(ctx, collection).lock_in_rule(tx, list(changes), Action.UPDATE)
         service = ItemsService(tx, collection)
-        for text, value in moved.items():
-            key, before = originals[text]
-            if before != value:
-                await service.update_one(key, {field: value})
+        for key, value in changes.items():
+            await service.update_one(key, {field: value})
 
 
 async def _current_order(tx: TxContext, collection: str, field: str) -> dict[Key, int | None]:
