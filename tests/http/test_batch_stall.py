@@ -32,7 +32,9 @@ ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[Started]:
     with scratch_database(tmp_path) as db_env:
-        handle = spawn({**db_env, "MAX_PAYLOAD_SIZE": "10mb"}, log=tmp_path / "server.log")
+        handle = spawn(
+            {**db_env, "MAX_PAYLOAD_SIZE": "10mb", "MAX_QUERY_COMPLEXITY": "5000"}, log=tmp_path / "server.log"
+        )
         try:
             with httpx.Client(base_url=handle.url, headers=ADMIN, timeout=30) as admin:
                 create_messages(admin)
@@ -69,3 +71,21 @@ def test_other_clients_are_served_while_a_large_batch_is_created(server: Started
         query = {"filter[collection][_eq]": "messages", "filter[action][_eq]": "create", "aggregate[count]": "*"}
         counted = admin.get("/activity", params=query).json()["data"][0]["count"]
     assert int(counted) == ITEMS
+
+
+def test_a_batch_of_several_chunks_keeps_one_revision_per_item_linked_to_its_activity(server: Started) -> None:
+    """An update of 1,200 keys is one history entry whose rows (and its 2,401 events) span three chunks: each
+    item still gets its activity row and a revision pointing at that row (PostgreSQL and MariaDB insert the
+    rows a chunk per statement and match the ids back by item)."""
+    count = 1_200
+    with httpx.Client(base_url=server.url, headers=ADMIN, timeout=60) as admin:
+        created = admin.post("/items/messages", json=[{"text": f"t{i}"} for i in range(count)]).json()["data"]
+        keys = [row["id"] for row in created]
+        assert admin.patch("/items/messages", json={"keys": keys, "data": {"text": "x"}}).status_code == 200
+        params = {"filter[action][_eq]": "update", "filter[collection][_eq]": "messages", "limit": "-1"}
+        activity = {row["id"]: row["item"] for row in admin.get("/activity", params=params).json()["data"]}
+        params = {"filter[activity][action][_eq]": "update", "fields": "activity,item,data.text", "limit": "-1"}
+        revisions = admin.get("/revisions", params=params).json()["data"]
+    assert sorted(activity.values()) == sorted(str(key) for key in keys)
+    assert len(revisions) == count
+    assert all(activity[row["activity"]] == row["item"] and row["data"]["text"] == "x" for row in revisions)
