@@ -42,6 +42,7 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from tidepool import chunked
 from tidepool.db import pg_writes, sqlite_thread, system
 from tidepool.events import ChangeEvent
 
@@ -95,10 +96,14 @@ async def append(conn: AsyncConnection, events: Sequence[ChangeEvent], origin: s
     Returns the numbered events (``seq`` and ``origin`` set).
 
     Everything that does not need the number (each event's body) is encoded before the counter is moved:
-    from that UPDATE to the commit, every other writer waits for this one."""
-    stamped, rows = stamp(events, origin)
+    from that UPDATE to the commit, every other writer waits for this one. A large batch's events are
+    encoded and numbered a chunk at a time (``tidepool.chunked``), the event loop let in between."""
+    pairs = await chunked.build(events, lambda part: list(zip(*stamp(part, origin), strict=True)))
+    stamped, rows = [event for event, _ in pairs], [row for _, row in pairs]
     log_rows = _LOGGERS.get(conn.dialect.name, _log_portably)
-    return number(stamped, await log_rows(conn, rows, int(time.time() * 1000)))
+    last = await log_rows(conn, rows, int(time.time() * 1000))
+    first = last - len(stamped) + 1
+    return await chunked.build(range(len(stamped)), lambda part: [replace(stamped[i], seq=first + i) for i in part])
 
 
 def append_in_sqlite_thread(
@@ -157,7 +162,9 @@ async def _log_portably(conn: AsyncConnection, rows: list[dict[str, Any]], now: 
         await conn.execute(_BUMP, {"count": count})
         last = int((await conn.execute(_READ_LAST)).scalar_one())
     first = last - count + 1
-    await conn.execute(_INSERT, [row | {"seq": first + i, "created_at": now} for i, row in enumerate(rows)])
+    for start in range(0, count, chunked.CHUNK):  # a chunk per statement: each binds its rows in one step
+        part = rows[start : start + chunked.CHUNK]
+        await conn.execute(_INSERT, [row | {"seq": first + start + i, "created_at": now} for i, row in enumerate(part)])
     return last
 
 

@@ -33,7 +33,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tidepool import eventlog
+from tidepool import chunked, eventlog
 from tidepool.db import pg_writes, sqlite_thread, system, system_meta
 from tidepool.db.schema import SchemaOverview
 from tidepool.db.sqlite_writes import compiled_insert
@@ -83,7 +83,11 @@ async def sqlite_rows(
     the event log's append (``services/sqlite_finish.py``); it answers their create events. ``swap`` replaces a
     text standing for a key not yet known (``fast_create.Pending``) by the key's text. None when the statements
     cannot be sent that way (``write`` then runs as usual)."""
-    batches = [_sqlite_batch(tx.conn, activity, revisions) for activity, revisions in await _planned(tx, entries)]
+    pace = chunked.Pacer()
+    batches = []
+    for activity, revisions in await _planned(tx, entries):  # one per created item: the loop is let in between
+        batches.append(await _sqlite_batch(tx.conn, activity, revisions))
+        await pace.tick()
     ready = [batch for batch in batches if batch is not None]
     if len(ready) != len(batches):
         return None
@@ -137,11 +141,13 @@ async def _planned(tx: TxContext, entries: Sequence[Tracked]) -> list[Planned]:
     """The rows to write per entry that its collection's ``accountability`` keeps."""
     now = dt.datetime.now(dt.UTC)
     planned: list[Planned] = []
-    for entry in entries:
+    pace = chunked.Pacer()
+    for entry in entries:  # one per created item of a batch: the event loop is let in between (``chunked``)
+        await pace.tick()
         mode = tracking(tx.schema, entry.collection)
         if mode is None or not entry.keys:
             continue
-        activity = [_activity(entry, key, now) for key in entry.keys]
+        activity = await chunked.build(entry.keys, functools.partial(_activities, entry, now))
         revisions = await _revisions(tx, entry) if mode == "all" and entry.action in _REVISED else None
         planned.append((activity, revisions))
     return planned
@@ -158,12 +164,13 @@ async def _revisions(tx: TxContext, entry: Tracked) -> list[dict[str, Any]]:
     """One revision per key: the delta as sent (masked), and for an update the whole item after it."""
     after = await _after(tx, entry) if entry.read_after else {}
     sent = _masked(tx.schema, entry.collection, entry.delta)
-    rows = []
-    for key in entry.keys:
+
+    def revision(key: Any) -> dict[str, Any]:
         item = after.get(str(key))
         delta = sent if item is None else _with_generated(tx.schema, entry.collection, sent, item)
-        rows.append({**_revision(entry, sent if item is None else item, delta), "item": str(key)})
-    return rows
+        return {**_revision(entry, sent if item is None else item, delta), "item": str(key)}
+
+    return await chunked.build(entry.keys, lambda keys: [revision(key) for key in keys])
 
 
 def _revision(entry: Tracked, data: Any, delta: Any) -> dict[str, Any]:
@@ -197,9 +204,11 @@ async def _insert_rows(conn: AsyncConnection, table: sa.Table, rows: list[dict[s
     has it, its ids matched to the rows by the ``by`` column (an order of returned rows is not promised)."""
     if len(rows) == 1:
         return [_inserted_key(await conn.execute(sa.insert(table), rows[0]))]
-    if conn.dialect.insert_executemany_returning:
-        result = await conn.execute(sa.insert(table).returning(table.c.id, table.c[by]), rows)
-        ids = {str(row[1]): row[0] for row in result}
+    if conn.dialect.insert_executemany_returning:  # a chunk per statement: each binds its rows in one step
+        ids: dict[str, Any] = {}
+        for chunk in chunked.slices(rows):
+            result = await conn.execute(sa.insert(table).returning(table.c.id, table.c[by]), list(chunk))
+            ids.update((str(row[1]), row[0]) for row in result)
         return [ids[str(row[by])] for row in rows]
     return [_inserted_key(await conn.execute(sa.insert(table), row)) for row in rows]
 
@@ -258,15 +267,17 @@ async def _insert_sqlite(
     statements compiled once: through SQLAlchemy each row cost three or four trips to that thread, each waiting
     for a turn of the event loop while the write holds the database (bench/README.md, ``create``). None when
     the statements cannot be sent that way (then the portable path runs)."""
-    batch = _sqlite_batch(conn, activity, revisions)
+    batch = await _sqlite_batch(conn, activity, revisions)
     return None if batch is None else await sqlite_thread.run(conn, lambda db: batch(db, None))
 
 
-def _sqlite_batch(
+async def _sqlite_batch(
     conn: AsyncConnection, activity: list[dict[str, Any]], revisions: list[dict[str, Any]] | None
 ) -> Callable[[sqlite3.Connection, Swap | None], tuple[list[Any], list[Any]]] | None:
     """What ``_insert_sqlite`` runs in the driver's thread (the activity ids and the revision ids, in order),
-    each value equal to ``swap[0]`` sent as ``swap[1]``; None when the statements cannot be sent that way."""
+    each value equal to ``swap[0]`` sent as ``swap[1]``; None when the statements cannot be sent that way. The
+    rows' values go through their bind processors (a revision's JSON) a chunk at a time (``tidepool.chunked``):
+    for 10,000 items that was one step of half a second during which no other client was served."""
     act = compiled_insert(system.activity, tuple(activity[0]), conn.dialect)
     rev = (
         compiled_insert(system.revisions, ("activity", *(k for k in revisions[0] if k != "activity")), conn.dialect)
@@ -275,9 +286,12 @@ def _sqlite_batch(
     )
     if act.positions is None or (rev is not None and rev.positions is None):
         return None
-    act_rows = act.rows(activity)
-    unlinked = [{**row, "activity": None} for row in revisions or ()]
-    rev_rows = rev.rows(unlinked) if rev is not None else []
+    act_rows = await chunked.build(activity, act.rows)
+    rev_rows = (
+        await chunked.build(revisions or [], lambda rows: rev.rows([{**row, "activity": None} for row in rows]))
+        if rev is not None
+        else []
+    )
     link = list(rev.positions or ()).index("activity") if rev is not None else 0
 
     def run(db: sqlite3.Connection, swap: Swap | None) -> tuple[list[Any], list[Any]]:
@@ -304,6 +318,10 @@ def _inserted_key(result: sa.CursorResult[Any]) -> Any:
     key = result.inserted_primary_key
     assert key is not None  # a single-row INSERT always reports it
     return key[0]
+
+
+def _activities(entry: Tracked, now: dt.datetime, keys: Sequence[Any]) -> list[dict[str, Any]]:
+    return [_activity(entry, key, now) for key in keys]
 
 
 def _activity(entry: Tracked, key: Any, now: dt.datetime) -> dict[str, Any]:

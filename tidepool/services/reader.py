@@ -26,6 +26,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.pool import PoolProxiedConnection
 
+from tidepool import chunked
 from tidepool.db import direct
 from tidepool.errors import ForbiddenError
 from tidepool.query.aggregate import AggregatePlan, aggregate_statement, plan_aggregate
@@ -272,7 +273,8 @@ def _direct_runner(raw: PoolProxiedConnection) -> Runner:
 
 
 async def _run_steps(run: Runner, steps: Step, keys: list[Any] | None) -> list[Item]:
-    root = fetched(steps.proj, await run(steps, keys))
+    rows = list(await run(steps, keys))  # a large read (a batch's read-back) made into items a chunk at a time
+    root = Fetched(steps.proj, rows, await chunked.build(rows, lambda part: [steps.proj.item(row) for row in part]))
     await _fetch_branches(run, root, steps)
     return root.items
 
