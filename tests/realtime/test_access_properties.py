@@ -268,7 +268,7 @@ def test_every_subscriber_gets_exactly_what_its_rest_reads_imply(
         watchers = [
             Watcher(srv, world.users[u][1], SUB_FIELDS[f], _filter_of(SUB_FILTERS[q])) for u, f, q in subscriptions
         ]
-        granted = {id(w): grants[u] for w, (u, _, _) in zip(watchers, subscriptions, strict=True)}
+        user_grants = {id(w): grants[u] for w, (u, _, _) in zip(watchers, subscriptions, strict=True)}
         try:
             for watcher in watchers:
                 assert watcher.refused == watcher.rest_refused(), (watcher.fields, watcher.filter)
@@ -280,7 +280,7 @@ def test_every_subscriber_gets_exactly_what_its_rest_reads_imply(
                 for watcher, before in zip(live, befores, strict=True):
                     frames = watcher.received()
                     got = [actual(f) for f in frames]
-                    hears = grants_any(granted[id(watcher)], written_fields(step))
+                    hears = grants_any(user_grants[id(watcher)], written_fields(step))
                     assert sorted(got) == sorted(expected(before, watcher.visible(), keys, hears)), (step, frames)
                     seqs = {f["seq"] for f in frames}
                     assert len(seqs) <= 1 and all(s > watcher.seq for s in seqs), frames
