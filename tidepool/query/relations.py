@@ -211,9 +211,13 @@ def keys_in(column: ColumnExpr) -> Condition:
 
 
 def m2o_statement(branch: Branch, proj: Projection) -> sa.Select[Any]:
-    """The related items of every parent at once: ``pk IN (:keys)``, the parents' foreign keys."""
+    """The related items of every parent at once: ``pk IN (:keys)``, the parents' foreign keys. The branch's
+    ``_sort`` orders nothing a client sees (each parent gets its one row), but it is resolved like every sort,
+    so a field the caller may not read, or that does not exist, is refused as at the top level."""
     level = branch.node.level
-    return level_statement(proj, filter=branch.sub.filter, extra=[keys_in(level.column(level.pk))])
+    return level_statement(
+        proj, filter=branch.sub.filter, sort=branch.sub.sort, extra=[keys_in(level.column(level.pk))]
+    )
 
 
 def o2m_statement(branch: Branch, proj: Projection, default_limit: int) -> sa.Select[Any]:
