@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.http.accounts_support import make_policy, make_user, ok
+from tests.realtime.wsclient import WS
 from tests.support.live import LiveServer, live_server, scratch_database
 
 pytestmark = pytest.mark.long
@@ -55,10 +56,15 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServe
 
 def test_update_and_delete_by_query_over_more_keys_than_a_statement_binds(server: tuple[LiveServer, str]) -> None:
     live, token = server
-    with live.client(token=token) as client:
+    with live.client(token=token) as client, WS(live.ws_url) as ws:
+        assert ws.request({"type": "auth", "access_token": token})["status"] == "ok"
+        subscribe = {"type": "subscribe", "collection": "lk_messages", "query": {"fields": ["id"]}, "uid": "s"}
+        assert ws.request(subscribe)["event"] == "init"
         body = {"query": {"limit": -1}, "data": {"body": "new"}}
         updated = ok(client.request("PATCH", "/items/lk_messages", json=body, params={"fields": "id"}))
         assert len(updated) == ROWS
+        event = ws.recv_until(lambda frame: frame.get("event") == "update", timeout=60)
+        assert len(event["data"]) == ROWS  # the event's read of its keys, as this subscriber may see them
         counts = ok(client.get("/items/lk_messages", params={"aggregate[count]": "*", "groupBy": "body"}))
         assert counts == [{"body": "new", "count": ROWS}]
         keys = ok(client.get("/items/lk_messages", params={"fields": "id", "limit": "-1"}))
