@@ -57,7 +57,14 @@ def _unavailable(response: httpx.Response) -> None:
 
 
 def _outage_lines(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
-    return [r for r in caplog.records if r.name == OUTAGE_LOGGER and r.levelno >= logging.WARNING]
+    """The "database unavailable" lines (not a "reachable again" from the server's own start)."""
+    return [
+        r
+        for r in caplog.records
+        if r.name == OUTAGE_LOGGER
+        and r.levelno >= logging.WARNING
+        and r.getMessage().startswith("database unavailable")
+    ]
 
 
 def _kinds(lines: list[logging.LogRecord]) -> list[str]:

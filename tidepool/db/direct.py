@@ -9,10 +9,11 @@ bridge, and each row is wrapped. Measured on a 10-row read: 500 µs of CPU throu
 So a ``Prepared`` statement is compiled once, by SQLAlchemy, for the engine's dialect: its SQL text, its bound
 values already passed through their types' bind processors, and one result processor per column, both taken
 from the types exactly as SQLAlchemy would apply them (the SQL and the values are SQLAlchemy's own, only the
-execution differs). The only parameter bound per run is ``:keys`` (an expanding ``IN``), whose expansion is
-kept per number of keys. A run is one driver call: ``execute_fetchall`` on aiosqlite's connection (one hop to
-its thread), ``fetch`` on asyncpg's (one round trip, outside any transaction, on a statement asyncpg keeps
-prepared), through a connection checked out of the engine's pool as any other.
+execution differs). The only parameter bound per run is ``:keys`` (``db/key_lists.py``): an expanding ``IN``,
+whose expansion is kept per number of keys, or on PostgreSQL one array parameter, whatever the number. A run
+is one driver call: ``execute_fetchall`` on aiosqlite's connection (one hop to its thread), ``fetch`` on
+asyncpg's (one round trip, outside any transaction, on a statement asyncpg keeps prepared), through a connection
+checked out of the engine's pool as any other.
 
 Only SQLite and PostgreSQL are served, and only while nobody listens to SQLAlchemy's cursor events
 (``supported``); any statement the compiler renders with something other
@@ -96,6 +97,12 @@ class _Key:
         self.index = index
 
 
+class _AllKeys:
+    """Stands for the whole list of keys bound as one array parameter (``key_lists``, on PostgreSQL)."""
+
+    __slots__ = ()
+
+
 @dataclass
 class Prepared:
     """One SELECT as the driver runs it: SQL, bound values, and each column's result processor."""
@@ -107,6 +114,8 @@ class Prepared:
     results: tuple[Processor, ...] | None  # None on PostgreSQL until the first run tells the column types
     expansions: dict[int, tuple[str, tuple[Any, ...]]] = field(default_factory=dict)
 
+    whole: bool = False  # ``:keys`` is one array parameter (PostgreSQL, ``db/key_lists.py``), not an expanding IN
+
     def statement(self, keys: Sequence[Any] | None) -> tuple[str, tuple[Any, ...]]:
         """The SQL and positional parameters of one run."""
         if self.keys_name is None:
@@ -117,21 +126,24 @@ class Prepared:
 
     def expansion(self, count: int) -> tuple[str, tuple[Any, ...]]:
         """The SQL and parameter template for ``count`` keys (``bind_keys`` fills it; it is safe to do that in
-        another thread, unlike ``statement``, which may add to ``expansions``)."""
+        another thread, unlike ``statement``, which may add to ``expansions``). One array parameter serves every
+        count."""
+        count = -1 if self.whole else count
         found = self.expansions.get(count)
         return found if found is not None else self._expand(count)
 
     def _expand(self, count: int) -> tuple[str, tuple[Any, ...]]:
         assert self.keys_name is not None
         compiled = self.compiled
-        params = compiled.construct_params({self.keys_name: [_Key(i) for i in range(count)]}, _check=False)
+        slots: Any = _AllKeys() if self.whole else [_Key(i) for i in range(count)]
+        params = compiled.construct_params({self.keys_name: slots}, _check=False)
         expanded = compiled._process_parameters_for_postcompile(params)
         assert expanded.positiontup is not None
         template: list[tuple[Any, Processor]] = []
         for name in expanded.positiontup:
             value = expanded.parameters[name]
             process = _processor(expanded.processors.get(name) or compiled._bind_processors.get(name))
-            if isinstance(value, _Key):
+            if isinstance(value, _Key | _AllKeys):
                 template.append((value, process))
             else:
                 template.append((process(value) if process else value, None))
@@ -143,10 +155,15 @@ class Prepared:
 
 def bind_keys(template: tuple[Any, ...], keys: Sequence[Any]) -> tuple[Any, ...]:
     """One run's positional parameters: ``template`` (from ``Prepared.expansion``) with ``keys`` bound."""
-    return tuple(
-        (process(keys[slot.index]) if process else keys[slot.index]) if isinstance(slot, _Key) else slot
-        for slot, process in template
-    )
+    return tuple(_bound(slot, process, keys) for slot, process in template)
+
+
+def _bound(slot: Any, process: Processor, keys: Sequence[Any]) -> Any:
+    if isinstance(slot, _Key):
+        return process(keys[slot.index]) if process else keys[slot.index]
+    if isinstance(slot, _AllKeys):
+        return process(list(keys)) if process else list(keys)
+    return slot
 
 
 def prepare(stmt: sa.Select[Any], dialect: Dialect, keys_name: str) -> Prepared | None:
@@ -159,11 +176,12 @@ def prepare(stmt: sa.Select[Any], dialect: Dialect, keys_name: str) -> Prepared 
     if post - {keys_name} or not all(callable(p) for p in compiled._bind_processors.values()):
         return None  # another late-rendered value, or a tuple's per-element processors
     keyed = keys_name in post
+    whole = not keyed and keys_name in compiled.positiontup
     results: tuple[Processor, ...] | None = None
     if dialect.name == "sqlite":  # SQLite tells no column types: SQLAlchemy processes by declared type only
         results = tuple(column.type._cached_result_processor(dialect, None) for column in compiled._result_columns)
-    if keyed:
-        return Prepared(compiled, keys_name, compiled.string, (), results)
+    if keyed or whole:
+        return Prepared(compiled, keys_name, compiled.string, (), results, whole=whole)
     params = compiled.construct_params()
     values = []
     for name in compiled.positiontup:

@@ -166,7 +166,12 @@ def sort_expression(level: Level, spec: str, joins: SortJoins) -> sa.UnaryExpres
 def comparable(level: Level, name: str) -> ColumnExpr:
     """The field's value as the engine can order, group and tell apart: PostgreSQL's ``json`` type has no
     equality and no order (sorting or grouping by a JSON field, or counting its distinct values, was a 500
-    there), so it is read as ``jsonb``, which has both; every other type and engine as ``value`` gives it."""
+    there), so it is read as ``jsonb``, which has both; every other type and engine as ``value`` gives it.
+
+    An alias field (o2m, m2m, a presentation alias) has no column: every sort, groupBy and aggregate reaches
+    its field here, so this is where one is refused (``aggregate[count]=posts`` was a 500, a KeyError)."""
+    if level.info.fields[name].is_alias:
+        raise InvalidQueryError(f'Field "{name}" is an alias field without a value to sort, group or aggregate by')
     value = level.value(name)
     if level.dialect == "postgresql" and level.info.fields[name].type == "json":
         return sa.cast(value, JSONB)

@@ -18,6 +18,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from tidepool.db import key_lists
 from tidepool.db.direct import Prepared
 from tidepool.query import functions, json_filter
 from tidepool.query.aggregate import AggregatePlan, aggregate_statement, plan_aggregate
@@ -201,19 +202,20 @@ def level_statement(
     return apply_window(stmt, window.limit, window.offset) if window else stmt
 
 
-KEYS = "keys"
-
-
-def keys_in(column: ColumnExpr) -> Condition:
-    """``column IN (:keys)`` with the keys bound at execution (an expanding parameter), so one statement object
-    serves every set of keys and can be kept in a plan."""
-    return column.in_(sa.bindparam(KEYS, expanding=True, type_=column.type))
+def keys_in(level: Level, column: ColumnExpr) -> Condition:
+    """``column IN (:keys)`` with the keys bound at execution (``tidepool.db.key_lists``), so one statement
+    object serves every set of keys and can be kept in a plan."""
+    return key_lists.keys_in(column, level.dialect)
 
 
 def m2o_statement(branch: Branch, proj: Projection) -> sa.Select[Any]:
-    """The related items of every parent at once: ``pk IN (:keys)``, the parents' foreign keys."""
+    """The related items of every parent at once: ``pk IN (:keys)``, the parents' foreign keys. The branch's
+    ``_sort`` orders nothing a client sees (each parent gets its one row), but it is resolved like every sort,
+    so a field the caller may not read, or that does not exist, is refused as at the top level."""
     level = branch.node.level
-    return level_statement(proj, filter=branch.sub.filter, extra=[keys_in(level.column(level.pk))])
+    return level_statement(
+        proj, filter=branch.sub.filter, sort=branch.sub.sort, extra=[keys_in(level, level.column(level.pk))]
+    )
 
 
 def o2m_statement(branch: Branch, proj: Projection, default_limit: int) -> sa.Select[Any]:
@@ -225,7 +227,7 @@ def o2m_statement(branch: Branch, proj: Projection, default_limit: int) -> sa.Se
     fk = level.column(branch.relation.field)
     joins = SortJoins(level.table)
     terms = order_terms(level, sub.sort, joins, branch.relation.sort_field)
-    condition = where(level, sub.filter, sub.search, keys_in(fk))
+    condition = where(level, sub.filter, sub.search, keys_in(level, fk))
     assert condition is not None  # the parent-key condition is always there
     if limit < 0 and offset == 0:
         stmt = sa.select(*proj.labelled()).select_from(joins.target()).where(condition).order_by(*terms)
@@ -268,7 +270,7 @@ def read_steps(
     """Every statement of a read: the root (restricted to ``pk IN (:keys)`` when ``keyed``) and its branches."""
     proj = projection(node)
     level = node.level
-    extra = [keys_in(level.column(level.pk))] if keyed else []
+    extra = [keys_in(level, level.column(level.pk))] if keyed else []
     stmt = level_statement(proj, filter=filter, search=search, sort=sort, window=window, extra=extra)
     return Step(proj, stmt, branch_steps(node, default_limit))
 
@@ -304,7 +306,7 @@ def o2m_aggregate_step(branch: Branch) -> Step:
     groups = tuple(name for name in sub.group_by or () if name != fk_name)
     agg = plan_aggregate(level, sub.aggregate, groups)
     agg.groups.insert(0, (PARENT_GROUP, fk, lambda value: value))
-    condition = where(level, sub.filter, sub.search, keys_in(fk))
+    condition = where(level, sub.filter, sub.search, keys_in(level, fk))
     # The foreign key is one value per parent, so ordering by it orders nothing (the Data Studio sends
     # ``_sort=role`` with its user counts); the other sort keys order each parent's rows.
     sort = tuple(spec for spec in sub.sort or () if spec.lstrip("-") != fk_name) or None

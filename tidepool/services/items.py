@@ -27,7 +27,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from tidepool.context import Access, Action, Permission
-from tidepool.db import pg_writes
+from tidepool.db import key_lists, pg_writes
 from tidepool.db.errors import Candidates
 from tidepool.db.schema import NUMERIC_TYPES, CollectionInfo
 from tidepool.errors import ForbiddenError, InvalidPayloadError
@@ -239,7 +239,7 @@ class ItemsService:
         if values and stored:
             pk = info.table.c[info.primary_key]
             bound = payloads.bindable(info, values, self.ctx.dialect)
-            await self._execute(tx, info, sa.update(info.table).where(pk.in_(stored)).values(bound), values)
+            await self._execute(tx, info, sa.update(info.table).where(self._among(pk, stored)).values(bound), values)
         written = {"fields": sorted(values)} if values else {}  # what subscribers may not see decides nothing
         tx.record(
             ChangeEvent(self.collection, "update", tuple(stored), before=before, payload=dict(item), extra=written)
@@ -275,7 +275,7 @@ class ItemsService:
         await self._assert_in_rule(tx, info, stored, rules)
         before = await self._before(tx, info, stored)
         pk = info.table.c[info.primary_key]
-        await self._execute(tx, info, sa.delete(info.table).where(pk.in_(stored)), {})
+        await self._execute(tx, info, sa.delete(info.table).where(self._among(pk, stored)), {})
         tx.record(ChangeEvent(self.collection, "delete", tuple(keys), before=before))
 
     async def lock_in_rule(self, tx: TxContext, keys: Sequence[Key], action: Action) -> None:
@@ -334,10 +334,14 @@ class ItemsService:
             return
         pk = info.table.c[info.primary_key]
         condition = self._rule_condition(info, rules)
-        statement = sa.select(pk).where(pk.in_(keys), condition).order_by(pk).with_for_update(of=info.table)
+        statement = sa.select(pk).where(self._among(pk, keys), condition).order_by(pk).with_for_update(of=info.table)
         found = {row[0] for row in await tx.conn.execute(statement)}
         if len(found) != len(set(keys)):
             raise ForbiddenError()
+
+    def _among(self, pk: sa.ColumnElement[Any], keys: Sequence[Key]) -> sa.ColumnElement[bool]:
+        """``pk IN keys``, bound as ``tidepool.db.key_lists`` binds every key list (any number of keys)."""
+        return key_lists.keys_in(pk, self.ctx.dialect, keys)
 
     def _rule_condition(self, info: CollectionInfo, rules: Sequence[Permission]) -> sa.ColumnElement[bool]:
         if any(not rule.rule for rule in rules):

@@ -23,7 +23,8 @@ from sqlalchemy.sql.visitors import iterate
 from tidepool.services.reader import KeyedRead
 
 # What a read may consist of to run in the write's transaction: references to stored columns, the key's
-# ``IN``, AND-ed conditions of that kind, labels, order and limit. Anything else is an expression to evaluate.
+# ``IN`` or ``= ANY``, AND-ed conditions of that kind, labels, order and limit. Anything else is an expression
+# to evaluate.
 _PLAIN = (
     selectable.Select,
     selectable.TableClause,
@@ -49,6 +50,9 @@ def _plain(stmt: sa.Select[Any]) -> bool:
     for element in iterate(stmt):
         if isinstance(element, elements.BinaryExpression):
             if element.operator not in _OPERATORS:
+                return False
+        elif isinstance(element, elements.CollectionAggregate):
+            if element.operator is not operators.any_op:  # the key's ``= ANY(:keys)`` (``db/key_lists.py``)
                 return False
         elif isinstance(element, elements.UnaryExpression):
             if element.operator is not None or element.modifier not in _ORDER:

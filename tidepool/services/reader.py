@@ -28,6 +28,7 @@ from sqlalchemy.pool import PoolProxiedConnection
 
 from tidepool import chunked
 from tidepool.db import direct
+from tidepool.db.key_lists import KEYS
 from tidepool.errors import ForbiddenError
 from tidepool.query.aggregate import AggregatePlan, aggregate_statement, plan_aggregate
 from tidepool.query.compile import Level, page_window
@@ -36,7 +37,6 @@ from tidepool.query.depth import check_relational_depth
 from tidepool.query.fields import plan
 from tidepool.query.model import Query
 from tidepool.query.relations import (
-    KEYS,
     Fetched,
     Item,
     Row,
@@ -332,7 +332,7 @@ def _plan_aggregate(
     level = _level(ctx, collection)
     limit, offset = page_window(query.limit, query.offset, query.page, default_limit)
     agg = plan_aggregate(level, query.aggregate, query.group_by)
-    extra = keys_in(level.column(level.pk)) if keyed else None
+    extra = keys_in(level, level.column(level.pk)) if keyed else None
     condition = where(level, query.filter, query.search, extra)
     return agg, aggregate_statement(level, agg, condition, query.sort, limit, offset)
 
