@@ -68,10 +68,11 @@ def test_an_event_read_during_a_database_outage_is_delivered_once_the_database_i
         ws.quiet(0.3)  # nothing else: no error frame, no second create
 
 
-# The replay's row read of ``messages`` by key (the event-log read before it names another table). The resume
-# asks for other fields than the live subscription did, so the statement is new to the connection pool (a cached
-# prepared statement would not carry its text again on PostgreSQL).
-ROW_READ = b"WHERE messages.id IN"
+# The replay's row read of ``messages`` by key (the event-log read before it names another table): ``IN (…)``,
+# or ``= ANY(…)`` on PostgreSQL. The resume asks for other fields than the live subscription did, so the
+# statement is new to the connection pool (a cached prepared statement would not carry its text again on
+# PostgreSQL). Each test checks that the cut happened (``marker_cut``).
+ROW_READ = b"WHERE messages.id "
 RESUMED = {"type": "subscribe", "collection": "messages", "query": {"fields": ["*"]}, "uid": "s"}
 
 
@@ -116,6 +117,7 @@ def test_a_resume_whose_row_read_meets_an_outage_replays_the_event_once_the_data
             frames = [ws.recv(timeout=20), ws.recv(timeout=20)]
         finally:
             restore.join()
+        assert proxy.marker_cut.is_set(), "the replay's row read met no outage"
         _replayed(frames, key)
         ws.quiet(0.3)
 
@@ -133,6 +135,7 @@ def test_a_resume_fails_whole_while_the_database_stays_away_and_succeeds_after(
         _resume(ws, since)
         refused = ws.recv(timeout=30)
         proxy.restore()
+        assert proxy.marker_cut.is_set(), "the replay's row read met no outage"
         assert (refused["type"], refused["status"], refused["uid"]) == ("subscribe", "error", "s"), refused
         assert refused["error"]["code"] == "SERVICE_UNAVAILABLE"
         _resume(ws, since)

@@ -22,6 +22,7 @@ class TcpProxy:
         self._transports: set[asyncio.WriteTransport] = set()
         self._stalled = False
         self._marker: bytes | None = None
+        self.marker_cut = threading.Event()  # set when a ``cut_on`` marker was seen and the cut made
 
     def start(self) -> None:
         self._thread.start()
@@ -41,7 +42,9 @@ class TcpProxy:
     def cut_on(self, marker: bytes) -> None:
         """Cut (as ``cut``) the moment a client sends a packet holding ``marker`` (a statement's text), before
         it reaches the database: an outage at one exact statement, e.g. the row read of a replay after its
-        event-log read. Once; ``restore`` as usual."""
+        event-log read. Once; ``restore`` as usual. ``marker_cut`` tells whether it happened (a test whose
+        statement text changed must fail, not pass without its outage)."""
+        self.marker_cut.clear()
         self._marker = marker
 
     def restore(self) -> None:
@@ -87,6 +90,7 @@ class TcpProxy:
                 if upstream and self._marker is not None and self._marker in data:
                     self._marker = None
                     await self._cut()
+                    self.marker_cut.set()
                     return
                 writer.write(data)
                 await writer.drain()
