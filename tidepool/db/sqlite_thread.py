@@ -91,9 +91,9 @@ def reachable(conn: AsyncConnection) -> bool:
     )
 
 
-async def run(conn: AsyncConnection, function: Callable[[sqlite3.Connection], T]) -> T | None:
-    """``function(db)`` in the driver's thread, after what was ``defer``-red; None (not run) when aiosqlite's
-    internals are not there."""
+async def _thread(conn: AsyncConnection) -> tuple[Any, sqlite3.Connection, list[Deferred]] | None:
+    """aiosqlite's "run this on the driver's thread" (its ``_execute``), the ``sqlite3`` connection and the
+    work ``defer``-red for it (taken: the caller runs it first); None when aiosqlite's internals are not there."""
     driver = await _driver(conn)
     in_thread = getattr(driver, "_execute", None)
     db = getattr(driver, "_conn", None)
@@ -101,6 +101,16 @@ async def run(conn: AsyncConnection, function: Callable[[sqlite3.Connection], T]
         return None
     sync = conn.sync_connection
     deferred = _DEFERRED.pop(sync, None) if sync is not None else None
+    return in_thread, db, deferred or []
+
+
+async def run(conn: AsyncConnection, function: Callable[[sqlite3.Connection], T]) -> T | None:
+    """``function(db)`` in the driver's thread, after what was ``defer``-red; None (not run) when aiosqlite's
+    internals are not there."""
+    thread = await _thread(conn)
+    if thread is None:
+        return None
+    in_thread, db, deferred = thread
     if not deferred:
         result: T = await in_thread(function, db)
         return result
@@ -121,13 +131,10 @@ async def run_to_end(conn: AsyncConnection, function: Callable[[sqlite3.Connecti
 
     aiosqlite's own future is cancelled with its awaiting task and then drops the thread's answer, so the
     thread answers here on a future of the loop that no task owns (a loop's teardown cancels every task)."""
-    driver = await _driver(conn)
-    in_thread = getattr(driver, "_execute", None)
-    db = getattr(driver, "_conn", None)
-    if in_thread is None or not isinstance(db, sqlite3.Connection):
+    thread = await _thread(conn)
+    if thread is None:
         return None
-    sync = conn.sync_connection
-    deferred = (_DEFERRED.pop(sync, None) if sync is not None else None) or []
+    in_thread, db, deferred = thread
     loop = asyncio.get_running_loop()
     answer: asyncio.Future[T] = loop.create_future()
 
