@@ -278,7 +278,9 @@ def test_a_sqlite_create_is_one_hand_off_besides_its_commit(srv: LiveServer, adm
 
     async def counted(self: Any, fn: Any, *args: Any, **kwargs: Any) -> Any:
         name = getattr(fn, "__qualname__", repr(fn))
-        if not name.startswith(("Cursor.", "Connection.cursor", "Connection.rollback")):  # reads elsewhere
+        # Reads elsewhere, and a new pooled connection's setup (an overflow connection opened while a background
+        # read held the others: its function registration is the connection's trip, not the create's).
+        if not name.startswith(("Cursor.", "Connection.cursor", "Connection.rollback", "Connection.create_function")):
             trips.append(name)
         return await queue(self, fn, *args, **kwargs)
 
