@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -24,12 +25,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from tidepool.config import Settings
 from tidepool.db import sqlite_functions
-from tidepool.db.errors import OUTAGES
+from tidepool.db.errors import OUTAGES, unavailable
 from tidepool.errors import ConfigError
 from tidepool.seams import translate, translated
 
 _DRIVERS = {"sqlite3": "sqlite+aiosqlite", "pg": "postgresql+asyncpg", "mysql": "mysql+asyncmy"}
 _DEFAULT_PORTS = {"pg": 5432, "mysql": 3306}
+
+log = logging.getLogger(__name__)
 
 
 def database_url(settings: Settings) -> URL:
@@ -76,10 +79,35 @@ def create_engine(settings: Settings) -> AsyncEngine:
         pool_size=pool_size(settings),
         max_overflow=0,
         pool_recycle=1800,
+        pool_reset_on_return=None,  # ``_reset_quietly`` does it
     )
     _map_outages(engine, settings.DB_CONNECT_TIMEOUT)
     _ping_when_idle(engine)
+    _reset_quietly(engine)
     return engine
+
+
+def _reset_quietly(engine: AsyncEngine) -> None:
+    """Roll back a returned connection as SQLAlchemy's pool would, but discard one that fails without a
+    traceback in the log.
+
+    A connection the database dropped while it sat in the pool, or while its request ran (MariaDB's
+    ``KILL CONNECTION``, a restart, a network cut), fails that rollback; SQLAlchemy's own reset then logs
+    "Exception during reset or similar" with the whole traceback, for an outage the client was already told
+    of (a 503) and ``tidepool.db.errors`` already logs once per interval. Here the failure is the same outage
+    line (``unavailable``), or one warning for any other error, and the connection is discarded (invalidated)
+    just as SQLAlchemy does: the pool opens a new one on its next checkout."""
+
+    @sa.event.listens_for(engine.sync_engine.pool, "reset")
+    def _reset(dbapi_connection: Any, record: Any, state: Any) -> None:
+        if not state.asyncio_safe or state.transaction_was_reset:
+            return
+        try:
+            dbapi_connection.rollback()
+        except Exception as exc:
+            if unavailable(exc) is None:
+                log.warning("a returned connection failed its rollback, discarded: %s: %s", type(exc).__name__, exc)
+            record.invalidate(exc)
 
 
 PING_AFTER_IDLE = 1.0  # seconds a pooled connection may rest and still be taken without a ping
