@@ -264,3 +264,32 @@ def test_a_connection_dropped_before_its_rollback_is_discarded_without_a_traceba
         _wait_for(lambda: admin.get("/items/notes").status_code == 200)
         assert admin.patch("/items/notes/1", json={"text": "after"}).status_code == 200
     assert _tracebacks(caplog) == []
+
+
+def test_each_server_logs_its_own_outage(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """The outage log (one line per kind per interval, quiet until the server has started) is each runtime's
+    own: two servers in one process whose databases both go away each log theirs. With one log for the whole
+    process (``db/errors.OUTAGES``, a module global) the second server's outage went unlogged for a minute, and
+    a server that had started armed the log of every other runtime in the process (the CLI's included)."""
+    caplog.set_level(logging.INFO)
+    with (
+        scratch_database(tmp_path, ENGINE) as env_a,
+        scratch_database(tmp_path, ENGINE) as env_b,
+        tcp_proxy("127.0.0.1", int(env_a["DB_PORT"])) as proxy_a,
+        tcp_proxy("127.0.0.1", int(env_b["DB_PORT"])) as proxy_b,
+        live_server({**env_a, "DB_PORT": str(proxy_a.port)}) as server_a,
+        live_server({**env_b, "DB_PORT": str(proxy_b.port)}) as server_b,
+    ):
+        proxy_a.cut()
+        proxy_b.cut()
+        for server in (server_a, server_b):
+            with server.client() as admin:
+                _unavailable(admin.get("/users"))
+        servers = {server_a.thread.name, server_b.thread.name}  # each server logs from a thread of its own
+
+        def refused_by() -> set[str]:  # a request's reconnect, or the server's own polls (every 0.25 s)
+            return {str(r.threadName) for r in _outage_lines(caplog) if "Connection refused" in r.getMessage()}
+
+        _wait_for(lambda: refused_by() == servers, timeout=10)
+        proxy_a.restore()
+        proxy_b.restore()

@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from tidepool.config import Settings
 from tidepool.db import sqlite_functions
-from tidepool.db.errors import OUTAGES, unavailable
+from tidepool.db.errors import OutageLog, on_engine, unavailable
 from tidepool.errors import ConfigError
 from tidepool.seams import translate, translated
 
@@ -70,24 +70,28 @@ def pool_size(settings: Settings) -> int:
     return 2 * settings.DB_POOL_SIZE
 
 
-def create_engine(settings: Settings) -> AsyncEngine:
+def create_engine(settings: Settings, outages: OutageLog | None = None) -> AsyncEngine:
+    """The engine; ``outages`` is the log its outages go to (the runtime's: ``tidepool.db.errors.outages_of``
+    finds it from the engine or a connection of it), else a fresh one, quiet until armed."""
     url = database_url(settings)
+    outages = outages or OutageLog()
     if url.get_backend_name() == "sqlite":
-        return _sqlite_engine(url, pool_size(settings), settings.DB_SQLITE_BUSY_TIMEOUT)
+        return _sqlite_engine(url, pool_size(settings), settings.DB_SQLITE_BUSY_TIMEOUT, outages)
     engine = create_async_engine(
         url,
         pool_size=pool_size(settings),
         max_overflow=0,
         pool_recycle=1800,
         pool_reset_on_return=None,  # ``_reset_quietly`` does it
+        execution_options=on_engine(outages),
     )
-    _map_outages(engine, settings.DB_CONNECT_TIMEOUT)
+    _map_outages(engine, settings.DB_CONNECT_TIMEOUT, outages)
     _ping_when_idle(engine)
-    _reset_quietly(engine)
+    _reset_quietly(engine, outages)
     return engine
 
 
-def _reset_quietly(engine: AsyncEngine) -> None:
+def _reset_quietly(engine: AsyncEngine, outages: OutageLog) -> None:
     """Roll back a returned connection as SQLAlchemy's pool would, but discard one that fails without a
     traceback in the log.
 
@@ -105,8 +109,10 @@ def _reset_quietly(engine: AsyncEngine) -> None:
         try:
             dbapi_connection.rollback()
         except Exception as exc:
-            if unavailable(exc) is None:
+            lost = unavailable(exc)
+            if lost is None:
                 log.warning("a returned connection failed its rollback, discarded: %s: %s", type(exc).__name__, exc)
+            outages.note(lost)
             record.invalidate(exc)
 
 
@@ -138,7 +144,7 @@ def _ping_when_idle(engine: AsyncEngine) -> None:
             raise sa.exc.DisconnectionError("a pooled connection did not answer its ping") from exc
 
 
-def _map_outages(engine: AsyncEngine, timeout: float) -> None:
+def _map_outages(engine: AsyncEngine, timeout: float, outages: OutageLog) -> None:
     """Connect failures and dropped connections become ``ServiceUnavailableError`` at the engine itself.
 
     A failed connect never reaches SQLAlchemy's error events (the driver raises a bare ``OSError``), so the
@@ -156,9 +162,13 @@ def _map_outages(engine: AsyncEngine, timeout: float) -> None:
     def _connect(dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
         driver_connect = getattr(dialect.loaded_dbapi, dialect.driver).connect  # asyncpg.connect, asyncmy.connect
         cparams["async_creator_fn"] = _bounded(driver_connect, timeout)
-        with translated("database connect"):
-            connection = dialect.connect(*cargs, **cparams)
-        OUTAGES.recovered()
+        try:
+            with translated("database connect"):
+                connection = dialect.connect(*cargs, **cparams)
+        except Exception as exc:
+            outages.note(exc)
+            raise
+        outages.recovered()
         return connection
 
     @sa.event.listens_for(engine.sync_engine, "handle_error")
@@ -168,8 +178,11 @@ def _map_outages(engine: AsyncEngine, timeout: float) -> None:
         if not context.is_disconnect:  # a client's value the database cannot hold is the client's 400
             run = context.execution_context
             reading = run is None or not (run.isinsert or run.isupdate or getattr(run, "isdelete", False))
-            return translate("database value", context.original_exception, reading=reading)
-        return translate("database statement", context.original_exception)
+            refused = translate("database value", context.original_exception, reading=reading)
+        else:
+            refused = translate("database statement", context.original_exception)
+        outages.note(refused)
+        return refused
 
 
 def _bounded(connect: Callable[..., Awaitable[Any]], timeout: float) -> Callable[..., Awaitable[Any]]:
@@ -209,7 +222,7 @@ def _close_if_connected(attempt: asyncio.Future[Any]) -> None:
     getattr(connection, "terminate", connection.close)()
 
 
-def _sqlite_engine(url: URL, size: int, busy_timeout: float) -> AsyncEngine:
+def _sqlite_engine(url: URL, size: int, busy_timeout: float, outages: OutageLog) -> AsyncEngine:
     on_file = bool(url.database) and url.database != ":memory:"
     if on_file:
         Path(str(url.database)).parent.mkdir(parents=True, exist_ok=True)
@@ -219,6 +232,7 @@ def _sqlite_engine(url: URL, size: int, busy_timeout: float) -> AsyncEngine:
         connect_args={"timeout": busy_timeout},
         json_deserializer=_stored_json,
         pool_reset_on_return=None,  # ``_reset`` below does it
+        execution_options=on_engine(outages),
         **pool,
     )
 
