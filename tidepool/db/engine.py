@@ -190,8 +190,12 @@ def _bounded(connect: Callable[..., Awaitable[Any]], timeout: float) -> Callable
 
     The attempt runs as a task of its own and is waited on, not awaited through ``asyncio.wait_for``: on
     Python 3.11 a cancel that lands just as the connection is made drops the connection with its open
-    socket (nobody holds it any more, so nobody closes it). An attempt given up (cancelled, timed out) is
-    cancelled, and whatever connection it still yields is closed at once.
+    socket (nobody holds it any more, so nobody closes it). For the same reason an attempt whose caller was
+    cancelled (a client gone mid-request, a request's task ended) is not cancelled with it: cancelled inside
+    the driver's connect, asyncpg left its SSL negotiation's answer unread and asyncio logged "Future
+    exception was never retrieved" with a traceback. It finishes on its own, still within ``timeout``, and
+    whatever connection it yields is closed at once. Only an attempt past ``timeout`` is cancelled (the
+    server accepts and never answers: nothing was made that could be dropped).
     """
 
     async def bounded(*args: Any, **kwargs: Any) -> Any:
@@ -199,7 +203,7 @@ def _bounded(connect: Callable[..., Awaitable[Any]], timeout: float) -> Callable
         try:
             done, _ = await asyncio.wait({attempt}, timeout=timeout)
         except asyncio.CancelledError:
-            _abandon(attempt)
+            _abandon(attempt, after=timeout)
             raise
         if not done:
             _abandon(attempt)
@@ -209,8 +213,13 @@ def _bounded(connect: Callable[..., Awaitable[Any]], timeout: float) -> Callable
     return bounded
 
 
-def _abandon(attempt: asyncio.Future[Any]) -> None:
-    attempt.cancel()
+def _abandon(attempt: asyncio.Future[Any], after: float = 0.0) -> None:
+    """Give ``attempt`` up: cancelled ``after`` seconds if it has not ended by then, its connection closed."""
+    if after > 0:
+        late = asyncio.get_running_loop().call_later(after, attempt.cancel)
+        attempt.add_done_callback(lambda _: late.cancel())
+    else:
+        attempt.cancel()
     attempt.add_done_callback(_close_if_connected)
 
 
