@@ -23,7 +23,7 @@ from typing import Any
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from tests.http.accounts_support import make_policy, make_user, ok
@@ -247,6 +247,12 @@ def perform(admin: httpx.Client, world: World, step: tuple[str, int, str, int, i
     ),
     writes=st.lists(write, min_size=1, max_size=4),
 )
+@example(  # the public policy grants the written field the user's own policy does not: the update is heard
+    grants=[[(["id"], {})], [(["*"], {})], [(["*"], {})]],
+    public=(["*"], {}),
+    subscriptions=[(0, 0, 0)],
+    writes=[("create", 0, "a", 0, None, 0), ("update_one", 0, "a", 0, None, 0)],
+)
 def test_every_subscriber_gets_exactly_what_its_rest_reads_imply(
     world: World,
     grants: list[list[tuple[list[str], dict[str, Any]]]],
@@ -268,7 +274,9 @@ def test_every_subscriber_gets_exactly_what_its_rest_reads_imply(
         watchers = [
             Watcher(srv, world.users[u][1], SUB_FIELDS[f], _filter_of(SUB_FILTERS[q])) for u, f, q in subscriptions
         ]
-        user_grants = {id(w): grants[u] for w, (u, _, _) in zip(watchers, subscriptions, strict=True)}
+        # the public policy attaches to everyone, so its grant counts for each user's hidden-fields rule too
+        everyone = [] if public is None else [public]
+        user_grants = {id(w): grants[u] + everyone for w, (u, _, _) in zip(watchers, subscriptions, strict=True)}
         try:
             for watcher in watchers:
                 assert watcher.refused == watcher.rest_refused(), (watcher.fields, watcher.filter)
