@@ -14,7 +14,9 @@ delete where ``uploaded_by = $CURRENT_USER``; every field):
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
@@ -32,7 +34,35 @@ def _seed(server: LiveServer) -> None:
         files_user(admin)
 
 
-srv = module_server("file_objects", env={"FILES_MIME_TYPE_ALLOW_LIST": "text/plain"}, seed=_seed)
+srv = module_server(
+    "file_objects",
+    env={"FILES_MIME_TYPE_ALLOW_LIST": "text/plain", "IMPORT_IP_DENY_LIST": "169.254.169.254"},
+    seed=_seed,
+)
+
+
+class _Plain(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        body = b"imported over it"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        return
+
+
+@pytest.fixture(scope="module")
+def origin() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Plain)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/a.txt"
+    server.shutdown()
+    server.server_close()
+    thread.join()
 
 
 def _upload(client: httpx.Client, content: bytes, **fields: str) -> httpx.Response:
@@ -101,12 +131,15 @@ def test_an_admin_may_name_any_object(srv: LiveServer) -> None:
         assert admin.get(f"/assets/{mine['id']}").content == SECRET
 
 
-@pytest.mark.parametrize("form", [False, True], ids=["id as given", "id in capitals"])
-def test_an_upload_with_an_existing_id_leaves_that_files_bytes_alone(srv: LiveServer, form: bool) -> None:
+@pytest.mark.parametrize("how", ["upload", "upload, id in capitals", "import"])
+def test_an_upload_with_an_existing_id_leaves_that_files_bytes_alone(srv: LiveServer, origin: str, how: str) -> None:
     secret, _ = _secret_and_mine(srv)
-    given = secret["id"].upper() if form else secret["id"]
+    given = secret["id"].upper() if "capitals" in how else secret["id"]
     with srv.client(FILES_TOKEN) as user:
-        response = _upload(user, b"overwritten", id=given)
+        if how == "import":
+            response = user.post("/files/import", json={"url": origin, "data": {"id": given}})
+        else:
+            response = _upload(user, b"overwritten", id=given)
         assert response.status_code == 400, response.text
         assert response.json()["errors"][0]["extensions"]["code"] == "RECORD_NOT_UNIQUE"
     with srv.client() as admin:
