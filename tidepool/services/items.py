@@ -35,7 +35,7 @@ from tidepool.events import ChangeEvent, EventAction
 from tidepool.query.filters import compile_filter
 from tidepool.query.model import Query
 from tidepool.seams import translated
-from tidepool.services import fast_create, pg_create, reader, versions
+from tidepool.services import fast_create, owned_values, pg_create, reader, versions
 from tidepool.services import payload as payloads
 from tidepool.services.base import ServiceContext, TxContext
 from tidepool.services.payload_cast import cast_key
@@ -133,6 +133,7 @@ class ItemsService:
         item = payloads.require_object(data)
         merged = self._checked_payload(info, item, Action.CREATE)
         values = payloads.prepare(info, merged, "create", self.ctx.accountability, now)
+        owned_values.check(info.name, values.get(info.primary_key), values, self.ctx.access.admin)
         return item, values, payloads.bindable(info, values, self.ctx.dialect)
 
     async def _insert_prepared(
@@ -235,6 +236,8 @@ class ItemsService:
         await self._assert_in_rule(tx, info, stored, rules)
         values = payloads.prepare(info, merged, "update", self.ctx.accountability, now)
         values.pop(info.primary_key, None)
+        for key in stored:
+            owned_values.check(info.name, key, values, self.ctx.access.admin)
         before = await self._before(tx, info, stored)
         if values and stored:
             pk = info.table.c[info.primary_key]
