@@ -146,13 +146,15 @@ def test_rows_a_schema_change_writes_with_it_reach_their_subscribers(server: Liv
     """A collection's creation sends the ``create`` of each ``directus_fields`` row it writes; dropping a field
     sends the ``delete`` of its relation's row and of the o2m alias row on the other side; deleting a collection
     sends the ``delete`` of its field rows, of its relations' rows and of the fields elsewhere that pointed at
-    it, and the ``update`` of the folders it held. Before, only the change's own row had an event, so a
-    subscriber kept rows that were gone (and never saw the new collection's fields)."""
+    it, of its permissions, and the ``update`` of the folders it held; creating a relation sends the ``update``
+    of the field row it flags ``m2o``. Before, only the change's own row had an event, so a subscriber kept
+    rows that were gone or stale (and never saw the new collection's fields)."""
     with WS(server.ws_url) as ws:
         assert ws.request({"type": "auth", "access_token": "admin-static-token"})["status"] == "ok"
-        fields = {(r["collection"], r["field"]): r["id"] for r in _init(ws, "directus_fields")}
+        _init(ws, "directus_fields")
         _init(ws, "directus_relations")
         _init(ws, "directus_collections")
+        _init(ws, "directus_permissions")
         keyed = {**PK, "meta": {"hidden": True}}
         ok(admin.post("/collections", json={"collection": "folder", "meta": {}}))
         things = {"collection": "things", "meta": {"group": "folder"}, "schema": {}}
@@ -170,7 +172,13 @@ def test_rows_a_schema_change_writes_with_it_reach_their_subscribers(server: Liv
             ok(admin.post("/relations", json=link))
             ok(admin.post("/fields/things", json={"field": field, "type": "alias", "meta": {"special": ["o2m"]}}))
         ok(admin.post("/collections", json={"collection": "inner", "meta": {"group": "things"}}))
-        _events(ws, 8)  # other and its field, thing2, per relation its row and the alias field, inner
+        make_policy(admin, {"collection": "things", "action": "read", "fields": ["*"]})
+        # other and its field, thing2, per relation its row, the m2o flag on its field and the alias field, inner,
+        # the permission
+        linked = _by_uid(_events(ws, 11))
+        flagged = [e for e in linked["directus_fields"] if e[0] == "update"]
+        assert flagged == [("update", [("other", "thing")]), ("update", [("other", "thing2")])], linked
+        permission = ok(admin.get("/permissions", params={"filter[collection][_eq]": "things"}))[0]["id"]
         fields = {
             (r["collection"], r["field"]): r["meta"]["id"]
             for r in ok(admin.get("/fields"))
@@ -183,7 +191,9 @@ def test_rows_a_schema_change_writes_with_it_reach_their_subscribers(server: Liv
             "directus_fields": [("delete", [fields["things", "thing"]]), ("delete", [fields["other", "thing"]])],
         }
         assert admin.delete("/collections/things").status_code == 204
-        assert _by_uid(_events(ws, 6)) == {
+        gone = _events(ws, 7)
+        assert [f["seq"] for f in gone] == sorted({f["seq"] for f in gone})  # one number each, in commit order
+        assert _by_uid(gone) == {
             "directus_relations": [("delete", [relations["thing2"]])],
             "directus_fields": [
                 ("delete", [fields["things", "thing2"]]),
@@ -191,4 +201,5 @@ def test_rows_a_schema_change_writes_with_it_reach_their_subscribers(server: Liv
                 ("delete", [fields["things", "id"], fields["things", "name"]]),
             ],
             "directus_collections": [("delete", ["things"]), ("update", ["inner"])],
+            "directus_permissions": [("delete", [permission])],
         }

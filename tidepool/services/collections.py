@@ -302,11 +302,14 @@ async def _drop_incoming(tx: TxContext, name: str) -> None:
 
 
 async def _delete_rows(tx: TxContext, name: str) -> None:
-    """The metadata of ``name`` (its field rows, its relations' rows, its permissions), each row's event for
+    """The metadata of ``name`` (its field rows, its permissions, its relations' rows), each row's event for
     its subscribers (``schema_events``); relations and folders that pointed at it are detached."""
     fields, relations, collections = system.fields, system.relations, system.collections
     await schema_events.delete_rows(tx, fields, fields.c.collection == name, schema_events.fields_deleted)
-    await tx.conn.execute(system.permissions.delete().where(system.permissions.c.collection == name))
+    permissions = system.permissions
+    await schema_events.delete_rows(
+        tx, permissions, permissions.c.collection == name, schema_events.permissions_deleted
+    )
     held = relations.c.many_collection == name
     await schema_events.delete_rows(tx, relations, held, schema_events.relations_deleted)
     detached: dict[str, Any] = {"one_collection": None, "one_field": None}

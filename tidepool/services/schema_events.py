@@ -1,12 +1,12 @@
 """Events for the metadata rows a schema change writes besides the one it was asked for.
 
-Deleting a collection also deletes its ``directus_fields`` rows and the ``directus_relations`` rows of its
-fields, and detaches the relations and folders that pointed at it; dropping a field also deletes its relation
-and the o2m alias row on the other side. Each such row gets its event here, keyed by the row (``keyed_by_rows``)
-with its image before the change, so a subscriber of the schema's collections holds no row that is gone, and
-sees only the rows its access lets it read (``system_access.limit_schema_rows``). The event's own keys and
-payload follow the shape of the service's own events for that collection (a field's name, a relation's fields),
-as Directus's hooks report them.
+Deleting a collection also deletes its ``directus_fields``, ``directus_permissions`` and ``directus_relations``
+rows, and detaches the relations and folders that pointed at it; dropping a field also deletes its relation and
+the o2m alias row on the other side; creating a relation flags its field's row ``m2o``. Each such row gets its
+event here, keyed by the row (``keyed_by_rows``) with its image before the change, so a subscriber of the
+schema's collections holds no row that is gone, and sees only the rows its access lets it read
+(``system_access.limit_schema_rows``). The event's own keys and payload follow the shape of the service's own
+events for that collection (a field's name, a relation's fields), as Directus's hooks report them.
 
 None of these is logged: the change's own event, and ``note_field_rows`` for a collection's fields, are its
 activity, as in Directus (whose nested deletes here are raw or untracked).
@@ -60,6 +60,21 @@ def fields_deleted(rows: Rows) -> ChangeEvent:
     """Field rows of one collection, by the fields' names (a dropped field's own event has this shape)."""
     names = tuple(row["field"] for row in rows)
     return ChangeEvent("directus_fields", "delete", names, payload={"collection": rows[0]["collection"]})
+
+
+def fields_updated(values: dict[str, Any]) -> RowsEvent:
+    """Field rows of one collection changed by ``values`` (a relation's m2o flag), by the fields' names."""
+    return lambda rows: ChangeEvent(
+        "directus_fields",
+        "update",
+        tuple(row["field"] for row in rows),
+        payload={"collection": rows[0]["collection"], "meta": values},
+    )
+
+
+def permissions_deleted(rows: Rows) -> ChangeEvent:
+    """Permission rows of a deleted collection, by id (their collection's own key)."""
+    return ChangeEvent("directus_permissions", "delete", tuple(row["id"] for row in rows))
 
 
 def relations_deleted(rows: Rows) -> ChangeEvent:
