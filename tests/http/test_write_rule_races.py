@@ -20,7 +20,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
-from tests.http.accounts_support import error, make_policy, make_user, ok
+from tests.http.accounts_support import error, make_policy, make_role, make_user, ok
 from tests.support import live
 from tests.support.live import LiveServer
 from tests.support.servers import messages_collection, module_server
@@ -82,7 +82,7 @@ def _caller(srv: LiveServer, admin: httpx.Client, action: str, rule: dict[str, A
 
 async def _while_row_leaves_rule(
     srv: LiveServer,
-    key: int,
+    key: Any,
     request: Callable[[], Awaitable[httpx.Response]],
     move: str = "UPDATE messages SET number = 2 WHERE id = :key",
 ) -> Any:
@@ -170,3 +170,22 @@ def test_a_relational_rule_refuses_a_row_moved_to_a_related_item_outside_it(
     error(asyncio.run(_while_row_leaves_rule(srv, key, send, move)), 403, "FORBIDDEN")
     row = ok(admin.get(f"/items/messages/{key}", params={"fields": "text,project"}))
     assert row == {"text": "before", "project": closed}
+
+
+def test_a_nested_detach_spares_a_row_moved_elsewhere_meanwhile(srv: LiveServer, admin: httpx.Client) -> None:
+    """``PATCH /roles/r {"users": [kept]}`` detaches r's other users (``role`` set to null, Directus's
+    nullify). A user another transaction is moving to another role meanwhile is not r's any more once that
+    commits: the nested write waits for the row and leaves it in its new role. Before, r's users were listed
+    unlocked and the detach, keyed by id, overwrote the move: the user ended with no role at all."""
+    role, elsewhere = make_role(admin), make_role(admin)
+    kept, _ = make_user(admin, role=role)
+    moved, _ = make_user(admin, role=role)
+
+    async def detach() -> httpx.Response:
+        async with httpx.AsyncClient(base_url=srv.url, timeout=30, headers=admin.headers) as client:
+            return await client.patch(f"/roles/{role}", json={"users": [kept]})
+
+    move = f"UPDATE directus_users SET role = '{elsewhere}' WHERE id = :key"
+    ok(asyncio.run(_while_row_leaves_rule(srv, moved, detach, move)))
+    users = ok(admin.get("/users", params={"filter[id][_in]": f"{kept},{moved}", "fields": "id,role"}))
+    assert {user["id"]: user["role"] for user in users} == {kept: role, moved: elsewhere}
