@@ -430,8 +430,10 @@ class Dispatcher:
         self.last_seq = gap.last
 
     async def dispatch(self, event: ChangeEvent) -> None:
-        event = row_keyed(event)
         seq = event.seq or 0
+        if event.collection == "directus_collections" and event.action == "delete":  # keyed by the names
+            self.manager.end_dropped(event.keys, seq)
+        event = row_keyed(event)
         if event.collection not in self.runtime.schemas.current.collections:
             return
         groups: dict[tuple[bytes, Hashable], list[Subscription]] = {}

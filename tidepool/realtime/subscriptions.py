@@ -16,7 +16,8 @@ socket, so a re-subscribe with the same uid never races the one it replaces):
    Every commit after the snapshot has a higher number than ``from_seq``; a commit that landed just before
    the snapshot but was numbered after it is caught by the snapshot key set: a ``create`` for a key the client
    already holds from ``init`` is dropped once. So init + events never leave a gap and never duplicate a row.
-5. ``ENDED`` (unsubscribed, replaced by the same uid, access lost, socket closed): nothing more is sent.
+5. ``ENDED`` (unsubscribed, replaced by the same uid, access lost, collection deleted, socket closed): nothing
+   more is sent.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import enum
 import logging
 import sys
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from functools import cached_property
 from typing import Any, Protocol
@@ -435,8 +436,24 @@ class SubscriptionManager:
         for sub in list(self._by_client.get(client.id, {}).values()):
             error = reads.lost_read_access(ctx, sub.collection, sub.event_query)
             if error is not None:
-                self._remove(sub)
-                client.send(encode(error_message("subscribe", error, NO_UID if sub.uid is None else sub.uid)))
+                self._end_with(sub, error)
+
+    def end_dropped(self, collections: Iterable[Any], seq: int) -> None:
+        """The collections a ``directus_collections`` delete numbered ``seq`` removed: every subscription to one
+        of them registered before it ends as on lost access (FORBIDDEN naming its uid). Called by the dispatcher
+        in ``seq`` order, so it falls exactly between the old collection's last event and anything later: a
+        collection created again under the same name is another one (its own fields, rows and permissions),
+        and a subscription to the old one must not carry on into it, on this process or any other, however
+        late this process reloads its schema (a subscription made after the delete is to the new one)."""
+        for name in collections:
+            for sub in self.subscriptions_for(name) if isinstance(name, str) else ():
+                if sub.from_seq < seq:
+                    self._end_with(sub, ForbiddenError.collection(name))
+
+    def _end_with(self, sub: Subscription, error: TidepoolError) -> None:
+        """End ``sub`` and tell its socket why, with its uid."""
+        self._remove(sub)
+        sub.client.send(encode(error_message("subscribe", error, NO_UID if sub.uid is None else sub.uid)))
 
     # ------------------------------------------------------------------------------------- registration
 
@@ -508,8 +525,9 @@ class SubscriptionManager:
 
     async def _resume(self, sub: Subscription, since: int) -> list[bytes] | None:
         """``resume`` and the frames of every logged change after ``since`` this subscription may see, or
-        None when the log cannot answer (``since`` beyond retention or the log's head, or more than
-        ``WEBSOCKETS_RESUME_LIMIT`` events to replay): the caller answers a fresh ``init`` instead.
+        None when the log cannot answer (``since`` beyond retention or the log's head, more than
+        ``WEBSOCKETS_RESUME_LIMIT`` events to replay, or the collection deleted meanwhile, its name perhaps
+        taken by a new one): the caller answers a fresh ``init`` instead.
 
         Registration fixed ``from_seq`` (every later event is buffered for the subscription); the log
         supplies ``since < seq <= from_seq``, so the two meet without a gap or an overlap."""
@@ -520,7 +538,8 @@ class SubscriptionManager:
         async with self.runtime.engine.connect() as conn:
             events = await eventlog.read_after(conn, since, upto=upto, collection=sub.collection, limit=limit + 1)
             marks = await eventlog.counters(conn)  # read after the events: retention moves it first
-        if since < marks[eventlog.PRUNED] or since > marks[eventlog.LAST] or len(events) > limit:
+            dropped = len(events) <= limit and await eventlog.dropped(conn, sub.collection, since, upto)
+        if since < marks[eventlog.PRUNED] or since > marks[eventlog.LAST] or len(events) > limit or dropped:
             return None
         sub.from_seq = max(upto, since)  # a client ahead of this process has seen (upto, since] already
         message: dict[str, Any] = {"type": "subscription", "event": "resume"}
