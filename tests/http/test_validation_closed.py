@@ -280,3 +280,27 @@ def test_regex_in_a_permission_validation_is_accepted_and_judged(srv: LiveServer
             "code": "FAILED_VALIDATION",
         }
         ok(client.post("/items/tasks", json={"title": "r", "code": "ABC"}))
+
+
+def test_dynamic_variables_in_a_field_rule_are_the_callers(srv: LiveServer, admin: httpx.Client) -> None:
+    """A field's ``meta.validation`` was run with its placeholders unresolved: ``_neq: "$CURRENT_USER"`` compared
+    the owner with the text ``$CURRENT_USER`` and let the caller's own id through. Directus resolves them
+    (``parseFilter``), paths read with full rights."""
+    me, token = _user(admin, "tasks")
+    rule = {"_and": [{"owner": {"_neq": "$CURRENT_USER"}}, {"code": {"_neq": "$CURRENT_USER.email"}}]}
+    ok(admin.patch("/fields/tasks/owner", json={"meta": {"validation": rule}}))
+    email = ok(admin.get(f"/users/{me}", params={"fields": "email"}))["email"]
+    try:
+        with srv.client(token=token) as client:
+            assert _failed(client.post("/items/tasks", json={"title": "s", "owner": me}))["type"] == "neq"
+            assert _failed(client.post("/items/tasks", json={"title": "s", "code": email}))["field"] == "code"
+            ok(client.post("/items/tasks", json={"title": "s", "code": "x"}))
+        with WS(srv.ws_url) as ws:
+            assert ws.request({"type": "auth", "access_token": token})["status"] == "ok"
+            reply = ws.request(
+                {"type": "items", "collection": "tasks", "action": "update", "id": 1, "data": {"owner": me}}
+            )
+            assert reply["status"] == "error" and reply["error"]["code"] == "FAILED_VALIDATION", reply
+        assert ok(admin.get("/items/tasks/1"))["owner"] is None
+    finally:
+        ok(admin.patch("/fields/tasks/owner", json={"meta": {"validation": None}}))

@@ -27,20 +27,28 @@ def _may_be_null(field: FieldInfo) -> bool:
     return field.nullable or field.auto_increment or any(s in GENERATE_SPECIALS for s in field.special)
 
 
+def field_validations(collection: CollectionInfo) -> dict[str, Any]:
+    """Each field's own ``validation`` filter (``meta.validation``) by field name, as stored: its dynamic
+    variables are resolved for the caller before ``check_payload`` runs it, as Directus's ``parseFilter``."""
+    return {f.name: f.meta["validation"] for f in collection.fields.values() if f.meta and f.meta.get("validation")}
+
+
 def check_payload(
     collection: CollectionInfo,
     schema: SchemaOverview,
     data: Mapping[str, Any],
     action: WriteAction,
+    fields_validation: Mapping[str, Any],
     permission_validations: Sequence[Mapping[str, Any] | None],
 ) -> None:
     """Every rule a payload must pass, in Directus's order (per field: required, not null, the field's own
-    ``validation``; then the permissions' ``validation``), answered as one error per broken rule."""
+    ``validation`` (``fields_validation``, resolved); then the permissions' ``validation``), answered as one
+    error per broken rule."""
     errors: list[Failure] = []
     for field in collection.fields.values():
         if not field.is_alias:
             errors.extend(_field_rule_errors(field, data, action))
-        validation = field.meta.get("validation") if field.meta else None
+        validation = fields_validation.get(field.name)
         if validation:
             errors.extend(validation_errors(collection, schema, data, [validation]))
     errors.extend(validation_errors(collection, schema, data, permission_validations))
