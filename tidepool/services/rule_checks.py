@@ -10,6 +10,9 @@ places, with the same judge:
   SQL by hand): a rule that cannot be evaluated becomes ``never(collection)``, a filter no row matches, so a
   broken rule grants nothing instead of answering 500 to every read, or every row (``usable_row``).
 
+An item rule is judged as the SQL compiler runs it (``rule_problem``); a ``validation`` as the payload
+evaluator runs it, including what no payload can answer (``validation_problem``, ``validation_faults``).
+
 ``{"_or": []}`` is refused when saved and means "no rows" in a stored permission. As a *query* filter it keeps
 Directus's meaning (an empty group is dropped, so it matches every row); Directus applies the same to
 permission rules, which is exactly the finding this module closes (docs/access.md).
