@@ -187,6 +187,8 @@ def test_date_function_is_computed_from_the_payload(srv: LiveServer, admin: http
         ("tasks", {"code": {"_regex": "(a)\\1"}}, "Invalid regular expression"),
         ("tasks", {"_and": [{}]}, "an empty or non-object condition cannot be judged"),
         ("tasks", {"_or": [{"score": {"_gt": 1}}, {}]}, "an empty or non-object condition cannot be judged"),
+        ("tasks", {"due": {"_gte": "$NOW(+1 parsec)"}}, '"$NOW(+1 parsec)" is not a date adjustment'),
+        ("tasks", {"due": {"_between": ["$NOW", "$NOW(soon)"]}}, '"$NOW(soon)" is not a date adjustment'),
     ],
 )
 def test_validation_that_cannot_be_judged_is_refused_when_saved(
@@ -203,6 +205,20 @@ def test_preset_on_a_field_listing_other_rows_is_refused_when_saved(admin: httpx
     body = {"policy": make_policy(admin), "collection": "teams", "action": "create", "presets": {"tasks": [1]}}
     message = error(admin.post("/permissions", json=body), 400, "INVALID_PAYLOAD")
     assert '"presets"' in message and '"tasks"' in message, message
+
+
+def test_preset_with_an_unreadable_date_adjustment_is_refused_when_saved(admin: httpx.Client) -> None:
+    """Resolved, ``$NOW(+1 parsec)`` is the current instant (Directus's reading too): a silent change of the rule."""
+    body = {"policy": make_policy(admin), "collection": "tasks", "action": "create", "presets": {"due": "$NOW(+1 ps)"}}
+    message = error(admin.post("/permissions", json=body), 400, "INVALID_PAYLOAD")
+    assert '"presets": "due": "$NOW(+1 ps)" is not a date adjustment' in message, message
+
+
+def test_now_with_an_adjustment_is_judged_at_write_time(srv: LiveServer, admin: httpx.Client) -> None:
+    _, token = _user(admin, "tasks", {"due": {"_gte": "$NOW(-1 day)"}})
+    with srv.client(token=token) as client:
+        assert _failed(client.post("/items/tasks", json={"title": "n", "due": "2020-01-01T00:00:00"}))["type"] == "gte"
+        ok(client.post("/items/tasks", json={"title": "n", "due": "2999-01-01T00:00:00"}))
 
 
 # ---- found stored: the permission is ignored, the field rule fails closed ------------------------------------

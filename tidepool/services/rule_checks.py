@@ -31,7 +31,7 @@ from tidepool.context import Access
 from tidepool.db.schema import CollectionInfo, SchemaOverview
 from tidepool.errors import ForbiddenError, InvalidPayloadError, TidepoolError
 from tidepool.query import evaluate
-from tidepool.query.dynamic import DynamicVariables, resolve_dynamic
+from tidepool.query.dynamic import DynamicVariables, malformed_now, resolve_dynamic
 from tidepool.query.filters import compile_filter
 from tidepool.services.payload_cast import cast_value
 from tidepool.services.validation_faults import rule_fault
@@ -123,6 +123,8 @@ def presets_problem(value: Any, info: CollectionInfo | None) -> str | None:
             return f'field "{name}" does not exist in collection "{info.name}"'
         if field.is_alias:
             return f'"{name}" has no column, so a preset cannot write it (nested writes are not supported)'
+        if malformed_now(preset):
+            return f'"{name}": "{preset}" is not a date adjustment ($NOW(-1 day), $NOW(+2 hours), ...)'
         if isinstance(preset, str) and preset.startswith("$"):
             continue  # dynamic variables are judged when they are applied
         try:

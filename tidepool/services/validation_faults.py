@@ -22,7 +22,7 @@ from typing import Any
 from tidepool.db.schema import CollectionInfo, SchemaOverview
 from tidepool.errors import TidepoolError
 from tidepool.query import regex
-from tidepool.query.dynamic import is_dynamic
+from tidepool.query.dynamic import is_dynamic, malformed_now
 from tidepool.query.filters import LOGICAL, QUANTIFIERS, followed
 from tidepool.query.functions import parse_function
 
@@ -91,6 +91,10 @@ def _field(key: str, condition: Any, info: CollectionInfo | None, schema: Schema
 
 def _operator(operator: str, argument: Any) -> str | None:
     """What is wrong with one operator's argument for judging a payload (``None``: nothing)."""
+    values = argument if isinstance(argument, list) else [argument]
+    unread = next((v for v in values if malformed_now(v)), None)
+    if unread is not None:
+        return f'"{unread}" is not a date adjustment ($NOW(-1 day), $NOW(+2 hours), ...)'
     if is_dynamic(argument):
         return None
     if operator in QUANTIFIERS:
