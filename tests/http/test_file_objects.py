@@ -14,9 +14,8 @@ delete where ``uploaded_by = $CURRENT_USER``; every field):
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import httpx
@@ -24,6 +23,7 @@ import pytest
 
 from tests.http.files_support import FILES_TOKEN, data, files_user
 from tests.support.live import LiveServer
+from tests.support.origin import serving
 from tests.support.servers import module_server
 
 SECRET = b"the admin's secret bytes"
@@ -56,13 +56,8 @@ class _Plain(BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def origin() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Plain)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/a.txt"
-    server.shutdown()
-    server.server_close()
-    thread.join()
+    with serving(_Plain) as url:
+        yield url + "/a.txt"
 
 
 def _upload(client: httpx.Client, content: bytes, **fields: str) -> httpx.Response:
