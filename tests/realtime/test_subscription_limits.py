@@ -69,12 +69,43 @@ def test_one_event_to_every_subscription_of_a_reading_client_does_not_close_it(
         assert read["uid"] == "alive" and "error" not in read
 
 
+PARSE_ERROR = {"code": "INVALID_PAYLOAD", "message": "Unable to parse the incoming message."}
+
+
+@pytest.mark.parametrize(
+    ("frame", "answer"),
+    [
+        ("{not json", {"type": "server", "status": "error", "error": PARSE_ERROR}),
+        ("[1]", {"type": "server", "status": "error", "error": {"code": "INVALID_PAYLOAD"}}),
+        ('{"type":5}', {"type": "server", "status": "error", "error": {"code": "INVALID_PAYLOAD"}}),
+        ('{"type":"subscribe"}', {"type": "subscribe", "status": "error", "error": {"code": "INVALID_PAYLOAD"}}),
+    ],
+    ids=["unparseable", "not-an-object", "bad-type", "subscribe-schema"],
+)
+def test_pipelined_bad_frames_are_all_answered_and_the_socket_stays_open(
+    srv: LiveServer, frame: str, answer: dict[str, Any]
+) -> None:
+    """Errors that no handler makes (parse, schema) wait for room in the send queue as replies do: a client
+    pipelining twenty times its queue of them, reading as it goes, gets every one and stays open (before, they
+    went straight into the queue and the socket was dropped with 1013 "send queue overflow")."""
+    total = 400
+    with WS(f"{srv.ws_url}?access_token={ADMIN_TOKEN}") as ws:
+        sender = threading.Thread(target=_send_all, args=(ws, [frame] * total), daemon=True)
+        sender.start()
+        replies = [ws.recv(timeout=30) for _ in range(total)]
+        sender.join(30)
+        for reply in replies:
+            assert {**reply, "error": {k: reply["error"][k] for k in answer["error"]}} == answer, reply
+        read = ws.request({"type": "items", "collection": "messages", "action": "read", "uid": "alive"})
+        assert read["uid"] == "alive" and "error" not in read
+
+
 @pytest.fixture
 def server_env() -> dict[str, str]:
     return {"WEBSOCKETS_HEARTBEAT_ENABLED": "false"}  # otherwise the defaults: 100 subscriptions, 1024 frames
 
 
-def _send_all(ws: WS, frames: list[dict[str, Any]]) -> None:
+def _send_all(ws: WS, frames: list[Any]) -> None:
     """Sends every frame without waiting for a reply: the pipelined client the soaks need."""
     for frame in frames:
         ws.send(frame)

@@ -171,7 +171,13 @@ class Session:
     # ------------------------------------------------------------------------------------- intake
 
     async def on_frame(self, frame: str) -> None:
-        """The per-frame pipeline of spec §4.1."""
+        """The per-frame pipeline of spec §4.1, once the send queue has room for whatever the frame is answered
+        with (``Client.drained``): a parse, schema or rate-limit error as much as a handler's reply, so a client
+        that pipelines thousands of bad frames gets every error at the pace it reads them, not a 1013 overflow
+        (Directus answers them all), and one that stops reading is dropped for the stall, not buffered."""
+        await self.client.drained()
+        if self.client.closed:
+            return
         if self.hub.limiter is not None:
             retry_after = self.hub.limiter.consume(self.client.id)
             if retry_after is not None:
