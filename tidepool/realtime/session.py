@@ -314,7 +314,9 @@ class Session:
 
     async def _expire(self) -> None:
         """At the JWT's ``exp``: public access, ``TOKEN_EXPIRED``, then ``AUTH_TIMEOUT`` + close unless the
-        client re-authenticates within ``WEBSOCKETS_REST_AUTH_TIMEOUT`` (or the mode is ``public``)."""
+        client re-authenticates within ``WEBSOCKETS_REST_AUTH_TIMEOUT``. Subscriptions are kept through that
+        window (the SDK re-authenticates and carries on with them, as with Directus); in ``public`` mode, where
+        the socket stays open as public after the window, those the Public policy may not read end then."""
         self._expiry = None
         self.client.expires_at = None
         self.token = None
@@ -327,6 +329,8 @@ class Session:
             self.client.send_message(error_message("auth", AuthTimeoutError()))
             if self.mode != "public":
                 self.client.close()
+            else:  # public for good now: what the Public policy may not read ends, as after a failed re-auth
+                self.hub.subscriptions.revalidate(self.client)
         finally:
             self._reauth = None
 
