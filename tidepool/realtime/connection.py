@@ -7,12 +7,16 @@ queued, the transport is not paused and the frame gap has passed, the frame is w
 bounded queue, and a writer task, started by the first queued frame and ended once the queue is empty, drains
 it onto the wire as the transport accepts more (an idle socket holds neither a queue nor a task). So a reader
 that stops reading fills its transport's buffer, then its own queue, and nothing else: when the queue exceeds
-``WEBSOCKETS_SEND_QUEUE_LIMIT`` entries (or its byte cap) the client is dropped with close code 1013 "send
-queue overflow" (resume with ``since``), and the dispatcher that fans an event out to thousands of sockets
-is never delayed by one of them.
+``WEBSOCKETS_SEND_QUEUE_LIMIT`` entries while the transport is full (or its byte cap at any time) the client is
+dropped with close code 1013 "send queue overflow" (resume with ``since``), and the dispatcher that fans an
+event out to thousands of sockets is never delayed by one of them.
 
 A client that reads at normal speed is never dropped:
 
+* **Our own pacing is not the peer's backlog.** Frames that wait only for the frame gap (below) while the
+  transport takes writes are a burst the client is reading at the pace we send it (one REST create of 2,000
+  rows is 2,000 events: 4 s at 2 ms each), so the entry limit applies only once the transport is full, the
+  sign that the peer is behind; the byte cap bounds the queue's memory either way.
 * **One event, one entry.** The frames one event makes for one socket (one per subscription it matches,
   up to ``WEBSOCKETS_SUBSCRIPTIONS_LIMIT`` × update/create/delete) are sent with the event's ``batch``
   number and queued as one entry, so the entry limit counts events a client is behind, not subscriptions.
@@ -208,7 +212,7 @@ class Client:
             self._bytes += len(text)
             frames[-1].append(text)
             return
-        if self.queued >= self._queue_limit:
+        if self.queued >= self._queue_limit and self._wire.paused:
             self._overflow()
             return
         self._bytes += len(text)
