@@ -229,3 +229,31 @@ def test_a_client_that_stops_reading_is_dropped_and_delays_nobody(srv: LiveServe
             assert client.closed
             close = stalled.next(lambda event: isinstance(event, Frame) and event.opcode is Opcode.CLOSE)
             assert close is not None and Close.parse(close.data) == Close(1013, "send queue overflow")
+
+
+def test_a_close_stuck_behind_an_unread_queue_is_forced_out(srv: LiveServer) -> None:
+    """A server-side close (here after a failed re-auth) waits behind the frames already queued; a peer that
+    reads nothing would keep it there, and the socket open and counted, for ever. Once the queue makes no
+    progress for ``WEBSOCKETS_SEND_STALL_TIMEOUT`` (1 s here) the close goes out ahead of it and the socket is
+    released (before: never; it stayed open and counted, its close queued, until the peer went away)."""
+    hub = srv.app.state.websocket
+    with srv.client() as admin:
+        rows = [{"text": "big " + "w" * 246} for _ in range(1000)]
+        assert admin.post("/items/messages", json=rows, params={"fields": "id"}).status_code == 200
+    # ~8 MB of reply: 30 aliases of a 250-character text, 1000 rows; more than the loopback buffers hold
+    alias = {f"t{n}": "text" for n in range(30)}
+    read = {"type": "items", "collection": "messages", "action": "read", "uid": "big"}
+    query = {"filter": {"text": {"_starts_with": "big "}}, "fields": ["id", *alias], "alias": alias, "limit": -1}
+    before = set(hub.sockets)
+    with raw(srv, rcvbuf=4096) as stalled:
+        (client,) = set(hub.sockets) - before
+        stalled.send(text(json.dumps({**read, "query": query})))
+        deadline = time.monotonic() + 20
+        while not client._wire.paused:  # the reply fills the connection: the peer is not reading it
+            assert time.monotonic() < deadline, "the reply never filled the transport"
+            time.sleep(0.05)
+        stalled.send(text(json.dumps({"type": "auth", "access_token": "not-a-token", "uid": "a"})))
+        deadline = time.monotonic() + 10
+        while client in hub.sockets and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert client.finished and client not in hub.sockets

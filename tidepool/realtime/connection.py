@@ -141,6 +141,7 @@ class Client:
         "_batch",
         "_written",
         "_room",
+        "_close_timer",
     )
 
     def __init__(
@@ -173,6 +174,7 @@ class Client:
         self._batch: int | None = None  # the batch number of the queue's last entry, if it is a batch
         self._written = 0  # frames written so far: progress, for ``drained``
         self._room: asyncio.Event | None = None  # only while a request waits in ``drained``
+        self._close_timer: asyncio.TimerHandle | None = None  # only while a close waits behind queued frames
 
     @property
     def accountability(self) -> Accountability:
@@ -246,11 +248,35 @@ class Client:
         self.send(encode(message))
 
     def close(self, code: int | None = None, reason: str = "") -> None:
-        """Close after the frames already queued; ``code=None`` sends a close frame without a status (1005)."""
+        """Close after the frames already queued; ``code=None`` sends a close frame without a status (1005).
+
+        A peer that has stopped reading would keep that close behind its queue for ever (the heartbeat's close
+        of a silent client, an ``AUTH_TIMEOUT``): once the queue makes no progress for
+        ``WEBSOCKETS_SEND_STALL_TIMEOUT`` seconds the close goes out ahead of it instead (``_drop``), as ``ws``
+        ends a socket whose close is not completed in time."""
         if self.closed:
             return
         self.closed = True
         self._enqueue(_Close(code, reason))
+        self._watch_close(self._written, code, reason)
+
+    def _watch_close(self, progress: int, code: int | None, reason: str) -> None:
+        self._close_timer = asyncio.get_running_loop().call_later(
+            self._stall_timeout, self._close_overdue, progress, code, reason
+        )
+
+    def _close_overdue(self, progress: int, code: int | None, reason: str) -> None:
+        """The queued close is still waiting: drop now if the queue made no progress since ``progress``."""
+        self._close_timer = None
+        if self._done:
+            return
+        if self._written == progress:
+            log.warning(
+                "websocket %s dropped: its close waited %.0f s behind an unread queue", self.id, self._stall_timeout
+            )
+            self._drop(code, reason)
+        else:
+            self._watch_close(self._written, code, reason)
 
     @property
     def queued(self) -> int:
@@ -295,7 +321,7 @@ class Client:
         if not self._done:
             self._drop(code, reason)
 
-    def _drop(self, code: int, reason: str) -> None:
+    def _drop(self, code: int | None, reason: str) -> None:
         """Close now, ahead of anything queued: the close frame goes to the transport even while it is paused
         (a few bytes past its high-water mark), so a peer that reads again learns why."""
         self._stop_writing()
@@ -359,6 +385,9 @@ class Client:
         if self._done:
             return
         self._done = True
+        if self._close_timer is not None:
+            self._close_timer.cancel()
+            self._close_timer = None
         if self.on_finished is not None:
             self.on_finished()
 
