@@ -130,6 +130,29 @@ def _send_all(ws: WS, frames: list[Any]) -> None:
         ws.send(frame)
 
 
+def test_the_sdks_doubled_resubscribe_after_a_reconnect_is_not_refused(server: LiveServer, admin: httpx.Client) -> None:
+    """After a reconnect the official SDK sends every live subscription twice, with its uid, without waiting:
+    100 subscriptions (the default limit) make 200 pipelined subscribes, each repeat a replacement. They take
+    100 places, not 200: every one is answered ``init`` and each uid gets one frame per event (before, the
+    last 100 were refused ``LIMIT_EXCEEDED`` while still queued, which the SDK turns into an error on every
+    subscription of the socket)."""
+    create_messages(admin)
+    uids = [f"r{n}" for n in range(100)]
+    frames = [
+        {"type": "subscribe", "collection": "messages", "query": {"fields": "id"}, "uid": uid} for uid in uids * 2
+    ]
+    with WS(f"{server.ws_url}?access_token={ADMIN_TOKEN}") as ws:
+        sender = threading.Thread(target=_send_all, args=(ws, frames), daemon=True)
+        sender.start()
+        replies = [ws.recv(timeout=10) for _ in frames]
+        sender.join(10)
+        assert [reply["error"] for reply in replies if "error" in reply] == []
+        assert sorted(reply["uid"] for reply in replies) == sorted(uids * 2)
+        key = ok(admin.post("/items/messages", json={"text": "after the reconnect"}))["id"]
+        events = [ws.recv() for _ in uids]
+        assert sorted((event["uid"], event["data"][0]["id"]) for event in events) == sorted((u, key) for u in uids)
+
+
 @pytest.mark.long  # a soak: 3000 frames, three times the send queue (make test-long)
 def test_three_thousand_pipelined_subscribes_end_with_clear_errors(server: LiveServer, admin: httpx.Client) -> None:
     create_messages(admin)

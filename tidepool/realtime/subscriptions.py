@@ -372,7 +372,7 @@ class SubscriptionManager:
         if self.places.full(client.id, self._by_client.get(client.id, {}), uid, waiting=True):
             client.send(encode(error_message("subscribe", LimitExceededError("Subscriptions"), uid)))
             return None
-        return self.places.claim(client.id)
+        return self.places.claim(client.id, uid)
 
     async def subscribe(self, client: Subscriber, request: SubscribeRequest, claim: Claim | None = None) -> None:
         """One subscribe, from its turn to ``LIVE`` (steps 1-4 of the module docstring). Its claim (from
