@@ -17,6 +17,10 @@ A client that reads at normal speed is never dropped:
   transport takes writes are a burst the client is reading at the pace we send it (one REST create of 2,000
   rows is 2,000 events: 4 s at 2 ms each), so the entry limit applies only once the transport is full, the
   sign that the peer is behind; the byte cap bounds the queue's memory either way.
+* **One reply never overflows on its own.** The byte cap bounds what waits behind the frame being written, so
+  an entry larger than the cap is taken when nothing else is queued (its request waited for room already, and
+  it was built in memory anyway): a client on a slow link that pipelines two 8 MB reads gets both, where
+  the second, meeting a full transport, used to drop it.
 * **One event, one entry.** The frames one event makes for one socket (one per subscription it matches,
   up to ``WEBSOCKETS_SUBSCRIPTIONS_LIMIT`` × update/create/delete) are sent with the event's ``batch``
   number and queued as one entry, so the entry limit counts events a client is behind, not subscriptions.
@@ -206,7 +210,7 @@ class Client:
             self._wire.write_text(text)
             self._wrote(now)
             return
-        if self._bytes + len(text) > self._byte_limit:
+        if self._bytes and self._bytes + len(text) > self._byte_limit:  # only behind others: see the docstring
             self._overflow()
             return
         frames = self._frames
