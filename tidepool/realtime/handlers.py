@@ -5,9 +5,9 @@
 ``SubscribeRequest``), then handed to the hub's ``SubscriptionManager`` on the ``subscriptions`` lane (a
 subscribe past the socket's subscription limit is answered here, at once, without waiting for the lane).
 
-Every message, handled here or not, is read only once the socket's send queue has room (``Client.drained``, in
-``Session.on_frame``): a reply is only queued for a client that is reading its earlier replies, so pipelining
-never overflows a reading client.
+Every route runs, and every frame-level error is sent, only once the socket's send queue has room
+(``Client.drained``, in ``Session.on_frame``): a reply is only queued for a client that is reading its earlier
+replies, so pipelining never overflows a reading client.
 """
 
 from __future__ import annotations
