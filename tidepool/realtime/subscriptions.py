@@ -37,7 +37,7 @@ import orjson
 
 from tidepool import eventlog
 from tidepool.context import Access, Action
-from tidepool.errors import ForbiddenError, InvalidPayloadError, LimitExceededError, TidepoolError
+from tidepool.errors import ForbiddenError, LimitExceededError, TidepoolError, VerbatimPayloadError
 from tidepool.events import ChangeEvent
 from tidepool.query.model import Query
 from tidepool.realtime import reads
@@ -61,6 +61,25 @@ log = logging.getLogger("tidepool.realtime")
 # Query parts that shape only the init snapshot (improvement 4: events are never paginated away).
 _INIT_ONLY = {"limit": None, "offset": None, "page": None, "sort": None}
 _NO_ITEM_SUBSCRIPTIONS = ("directus_fields", "directus_relations")
+# The system collections Directus 12.4.1 reads a subscription's init through: its ``getService`` table and the
+# three its payload code answers itself. Any other ``directus_*`` init is refused there (``ForbiddenError``, even
+# for an admin), and ``directus_extensions`` with its own INVALID_PAYLOAD; a subscribe with an ``event`` filter
+# reads nothing at subscribe time and is not refused.
+_INIT_SERVICED = frozenset(
+    f"directus_{name}"
+    for name in (
+        "access activity comments dashboards files flows folders notifications operations panels permissions "
+        "presets policies revisions roles settings shares translations users versions deployments "
+        "deployment_projects deployment_runs collections fields relations"
+    ).split()
+)
+_EXTENSIONS_UNSUPPORTED = '"directus_extensions" is currently not supported.'
+
+
+def _invalid_payload(reason: str) -> str:
+    """Directus's ``Invalid payload. <reason>.`` with its own full stop added even after the reason's: these two
+    WebSocket reasons end in one, so its clients see ``..`` (``InvalidPayloadError`` never doubles it)."""
+    return f"Invalid payload. {reason}."
 
 
 class Subscriber(Protocol):
@@ -251,6 +270,13 @@ class Subscription:
 _FORGETS_SNAPSHOT_KEYS = frozenset({"create", "delete"})
 
 
+def _init_refusal(collection: str) -> TidepoolError:
+    """Why Directus refuses the init read of a system collection it has no service for (``_INIT_SERVICED``)."""
+    if collection == "directus_extensions":
+        return VerbatimPayloadError(_invalid_payload(_EXTENSIONS_UNSUPPORTED))
+    return ForbiddenError()
+
+
 def _uid_bytes(uid: str | None) -> bytes:
     """The ``uid`` member as spliced into a subscription message (nothing when the subscribe had none)."""
     return b"" if uid is None else b',"uid":' + orjson.dumps(uid)
@@ -373,7 +399,7 @@ class SubscriptionManager:
         if self.places.full(client.id, self._by_client.get(client.id, {}), uid, waiting=True):
             client.send(encode(error_message("subscribe", LimitExceededError("Subscriptions"), uid)))
             return None
-        return self.places.claim(client.id)
+        return self.places.claim(client.id, uid)
 
     async def subscribe(self, client: Subscriber, request: SubscribeRequest, claim: Claim | None = None) -> None:
         """One subscribe, from its turn to ``LIVE`` (steps 1-4 of the module docstring). Its claim (from
@@ -464,7 +490,9 @@ class SubscriptionManager:
             raise ForbiddenError.collection(collection)
         item = request.item
         if item is not None and collection in _NO_ITEM_SUBSCRIPTIONS:
-            raise InvalidPayloadError(f"Cannot subscribe to a specific item in the {collection} collection.")
+            raise VerbatimPayloadError(
+                _invalid_payload(f"Cannot subscribe to a specific item in the {collection} collection.")
+            )
         settings = self.runtime.settings
         query = reads.parse_query(
             request.query,
@@ -474,6 +502,8 @@ class SubscriptionManager:
         # the filter's and every deep ``_filter``'s placeholders, for this subscriber, once: an event is read once
         # per group, with the first subscriber's access, so none may be left for that read to resolve
         query = await reads.resolve_query(ctx, query)
+        if request.event is None and collection.startswith("directus_") and collection not in _INIT_SERVICED:
+            raise _init_refusal(collection)  # where Directus's init read fails: after the query's checks
         uid, event = request.uid, request.event
         return Subscription(
             client=client,
