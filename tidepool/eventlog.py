@@ -252,6 +252,18 @@ async def read_after(
     return [decode_event(int(seq), name, action, body) for seq, name, action, body in rows]
 
 
+async def dropped(conn: AsyncConnection, collection: str, after: int, upto: int) -> bool:
+    """Whether ``collection`` was deleted by an event numbered above ``after`` and at most ``upto`` (its
+    ``directus_collections`` delete is keyed by the name): the rows a client resuming from ``after`` holds are
+    of a collection that is gone, so no replay can bring it to the one that bears the name now."""
+    c = _log.c
+    query = sa.select(c.seq, c.collection, c.action, c.body).where(
+        c.seq > after, c.seq <= upto, c.collection == "directus_collections", c.action == "delete"
+    )
+    rows = (await conn.execute(query)).all()
+    return any(collection in decode_event(int(seq), name, action, body).keys for seq, name, action, body in rows)
+
+
 async def counters(conn: AsyncConnection) -> dict[str, int]:
     """``{"last": ..., "pruned": ...}`` as committed now."""
     rows = await conn.execute(sa.select(_counters.c.name, _counters.c.value))

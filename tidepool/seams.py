@@ -29,7 +29,7 @@ import orjson
 import sqlalchemy as sa
 from redis.exceptions import RedisError
 
-from tidepool.db.errors import locked, outage, statement_error, unavailable, write_error
+from tidepool.db.errors import computed_overflow, locked, outage, statement_error, unavailable, write_error
 from tidepool.errors import (
     InvalidPayloadError,
     InvalidTokenError,
@@ -57,6 +57,8 @@ SEAMS: dict[str, Rows] = {
     # cannot hold (``db/errors.py``), as ``reading`` (a filter's value) or not (a written value), or a kept
     # statement the schema moved under (another server's change not seen yet); else None.
     "database value": ((Exception, statement_error),),
+    # db/engine.py's ``handle_error`` hook on SQLite, for a failed read: its own arithmetic past its type.
+    "database computed": ((Exception, computed_overflow),),
     # services/items.py: a write the database refused; context: collection, dialect, candidates, values.
     "database write": ((sa.exc.DBAPIError, write_error),),
     # services/group_commit.py: a SQLite write (its statements, or its group's BEGIN or COMMIT on the driver's

@@ -313,6 +313,42 @@ def test_aggregates_of_the_types_they_take_still_answer(srv: LiveServer) -> None
     assert (row["sum"]["qty"], row["avg"]["ratio"], row["max"]["name"], row["countAll"]) == (1, 1.5, "a", 1)
 
 
+@pytest.fixture(scope="module")
+def huge(srv: LiveServer) -> str:
+    """A collection of values each in range whose sums are not: two bigIntegers of 9e18, two floats of 1.7e308."""
+    pk = {"field": "id", "type": "integer", "schema": {"is_primary_key": True, "has_auto_increment": True}}
+    fields: list[dict[str, Any]] = [pk, {"field": "big", "type": "bigInteger", "schema": {}}]
+    fields.append({"field": "ratio", "type": "float", "schema": {}})
+    fields.append({"field": "kind", "type": "string", "schema": {}})
+    with srv.client() as admin:
+        created = admin.post("/collections", json={"collection": "huge", "schema": {}, "meta": {}, "fields": fields})
+        assert created.status_code == 200, created.text
+        rows = [{"big": "9000000000000000000", "ratio": 1.7e308, "kind": "a"} for _ in range(2)]
+        assert admin.post("/items/huge", json=rows).status_code == 200
+    return "huge"
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "aggregate[sum]=big",
+        "aggregate[sum]=big&groupBy=kind",
+        "aggregate[sumDistinct]=big&aggregate[sum]=ratio",
+        "aggregate[sum]=ratio",
+        "aggregate[avg]=ratio",
+    ],
+)
+def test_an_aggregate_past_its_type_is_invalid_query_or_answers(srv: LiveServer, huge: str, query: str) -> None:
+    """A sum past 64 bits (SQLite) or past a double (PostgreSQL) failed in the database: a 500. Each engine
+    now answers (PostgreSQL's numeric sum of bigIntegers, SQLite's infinite float as null) or says why."""
+    status, answer = _rest_twice(srv, f"/items/{huge}?{query}")
+    if status == 400:
+        assert _code(answer) == "INVALID_QUERY", answer
+        assert answer["errors"][0]["extensions"]["reason"] == "A numeric value the query computes is out of range"
+    else:
+        assert status == 200, answer
+
+
 @pytest.mark.parametrize(
     ("target", "expected"),
     [

@@ -7,11 +7,17 @@ the batch runs, and the batch still commits whole, with one history row per item
 
 The server runs as a process of its own (``tests.support.process``): in this process it would share the
 interpreter's lock with the measuring client, and the client's own work would count as the server's stall.
+
+What is bounded is the CPU time the server's main thread (its event loop; SQLite's writes run on a thread of
+their own) spent while one ping waited, not the ping's wall time: on a loaded 2-core machine (CI runs three
+test processes at once) the wall time also counts the time the server was not scheduled at all, and a
+chunked batch's pings waited 1.1 s at load 7 while the loop itself never held them up for long.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,7 +32,10 @@ from tests.support.process import Started, spawn
 from tests.support.seed import create_messages
 
 ITEMS = 20_000
-BOUND_MS = 450  # the old code: 600-984 ms on a loaded 2-core machine; chunked: 100-320 ms (load 7-9)
+# main-thread CPU while the slowest ping waited: built in one step (CHUNK and BUDGET unbounded) 350-390 ms,
+# chunked 40-70 ms (load 4-6); the ping's wall time was 47-146 ms and 357-479 ms
+BOUND_MS = 200
+TICK = os.sysconf("SC_CLK_TCK")
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 
@@ -44,21 +53,30 @@ def server(tmp_path: Path) -> Iterator[Started]:
             handle.stop()
 
 
-async def _worst_ping_during(url: str, body: bytes) -> tuple[httpx.Response, float]:
+def _loop_cpu_ms(pid: int) -> float:
+    """CPU time (ms, user and system) the process's main thread, which runs its event loop, has used so far."""
+    stat = (Path("/proc") / str(pid) / "task" / str(pid) / "stat").read_text()
+    fields = stat.rsplit(")", 1)[1].split()  # after the command's name, which may hold spaces
+    return (int(fields[11]) + int(fields[12])) * 1000 / TICK  # utime and stime, fields 14 and 15 of stat(5)
+
+
+async def _worst_ping_during(url: str, pid: int, body: bytes) -> tuple[httpx.Response, float, float]:
     """POST ``body`` (JSON, encoded beforehand so this client's own loop is not held up by it) to ``messages``
-    while a second client pings back to back; the POST's reply and the slowest ping (ms) answered meanwhile."""
+    while a second client pings back to back; the POST's reply, the most CPU the server's event loop spent
+    while one ping waited (ms), and the slowest ping's wall time (ms, for the failure message only)."""
     async with (
         httpx.AsyncClient(base_url=url, timeout=120, headers={**ADMIN, "Content-Type": "application/json"}) as writer,
         httpx.AsyncClient(base_url=url, timeout=120) as pinger,
     ):
         await pinger.get("/server/ping")
         post = asyncio.create_task(writer.post("/items/messages", content=body))
-        worst = 0.0
+        worst_cpu = worst_wall = 0.0
         while not post.done():
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), _loop_cpu_ms(pid)
             assert (await pinger.get("/server/ping")).status_code == 200
-            worst = max(worst, (time.perf_counter() - start) * 1000)
-        return await post, worst
+            worst_cpu = max(worst_cpu, _loop_cpu_ms(pid) - cpu)
+            worst_wall = max(worst_wall, (time.perf_counter() - start) * 1000)
+        return await post, worst_cpu, worst_wall
 
 
 @pytest.mark.long
@@ -68,10 +86,10 @@ async def _worst_ping_during(url: str, body: bytes) -> tuple[httpx.Response, flo
 )
 def test_other_clients_are_served_while_a_large_batch_is_created(server: Started) -> None:
     body = orjson.dumps([{"text": f"row {i}", "user": "bulk"} for i in range(ITEMS)])
-    reply, worst = asyncio.run(_worst_ping_during(server.url, body))
+    reply, cpu, wall = asyncio.run(_worst_ping_during(server.url, server.process.pid, body))
     assert reply.status_code == 200, reply.text[:300]
     assert len(reply.json()["data"]) == ITEMS
-    assert worst < BOUND_MS, f"a ping waited {worst:.0f} ms behind a {ITEMS}-item create"
+    assert cpu < BOUND_MS, f"a ping waited behind {cpu:.0f} ms of the event loop's work ({wall:.0f} ms in all)"
     with httpx.Client(base_url=server.url, headers=ADMIN, timeout=30) as admin:
         query = {"filter[collection][_eq]": "messages", "filter[action][_eq]": "create", "aggregate[count]": "*"}
         counted = admin.get("/activity", params=query).json()["data"][0]["count"]

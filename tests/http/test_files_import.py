@@ -4,14 +4,14 @@ for addresses in ``IMPORT_IP_DENY_LIST`` (Directus's SSRF guard), before and aft
 from __future__ import annotations
 
 import ipaddress
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
 from tests.http.files_support import data, png
 from tests.support.live import LiveServer
+from tests.support.origin import serving
 from tests.support.servers import module_server
 from tidepool.services.imports import deny_networks
 
@@ -47,13 +47,8 @@ class _Handler(BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def origin() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
-    thread.join()
+    with serving(_Handler) as url:
+        yield url
 
 
 def test_an_import_stores_the_body_with_its_name_and_type(srv: LiveServer, origin: str) -> None:

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 
 from tests.http.accounts_support import error, ok
@@ -88,6 +89,18 @@ def ids(client: httpx.Client, **params: str) -> list[int]:
 def test_json_function_in_fields(admin: httpx.Client, function: str, key: str, values: list[Any]) -> None:
     rows = read(admin, fields=f"id,{function}", sort="id")
     assert rows == [{"id": i + 1, key: value} for i, value in enumerate(values)]
+
+
+@pytest.mark.parametrize("index", ["2147483648", "99999999999999999999"])
+def test_an_array_index_past_int4_finds_nothing(admin: httpx.Client, index: str) -> None:
+    """No array is that long: the value is null and a filter on it matches nothing, as Directus 12.4.1 answers
+    (asked of it on SQLite). PostgreSQL binds ``jsonb -> n`` as int4: both were a 500 there."""
+    rows = read(admin, fields=f"id,json(data,tags[{index}]),json(data,[{index}].k)", sort="id")
+    assert rows == [{"id": i, f"data_tags_{index}_json": None, f"data_{index}_k_json": None} for i in (1, 2, 3, 4)]
+    node = {"_or": [{f"tags[{index}]": {"_gte": 1}}, {f"[{index}].k": {"_eq": "true"}}]}
+    assert ids(admin, filter=orjson.dumps({"data": {"_json": node}}).decode()) == []
+    missing = {"data": {"_json": {f"tags[{index}]": {"_null": True}}}}
+    assert ids(admin, filter=orjson.dumps(missing).decode()) == [1, 2, 3, 4]
 
 
 def test_json_function_as_the_only_field(admin: httpx.Client) -> None:

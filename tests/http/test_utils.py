@@ -4,6 +4,7 @@ random strings, argon2 hashes, the manual sort and the cache clear."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -152,6 +153,25 @@ def test_sort_records_one_update_event_per_moved_row(srv: LiveServer, admin: htt
     events = srv.run(ranked_events())[before:]
     assert [event["action"] for event in events] == ["update"] * 3
     assert sorted(str(key) for event in events for key in event["keys"]) == sorted(str(k) for k in (b, c, d))
+
+
+def test_concurrent_sorts_keep_the_sort_values_a_permutation(srv: LiveServer, admin: httpx.Client) -> None:
+    """Moves sent at once, on separate connections, each see the order the one before left: the sort values
+    stay 1..n. Before, each move read the order unlocked, two moves computed their renumberings from the same
+    order, and the later one's writes overwrote part of the earlier one's on PostgreSQL and MariaDB (duplicate
+    values). SQLite runs one writer at a time."""
+    keys = _reset(admin, "abcdefgh")
+    moves = [(keys[i % 8], keys[(i * 5 + 3) % 8]) for i in range(24)]
+
+    def send(chunk: list[tuple[Any, Any]]) -> list[int]:
+        with srv.client() as own:
+            return [own.post("/utils/sort/ranked", json={"item": a, "to": b}).status_code for a, b in chunk]
+
+    with ThreadPoolExecutor(4) as pool:
+        statuses = [code for codes in pool.map(send, [moves[i::4] for i in range(4)]) for code in codes]
+    assert statuses == [200] * len(moves)
+    rows = ok(admin.get("/items/ranked", params={"fields": "sort", "limit": "-1"}))
+    assert sorted(row["sort"] for row in rows) == list(range(1, 9))
 
 
 @pytest.mark.parametrize(

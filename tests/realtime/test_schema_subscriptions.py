@@ -129,3 +129,77 @@ def test_collection_and_relation_deletes_reach_subscribers(server: LiveServer, a
             ("delete", ["folder"], "directus_collections"),
             ("delete", ["closed"], "directus_collections"),
         ]
+
+
+def _by_uid(frames: list[dict[str, Any]]) -> dict[str, list[tuple[str, Any]]]:
+    """Each subscription's events in order: a delete's keys, or the created or updated rows' names."""
+    found: dict[str, list[tuple[str, Any]]] = {}
+    for frame in frames:
+        data = frame["data"]
+        if frame["event"] != "delete":
+            data = [(r["collection"], r["field"]) if "field" in r else r.get("collection", r.get("id")) for r in data]
+        found.setdefault(frame["uid"], []).append((frame["event"], data))
+    return found
+
+
+def test_rows_a_schema_change_writes_with_it_reach_their_subscribers(server: LiveServer, admin: httpx.Client) -> None:
+    """A collection's creation sends the ``create`` of each ``directus_fields`` row it writes; dropping a field
+    sends the ``delete`` of its relation's row and of the o2m alias row on the other side; deleting a collection
+    sends the ``delete`` of its field rows, of its relations' rows and of the fields elsewhere that pointed at
+    it, of its permissions, and the ``update`` of the folders it held; creating a relation sends the ``update``
+    of the field row it flags ``m2o``. Before, only the change's own row had an event, so a subscriber kept
+    rows that were gone or stale (and never saw the new collection's fields)."""
+    with WS(server.ws_url) as ws:
+        assert ws.request({"type": "auth", "access_token": "admin-static-token"})["status"] == "ok"
+        _init(ws, "directus_fields")
+        _init(ws, "directus_relations")
+        _init(ws, "directus_collections")
+        _init(ws, "directus_permissions")
+        keyed = {**PK, "meta": {"hidden": True}}
+        ok(admin.post("/collections", json={"collection": "folder", "meta": {}}))
+        things = {"collection": "things", "meta": {"group": "folder"}, "schema": {}}
+        ok(admin.post("/collections", json={**things, "fields": [keyed, _string("name")]}))
+        created = _by_uid(_events(ws, 4))
+        assert created == {
+            "directus_collections": [("create", ["folder"]), ("create", ["things"])],
+            "directus_fields": [("create", [("things", "id")]), ("create", [("things", "name")])],
+        }
+        ref = {**_string("thing"), "type": "integer"}
+        ok(admin.post("/collections", json={"collection": "other", "meta": {}, "schema": {}, "fields": [PK, ref]}))
+        ok(admin.post("/fields/other", json={**ref, "field": "thing2"}))
+        for field in ("thing", "thing2"):
+            link = {"collection": "other", "field": field, "related_collection": "things", "meta": {"one_field": field}}
+            ok(admin.post("/relations", json=link))
+            ok(admin.post("/fields/things", json={"field": field, "type": "alias", "meta": {"special": ["o2m"]}}))
+        ok(admin.post("/collections", json={"collection": "inner", "meta": {"group": "things"}}))
+        make_policy(admin, {"collection": "things", "action": "read", "fields": ["*"]})
+        # other and its field, thing2, per relation its row, the m2o flag on its field and the alias field, inner,
+        # the permission
+        linked = _by_uid(_events(ws, 11))
+        flagged = [e for e in linked["directus_fields"] if e[0] == "update"]
+        assert flagged == [("update", [("other", "thing")]), ("update", [("other", "thing2")])], linked
+        permission = ok(admin.get("/permissions", params={"filter[collection][_eq]": "things"}))[0]["id"]
+        fields = {
+            (r["collection"], r["field"]): r["meta"]["id"]
+            for r in ok(admin.get("/fields"))
+            if r["meta"] and r["meta"].get("id")
+        }
+        relations = {r["field"]: r["meta"]["id"] for r in ok(admin.get("/relations/other"))}
+        assert admin.delete("/fields/other/thing").status_code == 204
+        assert _by_uid(_events(ws, 3)) == {
+            "directus_relations": [("delete", [relations["thing"]])],
+            "directus_fields": [("delete", [fields["things", "thing"]]), ("delete", [fields["other", "thing"]])],
+        }
+        assert admin.delete("/collections/things").status_code == 204
+        gone = _events(ws, 7)
+        assert [f["seq"] for f in gone] == sorted({f["seq"] for f in gone})  # one number each, in commit order
+        assert _by_uid(gone) == {
+            "directus_relations": [("delete", [relations["thing2"]])],
+            "directus_fields": [
+                ("delete", [fields["things", "thing2"]]),
+                ("delete", [fields["other", "thing2"]]),
+                ("delete", [fields["things", "id"], fields["things", "name"]]),
+            ],
+            "directus_collections": [("delete", ["things"]), ("update", ["inner"])],
+            "directus_permissions": [("delete", [permission])],
+        }

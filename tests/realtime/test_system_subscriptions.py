@@ -129,3 +129,43 @@ def test_items_messages_on_system_collections_are_refused(srv: LiveServer) -> No
         reply = socket.request({"type": "items", "collection": "directus_presets", "action": "read", "uid": "1"})
         error = {"code": "INVALID_COLLECTION", "message": "Cannot trigger an action on a system collection."}
         assert reply == {"type": "items", "status": "error", "error": error, "uid": "1"}
+
+
+@pytest.mark.parametrize(
+    ("collection", "error"),
+    [
+        ("directus_migrations", {"code": "FORBIDDEN", "message": "You don't have permission to access this."}),
+        ("directus_sessions", {"code": "FORBIDDEN", "message": "You don't have permission to access this."}),
+        (
+            "directus_extensions",
+            {
+                "code": "INVALID_PAYLOAD",
+                "message": 'Invalid payload. "directus_extensions" is currently not supported..',
+            },
+        ),
+    ],
+)
+def test_system_collections_directus_reads_no_init_for(srv: LiveServer, collection: str, error: dict[str, str]) -> None:
+    """Directus 12.4.1 reads a subscription's init through a service of the collection; for these it has none
+    and refuses, even an admin (its ``getService`` forbids other ``directus_*``, its payload code refuses
+    extensions). With an ``event`` filter nothing is read and the subscribe succeeds. Before, Tidepool
+    answered an init with their rows (the session table's, for one)."""
+    with ws(srv, ADMIN_TOKEN) as socket:
+        reply = socket.request({"type": "subscribe", "collection": collection, "uid": 7})
+        assert reply == {"type": "subscribe", "status": "error", "error": error, "uid": 7}
+        filtered = socket.request({"type": "subscribe", "collection": collection, "event": "create", "uid": 8})
+        assert (filtered["event"], filtered["uid"], "data" in filtered) == ("init", "8", False), filtered
+
+
+@pytest.mark.parametrize("collection", ["directus_fields", "directus_relations"])
+def test_item_subscriptions_to_fields_and_relations_are_refused_as_directus_words_it(
+    srv: LiveServer, collection: str
+) -> None:
+    """Directus's ``Invalid payload. <reason>.`` adds its full stop after a reason that has one already: the
+    client sees ``..`` (Tidepool sent one). With an ``event`` filter, so no init read comes first."""
+    with ws(srv, ADMIN_TOKEN) as socket:
+        subscribe = {"type": "subscribe", "collection": collection, "event": "update", "item": "x", "uid": "i"}
+        reply = socket.request(subscribe)
+        message = f"Invalid payload. Cannot subscribe to a specific item in the {collection} collection.."
+        error = {"code": "INVALID_PAYLOAD", "message": message}
+        assert reply == {"type": "subscribe", "status": "error", "error": error, "uid": "i"}

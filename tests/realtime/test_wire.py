@@ -13,6 +13,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -22,7 +23,7 @@ from websockets.http11 import Response
 from websockets.uri import parse_uri
 
 from tests.realtime.wsclient import WS, rejected_status
-from tests.support.live import ADMIN_TOKEN, LiveServer
+from tests.support.live import ADMIN_TOKEN, LiveServer, live_server, scratch_database
 from tests.support.seed import seed_messages
 from tests.support.servers import module_server
 
@@ -229,3 +230,66 @@ def test_a_client_that_stops_reading_is_dropped_and_delays_nobody(srv: LiveServe
             assert client.closed
             close = stalled.next(lambda event: isinstance(event, Frame) and event.opcode is Opcode.CLOSE)
             assert close is not None and Close.parse(close.data) == Close(1013, "send queue overflow")
+
+
+def test_a_close_stuck_behind_an_unread_queue_is_forced_out(srv: LiveServer) -> None:
+    """A server-side close (here after a failed re-auth) waits behind the frames already queued; a peer that
+    reads nothing would keep it there, and the socket open and counted, for ever. Once the queue makes no
+    progress for ``WEBSOCKETS_SEND_STALL_TIMEOUT`` (1 s here) the close goes out ahead of it and the socket is
+    released (before: never; it stayed open and counted, its close queued, until the peer went away)."""
+    hub = srv.app.state.websocket
+    with srv.client() as admin:
+        rows = [{"text": "big " + "w" * 246} for _ in range(1000)]
+        assert admin.post("/items/messages", json=rows, params={"fields": "id"}).status_code == 200
+    # ~8 MB of reply: 30 aliases of a 250-character text, 1000 rows; more than the loopback buffers hold
+    alias = {f"t{n}": "text" for n in range(30)}
+    read = {"type": "items", "collection": "messages", "action": "read", "uid": "big"}
+    query = {"filter": {"text": {"_starts_with": "big "}}, "fields": ["id", *alias], "alias": alias, "limit": -1}
+    before = set(hub.sockets)
+    with raw(srv, rcvbuf=4096) as stalled:
+        (client,) = set(hub.sockets) - before
+        stalled.send(text(json.dumps({**read, "query": query})))
+        deadline = time.monotonic() + 20
+        while not client._wire.paused:  # the reply fills the connection: the peer is not reading it
+            assert time.monotonic() < deadline, "the reply never filled the transport"
+            time.sleep(0.05)
+        stalled.send(text(json.dumps({"type": "auth", "access_token": "not-a-token", "uid": "a"})))
+        deadline = time.monotonic() + 10
+        while client in hub.sockets and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert client.finished and client not in hub.sockets
+
+
+def test_a_reply_larger_than_the_byte_cap_reaches_a_slow_reader(tmp_path: Path) -> None:
+    """``WEBSOCKETS_SEND_QUEUE_BYTES`` bounds what waits behind the frame being written, not one reply: a client
+    on a slow link (a 64 KB read every 10 ms here) that pipelines two reads of ~7.8 MB each, twice the 4 MB
+    cap, gets both; before, the second met the transport still full of the first, was checked against the
+    cap on its own and dropped the client with 1013 "send queue overflow" ("0 entries queued")."""
+    env = {"WEBSOCKETS_SEND_QUEUE_BYTES": "4mb", "WEBSOCKETS_HEARTBEAT_ENABLED": "false"}
+    with scratch_database(tmp_path) as db, live_server({**db, **env}) as server:
+        seed_messages(server)
+        with server.client() as admin:
+            rows = [{"text": "y" * 250} for _ in range(1000)]
+            assert admin.post("/items/messages", json=rows, params={"fields": "id"}).status_code == 200
+        alias = {f"t{n}": "text" for n in range(30)}  # 30 copies of a 250-character text per row
+        query = {"fields": ["id", *alias], "alias": alias, "limit": -1}
+        with raw(server, rcvbuf=65536) as client:
+            client.protocol.max_message_size = None
+            for uid in (1, 2):
+                client.send(
+                    text(
+                        json.dumps(
+                            {"type": "items", "collection": "messages", "action": "read", "query": query, "uid": uid}
+                        )
+                    )
+                )
+            frames: list[Frame] = []
+            while len(frames) < 2:
+                time.sleep(0.01)  # the slow link
+                data = client.sock.recv(65536)
+                assert data, "the server ended the connection"
+                client.protocol.receive_data(data)
+                frames += [event for event in client.protocol.events_received() if isinstance(event, Frame)]
+            assert [frame.opcode for frame in frames] == [Opcode.TEXT, Opcode.TEXT], frames[-1]
+            replies = [json.loads(bytes(frame.data)) for frame in frames]
+            assert [(reply["uid"], len(reply["data"])) for reply in replies] == [(1, 1000), (2, 1000)]

@@ -176,13 +176,17 @@ def _map_outages(engine: AsyncEngine, timeout: float, outages: OutageLog) -> Non
         if context.is_pre_ping or not isinstance(context.original_exception, Exception):  # a cancellation...
             return None
         if not context.is_disconnect:  # a client's value the database cannot hold is the client's 400
-            run = context.execution_context
-            reading = run is None or not (run.isinsert or run.isupdate or getattr(run, "isdelete", False))
-            refused = translate("database value", context.original_exception, reading=reading)
+            refused = translate("database value", context.original_exception, reading=_reading(context))
         else:
             refused = translate("database statement", context.original_exception)
         outages.note(refused)
         return refused
+
+
+def _reading(context: sa.engine.ExceptionContext) -> bool:
+    """The failed statement reads (a filter's value, an aggregate's result), as opposed to a write's."""
+    run = context.execution_context
+    return run is None or not (run.isinsert or run.isupdate or getattr(run, "isdelete", False))
 
 
 def _bounded(connect: Callable[..., Awaitable[Any]], timeout: float) -> Callable[..., Awaitable[Any]]:
@@ -251,6 +255,14 @@ def _sqlite_engine(url: URL, size: int, busy_timeout: float, outages: OutageLog)
         does nothing, yet asking aiosqlite's thread to do it cost a thread hop on every read."""
         if state.asyncio_safe and dbapi_connection.driver_connection.in_transaction:
             dbapi_connection.rollback()
+
+    @sa.event.listens_for(engine.sync_engine, "handle_error")
+    def _overflow(context: sa.engine.ExceptionContext) -> BaseException | None:
+        """A read whose sum() passes 64 bits (SQLite's "integer overflow") is the query's 400; SQLite's other
+        errors keep their own handling (a write's lock wait is ``group_commit``'s, on the driver's thread)."""
+        if not _reading(context) or not isinstance(context.original_exception, Exception):
+            return None
+        return translate("database computed", context.original_exception)
 
     @sa.event.listens_for(engine.sync_engine, "connect")
     def _pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -160,10 +160,31 @@ def stale_plan(exc: BaseException) -> ServiceUnavailableError | None:
     return None
 
 
+OVERFLOW_REASON = "A numeric value the query computes is out of range"
+_SQLITE_OVERFLOW = "integer overflow"  # sqlite3's words for sum() past 64 bits
+_PG_OVERFLOW = "22003"  # numeric_value_out_of_range: sum()/avg() of doubles past their range
+_MYSQL_OVERFLOW = 1690  # ER_DATA_OUT_OF_RANGE: "BIGINT value is out of range in ..."
+
+
+def computed_overflow(exc: BaseException) -> TidepoolError | None:
+    """A read whose own arithmetic overflows its type (an aggregate's sum of stored values, all of them in
+    range): ``INVALID_QUERY``, a 400 that says why, instead of an unrecognised database error's 500. None
+    for any other error. A write's overflow is a written value's (``constraint_error``)."""
+    for link in _chain(exc):
+        code = getattr(link, "sqlstate", None) or getattr(link, "pgcode", None)
+        sqlite_overflow = isinstance(link, sqlite3.Error) and str(link) == _SQLITE_OVERFLOW
+        mysql_overflow = bool(getattr(link, "args", None)) and link.args[0] == _MYSQL_OVERFLOW
+        if code == _PG_OVERFLOW or sqlite_overflow or mysql_overflow:
+            return InvalidQueryError(OVERFLOW_REASON)
+    return None
+
+
 def statement_error(exc: BaseException, reading: bool) -> TidepoolError | None:
     """A failed statement that is not a lost connection, as the client hears it (``tidepool.seams``,
-    ``database value``): a value the database cannot hold, or a kept plan the schema moved under; else None."""
-    return unstorable_text(exc, reading) or stale_plan(exc) or locked(exc)
+    ``database value``): a value the database cannot hold, a read's computed value past its type, or a kept
+    plan the schema moved under; else None."""
+    overflow = computed_overflow(exc) if reading else None
+    return unstorable_text(exc, reading) or overflow or stale_plan(exc) or locked(exc)
 
 
 def write_error(exc: sa.exc.DBAPIError, **context: Any) -> TidepoolError | None:

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 from tidepool.errors import InvalidQueryError
 from tidepool.query import functions
-from tidepool.query.compile import ColumnExpr, Condition, Level, apply_window, comparable, ordered
+from tidepool.query.compile import ColumnExpr, Condition, Level, apply_window, comparable, not_concealed, ordered
 from tidepool.query.operators import NUMBERS
 from tidepool.query.values import Serializer, serializer_for
 
@@ -116,7 +116,8 @@ def _aggregate_terms(level: Level, function: str, names: Sequence[str]) -> list[
         if name == "*" and function == "count":
             terms.append(("count", None, sa.func.count()))
         else:
-            column = comparable(level, _taken(level, function, level.require(name)))
+            taken = _taken(level, function, level.require(name))
+            column = comparable(level, taken if function == "count" else not_concealed(level, taken, "aggregate"))
             if function.startswith("avg") and level.dialect == "mysql" and level.info.fields[name].type != "decimal":
                 # MySQL averages integers as DECIMAL with 4 places (2.6667); over a double it is a double, as on
                 # the other engines (SQLAlchemy will not CAST to DOUBLE there, so adding 0e0 makes it one).
@@ -136,9 +137,9 @@ def _taken(level: Level, function: str, name: str) -> str:
 def _group_term(level: Level, spec: str) -> tuple[str, ColumnExpr, Serializer]:
     call = functions.parse_function(spec)
     if call is None:
-        name = level.require(spec)
+        name = not_concealed(level, level.require(spec), "groupBy")
         return name, comparable(level, name), serializer_for(level.info.fields[name], level.info.name)
-    name = level.require(call.field)
+    name = not_concealed(level, level.require(call.field), "groupBy")
     info = level.info.fields[name]
     functions.check_type(call, info.type)
     if call.name in ("count", "json"):

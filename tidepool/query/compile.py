@@ -21,6 +21,7 @@ from tidepool.db.schema import CollectionInfo, SchemaOverview
 from tidepool.errors import ForbiddenError, InvalidQueryError
 from tidepool.query.filters import compile_filter
 from tidepool.query.js import MAX_SAFE_INTEGER
+from tidepool.query.values import conceal, serializer_for
 from tidepool.query.visibility import Visibility, grants
 
 ColumnExpr = sa.ColumnElement[Any]
@@ -157,10 +158,21 @@ def sort_expression(level: Level, spec: str, joins: SortJoins) -> sa.UnaryExpres
     if not path[-1] or any(not part for part in path):
         raise InvalidQueryError(f'"{spec}" is not a valid sort field')
     target = _walk_m2o(level, path[:-1], joins)
-    value = comparable(target, target.require(path[-1]))
+    value = comparable(target, not_concealed(target, target.require(path[-1]), "sort"))
     if target is level and path[-1] == level.pk and value is level.column(level.pk):
         return key_order(value, descending)  # the row's own key, unmasked: never NULL
     return ordered(value, descending, level.dialect)
+
+
+def not_concealed(level: Level, name: str, use: str) -> str:
+    """``name``, unless its value is concealed (a ``conceal`` special or a hash: a read shows a mask). Directus
+    refuses every filter operator but ``_null``/``_nnull`` on such a field, yet sorts, groups and aggregates
+    by it: ordering rows by ``directus_users.token`` (stored as it is sent) told whose static token sorts
+    before which, and with a row of one's own to write, a binary search reads the value back; ``groupBy`` and
+    ``countDistinct`` tell which rows hold the same secret. Refused for every caller, as the operators are."""
+    if serializer_for(level.info.fields[name], level.info.name) is conceal:
+        raise InvalidQueryError(f'Field with "conceal" special can\'t be used in "{use}"')
+    return name
 
 
 def comparable(level: Level, name: str) -> ColumnExpr:

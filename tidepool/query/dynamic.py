@@ -107,6 +107,22 @@ def format_timestamp(moment: datetime) -> str:
     return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
 
 
+_NOW_FORM = re.compile(r"^\$NOW(?:\(([^)]*)\))?$")
+
+
+def malformed_now(value: Any) -> bool:
+    """A ``$NOW…`` text other than ``$NOW`` or ``$NOW(<adjustment>)`` with an adjustment ``adjust_date``
+    understands. Resolving reads it as the current instant, as Directus does, which silently turns
+    ``$NOW(+1 parsec)`` into "now"; rules being saved refuse it instead."""
+    if not isinstance(value, str) or not value.startswith("$NOW"):
+        return False
+    form = _NOW_FORM.match(value)
+    if form is None:
+        return True
+    adjustment = form.group(1)
+    return adjustment is not None and adjust_date(datetime.now(UTC), adjustment) is None
+
+
 def _resolve_now(text: str, variables: DynamicVariables) -> str:
     now = variables.now
     if "(" in text and ")" in text:

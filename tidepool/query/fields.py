@@ -19,7 +19,7 @@ from tidepool.context import Action
 from tidepool.db.schema import RelationInfo
 from tidepool.errors import InvalidQueryError
 from tidepool.query import functions
-from tidepool.query.compile import Level
+from tidepool.query.compile import Level, not_concealed
 from tidepool.query.complexity import FieldBudget
 
 Kind = Literal["m2o", "o2m"]
@@ -264,8 +264,8 @@ def computed(level: Level, call: functions.FunctionCall, alias_key: str | None =
     name = level.require(call.field)
     functions.check_type(call, level.info.fields[name].type)
     key = alias_key or call.output_key
-    if call.name != "count":
-        return Computed(key, call.name, name, path=call.path)
+    if call.name != "count":  # of a concealed value, only the mask may be read: json(token, a) was the secret
+        return Computed(key, call.name, not_concealed(level, name, call.key), path=call.path)
     relation = level.schema.o2m(level.info.name, name)
     if relation is None:
         raise InvalidQueryError(f'"count({name})" needs a one-to-many field')

@@ -254,7 +254,8 @@ class _Compiler:
             expr = date_part(call.name, scope.value(field.name), field.type, self.dialect)
         operand = Operand(expr, "integer", sa.Integer(), self.dialect, call.key)
         operations = value if isinstance(value, Mapping) else {"_eq": value}
-        return sa.and_(sa.true(), *(self.leaf(operand, str(op), v) for op, v in operations.items()))
+        special = field.special  # a date part of a concealed value takes what the value takes: _null, _nnull
+        return sa.and_(sa.true(), *(self.leaf(operand, str(op), v, special) for op, v in operations.items()))
 
     def count(self, call: FunctionCall, scope: _Scope) -> sa.ColumnElement[Any]:
         relation = self.schema.o2m(scope.info.name, call.field)

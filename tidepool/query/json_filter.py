@@ -99,8 +99,14 @@ def _step(step: str | int) -> sa.BindParameter[Any]:
     return sa.literal(step, sa.Integer() if isinstance(step, int) else sa.String())
 
 
+_PG_INDEX_MAX = 2**31 - 1  # ``jsonb -> n`` binds n as int4 (a larger one was a driver error, a 500)
+
+
 def _pg_step(value: sa.ColumnElement[Any], step: str | int, operator: str = "->") -> sa.ColumnElement[Any]:
-    """One step; an index only into an array (PostgreSQL would read ``[0]`` of a scalar as the scalar)."""
+    """One step; an index only into an array (PostgreSQL would read ``[0]`` of a scalar as the scalar). An
+    index past int4 finds nothing, as on SQLite and MySQL: no array is that long."""
+    if isinstance(step, int) and step > _PG_INDEX_MAX:
+        return sa.cast(sa.null(), JSONB())
     found = value.op(operator)(_step(step))
     if isinstance(step, int):
         return sa.case((sa.func.jsonb_typeof(value) == "array", found), else_=sa.null())

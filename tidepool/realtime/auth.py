@@ -57,17 +57,28 @@ async def from_token(runtime: Runtime, token: str, where: Mapping[str, str | Non
 
 
 async def from_message(runtime: Runtime, message: Mapping[str, Any], where: Mapping[str, str | None]) -> AuthResult:
-    """An ``auth`` frame already checked by ``protocol.credentials_valid``: the credential forms in
-    Directus's precedence (access_token over refresh_token over e-mail/password)."""
-    if isinstance(message.get("access_token"), str):
-        return await from_token(runtime, message["access_token"], where)
-    if isinstance(message.get("refresh_token"), str):
-        tokens = await _refresh(runtime, message["refresh_token"], where)
-    else:
-        tokens = await _login(runtime, message["email"], message["password"], where)
-    access_token, refresh_token = tokens
-    result = await from_token(runtime, access_token, where)
+    """An ``auth`` frame already checked by ``protocol.credentials_valid``. Every credential form it carries is
+    used, in Directus's order: e-mail/password (a login), then ``refresh_token`` (rotated), then
+    ``access_token``, a later form's access token replacing an earlier one's; any of them failing fails the
+    auth, so a good token beside a wrong password is ``AUTH_FAILED`` as in Directus. The ok reply carries the
+    refresh token of the last login or refresh, if any."""
+    access_token: str | None = None
+    refresh_token: str | None = None
+    if "email" in message and "password" in message:
+        access_token, refresh_token = await _login(runtime, _text(message["email"]), _text(message["password"]), where)
+    if "refresh_token" in message:
+        access_token, refresh_token = await _refresh(runtime, _text(message["refresh_token"]), where)
+    if "access_token" in message:
+        access_token = _text(message["access_token"])
+    result = await from_token(runtime, _text(access_token), where)
     return AuthResult(result.access, result.expires_at, refresh_token, token=access_token, generation=result.generation)
+
+
+def _text(value: Any) -> str:
+    """A credential field as a non-empty string; anything else is a failed auth."""
+    if not isinstance(value, str) or not value:
+        raise CredentialRejectedError("a credential field is not a non-empty string")
+    return value
 
 
 async def _login(runtime: Runtime, email: str, password: str, where: Mapping[str, str | None]) -> tuple[str, str]:

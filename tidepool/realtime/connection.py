@@ -7,12 +7,20 @@ queued, the transport is not paused and the frame gap has passed, the frame is w
 bounded queue, and a writer task, started by the first queued frame and ended once the queue is empty, drains
 it onto the wire as the transport accepts more (an idle socket holds neither a queue nor a task). So a reader
 that stops reading fills its transport's buffer, then its own queue, and nothing else: when the queue exceeds
-``WEBSOCKETS_SEND_QUEUE_LIMIT`` entries (or its byte cap) the client is dropped with close code 1013 "send
-queue overflow" (resume with ``since``), and the dispatcher that fans an event out to thousands of sockets
-is never delayed by one of them.
+``WEBSOCKETS_SEND_QUEUE_LIMIT`` entries while the transport is full (or its byte cap at any time) the client is
+dropped with close code 1013 "send queue overflow" (resume with ``since``), and the dispatcher that fans an
+event out to thousands of sockets is never delayed by one of them.
 
 A client that reads at normal speed is never dropped:
 
+* **Our own pacing is not the peer's backlog.** Frames that wait only for the frame gap (below) while the
+  transport takes writes are a burst the client is reading at the pace we send it (one REST create of 2,000
+  rows is 2,000 events: 4 s at 2 ms each), so the entry limit applies only once the transport is full, the
+  sign that the peer is behind; the byte cap bounds the queue's memory either way.
+* **One reply never overflows on its own.** The byte cap bounds what waits behind the frame being written, so
+  an entry larger than the cap is taken when nothing else is queued (its request waited for room already, and
+  it was built in memory anyway): a client on a slow link that pipelines two 8 MB reads gets both, where
+  the second, meeting a full transport, used to drop it.
 * **One event, one entry.** The frames one event makes for one socket (one per subscription it matches,
   up to ``WEBSOCKETS_SUBSCRIPTIONS_LIMIT`` × update/create/delete) are sent with the event's ``batch``
   number and queued as one entry, so the entry limit counts events a client is behind, not subscriptions.
@@ -137,6 +145,7 @@ class Client:
         "_batch",
         "_written",
         "_room",
+        "_close_timer",
     )
 
     def __init__(
@@ -169,6 +178,7 @@ class Client:
         self._batch: int | None = None  # the batch number of the queue's last entry, if it is a batch
         self._written = 0  # frames written so far: progress, for ``drained``
         self._room: asyncio.Event | None = None  # only while a request waits in ``drained``
+        self._close_timer: asyncio.TimerHandle | None = None  # only while a close waits behind queued frames
 
     @property
     def accountability(self) -> Accountability:
@@ -200,7 +210,7 @@ class Client:
             self._wire.write_text(text)
             self._wrote(now)
             return
-        if self._bytes + len(text) > self._byte_limit:
+        if self._bytes and self._bytes + len(text) > self._byte_limit:  # only behind others: see the docstring
             self._overflow()
             return
         frames = self._frames
@@ -208,7 +218,7 @@ class Client:
             self._bytes += len(text)
             frames[-1].append(text)
             return
-        if self.queued >= self._queue_limit:
+        if self.queued >= self._queue_limit and self._wire.paused:
             self._overflow()
             return
         self._bytes += len(text)
@@ -242,11 +252,35 @@ class Client:
         self.send(encode(message))
 
     def close(self, code: int | None = None, reason: str = "") -> None:
-        """Close after the frames already queued; ``code=None`` sends a close frame without a status (1005)."""
+        """Close after the frames already queued; ``code=None`` sends a close frame without a status (1005).
+
+        A peer that has stopped reading would keep that close behind its queue for ever (the heartbeat's close
+        of a silent client, an ``AUTH_TIMEOUT``): once the queue makes no progress for
+        ``WEBSOCKETS_SEND_STALL_TIMEOUT`` seconds the close goes out ahead of it instead (``_drop``), as ``ws``
+        ends a socket whose close is not completed in time."""
         if self.closed:
             return
         self.closed = True
         self._enqueue(_Close(code, reason))
+        self._watch_close(self._written, code, reason)
+
+    def _watch_close(self, progress: int, code: int | None, reason: str) -> None:
+        self._close_timer = asyncio.get_running_loop().call_later(
+            self._stall_timeout, self._close_overdue, progress, code, reason
+        )
+
+    def _close_overdue(self, progress: int, code: int | None, reason: str) -> None:
+        """The queued close is still waiting: drop now if the queue made no progress since ``progress``."""
+        self._close_timer = None
+        if self._done:
+            return
+        if self._written == progress:
+            log.warning(
+                "websocket %s dropped: its close waited %.0f s behind an unread queue", self.id, self._stall_timeout
+            )
+            self._drop(code, reason)
+        else:
+            self._watch_close(self._written, code, reason)
 
     @property
     def queued(self) -> int:
@@ -291,7 +325,7 @@ class Client:
         if not self._done:
             self._drop(code, reason)
 
-    def _drop(self, code: int, reason: str) -> None:
+    def _drop(self, code: int | None, reason: str) -> None:
         """Close now, ahead of anything queued: the close frame goes to the transport even while it is paused
         (a few bytes past its high-water mark), so a peer that reads again learns why."""
         self._stop_writing()
@@ -355,6 +389,9 @@ class Client:
         if self._done:
             return
         self._done = True
+        if self._close_timer is not None:
+            self._close_timer.cancel()
+            self._close_timer = None
         if self.on_finished is not None:
             self.on_finished()
 

@@ -31,7 +31,7 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 
-from tidepool.context import Action
+from tidepool.context import Action, Permission
 from tidepool.db.schema import CollectionInfo
 from tidepool.errors import ServiceUnavailableError, TidepoolError
 from tidepool.events import ChangeEvent, row_keyed
@@ -68,7 +68,7 @@ class GroupResult:
     before: set[str] | None = None  # keys visible before the change; None = not applicable
     meta: bytes = b""
     error: TidepoolError | None = None
-    unseen: bool = False  # an update that wrote only fields this group may not read: no ``update`` frame
+    unseen: set[str] = field(default_factory=set)  # keys whose update wrote only fields hidden there: no frame
     _cache: dict[str, list[Outgoing]] = field(default_factory=dict)
 
 
@@ -90,7 +90,8 @@ class GroupReader:
                 result.meta = await self._meta()
             if self.event.action != "create":
                 result.before = await self._visible_before(result.after)
-            result.unseen = self.event.action == "update" and self._wrote_nothing_readable()
+            if self.event.action == "update":
+                result.unseen = await self._unseen_keys()
         except TidepoolError as exc:
             result.error = exc
         return result
@@ -108,16 +109,31 @@ class GroupReader:
         meta = await read_meta(self.ctx, self.event.collection, self.sub.event_query, wanted)
         return b',"meta":' + encode(meta)
 
-    def _wrote_nothing_readable(self) -> bool:
-        """Whether the update wrote only fields no read permission of this group grants (the write records its
-        fields in the event). Such a change shows nothing the subscriber may read, so its ``update`` frame would
-        only tell that a hidden value changed, and when: an oracle on the hidden field. A row it moves into or
+    async def _unseen_keys(self) -> set[str]:
+        """Keys of an update whose written fields (the write records them in the event) this group may not read
+        on that row. Their ``update`` frame would show nothing readable and only tell that a hidden value
+        changed, and when: an oracle on the hidden field. A field is readable on a row when a read permission
+        that holds for the row grants it (``_as_read``), so with two permissions (every field of the caller's
+        own rows, a few of every row) a write of ``n`` on another's row is unseen too. A row it moves into or
         out of view still gets its ``create``/``delete`` (that much a REST read shows too)."""
-        written = self.event.extra.get("fields")
+        written = [str(name) for name in self.event.extra.get("fields") or ()]
         if not written or self.ctx.access.admin:
-            return False
+            return set()
         permissions = self.ctx.access.rules(self.event.collection, Action.READ)
-        return not any(grants(p, str(name)) for p in permissions for name in written)
+        granting = [p for p in permissions if any(grants(p, name) for name in written)]
+        keys = {js_string(k) for k in self.event.keys}
+        if not granting:
+            return keys
+        if any(not p.rule for p in granting) or not self.event.before or _names_any(permissions, written):
+            return set()  # granted on every row, no before image, or the write may change which rules hold
+        pk = self.info.primary_key
+        return keys - {js_string(row.get(pk)) for row in self.event.before if await self._granted(granting, row)}
+
+    async def _granted(self, granting: Sequence[Permission], row: Mapping[str, Any]) -> bool:
+        for permission in granting:
+            if await self._holds(permission.rule or {}, row):
+                return True
+        return False
 
     async def _visible_before(self, after: Mapping[str, bytes]) -> set[str]:
         """Keys of the event whose row, as it was before, this group could read and its filter matched."""
@@ -207,6 +223,18 @@ class GroupReader:
         return found is not None
 
 
+def _names_any(permissions: Sequence[Permission], names: Sequence[str]) -> bool:
+    """Whether any permission's rule names one of ``names`` as a key, at any depth (a relational path too)."""
+    wanted = set(names)
+
+    def walk(node: Any) -> bool:
+        if isinstance(node, Mapping):
+            return any(key in wanted or walk(value) for key, value in node.items())
+        return isinstance(node, list) and any(walk(value) for value in node)
+
+    return any(walk(p.rule) for p in permissions if p.rule)
+
+
 def after_bytes(event: ChangeEvent, rows: Sequence[tuple[Any, Mapping[str, Any]]]) -> dict[str, bytes]:
     """(key, row as sent) pairs → encoded rows by key, in the event's key order (else the read's order)."""
     by_key = {js_string(key): row for key, row in rows}
@@ -277,7 +305,7 @@ def _collection_outgoing(event: ChangeEvent, result: GroupResult) -> list[Outgoi
     rows = result.after
     if event.action == "create":
         return [Outgoing(seq, "create", tuple(rows.items()), meta=result.meta)] if rows else []
-    staying = tuple((k, v) for k, v in rows.items() if k in before and not result.unseen)
+    staying = tuple((k, v) for k, v in rows.items() if k in before and k not in result.unseen)
     entering = tuple((k, v) for k, v in rows.items() if k not in before)
     leaving = [k for k in event.keys if js_string(k) in before and js_string(k) not in rows]
     out = [
@@ -303,7 +331,7 @@ def _item_outgoing(sub: Subscription, event: ChangeEvent, result: GroupResult) -
         ("update", True, False): Outgoing(seq, "delete", deleted, array=False),
     }
     state = (event.action, was, None if event.action == "delete" else row is not None)
-    found = None if state == ("update", True, True) and result.unseen else by_state.get(state)
+    found = None if state == ("update", True, True) and item in result.unseen else by_state.get(state)
     return [found] if found is not None else []
 
 
@@ -402,8 +430,10 @@ class Dispatcher:
         self.last_seq = gap.last
 
     async def dispatch(self, event: ChangeEvent) -> None:
-        event = row_keyed(event)
         seq = event.seq or 0
+        if event.collection == "directus_collections" and event.action == "delete":  # keyed by the names
+            self.manager.end_dropped(event.keys, seq)
+        event = row_keyed(event)
         if event.collection not in self.runtime.schemas.current.collections:
             return
         groups: dict[tuple[bytes, Hashable], list[Subscription]] = {}

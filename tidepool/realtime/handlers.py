@@ -5,8 +5,9 @@
 ``SubscribeRequest``), then handed to the hub's ``SubscriptionManager`` on the ``subscriptions`` lane (a
 subscribe past the socket's subscription limit is answered here, at once, without waiting for the lane).
 
-Every handler first waits until the socket's send queue has room (``Client.drained``): a request's reply is
-only queued for a client that is reading its earlier replies, so pipelining never overflows a reading client.
+Every route runs, and every frame-level error is sent, only once the socket's send queue has room
+(``Client.drained``, in ``Session.on_frame``): a reply is only queued for a client that is reading its earlier
+replies, so pipelining never overflows a reading client.
 """
 
 from __future__ import annotations
@@ -91,19 +92,5 @@ async def _unsubscribe(session: Session, message: dict[str, Any]) -> None:
 
 Route = Callable[["Session", dict[str, Any]], Awaitable[None]]  # Session imports DISPATCH: a forward reference
 
-
-def _when_drained(route: Route) -> Route:
-    """The route, run once the socket's send queue has room for its reply (see the module docstring)."""
-
-    async def run(session: Session, message: dict[str, Any]) -> None:
-        await session.client.drained()
-        if not session.client.closed:
-            await route(session, message)
-
-    return run
-
-
-DISPATCH: dict[str, Route] = {
-    name: _when_drained(route)
-    for name, route in {"ping": _ping, "items": _items, "subscribe": _subscribe, "unsubscribe": _unsubscribe}.items()
-}
+# Each route runs after ``Session.on_frame`` has waited for room in the send queue (see the module docstring).
+DISPATCH: dict[str, Route] = {"ping": _ping, "items": _items, "subscribe": _subscribe, "unsubscribe": _unsubscribe}

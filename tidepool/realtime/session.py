@@ -171,15 +171,20 @@ class Session:
     # ------------------------------------------------------------------------------------- intake
 
     async def on_frame(self, frame: str) -> None:
-        """The per-frame pipeline of spec §4.1."""
+        """The per-frame pipeline of spec §4.1. Whatever answers the frame waits for room in the send queue
+        first (``Client.drained``): a parse, schema or rate-limit error (``_answer``) as much as a handler's
+        reply, so a client that pipelines thousands of bad frames gets every error at the pace it reads them,
+        not a 1013 overflow (Directus answers them all), and one that stops reading is dropped for the stall,
+        not buffered. A frame that needs no answer (``pong``, an unknown type) waits for nothing: it still
+        counts for the heartbeat at once while the client is busy reading a backlog."""
         if self.hub.limiter is not None:
             retry_after = self.hub.limiter.consume(self.client.id)
             if retry_after is not None:
-                self.client.send_message(error_message("server", RequestsExceededError(retry_after, what="messages")))
+                await self._answer(error_message("server", RequestsExceededError(retry_after, what="messages")))
                 return
         message = _decode_or_none(frame, invalid=_INVALID)
         if message is _INVALID:
-            self.client.send_message(error_message("server", ParseError()))
+            await self._answer(error_message("server", ParseError()))
             return
         if _is_request(message) and self.refused(message):
             return
@@ -189,13 +194,20 @@ class Session:
         try:
             validate(BASE, message)
         except TidepoolError as exc:
-            self.client.send_message(error_message("server", exc))
+            await self._answer(error_message("server", exc))
             return
         if self.hub.heartbeat is not None:
             self.hub.heartbeat.alive(self.client)
         route = DISPATCH.get(message["type"])
         if route is not None:
-            await route(self, message)
+            await self.client.drained()
+            if not self.client.closed:
+                await route(self, message)
+
+    async def _answer(self, message: Mapping[str, Any]) -> None:
+        """Send a frame-level error once the send queue has room for it (see ``on_frame``)."""
+        await self.client.drained()
+        self.client.send_message(message)
 
     def refused(self, message: Mapping[str, Any]) -> bool:
         """While the server stops (``tidepool/drain.py``) no request starts: it is answered at once with
@@ -308,7 +320,9 @@ class Session:
 
     async def _expire(self) -> None:
         """At the JWT's ``exp``: public access, ``TOKEN_EXPIRED``, then ``AUTH_TIMEOUT`` + close unless the
-        client re-authenticates within ``WEBSOCKETS_REST_AUTH_TIMEOUT`` (or the mode is ``public``)."""
+        client re-authenticates within ``WEBSOCKETS_REST_AUTH_TIMEOUT``. Subscriptions are kept through that
+        window (the SDK re-authenticates and carries on with them, as with Directus); in ``public`` mode, where
+        the socket stays open as public after the window, those the Public policy may not read end then."""
         self._expiry = None
         self.client.expires_at = None
         self.token = None
@@ -321,6 +335,8 @@ class Session:
             self.client.send_message(error_message("auth", AuthTimeoutError()))
             if self.mode != "public":
                 self.client.close()
+            else:  # public for good now: what the Public policy may not read ends, as after a failed re-auth
+                self.hub.subscriptions.revalidate(self.client)
         finally:
             self._reauth = None
 

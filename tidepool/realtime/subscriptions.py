@@ -16,7 +16,8 @@ socket, so a re-subscribe with the same uid never races the one it replaces):
    Every commit after the snapshot has a higher number than ``from_seq``; a commit that landed just before
    the snapshot but was numbered after it is caught by the snapshot key set: a ``create`` for a key the client
    already holds from ``init`` is dropped once. So init + events never leave a gap and never duplicate a row.
-5. ``ENDED`` (unsubscribed, replaced by the same uid, access lost, socket closed): nothing more is sent.
+5. ``ENDED`` (unsubscribed, replaced by the same uid, access lost, collection deleted, socket closed): nothing
+   more is sent.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import enum
 import logging
 import sys
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from functools import cached_property
 from typing import Any, Protocol
@@ -36,7 +37,7 @@ import orjson
 
 from tidepool import eventlog
 from tidepool.context import Access, Action
-from tidepool.errors import ForbiddenError, InvalidPayloadError, LimitExceededError, TidepoolError
+from tidepool.errors import ForbiddenError, LimitExceededError, TidepoolError, VerbatimPayloadError
 from tidepool.events import ChangeEvent
 from tidepool.query.model import Query
 from tidepool.realtime import reads
@@ -60,6 +61,25 @@ log = logging.getLogger("tidepool.realtime")
 # Query parts that shape only the init snapshot (improvement 4: events are never paginated away).
 _INIT_ONLY = {"limit": None, "offset": None, "page": None, "sort": None}
 _NO_ITEM_SUBSCRIPTIONS = ("directus_fields", "directus_relations")
+# The system collections Directus 12.4.1 reads a subscription's init through: its ``getService`` table and the
+# three its payload code answers itself. Any other ``directus_*`` init is refused there (``ForbiddenError``, even
+# for an admin), and ``directus_extensions`` with its own INVALID_PAYLOAD; a subscribe with an ``event`` filter
+# reads nothing at subscribe time and is not refused.
+_INIT_SERVICED = frozenset(
+    f"directus_{name}"
+    for name in (
+        "access activity comments dashboards files flows folders notifications operations panels permissions "
+        "presets policies revisions roles settings shares translations users versions deployments "
+        "deployment_projects deployment_runs collections fields relations"
+    ).split()
+)
+_EXTENSIONS_UNSUPPORTED = '"directus_extensions" is currently not supported.'
+
+
+def _invalid_payload(reason: str) -> str:
+    """Directus's ``Invalid payload. <reason>.`` with its own full stop added even after the reason's: these two
+    WebSocket reasons end in one, so its clients see ``..`` (``InvalidPayloadError`` never doubles it)."""
+    return f"Invalid payload. {reason}."
 
 
 class Subscriber(Protocol):
@@ -250,6 +270,13 @@ class Subscription:
 _FORGETS_SNAPSHOT_KEYS = frozenset({"create", "delete"})
 
 
+def _init_refusal(collection: str) -> TidepoolError:
+    """Why Directus refuses the init read of a system collection it has no service for (``_INIT_SERVICED``)."""
+    if collection == "directus_extensions":
+        return VerbatimPayloadError(_invalid_payload(_EXTENSIONS_UNSUPPORTED))
+    return ForbiddenError()
+
+
 def _uid_bytes(uid: str | None) -> bytes:
     """The ``uid`` member as spliced into a subscription message (nothing when the subscribe had none)."""
     return b"" if uid is None else b',"uid":' + orjson.dumps(uid)
@@ -372,7 +399,7 @@ class SubscriptionManager:
         if self.places.full(client.id, self._by_client.get(client.id, {}), uid, waiting=True):
             client.send(encode(error_message("subscribe", LimitExceededError("Subscriptions"), uid)))
             return None
-        return self.places.claim(client.id)
+        return self.places.claim(client.id, uid)
 
     async def subscribe(self, client: Subscriber, request: SubscribeRequest, claim: Claim | None = None) -> None:
         """One subscribe, from its turn to ``LIVE`` (steps 1-4 of the module docstring). Its claim (from
@@ -435,8 +462,24 @@ class SubscriptionManager:
         for sub in list(self._by_client.get(client.id, {}).values()):
             error = reads.lost_read_access(ctx, sub.collection, sub.event_query)
             if error is not None:
-                self._remove(sub)
-                client.send(encode(error_message("subscribe", error, NO_UID if sub.uid is None else sub.uid)))
+                self._end_with(sub, error)
+
+    def end_dropped(self, collections: Iterable[Any], seq: int) -> None:
+        """The collections a ``directus_collections`` delete numbered ``seq`` removed: every subscription to one
+        of them registered before it ends as on lost access (FORBIDDEN naming its uid). Called by the dispatcher
+        in ``seq`` order, so it falls exactly between the old collection's last event and anything later: a
+        collection created again under the same name is another one (its own fields, rows and permissions),
+        and a subscription to the old one must not carry on into it, on this process or any other, however
+        late this process reloads its schema (a subscription made after the delete is to the new one)."""
+        for name in collections:
+            for sub in self.subscriptions_for(name) if isinstance(name, str) else ():
+                if sub.from_seq < seq:
+                    self._end_with(sub, ForbiddenError.collection(name))
+
+    def _end_with(self, sub: Subscription, error: TidepoolError) -> None:
+        """End ``sub`` and tell its socket why, with its uid."""
+        self._remove(sub)
+        sub.client.send(encode(error_message("subscribe", error, NO_UID if sub.uid is None else sub.uid)))
 
     # ------------------------------------------------------------------------------------- registration
 
@@ -447,7 +490,9 @@ class SubscriptionManager:
             raise ForbiddenError.collection(collection)
         item = request.item
         if item is not None and collection in _NO_ITEM_SUBSCRIPTIONS:
-            raise InvalidPayloadError(f"Cannot subscribe to a specific item in the {collection} collection.")
+            raise VerbatimPayloadError(
+                _invalid_payload(f"Cannot subscribe to a specific item in the {collection} collection.")
+            )
         settings = self.runtime.settings
         query = reads.parse_query(
             request.query,
@@ -457,6 +502,8 @@ class SubscriptionManager:
         # the filter's and every deep ``_filter``'s placeholders, for this subscriber, once: an event is read once
         # per group, with the first subscriber's access, so none may be left for that read to resolve
         query = await reads.resolve_query(ctx, query)
+        if request.event is None and collection.startswith("directus_") and collection not in _INIT_SERVICED:
+            raise _init_refusal(collection)  # where Directus's init read fails: after the query's checks
         uid, event = request.uid, request.event
         return Subscription(
             client=client,
@@ -508,8 +555,9 @@ class SubscriptionManager:
 
     async def _resume(self, sub: Subscription, since: int) -> list[bytes] | None:
         """``resume`` and the frames of every logged change after ``since`` this subscription may see, or
-        None when the log cannot answer (``since`` beyond retention or the log's head, or more than
-        ``WEBSOCKETS_RESUME_LIMIT`` events to replay): the caller answers a fresh ``init`` instead.
+        None when the log cannot answer (``since`` beyond retention or the log's head, more than
+        ``WEBSOCKETS_RESUME_LIMIT`` events to replay, or the collection deleted meanwhile, its name perhaps
+        taken by a new one): the caller answers a fresh ``init`` instead.
 
         Registration fixed ``from_seq`` (every later event is buffered for the subscription); the log
         supplies ``since < seq <= from_seq``, so the two meet without a gap or an overlap."""
@@ -520,7 +568,8 @@ class SubscriptionManager:
         async with self.runtime.engine.connect() as conn:
             events = await eventlog.read_after(conn, since, upto=upto, collection=sub.collection, limit=limit + 1)
             marks = await eventlog.counters(conn)  # read after the events: retention moves it first
-        if since < marks[eventlog.PRUNED] or since > marks[eventlog.LAST] or len(events) > limit:
+            dropped = len(events) <= limit and await eventlog.dropped(conn, sub.collection, since, upto)
+        if since < marks[eventlog.PRUNED] or since > marks[eventlog.LAST] or len(events) > limit or dropped:
             return None
         sub.from_seq = max(upto, since)  # a client ahead of this process has seen (upto, since] already
         message: dict[str, Any] = {"type": "subscription", "event": "resume"}

@@ -284,11 +284,15 @@ async def _o2m_detailed(rows: _Rows, fk: str, parent: Key, value: Mapping[str, A
 
 
 async def _deselect_others(rows: _Rows, fk: str, parent: Key, kept: Sequence[Key], nullify: bool) -> None:
+    """The parent's rows left out of a list value are detached or deleted. They are listed locked (in key order,
+    until the outer write commits): a row another transaction is moving to another parent meanwhile is waited
+    for and, once moved, no longer listed; listed unlocked, the write keyed by id undid the move."""
     table, pk = rows.info.table, rows.info.table.c[rows.info.primary_key]
     condition = table.c[fk] == parent
     if kept:
         condition = sa.and_(condition, pk.not_in([str(k) if isinstance(k, uuid.UUID) else k for k in kept]))
-    stale = [row[0] for row in await rows.tx.conn.execute(sa.select(pk).where(condition))]
+    listed = sa.select(pk).where(condition).order_by(pk).with_for_update()
+    stale = [row[0] for row in await rows.tx.conn.execute(listed)]
     if stale and nullify:
         await rows.items.update_many(stale, {fk: None})
     else:

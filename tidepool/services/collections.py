@@ -19,7 +19,7 @@ from tidepool.db.introspect import collection_meta
 from tidepool.db.schema import CollectionInfo
 from tidepool.errors import ForbiddenError, InvalidPayloadError
 from tidepool.events import ChangeEvent
-from tidepool.services import schema_checks, system_access
+from tidepool.services import schema_checks, schema_events, system_access
 from tidepool.services.base import ServiceContext, TxContext
 from tidepool.services.fields import drop_field_in, insert_meta_rows, parse_field, rows_to_write, sent_meta
 from tidepool.services.schema_tx import (
@@ -169,6 +169,9 @@ class CollectionsService(SchemaService):
                 numbered = _sorted_rows(described)
                 await insert_meta_rows(conn, name, [*numbered, *kept])
                 note_field_rows(tx, "create", name, numbered)
+                fields_table = system.fields
+                for row in await rows_where(conn, fields_table, fields_table.c.collection == name):
+                    record(tx, schema_events.fields_created(name, row), logged=False)  # noted just above
             if meta_row is not None:
                 await conn.execute(system.collections.insert().values(meta_row))
             event = ChangeEvent("directus_collections", "create", (name,), payload=body)
@@ -217,14 +220,14 @@ class CollectionsService(SchemaService):
             await _drop_incoming(tx, name)
             described = [{"field": f.name} for f in (info.fields.values() if info else ()) if f.meta is not None]
             before = await rows_where(conn, system.collections, system.collections.c.collection == name)
-            await _delete_rows(conn, name)
-            if info is not None:
-                await ddl.drop_table(conn, name)
-            note_field_rows(tx, "delete", name, described)
             event = keyed_by_rows(
                 ChangeEvent("directus_collections", "delete", (name,)), system.collections, (), before
             )
-            record(tx, event, logged=name in metas)
+            record(tx, event, logged=name in metas)  # first, as Directus emits it
+            await _delete_rows(tx, name)
+            if info is not None:
+                await ddl.drop_table(conn, name)
+            note_field_rows(tx, "delete", name, described)
 
 
 # --- create --------------------------------------------------------------------------------------------------
@@ -298,14 +301,21 @@ async def _drop_incoming(tx: TxContext, name: str) -> None:
             await drop_field_in(tx, source, field)
 
 
-async def _delete_rows(conn: Any, name: str) -> None:
-    await conn.execute(system.fields.delete().where(system.fields.c.collection == name))
-    await conn.execute(system.permissions.delete().where(system.permissions.c.collection == name))
-    relations = system.relations
-    await conn.execute(relations.delete().where(relations.c.many_collection == name))
-    await conn.execute(
-        relations.update().where(relations.c.one_collection == name).values(one_collection=None, one_field=None)
+async def _delete_rows(tx: TxContext, name: str) -> None:
+    """The metadata of ``name`` (its field rows, its permissions, its relations' rows), each row's event for
+    its subscribers (``schema_events``); relations and folders that pointed at it are detached."""
+    fields, relations, collections = system.fields, system.relations, system.collections
+    await schema_events.delete_rows(tx, fields, fields.c.collection == name, schema_events.fields_deleted)
+    permissions = system.permissions
+    await schema_events.delete_rows(
+        tx, permissions, permissions.c.collection == name, schema_events.permissions_deleted
     )
-    table = system.collections
-    await conn.execute(table.update().where(table.c.group == name).values(group=None))
-    await conn.execute(table.delete().where(table.c.collection == name))
+    held = relations.c.many_collection == name
+    await schema_events.delete_rows(tx, relations, held, schema_events.relations_deleted)
+    detached: dict[str, Any] = {"one_collection": None, "one_field": None}
+    pointing = relations.c.one_collection == name
+    await schema_events.update_rows(tx, relations, pointing, detached, schema_events.relations_updated(detached))
+    ungrouped: dict[str, Any] = {"group": None}
+    grouped = collections.c.group == name
+    await schema_events.update_rows(tx, collections, grouped, ungrouped, schema_events.collections_updated(ungrouped))
+    await tx.conn.execute(collections.delete().where(collections.c.collection == name))

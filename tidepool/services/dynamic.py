@@ -65,6 +65,14 @@ def at_now(variables: DynamicVariables) -> DynamicVariables:
     return replace(variables, now=datetime.now(UTC))
 
 
+async def resolve_configured(ctx: ServiceContext, value: Any) -> Any:
+    """An admin-configured ``value`` (a field's ``meta.validation``) with the caller's dynamic variables filled in,
+    their paths read with full rights as for permission rules (Directus's ``fetchDynamicVariableData``)."""
+    if not mentions_dynamic(value):
+        return value
+    return resolve_dynamic(value, await variables_for(ctx, value))
+
+
 async def resolve(ctx: ServiceContext, value: Any) -> Any:
     """A client's ``value`` (a filter) with the caller's dynamic variables filled in; itself when it has none."""
     if not mentions_dynamic(value):

@@ -18,7 +18,7 @@ from tidepool.db.schema import CollectionInfo, FieldInfo
 from tidepool.db.types import ALIAS_SPECIALS, COLUMN_TYPES, directus_type_of
 from tidepool.errors import ForbiddenError, InvalidPayloadError
 from tidepool.events import ChangeEvent
-from tidepool.services import schema_checks, system_access
+from tidepool.services import schema_checks, schema_events, system_access
 from tidepool.services.base import ServiceContext, TxContext
 from tidepool.services.schema_tx import (
     SchemaService,
@@ -446,18 +446,15 @@ async def drop_field_in(tx: TxContext, info: CollectionInfo, current: FieldInfo)
     collection, field = info.name, current.name
     relation = tx.schema.m2o(collection, field)
     before = await _rows(conn, collection, field)
-    await conn.execute(
-        system.relations.delete().where(
-            system.relations.c.many_collection == collection, system.relations.c.many_field == field
-        )
-    )
-    await conn.execute(
-        system.relations.update()
-        .where(system.relations.c.one_collection == collection, system.relations.c.one_field == field)
-        .values(one_field=None)
-    )
+    relations = system.relations.c
+    held = sa.and_(relations.many_collection == collection, relations.many_field == field)
+    await schema_events.delete_rows(tx, system.relations, held, schema_events.relations_deleted)
+    named = sa.and_(relations.one_collection == collection, relations.one_field == field)
+    detached = {"one_field": None}
+    await schema_events.update_rows(tx, system.relations, named, detached, schema_events.relations_updated(detached))
     if relation is not None and relation.one_field and relation.related_collection:
-        await _delete_meta_row(conn, relation.related_collection, relation.one_field)
+        alias = _meta_row_of(relation.related_collection, relation.one_field)
+        await schema_events.delete_rows(tx, system.fields, alias, schema_events.fields_deleted)
     await _delete_meta_row(conn, collection, field)
     if not current.is_alias:
         await ddl.drop_column(conn, collection, field)  # with its foreign key and indexes
@@ -472,7 +469,9 @@ async def _rows(conn: Any, collection: str, field: str) -> tuple[dict[str, Any],
     )
 
 
+def _meta_row_of(collection: str, field: str) -> sa.ColumnElement[bool]:
+    return sa.and_(system.fields.c.collection == collection, system.fields.c.field == field)
+
+
 async def _delete_meta_row(conn: Any, collection: str, field: str) -> None:
-    await conn.execute(
-        system.fields.delete().where(system.fields.c.collection == collection, system.fields.c.field == field)
-    )
+    await conn.execute(system.fields.delete().where(_meta_row_of(collection, field)))

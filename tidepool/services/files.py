@@ -28,7 +28,7 @@ import sqlalchemy as sa
 
 from tidepool.context import Action, Permission
 from tidepool.db import system
-from tidepool.errors import ForbiddenError, InvalidPayloadError
+from tidepool.errors import ForbiddenError, InvalidPayloadError, RecordNotUniqueError
 from tidepool.query.model import Query
 from tidepool.services.base import ServiceContext
 from tidepool.services.items import ItemsService, Key
@@ -94,10 +94,13 @@ class FilesService(ItemsService):
         if key is not None:
             return await self._replace(chunks, data, key)
         self.require(Action.CREATE)
-        payload = {"storage": self.storage.default, **data}
+        payload = {"storage": self.storage.default, **_unnamed(data)}
         mime = payload.get("type") or "application/octet-stream"
         payload["type"] = mime
         payload["id"] = key = new_key(payload)
+        if data.get("id") is not None and await self._stored_row(key) is not None:
+            # the bytes would land on that file's object (and a failed create would then remove it)
+            raise RecordNotUniqueError(COLLECTION, "id", value=key)
         filename_disk = key + extension_of(str(payload.get("filename_download") or ""), mime)
         driver = self.storage.location(payload["storage"])
         stored = await store(driver, filename_disk, mime, chunks, self.ctx.settings.FILES_MAX_UPLOAD_SIZE)
@@ -115,7 +118,7 @@ class FilesService(ItemsService):
         existing = await self._stored_row(key)
         if existing is None:
             raise ForbiddenError()
-        payload = dict(data)
+        payload = _unnamed(data)
         mime = payload.get("type") or existing["type"] or "application/octet-stream"
         payload["type"] = mime
         name = str(payload.get("filename_download") or existing["filename_download"] or "")
@@ -193,6 +196,12 @@ class FilesService(ItemsService):
         for row in rows:
             if row.get("filename_disk"):
                 await self.storage.location(row["storage"]).delete_prefix(str(row["id"]))
+
+
+def _unnamed(data: Mapping[str, Any]) -> dict[str, Any]:
+    """An upload's fields without ``filename_disk``: the server names the object it stores (``<id><ext>``), as
+    Directus overrides the field."""
+    return {name: value for name, value in data.items() if name != "filename_disk"}
 
 
 async def _move(driver: Any, source: str, target: str, mime: str) -> None:

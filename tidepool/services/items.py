@@ -35,11 +35,10 @@ from tidepool.events import ChangeEvent, EventAction
 from tidepool.query.filters import compile_filter
 from tidepool.query.model import Query
 from tidepool.seams import translated
-from tidepool.services import fast_create, pg_create, reader, versions
+from tidepool.services import dynamic, fast_create, owned_values, payload_rules, pg_create, reader, versions
 from tidepool.services import payload as payloads
 from tidepool.services.base import ServiceContext, TxContext
 from tidepool.services.payload_cast import cast_key
-from tidepool.services.payload_rules import check_payload
 from tidepool.services.payload_specials import WriteAction
 
 Key = Any
@@ -101,7 +100,7 @@ class ItemsService:
             return await self.create_one(data), None
         reply = await fast_create.reply_for(self.ctx, self.collection, query)
         info = self._info()
-        item, values, bound = self._prepared(info, data, self._now())
+        item, values, bound = self._prepared(info, data, self._now(), await self._fields_validation(info))
         if pg_create.serves(self.ctx, info, bound):  # PostgreSQL: the whole write in one statement
             with self._translated(info, values):
                 alone = await pg_create.create(self.ctx, info, item, bound, reply)
@@ -124,15 +123,17 @@ class ItemsService:
 
     async def _insert(self, tx: TxContext, data: Any, now: dt.datetime) -> Key:
         info = self._info()
-        return await self._insert_prepared(tx, info, *self._prepared(info, data, now))
+        prepared = self._prepared(info, data, now, await self._fields_validation(info))
+        return await self._insert_prepared(tx, info, *prepared)
 
     def _prepared(
-        self, info: CollectionInfo, data: Any, now: dt.datetime
+        self, info: CollectionInfo, data: Any, now: dt.datetime, fields_validation: Mapping[str, Any]
     ) -> tuple[Item, dict[str, Any], dict[str, Any]]:
         """A create's payload (as sent), its values once checked and prepared, and those as the driver binds them."""
         item = payloads.require_object(data)
-        merged = self._checked_payload(info, item, Action.CREATE)
+        merged = self._checked_payload(info, item, Action.CREATE, fields_validation)
         values = payloads.prepare(info, merged, "create", self.ctx.accountability, now)
+        owned_values.check(info.name, values.get(info.primary_key), values, self.ctx.access.admin)
         return item, values, payloads.bindable(info, values, self.ctx.dialect)
 
     async def _insert_prepared(
@@ -231,10 +232,12 @@ class ItemsService:
         item = payloads.require_object(data)
         rules = self._rules(Action.UPDATE)
         stored = self._stored_keys(info, keys)
-        merged = self._checked_payload(info, item, Action.UPDATE)
+        merged = self._checked_payload(info, item, Action.UPDATE, await self._fields_validation(info))
         await self._assert_in_rule(tx, info, stored, rules)
         values = payloads.prepare(info, merged, "update", self.ctx.accountability, now)
         values.pop(info.primary_key, None)
+        for key in stored:
+            owned_values.check(info.name, key, values, self.ctx.access.admin)
         before = await self._before(tx, info, stored)
         if values and stored:
             pk = info.table.c[info.primary_key]
@@ -302,13 +305,20 @@ class ItemsService:
             raise ForbiddenError.collection(self.collection)
         return rules
 
-    def _checked_payload(self, info: CollectionInfo, item: Item, action: Action) -> dict[str, Any]:
+    async def _fields_validation(self, info: CollectionInfo) -> Mapping[str, Any]:
+        """The fields' own ``validation`` filters with the caller's dynamic variables resolved."""
+        resolved: Mapping[str, Any] = await dynamic.resolve_configured(self.ctx, payload_rules.field_validations(info))
+        return resolved
+
+    def _checked_payload(
+        self, info: CollectionInfo, item: Item, action: Action, fields_validation: Mapping[str, Any]
+    ) -> dict[str, Any]:
         """Permitted fields only, presets filled in, field and permission validation passed."""
         rules = self._rules(action)
         merged = dict(item) if rules is None else _with_presets(info, item, rules)
         write: WriteAction = "create" if action == Action.CREATE else "update"
         validations = [] if rules is None else [r.validation for r in rules]
-        check_payload(info, self.ctx.schema, merged, write, validations)
+        payload_rules.check_payload(info, self.ctx.schema, merged, write, fields_validation, validations)
         return merged
 
     def _stored_keys(self, info: CollectionInfo, keys: Sequence[Key]) -> list[Key]:

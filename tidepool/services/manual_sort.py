@@ -74,12 +74,21 @@ async def move(ctx: ServiceContext, collection: str, item: Key, to: Key) -> None
 
 
 async def _current_order(tx: TxContext, collection: str, field: str) -> dict[Key, int | None]:
-    """Every row's key and sort value, in sort order (NULLs last), keys as the table gives them."""
+    """Every row's key and sort value, in sort order (NULLs last), keys as the table gives them: every row
+    locked first, in key order, until the move commits.
+
+    A move renumbers from the order it reads, so two moves must not read the same order: the second one waits
+    here, then reads what the first one left (PostgreSQL's READ COMMITTED takes a new snapshot per statement;
+    InnoDB's locking read sees the latest commit). Locked in key order, so two moves (and the item writes they
+    make, ``ItemsService``'s ``FOR UPDATE`` in key order) never wait on each other in a cycle; a move's own
+    ``UPDATE`` statements come in another order, which deadlocked two moves before. SQLite runs one writer at
+    a time and ignores ``FOR UPDATE``."""
     info = tx.schema.collection(collection)
     assert info is not None
     table = info.table
     pk, sort = table.c[info.primary_key], table.c[field]
-    statement = sa.select(pk, sort).order_by(sort.is_(None), sort, pk)
+    await tx.conn.execute(sa.select(pk).order_by(pk).with_for_update())
+    statement = sa.select(pk, sort).order_by(sort.is_(None), sort, pk).with_for_update()
     rows = (await tx.conn.execute(statement)).all()
     return {row[0]: row[1] for row in rows}
 

@@ -15,7 +15,9 @@ from typing import Any
 from tidepool.db.schema import CollectionInfo, FieldInfo, SchemaOverview
 from tidepool.errors import FailedValidationError, js_text
 from tidepool.query import evaluate
+from tidepool.query.functions import parse_function
 from tidepool.services.payload_specials import GENERATE_SPECIALS, WriteAction
+from tidepool.services.validation_faults import rule_fault
 
 Failure = FailedValidationError
 
@@ -25,20 +27,28 @@ def _may_be_null(field: FieldInfo) -> bool:
     return field.nullable or field.auto_increment or any(s in GENERATE_SPECIALS for s in field.special)
 
 
+def field_validations(collection: CollectionInfo) -> dict[str, Any]:
+    """Each field's own ``validation`` filter (``meta.validation``) by field name, as stored: its dynamic
+    variables are resolved for the caller before ``check_payload`` runs it, as Directus's ``parseFilter``."""
+    return {f.name: f.meta["validation"] for f in collection.fields.values() if f.meta and f.meta.get("validation")}
+
+
 def check_payload(
     collection: CollectionInfo,
     schema: SchemaOverview,
     data: Mapping[str, Any],
     action: WriteAction,
+    fields_validation: Mapping[str, Any],
     permission_validations: Sequence[Mapping[str, Any] | None],
 ) -> None:
     """Every rule a payload must pass, in Directus's order (per field: required, not null, the field's own
-    ``validation``; then the permissions' ``validation``), answered as one error per broken rule."""
+    ``validation`` (``fields_validation``, resolved); then the permissions' ``validation``), answered as one
+    error per broken rule."""
     errors: list[Failure] = []
     for field in collection.fields.values():
         if not field.is_alias:
             errors.extend(_field_rule_errors(field, data, action))
-        validation = field.meta.get("validation") if field.meta else None
+        validation = fields_validation.get(field.name)
         if validation:
             errors.extend(validation_errors(collection, schema, data, [validation]))
     errors.extend(validation_errors(collection, schema, data, permission_validations))
@@ -184,25 +194,36 @@ def validation_errors(
     """Every broken condition of the ``validation`` filters, for the payload (with presets).
 
     As with Directus's Joi schemas, a condition on a field the payload does not contain passes (only
-    ``_submitted`` demands presence), so a partial update is judged on what it changes. Each condition is
-    evaluated on its own, so each error names the field and the rule that failed; an ``_or`` none of whose
-    branches holds reports the errors of every branch, as Directus does.
+    ``_submitted`` demands presence), so a partial update is judged on what it changes; a date function
+    (``year(due)``) is computed from the payload, and without its field it fails, as Directus's ``NaN`` does.
+    Each condition is evaluated on its own, so each error names the field and the rule that failed; an
+    ``_or`` none of whose branches holds reports the errors of every branch, as Directus does. Nothing
+    passes unjudged: a rule that cannot be judged on a payload (``validation_faults``) fails every write.
     """
-    return [
-        error
-        for validation in validations
-        for leaf in _leaves(validation or {})
-        for error in _leaf_errors(collection, schema, data, leaf)
-    ]
+    errors: list[Failure] = []
+    for validation in validations:
+        fault = rule_fault(validation, collection, schema)
+        if fault:
+            errors.append(unjudgeable(*fault))
+            continue
+        for leaf in _leaves(validation or {}):
+            errors.extend(_leaf_errors(collection, schema, data, leaf))
+    return errors
+
+
+def unjudgeable(field: str, reason: str) -> FailedValidationError:
+    """The closed answer to a rule that cannot be judged on a payload: a failure, never a pass."""
+    return FailedValidationError(field, f"The rule cannot be judged on a payload: {reason}.", type="rule")
 
 
 def _leaves(condition: Mapping[str, Any]) -> list[tuple[str, Any]]:
-    """The conditions of a filter that must all hold: ``_and`` groups are flattened."""
+    """The conditions of a filter that must all hold: ``_and`` groups are flattened (their shape is judged
+    before, by ``rule_fault``)."""
     leaves: list[tuple[str, Any]] = []
     for key, value in condition.items():
-        if key == "_and" and isinstance(value, list):
+        if key == "_and":
             for part in value:
-                leaves.extend(_leaves(part) if isinstance(part, Mapping) else [])
+                leaves.extend(_leaves(part))
         else:
             leaves.append((key, value))
     return leaves
@@ -212,30 +233,43 @@ def _leaf_errors(
     collection: CollectionInfo, schema: SchemaOverview, data: Mapping[str, Any], leaf: tuple[str, Any]
 ) -> list[Failure]:
     key, condition = leaf
-    if key == "_or" and isinstance(condition, list):
+    if key == "_or":
         branches = [
-            [e for part in branch for e in _leaf_errors(collection, schema, data, part)]
-            for branch in (_leaves(item) for item in condition if isinstance(item, Mapping))
+            [e for part in _leaves(item) for e in _leaf_errors(collection, schema, data, part)] for item in condition
         ]
         return [] if any(not errors for errors in branches) else [e for errors in branches for e in errors]
-    if key.startswith("_"):
-        return []
     operators = condition if isinstance(condition, Mapping) else {"_eq": condition}
     errors: list[Failure] = []
+    sent = _sent_field(key) in data
+    if sent and any(not str(name).startswith("_") for name in operators):
+        # A condition through an m2o: Directus's Joi wants the field to be an object and the payload holds
+        # its key, so the condition fails (``object.base``, reported as ``required``), whatever the key.
+        errors.append(FailedValidationError(key, "Value is required.", type="required"))
     for operator, argument in operators.items():
         if operator == "_submitted":
             if argument and key not in data:
                 errors.append(failure(key, operator, argument, None))
             continue
-        if key not in data or not operator.startswith("_"):
-            continue  # absent fields pass; relational conditions are not evaluable on a payload
+        if not str(operator).startswith("_") or not (sent or parse_function(key)):
+            continue  # absent fields pass (only functions are computed without them)
         if not _holds(collection, schema, data, {key: {operator: argument}}):
-            errors.append(failure(key, operator, argument, data[key]))
+            errors.append(failure(key, operator, argument, data.get(key)))
     return errors
 
 
+def _sent_field(key: str) -> str:
+    """The payload field a condition's key reads: ``year(due)`` reads ``due``."""
+    call = parse_function(key)
+    return call.field if call is not None else key
+
+
 def _holds(collection: CollectionInfo, schema: SchemaOverview, data: Mapping[str, Any], condition: Any) -> bool:
+    """Whether the payload satisfies one condition. A function of a field the payload does not send has no
+    value (Directus computes ``NaN``), and what needs the database cannot hold: both fail, never pass."""
+    key = next(iter(condition))
+    if _sent_field(key) not in data:
+        return False
     try:
         return bool(evaluate.matches(condition, data, collection.name, schema))
     except evaluate.NotEvaluable:
-        return True
+        return False

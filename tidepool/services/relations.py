@@ -20,7 +20,7 @@ from tidepool.db.schema import RelationInfo
 from tidepool.db.system import is_system_collection
 from tidepool.errors import ForbiddenError, InvalidPayloadError
 from tidepool.events import ChangeEvent
-from tidepool.services import system_access
+from tidepool.services import schema_events, system_access
 from tidepool.services.base import ServiceContext, TxContext
 from tidepool.services.schema_tx import (
     SchemaService,
@@ -134,7 +134,7 @@ class RelationsService(SchemaService):
             row = {**values, "many_collection": collection, "many_field": field, "one_collection": related}
             inserted = (await conn.execute(system.relations.insert().values(row))).inserted_primary_key
             key = inserted[0] if inserted else None
-            await _mark_m2o(conn, collection, field)
+            await _mark_m2o(tx, collection, field)
             record(tx, ChangeEvent("directus_relations", "create", (key,), payload={**row, "key": key}), logged=False)
         return collection, field
 
@@ -235,17 +235,13 @@ async def _add_foreign_key(tx: TxContext, collection: str, field: str, related: 
     await ddl.add_foreign_key(tx.conn, collection, fk)
 
 
-async def _mark_m2o(conn: Any, collection: str, field: str) -> None:
-    """Directus's Data Studio flags m2o fields with ``special: m2o``; do it for rows that have no special."""
-    await conn.execute(
-        system.fields.update()
-        .where(
-            system.fields.c.collection == collection,
-            system.fields.c.field == field,
-            system.fields.c.special.is_(None),
-        )
-        .values(special="m2o")
-    )
+async def _mark_m2o(tx: TxContext, collection: str, field: str) -> None:
+    """Directus's Data Studio flags m2o fields with ``special: m2o``; do it for rows that have no special (and
+    tell the row's subscribers)."""
+    rows = system.fields.c
+    unflagged = sa.and_(rows.collection == collection, rows.field == field, rows.special.is_(None))
+    flag = {"special": "m2o"}
+    await schema_events.update_rows(tx, system.fields, unflagged, flag, schema_events.fields_updated(flag))
 
 
 def _existing(ctx: ServiceContext, collection: str, field: str) -> RelationInfo:

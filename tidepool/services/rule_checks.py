@@ -10,6 +10,9 @@ places, with the same judge:
   SQL by hand): a rule that cannot be evaluated becomes ``never(collection)``, a filter no row matches, so a
   broken rule grants nothing instead of answering 500 to every read, or every row (``usable_row``).
 
+An item rule is judged as the SQL compiler runs it (``rule_problem``); a ``validation`` as the payload
+evaluator runs it, including what no payload can answer (``validation_problem``, ``validation_faults``).
+
 ``{"_or": []}`` is refused when saved and means "no rows" in a stored permission. As a *query* filter it keeps
 Directus's meaning (an empty group is dropped, so it matches every row); Directus applies the same to
 permission rules, which is exactly the finding this module closes (docs/access.md).
@@ -27,9 +30,11 @@ import orjson
 from tidepool.context import Access
 from tidepool.db.schema import CollectionInfo, SchemaOverview
 from tidepool.errors import ForbiddenError, InvalidPayloadError, TidepoolError
-from tidepool.query.dynamic import DynamicVariables, resolve_dynamic
+from tidepool.query import evaluate
+from tidepool.query.dynamic import DynamicVariables, malformed_now, resolve_dynamic
 from tidepool.query.filters import compile_filter
 from tidepool.services.payload_cast import cast_value
+from tidepool.services.validation_faults import rule_fault
 
 LOGICAL = ("_and", "_or")
 
@@ -116,12 +121,45 @@ def presets_problem(value: Any, info: CollectionInfo | None) -> str | None:
         field = info.fields.get(name)
         if field is None:
             return f'field "{name}" does not exist in collection "{info.name}"'
-        if field.is_alias or (isinstance(preset, str) and preset.startswith("$")):
-            continue  # relational presets and dynamic variables are judged when they are applied
+        if field.is_alias:
+            return f'"{name}" has no column, so a preset cannot write it (nested writes are not supported)'
+        if malformed_now(preset):
+            return f'"{name}": "{preset}" is not a date adjustment ($NOW(-1 day), $NOW(+2 hours), ...)'
+        if isinstance(preset, str) and preset.startswith("$"):
+            continue  # dynamic variables are judged when they are applied
         try:
             cast_value(info, field, preset)
         except TidepoolError as exc:
             return str(exc.extensions.get("reason") or exc.message).rstrip(".")
+    return None
+
+
+def validation_problem(value: Any, info: CollectionInfo | None, schema: SchemaOverview | None) -> str | None:
+    """Why ``value`` cannot be a ``validation`` rule on ``info`` (``None``: it can; ``{}``/null: no rule).
+
+    Judged as it runs, on a payload, not as a query: its shape, what a payload cannot answer
+    (``validation_faults``), then the Python evaluator that judges payloads, on a row of nulls whose
+    relations lead to rows of nulls, with every dynamic variable given an empty value: unknown fields,
+    operators a type does not have (``_regex`` is one strings have here, not in a query) and uncastable
+    values all show. Without ``schema`` (a field's ``meta.validation``) only the first two are judged.
+    """
+    if value is None or value == {}:
+        return None
+    problem = structure_problem(value)
+    if problem:
+        return problem
+    fault = rule_fault(value, info, schema)
+    if fault:
+        return f'"{fault[0]}": {fault[1]}'
+    if info is None or schema is None:
+        return None
+    try:
+        resolved = resolve_dynamic(value, DynamicVariables(now=datetime.now(UTC)))
+        evaluate.holds_for_missing_row(resolved, info.name, schema)
+    except ForbiddenError as exc:
+        return exc.missing or exc.message
+    except TidepoolError as exc:
+        return str(exc.extensions.get("reason") or exc.message).rstrip(".")
     return None
 
 
@@ -138,9 +176,10 @@ def check_permission(values: Mapping[str, Any], schema: SchemaOverview, dialect:
     collection = values.get("collection")
     info = schema.collection(collection) if isinstance(collection, str) else None
     checks: list[tuple[str, str | None]] = [("fields", fields_problem(values.get("fields")))]
-    for key in ("permissions", "validation"):
-        if key in values:
-            checks.append((key, rule_problem(values[key], str(collection or ""), schema, dialect)))
+    if "permissions" in values:
+        checks.append(("permissions", rule_problem(values["permissions"], str(collection or ""), schema, dialect)))
+    if "validation" in values:
+        checks.append(("validation", validation_problem(values["validation"], info, schema)))
     checks.append(("presets", presets_problem(values.get("presets"), info)))
     for key, problem in checks:
         if problem:
@@ -159,7 +198,7 @@ def check_field_validation(value: Any, known: set[str]) -> None:
     problem = structure_problem(value)
     if problem is None:
         missing = unknown_field(value, known)
-        problem = f'field "{missing}" does not exist' if missing else None
+        problem = f'field "{missing}" does not exist' if missing else validation_problem(value, None, None)
     if problem:
         raise InvalidPayloadError(_named("meta.validation", problem))
 
@@ -189,7 +228,7 @@ def usable_row(row: Any, schema: SchemaOverview, dialect: str) -> Any | None:
     except Broken:
         return None
     problems = (
-        rule_problem(validation, row.collection, schema, dialect),
+        validation_problem(validation, info, schema),
         presets_problem(presets, info),
         fields_problem(fields),
     )
