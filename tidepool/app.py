@@ -16,7 +16,6 @@ from starlette.routing import BaseRoute
 from starlette.types import Lifespan, Receive, Scope, Send
 
 from tidepool.config import Settings
-from tidepool.db.errors import OUTAGES
 from tidepool.errors import RouteNotFoundError, TidepoolError
 from tidepool.http.cors import Cors
 from tidepool.http.responses import error_response
@@ -70,7 +69,7 @@ def create_app(settings: Settings, *, bootstrap: bool = True) -> Starlette:
             app.state.runtime = runtime
             app.state.loop = asyncio.get_running_loop()
             async with _started_services(app, runtime):
-                OUTAGES.arm()
+                runtime.outages.arm()
                 try:
                     yield
                 finally:  # what requests started in the background ends while its events can still be sent

@@ -19,6 +19,7 @@ from tidepool.config import Settings
 from tidepool.context import Access
 from tidepool.db.bootstrap import BootstrapResult, bootstrap
 from tidepool.db.engine import create_engine
+from tidepool.db.errors import OutageLog, outages_of
 from tidepool.db.introspect import load_schema
 from tidepool.events import EventSink, NullSink
 from tidepool.metrics import StatementStats
@@ -50,6 +51,7 @@ class Runtime:
     writes: OpenWrites = field(default_factory=OpenWrites)  # write transactions in flight (a stopping server waits)
     # State of this runtime alone, never of the module or the process (two runtimes share none of it):
     write_gate: WriteGate = field(init=False)  # where its writers queue (one at a time on SQLite)
+    outages: OutageLog = field(init=False)  # its database outages, logged once per kind and interval (its engine's)
     access_cache: AccessCache = field(default_factory=AccessCache)  # its access snapshot and generation
     plans: PlanCache = field(default_factory=PlanCache)  # its kept read plans
     storage: Storage = field(init=False)  # its storage locations (STORAGE_LOCATIONS)
@@ -62,6 +64,7 @@ class Runtime:
 
     def __post_init__(self) -> None:
         self.write_gate = WriteGate(self.engine)
+        self.outages = outages_of(self.engine)
         self.storage = build_storage(self.settings)
         self.transforms = TransformLimiter(self.settings.ASSETS_TRANSFORM_MAX_CONCURRENT)
         self.mailer = Mailer(self.settings)

@@ -21,6 +21,7 @@ class TcpProxy:
         self._server: asyncio.Server | None = None
         self._transports: set[asyncio.WriteTransport] = set()
         self._stalled = False
+        self._cuts = 0  # cuts so far: a connection set up across one is ended
         self._marker: bytes | None = None
         self.marker_cut = threading.Event()  # set when a ``cut_on`` marker was seen and the cut made
 
@@ -54,6 +55,7 @@ class TcpProxy:
 
     def stop(self) -> None:
         self._call(self._cut())
+        self._call(self._settle())
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=5)
         self._loop.close()
@@ -65,6 +67,7 @@ class TcpProxy:
         self._server = await asyncio.start_server(self._accept, "127.0.0.1", self.port, reuse_address=True)
 
     async def _cut(self) -> None:
+        self._cuts += 1
         if self._server is not None:
             self._server.close()
             self._server = None
@@ -72,16 +75,34 @@ class TcpProxy:
             transport.abort()
         self._transports.clear()
 
+    async def _settle(self) -> None:
+        """Before the loop stops: every connection still being set up (accepted just before the last cut)
+        ends too, so no socket is left for the garbage collector (a ``ResourceWarning`` that fails whichever
+        test happens to be running then)."""
+        others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in others:
+            task.cancel()
+        await asyncio.gather(*others, return_exceptions=True)
+        await self._cut()
+
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._transports.add(writer.transport)  # from the start: a cut while it connects ends it too
         if self._stalled:
-            self._transports.add(writer.transport)  # held open, never answered
-            return
+            return  # held open, never answered
+        cuts = self._cuts
         try:
             up_reader, up_writer = await asyncio.open_connection(*self.target)
         except OSError:
             writer.transport.abort()
             return
-        self._transports |= {writer.transport, up_writer.transport}
+        except asyncio.CancelledError:
+            writer.transport.abort()
+            raise
+        if cuts != self._cuts:  # cut while it connected: it must not outlive the cut
+            writer.transport.abort()
+            up_writer.transport.abort()
+            return
+        self._transports.add(up_writer.transport)
         await asyncio.gather(self._pipe(reader, up_writer, upstream=True), self._pipe(up_reader, writer))
 
     async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, upstream: bool = False) -> None:

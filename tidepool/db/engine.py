@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -24,12 +25,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from tidepool.config import Settings
 from tidepool.db import sqlite_functions
-from tidepool.db.errors import OUTAGES
+from tidepool.db.errors import OutageLog, on_engine, unavailable
 from tidepool.errors import ConfigError
 from tidepool.seams import translate, translated
 
 _DRIVERS = {"sqlite3": "sqlite+aiosqlite", "pg": "postgresql+asyncpg", "mysql": "mysql+asyncmy"}
 _DEFAULT_PORTS = {"pg": 5432, "mysql": 3306}
+
+log = logging.getLogger(__name__)
 
 
 def database_url(settings: Settings) -> URL:
@@ -67,19 +70,50 @@ def pool_size(settings: Settings) -> int:
     return 2 * settings.DB_POOL_SIZE
 
 
-def create_engine(settings: Settings) -> AsyncEngine:
+def create_engine(settings: Settings, outages: OutageLog | None = None) -> AsyncEngine:
+    """The engine; ``outages`` is the log its outages go to (the runtime's: ``tidepool.db.errors.outages_of``
+    finds it from the engine or a connection of it), else a fresh one, quiet until armed."""
     url = database_url(settings)
+    outages = outages or OutageLog()
     if url.get_backend_name() == "sqlite":
-        return _sqlite_engine(url, pool_size(settings), settings.DB_SQLITE_BUSY_TIMEOUT)
+        return _sqlite_engine(url, pool_size(settings), settings.DB_SQLITE_BUSY_TIMEOUT, outages)
     engine = create_async_engine(
         url,
         pool_size=pool_size(settings),
         max_overflow=0,
         pool_recycle=1800,
+        pool_reset_on_return=None,  # ``_reset_quietly`` does it
+        execution_options=on_engine(outages),
     )
-    _map_outages(engine, settings.DB_CONNECT_TIMEOUT)
+    _map_outages(engine, settings.DB_CONNECT_TIMEOUT, outages)
     _ping_when_idle(engine)
+    _reset_quietly(engine, outages)
     return engine
+
+
+def _reset_quietly(engine: AsyncEngine, outages: OutageLog) -> None:
+    """Roll back a returned connection as SQLAlchemy's pool would, but discard one that fails without a
+    traceback in the log.
+
+    A connection the database dropped while it sat in the pool, or while its request ran (MariaDB's
+    ``KILL CONNECTION``, a restart, a network cut), fails that rollback; SQLAlchemy's own reset then logs
+    "Exception during reset or similar" with the whole traceback, for an outage the client was already told
+    of (a 503) and ``tidepool.db.errors`` already logs once per interval. Here the failure is the same outage
+    line (``unavailable``), or one warning for any other error, and the connection is discarded (invalidated)
+    just as SQLAlchemy does: the pool opens a new one on its next checkout."""
+
+    @sa.event.listens_for(engine.sync_engine.pool, "reset")
+    def _reset(dbapi_connection: Any, record: Any, state: Any) -> None:
+        if not state.asyncio_safe or state.transaction_was_reset:
+            return
+        try:
+            dbapi_connection.rollback()
+        except Exception as exc:
+            lost = unavailable(exc)
+            if lost is None:
+                log.warning("a returned connection failed its rollback, discarded: %s: %s", type(exc).__name__, exc)
+            outages.note(lost)
+            record.invalidate(exc)
 
 
 PING_AFTER_IDLE = 1.0  # seconds a pooled connection may rest and still be taken without a ping
@@ -110,7 +144,7 @@ def _ping_when_idle(engine: AsyncEngine) -> None:
             raise sa.exc.DisconnectionError("a pooled connection did not answer its ping") from exc
 
 
-def _map_outages(engine: AsyncEngine, timeout: float) -> None:
+def _map_outages(engine: AsyncEngine, timeout: float, outages: OutageLog) -> None:
     """Connect failures and dropped connections become ``ServiceUnavailableError`` at the engine itself.
 
     A failed connect never reaches SQLAlchemy's error events (the driver raises a bare ``OSError``), so the
@@ -128,9 +162,13 @@ def _map_outages(engine: AsyncEngine, timeout: float) -> None:
     def _connect(dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
         driver_connect = getattr(dialect.loaded_dbapi, dialect.driver).connect  # asyncpg.connect, asyncmy.connect
         cparams["async_creator_fn"] = _bounded(driver_connect, timeout)
-        with translated("database connect"):
-            connection = dialect.connect(*cargs, **cparams)
-        OUTAGES.recovered()
+        try:
+            with translated("database connect"):
+                connection = dialect.connect(*cargs, **cparams)
+        except Exception as exc:
+            outages.note(exc)
+            raise
+        outages.recovered()
         return connection
 
     @sa.event.listens_for(engine.sync_engine, "handle_error")
@@ -138,8 +176,11 @@ def _map_outages(engine: AsyncEngine, timeout: float) -> None:
         if context.is_pre_ping or not isinstance(context.original_exception, Exception):  # a cancellation...
             return None
         if not context.is_disconnect:  # a client's value the database cannot hold is the client's 400
-            return translate("database value", context.original_exception, reading=_reading(context))
-        return translate("database statement", context.original_exception)
+            refused = translate("database value", context.original_exception, reading=_reading(context))
+        else:
+            refused = translate("database statement", context.original_exception)
+        outages.note(refused)
+        return refused
 
 
 def _reading(context: sa.engine.ExceptionContext) -> bool:
@@ -153,8 +194,12 @@ def _bounded(connect: Callable[..., Awaitable[Any]], timeout: float) -> Callable
 
     The attempt runs as a task of its own and is waited on, not awaited through ``asyncio.wait_for``: on
     Python 3.11 a cancel that lands just as the connection is made drops the connection with its open
-    socket (nobody holds it any more, so nobody closes it). An attempt given up (cancelled, timed out) is
-    cancelled, and whatever connection it still yields is closed at once.
+    socket (nobody holds it any more, so nobody closes it). For the same reason an attempt whose caller was
+    cancelled (a client gone mid-request, a request's task ended) is not cancelled with it: cancelled inside
+    the driver's connect, asyncpg left its SSL negotiation's answer unread and asyncio logged "Future
+    exception was never retrieved" with a traceback. It finishes on its own, still within ``timeout``, and
+    whatever connection it yields is closed at once. Only an attempt past ``timeout`` is cancelled (the
+    server accepts and never answers: nothing was made that could be dropped).
     """
 
     async def bounded(*args: Any, **kwargs: Any) -> Any:
@@ -162,7 +207,7 @@ def _bounded(connect: Callable[..., Awaitable[Any]], timeout: float) -> Callable
         try:
             done, _ = await asyncio.wait({attempt}, timeout=timeout)
         except asyncio.CancelledError:
-            _abandon(attempt)
+            _abandon(attempt, after=timeout)
             raise
         if not done:
             _abandon(attempt)
@@ -172,8 +217,13 @@ def _bounded(connect: Callable[..., Awaitable[Any]], timeout: float) -> Callable
     return bounded
 
 
-def _abandon(attempt: asyncio.Future[Any]) -> None:
-    attempt.cancel()
+def _abandon(attempt: asyncio.Future[Any], after: float = 0.0) -> None:
+    """Give ``attempt`` up: cancelled ``after`` seconds if it has not ended by then, its connection closed."""
+    if after > 0:
+        late = asyncio.get_running_loop().call_later(after, attempt.cancel)
+        attempt.add_done_callback(lambda _: late.cancel())
+    else:
+        attempt.cancel()
     attempt.add_done_callback(_close_if_connected)
 
 
@@ -185,7 +235,7 @@ def _close_if_connected(attempt: asyncio.Future[Any]) -> None:
     getattr(connection, "terminate", connection.close)()
 
 
-def _sqlite_engine(url: URL, size: int, busy_timeout: float) -> AsyncEngine:
+def _sqlite_engine(url: URL, size: int, busy_timeout: float, outages: OutageLog) -> AsyncEngine:
     on_file = bool(url.database) and url.database != ":memory:"
     if on_file:
         Path(str(url.database)).parent.mkdir(parents=True, exist_ok=True)
@@ -195,6 +245,7 @@ def _sqlite_engine(url: URL, size: int, busy_timeout: float) -> AsyncEngine:
         connect_args={"timeout": busy_timeout},
         json_deserializer=_stored_json,
         pool_reset_on_return=None,  # ``_reset`` below does it
+        execution_options=on_engine(outages),
         **pool,
     )
 

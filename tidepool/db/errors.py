@@ -249,8 +249,8 @@ _PARSERS: dict[str, Parser] = {"sqlite": _sqlite, "postgresql": _postgres, "mysq
 # ConnectionDoesNotExistError, MySQL's 2003/2006/2013, SQLAlchemy's invalidated connection). ``db/engine.py``
 # hooks the engine (the "database connect" and "database statement" rows of ``tidepool.seams``) so that all
 # of them become one ``ServiceUnavailableError`` (503 ``SERVICE_UNAVAILABLE``)
-# wherever the engine is used — REST, WebSocket, health, realtime — and each kind is logged here once per
-# ``OUTAGE_LOG_INTERVAL`` instead of a traceback per request.
+# wherever the engine is used — REST, WebSocket, health, realtime — and each kind is logged by the runtime's
+# ``OutageLog`` once per ``OUTAGE_LOG_INTERVAL`` instead of a traceback per request.
 
 OUTAGE_LOG_INTERVAL = 60.0
 _UNREACHABLE = "Could not connect to the database"
@@ -324,13 +324,11 @@ def locked(exc: BaseException) -> ServiceUnavailableError | None:
     """SQLite's "database is locked": another process (a second server, the CLI, a ``sqlite3`` shell) held the
     write lock longer than ``DB_SQLITE_BUSY_TIMEOUT``. Nothing of the write happened (SQLite refuses the
     statement, or the COMMIT, and the transaction is rolled back), so the client hears a 503 it may retry,
-    not a 500; the cause is logged as an outage is (once per interval)."""
+    not a 500; the cause is logged as an outage is (once per interval, ``OutageLog.note``)."""
     for link in _chain(exc):
         code = getattr(link, "sqlite_errorcode", None)
         if isinstance(link, sqlite3.OperationalError) and isinstance(code, int) and code & 0xFF in _SQLITE_BUSY:
-            detail = f"{type(link).__name__}: {link}"
-            OUTAGES.failed("sqlite busy", detail)
-            return ServiceUnavailableError("database", _LOCKED, detail)
+            return ServiceUnavailableError("database", _LOCKED, f"{type(link).__name__}: {link}")
     return None
 
 
@@ -342,15 +340,17 @@ def _root(exc: BaseException) -> BaseException:
 
 
 def outage(exc: BaseException) -> ServiceUnavailableError:
-    """The client's error for a database that cannot be reached (any cause); the cause is logged, rate-limited."""
+    """The client's error for a database that cannot be reached (any cause); its ``detail`` names the cause
+    (``OutageLog.note`` logs it, rate-limited)."""
     root = _root(exc)
     detail = f"{type(root).__name__}: {str(root).splitlines()[0]}" if str(root) else type(root).__name__
-    OUTAGES.failed(type(root).__name__, detail)
     return ServiceUnavailableError("database", _UNREACHABLE, detail)
 
 
 class OutageLog:
-    """One log line per kind of failure per interval, and one line when the database answers again.
+    """One log line per kind of failure per interval, and one line when the database answers again: one per
+    runtime, on its engine (``create_engine``), so two runtimes in one process (tests, the CLI beside a server)
+    neither silence nor arm each other's.
 
     Quiet until ``arm`` (the server's start-up is done): before that a failure is the command's own one-line
     error (``tidepool start``, the CLI), and a log line would only repeat it.
@@ -363,6 +363,13 @@ class OutageLog:
 
     def arm(self) -> None:
         self.armed = True
+
+    def note(self, error: BaseException | None) -> None:
+        """Log ``error`` if it is the database's outage (``outage``, ``locked``): the kind is the cause's type
+        (the ``detail``'s first word)."""
+        if isinstance(error, ServiceUnavailableError) and error.extensions.get("reason") in _OUTAGE_REASONS:
+            detail = error.detail or ""
+            self.failed(detail.split(":", 1)[0], detail)
 
     def failed(self, kind: str, detail: str) -> None:
         if not self.armed:
@@ -380,4 +387,17 @@ class OutageLog:
             log.warning("database reachable again")
 
 
-OUTAGES = OutageLog()
+_OUTAGE_REASONS = frozenset({_UNREACHABLE, _LOCKED})  # not a schema moved under a kept plan, nor a lost COMMIT
+_ON_ENGINE = "tidepool_outages"  # the engine's execution option that holds its runtime's ``OutageLog``
+
+
+def on_engine(outages: OutageLog) -> dict[str, Any]:
+    """The execution options that make ``outages`` the log of the engine created with them."""
+    return {_ON_ENGINE: outages}
+
+
+def outages_of(engine: Any) -> OutageLog:
+    """The ``OutageLog`` of ``engine`` (an ``AsyncEngine``, ``Engine`` or either's connection); an engine made
+    elsewhere (a test's own) has none: a fresh, unarmed one, which logs nothing."""
+    found = engine.get_execution_options().get(_ON_ENGINE)
+    return found if isinstance(found, OutageLog) else OutageLog()

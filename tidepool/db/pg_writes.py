@@ -36,6 +36,7 @@ from sqlalchemy.pool import PoolProxiedConnection
 from tidepool.db import direct
 from tidepool.db.binding import Bound  # one binding of values for the driver, both engines
 from tidepool.db.direct import Processor
+from tidepool.db.errors import outages_of
 
 log = logging.getLogger(__name__)
 Then = Callable[[Any, list[Any] | None], Awaitable[None]]  # what runs after a lone statement, on its connection
@@ -260,6 +261,7 @@ def _as_sqlalchemy(engine: AsyncEngine, adapted: Any, error: Exception, sql: str
 
         lost = translate("database statement", error)
         if lost is not None:
+            outages_of(engine).note(lost)
             return lost
     hide = engine.sync_engine.hide_parameters
     return sa.exc.DBAPIError.instance(sql, tuple(args), orig, dbapi.Error, hide_parameters=hide, dialect=dialect)

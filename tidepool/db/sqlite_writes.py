@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tidepool.db import sqlite_thread
 from tidepool.db.binding import Bound
+from tidepool.db.errors import outages_of
 from tidepool.seams import translate
 
 T = TypeVar("T")
@@ -53,6 +54,7 @@ def as_sqlalchemy_error(conn: AsyncConnection, exc: sqlite3.Error, sql: str, par
     if conn.dialect.is_disconnect(error, None, None):
         lost = translate("database statement", exc)
         if lost is not None:
+            outages_of(conn.engine).note(lost)
             return lost
     return sa.exc.DBAPIError.instance(sql, params, exc, sqlite3.Error)
 

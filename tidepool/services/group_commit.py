@@ -51,8 +51,9 @@ from typing import Any, NoReturn
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from tidepool.db import pg_writes, sqlite_thread
-from tidepool.db.errors import commit_unknown
+from tidepool.db.errors import commit_unknown, outages_of
 from tidepool.db.write_lock import FileWriteLock
+from tidepool.errors import ServiceUnavailableError
 from tidepool.seams import translated
 
 GROUP_LIMIT = 64  # writes per COMMIT at most: the last one's wait is bounded
@@ -176,6 +177,7 @@ class WriteGate:
         self.limit = limit
         self._lock = asyncio.Lock() if engine.dialect.name == "sqlite" else None
         self._between_processes = FileWriteLock.for_engine(engine)  # several processes on one file (--workers)
+        self._outages = outages_of(engine)  # where a write that waited too long for the lock is logged
         self._queued = 0  # writers waiting for the lock
         self._group: _Group | None = None
         self._closing: set[asyncio.Task[None]] = set()
@@ -240,38 +242,42 @@ class WriteGate:
             if slot.after_commit is not None:
                 await slot.after_commit()
             return
-        with _LOCK_WAIT:  # waited past DB_SQLITE_BUSY_TIMEOUT for another process: a 503, nothing written
-            self._queued += 1
-            try:
-                await self._lock.acquire()
-            except BaseException:  # cancelled while waiting: the writer it was left to may be gone
+        try:
+            with _LOCK_WAIT:  # waited past DB_SQLITE_BUSY_TIMEOUT for another process: a 503, nothing written
+                self._queued += 1
+                try:
+                    await self._lock.acquire()
+                except BaseException:  # cancelled while waiting: the writer it was left to may be gone
+                    self._queued -= 1
+                    self._settle()
+                    raise
                 self._queued -= 1
-                self._settle()
-                raise
-            self._queued -= 1
-            try:
-                group = self._group or await self._open()
-                first = not group.members
-                if not first:
-                    self._savepoint(group)
-            except BaseException:
+                try:
+                    group = self._group or await self._open()
+                    first = not group.members
+                    if not first:
+                        self._savepoint(group)
+                except BaseException:
+                    self._end_turn()
+                    raise
+                slot = Slot(group.conn, batching=True)
+                try:
+                    yield slot
+                except BaseException:
+                    await self._undo(group, first)
+                    self._end_turn()
+                    raise
+                self._settled(group)
+                group.members.append(slot)
+                if slot.later is not None:
+                    group.batch.append(slot.later)
                 self._end_turn()
-                raise
-            slot = Slot(group.conn, batching=True)
-            try:
-                yield slot
-            except BaseException:
-                await self._undo(group, first)
-                self._end_turn()
-                raise
-            self._settled(group)
-            group.members.append(slot)
-            if slot.later is not None:
-                group.batch.append(slot.later)
-            self._end_turn()
-            await asyncio.shield(group.done)
-            if slot.later is not None and slot.later.error is not None:
-                slot.later.failed(slot.later.error)
+                await asyncio.shield(group.done)
+                if slot.later is not None and slot.later.error is not None:
+                    slot.later.failed(slot.later.error)
+        except ServiceUnavailableError as exc:  # the database locked by another process, past the busy timeout
+            self._outages.note(exc)
+            raise
 
     async def _open(self) -> _Group:
         """A new group's connection. The processes' writer lock and ``BEGIN IMMEDIATE`` (the database's write
