@@ -221,6 +221,31 @@ def test_delete_field(api: httpx.Client) -> None:
     add(api, {"field": "gone", "type": "integer"})  # the name is free again
 
 
+def test_a_dropped_field_is_cleared_where_it_is_named(srv: LiveServer, api: httpx.Client) -> None:
+    """As Directus's field delete does: the collection's ``sort_field`` and ``archive_field`` naming it become
+    null, the fields it grouped leave the group, and the collection's permissions no longer list it (a list
+    left empty is null). Before, all of these kept the dropped name (the Data Studio then sorted and archived
+    by a field that no longer exists)."""
+    columns = [{"field": name, "type": "string", "schema": {}} for name in ("rank", "state", "kept", "inner")]
+    body = {"collection": "named", "schema": {}, "fields": columns, "meta": {"sort_field": "rank"}}
+    assert api.post("/collections", json=body).status_code == 200
+    assert api.patch("/collections/named", json={"meta": {"archive_field": "state"}}).status_code == 200
+    group = {"field": "box", "type": "alias", "meta": {"special": ["alias", "no-data", "group"]}}
+    add(api, group, "named")
+    assert api.patch("/fields/named/inner", json={"meta": {"group": "box"}}).status_code == 200
+    policy = api.post("/policies", json={"name": "named readers"}).json()["data"]["id"]
+    for fields in (["id", "rank", "kept"], ["rank"]):
+        grant = {"policy": policy, "collection": "named", "action": "read", "fields": fields}
+        assert api.post("/permissions", json=grant).status_code == 200
+    for field in ("rank", "state", "box"):
+        assert api.delete(f"/fields/named/{field}").status_code == 204
+    meta = api.get("/collections/named").json()["data"]["meta"]
+    assert (meta["sort_field"], meta["archive_field"]) == (None, None)
+    assert api.get("/fields/named/inner").json()["data"]["meta"]["group"] is None
+    granted = api.get("/permissions", params={"filter[policy][_eq]": policy, "sort": "id"}).json()["data"]
+    assert [row["fields"] for row in granted] == [["id", "kept"], None]
+
+
 def test_primary_key_and_system_fields_cannot_be_dropped(api: httpx.Client) -> None:
     assert error(api.delete("/fields/things/id"))[:2] == (400, "INVALID_PAYLOAD")
     assert error(api.delete("/fields/directus_users/email"))[:2] == (400, "INVALID_PAYLOAD")

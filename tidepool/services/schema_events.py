@@ -77,6 +77,11 @@ def permissions_deleted(rows: Rows) -> ChangeEvent:
     return ChangeEvent("directus_permissions", "delete", tuple(row["id"] for row in rows))
 
 
+def permissions_updated(values: dict[str, Any]) -> RowsEvent:
+    """Permission rows changed by ``values`` (a dropped field taken out of their field lists), by id."""
+    return lambda rows: ChangeEvent("directus_permissions", "update", tuple(r["id"] for r in rows), payload=values)
+
+
 def relations_deleted(rows: Rows) -> ChangeEvent:
     """Relation rows of one collection, by their fields (``DELETE /relations/c/f``'s shape)."""
     fields = [row["many_field"] for row in rows]
