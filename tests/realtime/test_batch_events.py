@@ -27,8 +27,8 @@ small = module_server(
 Frames = dict[str, list[dict[str, Any]]]  # uid -> the subscription event frames it got, in order
 
 
-def _subscribe(ws: WS, uid: str, query: dict[str, Any]) -> None:
-    ws.send({"type": "subscribe", "collection": "messages", "uid": uid, "query": query})
+def _subscribe(ws: WS, uid: str, query: dict[str, Any], **extra: Any) -> None:
+    ws.send({"type": "subscribe", "collection": "messages", "uid": uid, "query": query, **extra})
     init = ws.recv_until(lambda m: m.get("uid") == uid, timeout=30)
     assert init["event"] == "init", init
 
@@ -82,10 +82,13 @@ def _create(admin: httpx.Client, rows: list[dict[str, Any]]) -> list[int]:
 def test_a_full_speed_reader_gets_every_item_of_a_5000_item_create(srv: LiveServer) -> None:
     with srv.client() as admin, WS(f"{srv.ws_url}?access_token={ADMIN_TOKEN}") as ws:
         _subscribe(ws, "all", {"fields": ["id", "text"]})
+        # an event filter and a limit (init only): each event reaches it by the per-subscription path
+        _subscribe(ws, "creates", {"fields": ["id"], "limit": 2, "sort": ["-id"]}, event="create")
         ids = _create(admin, _rows(5000, "create"))
-        frames = _read(ws, _has({"all": 5000}))["all"]
-        assert _keys(frames, "create") == ids, "every item exactly once, in order"
-        for frame in frames:  # a plain Directus subscription message (with the extra ``seq``), however many items
+        got = _read(ws, _has({"all": 5000, "creates": 5000}))
+        assert _keys(got["all"], "create") == ids, "every item exactly once, in order"
+        assert _keys(got["creates"], "create") == ids
+        for frame in got["all"]:  # a plain Directus subscription message (with the extra ``seq``), however many items
             assert list(frame) == ["type", "event", "data", "uid", "seq"]
             assert {*frame["data"][0]} == {"id", "text"}
         _alive(ws)
@@ -93,17 +96,22 @@ def test_a_full_speed_reader_gets_every_item_of_a_5000_item_create(srv: LiveServ
 
 def test_a_3000_item_update_batch_and_delete_by_query_reach_a_full_speed_reader(srv: LiveServer) -> None:
     """An update batch (one event per item): one subscription sees updates, a filtered one sees each row
-    leave (a delete made from the update), both folded side by side; then a delete by query (one event)."""
+    leave (a delete made from the update), both folded side by side, and an item subscription its one row's
+    update in between; then a delete by query (one event)."""
     with srv.client() as admin, WS(f"{srv.ws_url}?access_token={ADMIN_TOKEN}") as ws:
         ids = _create(admin, _rows(3000, "keep"))
         _subscribe(ws, "all", {"fields": ["id", "text"], "filter": {"user": {"_eq": "keep"}}})
         _subscribe(ws, "kept", {"fields": ["id"], "filter": {"text": {"_starts_with": "keep-"}}})
+        _subscribe(ws, "one", {"fields": ["id", "text"]}, item=ids[1500])  # object data: never folds
         reply = admin.patch("/items/messages", json=[{"id": i, "text": f"moved-{i}"} for i in ids], timeout=120)
         assert reply.status_code == 200, reply.text
         frames = _read(ws, _has({"all": 3000, "kept": 3000}))
         assert _keys(frames["all"], "update") == ids
         assert [item["text"] for f in frames["all"] for item in f["data"]] == [f"moved-{i}" for i in ids]
         assert _keys(frames["kept"], "delete") == ids
+        assert [(f["event"], f["data"]) for f in frames["one"]] == [
+            ("update", {"id": ids[1500], "text": f"moved-{ids[1500]}"})
+        ]
         last = max(f["seq"] for f in frames["all"])
         assert max(f["seq"] for f in frames["kept"]) == last, "both carry the last update's seq"
 
