@@ -6,6 +6,7 @@ a thousand events), while one that stops reading is still dropped by the queue's
 
 from __future__ import annotations
 
+import json
 import socket
 import time
 from collections.abc import Callable
@@ -18,6 +19,7 @@ from tests.realtime.wsclient import WS
 from tests.support.live import ADMIN_TOKEN, LiveServer
 from tests.support.seed import seed_messages
 from tests.support.servers import NO_HEARTBEAT, module_server
+from tidepool.realtime.coalesce import EventFrame, fold
 
 srv = module_server("batch-events", env=NO_HEARTBEAT, seed=seed_messages)  # queue, bytes and gap: defaults
 small = module_server(
@@ -151,3 +153,29 @@ def _small_socket(port: int) -> socket.socket:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     sock.connect(("127.0.0.1", port))
     return sock
+
+
+def test_a_folded_frame_is_the_json_of_both_events_and_counts_its_own_bytes() -> None:
+    """The queue's byte count takes a frame's ``len`` when it is queued and when it is written: the two must
+    agree with the bytes sent, before and after folds, or the count drifts."""
+    older = EventFrame(b"create", b'{"id":1}', 1, b"", b',"uid":"u"', 9)
+    newer = EventFrame(b"create", b'{"id":2},{"id":3}', 2, b',"meta":{"total_count":3}', b',"uid":"u"', 10)
+    assert len(older) == len(older.encode()) and len(newer) == len(newer.encode())
+    assert fold([older], [newer], 1 << 20)
+    assert json.loads(older.encode()) == {
+        "type": "subscription",
+        "event": "create",
+        "data": [{"id": 1}, {"id": 2}, {"id": 3}],
+        "meta": {"total_count": 3},
+        "uid": "u",
+        "seq": 10,
+    }
+    assert len(older) == len(older.encode())
+    other_kind = EventFrame(b"delete", b"4", 1, b"", b',"uid":"u"', 11)
+    other_uid = EventFrame(b"create", b'{"id":4}', 1, b"", b',"uid":"v"', 11)
+    too_big = EventFrame(b"create", b'{"id":4}', 1, b"", b',"uid":"u"', 11)
+    assert not fold([older], [other_kind], 1 << 20)
+    assert not fold([older], [other_uid], 1 << 20)
+    assert not fold([older], [too_big], len(older) + 4), "past the byte bound"
+    assert not fold([older], [newer, other_uid], 1 << 20), "another set of subscriptions"
+    assert not fold([older, b"{}"], [newer, newer], 1 << 20), "encoded bytes (a reply, an error) never fold"
