@@ -88,6 +88,11 @@ SKIPPED: list[tuple[str, str, str]] = [  # (doc, how the block's first line star
     ("schema.md", "tidepool schema snapshot", "CLI: tests/cli/test_schema_cli.py"),
     ("studio.md", '{"data": {"enabled": true,', "the Studio's settings answer: tests/e2e/test_studio.py"),
     ("websocket.md", "const rows = new Map();", "JavaScript: tests/e2e/test_docs_snippet.py runs it"),
+    (
+        "websocket.md",
+        '← {"type":"subscription","event":"create","data":[{"id":1',
+        "frames: tests/realtime/test_batch_events.py",
+    ),
 ]
 
 # -- the seed: articles and their comments, next to the reader tests' blog ---------------------------------

@@ -294,8 +294,8 @@ SETTINGS: tuple[Setting, ...] = (
         "WEBSOCKETS_SEND_QUEUE_LIMIT",
         "1024",
         parse_int,
-        "Entries (a reply, or one event's frames) queued per socket, once its connection's buffers are full, before "
-        "it is dropped.",
+        "Entries (a reply, or one event's frames; queued events of the same kinds fold) queued per socket, once "
+        "its connection's buffers are full, before it is dropped.",
     ),
     Setting("WEBSOCKETS_SEND_QUEUE_BYTES", "16mb", parse_size, "Bytes queued per socket before it is dropped."),
     Setting(

@@ -18,7 +18,9 @@ The account, per subscriber (all must be 0, and the state must equal the databas
 - **duplicates**: an event ``seq`` this subscriber already received (over all its connections).
 - **out of order**: an event numbered below one the subscriber received before it.
 - **reused**: an event ``seq`` that reached some subscriber with other keys than it reached another (or the
-  same one earlier): a number given to two different changes.
+  same one earlier): a number given to two different changes. A frame that folded several events (a socket
+  behind on its frames, ``tidepool/realtime/coalesce.py``) carries the newest one's ``seq`` and their keys
+  together, so it may hold more keys than the same number's frame elsewhere, never fewer.
 """
 
 from __future__ import annotations
@@ -519,13 +521,15 @@ class Account:
 
 
 def reused_numbers(subscribers: list[Subscriber]) -> set[int]:
-    """The ``seq`` values that reached subscribers with different keys: one number, two changes."""
+    """The ``seq`` values that reached subscribers with different keys: one number, two changes. Every frame
+    of a number holds that change's keys (a folded one holds earlier changes' keys too), so the fewest keys any
+    frame of the number came with must be in every other frame of it."""
     seen: dict[int, set[frozenset[str]]] = defaultdict(set)
     for sub in subscribers:
         for frame in sub.frames:
             if frame.body.get("event") in EVENTS:
                 seen[frame.body["seq"]].add(keys_of(frame.body))
-    return {seq for seq, variants in seen.items() if len(variants) > 1}
+    return {seq for seq, variants in seen.items() if not all(min(variants, key=len) <= keys for keys in variants)}
 
 
 def account(sub: Subscriber, writes: list[Write], reused: set[int], database: dict[int, str]) -> Account:

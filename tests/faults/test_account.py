@@ -84,3 +84,13 @@ def test_a_later_version_tells_the_earlier_writes() -> None:
     """Data is re-read at dispatch, so one update frame may stand for several writes."""
     [a] = tally(subscriber("a", init(0), change("update", 2, 1, "w-2#1"), change("delete", 4, 2)))
     assert a.missing == 0 and a.events == 2
+
+
+def test_a_folded_frame_is_no_reused_number() -> None:
+    """A frame that folded two creates (both keys, the newer ``seq``) holds more keys than seq 3's frame
+    elsewhere: no reused number (the arithmetic only; its other counts are not the point here)."""
+    folded = {"event": "create", "seq": 3, "data": [{"id": 1, "text": "w-1#0"}, {"id": 2, "text": "w-3#0"}]}
+    behind = subscriber("behind", init(0), folded, CLEAN[4])  # the create of 1 and of 2 folded
+    other = subscriber("other", *CLEAN)
+    results = {a.name: counts(a) for a in tally(behind, other)}
+    assert results["behind"][4] == 0 and results["other"][4] == 0

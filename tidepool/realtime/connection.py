@@ -24,6 +24,11 @@ A client that reads at normal speed is never dropped:
 * **One event, one entry.** The frames one event makes for one socket (one per subscription it matches,
   up to ``WEBSOCKETS_SUBSCRIPTIONS_LIMIT`` × update/create/delete) are sent with the event's ``batch``
   number and queued as one entry, so the entry limit counts events a client is behind, not subscriptions.
+* **Events fold.** An event whose frames match the last queued entry's (same subscriptions, same event kinds)
+  is folded into it: one frame per subscription carrying both events' items and the newer ``seq``
+  (``tidepool.realtime.coalesce``). So a batch write of thousands of items (one event each) reaches a socket
+  in a few frames, however narrow its frame gap lets it read; a client that stops reading still overflows,
+  by bytes (folded frames are counted by their size) or by entries once frames stop folding.
 * **Replies wait for room.** Before a socket's next request is read, and again before a lane runs a job it
   admitted earlier, ``drained()`` waits while its queue is past half of either limit: a client that
   pipelines thousands of requests gets its replies at the pace it reads them, and the requests wait in its
@@ -36,7 +41,7 @@ Frames to one socket are spaced by at least ``WEBSOCKETS_FRAME_GAP_MS`` (2 ms by
 two frames arrive in the same network read it sees the first and silently loses the rest (measured: five
 frames in one TCP write → the SDK delivers one). The gap makes back-to-back frames (an ``items`` reply
 followed by the subscription events it caused) arrive in separate reads; fan-out is unaffected because
-each socket gets one frame per event.
+each socket gets one frame per event, and events that queue up behind the gap fold (above).
 
 Closing is ordered: ``close()`` queues the close behind the frames already queued (so an error reply is
 delivered before the close that follows it) and refuses new frames at once. Directus closes without a
@@ -54,6 +59,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from tidepool.context import Access, Accountability
+from tidepool.realtime.coalesce import FOLD_BYTES, EventFrame, Frame, fold
 from tidepool.realtime.protocol import encode
 
 log = logging.getLogger("tidepool.realtime")
@@ -146,6 +152,7 @@ class Client:
         "_written",
         "_room",
         "_close_timer",
+        "_fold_bytes",
     )
 
     def __init__(
@@ -168,7 +175,7 @@ class Client:
         self._queue_limit = max(1, queue_limit)
         self._byte_limit = max(1, byte_limit)
         self._stall_timeout = stall_timeout
-        self._frames: deque[bytes | list[bytes] | _Close] | None = None  # only while frames wait
+        self._frames: deque[bytes | list[Frame] | _Close] | None = None  # only while frames wait
         self._bytes = 0
         self._overflowed = False
         self._frame_gap = frame_gap
@@ -179,6 +186,7 @@ class Client:
         self._written = 0  # frames written so far: progress, for ``drained``
         self._room: asyncio.Event | None = None  # only while a request waits in ``drained``
         self._close_timer: asyncio.TimerHandle | None = None  # only while a close waits behind queued frames
+        self._fold_bytes = min(self._byte_limit // 8, FOLD_BYTES)  # a folded frame's bound
 
     @property
     def accountability(self) -> Accountability:
@@ -197,17 +205,18 @@ class Client:
 
     # ---------------------------------------------------------------------------------------- sending
 
-    def send(self, frame: bytes | str, *, batch: int | None = None) -> None:
+    def send(self, frame: bytes | str | EventFrame, *, batch: int | None = None) -> None:
         """Write one text frame now, or queue it; never blocks. Dropped silently once the client is closed.
 
-        Frames sent back to back with the same ``batch`` number (one event's frames) share one queue entry.
+        Frames sent back to back with the same ``batch`` number (one event's frames) share one queue entry;
+        an ``EventFrame`` is a subscription event that may fold with the next event's while queued.
         """
         if self.closed:
             return
         text = frame.encode() if isinstance(frame, str) else frame
         now = asyncio.get_running_loop().time()
         if self._ready(now):  # straight onto the transport
-            self._wire.write_text(text)
+            self._wire.write_text(text if isinstance(text, bytes) else text.encode())
             self._wrote(now)
             return
         if self._bytes and self._bytes + len(text) > self._byte_limit:  # only behind others: see the docstring
@@ -218,12 +227,30 @@ class Client:
             self._bytes += len(text)
             frames[-1].append(text)
             return
+        self._fold_last()  # the last entry is complete: fold it into the one before if they match
         if self.queued >= self._queue_limit and self._wire.paused:
             self._overflow()
             return
         self._bytes += len(text)
         self._batch = batch
-        self._enqueue(text if batch is None else [text])
+        if batch is None:
+            self._enqueue(text if isinstance(text, bytes) else text.encode())
+        else:
+            self._enqueue([text])
+
+    def _fold_last(self) -> None:
+        """Fold the queue's last entry into the entry before it when their frames match (``coalesce.fold``);
+        the last entry is never being written (the writer takes entries from the front before writing them)."""
+        frames = self._frames
+        if frames is None or len(frames) < 2:
+            return
+        newer, older = frames[-1], frames[-2]
+        if not (isinstance(newer, list) and isinstance(older, list)):
+            return
+        held = sum(map(len, older)) + sum(map(len, newer))
+        if fold(older, newer, self._fold_bytes):
+            frames.pop()
+            self._bytes += sum(map(len, older)) - held
 
     def put(self, frame: bytes, now: float) -> bool:
         """The fan-out's path (``subscriptions.deliver_group``): write ``frame``, a whole frame (``text_frame``,
@@ -305,7 +332,7 @@ class Client:
     def _crowded(self) -> bool:
         return self.queued * 2 > self._queue_limit or self._bytes * 2 > self._byte_limit
 
-    def _enqueue(self, item: bytes | list[bytes] | _Close) -> None:
+    def _enqueue(self, item: bytes | list[Frame] | _Close) -> None:
         """Append, and start a writer if none is running: an idle socket has neither queue nor task."""
         if self._frames is None:
             self._frames = deque()
@@ -361,14 +388,14 @@ class Client:
         finally:
             self._writer = None
 
-    async def _write(self, text: bytes) -> None:
+    async def _write(self, frame: Frame) -> None:
         """One frame onto the wire (paced, once the transport takes writes), then wake a request waiting for
         room if there is room now."""
-        self._bytes -= len(text)
+        self._bytes -= len(frame)
         await self._pace()
         if self._wire.paused:
             await self._wire.resumed()
-        self._wire.write_text(text)
+        self._wire.write_text(frame if isinstance(frame, bytes) else frame.encode())
         self._last_sent = asyncio.get_running_loop().time()
         self._written += 1
         if self._room is not None and not self._crowded():

@@ -42,6 +42,7 @@ from tidepool.events import ChangeEvent
 from tidepool.query.model import Query
 from tidepool.realtime import reads
 from tidepool.realtime.bus.base import Bus
+from tidepool.realtime.coalesce import EventFrame
 from tidepool.realtime.connection import text_frame
 from tidepool.realtime.places import Claim, Places
 from tidepool.realtime.protocol import (
@@ -94,7 +95,7 @@ class Subscriber(Protocol):
     @property
     def closed(self) -> bool: ...
 
-    def send(self, frame: bytes | str, *, batch: int | None = None) -> None: ...
+    def send(self, frame: bytes | str | EventFrame, *, batch: int | None = None) -> None: ...
 
     def put(self, frame: bytes, now: float) -> bool: ...
 
@@ -155,6 +156,14 @@ class Outgoing:
         head = self._head if items is self.items else self._head_of(items)
         return head + sub.uid_bytes + self._tail
 
+    def queued(self, sub: Subscription, items: tuple[tuple[str, bytes], ...]) -> bytes | EventFrame:
+        """The subscriber's message as ``Client.send`` takes it: an ``EventFrame`` (which may fold with the next
+        event's while queued, ``realtime/coalesce.py``) for an array message, else ``frame``'s bytes."""
+        if not self.array:
+            return self.frame(sub, items)
+        data = self._data if items is self.items else _joined(items)
+        return EventFrame(self._event, data, len(items), self.meta, sub.uid_bytes, self.seq)
+
     def framed(self, uid: str | None) -> bytes:
         """The whole WebSocket frame (``text_frame``) of the group's message for a subscriber with this uid:
         ``frame`` of all the items, header included. ``deliver_group`` builds it once per uid."""
@@ -168,9 +177,25 @@ class Outgoing:
     def _tail(self) -> bytes:
         return b',"seq":' + str(self.seq).encode() + b"}"
 
+    @cached_property
+    def _data(self) -> bytes:
+        return _joined(self.items)
+
+    @cached_property
+    def _event(self) -> bytes:
+        return self.event.encode()
+
     def _head_of(self, items: tuple[tuple[str, bytes], ...]) -> bytes:
-        data = b"[" + b",".join(value for _, value in items) + b"]" if self.array else items[0][1]
-        return b'{"type":"subscription","event":"' + self.event.encode() + b'","data":' + data + self.meta
+        if not self.array:
+            data = items[0][1]
+        else:
+            data = b"[" + (self._data if items is self.items else _joined(items)) + b"]"
+        return b'{"type":"subscription","event":"' + self._event + b'","data":' + data + self.meta
+
+
+def _joined(items: tuple[tuple[str, bytes], ...]) -> bytes:
+    """A message's encoded items, comma-separated (the inside of its ``data`` array)."""
+    return b",".join(value for _, value in items)
 
 
 class Shape:
@@ -264,7 +289,7 @@ class Subscription:
             if not held.isdisjoint(touched):
                 self.snapshot_keys = (held - touched) or None  # copy on write: the old set may be shared
         if items:
-            self.client.send(out.frame(self, items), batch=out.seq)  # one event's frames: one queue entry
+            self.client.send(out.queued(self, items), batch=out.seq)  # one event's frames: one queue entry
 
 
 _FORGETS_SNAPSHOT_KEYS = frozenset({"create", "delete"})
@@ -324,7 +349,7 @@ def deliver_group(
             if frame is None:
                 frame = by_uid[uid] = out.framed(uid)
             if not client.put(frame, now):
-                client.send(out.frame(sub, out.items), batch=out.seq)
+                client.send(out.queued(sub, out.items), batch=out.seq)
         count += taken
     return count
 
