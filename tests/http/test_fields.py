@@ -226,7 +226,9 @@ def test_a_dropped_field_is_cleared_where_it_is_named(srv: LiveServer, api: http
     null, the fields it grouped leave the group, and the collection's permissions no longer list it (a list
     left empty is null). Before, all of these kept the dropped name (the Data Studio then sorted and archived
     by a field that no longer exists)."""
-    columns = [{"field": name, "type": "string", "schema": {}} for name in ("rank", "state", "kept", "inner")]
+    columns: list[dict[str, Any]] = [
+        {"field": n, "type": "string", "schema": {}} for n in ("rank", "state", "kept", "inner")
+    ]
     body = {"collection": "named", "schema": {}, "fields": columns, "meta": {"sort_field": "rank"}}
     assert api.post("/collections", json=body).status_code == 200
     assert api.patch("/collections/named", json={"meta": {"archive_field": "state"}}).status_code == 200
