@@ -28,6 +28,9 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer,
         "REDIS": "redis://127.0.0.1:6379/0",
         "REDIS_BUS_NAMESPACE": f"tidepool-test:{uuid.uuid4().hex}",
         "WEBSOCKETS_HEARTBEAT_ENABLED": "false",
+        # no frame gap, so no frame waits in a queue and none folds (tidepool.realtime.coalesce): the test
+        # compares the two streams frame by frame, by seq, and the two sockets would fold differently
+        "WEBSOCKETS_FRAME_GAP_MS": "0",
     }
     with scratch_database(tmp_path_factory.mktemp("redis")) as db_env, live_server({**db_env, **env}) as one:
         seed_messages(one)
