@@ -24,10 +24,12 @@ FOLD_ITEMS = 1000  # most items in one folded frame's ``data``
 # Most bytes in one folded frame: well under the 1 MiB a ``websockets`` client accepts by default.
 FOLD_BYTES = 256 * 1024
 
-_OPEN = b'{"type":"subscription","event":"'
-_DATA = b'","data":['
-_SEQ = b',"seq":'
-_FIXED = len(_OPEN) + len(_DATA) + 1 + len(_SEQ) + 1  # the brackets and keys around the variable parts
+# A subscription message's fixed parts, in order around its event name, data, meta, uid and seq: the one layout
+# both this module and ``subscriptions.Outgoing`` build messages with.
+OPEN = b'{"type":"subscription","event":"'
+DATA = b'","data":'
+SEQ = b',"seq":'
+_FIXED = len(OPEN) + len(DATA) + 2 + len(SEQ) + 1  # the keys, the data's brackets and the closing brace
 
 
 class EventFrame:
@@ -50,7 +52,7 @@ class EventFrame:
 
     def encode(self) -> bytes:
         seq = str(self.seq).encode()
-        return b"".join((_OPEN, self.event, _DATA, self.data, b"]", self.meta, self.uid, _SEQ, seq, b"}"))
+        return b"".join((OPEN, self.event, DATA, b"[", self.data, b"]", self.meta, self.uid, SEQ, seq, b"}"))
 
     def takes(self, newer: EventFrame, most_bytes: int) -> bool:
         """Whether ``newer`` (the next event's frame) may fold into this one: same subscription and event

@@ -42,7 +42,7 @@ from tidepool.events import ChangeEvent
 from tidepool.query.model import Query
 from tidepool.realtime import reads
 from tidepool.realtime.bus.base import Bus
-from tidepool.realtime.coalesce import EventFrame
+from tidepool.realtime.coalesce import DATA, OPEN, SEQ, EventFrame
 from tidepool.realtime.connection import text_frame
 from tidepool.realtime.places import Claim, Places
 from tidepool.realtime.protocol import (
@@ -161,8 +161,7 @@ class Outgoing:
         event's while queued, ``realtime/coalesce.py``) for an array message, else ``frame``'s bytes."""
         if not self.array:
             return self.frame(sub, items)
-        data = self._data if items is self.items else _joined(items)
-        return EventFrame(self._event, data, len(items), self.meta, sub.uid_bytes, self.seq)
+        return EventFrame(self._event, self._data_of(items), len(items), self.meta, sub.uid_bytes, self.seq)
 
     def framed(self, uid: str | None) -> bytes:
         """The whole WebSocket frame (``text_frame``) of the group's message for a subscriber with this uid:
@@ -175,7 +174,7 @@ class Outgoing:
 
     @cached_property
     def _tail(self) -> bytes:
-        return b',"seq":' + str(self.seq).encode() + b"}"
+        return SEQ + str(self.seq).encode() + b"}"
 
     @cached_property
     def _data(self) -> bytes:
@@ -185,12 +184,13 @@ class Outgoing:
     def _event(self) -> bytes:
         return self.event.encode()
 
+    def _data_of(self, items: tuple[tuple[str, bytes], ...]) -> bytes:
+        """The inside of the ``data`` array for ``items`` (joined once for the group's own items)."""
+        return self._data if items is self.items else _joined(items)
+
     def _head_of(self, items: tuple[tuple[str, bytes], ...]) -> bytes:
-        if not self.array:
-            data = items[0][1]
-        else:
-            data = b"[" + (self._data if items is self.items else _joined(items)) + b"]"
-        return b'{"type":"subscription","event":"' + self._event + b'","data":' + data + self.meta
+        data = b"[" + self._data_of(items) + b"]" if self.array else items[0][1]
+        return OPEN + self._event + DATA + data + self.meta
 
 
 def _joined(items: tuple[tuple[str, bytes], ...]) -> bytes:
