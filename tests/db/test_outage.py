@@ -86,15 +86,24 @@ def _wait_for(predicate: Any, timeout: float = 20) -> None:
         time.sleep(0.05)
 
 
+def _create_notes(admin: httpx.Client, *texts: str) -> None:
+    """The ``notes`` collection (one ``text`` field), with a row per text."""
+    fields = [{"field": "text", "type": "string"}]
+    assert (
+        admin.post("/collections", json={"collection": "notes", "schema": {}, "meta": {}, "fields": fields}).status_code
+        == 200
+    )
+    for text in texts:
+        assert admin.post("/items/notes", json={"text": text}).status_code == 200
+
+
 def test_outage_answers_503_tells_sockets_logs_once_and_recovers(
     proxied: tuple[LiveServer, TcpProxy], caplog: pytest.LogCaptureFixture
 ) -> None:
     server, proxy = proxied
     caplog.set_level(logging.INFO)
     with server.client() as admin:
-        collection = {"collection": "notes", "schema": {}, "meta": {}, "fields": [{"field": "text", "type": "string"}]}
-        assert admin.post("/collections", json=collection).status_code == 200
-        assert admin.post("/items/notes", json={"text": "before"}).status_code == 200
+        _create_notes(admin, "before")
         with WS(server.ws_url) as open_socket:
             assert open_socket.request({"type": "auth", "access_token": ADMIN_TOKEN})["status"] == "ok"
 
@@ -159,8 +168,7 @@ def test_a_database_that_stops_answering_is_503_not_a_hang(impatient: tuple[Live
     server, proxy = impatient
     with server.client() as admin:
         admin.timeout = httpx.Timeout(10)
-        collection = {"collection": "notes", "schema": {}, "meta": {}, "fields": [{"field": "text", "type": "string"}]}
-        assert admin.post("/collections", json=collection).status_code == 200
+        _create_notes(admin)
         proxy.stall()
         _unavailable(admin.post("/items/notes", json={"text": "during"}))
         assert admin.get("/server/health").status_code == 503
@@ -280,9 +288,7 @@ def test_a_connection_dropped_before_its_rollback_is_discarded_without_a_traceba
     server, proxy = proxied
     caplog.set_level(logging.INFO)
     with server.client() as admin:
-        collection = {"collection": "notes", "schema": {}, "meta": {}, "fields": [{"field": "text", "type": "string"}]}
-        assert admin.post("/collections", json=collection).status_code == 200
-        assert admin.post("/items/notes", json={"text": "before"}).status_code == 200
+        _create_notes(admin, "before")
         statuses, cuts = [], 0
         for round_ in range(6):
             proxy.cut_on(b"ROLLBACK")

@@ -15,7 +15,6 @@ delete where ``uploaded_by = $CURRENT_USER``; every field):
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import httpx
@@ -41,22 +40,12 @@ srv = module_server(
 )
 
 
-class _Plain(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        body = b"imported over it"
-        self.send_response(200)
-        self.send_header("Content-Type", "text/plain")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        return
+PLAIN = {"/a.txt": (200, {"Content-Type": "text/plain"}, b"imported over it")}
 
 
 @pytest.fixture(scope="module")
 def origin() -> Iterator[str]:
-    with serving(_Plain) as url:
+    with serving(PLAIN) as url:
         yield url + "/a.txt"
 
 

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler
 
 import pytest
 
 from tests.http.files_support import data, png
 from tests.support.live import LiveServer
-from tests.support.origin import serving
+from tests.support.origin import Route, serving
 from tests.support.servers import module_server
 from tidepool.services.imports import deny_networks
 
@@ -24,30 +23,18 @@ srv = module_server(
 PNG = png(12, 6)
 
 
-class _Handler(BaseHTTPRequestHandler):
-    routes: dict[str, tuple[int, dict[str, str], bytes]] = {
-        "/pics/sunny%20day.png": (200, {"Content-Type": "image/png"}, PNG),
-        "/page": (200, {"Content-Type": "text/html; charset=utf-8"}, b"<html></html>"),
-        "/to-denied": (302, {"Location": "http://10.255.0.1/secret"}, b""),
-        "/moved": (301, {"Location": "/pics/sunny%20day.png"}, b""),
-        "/gone": (404, {"Content-Type": "text/plain"}, b"no"),
-    }
-
-    def do_GET(self) -> None:
-        status, headers, body = self.routes.get(self.path, (404, {}, b""))
-        self.send_response(status)
-        for name, value in {**headers, "Content-Length": str(len(body))}.items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        return
+ROUTES: dict[str, Route] = {
+    "/pics/sunny%20day.png": (200, {"Content-Type": "image/png"}, PNG),
+    "/page": (200, {"Content-Type": "text/html; charset=utf-8"}, b"<html></html>"),
+    "/to-denied": (302, {"Location": "http://10.255.0.1/secret"}, b""),
+    "/moved": (301, {"Location": "/pics/sunny%20day.png"}, b""),
+    "/gone": (404, {"Content-Type": "text/plain"}, b"no"),
+}
 
 
 @pytest.fixture(scope="module")
 def origin() -> Iterator[str]:
-    with serving(_Handler) as url:
+    with serving(ROUTES) as url:
         yield url
 
 

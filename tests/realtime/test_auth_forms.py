@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests.realtime.wsclient import WS
-from tests.support.live import ADMIN_EMAIL, ADMIN_PASSWORD, ADMIN_TOKEN, LiveServer
+from tests.support.live import ADMIN_EMAIL, ADMIN_TOKEN, LiveServer
 from tests.support.servers import NO_HEARTBEAT, module_server
 
 srv = module_server("auth-forms", env=NO_HEARTBEAT)
@@ -22,11 +22,7 @@ HANDSHAKE_FAILED = {
 
 
 def _refresh_token(server: LiveServer) -> str:
-    with server.client(token=None) as http:
-        response = http.post("/auth/login", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
-        response.raise_for_status()
-        token: str = response.json()["data"]["refresh_token"]
-        return token
+    return str(server.admin_login()["refresh_token"])
 
 
 @pytest.mark.parametrize(

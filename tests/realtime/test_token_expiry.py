@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.realtime.wsclient import WS
-from tests.support.live import ADMIN_EMAIL, ADMIN_PASSWORD, LiveServer, live_server, scratch_database
+from tests.support.live import LiveServer, live_server, scratch_database
 from tests.support.seed import create_messages
 from tests.support.servers import NO_HEARTBEAT, module_server
 
@@ -21,11 +21,7 @@ srv = module_server(
 
 
 def fresh_token(server: LiveServer) -> str:
-    with server.client(token=None) as http:
-        response = http.post("/auth/login", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
-        response.raise_for_status()
-        token: str = response.json()["data"]["access_token"]
-        return token
+    return str(server.admin_login()["access_token"])
 
 
 def is_auth_error(code: str) -> object:

@@ -168,6 +168,14 @@ class LiveServer:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         return httpx.Client(base_url=self.url, headers=headers, timeout=30, **kwargs)
 
+    def admin_login(self) -> dict[str, Any]:
+        """The first admin's ``POST /auth/login`` answer (``access_token``, ``refresh_token``, ``expires``)."""
+        with self.client(token=None) as http:
+            response = http.post("/auth/login", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
+            response.raise_for_status()
+            data: dict[str, Any] = response.json()["data"]
+            return data
+
     @property
     def runtime(self) -> Runtime:
         """The running server's runtime (engine, schema store, event sink): for test setup only."""
