@@ -455,39 +455,12 @@ async def drop_field_in(tx: TxContext, info: CollectionInfo, current: FieldInfo)
     if relation is not None and relation.one_field and relation.related_collection:
         alias = _meta_row_of(relation.related_collection, relation.one_field)
         await schema_events.delete_rows(tx, system.fields, alias, schema_events.fields_deleted)
-    await _forget_field(tx, collection, field)
+    await schema_events.forget_field(tx, collection, field)
     await _delete_meta_row(conn, collection, field)
     if not current.is_alias:
         await ddl.drop_column(conn, collection, field)  # with its foreign key and indexes
     event = ChangeEvent("directus_fields", "delete", (field,), payload={"collection": collection})
     record(tx, keyed_by_rows(event, system.fields, (), before), logged=current.meta is not None)
-
-
-async def _forget_field(tx: TxContext, collection: str, field: str) -> None:
-    """Clear what names a dropped field, as Directus does: the collection's sort and archive field, the group of
-    the fields it held, and its name in the field lists of the collection's permissions (a list left empty is
-    null: no field). Each changed row gets its ``update`` event; a permission's moves the access version."""
-    named = system.collections.c
-    for column in ("sort_field", "archive_field"):
-        cleared = {column: None}
-        where = sa.and_(named.collection == collection, named[column] == field)
-        await schema_events.update_rows(
-            tx, system.collections, where, cleared, schema_events.collections_updated(cleared)
-        )
-    fields = system.fields.c
-    held = sa.and_(fields.collection == collection, fields["group"] == field)
-    await schema_events.update_rows(
-        tx, system.fields, held, {"group": None}, schema_events.fields_updated({"group": None})
-    )
-    granted = system.permissions.c
-    for row in await rows_where(tx.conn, system.permissions, granted.collection == collection):
-        names = (row["fields"] or "").split(",")
-        if field in names:
-            kept = {"fields": ",".join(name for name in names if name != field) or None}
-            where = granted.id == row["id"]
-            await schema_events.update_rows(
-                tx, system.permissions, where, kept, schema_events.permissions_updated(kept)
-            )
 
 
 async def _rows(conn: Any, collection: str, field: str) -> tuple[dict[str, Any], ...]:

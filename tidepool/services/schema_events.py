@@ -1,12 +1,12 @@
 """Events for the metadata rows a schema change writes besides the one it was asked for.
 
 Deleting a collection also deletes its ``directus_fields``, ``directus_permissions`` and ``directus_relations``
-rows, and detaches the relations and folders that pointed at it; dropping a field also deletes its relation and
-the o2m alias row on the other side; creating a relation flags its field's row ``m2o``. Each such row gets its
-event here, keyed by the row (``keyed_by_rows``) with its image before the change, so a subscriber of the
-schema's collections holds no row that is gone, and sees only the rows its access lets it read
-(``system_access.limit_schema_rows``). The event's own keys and payload follow the shape of the service's own
-events for that collection (a field's name, a relation's fields), as Directus's hooks report them.
+rows, and detaches the relations and folders that pointed at it; dropping a field also deletes its relation and the
+o2m alias row on the other side, and clears its name where it stands (``forget_field``); creating a relation flags
+its field's row ``m2o``. Each such row gets its event here, keyed by the row (``keyed_by_rows``) with its image
+before the change, so a subscriber of the schema's collections holds no row that is gone, and sees only the rows its
+access lets it read (``system_access.limit_schema_rows``). The event's own keys and payload follow the shape of the
+service's own events for that collection (a field's name, a relation's fields), as Directus's hooks report them.
 
 None of these is logged: the change's own event, and ``note_field_rows`` for a collection's fields, are its
 activity, as in Directus (whose nested deletes here are raw or untracked).
@@ -100,3 +100,24 @@ def collections_updated(values: dict[str, Any]) -> RowsEvent:
     return lambda rows: ChangeEvent(
         "directus_collections", "update", tuple(r["collection"] for r in rows), payload=values
     )
+
+
+async def forget_field(tx: TxContext, collection: str, field: str) -> None:
+    """Clear what names a dropped field, as Directus does: the collection's sort and archive field, the group of
+    the fields it held, and its name in the field lists of the collection's permissions (a list left empty is
+    null: no field). Each changed row gets its ``update`` event; a permission's moves the access version."""
+    named = system.collections.c
+    for column in ("sort_field", "archive_field"):
+        cleared = {column: None}
+        where = sa.and_(named.collection == collection, named[column] == field)
+        await update_rows(tx, system.collections, where, cleared, collections_updated(cleared))
+    fields = system.fields.c
+    held = sa.and_(fields.collection == collection, fields["group"] == field)
+    await update_rows(tx, system.fields, held, {"group": None}, fields_updated({"group": None}))
+    granted = system.permissions.c
+    for row in await rows_where(tx.conn, system.permissions, granted.collection == collection):
+        names = (row["fields"] or "").split(",")
+        if field in names:
+            kept = {"fields": ",".join(name for name in names if name != field) or None}
+            where = granted.id == row["id"]
+            await update_rows(tx, system.permissions, where, kept, permissions_updated(kept))
